@@ -1,0 +1,163 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+using MemSafety.Analyzers.Infrastructure;
+
+namespace MemSafety.Analyzers.Finalizers;
+
+/// <summary>
+/// MSA4001. A finalizer makes the runtime register every instance for finalization at allocation; the
+/// GC then has to queue the dead object, run the finalizer on the finalizer thread and reclaim the
+/// memory one collection later (and the object's whole graph is promoted a generation meanwhile).
+/// Roslyn emits <c>Finalize</c> even for <c>~C() { }</c> in Release builds, so an empty finalizer pays
+/// that price for nothing.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class EmptyFinalizerAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property naming the conditional symbols (joined by <c>||</c>) a
+    /// conditional-only finalizer should be compiled under; absent for a plainly empty one.</summary>
+    public const string ConditionalSymbolsProperty = "ConditionalSymbols";
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.EmptyFinalizer);
+
+    protected override void Register(AnalysisContext context) => context.RegisterOperationBlockAction(AnalyzeBlock);
+
+    private static void AnalyzeBlock(OperationBlockAnalysisContext context)
+    {
+        if (context.OwningSymbol is not IMethodSymbol { MethodKind: MethodKind.Destructor, IsExtern: false } finalizer)
+            return;
+
+        IMethodBodyOperation? body = null;
+        foreach (var block in context.OperationBlocks)
+        {
+            if (block is IMethodBodyOperation methodBody)
+                body = methodBody;
+        }
+
+        // Code as typed in an editor is often incomplete: stay silent on a finalizer with syntax errors.
+        if (body?.Syntax is not DestructorDeclarationSyntax declaration || declaration.ContainsDiagnostics)
+            return;
+
+        // A body with #if regions is empty in this build only: other builds compile other code.
+        var bodySyntax = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
+        if (bodySyntax is null || HasConditionalDirectives(bodySyntax))
+            return;
+
+        var conditions = ImmutableArray.CreateBuilder<string>();
+        var operation = (IOperation?)body.BlockBody ?? body.ExpressionBody;
+        if (operation is null || !IsEmpty(operation, conditions))
+            return;
+
+        var parseOptions = (CSharpParseOptions)declaration.SyntaxTree.Options;
+        string reason;
+        ImmutableDictionary<string, string?> properties;
+        if (conditions.Count == 0)
+        {
+            reason = BaseFinalizerOwner(finalizer.ContainingType) is { } baseOwner
+                ? $"is empty: it adds nothing to the finalizer it overrides in '{baseOwner.Name}'"
+                : "is empty: every instance is still queued for finalization and survives one more garbage collection";
+            properties = ImmutableDictionary<string, string?>.Empty;
+        }
+        else
+        {
+            // The calls are compiled in this build: the finalizer does work here.
+            foreach (var symbol in parseOptions.PreprocessorSymbolNames)
+            {
+                if (conditions.Contains(symbol))
+                    return;
+            }
+
+            var joined = string.Join(" || ", conditions);
+            reason = $"only calls methods compiled under '{joined}', so this build compiles it empty: every instance is still queued for finalization";
+            properties = ImmutableDictionary<string, string?>.Empty.Add(ConditionalSymbolsProperty, joined);
+        }
+
+        context.ReportDiagnostic(Diagnostic.Create(
+            RuleCatalogue.EmptyFinalizer,
+            declaration.Identifier.GetLocation(),
+            properties,
+            finalizer.ContainingType.Name,
+            reason));
+    }
+
+    /// <summary>Whether the statement does nothing in a build without the conditional symbols it
+    /// collects (calls to <c>[Conditional]</c> methods such as <c>Debug.Assert</c>).</summary>
+    private static bool IsEmpty(IOperation operation, ImmutableArray<string>.Builder conditions)
+    {
+        switch (operation)
+        {
+            case IBlockOperation block:
+                foreach (var statement in block.Operations)
+                {
+                    if (!IsEmpty(statement, conditions))
+                        return false;
+                }
+
+                return true;
+            case IEmptyOperation:
+                return true;
+            case IReturnOperation { ReturnedValue: null }:
+                return true;
+            case IReturnOperation { ReturnedValue: { } value }:
+                // Expression-bodied finalizer: `~C() => Debug.WriteLine("")`.
+                return IsEmpty(value, conditions);
+            case IExpressionStatementOperation expression:
+                return IsEmpty(expression.Operation, conditions);
+            case IInvocationOperation invocation:
+                return IsConditionalCall(invocation.TargetMethod, conditions);
+            default:
+                return false;
+        }
+    }
+
+    private static bool IsConditionalCall(IMethodSymbol method, ImmutableArray<string>.Builder conditions)
+    {
+        var found = false;
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (attribute.AttributeClass is { Name: "ConditionalAttribute" } attributeClass
+                && attributeClass.ContainingNamespace?.ToDisplayString() == "System.Diagnostics"
+                && attribute.ConstructorArguments.Length == 1
+                && attribute.ConstructorArguments[0].Value is string symbol)
+            {
+                found = true;
+                if (!conditions.Contains(symbol))
+                    conditions.Add(symbol);
+            }
+        }
+
+        return found;
+    }
+
+    private static bool HasConditionalDirectives(SyntaxNode node)
+    {
+        if (!node.ContainsDirectives)
+            return false;
+        foreach (var trivia in node.DescendantTrivia(descendIntoTrivia: false))
+        {
+            if (trivia.IsKind(SyntaxKind.IfDirectiveTrivia) || trivia.IsKind(SyntaxKind.DisabledTextTrivia))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The nearest base type (other than object) that declares a finalizer, if any.</summary>
+    public static INamedTypeSymbol? BaseFinalizerOwner(INamedTypeSymbol type)
+    {
+        for (var t = type.BaseType; t is not null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
+        {
+            foreach (var member in t.GetMembers(WellKnownMemberNames.DestructorName))
+            {
+                if (member is IMethodSymbol { MethodKind: MethodKind.Destructor })
+                    return t;
+            }
+        }
+
+        return null;
+    }
+}

@@ -1,0 +1,34 @@
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Infrastructure;
+
+public static class OperationExtensions
+{
+    /// <summary>
+    /// Whether the operation runs once per iteration of an enclosing loop of the same function. The
+    /// collection of a <c>foreach</c> and the initializer of a <c>for</c> run once, so they are not
+    /// inside the loop; a lambda or local function body is a different function (creating it in a loop
+    /// is, running it is not), so the walk stops there.
+    /// </summary>
+    public static bool IsExecutedPerLoopIteration(this IOperation operation)
+    {
+        var child = operation;
+        for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
+        {
+            switch (parent)
+            {
+                case IAnonymousFunctionOperation or ILocalFunctionOperation or IMethodBodyOperation:
+                    return false;
+                case IForEachLoopOperation forEach when child == forEach.Collection:
+                    continue;
+                case IForLoopOperation forLoop when forLoop.Before.Contains(child):
+                    continue;
+                case ILoopOperation:
+                    return true;
+            }
+        }
+
+        return false;
+    }
+}

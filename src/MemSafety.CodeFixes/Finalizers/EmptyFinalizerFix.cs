@@ -1,0 +1,157 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Finalizers;
+using MemSafety.Analyzers.Infrastructure;
+using MemSafety.CodeFixes.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace MemSafety.CodeFixes.Finalizers;
+
+/// <summary>
+/// MSA4001: deletes an empty finalizer, and the <c>GC.SuppressFinalize(this)</c> calls it leaves
+/// pointless. Those calls are only removed when the type is sealed and no base type declares a
+/// finalizer: otherwise a derived or base finalizer still depends on them. A finalizer that only calls
+/// <c>[Conditional]</c> methods (a debug-build leak detector) is kept for the builds that compile those
+/// calls: it is wrapped in <c>#if SYMBOL</c> instead.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(EmptyFinalizerFix)), Shared]
+public sealed class EmptyFinalizerFix : CodeFixProvider
+{
+    // One key for both rewrites, so Fix All (and `dotnet format`) applies each where it belongs.
+    internal const string EquivalenceKey = RuleIdentifiers.EmptyFinalizer;
+
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.EmptyFinalizer);
+
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        var declaration = root?.FindToken(context.Span.Start).Parent?.FirstAncestorOrSelf<DestructorDeclarationSyntax>();
+        if (declaration is null)
+            return;
+
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            if (diagnostic.Properties.TryGetValue(EmptyFinalizerAnalyzer.ConditionalSymbolsProperty, out var condition) && condition is not null)
+            {
+                context.RegisterCodeFix(
+                    CodeAction.Create(
+                        $"Compile the finalizer only under '{condition}'",
+                        ct => WrapInConditionalAsync(context.Document, declaration, condition, ct),
+                        EquivalenceKey),
+                    diagnostic);
+            }
+            else
+            {
+                context.RegisterCodeFix(
+                    CodeAction.Create(
+                        "Remove the empty finalizer",
+                        ct => RemoveAsync(context.Document, declaration, ct),
+                        EquivalenceKey),
+                    diagnostic);
+            }
+        }
+    }
+
+    private static async Task<Document> WrapInConditionalAsync(Document document, DestructorDeclarationSyntax declaration, string condition, CancellationToken cancellationToken)
+    {
+        var text = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
+        var lineBreak = TriviaEditing.LineBreak(text);
+
+        // Doc comments and attributes above the finalizer go inside the #if with it.
+        var start = declaration.SpanStart;
+        foreach (var trivia in declaration.GetLeadingTrivia())
+        {
+            if (!trivia.IsKind(SyntaxKind.WhitespaceTrivia) && !trivia.IsKind(SyntaxKind.EndOfLineTrivia))
+            {
+                start = trivia.SpanStart;
+                break;
+            }
+        }
+
+        var startLine = text.Lines.GetLineFromPosition(start);
+        var endLine = text.Lines.GetLineFromPosition(declaration.Span.End);
+        var endHasBreak = endLine.EndIncludingLineBreak > endLine.End;
+        var changes = new[]
+        {
+            new TextChange(new TextSpan(startLine.Start, 0), "#if " + condition + lineBreak),
+            endHasBreak
+                ? new TextChange(new TextSpan(endLine.EndIncludingLineBreak, 0), "#endif" + lineBreak)
+                : new TextChange(new TextSpan(endLine.End, 0), lineBreak + "#endif" + lineBreak),
+        };
+        return document.WithText(text.WithChanges(changes));
+    }
+
+    private static async Task<Solution> RemoveAsync(Document document, DestructorDeclarationSyntax declaration, CancellationToken cancellationToken)
+    {
+        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+        var type = model?.GetDeclaredSymbol(declaration, cancellationToken)?.ContainingType;
+
+        // Documents to edit, with the nodes to remove from each.
+        var removals = new Dictionary<DocumentId, List<SyntaxNode>> { [document.Id] = new() { declaration } };
+        if (type is not null && type.IsSealed && EmptyFinalizerAnalyzer.BaseFinalizerOwner(type) is null)
+        {
+            foreach (var reference in type.DeclaringSyntaxReferences)
+            {
+                var part = document.Project.Solution.GetDocument(reference.SyntaxTree);
+                if (part is null)
+                    continue;
+                var partModel = part.Id == document.Id ? model : await part.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
+                var node = await reference.GetSyntaxAsync(cancellationToken).ConfigureAwait(false);
+                foreach (var statement in SuppressFinalizeCalls(node, partModel!, cancellationToken))
+                {
+                    if (!removals.TryGetValue(part.Id, out var list))
+                        removals[part.Id] = list = new List<SyntaxNode>();
+                    list.Add(statement);
+                }
+            }
+        }
+
+        var solution = document.Project.Solution;
+        foreach (var pair in removals)
+        {
+            var current = solution.GetDocument(pair.Key)!;
+            var root = (await current.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
+
+            // Remove the later nodes first, so earlier spans stay valid.
+            foreach (var node in pair.Value.OrderByDescending(n => n.SpanStart))
+                root = TriviaEditing.RemoveWithAttachedTrivia(root, node);
+            solution = solution.WithDocumentSyntaxRoot(pair.Key, root);
+        }
+
+        return solution;
+    }
+
+    /// <summary><c>GC.SuppressFinalize(this);</c> statements in the type's own members (nested types
+    /// have their own <c>this</c>), only where removing the statement leaves valid code (in a block).</summary>
+    private static IEnumerable<StatementSyntax> SuppressFinalizeCalls(SyntaxNode typeDeclaration, SemanticModel model, CancellationToken cancellationToken)
+    {
+        foreach (var node in typeDeclaration.DescendantNodes(n => n == typeDeclaration || n is not BaseTypeDeclarationSyntax))
+        {
+            if (node is ExpressionStatementSyntax
+                {
+                    Parent: BlockSyntax,
+                    Expression: InvocationExpressionSyntax { ArgumentList.Arguments: { Count: 1 } arguments } invocation,
+                } statement
+                && arguments[0].Expression is ThisExpressionSyntax
+                && model.GetSymbolInfo(invocation, cancellationToken).Symbol is IMethodSymbol
+                {
+                    Name: "SuppressFinalize",
+                    ContainingType: { Name: "GC", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } },
+                })
+            {
+                yield return statement;
+            }
+        }
+    }
+}
