@@ -31,25 +31,25 @@ public sealed class EmptyFinalizerAnalyzer : MemSafetyAnalyzer
         if (context.OwningSymbol is not IMethodSymbol { MethodKind: MethodKind.Destructor, IsExtern: false } finalizer)
             return;
 
-        IMethodBodyOperation? body = null;
-        foreach (var block in context.OperationBlocks)
-        {
-            if (block is IMethodBodyOperation methodBody)
-                body = methodBody;
-        }
-
-        // Code as typed in an editor is often incomplete: stay silent on a finalizer with syntax errors.
-        if (body?.Syntax is not DestructorDeclarationSyntax declaration || declaration.ContainsDiagnostics)
+        // The operation blocks of a finalizer are its body: a block, or the block made of an arrow body.
+        if (context.OperationBlocks.Length != 1 || context.OperationBlocks[0] is not IBlockOperation body)
             return;
 
+        // Code as typed in an editor is often incomplete: stay silent on a finalizer with syntax errors.
+        // A finalizer named after another type (CS0574) is being renamed or typed: also silent.
+        if (body.Syntax.Parent is not DestructorDeclarationSyntax declaration
+            || declaration.ContainsDiagnostics
+            || declaration.Identifier.ValueText != finalizer.ContainingType.Name)
+        {
+            return;
+        }
+
         // A body with #if regions is empty in this build only: other builds compile other code.
-        var bodySyntax = (SyntaxNode?)declaration.Body ?? declaration.ExpressionBody;
-        if (bodySyntax is null || HasConditionalDirectives(bodySyntax))
+        if (HasConditionalDirectives(body.Syntax))
             return;
 
         var conditions = ImmutableArray.CreateBuilder<string>();
-        var operation = (IOperation?)body.BlockBody ?? body.ExpressionBody;
-        if (operation is null || !IsEmpty(operation, conditions))
+        if (!IsEmpty(body, conditions))
             return;
 
         var parseOptions = (CSharpParseOptions)declaration.SyntaxTree.Options;

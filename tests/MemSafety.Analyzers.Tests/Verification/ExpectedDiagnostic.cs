@@ -1,0 +1,10 @@
+namespace MemSafety.Analyzers.Tests.Verification;
+
+/// <summary>A diagnostic a test expects at a named markup location (<c>{|#n:…|}</c>), optionally with
+/// its exact message.</summary>
+public sealed record ExpectedDiagnostic(string Id, int LocationIndex, string? Message = null)
+{
+    public static ExpectedDiagnostic At(string id, int locationIndex) => new(id, locationIndex);
+
+    public ExpectedDiagnostic WithMessage(string message) => this with { Message = message };
+}
