@@ -1,0 +1,160 @@
+using System.IO;
+using System.IO.Compression;
+using System.Linq;
+
+namespace MemSafety.Analyzers.Tests.Integration;
+
+/// <summary>
+/// The real package in a real build: packs MemSafety.Analyzers.nupkg, restores it into fresh consumer
+/// projects from a local folder feed and runs the SDK's own <c>dotnet build</c> and <c>dotnet format</c>.
+/// Slow (a minute or two), so they carry the Integration trait:
+/// <c>dotnet test --filter Category=Integration</c> runs them alone; the default test command runs them too.
+/// </summary>
+[Trait("Category", "Integration")]
+public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
+{
+    private const string EmptyFinalizerSource = """
+        public sealed class Widget : System.IDisposable
+        {
+            public int Size;
+
+            public void Dispose()
+            {
+                Size = 0;
+                System.GC.SuppressFinalize(this);
+            }
+
+            ~Widget()
+            {
+            }
+        }
+        """;
+
+    private readonly PackageFixture _package;
+
+    public PackageIntegrationTests(PackageFixture package) => _package = package;
+
+    [Fact]
+    public void Package_HasAnalyzersBuildFilesAndNoLibOrDependencies()
+    {
+        using var zip = ZipFile.OpenRead(_package.PackagePath);
+        var entries = zip.Entries.Select(e => e.FullName).ToList();
+        Assert.Contains("analyzers/dotnet/cs/MemSafety.Analyzers.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/MemSafety.CodeFixes.dll", entries);
+        foreach (var folder in new[] { "build", "buildTransitive" })
+        {
+            Assert.Contains($"{folder}/MemSafety.Analyzers.props", entries);
+            Assert.Contains($"{folder}/MemSafety.Analyzers.targets", entries);
+            Assert.Contains($"{folder}/MemSafety.Recommended.globalconfig", entries);
+            Assert.Contains($"{folder}/MemSafety.Strict.globalconfig", entries);
+            Assert.Contains($"{folder}/MemSafety.None.globalconfig", entries);
+        }
+
+        Assert.Contains("README.md", entries);
+        Assert.Contains("LICENSE", entries);
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/"));
+
+        using var nuspec = new StreamReader(zip.Entries.Single(e => e.FullName.EndsWith(".nuspec")).Open());
+        var text = nuspec.ReadToEnd();
+        Assert.Contains("<developmentDependency>true</developmentDependency>", text);
+        Assert.DoesNotContain("<dependencies>", text);
+    }
+
+    [Fact]
+    public void Build_ReportsEmptyFinalizerAsWarning()
+    {
+        var dir = _package.CreateConsumer("Plain", EmptyFinalizerSource);
+        var build = _package.Build(dir);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("Code.cs(11,6): warning MSA4001: Finalizer of 'Widget' is empty", build.Output);
+    }
+
+    [Fact]
+    public void WarningsAsErrors_FailsTheBuild()
+    {
+        var dir = _package.CreateConsumer("Strict", EmptyFinalizerSource, "<TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+        var build = _package.Build(dir);
+        Assert.True(build.ExitCode != 0, build.ToString());
+        Assert.Contains("error MSA4001", build.Output);
+    }
+
+    [Fact]
+    public void ModeNone_SilencesTheRule()
+    {
+        var dir = _package.CreateConsumer("ModeNone", EmptyFinalizerSource, "<MemSafetyMode>None</MemSafetyMode>");
+        var build = _package.Build(dir, "-warnaserror");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("MSA4001", build.Output);
+    }
+
+    [Fact]
+    public void EditorConfigSeverityNone_SilencesTheRuleOverThePreset()
+    {
+        var dir = _package.CreateConsumer("EditorConfig", EmptyFinalizerSource, "<MemSafetyMode>Strict</MemSafetyMode>");
+        File.WriteAllText(Path.Combine(dir, ".editorconfig"), "root = true\n\n[*.cs]\ndotnet_diagnostic.MSA4001.severity = none\n");
+        var build = _package.Build(dir, "-warnaserror");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("MSA4001", build.Output);
+    }
+
+    [Fact]
+    public void UnknownMode_WarnsAndKeepsDefaults()
+    {
+        var dir = _package.CreateConsumer("BadMode", EmptyFinalizerSource, "<MemSafetyMode>Everything</MemSafetyMode>");
+        var build = _package.Build(dir);
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("warning MSA0001: MemSafetyMode 'Everything'", build.Output);
+        Assert.Contains("warning MSA4001", build.Output);
+    }
+
+    [Fact]
+    public void GenerateAttributes_AddsAnInternalHotPathAttribute()
+    {
+        const string source = """
+            namespace App
+            {
+                [MemSafety.HotPath]
+                public static class Parser
+                {
+                    [MemSafety.HotPath]
+                    public static int Parse(string s) => s.Length;
+                }
+            }
+            """;
+        var without = _package.CreateConsumer("NoAttributes", source);
+        var failed = _package.Build(without);
+        Assert.True(failed.ExitCode != 0 && failed.Output.Contains("error CS0246: The type or namespace name 'MemSafety'"), failed.ToString());
+
+        var with = _package.CreateConsumer("WithAttributes", source, "<MemSafetyGenerateAttributes>true</MemSafetyGenerateAttributes>");
+        var build = _package.Build(with, "-warnaserror");
+        Assert.True(build.ExitCode == 0, build.ToString());
+    }
+
+    [Fact]
+    public void DotnetFormat_AppliesTheFixAndTheProjectThenBuildsClean()
+    {
+        var dir = _package.CreateConsumer("Format", EmptyFinalizerSource);
+        var restore = _package.Dotnet(dir, "restore");
+        Assert.True(restore.ExitCode == 0, restore.ToString());
+
+        var format = _package.Dotnet(dir, "format", "analyzers", "--diagnostics", "MSA4001", "--severity", "info", "--no-restore");
+        Assert.True(format.ExitCode == 0, format.ToString());
+
+        var code = File.ReadAllText(Path.Combine(dir, "Code.cs")).ReplaceLineEndings("\n");
+        Assert.Equal("""
+            public sealed class Widget : System.IDisposable
+            {
+                public int Size;
+
+                public void Dispose()
+                {
+                    Size = 0;
+                }
+            }
+            """, code);
+
+        var build = _package.Build(dir, "-warnaserror");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.DoesNotContain("MSA4001", build.Output);
+    }
+}
