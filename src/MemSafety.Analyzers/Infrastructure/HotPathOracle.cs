@@ -19,10 +19,9 @@ public sealed class HotPathOracle
     private const string PerformanceSensitiveName = "PerformanceSensitiveAttribute";
     private const string HotPathName = "HotPathAttribute";
 
-    private static readonly SymbolDisplayFormat MemberNameFormat = new(
+    private static readonly SymbolDisplayFormat TypeNameFormat = new(
         typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
-        genericsOptions: SymbolDisplayGenericsOptions.None,
-        memberOptions: SymbolDisplayMemberOptions.IncludeContainingType);
+        genericsOptions: SymbolDisplayGenericsOptions.None);
 
     private readonly AnalyzerConfigOptionsProvider _optionsProvider;
     private readonly ConcurrentDictionary<ISymbol, bool> _members = new(SymbolEqualityComparer.Default);
@@ -84,8 +83,7 @@ public sealed class HotPathOracle
             return false;
 
         var patterns = _globs.GetOrAdd(raw, static r => r.Split(new[] { ',', ';' }, StringSplitOptions.RemoveEmptyEntries));
-        var named = member is IMethodSymbol { AssociatedSymbol: { } associated } ? associated : member;
-        var name = named.ToDisplayString(MemberNameFormat);
+        var name = GlobName(member);
         foreach (var pattern in patterns)
         {
             if (Glob.IsMatch(pattern.Trim(), name))
@@ -93,6 +91,17 @@ public sealed class HotPathOracle
         }
 
         return false;
+    }
+
+    /// <summary>The name <c>memsafety.hot_paths</c> globs match: <c>Namespace.Type.Member</c> with the
+    /// member's metadata name (<c>.ctor</c>, <c>op_Addition</c>), accessors by their property's name,
+    /// types by their own name.</summary>
+    public static string GlobName(ISymbol member)
+    {
+        var named = member is IMethodSymbol { AssociatedSymbol: { } associated } ? associated : member;
+        if (named is INamedTypeSymbol || named.ContainingType is null)
+            return named.ToDisplayString(TypeNameFormat);
+        return named.ContainingType.ToDisplayString(TypeNameFormat) + "." + named.MetadataName;
     }
 
     /// <summary>Local functions and lambdas belong to the member that declares them.</summary>

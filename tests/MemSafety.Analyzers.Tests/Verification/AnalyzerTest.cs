@@ -132,6 +132,19 @@ public sealed class AnalyzerTest
         await VerifyFixesAsync(solution, original, ct);
     }
 
+    /// <summary>Compiles the sources (which must compile unless errors are allowed) and returns every
+    /// diagnostic the analyzers report, without comparing them to markup.</summary>
+    public async Task<IReadOnlyList<Diagnostic>> AnalyzeAsync()
+    {
+        using var cts = new CancellationTokenSource(Timeout);
+        using var workspace = new AdhocWorkspace();
+        var solution = CreateSolution(workspace, Sources.Select(s => Markup.Parse(s).Source), OtherProjectSources.Select(s => Markup.Parse(s).Source));
+        var errors = (await CompilerDiagnosticsAsync(solution, cts.Token)).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (errors.Count > 0 && !AllowCompilerErrors)
+            Assert.Fail("The test source does not compile:" + Environment.NewLine + Describe(errors));
+        return await AnalyzerDiagnosticsAsync(solution, cts.Token);
+    }
+
     // ---------------------------------------------------------------- workspace and compilation
 
     private Solution CreateSolution(AdhocWorkspace workspace, IEnumerable<string> sources, IEnumerable<string> otherSources)

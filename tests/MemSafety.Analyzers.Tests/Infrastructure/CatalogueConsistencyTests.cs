@@ -1,0 +1,188 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using MemSafety.Analyzers.Infrastructure;
+using Microsoft.CodeAnalysis;
+
+namespace MemSafety.Analyzers.Tests.Infrastructure;
+
+/// <summary>Keeps the catalogue, the analyzers, the docs, the README, the presets, release tracking,
+/// tests and samples in agreement: adding a rule without its companions fails here.</summary>
+public sealed class CatalogueConsistencyTests
+{
+    public static TheoryData<string> RuleIds()
+    {
+        var data = new TheoryData<string>();
+        foreach (var descriptor in RuleCatalogue.All)
+            data.Add(descriptor.Id);
+        return data;
+    }
+
+    private static DiagnosticDescriptor Descriptor(string id) => RuleCatalogue.All.Single(d => d.Id == id);
+
+    private static readonly Dictionary<char, string> FamilyByDigit = new()
+    {
+        ['1'] = RuleCategories.HeapEscapes,
+        ['2'] = RuleCategories.Boxing,
+        ['3'] = RuleCategories.Closures,
+        ['4'] = RuleCategories.Finalizers,
+        ['5'] = RuleCategories.UnsafePointers,
+        ['6'] = RuleCategories.SharedState,
+    };
+
+    [Fact]
+    public void Ids_AreUniqueAndFollowTheFamilyScheme()
+    {
+        Assert.NotEmpty(RuleCatalogue.All);
+        Assert.Equal(RuleCatalogue.All.Length, RuleCatalogue.All.Select(d => d.Id).Distinct().Count());
+        foreach (var d in RuleCatalogue.All)
+        {
+            Assert.Matches("^MSA[1-6][0-9]{3}$", d.Id);
+            Assert.Equal(FamilyByDigit[d.Id[3]], d.Category);
+            Assert.Equal(RuleCatalogue.HelpLink(d.Id), d.HelpLinkUri);
+            Assert.False(string.IsNullOrWhiteSpace(d.Description.ToString()), d.Id + " needs a description");
+        }
+    }
+
+    [Fact]
+    public void RepositoryUrl_MatchesDirectoryBuildProps()
+        => Assert.Contains($"<MemSafetyRepositoryUrl>{RuleCatalogue.RepositoryUrl}</MemSafetyRepositoryUrl>", RepositoryFiles.Read("Directory.Build.props"));
+
+    [Fact]
+    public void Analyzers_DeriveFromTheBaseAndReportOnlyCatalogueDescriptors()
+    {
+        Assert.NotEmpty(RepositoryFiles.Analyzers);
+        var supported = new HashSet<string>();
+        foreach (var analyzer in RepositoryFiles.Analyzers)
+        {
+            // The base class is what enables concurrent execution and skips generated code.
+            Assert.True(analyzer is MemSafetyAnalyzer, analyzer.GetType().Name + " must derive from MemSafetyAnalyzer");
+            foreach (var d in analyzer.SupportedDiagnostics)
+            {
+                Assert.Contains(d, RuleCatalogue.All);
+                supported.Add(d.Id);
+            }
+        }
+
+        foreach (var d in RuleCatalogue.All)
+            Assert.True(supported.Contains(d.Id), d.Id + " is in the catalogue but no analyzer reports it");
+    }
+
+    [Fact]
+    public void CodeFixes_FixOnlyCatalogueIds()
+    {
+        foreach (var fix in RepositoryFiles.CodeFixes)
+        {
+            foreach (var id in fix.FixableDiagnosticIds)
+                Assert.Contains(RuleCatalogue.All, d => d.Id == id);
+            Assert.NotNull(fix.GetFixAllProvider());
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleIds))]
+    public void EveryRule_HasADocsPageWithTheRequiredSections(string id)
+    {
+        var path = Path.Combine(RepositoryFiles.Root, "docs", "rules", id + ".md");
+        Assert.True(File.Exists(path), $"docs/rules/{id}.md is missing");
+        var text = File.ReadAllText(path);
+        Assert.StartsWith($"# {id}: {Descriptor(id).Title}", text);
+        foreach (var section in new[] { "## Why it matters", "## When it reports", "## When it does not report", "## Bad", "## Good", "## Code fix", "## Configuration", "## When to suppress" })
+            Assert.True(text.Contains(section, StringComparison.Ordinal), $"docs/rules/{id}.md lacks '{section}'");
+    }
+
+    [Fact]
+    public void EveryDocsPage_BelongsToARule()
+    {
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryFiles.Root, "docs", "rules"), "*.md"))
+            Assert.Contains(RuleCatalogue.All, d => d.Id == Path.GetFileNameWithoutExtension(file));
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleIds))]
+    public void EveryRule_HasAnAccurateReadmeRow(string id)
+    {
+        var d = Descriptor(id);
+        var hasFix = RepositoryFiles.CodeFixes.Any(f => f.FixableDiagnosticIds.Contains(id));
+        var expected = $"| [{id}](docs/rules/{id}.md) | {d.Title} | {RepositoryFiles.Family(d.Category)} | {d.DefaultSeverity} | {(hasFix ? "Yes" : "No")} |";
+        Assert.Contains(expected, RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split('\n'));
+    }
+
+    [Fact]
+    public void ReadmeTable_ListsNoUnknownRule()
+    {
+        foreach (Match match in Regex.Matches(RepositoryFiles.Read("README.md"), @"^\| \[(MSA\d{4})\]", RegexOptions.Multiline))
+            Assert.Contains(RuleCatalogue.All, d => d.Id == match.Groups[1].Value);
+    }
+
+    [Fact]
+    public void ReadmeOpensWithExactlyTheTwoSetupCommands()
+    {
+        var readme = RepositoryFiles.Read("README.md").ReplaceLineEndings("\n");
+        var firstBlockAfterInstall = readme.Split("## Try it from a clone")[1].Split("```")[1].Trim('\n');
+        Assert.Equal(
+            "dotnet build samples/MemSafety.Samples -c Release --no-incremental -clp:NoSummary\ndotnet test MemSafety.Analyzers.sln",
+            firstBlockAfterInstall);
+        Assert.Contains("dotnet test MemSafety.Analyzers.sln", RepositoryFiles.Read(".ci", "run"));
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleIds))]
+    public void EveryRule_IsReleaseTrackedWithItsCategoryAndSeverity(string id)
+    {
+        var d = Descriptor(id);
+        var tracked = RepositoryFiles.Read("src", "MemSafety.Analyzers", "AnalyzerReleases.Shipped.md")
+                      + RepositoryFiles.Read("src", "MemSafety.Analyzers", "AnalyzerReleases.Unshipped.md");
+        Assert.Matches(new Regex($@"^{id}\s*\|\s*{Regex.Escape(d.Category)}\s*\|\s*{d.DefaultSeverity}\s*\|", RegexOptions.Multiline), tracked);
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleIds))]
+    public void EveryRule_IsSetByEveryPreset(string id)
+    {
+        foreach (var preset in new[] { "Recommended", "Strict", "None" })
+        {
+            var text = RepositoryFiles.Read("build", $"MemSafety.{preset}.globalconfig");
+            var expected = preset == "None" ? "none" : "warning";
+            Assert.True(Regex.IsMatch(text, $@"^dotnet_diagnostic\.{id}\.severity = \w+", RegexOptions.Multiline), $"{preset} preset does not set {id}");
+            if (preset != "Recommended")
+                Assert.Matches(new Regex($@"^dotnet_diagnostic\.{id}\.severity = {expected}$", RegexOptions.Multiline), text);
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleIds))]
+    public void EveryRule_HasATestClassWithPositiveAndNegativeCases(string id)
+    {
+        var d = Descriptor(id);
+        var analyzer = RepositoryFiles.Analyzers.Single(a => a.SupportedDiagnostics.Contains(d));
+        var ruleName = analyzer.GetType().Name.Replace("Analyzer", string.Empty, StringComparison.Ordinal);
+        var path = Path.Combine(RepositoryFiles.Root, "tests", "MemSafety.Analyzers.Tests", RepositoryFiles.Family(d.Category), ruleName + "Tests.cs");
+        Assert.True(File.Exists(path), $"{id}: expected tests in {path}");
+        var text = File.ReadAllText(path);
+        Assert.True(text.Contains("[|", StringComparison.Ordinal) || text.Contains("{|" + id + ":", StringComparison.Ordinal) || text.Contains($"At(\"{id}\"", StringComparison.Ordinal),
+            $"{id}: no positive test (markup expecting the diagnostic)");
+        Assert.True(Regex.IsMatch(text, @"_NoDiagnostic\w*\("), $"{id}: no negative test (a test named *_NoDiagnostic)");
+    }
+
+    [Theory]
+    [MemberData(nameof(RuleIds))]
+    public void EveryRule_HasASampleBeforeAndAfter(string id)
+    {
+        var family = RepositoryFiles.Family(Descriptor(id).Category);
+        var folder = Path.Combine(RepositoryFiles.Root, "samples", "MemSafety.Samples", family);
+        Assert.Single(Directory.Exists(folder) ? Directory.GetFiles(folder, id + ".*.Before.cs") : Array.Empty<string>());
+        Assert.Single(Directory.GetFiles(folder, id + ".*.After.cs"));
+    }
+
+    [Fact]
+    public void EveryOption_IsDocumented()
+    {
+        var docs = RepositoryFiles.Read("docs", "configuration.md");
+        Assert.NotEmpty(MemSafetyOptions.All);
+        foreach (var option in MemSafetyOptions.All)
+            Assert.Contains($"| `{option.Key}` |", docs);
+    }
+}

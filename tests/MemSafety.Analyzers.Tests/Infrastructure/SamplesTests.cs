@@ -1,0 +1,46 @@
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Tests.Verification;
+
+namespace MemSafety.Analyzers.Tests.Infrastructure;
+
+/// <summary>The samples show what they claim: every <c>MSAnnnn.*.Before.cs</c> reports that rule and
+/// only it, every <c>*.After.cs</c> reports nothing, with all analyzers on (Release-like: no DEBUG).</summary>
+public sealed class SamplesTests
+{
+    public static TheoryData<string> SampleFiles()
+    {
+        var data = new TheoryData<string>();
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryFiles.Root, "samples", "MemSafety.Samples"), "*.cs", SearchOption.AllDirectories))
+        {
+            var name = Path.GetFileName(file);
+            if (name.EndsWith(".Before.cs") || name.EndsWith(".After.cs"))
+                data.Add(Path.GetRelativePath(RepositoryFiles.Root, file));
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(SampleFiles))]
+    public async Task Sample_ReportsExactlyItsRule(string relativePath)
+    {
+        var name = Path.GetFileName(relativePath);
+        var id = name.Substring(0, name.IndexOf('.'));
+        var test = new AnalyzerTest(RepositoryFiles.Analyzers.ToArray());
+        test.Sources.Add(File.ReadAllText(Path.Combine(RepositoryFiles.Root, relativePath)));
+        var diagnostics = await test.AnalyzeAsync();
+        var ids = diagnostics.Select(d => d.Id).ToList();
+        if (name.EndsWith(".Before.cs"))
+        {
+            Assert.NotEmpty(ids);
+            Assert.All(ids, actual => Assert.Equal(id, actual));
+        }
+        else
+        {
+            Assert.Empty(ids);
+        }
+    }
+}

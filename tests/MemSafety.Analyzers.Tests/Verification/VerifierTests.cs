@@ -1,0 +1,210 @@
+using System;
+using System.Collections.Immutable;
+using System.Linq;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Finalizers;
+using MemSafety.CodeFixes.Finalizers;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+using Xunit.Sdk;
+
+namespace MemSafety.Analyzers.Tests.Verification;
+
+/// <summary>The harness must fail a test for each way a rule or fix can be wrong; otherwise every rule
+/// test built on it proves nothing.</summary>
+public sealed class VerifierTests
+{
+    private const string EmptyFinalizer = "class C { ~C() { } }";
+
+    /// <summary>Runs the test, which must fail with a message containing <paramref name="expected"/>.</summary>
+    private static async Task FailsWith(AnalyzerTest test, string expected)
+    {
+        var exception = await Assert.ThrowsAnyAsync<XunitException>(test.RunAsync);
+        Assert.True(exception.Message.Contains(expected, StringComparison.Ordinal), $"Expected a failure about '{expected}', got:{Environment.NewLine}{exception.Message}");
+    }
+
+    [Fact]
+    public async Task MissingExpectedDiagnostic_FailsTheTest()
+    {
+        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test("class [|C|] { }"), "missing MSA4001");
+    }
+
+    [Fact]
+    public async Task UnexpectedDiagnostic_FailsTheTest()
+    {
+        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test(EmptyFinalizer), "unexpected MSA4001");
+    }
+
+    [Fact]
+    public async Task DiagnosticOnAnotherSpan_FailsTheTest()
+    {
+        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test("class C { [|~C|]() { } }"), "actual: MSA4001");
+    }
+
+    [Fact]
+    public async Task WrongMessage_FailsTheTest()
+    {
+        var test = Verify<EmptyFinalizerAnalyzer>.Test("class C { ~{|#0:C|}() { } }");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4001", 0).WithMessage("something else"));
+        await FailsWith(test, "message");
+    }
+
+    [Fact]
+    public async Task AnalyzerException_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new ThrowingAnalyzer());
+        test.Sources.Add("class C { }");
+        await FailsWith(test, "AD0001");
+    }
+
+    [Fact]
+    public async Task SourceWithCompileErrors_FailsUnlessAllowed()
+    {
+        var test = Verify<EmptyFinalizerAnalyzer>.Test("class C { int M() { } }");
+        await FailsWith(test, "does not compile");
+
+        test.AllowCompilerErrors = true;
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task FixThatBreaksCompilation_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new BreakingFix() };
+        test.Sources.Add("class C { ~[|C|]() { } }");
+        test.FixedSources.Add("class C { int Broken() { } }");
+        await FailsWith(test, "new compiler diagnostics");
+    }
+
+    [Fact]
+    public async Task FixedSourceMismatch_FailsTheTest()
+    {
+        var test = Verify<EmptyFinalizerAnalyzer, EmptyFinalizerFix>.Test("class C { ~[|C|]() { } }", "class C { /* not what the fix writes */ }");
+        await FailsWith(test, "differs from the expected source");
+    }
+
+    [Fact]
+    public async Task FixThatNeverRemovesTheDiagnostic_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new CommentingFix() };
+        test.Sources.Add("class C { ~[|C|]() { } }");
+        test.FixedSources.Add("class C { ~C() { } }");
+        await FailsWith(test, "did not converge");
+    }
+
+    [Fact]
+    public async Task DiagnosticLeftAfterFix_MustBeMarkedInTheFixedSource()
+    {
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new OnlyFirstTypeFix() };
+        test.Sources.Add("class A { ~[|A|]() { } }\nclass B { ~[|B|]() { } }\n");
+        test.FixedSources.Add("class A { public int X = 1; }\nclass B { ~B() { } }\n");
+        await FailsWith(test, "unexpected MSA4001");
+
+        test.FixedSources[0] = "class A { public int X = 1; }\nclass B { ~[|B|]() { } }\n";
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task FixOfferedWhenNoneExpected_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new EmptyFinalizerFix(), ExpectNoFix = true };
+        test.Sources.Add("class C { ~[|C|]() { } }");
+        await FailsWith(test, "Expected no fix");
+    }
+
+    [Fact]
+    public async Task FixWithoutFixAllProvider_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new NoFixAllFix() };
+        test.Sources.Add("class C { ~[|C|]() { } }");
+        test.FixedSources.Add("class C { public int X = 1; }");
+        await FailsWith(test, "no Fix All provider");
+    }
+
+    [Fact]
+    public void Markup_ParsesNestedNamedAndPlainSpans()
+    {
+        var parsed = Markup.Parse("a[|b{|MSA1:c|}d|]e{|#3:f|}");
+        Assert.Equal("abcdef", parsed.Source);
+        Assert.Equal(3, parsed.Spans.Count);
+        Assert.Contains(parsed.Spans, s => s.Id == "MSA1" && s.Span == new TextSpan(2, 1));
+        Assert.Contains(parsed.Spans, s => s.Id is null && s.LocationIndex is null && s.Span == new TextSpan(1, 3));
+        Assert.Contains(parsed.Spans, s => s.LocationIndex == 3 && s.Span == new TextSpan(5, 1));
+    }
+
+    [Theory]
+    [InlineData("a[|b")]
+    [InlineData("a|]b")]
+    [InlineData("{|MSA1 b|}")]
+    public void Markup_RejectsMalformedMarkup(string markup) => Assert.Throws<FormatException>(() => Markup.Parse(markup));
+
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    private sealed class ThrowingAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly DiagnosticDescriptor Rule = new("TEST0001", "t", "m", "Test", DiagnosticSeverity.Warning, true);
+
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Rule);
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterSyntaxNodeAction(_ => throw new InvalidOperationException("boom"), SyntaxKind.ClassDeclaration);
+        }
+    }
+
+    /// <summary>Base for deliberately wrong fixes of MSA4001: each rewrites the finalizer's declaration.</summary>
+    private abstract class TestFix : CodeFixProvider
+    {
+        public override ImmutableArray<string> FixableDiagnosticIds => ImmutableArray.Create("MSA4001");
+
+        public override FixAllProvider? GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+        public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+        {
+            var root = (await context.Document.GetSyntaxRootAsync(context.CancellationToken))!;
+            var declaration = root.FindToken(context.Span.Start).Parent!.FirstAncestorOrSelf<DestructorDeclarationSyntax>()!;
+            var replacement = Rewrite(declaration);
+            if (replacement is null)
+                return;
+            context.RegisterCodeFix(
+                CodeAction.Create("test fix", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(declaration, replacement))), "test"),
+                context.Diagnostics);
+        }
+
+        protected abstract SyntaxNode? Rewrite(DestructorDeclarationSyntax declaration);
+    }
+
+    private sealed class BreakingFix : TestFix
+    {
+        protected override SyntaxNode Rewrite(DestructorDeclarationSyntax declaration)
+            => SyntaxFactory.ParseMemberDeclaration("int Broken() { }")!.WithTriviaFrom(declaration);
+    }
+
+    private sealed class CommentingFix : TestFix
+    {
+        protected override SyntaxNode Rewrite(DestructorDeclarationSyntax declaration)
+            => declaration.WithLeadingTrivia(declaration.GetLeadingTrivia().Add(SyntaxFactory.Comment("/* looked at */")));
+    }
+
+    private sealed class OnlyFirstTypeFix : TestFix
+    {
+        protected override SyntaxNode? Rewrite(DestructorDeclarationSyntax declaration)
+            => declaration.Identifier.ValueText == "A"
+                ? SyntaxFactory.ParseMemberDeclaration("public int X = 1;")!.WithTriviaFrom(declaration)
+                : null;
+    }
+
+    private sealed class NoFixAllFix : TestFix
+    {
+        public override FixAllProvider? GetFixAllProvider() => null;
+
+        protected override SyntaxNode Rewrite(DestructorDeclarationSyntax declaration)
+            => SyntaxFactory.ParseMemberDeclaration("public int X = 1;")!.WithTriviaFrom(declaration);
+    }
+}
