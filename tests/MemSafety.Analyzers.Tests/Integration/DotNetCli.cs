@@ -13,7 +13,7 @@ public static class DotNetCli
         public override string ToString() => $"exit code {ExitCode}{Environment.NewLine}{Output}";
     }
 
-    public static Result Run(string workingDirectory, string packagesFolder, params string[] arguments)
+    public static Result Run(string workingDirectory, string? packagesFolder, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet")
         {
@@ -33,7 +33,10 @@ public static class DotNetCli
                 start.Environment.Remove(key);
         }
 
-        start.Environment["NUGET_PACKAGES"] = packagesFolder;
+        // Consumer projects get a package cache of their own; the repository's projects keep the usual one
+        // (a different cache would rewrite their obj/ assets to point at a folder that is then deleted).
+        if (packagesFolder is not null)
+            start.Environment["NUGET_PACKAGES"] = packagesFolder;
         start.Environment["DOTNET_CLI_TELEMETRY_OPTOUT"] = "1";
         start.Environment["DOTNET_NOLOGO"] = "1";
         start.Environment["DOTNET_SKIP_FIRST_TIME_EXPERIENCE"] = "1";

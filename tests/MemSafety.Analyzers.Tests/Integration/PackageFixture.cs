@@ -17,7 +17,7 @@ public sealed class PackageFixture : IDisposable
         Directory.CreateDirectory(Packages);
 
         var repo = DotNetCli.RepositoryRoot();
-        var pack = DotNetCli.Run(repo, Packages, "pack", Path.Combine(repo, "src", "MemSafety.Analyzers.Package", "MemSafety.Analyzers.Package.csproj"),
+        var pack = DotNetCli.Run(repo, null, "pack", Path.Combine(repo, "src", "MemSafety.Analyzers.Package", "MemSafety.Analyzers.Package.csproj"),
             "-c", "Release", "-o", Feed, "-p:UseSharedCompilation=false", "-nodeReuse:false");
         if (pack.ExitCode != 0)
             throw new InvalidOperationException("dotnet pack failed: " + pack);

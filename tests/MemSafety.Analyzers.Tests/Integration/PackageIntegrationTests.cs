@@ -131,6 +131,21 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
     }
 
     [Fact]
+    public void ReadmeRunCommand_BuildsTheSamplesAndPrintsTheirDiagnostics()
+    {
+        // Exactly the README's first command. In this class so it never builds the repository's
+        // projects in Release at the same time as the fixture's pack.
+        var repo = DotNetCli.RepositoryRoot();
+        var build = DotNetCli.Run(repo, null, "build", "samples/MemSafety.Samples", "-c", "Release", "--no-incremental", "-clp:NoSummary",
+            "-nodeReuse:false", "-p:UseSharedCompilation=false");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        var lines = build.Output.Split('\n').Where(l => l.Contains(": warning MSA")).ToList();
+        Assert.Contains(lines, l => l.Contains("MSA4001.EmptyFinalizer.Before.cs(19,6): warning MSA4001: Finalizer of 'PooledConnection' is empty"));
+        Assert.Contains(lines, l => l.Contains("MSA4001.EmptyFinalizer.Before.cs(28,6): warning MSA4001: Finalizer of 'TrackedBuffer' only calls methods compiled under 'DEBUG'"));
+        Assert.DoesNotContain(lines, l => l.Contains(".After.cs"));
+    }
+
+    [Fact]
     public void DotnetFormat_AppliesTheFixAndTheProjectThenBuildsClean()
     {
         var dir = _package.CreateConsumer("Format", EmptyFinalizerSource);
