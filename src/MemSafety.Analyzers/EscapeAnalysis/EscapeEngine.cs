@@ -15,19 +15,34 @@ namespace MemSafety.Analyzers.EscapeAnalysis;
 public sealed class EscapeEngine
 {
     private readonly IOperation _root;
+    private readonly ParameterSummaries? _summaries;
+    private readonly SummaryContext _summaryContext;
     private Dictionary<ISymbol, List<IOperation>>? _references;
     private List<IOperation>? _suspensions;
     private HashSet<IMethodSymbol>? _localFunctionsAsDelegates;
 
-    public EscapeEngine(IOperation root) => _root = root;
+    /// <param name="root">The function body (the root of its operation tree).</param>
+    /// <param name="summaries">Summaries of the compilation's methods; without them every call to a
+    /// method outside the curated BCL table counts as an escape.</param>
+    public EscapeEngine(IOperation root, ParameterSummaries? summaries = null)
+        : this(root, summaries, SummaryContext.Root())
+    {
+    }
+
+    internal EscapeEngine(IOperation root, ParameterSummaries? summaries, SummaryContext summaryContext)
+    {
+        _root = root;
+        _summaries = summaries;
+        _summaryContext = summaryContext;
+    }
 
     /// <summary>The engine for the body that contains <paramref name="operation"/>.</summary>
-    public static EscapeEngine ForBodyOf(IOperation operation)
+    public static EscapeEngine ForBodyOf(IOperation operation, ParameterSummaries? summaries = null)
     {
         var root = operation;
         while (root.Parent is not null)
             root = root.Parent;
-        return new EscapeEngine(root);
+        return new EscapeEngine(root, summaries);
     }
 
     /// <summary>Does the value produced by <paramref name="value"/> (an allocation, usually) escape?</summary>
@@ -569,11 +584,42 @@ public sealed class EscapeEngine
                 return null;
             }
 
+            // A local function's body is part of this tree: its parameter simply becomes an alias.
+            if (method.MethodKind == MethodKind.LocalFunction && parameter.RefKind == RefKind.None)
+            {
+                AddAlias(parameter.OriginalDefinition);
+                if (ReturnsCandidate(call!))
+                    Values.Push(call!);
+                return null;
+            }
+
+            string? keptBecause = null;
+            if (_engine._summaries is { } summaries && parameter.RefKind == RefKind.None)
+            {
+                var summary = summaries.Get(method, parameter.Ordinal, _engine._summaryContext);
+                switch (summary.Verdict)
+                {
+                    case ParameterVerdict.DoesNotRetain:
+                        return null;
+                    case ParameterVerdict.Returns:
+                        Values.Push(call!);
+                        return null;
+                }
+
+                keptBecause = summary.Reason;
+            }
+
             var name = method.MethodKind == MethodKind.Constructor
                 ? $"the constructor of '{method.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}'"
                 : $"'{method.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}.{method.Name}'";
-            return new EscapeResult(EscapeKind.PassedToMethod, call, $"passed to {name}, which may keep it");
+            return new EscapeResult(EscapeKind.PassedToMethod, call, keptBecause is null
+                ? $"passed to {name}, which may keep it"
+                : $"passed to {name}, where it is {keptBecause}");
         }
+
+        /// <summary>Whether a call's result could be the value passed in (a reference type, or a ref struct view).</summary>
+        private static bool ReturnsCandidate(IOperation call)
+            => call.Type is { } type && (type.IsReferenceType || type.IsRefLikeType || type.TypeKind == TypeKind.TypeParameter);
 
         private EscapeResult? Receiver(IInvocationOperation invocation)
         {
