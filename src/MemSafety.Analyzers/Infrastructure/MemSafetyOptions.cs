@@ -81,7 +81,14 @@ public readonly struct MemSafetyOptions
         "Where census-style rules report: `everywhere`, `hot_paths_and_loops` or `hot_paths`. " +
         "`memsafety.<RULE ID>.scope` (e.g. `memsafety.MSA2001.scope`) overrides it for one rule.");
 
-    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope);
+    public static readonly Int32Option StackallocMaxBytes = new(
+        "memsafety.stackalloc_max_bytes",
+        defaultValue: 1024,
+        minimum: 0,
+        maximum: 65536,
+        "The most bytes MSA1001 moves to the stack in one method (all its suggested stackallocs together with the ones already there).");
+
+    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope, StackallocMaxBytes);
 
     private readonly AnalyzerConfigOptions? _options;
 

@@ -7,6 +7,7 @@ namespace MemSafety.Analyzers.Infrastructure;
 /// MSA4xxx finalizers and disposal, MSA5xxx unsafe pointers, MSA6xxx shared state.</summary>
 public static class RuleIdentifiers
 {
+    public const string StackallocCandidate = "MSA1001";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -31,6 +32,19 @@ public static class RuleCatalogue
 
     public static string HelpLink(string id) => RepositoryUrl + "/blob/main/docs/rules/" + id + ".md";
 
+    public static readonly DiagnosticDescriptor StackallocCandidate = new(
+        RuleIdentifiers.StackallocCandidate,
+        title: "Allocate a small array that never escapes on the stack",
+        messageFormat: "Array '{0}' ({1} × {2}, {3} bytes) never escapes '{4}' and every use works on a span; stackalloc it instead of allocating on the heap",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A small array of unmanaged values that is created, used and dropped within one method costs a heap allocation and " +
+                     "later GC work on every call. When the escape analysis proves it never leaves the method (not returned, stored, " +
+                     "captured, passed to code that may keep it, or live across await/yield) and every use has a span equivalent, " +
+                     "'Span<T> x = stackalloc T[N]' gives the same behaviour with no allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StackallocCandidate));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -45,5 +59,6 @@ public static class RuleCatalogue
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        StackallocCandidate,
         EmptyFinalizer);
 }

@@ -1,0 +1,260 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using MemSafety.Analyzers.EscapeAnalysis;
+using MemSafety.Analyzers.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.HeapEscapes;
+
+/// <summary>
+/// MSA1001. <c>var buffer = new byte[16];</c> used only inside the method costs a heap allocation (and
+/// GC work) on every call; <c>Span&lt;byte&gt; buffer = stackalloc byte[16];</c> costs a stack-pointer bump.
+/// Reported only when the escape engine proves the array never leaves the frame and every use of the
+/// local has a span equivalent, so that the fix is always safe.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property: present when [SkipLocalsInit] applies, so the fix must clear the span
+    /// (new T[N] is zeroed; stackalloc under SkipLocalsInit is not).</summary>
+    public const string SkipLocalsInitProperty = "SkipLocalsInit";
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.StackallocCandidate);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        // Span<T> must exist (netstandard2.0 without System.Memory has none).
+        if (start.Compilation.GetTypeByMetadataName("System.Span`1") is null)
+            return;
+        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
+        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var moduleSkipsInit = HasSkipLocalsInit(start.Compilation.SourceModule) || HasSkipLocalsInit(start.Compilation.Assembly);
+
+        start.RegisterOperationBlockStartAction(block =>
+        {
+            if (block.OwningSymbol is not IMethodSymbol || block.OperationBlocks.IsEmpty)
+                return;
+            var tree = block.OperationBlocks[0].Syntax.SyntaxTree;
+            // Span locals initialised with stackalloc need C# 7.2; array-initializer stackalloc needs 7.3.
+            if (((CSharpParseOptions)tree.Options).LanguageVersion < LanguageVersion.CSharp7_3)
+                return;
+
+            var candidates = new List<(IArrayCreationOperation Creation, ILocalSymbol Local, int Bytes, int Length, ISymbol Function)>();
+            block.RegisterOperationAction(operation =>
+            {
+                var creation = (IArrayCreationOperation)operation.Operation;
+                if (TryGetShape(creation, out var local, out var length, out var bytes, out var function))
+                {
+                    lock (candidates)
+                        candidates.Add((creation, local!, bytes, length, function!));
+                }
+            }, OperationKind.ArrayCreation);
+
+            block.RegisterOperationBlockEndAction(end =>
+            {
+                if (candidates.Count == 0)
+                    return;
+                var options = new MemSafetyOptions(end.Options.AnalyzerConfigOptionsProvider.GetOptions(tree));
+                var scope = options.GetScope(RuleIdentifiers.StackallocCandidate, RuleScope.Everywhere);
+                var budget = options.Get(MemSafetyOptions.StackallocMaxBytes) - ExistingStackallocBytes(end.OperationBlocks);
+                EscapeEngine? engine = null;
+                candidates.Sort(static (a, b) => a.Creation.Syntax.SpanStart.CompareTo(b.Creation.Syntax.SpanStart));
+                foreach (var (creation, local, bytes, length, function) in candidates)
+                {
+                    if (bytes > budget || !oracle.IsInScope(scope, creation, end.OwningSymbol))
+                        continue;
+                    engine ??= EscapeEngine.ForBodyOf(creation, summaries);
+                    if (!engine.Analyze(creation).CanLiveOnStack)
+                        continue;
+                    if (SpanUses.Classify(local, Root(creation), function) is null)
+                        continue;
+
+                    budget -= bytes;
+                    var skipsInit = moduleSkipsInit || SkipsLocalsInit(function);
+                    var properties = skipsInit && creation.Initializer is null
+                        ? ImmutableDictionary<string, string?>.Empty.Add(SkipLocalsInitProperty, "true")
+                        : ImmutableDictionary<string, string?>.Empty;
+                    var element = ((IArrayTypeSymbol)creation.Type!).ElementType;
+                    end.ReportDiagnostic(Diagnostic.Create(
+                        RuleCatalogue.StackallocCandidate,
+                        creation.Syntax.GetLocation(),
+                        properties,
+                        local.Name,
+                        length.ToString(CultureInfo.InvariantCulture),
+                        element.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat),
+                        bytes.ToString(CultureInfo.InvariantCulture),
+                        end.OwningSymbol.Name));
+                }
+            });
+        });
+    });
+
+    /// <summary>The cheap part: <c>var x = new T[N]</c> or <c>T[] x = new T[] {…}</c> as a statement of a
+    /// synchronous, non-iterator function, T an unmanaged primitive, N constant and small, not in a loop
+    /// (MSA1009's business) nor a catch/finally block (where stackalloc is not allowed).</summary>
+    private static bool TryGetShape(IArrayCreationOperation creation, out ILocalSymbol? local, out int length, out int bytes, out ISymbol? function)
+    {
+        local = null;
+        function = null;
+        length = bytes = 0;
+        if (creation.DimensionSizes.Length != 1 || creation.Type is not IArrayTypeSymbol { Rank: 1 } arrayType)
+            return false;
+        var elementSize = SizeOf(arrayType.ElementType);
+        if (elementSize == 0 || creation.DimensionSizes[0].ConstantValue is not { HasValue: true, Value: int n } || n <= 0)
+            return false;
+        if (creation.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }
+            || declarator.Parent is not IVariableDeclarationOperation { Declarators.Length: 1, Parent: IVariableDeclarationGroupOperation group }
+            || group.Parent is not IBlockOperation and not ISwitchCaseOperation
+            || declarator.Symbol.RefKind != RefKind.None
+            || group.Syntax is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: 0, Declaration.Type: var type }
+            || !(type.IsVar || type is ArrayTypeSyntax))
+        {
+            return false;
+        }
+
+        if (creation.IsExecutedPerLoopIteration())
+            return false;
+
+        for (var p = creation.Parent; p is not null; p = p.Parent)
+        {
+            switch (p)
+            {
+                case ICatchClauseOperation:
+                    return false;
+                case ITryOperation tryOperation when tryOperation.Finally is { } finallyBlock && finallyBlock.Syntax.Span.Contains(creation.Syntax.Span):
+                    return false;
+                case IAnonymousFunctionOperation lambda:
+                    function ??= lambda.Symbol;
+                    break;
+                case ILocalFunctionOperation localFunction:
+                    function ??= localFunction.Symbol;
+                    break;
+                case IMethodBodyOperation or IConstructorBodyOperation when function is null:
+                    function = declarator.Symbol.ContainingSymbol;
+                    break;
+            }
+        }
+
+        function ??= declarator.Symbol.ContainingSymbol;
+        if (function is IMethodSymbol { IsAsync: true } || ContainsYield(Root(creation), function))
+            return false;
+
+        local = declarator.Symbol;
+        length = n;
+        bytes = checked(n * elementSize);
+        return true;
+    }
+
+    private static IOperation Root(IOperation operation)
+    {
+        while (operation.Parent is not null)
+            operation = operation.Parent;
+        return operation;
+    }
+
+    /// <summary>Iterators cannot hold spans; Roslyn 4.14 does not expose IsIterator, so look for yield.</summary>
+    private static bool ContainsYield(IOperation root, ISymbol function)
+    {
+        var stack = new Stack<IOperation>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var operation = stack.Pop();
+            if (operation is IReturnOperation { Kind: OperationKind.YieldReturn or OperationKind.YieldBreak })
+                return true;
+            foreach (var child in operation.ChildOperations)
+            {
+                // Nested functions have their own iterator-ness.
+                if (child is IAnonymousFunctionOperation lambda && !SymbolEqualityComparer.Default.Equals(lambda.Symbol, function))
+                    continue;
+                if (child is ILocalFunctionOperation local && !SymbolEqualityComparer.Default.Equals(local.Symbol, function))
+                    continue;
+                stack.Push(child);
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Bytes already stackalloc'ed with a constant size in the method; an unknown size uses the whole budget.</summary>
+    private static int ExistingStackallocBytes(ImmutableArray<IOperation> blocks)
+    {
+        var total = 0;
+        foreach (var block in blocks)
+        {
+            foreach (var node in block.Syntax.DescendantNodes())
+            {
+                if (node is ImplicitStackAllocArrayCreationExpressionSyntax)
+                    return int.MaxValue / 2;
+                if (node is not StackAllocArrayCreationExpressionSyntax existing)
+                    continue;
+                if (existing.Type is ArrayTypeSyntax { RankSpecifiers.Count: 1, ElementType: PredefinedTypeSyntax predefined } array
+                    && array.RankSpecifiers[0].Sizes.Count == 1
+                    && (array.RankSpecifiers[0].Sizes[0] is LiteralExpressionSyntax { Token.Value: int count }
+                        ? count : existing.Initializer?.Expressions.Count) is int elements)
+                {
+                    total += elements * SizeOf(predefined.Keyword.Kind());
+                }
+                else
+                {
+                    return int.MaxValue / 2;
+                }
+            }
+        }
+
+        return total;
+    }
+
+    private static int SizeOf(SyntaxKind keyword) => keyword switch
+    {
+        SyntaxKind.BoolKeyword or SyntaxKind.ByteKeyword or SyntaxKind.SByteKeyword => 1,
+        SyntaxKind.CharKeyword or SyntaxKind.ShortKeyword or SyntaxKind.UShortKeyword => 2,
+        SyntaxKind.IntKeyword or SyntaxKind.UIntKeyword or SyntaxKind.FloatKeyword => 4,
+        SyntaxKind.LongKeyword or SyntaxKind.ULongKeyword or SyntaxKind.DoubleKeyword => 8,
+        SyntaxKind.DecimalKeyword => 16,
+        _ => 1024,
+    };
+
+    /// <summary>Size of primitive and enum elements; 0 (not a candidate) for anything whose layout we do not know.</summary>
+    internal static int SizeOf(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
+            type = underlying;
+        return type.SpecialType switch
+        {
+            SpecialType.System_Boolean or SpecialType.System_Byte or SpecialType.System_SByte => 1,
+            SpecialType.System_Char or SpecialType.System_Int16 or SpecialType.System_UInt16 => 2,
+            SpecialType.System_Int32 or SpecialType.System_UInt32 or SpecialType.System_Single => 4,
+            SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double => 8,
+            SpecialType.System_Decimal => 16,
+            _ => 0,
+        };
+    }
+
+    private static bool SkipsLocalsInit(ISymbol function)
+    {
+        for (var s = function; s is not null && s.Kind != SymbolKind.Namespace; s = s.ContainingSymbol)
+        {
+            if (HasSkipLocalsInit(s))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool HasSkipLocalsInit(ISymbol symbol)
+    {
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            if (attribute.AttributeClass is { Name: "SkipLocalsInitAttribute" })
+                return true;
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,516 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Tests.Verification;
+using Microsoft.CodeAnalysis.CSharp;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocFix>;
+
+namespace MemSafety.Analyzers.Tests.HeapEscapes;
+
+public sealed class StackallocCandidateTests
+{
+    private static Task NoDiagnostic(string source) => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(source);
+
+    // ------------------------------------------------------------------ reported and fixed
+
+    [Fact]
+    public Task IndexerLengthAndForeach_DeclarationRewritten() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+
+        static class Checksum
+        {
+            public static int Compute(int seed)
+            {
+                var scratch = [|new byte[16]|];
+                for (var i = 0; i < scratch.Length; i++)
+                    scratch[i] = (byte)(seed + i);
+                var sum = 0;
+                foreach (var b in scratch)
+                    sum += b;
+                return sum;
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Checksum
+        {
+            public static int Compute(int seed)
+            {
+                Span<byte> scratch = stackalloc byte[16];
+                for (var i = 0; i < scratch.Length; i++)
+                    scratch[i] = (byte)(seed + i);
+                var sum = 0;
+                foreach (var b in scratch)
+                    sum += b;
+                return sum;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task StreamReadAndWriteWithWholeArray_UseSpanOverloads() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.IO;
+
+        static class Copier
+        {
+            public static int CopyHeader(Stream source, Stream target)
+            {
+                var header = [|new byte[64]|];
+                var read = source.Read(header, 0, header.Length);
+                target.Write(header, 0, read);
+                return read;
+            }
+        }
+        """,
+        """
+        using System;
+        using System.IO;
+
+        static class Copier
+        {
+            public static int CopyHeader(Stream source, Stream target)
+            {
+                Span<byte> header = stackalloc byte[64];
+                var read = source.Read(header);
+                target.Write(header.Slice(0, read));
+                return read;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task BitConverterWithStartIndex_Sliced() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+
+        static class Reader
+        {
+            public static long Read(Random random)
+            {
+                byte[] bytes = [|new byte[12]|];
+                random.NextBytes(bytes);
+                return BitConverter.ToInt32(bytes, 0) + BitConverter.ToInt64(bytes, 4);
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Reader
+        {
+            public static long Read(Random random)
+            {
+                Span<byte> bytes = stackalloc byte[12];
+                random.NextBytes(bytes);
+                return BitConverter.ToInt32(bytes) + BitConverter.ToInt64(bytes.Slice(4));
+            }
+        }
+        """);
+
+    [Fact]
+    public Task StringConstructorAndArrayHelpers_MoveToSpanForms() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+
+        static class Text
+        {
+            public static string Stars(char fill)
+            {
+                var chars = [|new char[8]|];
+                Array.Fill(chars, fill);
+                Array.Reverse(chars);
+                chars[0] = '[';
+                Array.Clear(chars, 0, chars.Length);
+                return new string(chars) + chars.AsSpan(1, 2).Length;
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Text
+        {
+            public static string Stars(char fill)
+            {
+                Span<char> chars = stackalloc char[8];
+                chars.Fill(fill);
+                chars.Reverse();
+                chars[0] = '[';
+                chars.Clear();
+                return new string(chars) + chars.Slice(1, 2).Length;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task InitializerForms_KeepTheirElements() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+
+        static class Tables
+        {
+            public static int Pick(int i)
+            {
+                var weights = [|new byte[] { 3, 1, 4, 1, 5 }|];
+                var steps = [|new[] { 10, 20 }|];
+                weights[0] = 9;
+                return weights[i % weights.Length] + steps[i % 2];
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Tables
+        {
+            public static int Pick(int i)
+            {
+                Span<byte> weights = stackalloc byte[] { 3, 1, 4, 1, 5 };
+                Span<int> steps = stackalloc int[] { 10, 20 };
+                weights[0] = 9;
+                return weights[i % weights.Length] + steps[i % 2];
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SkipLocalsInit_FixClearsTheSpan() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.Runtime.CompilerServices;
+
+        static class Fast
+        {
+            [SkipLocalsInit]
+            public static int Count(int n)
+            {
+                var marks = [|new bool[32]|];
+                marks[n % 32] = true;
+                var count = 0;
+                foreach (var m in marks) if (m) count++;
+                return count;
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Runtime.CompilerServices;
+
+        static class Fast
+        {
+            [SkipLocalsInit]
+            public static int Count(int n)
+            {
+                Span<bool> marks = stackalloc bool[32];
+                marks.Clear();
+                marks[n % 32] = true;
+                var count = 0;
+                foreach (var m in marks) if (m) count++;
+                return count;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NoUsingSystem_UsingAdded() => VerifyCS.CodeFixAsync(
+        """
+        static class Parity
+        {
+            public static int Of(int v)
+            {
+                var bits = [|new int[4]|];
+                bits[v & 3] = 1;
+                return bits[0] + bits[1];
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Parity
+        {
+            public static int Of(int v)
+            {
+                Span<int> bits = stackalloc int[4];
+                bits[v & 3] = 1;
+                return bits[0] + bits[1];
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PassedToSpanParameterOfOwnMethod_Reported() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+
+        static class Hashing
+        {
+            static int Mix(ReadOnlySpan<byte> data) { var h = 17; foreach (var b in data) h = h * 31 + b; return h; }
+
+            public static int Hash(int value)
+            {
+                var buffer = [|new byte[4]|];
+                BitConverter.TryWriteBytes(buffer, value);
+                return Mix(buffer);
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Hashing
+        {
+            static int Mix(ReadOnlySpan<byte> data) { var h = 17; foreach (var b in data) h = h * 31 + b; return h; }
+
+            public static int Hash(int value)
+            {
+                Span<byte> buffer = stackalloc byte[4];
+                BitConverter.TryWriteBytes(buffer, value);
+                return Mix(buffer);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Message_NamesArraySizeAndMethod()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test(
+            "class C { int Hash() { var scratch = {|#0:new byte[16]|}; scratch[1] = 2; return scratch[1]; } }");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1001", 0).WithMessage(
+            "Array 'scratch' (16 × byte, 16 bytes) never escapes 'Hash' and every use works on a span; stackalloc it instead of allocating on the heap"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task BudgetPerMethod_OnlyWhatFitsIsReported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        class C
+        {
+            int M()
+            {
+                var first = [|new long[100]|];
+                var second = new long[100];
+                first[0] = 1; second[0] = 2;
+                return (int)(first[0] + second[0]);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task RaisedBudgetOption_ReportsLargerArrays()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var big = [|new byte[4000]|]; big[1] = 1; return big[1]; } }");
+        test.AnalyzerOptions["memsafety.stackalloc_max_bytes"] = "4096";
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task FixAll_AcrossMethodsAndDocuments()
+    {
+        var test = new AnalyzerTest(new StackallocCandidateAnalyzer()) { CodeFix = new MemSafety.CodeFixes.HeapEscapes.StackallocFix() };
+        test.Sources.Add("using System;\nclass A { int M() { var a = [|new int[2]|]; a[0] = 1; return a[0]; } int N() { var b = [|new int[3]|]; return b.Length; } }\n");
+        test.Sources.Add("using System;\nclass B { int M() { var c = [|new short[8]|]; return c[7]; } }\n");
+        test.FixedSources.Add("using System;\nclass A { int M() { Span<int> a = stackalloc int[2]; a[0] = 1; return a[0]; } int N() { Span<int> b = stackalloc int[3]; return b.Length; } }\n");
+        test.FixedSources.Add("using System;\nclass B { int M() { Span<short> c = stackalloc short[8]; return c[7]; } }\n");
+        return test.RunAsync();
+    }
+
+    [Theory]
+    [InlineData(LanguageVersion.CSharp7_3)]
+    [InlineData(LanguageVersion.CSharp10)]
+    [InlineData(LanguageVersion.Latest)]
+    public Task LanguageVersionsWithSpan_Reported(LanguageVersion version)
+    {
+        var test = VerifyCS.Test(
+            "using System;\nclass C { int M() { var a = [|new int[2]|]; a[1] = 4; return a[1]; } }",
+            "using System;\nclass C { int M() { Span<int> a = stackalloc int[2]; a[1] = 4; return a[1]; } }");
+        test.LanguageVersion = version;
+        test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public void Fix_KeepsBehaviour()
+    {
+        const string before = """
+            using System;
+            using System.IO;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var source = new MemoryStream(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 });
+                    var header = new byte[8];
+                    var read = source.Read(header, 0, header.Length);
+                    Array.Reverse(header);
+                    return BitConverter.ToInt32(header, 2) + ":" + read + ":" + string.Join(",", header.AsSpan(1, 3).ToArray());
+                }
+            }
+            """;
+        const string after = """
+            using System;
+            using System.IO;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var source = new MemoryStream(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 });
+                    Span<byte> header = stackalloc byte[8];
+                    var read = source.Read(header);
+                    header.Reverse();
+                    return BitConverter.ToInt32(header.Slice(2)) + ":" + read + ":" + string.Join(",", header.Slice(1, 3).ToArray());
+                }
+            }
+            """;
+        Assert.Equal(Behaviour.Run(before, "Program", "Run"), Behaviour.Run(after, "Program", "Run"));
+    }
+
+    [Fact]
+    public async Task Fix_ProducesTheBehaviourCheckedSource()
+    {
+        // The source Fix_KeepsBehaviour runs is exactly what the fix writes.
+        var test = VerifyCS.Test(
+            """
+            using System;
+            using System.IO;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var source = new MemoryStream(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 });
+                    var header = [|new byte[8]|];
+                    var read = source.Read(header, 0, header.Length);
+                    Array.Reverse(header);
+                    return BitConverter.ToInt32(header, 2) + ":" + read + ":" + string.Join(",", header.AsSpan(1, 3).ToArray());
+                }
+            }
+            """,
+            """
+            using System;
+            using System.IO;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var source = new MemoryStream(new byte[] { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12 });
+                    Span<byte> header = stackalloc byte[8];
+                    var read = source.Read(header);
+                    header.Reverse();
+                    return BitConverter.ToInt32(header.Slice(2)) + ":" + read + ":" + string.Join(",", header.Slice(1, 3).ToArray());
+                }
+            }
+            """);
+        await test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task Returned_NoDiagnostic() => NoDiagnostic("class C { byte[] M() { var a = new byte[4]; a[0] = 1; return a; } }");
+
+    [Fact]
+    public Task StoredInField_NoDiagnostic() => NoDiagnostic("class C { byte[]? _last; void M() { var a = new byte[4]; _last = a; } }");
+
+    [Fact]
+    public Task PassedWhereAnArrayIsKept_NoDiagnostic() => NoDiagnostic(
+        "using System.Collections.Generic; class C { void M(List<byte[]> all) { var a = new byte[4]; all.Add(a); } }");
+
+    [Fact]
+    public Task PassedToArrayParameterWithoutSpanOverload_NoDiagnostic() => NoDiagnostic(
+        "class C { static int Sum(byte[] b) => b.Length; int M() { var a = new byte[4]; return Sum(a); } }");
+
+    [Fact]
+    public Task InsideLoop_NoDiagnostic() => NoDiagnostic(
+        "class C { int M() { var t = 0; for (var i = 0; i < 3; i++) { var a = new int[4]; a[0] = i; t += a[0]; } return t; } }");
+
+    [Fact]
+    public Task NonConstantSize_NoDiagnostic() => NoDiagnostic("class C { int M(int n) { var a = new int[n]; return a.Length; } }");
+
+    [Fact]
+    public Task OverTheBudget_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new byte[2048]; a[0] = 1; return a[0]; } }");
+
+    [Fact]
+    public Task ExistingStackallocUsesTheBudget_NoDiagnostic() => NoDiagnostic(
+        "using System; class C { int M() { Span<byte> s = stackalloc byte[1000]; var a = new byte[64]; a[0] = s[0]; return a[0]; } }");
+
+    [Fact]
+    public Task AsyncMethod_NoDiagnostic() => NoDiagnostic(
+        "using System.Threading.Tasks; class C { async Task<int> M() { var a = new int[4]; a[0] = 1; await Task.Yield(); return a.Length; } }");
+
+    [Fact]
+    public Task Iterator_NoDiagnostic() => NoDiagnostic(
+        "using System.Collections.Generic; class C { IEnumerable<int> M() { var a = new int[2]; a[0] = 5; yield return a[0]; } }");
+
+    [Fact]
+    public Task CapturedByLambdaOrLocalFunction_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        class C
+        {
+            int M() { var a = new int[4]; Func<int> f = () => a.Length; return f(); }
+            int N() { var b = new int[4]; return Count(); int Count() => b.Length; }
+        }
+        """);
+
+    [Fact]
+    public Task Reassigned_NoDiagnostic() => NoDiagnostic("class C { int M(int[] other) { var a = new int[4]; a = other; return a.Length; } }");
+
+    [Fact]
+    public Task UserStructElements_NoDiagnostic() => NoDiagnostic(
+        "struct P { public int X, Y; } class C { int M() { var a = new P[4]; a[0].X = 1; return a[0].X; } }");
+
+    [Fact]
+    public Task RangeOrUnknownMemberUse_NoDiagnostic() => NoDiagnostic(
+        "class C { int M() { var a = new int[4]; var b = a[1..3]; var c = (int[])a.Clone(); return b.Length + c.Length; } }");
+
+    [Fact]
+    public Task CatchAndFinallyBlocks_NoDiagnostic() => NoDiagnostic(
+        """
+        class C
+        {
+            int M()
+            {
+                try { return 1; }
+                catch { var a = new int[2]; a[0] = 1; return a[0]; }
+                finally { var b = new int[2]; b[0] = 2; }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CSharp72_NoDiagnostic()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
+        test.LanguageVersion = LanguageVersion.CSharp7_2;
+        test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task NetStandard20WithoutSpan_NoDiagnostic()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
+        test.ReferenceSet = ReferenceSet.NetStandard20;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task UsingOrMultipleDeclarators_NoDiagnostic() => NoDiagnostic(
+        "class C { int M() { int[] a = new int[2], b = new int[3]; return a.Length + b.Length; } }");
+
+    [Fact]
+    public Task GeneratedCode_NoDiagnostic() => NoDiagnostic(
+        "// <auto-generated/>\nclass C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
+
+    [Fact]
+    public Task IncompleteCode_NoDiagnosticAndNoCrash()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[4]; a[0] = ; return a.Len } void N() { var b = new int[ }");
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+}
