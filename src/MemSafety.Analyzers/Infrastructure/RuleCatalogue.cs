@@ -7,6 +7,7 @@ namespace MemSafety.Analyzers.Infrastructure;
 /// MSA4xxx finalizers and disposal, MSA5xxx unsafe pointers, MSA6xxx shared state.</summary>
 public static class RuleIdentifiers
 {
+    public const string EscapeReport = "MSA1000";
     public const string StackallocCandidate = "MSA1001";
     public const string EmptyFinalizer = "MSA4001";
 }
@@ -31,6 +32,18 @@ public static class RuleCatalogue
     public const string RepositoryUrl = "https://github.com/memsafety/MemSafety.Analyzers";
 
     public static string HelpLink(string id) => RepositoryUrl + "/blob/main/docs/rules/" + id + ".md";
+
+    public static readonly DiagnosticDescriptor EscapeReport = new(
+        RuleIdentifiers.EscapeReport,
+        title: "Escape report: where each allocation in a hot path goes",
+        messageFormat: "'{0}' {1}",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: false,
+        description: "The escape engine's verdict on each heap allocation in hot code, like 'go build -gcflags=-m': " +
+                     "whether it escapes the method and why (returned, stored into a field, captured, passed to code that keeps it), " +
+                     "or that it never escapes and could be avoided. Off by default; turn it on with a severity.",
+        helpLinkUri: HelpLink(RuleIdentifiers.EscapeReport));
 
     public static readonly DiagnosticDescriptor StackallocCandidate = new(
         RuleIdentifiers.StackallocCandidate,
@@ -59,6 +72,7 @@ public static class RuleCatalogue
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        EscapeReport,
         StackallocCandidate,
         EmptyFinalizer);
 }

@@ -136,7 +136,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
         // Exactly the README's first command. In this class so it never builds the repository's
         // projects in Release at the same time as the fixture's pack.
         var repo = DotNetCli.RepositoryRoot();
-        var build = DotNetCli.Run(repo, null, "build", "samples/MemSafety.Samples", "-c", "Release", "--no-incremental", "-clp:NoSummary",
+        var build = DotNetCli.Run(repo, null, "build", "samples/MemSafety.Samples", "-c", "Release", "--no-incremental", "-v:q",
             "-nodeReuse:false", "-p:UseSharedCompilation=false");
         Assert.True(build.ExitCode == 0, build.ToString());
         var lines = build.Output.Split('\n').Where(l => l.Contains(": warning MSA")).ToList();

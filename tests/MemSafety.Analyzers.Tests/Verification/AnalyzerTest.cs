@@ -113,7 +113,8 @@ public sealed class AnalyzerTest
         {
             var located = FindLocation(parsed, explicitDiagnostic.LocationIndex);
             expected.RemoveAll(e => e.File == located.File && e.Span == located.Span && e.Id == null);
-            expected.Add(new Expectation(explicitDiagnostic.Id, located.File, located.Span, explicitDiagnostic.Message));
+            TextSpan? additional = explicitDiagnostic.AdditionalLocationIndex is int extra ? FindLocation(parsed, extra).Span : null;
+            expected.Add(new Expectation(explicitDiagnostic.Id, located.File, located.Span, explicitDiagnostic.Message, additional));
         }
 
         var actual = await AnalyzerDiagnosticsAsync(solution, ct);
@@ -232,7 +233,7 @@ public sealed class AnalyzerTest
 
     // ---------------------------------------------------------------- expectations
 
-    private sealed record Expectation(string? Id, string File, TextSpan Span, string? Message);
+    private sealed record Expectation(string? Id, string File, TextSpan Span, string? Message, TextSpan? AdditionalSpan = null);
 
     private IEnumerable<Expectation> ExpectedFromMarkup(List<ParsedMarkup> parsed, string project)
     {
@@ -283,6 +284,8 @@ public sealed class AnalyzerTest
             remaining.Remove(match);
             if (e.Message is not null && match.GetMessage() != e.Message)
                 problems.Add($"  {e.Id} at {e.Span}: message{Environment.NewLine}    expected: {e.Message}{Environment.NewLine}    actual:   {match.GetMessage()}");
+            if (e.AdditionalSpan is { } additional && (match.AdditionalLocations.Count == 0 || match.AdditionalLocations[0].SourceSpan != additional))
+                problems.Add($"  {e.Id} at {e.Span}: additional location expected at {additional}, actual: {string.Join(", ", match.AdditionalLocations.Select(l => l.SourceSpan))}");
         }
 
         foreach (var d in remaining)
