@@ -94,57 +94,28 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         });
     });
 
-    /// <summary>The cheap part: <c>var x = new T[N]</c> or <c>T[] x = new T[] {…}</c> as a statement of a
-    /// synchronous, non-iterator function, T an unmanaged primitive, N constant and small, not in a loop
-    /// (MSA1009's business) nor a catch/finally block (where stackalloc is not allowed).</summary>
+    /// <summary>The cheap part: a scratch array of a synchronous, non-iterator function, T an unmanaged
+    /// primitive, N constant and positive, not in a loop (MSA1009's business) nor a catch/finally block
+    /// (where stackalloc is not allowed).</summary>
     private static bool TryGetShape(IArrayCreationOperation creation, out ILocalSymbol? local, out int length, out int bytes, out ISymbol? function)
     {
         local = null;
         function = null;
         length = bytes = 0;
-        if (creation.DimensionSizes.Length != 1 || creation.Type is not IArrayTypeSymbol { Rank: 1 } arrayType)
+        if (creation.DimensionSizes.Length != 1 || creation.DimensionSizes[0].ConstantValue is not { HasValue: true, Value: int n } || n <= 0)
             return false;
-        var elementSize = SizeOf(arrayType.ElementType);
-        if (elementSize == 0 || creation.DimensionSizes[0].ConstantValue is not { HasValue: true, Value: int n } || n <= 0)
-            return false;
-        if (creation.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }
-            || declarator.Parent is not IVariableDeclarationOperation { Declarators.Length: 1, Parent: IVariableDeclarationGroupOperation group }
-            || group.Parent is not IBlockOperation and not ISwitchCaseOperation
-            || declarator.Symbol.RefKind != RefKind.None
-            || group.Syntax is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: 0, Declaration.Type: var type }
-            || !(type.IsVar || type is ArrayTypeSyntax))
+        var scratch = ScratchArrays.TryGet(creation);
+        if (scratch is null || scratch.InLoop || scratch.InCatchOrFinally || scratch.FunctionIsAsyncOrIterator
+            || scratch.Statement.Parent is not IBlockOperation and not ISwitchCaseOperation)
         {
             return false;
         }
 
-        if (creation.IsExecutedPerLoopIteration())
+        var elementSize = ScratchArrays.SizeOf(scratch.ElementType);
+        if (elementSize == 0)
             return false;
-
-        for (var p = creation.Parent; p is not null; p = p.Parent)
-        {
-            switch (p)
-            {
-                case ICatchClauseOperation:
-                    return false;
-                case ITryOperation tryOperation when tryOperation.Finally is { } finallyBlock && finallyBlock.Syntax.Span.Contains(creation.Syntax.Span):
-                    return false;
-                case IAnonymousFunctionOperation lambda:
-                    function ??= lambda.Symbol;
-                    break;
-                case ILocalFunctionOperation localFunction:
-                    function ??= localFunction.Symbol;
-                    break;
-                case IMethodBodyOperation or IConstructorBodyOperation when function is null:
-                    function = declarator.Symbol.ContainingSymbol;
-                    break;
-            }
-        }
-
-        function ??= declarator.Symbol.ContainingSymbol;
-        if (function is IMethodSymbol { IsAsync: true } || ContainsYield(Root(creation), function))
-            return false;
-
-        local = declarator.Symbol;
+        local = scratch.Local;
+        function = scratch.Function;
         length = n;
         bytes = checked(n * elementSize);
         return true;
@@ -155,30 +126,6 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         while (operation.Parent is not null)
             operation = operation.Parent;
         return operation;
-    }
-
-    /// <summary>Iterators cannot hold spans; Roslyn 4.14 does not expose IsIterator, so look for yield.</summary>
-    private static bool ContainsYield(IOperation root, ISymbol function)
-    {
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
-        {
-            var operation = stack.Pop();
-            if (operation is IReturnOperation { Kind: OperationKind.YieldReturn or OperationKind.YieldBreak })
-                return true;
-            foreach (var child in operation.ChildOperations)
-            {
-                // Nested functions have their own iterator-ness.
-                if (child is IAnonymousFunctionOperation lambda && !SymbolEqualityComparer.Default.Equals(lambda.Symbol, function))
-                    continue;
-                if (child is ILocalFunctionOperation local && !SymbolEqualityComparer.Default.Equals(local.Symbol, function))
-                    continue;
-                stack.Push(child);
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Bytes already stackalloc'ed with a constant size in the method; an unknown size uses the whole budget.</summary>
@@ -219,22 +166,6 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         SyntaxKind.DecimalKeyword => 16,
         _ => 1024,
     };
-
-    /// <summary>Size of primitive and enum elements; 0 (not a candidate) for anything whose layout we do not know.</summary>
-    internal static int SizeOf(ITypeSymbol type)
-    {
-        if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
-            type = underlying;
-        return type.SpecialType switch
-        {
-            SpecialType.System_Boolean or SpecialType.System_Byte or SpecialType.System_SByte => 1,
-            SpecialType.System_Char or SpecialType.System_Int16 or SpecialType.System_UInt16 => 2,
-            SpecialType.System_Int32 or SpecialType.System_UInt32 or SpecialType.System_Single => 4,
-            SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double => 8,
-            SpecialType.System_Decimal => 16,
-            _ => 0,
-        };
-    }
 
     private static bool SkipsLocalsInit(ISymbol function)
     {

@@ -9,6 +9,8 @@ public static class RuleIdentifiers
 {
     public const string EscapeReport = "MSA1000";
     public const string StackallocCandidate = "MSA1001";
+    public const string ScratchBuffer = "MSA1002";
+    public const string LargeTemporaryArray = "MSA1003";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -58,6 +60,29 @@ public static class RuleCatalogue
                      "'Span<T> x = stackalloc T[N]' gives the same behaviour with no allocation.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackallocCandidate));
 
+    public static readonly DiagnosticDescriptor ScratchBuffer = new(
+        RuleIdentifiers.ScratchBuffer,
+        title: "Use stackalloc or ArrayPool for a variable-size scratch buffer",
+        messageFormat: "Array '{0}' of '{1}' × {2} is scratch space that never escapes '{3}'; stackalloc it when small and rent it from ArrayPool<{2}>.Shared otherwise",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A buffer whose size is only known at run time, used within one method and then dropped, costs a heap allocation " +
+                     "per call. The standard pattern uses a stack buffer below a size threshold and a pooled array above it, returned in a finally block.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ScratchBuffer));
+
+    public static readonly DiagnosticDescriptor LargeTemporaryArray = new(
+        RuleIdentifiers.LargeTemporaryArray,
+        title: "Rent a large temporary array from ArrayPool",
+        messageFormat: "Array '{0}' ({1} × {2}, {3} bytes) lands on the Large Object Heap on every call to '{4}' and never escapes; rent it from ArrayPool<{2}>.Shared and return it when done",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Objects of 85,000 bytes or more are allocated on the Large Object Heap, which is only collected with generation 2 " +
+                     "and is not compacted by default. A large array allocated per call and then dropped drives full collections and fragmentation; " +
+                     "a pooled array is allocated once.",
+        helpLinkUri: HelpLink(RuleIdentifiers.LargeTemporaryArray));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -74,5 +99,7 @@ public static class RuleCatalogue
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
+        ScratchBuffer,
+        LargeTemporaryArray,
         EmptyFinalizer);
 }

@@ -89,10 +89,8 @@ public sealed class StackallocFix : CodeFixProvider
 
         foreach (var use in uses)
         {
-            if (use.Rewrite != SpanRewrite.None && use.Operation is IInvocationOperation invocation && invocation.Syntax is InvocationExpressionSyntax call)
-                editor.ReplaceNode(call, Rewrite(invocation, call, use.Rewrite, local).WithTriviaFrom(call));
-            else if (use.Rewrite != SpanRewrite.None && use.Operation is IObjectCreationOperation { Syntax: ObjectCreationExpressionSyntax creationCall } objectCreation)
-                editor.ReplaceNode(creationCall, RewriteArguments(objectCreation.Arguments, creationCall, use.Rewrite, local).WithTriviaFrom(creationCall));
+            if (use.Rewrite != SpanRewrite.None && use.Operation.Syntax is ExpressionSyntax call)
+                editor.ReplaceNode(call, SpanCallRewriter.Rewrite(use, local).WithTriviaFrom(call));
         }
 
         var newRoot = editor.GetChangedRoot();
@@ -124,79 +122,4 @@ public sealed class StackallocFix : CodeFixProvider
 
         return false;
     }
-
-    private static ExpressionSyntax Rewrite(IInvocationOperation invocation, InvocationExpressionSyntax call, SpanRewrite rewrite, ILocalSymbol local)
-    {
-        var name = local.Name;
-        var arguments = invocation.Arguments;
-        switch (rewrite)
-        {
-            case SpanRewrite.Fill:
-                return SyntaxFactory.ParseExpression($"{name}.Fill({Text(arguments, 1)})");
-            case SpanRewrite.Clear:
-                return SyntaxFactory.ParseExpression($"{name}.Clear()");
-            case SpanRewrite.Reverse:
-                return SyntaxFactory.ParseExpression($"{name}.Reverse()");
-            case SpanRewrite.AsSpan:
-                return arguments.Length switch
-                {
-                    1 => SyntaxFactory.IdentifierName(name),
-                    2 => SyntaxFactory.ParseExpression($"{name}.Slice({Text(arguments, 1)})"),
-                    _ => SyntaxFactory.ParseExpression($"{name}.Slice({Text(arguments, 1)}, {Text(arguments, 2)})"),
-                };
-            default:
-                return RewriteArguments(arguments, call, rewrite, local);
-        }
-    }
-
-    /// <summary>(…, a, offset, count, …) → (…, a.Slice(offset, count), …) and (…, a, start, …) → (…, a.Slice(start), …).</summary>
-    private static TExpression RewriteArguments<TExpression>(ImmutableArray<IArgumentOperation> arguments, TExpression call, SpanRewrite rewrite, ILocalSymbol local)
-        where TExpression : ExpressionSyntax
-    {
-        var list = call switch
-        {
-            InvocationExpressionSyntax invocation => invocation.ArgumentList,
-            ObjectCreationExpressionSyntax creation => creation.ArgumentList!,
-            _ => null,
-        };
-        if (list is null)
-            return call;
-
-        var at = -1;
-        for (var i = 0; i < list.Arguments.Count; i++)
-        {
-            if (list.Arguments[i].Expression is IdentifierNameSyntax identifier && identifier.Identifier.ValueText == local.Name)
-            {
-                at = i;
-                break;
-            }
-        }
-
-        var removed = rewrite == SpanRewrite.SliceOffsetCount ? 2 : 1;
-        if (at < 0 || at + removed >= list.Arguments.Count)
-            return call;
-
-        var whole = rewrite == SpanRewrite.SliceOffsetCount
-            ? IsZero(list.Arguments[at + 1].Expression) && IsLengthOf(list.Arguments[at + 2].Expression, local.Name)
-            : IsZero(list.Arguments[at + 1].Expression);
-        var slice = whole
-            ? local.Name
-            : rewrite == SpanRewrite.SliceOffsetCount
-                ? $"{local.Name}.Slice({list.Arguments[at + 1].Expression}, {list.Arguments[at + 2].Expression})"
-                : $"{local.Name}.Slice({list.Arguments[at + 1].Expression})";
-
-        var newArguments = list.Arguments.ToList();
-        newArguments.RemoveRange(at + 1, removed);
-        newArguments[at] = SyntaxFactory.Argument(SyntaxFactory.ParseExpression(slice)).WithTriviaFrom(newArguments[at]);
-        var newList = list.WithArguments(SyntaxFactory.SeparatedList(newArguments));
-        return call.ReplaceNode(list, newList);
-    }
-
-    private static bool IsZero(ExpressionSyntax expression) => expression is LiteralExpressionSyntax { Token.Value: 0 };
-
-    private static bool IsLengthOf(ExpressionSyntax expression, string name)
-        => expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Length", Expression: IdentifierNameSyntax owner } && owner.Identifier.ValueText == name;
-
-    private static string Text(ImmutableArray<IArgumentOperation> arguments, int ordinal)
-        => SpanUses.TryArgument(arguments, ordinal, out var value) ? value.Syntax.ToString() : string.Empty;
 }

@@ -1,0 +1,248 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Tests.Verification;
+using Microsoft.CodeAnalysis.CSharp;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>;
+
+namespace MemSafety.Analyzers.Tests.HeapEscapes;
+
+public sealed class LargeTemporaryArrayTests
+{
+    private static Task NoDiagnostic(string source) => Verify<LargeTemporaryArrayAnalyzer>.AnalyzerAsync(source);
+
+    [Fact]
+    public Task CopyBuffer_RentedAndReturned() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.Buffers;
+        using System.IO;
+
+        static class Copier
+        {
+            public static long Copy(Stream source, Stream target)
+            {
+                var buffer = [|new byte[128 * 1024]|];
+                long total = 0;
+                int read;
+                while ((read = source.Read(buffer, 0, buffer.Length)) > 0)
+                {
+                    target.Write(buffer, 0, read);
+                    total += read;
+                }
+                return total;
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Buffers;
+        using System.IO;
+
+        static class Copier
+        {
+            public static long Copy(Stream source, Stream target)
+            {
+                byte[] bufferArray = ArrayPool<byte>.Shared.Rent(128 * 1024);
+                try
+                {
+                    Span<byte> buffer = bufferArray.AsSpan(0, 128 * 1024);
+                    buffer.Clear();
+                    long total = 0;
+                    int read;
+                    while ((read = source.Read(buffer)) > 0)
+                    {
+                        target.Write(buffer.Slice(0, read));
+                        total += read;
+                    }
+                    return total;
+                }
+                finally
+                {
+                    ArrayPool<byte>.Shared.Return(bufferArray);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task MissingUsings_Added() => VerifyCS.CodeFixAsync(
+        """
+        static class Histogram
+        {
+            public static int Peak(byte[] data)
+            {
+                var counts = [|new int[65536]|];
+                foreach (var b in data)
+                    counts[b]++;
+                var peak = 0;
+                for (var i = 0; i < counts.Length; i++)
+                    if (counts[i] > counts[peak]) peak = i;
+                return peak;
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Buffers;
+
+        static class Histogram
+        {
+            public static int Peak(byte[] data)
+            {
+                int[] countsArray = ArrayPool<int>.Shared.Rent(65536);
+                try
+                {
+                    Span<int> counts = countsArray.AsSpan(0, 65536);
+                    counts.Clear();
+                    foreach (var b in data)
+                        counts[b]++;
+                    var peak = 0;
+                    for (var i = 0; i < counts.Length; i++)
+                        if (counts[i] > counts[peak]) peak = i;
+                    return peak;
+                }
+                finally
+                {
+                    ArrayPool<int>.Shared.Return(countsArray);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Message_NamesSizeAndLargeObjectHeap()
+    {
+        var test = Verify<LargeTemporaryArrayAnalyzer>.Test("class C { int M() { var big = {|#0:new double[20000]|}; big[0] = 1; return (int)big[0]; } }");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1003", 0).WithMessage(
+            "Array 'big' (20000 × double, 160000 bytes) lands on the Large Object Heap on every call to 'M' and never escapes; rent it from ArrayPool<double>.Shared and return it when done"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ReferenceElements_CountPointerSize() => Verify<LargeTemporaryArrayAnalyzer>.AnalyzerAsync(
+        "class C { int M() { var slots = [|new object[11000]|]; slots[0] = 1; return slots.Length; } }");
+
+    [Fact]
+    public Task AsyncMethod_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+        """
+        using System.IO;
+        using System.Threading.Tasks;
+        class C
+        {
+            async Task<int> M(Stream s)
+            {
+                var buffer = [|new byte[100000]|];
+                var n = s.Read(buffer, 0, buffer.Length);
+                await Task.Yield();
+                return n;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task UseWithoutSpanForm_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+        "class C { int M() { var big = [|new int[50000]|]; var copy = (int[])big.Clone(); return copy.Length; } }");
+
+    [Fact]
+    public Task LocalFunctionInBlock_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+        "class C { int M() { var big = [|new int[50000]|]; big[0] = Two(); return big[0]; static int Two() => 2; } }");
+
+    [Fact]
+    public void Fix_KeepsBehaviour()
+    {
+        const string before = """
+            using System;
+            using System.IO;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var data = new byte[300000];
+                    new Random(7).NextBytes(data);
+                    var source = new MemoryStream(data);
+                    var target = new MemoryStream();
+                    var buffer = new byte[100 * 1024];
+                    int read;
+                    while ((read = source.Read(buffer, 0, buffer.Length)) > 0)
+                        target.Write(buffer, 0, read);
+                    return target.Length + ":" + Convert.ToBase64String(target.ToArray()).GetHashCode().Equals(Convert.ToBase64String(data).GetHashCode());
+                }
+            }
+            """;
+        const string after = """
+            using System;
+            using System.Buffers;
+            using System.IO;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var data = new byte[300000];
+                    new Random(7).NextBytes(data);
+                    var source = new MemoryStream(data);
+                    var target = new MemoryStream();
+                    byte[] bufferArray = ArrayPool<byte>.Shared.Rent(100 * 1024);
+                    try
+                    {
+                        Span<byte> buffer = bufferArray.AsSpan(0, 100 * 1024);
+                        buffer.Clear();
+                        int read;
+                        while ((read = source.Read(buffer)) > 0)
+                            target.Write(buffer.Slice(0, read));
+                        return target.Length + ":" + Convert.ToBase64String(target.ToArray()).GetHashCode().Equals(Convert.ToBase64String(data).GetHashCode());
+                    }
+                    finally
+                    {
+                        ArrayPool<byte>.Shared.Return(bufferArray);
+                    }
+                }
+            }
+            """;
+        Assert.Equal("300000:True", Behaviour.Run(before, "Program", "Run"));
+        Assert.Equal(Behaviour.Run(before, "Program", "Run"), Behaviour.Run(after, "Program", "Run"));
+    }
+
+    [Fact]
+    public Task FixAll_TwoMethods()
+    {
+        var test = VerifyCS.Test(
+            "using System;\nusing System.Buffers;\nclass C\n{\n    int A()\n    {\n        var a = [|new long[20000]|];\n        return a.Length;\n    }\n\n    int B()\n    {\n        var b = [|new long[30000]|];\n        return b.Length;\n    }\n}\n",
+            "using System;\nusing System.Buffers;\nclass C\n{\n    int A()\n    {\n        long[] aArray = ArrayPool<long>.Shared.Rent(20000);\n        try\n        {\n            Span<long> a = aArray.AsSpan(0, 20000);\n            a.Clear();\n            return a.Length;\n        }\n        finally\n        {\n            ArrayPool<long>.Shared.Return(aArray);\n        }\n    }\n\n    int B()\n    {\n        long[] bArray = ArrayPool<long>.Shared.Rent(30000);\n        try\n        {\n            Span<long> b = bArray.AsSpan(0, 30000);\n            b.Clear();\n            return b.Length;\n        }\n        finally\n        {\n            ArrayPool<long>.Shared.Return(bArray);\n        }\n    }\n}\n");
+        return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task JustBelowTheThreshold_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new byte[84975]; return a.Length; } }");
+
+    [Fact]
+    public Task Returned_NoDiagnostic() => NoDiagnostic("class C { byte[] M() { var a = new byte[100000]; return a; } }");
+
+    [Fact]
+    public Task StoredForReuse_NoDiagnostic() => NoDiagnostic("class C { byte[]? _buffer; void M() { var a = new byte[100000]; _buffer = a; } }");
+
+    [Fact]
+    public Task PassedToMethodThatKeepsIt_NoDiagnostic() => NoDiagnostic(
+        "class C { static System.Collections.Generic.List<byte[]> All = new(); static void Keep(byte[] b) => All.Add(b); void M() { var a = new byte[100000]; Keep(a); } }");
+
+    [Fact]
+    public Task NonConstantSize_NoDiagnostic() => NoDiagnostic("class C { int M(int n) { var a = new byte[n]; return a.Length; } }");
+
+    [Fact]
+    public Task StaticReadonlyFieldInitializer_NoDiagnostic() => NoDiagnostic("class C { static readonly byte[] Table = new byte[100000]; }");
+
+    [Fact]
+    public Task UserStructElements_NoDiagnostic() => NoDiagnostic("struct P { public long A, B; } class C { int M() { var a = new P[10000]; return a.Length; } }");
+
+    [Fact]
+    public Task GeneratedCode_NoDiagnostic() => NoDiagnostic("// <auto-generated/>\nclass C { int M() { var a = new byte[100000]; return a.Length; } }");
+
+    [Fact]
+    public Task IncompleteCode_NoDiagnosticAndNoCrash()
+    {
+        var test = Verify<LargeTemporaryArrayAnalyzer>.Test("class C { int M() { var a = new byte[100000; return a. } }");
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+}
