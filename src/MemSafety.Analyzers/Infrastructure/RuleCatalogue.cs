@@ -11,6 +11,7 @@ public static class RuleIdentifiers
     public const string StackallocCandidate = "MSA1001";
     public const string ScratchBuffer = "MSA1002";
     public const string LargeTemporaryArray = "MSA1003";
+    public const string LoopInvariantAllocation = "MSA1009";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -83,6 +84,18 @@ public static class RuleCatalogue
                      "a pooled array is allocated once.",
         helpLinkUri: HelpLink(RuleIdentifiers.LargeTemporaryArray));
 
+    public static readonly DiagnosticDescriptor LoopInvariantAllocation = new(
+        RuleIdentifiers.LoopInvariantAllocation,
+        title: "Hoist a loop-invariant allocation out of the loop",
+        messageFormat: "'{0}' allocates a new {1} on every iteration of this loop, and it never outlives the iteration; create it once before the loop and {2} it each time",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An array or collection whose size does not change between iterations, created in a loop body and dropped at the end of " +
+                     "the iteration, is allocated once per iteration. Creating it once before the loop and resetting it each iteration keeps the behaviour " +
+                     "and leaves one allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.LoopInvariantAllocation));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -101,5 +114,6 @@ public static class RuleCatalogue
         StackallocCandidate,
         ScratchBuffer,
         LargeTemporaryArray,
+        LoopInvariantAllocation,
         EmptyFinalizer);
 }

@@ -1,0 +1,118 @@
+using System.Collections.Immutable;
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Infrastructure;
+using MemSafety.CodeFixes.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeActions;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Editing;
+
+namespace MemSafety.CodeFixes.HeapEscapes;
+
+/// <summary>
+/// MSA1009: moves the declaration, unchanged, to just before the loop, and puts a reset where it was
+/// (<c>Array.Clear(x, 0, x.Length);</c> for arrays, <c>x.Clear();</c> for collections and builders), so each
+/// iteration still starts from an empty/zeroed object. A small hoisted array can then be made a
+/// <c>stackalloc</c> by MSA1001's fix. Offered only when the name can move to the outer block unambiguously.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(HoistAllocationFix)), Shared]
+public sealed class HoistAllocationFix : CodeFixProvider
+{
+    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.LoopInvariantAllocation);
+
+    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    {
+        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null)
+            return;
+        foreach (var diagnostic in context.Diagnostics)
+        {
+            if (Locate(root, diagnostic) is null)
+                continue;
+            context.RegisterCodeFix(
+                CodeAction.Create("Create it once before the loop", ct => FixAsync(context.Document, diagnostic, ct), RuleIdentifiers.LoopInvariantAllocation),
+                diagnostic);
+        }
+    }
+
+    private static (LocalDeclarationStatementSyntax Declaration, StatementSyntax Loop)? Locate(SyntaxNode root, Diagnostic diagnostic)
+    {
+        if (diagnostic.AdditionalLocations.Count == 0)
+            return null;
+        var creation = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
+        var declaration = creation.FirstAncestorOrSelf<LocalDeclarationStatementSyntax>();
+        var loop = root.FindNode(diagnostic.AdditionalLocations[0].SourceSpan, getInnermostNodeForTie: true) as StatementSyntax;
+        if (declaration is null || loop is null || loop.Parent is not BlockSyntax outer || declaration.Declaration.Variables.Count != 1)
+            return null;
+
+        // The hoisted name must not meet another declaration or use of the same name in the outer block
+        // (CS0136/CS0841), other than its own declaration and uses inside the loop.
+        var name = declaration.Declaration.Variables[0].Identifier.ValueText;
+        foreach (var token in outer.DescendantTokens())
+        {
+            if (!token.IsKind(SyntaxKind.IdentifierToken) || token.ValueText != name)
+                continue;
+            if (!loop.Span.Contains(token.Span))
+                return null;
+            var parent = token.Parent;
+            var declaresAnother = parent is VariableDeclaratorSyntax or SingleVariableDesignationSyntax or ForEachStatementSyntax or ParameterSyntax
+                                  or LocalFunctionStatementSyntax or CatchDeclarationSyntax
+                                  && parent != declaration.Declaration.Variables[0];
+            if (declaresAnother)
+                return null;
+        }
+
+        return (declaration, loop);
+    }
+
+    private static async Task<Document> FixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    {
+        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
+        if (Locate(root, diagnostic) is not var (declaration, loop))
+            return document;
+        var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
+        var name = declaration.Declaration.Variables[0].Identifier.ValueText;
+        var lineBreak = TriviaEditing.LineBreak(await document.GetTextAsync(cancellationToken).ConfigureAwait(false));
+
+        string reset;
+        if (diagnostic.Properties.TryGetValue(LoopInvariantAllocationAnalyzer.ResetProperty, out var kind) && kind == "ArrayClear")
+        {
+            var array = ArrayIsSystemArray(model, declaration.SpanStart) ? "Array" : "System.Array";
+            reset = $"{array}.Clear({name}, 0, {name}.Length);";
+        }
+        else
+        {
+            reset = $"{name}.Clear();";
+        }
+
+        var indentation = loop.GetLeadingTrivia().LastOrDefault(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
+        var hoisted = declaration
+            .WithLeadingTrivia(indentation == default ? SyntaxTriviaList.Empty : SyntaxFactory.TriviaList(indentation))
+            .WithTrailingTrivia(SyntaxFactory.EndOfLine(lineBreak));
+        var resetStatement = SyntaxFactory.ParseStatement(reset).WithTriviaFrom(declaration);
+
+        var editor = await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
+        editor.InsertBefore(loop, hoisted);
+        editor.ReplaceNode(declaration, resetStatement);
+        return editor.GetChangedDocument();
+    }
+
+    private static bool ArrayIsSystemArray(SemanticModel model, int position)
+    {
+        foreach (var symbol in model.LookupNamespacesAndTypes(position, name: "Array"))
+        {
+            if (symbol is INamedTypeSymbol { SpecialType: SpecialType.System_Array })
+                return true;
+        }
+
+        return false;
+    }
+}

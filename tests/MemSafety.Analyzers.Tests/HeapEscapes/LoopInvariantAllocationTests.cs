@@ -1,0 +1,249 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Tests.Verification;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.HoistAllocationFix>;
+
+namespace MemSafety.Analyzers.Tests.HeapEscapes;
+
+public sealed class LoopInvariantAllocationTests
+{
+    private static Task NoDiagnostic(string source) => Verify<LoopInvariantAllocationAnalyzer>.AnalyzerAsync(source);
+
+    [Fact]
+    public Task ConstantArray_HoistedAndClearedEachIteration() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+
+        static class Frames
+        {
+            public static int Checksum(byte[][] frames)
+            {
+                var total = 0;
+                foreach (var frame in frames)
+                {
+                    var counts = [|new int[16]|];
+                    foreach (var b in frame)
+                        counts[b & 15]++;
+                    total += counts[0];
+                }
+                return total;
+            }
+        }
+        """,
+        """
+        using System;
+
+        static class Frames
+        {
+            public static int Checksum(byte[][] frames)
+            {
+                var total = 0;
+                var counts = new int[16];
+                foreach (var frame in frames)
+                {
+                    Array.Clear(counts, 0, counts.Length);
+                    foreach (var b in frame)
+                        counts[b & 15]++;
+                    total += counts[0];
+                }
+                return total;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ListAndStringBuilder_HoistedAndCleared() => VerifyCS.CodeFixAsync(
+        """
+        using System.Collections.Generic;
+        using System.Text;
+
+        static class Report
+        {
+            public static int Longest(string[] lines)
+            {
+                var best = 0;
+                for (var i = 0; i < lines.Length; i++)
+                {
+                    var words = [|new List<string>()|];
+                    var sb = [|new StringBuilder(lines.Length * 2)|];
+                    foreach (var w in lines[i].Split(' ')) { words.Add(w); sb.Append(w); }
+                    if (words.Count + sb.Length > best) best = words.Count + sb.Length;
+                }
+                return best;
+            }
+        }
+        """,
+        """
+        using System.Collections.Generic;
+        using System.Text;
+
+        static class Report
+        {
+            public static int Longest(string[] lines)
+            {
+                var best = 0;
+                var words = new List<string>();
+                var sb = new StringBuilder(lines.Length * 2);
+                for (var i = 0; i < lines.Length; i++)
+                {
+                    words.Clear();
+                    sb.Clear();
+                    foreach (var w in lines[i].Split(' ')) { words.Add(w); sb.Append(w); }
+                    if (words.Count + sb.Length > best) best = words.Count + sb.Length;
+                }
+                return best;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NoUsingSystem_QualifiesArrayClear() => VerifyCS.CodeFixAsync(
+        "class C { int M(int[] xs) { var t = 0; while (t < 10) { var tmp = [|new long[4]|]; tmp[0] = t; t += (int)tmp[0] + 1; } return t; } }",
+        "class C { int M(int[] xs) { var t = 0; var tmp = new long[4];\nwhile (t < 10) { System.Array.Clear(tmp, 0, tmp.Length); tmp[0] = t; t += (int)tmp[0] + 1; } return t; } }");
+
+    [Fact]
+    public Task Message_NamesTypeLoopAndReset()
+    {
+        var test = Verify<LoopInvariantAllocationAnalyzer>.Test(
+            "using System.Collections.Generic; class C { int M() { var n = 0; for (var i = 0; i < 3; i++) { var seen = {|#0:new HashSet<int>()|}; seen.Add(i); n += seen.Count; } return n; } }");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1009", 0).WithMessage(
+            "'new HashSet<int>()' allocates a new HashSet<int> on every iteration of this loop, and it never outlives the iteration; create it once before the loop and Clear() it each time"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task SizeFromInvariantArrayLength_Reported() => Verify<LoopInvariantAllocationAnalyzer>.AnalyzerAsync(
+        "class C { int M(int[] data) { var t = 0; for (var i = 0; i < 3; i++) { var copy = [|new int[data.Length + 1]|]; copy[0] = i; t += copy[0]; } return t; } }");
+
+    [Fact]
+    public void Fix_KeepsBehaviour()
+    {
+        const string before = """
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var result = "";
+                    for (var i = 0; i < 4; i++)
+                    {
+                        var counts = new int[3];
+                        counts[i % 3] += i;
+                        counts[0]++;
+                        result += string.Join(",", counts) + ";";
+                    }
+                    return result;
+                }
+            }
+            """;
+        const string after = """
+            using System;
+            public static class Program
+            {
+                public static string Run()
+                {
+                    var result = "";
+                    var counts = new int[3];
+                    for (var i = 0; i < 4; i++)
+                    {
+                        Array.Clear(counts, 0, counts.Length);
+                        counts[i % 3] += i;
+                        counts[0]++;
+                        result += string.Join(",", counts) + ";";
+                    }
+                    return result;
+                }
+            }
+            """;
+        Assert.Equal("1,0,0;1,1,0;1,0,2;4,0,0;", Behaviour.Run(before, "Program", "Run"));
+        Assert.Equal(Behaviour.Run(before, "Program", "Run"), Behaviour.Run(after, "Program", "Run"));
+    }
+
+    [Fact]
+    public Task NestedLoops_FixAllHoistsStepByStep()
+    {
+        var test = VerifyCS.Test(
+            "using System;\nclass C\n{\n    int M()\n    {\n        var t = 0;\n        for (var i = 0; i < 2; i++)\n        {\n            for (var j = 0; j < 2; j++)\n            {\n                var a = [|new int[2]|];\n                a[j] = i;\n                t += a[0];\n            }\n        }\n        return t;\n    }\n}\n",
+            "using System;\nclass C\n{\n    int M()\n    {\n        var t = 0;\n        var a = new int[2];\n        for (var i = 0; i < 2; i++)\n        {\n            Array.Clear(a, 0, a.Length);\n            for (var j = 0; j < 2; j++)\n            {\n                Array.Clear(a, 0, a.Length);\n                a[j] = i;\n                t += a[0];\n            }\n        }\n        return t;\n    }\n}\n");
+        return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task SizeDependsOnLoopVariable_NoDiagnostic() => NoDiagnostic(
+        "class C { int M() { var t = 0; for (var i = 1; i < 4; i++) { var a = new int[i]; t += a.Length; } return t; } }");
+
+    [Fact]
+    public Task SizeFromParameterThatCouldBeNegative_NoDiagnostic() => NoDiagnostic(
+        "class C { int M(int n) { var t = 0; for (var i = 0; i < 4; i++) { var a = new int[n]; t += a.Length; } return t; } }");
+
+    [Fact]
+    public Task EscapesIntoOuterList_NoDiagnostic() => NoDiagnostic(
+        "using System.Collections.Generic; class C { List<int[]> M() { var all = new List<int[]>(); for (var i = 0; i < 3; i++) { var a = new int[2]; all.Add(a); } return all; } }");
+
+    [Fact]
+    public Task CapturedByLambda_NoDiagnostic() => NoDiagnostic(
+        "using System; class C { int M() { var t = 0; for (var i = 0; i < 3; i++) { var a = new int[2]; Func<int> f = () => a.Length; t += f(); } return t; } }");
+
+    [Fact]
+    public Task OutsideLoop_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new int[2]; return a.Length; } }");
+
+    [Fact]
+    public Task CollectionInitializerOrCopyConstructor_NoDiagnostic() => NoDiagnostic(
+        """
+        using System.Collections.Generic;
+        class C
+        {
+            int M(List<int> source)
+            {
+                var t = 0;
+                for (var i = 0; i < 3; i++)
+                {
+                    var a = new List<int> { i };
+                    var b = new List<int>(source);
+                    t += a.Count + b.Count;
+                }
+                return t;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LargeArray_LeftToMSA1003_NoDiagnostic() => NoDiagnostic(
+        "class C { int M() { var t = 0; for (var i = 0; i < 3; i++) { var a = new byte[100000]; t += a.Length; } return t; } }");
+
+    [Fact]
+    public Task ListCountAsSize_CanChange_NoDiagnostic() => NoDiagnostic(
+        "using System.Collections.Generic; class C { int M(List<int> l) { var t = 0; for (var i = 0; i < 3; i++) { var a = new int[l.Count]; l.Add(i); t += a.Length; } return t; } }");
+
+    [Fact]
+    public Task InsideLambdaInLoop_NoDiagnostic() => NoDiagnostic(
+        "using System; class C { void M(Action<Func<int>> run) { for (var i = 0; i < 3; i++) run(() => { var a = new int[2]; return a.Length; }); } }");
+
+    [Fact]
+    public Task NameReusedInOuterBlock_ReportedWithoutFix() => Verify<LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.HoistAllocationFix>.NoFixAsync(
+        """
+        class C
+        {
+            int M()
+            {
+                var t = 0;
+                for (var i = 0; i < 3; i++) { var a = [|new int[2]|]; t += a.Length; }
+                for (var j = 0; j < 3; j++) { var a = [|new int[3]|]; t += a.Length; }
+                return t;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task GeneratedCode_NoDiagnostic() => NoDiagnostic(
+        "// <auto-generated/>\nclass C { int M() { var t = 0; for (var i = 0; i < 3; i++) { var a = new int[2]; t += a.Length; } return t; } }");
+
+    [Fact]
+    public Task IncompleteCode_NoDiagnosticAndNoCrash()
+    {
+        var test = Verify<LoopInvariantAllocationAnalyzer>.Test("class C { int M() { for (var i = 0; i < 3; i++) { var a = new int[2; a. } } }");
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+}
