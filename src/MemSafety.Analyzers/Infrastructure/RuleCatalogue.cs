@@ -7,6 +7,7 @@ namespace MemSafety.Analyzers.Infrastructure;
 /// MSA4xxx finalizers and disposal, MSA5xxx unsafe pointers, MSA6xxx shared state.</summary>
 public static class RuleIdentifiers
 {
+    public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -31,6 +32,19 @@ public static class RuleCatalogue
 
     public static string HelpLink(string id) => RepositoryUrl + "/blob/main/docs/rules/" + id + ".md";
 
+    public static readonly DiagnosticDescriptor ZeroLengthArrayAllocation = new(
+        RuleIdentifiers.ZeroLengthArrayAllocation,
+        title: "Use Array.Empty instead of allocating an empty array",
+        messageFormat: "'{0}' allocates a new empty array on every call; Array.Empty<{1}>() returns one shared instance",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A zero-length array holds nothing and cannot be modified, yet 'new T[0]' allocates a fresh object (an array " +
+                     "header on the heap) every time it runs. Array.Empty<T>() returns one cached instance per element type. " +
+                     "The rule stays silent where the identity of the array can matter (locks, reference comparisons). " +
+                     "Supersedes CA1825.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ZeroLengthArrayAllocation));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -45,5 +59,6 @@ public static class RuleCatalogue
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        ZeroLengthArrayAllocation,
         EmptyFinalizer);
 }
