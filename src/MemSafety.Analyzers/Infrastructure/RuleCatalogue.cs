@@ -7,6 +7,7 @@ namespace MemSafety.Analyzers.Infrastructure;
 /// MSA4xxx finalizers and disposal, MSA5xxx unsafe pointers, MSA6xxx shared state.</summary>
 public static class RuleIdentifiers
 {
+    public const string ConstantArrayRebuiltPerCall = "MSA1005";
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string EmptyFinalizer = "MSA4001";
 }
@@ -31,6 +32,19 @@ public static class RuleCatalogue
     public const string RepositoryUrl = "https://github.com/memsafety/MemSafety.Analyzers";
 
     public static string HelpLink(string id) => RepositoryUrl + "/blob/main/docs/rules/" + id + ".md";
+
+    public static readonly DiagnosticDescriptor ConstantArrayRebuiltPerCall = new(
+        RuleIdentifiers.ConstantArrayRebuiltPerCall,
+        title: "Hoist the constant array out of the method",
+        messageFormat: "Array of {0} is rebuilt on every call to '{1}'; it is never modified, so one static readonly instance can serve every call",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An array creation with an initializer allocates a new array and copies the initial values into it each time " +
+                     "it runs. When every element is a compile-time constant and the array is provably neither modified nor kept " +
+                     "beyond the call, one array created once (a static readonly field) behaves the same and costs nothing per call. " +
+                     "Supersedes CA1861, whose fix can break code that modifies the array.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ConstantArrayRebuiltPerCall));
 
     public static readonly DiagnosticDescriptor ZeroLengthArrayAllocation = new(
         RuleIdentifiers.ZeroLengthArrayAllocation,
@@ -59,6 +73,7 @@ public static class RuleCatalogue
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        ConstantArrayRebuiltPerCall,
         ZeroLengthArrayAllocation,
         EmptyFinalizer);
 }
