@@ -110,7 +110,8 @@ public sealed class ConstantArrayRebuiltPerCallFix : CodeFixProvider
     private static HoistPlan? Plan(ExpressionSyntax creation, SemanticModel model, CancellationToken cancellationToken)
     {
         var type = creation.FirstAncestorOrSelf<TypeDeclarationSyntax>();
-        if (type is null or InterfaceDeclarationSyntax)
+        // No interface fields; no braces to put a field in (`class C(string s) : B(s.Split(...));`).
+        if (type is null or InterfaceDeclarationSyntax || type.OpenBraceToken.IsKind(SyntaxKind.None) || type.OpenBraceToken.IsMissing)
             return null;
         if (model.GetDeclaredSymbol(type, cancellationToken) is not INamedTypeSymbol typeSymbol)
             return null;

@@ -393,6 +393,133 @@ public sealed class ConstantArrayRebuiltPerCallTests
         return test.RunAsync();
     }
 
+    [Fact]
+    public Task SpanLocalNotOffered_WhenCapturedAsyncOrPassedAsArray()
+    {
+        // Only the field fix applies: a span cannot live in an async method or be passed where an array is
+        // expected. Asking for the span fix changes nothing.
+        var test = Everywhere(VerifyCS.Test(
+            """
+            using System;
+            using System.Threading.Tasks;
+
+            class C
+            {
+                int Captured(int i)
+                {
+                    // Not reported at all: the escape engine counts the capture as an escape.
+                    var bits = new byte[] { 1, 2, 4, 8 };
+                    Func<int> f = () => bits[i];
+                    return f();
+                }
+
+                async Task<int> Later(int i)
+                {
+                    var bits = [|new byte[] { 1, 2, 4, 8 }|];
+                    await Task.Yield();
+                    return bits[i];
+                }
+
+                string Joined()
+                {
+                    var names = [|new[] { "a", "b" }|];
+                    return string.Join(",", names);
+                }
+            }
+            """,
+            """
+            using System;
+            using System.Threading.Tasks;
+
+            class C
+            {
+                int Captured(int i)
+                {
+                    // Not reported at all: the escape engine counts the capture as an escape.
+                    var bits = new byte[] { 1, 2, 4, 8 };
+                    Func<int> f = () => bits[i];
+                    return f();
+                }
+
+                async Task<int> Later(int i)
+                {
+                    var bits = new byte[] { 1, 2, 4, 8 };
+                    await Task.Yield();
+                    return bits[i];
+                }
+
+                string Joined()
+                {
+                    var names = new[] { "a", "b" };
+                    return string.Join(",", names);
+                }
+            }
+            """));
+        test.FixedSources[0] = test.Sources[0];
+        test.CodeActionEquivalenceKey = ConstantArrayRebuiltPerCallFix.SpanKey;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public async Task SpanLocal_Behaviour_SameResults()
+    {
+        const string before = """
+            using System;
+
+            static class Program
+            {
+                static int Weight(int i)
+                {
+                    var table = new int[] { 5, 7, 11, 13 };
+                    var sum = 0;
+                    foreach (var t in table)
+                        sum += t;
+                    return table[i % table.Length] * sum;
+                }
+
+                public static string Run() => Weight(1) + "," + Weight(6);
+            }
+            """;
+        const string after = """
+            using System;
+
+            static class Program
+            {
+                static int Weight(int i)
+                {
+                    ReadOnlySpan<int> table = new int[] { 5, 7, 11, 13 };
+                    var sum = 0;
+                    foreach (var t in table)
+                        sum += t;
+                    return table[i % table.Length] * sum;
+                }
+
+                public static string Run() => Weight(1) + "," + Weight(6);
+            }
+            """;
+        await FixAsync(before.Replace("new int[] { 5, 7, 11, 13 }", "[|new int[] { 5, 7, 11, 13 }|]"), after, ConstantArrayRebuiltPerCallFix.SpanKey);
+        Assert.Equal("252,396", Behaviour.Run(before));
+        Assert.Equal(Behaviour.Run(before), Behaviour.Run(after));
+    }
+
+    [Fact]
+    public Task InterfaceAndBracelessPrimaryConstructorType_ReportedWithoutFix()
+    {
+        var test = Everywhere(new AnalyzerTest(new ConstantArrayRebuiltPerCallAnalyzer()) { CodeFix = new ConstantArrayRebuiltPerCallFix(), ExpectNoFix = true });
+        test.Sources.Add(
+            """
+            interface IParser
+            {
+                string[] Parse(string s) => s.Split([|new[] { ',' }|]);
+            }
+
+            class Names(string s) : Base(s.Split([|new[] { ',' }|]));
+
+            class Base(string[] parts) { public string[] Parts { get; } = parts; }
+            """);
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
