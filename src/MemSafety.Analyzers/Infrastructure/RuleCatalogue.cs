@@ -11,6 +11,8 @@ public static class RuleIdentifiers
     public const string StackallocCandidate = "MSA1001";
     public const string ScratchBuffer = "MSA1002";
     public const string LargeTemporaryArray = "MSA1003";
+    public const string ConstantArrayRebuiltPerCall = "MSA1005";
+    public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
     public const string EmptyFinalizer = "MSA4001";
 }
@@ -95,6 +97,31 @@ public static class RuleCatalogue
                      "the iteration, is allocated once per iteration. Creating it once before the loop and resetting it each iteration keeps the behaviour " +
                      "and leaves one allocation.",
         helpLinkUri: HelpLink(RuleIdentifiers.LoopInvariantAllocation));
+    public static readonly DiagnosticDescriptor ConstantArrayRebuiltPerCall = new(
+        RuleIdentifiers.ConstantArrayRebuiltPerCall,
+        title: "Hoist the constant array out of the method",
+        messageFormat: "Array of {0} is rebuilt on every call to '{1}'; it is never modified, so one static readonly instance can serve every call",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An array creation with an initializer allocates a new array and copies the initial values into it each time " +
+                     "it runs. When every element is a compile-time constant and the array is provably neither modified nor kept " +
+                     "beyond the call, one array created once (a static readonly field) behaves the same and costs nothing per call. " +
+                     "Supersedes CA1861, whose fix can break code that modifies the array.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ConstantArrayRebuiltPerCall));
+
+    public static readonly DiagnosticDescriptor ZeroLengthArrayAllocation = new(
+        RuleIdentifiers.ZeroLengthArrayAllocation,
+        title: "Use Array.Empty instead of allocating an empty array",
+        messageFormat: "'{0}' allocates a new empty array on every call; Array.Empty<{1}>() returns one shared instance",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A zero-length array holds nothing and cannot be modified, yet 'new T[0]' allocates a fresh object (an array " +
+                     "header on the heap) every time it runs. Array.Empty<T>() returns one cached instance per element type. " +
+                     "The rule stays silent where the identity of the array can matter (locks, reference comparisons). " +
+                     "Supersedes CA1825.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ZeroLengthArrayAllocation));
 
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
@@ -114,6 +141,8 @@ public static class RuleCatalogue
         StackallocCandidate,
         ScratchBuffer,
         LargeTemporaryArray,
+        ConstantArrayRebuiltPerCall,
+        ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
         EmptyFinalizer);
 }

@@ -12,7 +12,7 @@ namespace MemSafety.Analyzers.Tests.Verification;
 /// behaviour: the original and the fixed code must return the same value.</summary>
 public static class Behaviour
 {
-    public static string Run(string source, string typeName, string methodName, bool optimize = true)
+    public static string Run(string source, string typeName = "Program", string methodName = "Run", bool optimize = true)
     {
         var compilation = CSharpCompilation.Create(
             "Behaviour" + Guid.NewGuid().ToString("N"),
