@@ -304,7 +304,6 @@ public sealed class EscapeEngine
                 case IArrayInitializerOperation:
                 case IArrayCreationOperation:
                 case ICollectionExpressionOperation:
-                case ISpreadOperation { Parent: not ICollectionExpressionOperation }:
                 case IBinaryOperation:
                 case IAddressOfOperation:
                 case ISwitchExpressionArmOperation:

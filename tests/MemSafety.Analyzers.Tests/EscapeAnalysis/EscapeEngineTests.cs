@@ -96,7 +96,11 @@ public sealed class EscapeEngineTests
     [Fact] public void ConditionalAccessToOwnState_NoEscape() => NoEscape("var l = (List<int>?)[|new List<int>()|]; Use(l?.Count ?? 0);");
     [Fact] public void CompoundArithmeticOnElement_NoEscape() => NoEscape("var a = [|new int[4]|]; a[1] += 3; Use(a[1]);");
 
+    [Fact] public void SpreadIntoReturnedCollection_NoEscape() => NoEscape("var a = [|new int[4]|]; int[] copy = [.. a]; s_static = copy;");
+
     // ----------------------------------------------------------------------------- escapes
+
+    [Fact] public void ElementOfStoredCollectionExpression_Escapes() => Escapes("var a = [|new int[4]|]; object[] all = [a]; s_static = all;", EscapeKind.StoredInField, "stored into static field 's_static'");
 
     [Fact] public void Returned_Escapes() => Escapes("var a = [|new int[4]|]; return a;", EscapeKind.Returned, "returned");
     [Fact] public void ReturnedInTuple_Escapes() => Escapes("var a = [|new int[4]|]; return (a, 1);", EscapeKind.Returned, "returned");
