@@ -212,9 +212,22 @@ internal sealed class MaterializedOnceAnalysis
                 if (method.MethodKind is MethodKind.DelegateInvoke or MethodKind.LocalFunction)
                     return false;
                 if (IsFreshProducer(method) || IsGenerator(method))
+                {
                     _roots.Add(new Root(RootKind.Fresh));
+                }
+                else if (KindOf(method.ReturnType) is RootKind.Collection or RootKind.Immutable or RootKind.Concurrent)
+                {
+                    // A method returning List<T> or an array is not an iterator: it hands out a collection
+                    // (maybe one it keeps in a field, so: shared, and subject to its type's locking).
+                    // (BCL methods such as string.Split or Directory.GetFiles return new arrays.)
+                    var library = IsLibrary(method.ContainingType);
+                    _roots.Add(new Root(KindOf(method.ReturnType), !library && method.IsStatic, library ? null : method.ContainingType));
+                }
                 else
+                {
                     _roots.Add(new Root(IsLibrary(method.ContainingType) ? RootKind.LibraryCall : RootKind.UserCall));
+                }
+
                 return true;
 
             case IObjectCreationOperation:
@@ -968,10 +981,11 @@ internal sealed class MaterializedOnceAnalysis
             return true;
         foreach (var reference in references)
         {
-            if (_chainReferences.Contains(reference))
-                continue;
+            // A lambda may run on another thread while the method goes on: captured means shared.
             if (IsCaptured(reference, local))
                 return false;
+            if (_chainReferences.Contains(reference))
+                continue;
             if (reference.Parent is ISimpleAssignmentOperation assignment && assignment.Target == reference)
             {
                 if (!IsFreshValue(assignment.Value))
@@ -1174,12 +1188,24 @@ internal sealed class MaterializedOnceAnalysis
 
     // ------------------------------------------------------------------ shared helpers
 
-    /// <summary>Skips implicit, non-user-defined conversions (List&lt;T&gt; to IEnumerable&lt;T&gt;, boxing).</summary>
+    /// <summary>Skips implicit, non-user-defined conversions (List&lt;T&gt; to IEnumerable&lt;T&gt;, boxing) and
+    /// the wrapper of a query expression (<c>from x in xs select x</c>).</summary>
     internal static IOperation Unwrap(IOperation operation)
     {
-        while (operation is IConversionOperation { IsImplicit: true, OperatorMethod: null } conversion)
-            operation = conversion.Operand;
-        return operation;
+        while (true)
+        {
+            switch (operation)
+            {
+                case IConversionOperation { IsImplicit: true, OperatorMethod: null } conversion:
+                    operation = conversion.Operand;
+                    continue;
+                case ITranslatedQueryOperation query:
+                    operation = query.Operation;
+                    continue;
+                default:
+                    return operation;
+            }
+        }
     }
 
     private static bool IsQueryable(ITypeSymbol? type)

@@ -1,3 +1,7 @@
+using System;
+using System.IO;
+using System.Linq;
+using System.Runtime.Loader;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
@@ -479,6 +483,147 @@ public sealed class MaterializedOnceTests
         }
         """);
 
+    [Fact]
+    public Task LambdaReadsStateTheBodyLeavesAlone_Reported() => VerifyCS.CodeFixAsync(
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            int M(List<int> xs, int limit)
+            {
+                var total = 0;
+                var seen = new HashSet<int>();
+                foreach (var x in xs.Where(x => x < limit).[|ToList|]())
+                {
+                    total += x;
+                    seen.Add(x);
+                }
+
+                return total + seen.Count;
+            }
+        }
+        """,
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            int M(List<int> xs, int limit)
+            {
+                var total = 0;
+                var seen = new HashSet<int>();
+                foreach (var x in xs.Where(x => x < limit))
+                {
+                    total += x;
+                    seen.Add(x);
+                }
+
+                return total + seen.Count;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task UnknownSequenceAndBodyWritesOnlyLocals_Reported() => VerifyCS.CodeFixAsync(
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            private int _limit = 3;
+
+            IEnumerable<int> Numbers { get { for (var i = 0; i < _limit; i++) yield return i; } }
+
+            int M()
+            {
+                var max = 0;
+                foreach (var x in Numbers.[|ToList|]())
+                {
+                    if (x > max)
+                        max = x;
+                }
+
+                return max;
+            }
+        }
+        """,
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            private int _limit = 3;
+
+            IEnumerable<int> Numbers { get { for (var i = 0; i < _limit; i++) yield return i; } }
+
+            int M()
+            {
+                var max = 0;
+                foreach (var x in Numbers)
+                {
+                    if (x > max)
+                        max = x;
+                }
+
+                return max;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task QuerySyntaxStaticConsumerAndCollectionReturningMethods_Reported() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            private readonly List<int> _items = new List<int>();
+
+            List<int> Items() => _items;
+
+            void M(int[] xs, string csv)
+            {
+                foreach (var x in (from x in xs where x > 0 select x * 2).[|ToList|]())
+                    Console.WriteLine(x);
+                Console.WriteLine(Enumerable.Any(xs.[|ToList|]()));
+                foreach (var i in Items().[|ToArray|]())
+                    Console.WriteLine(i);
+                foreach (var part in csv.Split(',').[|ToList|]())
+                    Console.WriteLine(part.Trim());
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            private readonly List<int> _items = new List<int>();
+
+            List<int> Items() => _items;
+
+            void M(int[] xs, string csv)
+            {
+                foreach (var x in from x in xs where x > 0 select x * 2)
+                    Console.WriteLine(x);
+                Console.WriteLine(Enumerable.Any(xs));
+                foreach (var i in Items())
+                    Console.WriteLine(i);
+                foreach (var part in csv.Split(','))
+                    Console.WriteLine(part.Trim());
+            }
+        }
+        """);
+
     // ================================================================== messages
 
     [Fact]
@@ -691,6 +836,161 @@ public sealed class MaterializedOnceTests
         var test = Verify<MaterializedOnceAnalyzer>.Test(source);
         test.ReferenceSet = ReferenceSet.NetStandard20;
         return test.RunAsync();
+    }
+
+    // ================================================================== behaviour is preserved
+
+    private const string BehaviourOriginal = """
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Text;
+
+        public static class Program
+        {
+            private static int s_produced;
+
+            private static IEnumerable<int> Counted()
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    s_produced++;
+                    yield return i;
+                }
+            }
+
+            private static string Square(int x) => (x * x).ToString();
+
+            public static string Run()
+            {
+                var log = new StringBuilder();
+                var numbers = new List<int> { 5, 3, 8, 1, 9, 2 };
+                int[] array = { 4, 4, 7 };
+                IEnumerable<string> words = new[] { "alpha", "", "beta", "gamma", "" };
+
+                foreach (var n in numbers.Where(n => n > 2).Select(n => n * 10).[|ToList|]())
+                    log.Append(n).Append(',');
+                log.Append('|');
+
+                var nonEmpty = words.Where(w => w.Length > 0).[|ToList|]();
+                foreach (var w in nonEmpty)
+                    log.Append(w.ToUpperInvariant()).Append(',');
+                log.Append('|');
+
+                log.Append(numbers.Where(n => n % 2 == 1).[|ToList|]().Count).Append(',');
+                log.Append(array.[|ToArray|]().Length).Append(',');
+                log.Append(numbers.[|ToList|]().Count).Append(',');
+                log.Append(words.[|ToList|]().Any()).Append(',');
+                log.Append(array.Distinct().[|ToArray|]().Count()).Append(',');
+                log.Append(numbers.[|ToList|]().Any(n => n > 8)).Append(',');
+                log.Append(Enumerable.Empty<int>().[|ToList|]().Any()).Append(',');
+                log.Append(Counted().[|ToList|]().Count).Append(',').Append(s_produced).Append('|');
+
+                var total = 0;
+                foreach (var (key, value) in new Dictionary<string, int> { ["a"] = 1, ["bb"] = 2 }.[|ToList|]())
+                    total += key.Length * value;
+                log.Append(total).Append('|');
+
+                var owned = new List<int> { 1, 2, 3 };
+                foreach (var x in owned.[|ToArray|]())
+                    log.Append(Square(x)).Append(';');
+                return log.ToString();
+            }
+        }
+        """;
+
+    private const string BehaviourFixed = """
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Text;
+
+        public static class Program
+        {
+            private static int s_produced;
+
+            private static IEnumerable<int> Counted()
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    s_produced++;
+                    yield return i;
+                }
+            }
+
+            private static string Square(int x) => (x * x).ToString();
+
+            public static string Run()
+            {
+                var log = new StringBuilder();
+                var numbers = new List<int> { 5, 3, 8, 1, 9, 2 };
+                int[] array = { 4, 4, 7 };
+                IEnumerable<string> words = new[] { "alpha", "", "beta", "gamma", "" };
+
+                foreach (var n in numbers.Where(n => n > 2).Select(n => n * 10))
+                    log.Append(n).Append(',');
+                log.Append('|');
+
+                foreach (var w in words.Where(w => w.Length > 0))
+                    log.Append(w.ToUpperInvariant()).Append(',');
+                log.Append('|');
+
+                log.Append(numbers.Where(n => n % 2 == 1).Count()).Append(',');
+                log.Append(array.Length).Append(',');
+                log.Append(numbers.Count).Append(',');
+                log.Append(words.Any()).Append(',');
+                log.Append(array.Distinct().Count()).Append(',');
+                log.Append(numbers.Any(n => n > 8)).Append(',');
+                log.Append(Enumerable.Empty<int>().Any()).Append(',');
+                log.Append(Counted().Count()).Append(',').Append(s_produced).Append('|');
+
+                var total = 0;
+                foreach (var (key, value) in new Dictionary<string, int> { ["a"] = 1, ["bb"] = 2 })
+                    total += key.Length * value;
+                log.Append(total).Append('|');
+
+                var owned = new List<int> { 1, 2, 3 };
+                foreach (var x in owned)
+                    log.Append(Square(x)).Append(';');
+                return log.ToString();
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task FixedCode_CompilesAndRunsLikeTheOriginal()
+    {
+        // The fix produces exactly BehaviourFixed (checked one by one and through Fix All)...
+        await VerifyCS.CodeFixAsync(BehaviourOriginal, BehaviourFixed);
+
+        // ...and the two programs print the same thing.
+        var before = CompileAndRun(Markup.Parse(BehaviourOriginal).Source);
+        var after = CompileAndRun(BehaviourFixed);
+        Assert.Equal("50,30,80,90,|ALPHA,BETA,GAMMA,|4,3,6,True,2,True,False,3,3|5|1;4;9;", before);
+        Assert.Equal(before, after);
+    }
+
+    private static string CompileAndRun(string source)
+    {
+        var compilation = CSharpCompilation.Create(
+            "Behaviour" + Guid.NewGuid().ToString("N"),
+            new[] { CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest)) },
+            Basic.Reference.Assemblies.Net80.References.All,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release));
+        using var stream = new MemoryStream();
+        var emitted = compilation.Emit(stream);
+        Assert.True(emitted.Success, string.Join(Environment.NewLine, emitted.Diagnostics));
+        stream.Position = 0;
+
+        var context = new AssemblyLoadContext("MSA1007 behaviour", isCollectible: true);
+        try
+        {
+            var assembly = context.LoadFromStream(stream);
+            var run = assembly.GetType("Program")!.GetMethod("Run")!;
+            return (string)run.Invoke(null, null)!;
+        }
+        finally
+        {
+            context.Unload();
+        }
     }
 
     // ================================================================== not reported: the snapshot is needed
@@ -1120,6 +1420,42 @@ public sealed class MaterializedOnceTests
                 foreach (var x in Numbers.ToList())
                     _limit = 10;
             }
+        }
+        """);
+
+    [Fact]
+    public Task CollectionCapturedByALambda_IsShared_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Threading.Tasks;
+
+        class C
+        {
+            void M(Node a)
+            {
+                var nodes = new List<Node> { a };
+                Task.Run(() =>
+                {
+                    foreach (var node in nodes.ToList())
+                        node.Detach();
+                });
+                nodes.Add(new Node());
+            }
+
+            List<Node> Shared() => new List<Node>();
+
+            void FromAMethod()
+            {
+                foreach (var node in Shared().ToList())
+                    node.Detach();
+            }
+        }
+
+        class Node
+        {
+            public void Detach() { }
         }
         """);
 
