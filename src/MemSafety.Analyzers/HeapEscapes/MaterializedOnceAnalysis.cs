@@ -657,6 +657,14 @@ internal sealed class MaterializedOnceAnalysis
         var ns = type.ContainingNamespace;
         if (NonRetainingMembers.IsNamespace(ns, "System") && type.Name is "Math" or "MathF" or "TimeSpan" or "DateTimeOffset" or "StringComparer")
             return true;
+        // Span helpers that only read (C# 14 binds array.Contains(x) to MemoryExtensions.Contains).
+        if (type.Name == "MemoryExtensions" && NonRetainingMembers.IsNamespace(ns, "System")
+            && name is "Contains" or "ContainsAny" or "IndexOf" or "IndexOfAny" or "LastIndexOf" or "LastIndexOfAny" or "StartsWith" or "EndsWith"
+                or "SequenceEqual" or "SequenceCompareTo" or "Equals" or "CompareTo" or "AsSpan" or "Trim" or "TrimStart" or "TrimEnd" or "Count")
+        {
+            return true;
+        }
+
         if (!definition.IsStatic && name is "Equals" or "GetHashCode" or "ToString" or "CompareTo")
             return true;
         if (name is "Contains" or "ContainsKey" or "ContainsValue" or "TryGetValue" or "IndexOf" or "LastIndexOf" or "GetValueOrDefault" or "ToArray"

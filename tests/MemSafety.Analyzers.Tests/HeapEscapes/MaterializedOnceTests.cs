@@ -126,10 +126,12 @@ public sealed class MaterializedOnceTests
     public Task CountOfCopiedCollection_BecomesItsOwnCountOrLength() => VerifyCS.CodeFixAsync(
         """
         using System.Collections.Generic;
+        using System.Collections.Immutable;
         using System.Linq;
 
         class C
         {
+            int I(ImmutableArray<int> values) => values.[|ToList|]().Count;
             int A(List<int> list) => list.[|ToList|]().Count;
             int B(int[] array) => array.[|ToList|]().Count;
             int D(HashSet<string> set) => set.[|ToArray|]().Length;
@@ -141,10 +143,12 @@ public sealed class MaterializedOnceTests
         """,
         """
         using System.Collections.Generic;
+        using System.Collections.Immutable;
         using System.Linq;
 
         class C
         {
+            int I(ImmutableArray<int> values) => values.Length;
             int A(List<int> list) => list.Count;
             int B(int[] array) => array.Length;
             int D(HashSet<string> set) => set.Count;
