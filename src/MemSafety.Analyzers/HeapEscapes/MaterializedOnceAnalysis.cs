@@ -380,6 +380,10 @@ internal sealed class MaterializedOnceAnalysis
         if (unknownEnumerator && effects.WritesShared)
             return false;
 
+        // other[i] = x, where other may be the array being enumerated.
+        if (shared && effects.WritesSharedArray)
+            return false;
+
         // The lambdas now run between iterations: they must not read what the body writes.
         if (_hasLambdas && effects.Writes.Overlaps(_lambdaReads))
             return false;
@@ -724,6 +728,10 @@ internal sealed class MaterializedOnceAnalysis
         /// <summary>Writes a field, an array element or a ref parameter (state an unknown enumerator may read).</summary>
         public bool WritesShared;
 
+        /// <summary>Writes an element of an array this method does not own (or a struct inside one): that
+        /// array may be the very array the source enumerates, under another name.</summary>
+        public bool WritesSharedArray;
+
         /// <summary>Variables, fields and properties the body writes (or mutates through a method call).</summary>
         public readonly HashSet<ISymbol> Writes = new(SymbolEqualityComparer.Default);
     }
@@ -916,13 +924,18 @@ internal sealed class MaterializedOnceAnalysis
                 else
                 {
                     effects.WritesShared = true;
+
+                    // points[i].X = 1 changes the array (or the object) that holds the struct.
+                    effects.WritesSharedArray |= field.Instance is { Type.IsValueType: true };
                     if (field.Instance is not null)
                         CollectSymbols(field.Instance, effects.Writes);
                 }
 
                 break;
             case IArrayElementReferenceOperation element:
-                RecordMutation(Unwrap(element.ArrayReference), effects);
+                var array = Unwrap(element.ArrayReference);
+                effects.WritesSharedArray |= !(array is ILocalReferenceOperation arrayLocal && IsPrivateLocal(arrayLocal.Local));
+                RecordMutation(array, effects);
                 break;
             case IPropertyReferenceOperation property:
                 // A setter is user code, unless it is the indexer of a collection only this method holds.

@@ -157,7 +157,16 @@ public sealed class MaterializedOnceFix : CodeFixProvider
         var leading = statement.GetLeadingTrivia();
         var trailing = statement.GetTrailingTrivia();
         if (HasComment(trailing))
-            leading = leading.AddRange(trailing).AddRange(forEach.GetLeadingTrivia());
+        {
+            // `var c = …; // why` keeps its comment, on its own line above the loop.
+            var start = 0;
+            while (start < trailing.Count && trailing[start].IsKind(SyntaxKind.WhitespaceTrivia))
+                start++;
+            for (var i = start; i < trailing.Count; i++)
+                leading = leading.Add(trailing[i]);
+            leading = leading.AddRange(forEach.GetLeadingTrivia());
+        }
+
         newForEach = newForEach.WithLeadingTrivia(leading);
 
         var statements = block.Statements.Replace(forEach, newForEach).RemoveAt(index);

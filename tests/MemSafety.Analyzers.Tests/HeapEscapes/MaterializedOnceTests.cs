@@ -628,6 +628,57 @@ public sealed class MaterializedOnceTests
         }
         """);
 
+    [Fact]
+    public Task PredicatesGeneratorsAndTrivia_Reported() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            int M(List<int>? maybe, IEnumerable<string> words)
+            {
+                var n = maybe!.[|ToList|]().Count(x => x > 1);
+                foreach (int i in Enumerable.Range(0, 3).[|ToArray|]())
+                    n += i;
+                List<int> fresh = [1, 2, 3];
+                foreach (var f in fresh.[|ToList|]())
+                    Log(f);
+                var lengths = words.Select(w => w.Length).[|ToList|](); // one number per word
+                foreach (var length in lengths)
+                    n += length;
+                return n;
+            }
+
+            static void Log(int value) => Console.WriteLine(value);
+        }
+        """,
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            int M(List<int>? maybe, IEnumerable<string> words)
+            {
+                var n = maybe!.Count(x => x > 1);
+                foreach (int i in Enumerable.Range(0, 3))
+                    n += i;
+                List<int> fresh = [1, 2, 3];
+                foreach (var f in fresh)
+                    Log(f);
+                // one number per word
+                foreach (var length in words.Select(w => w.Length))
+                    n += length;
+                return n;
+            }
+
+            static void Log(int value) => Console.WriteLine(value);
+        }
+        """);
+
     // ================================================================== messages
 
     [Fact]
@@ -1460,6 +1511,96 @@ public sealed class MaterializedOnceTests
         class Node
         {
             public void Detach() { }
+        }
+        """);
+
+    [Fact]
+    public Task PredicateChangesOrMayReachTheSource_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class Item
+        {
+            public bool Close() => true;
+        }
+
+        class C
+        {
+            bool M(List<int> list, List<Item> items)
+            {
+                var removed = list.ToList().Any(x => list.Remove(x));
+                var closed = items.ToList().Count(i => i.Close());
+                return removed || closed > 0;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PrivateCollectionPublishedOrReassigned_IsShared_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class Node
+        {
+            public void Detach() { }
+        }
+
+        class C
+        {
+            private List<Node> _kept;
+
+            void Published(Node a)
+            {
+                var nodes = new List<Node> { a };
+                _kept = nodes;
+                foreach (var node in nodes.ToList())
+                    node.Detach();
+            }
+
+            void Reassigned(Node a, List<Node> other)
+            {
+                var nodes = new List<Node> { a };
+                nodes = other;
+                foreach (var node in nodes.ToList())
+                    node.Detach();
+            }
+
+            void PassedByRef(Node a)
+            {
+                var nodes = new List<Node> { a };
+                Fill(ref nodes);
+                foreach (var node in nodes.ToList())
+                    node.Detach();
+            }
+
+            void Fill(ref List<Node> nodes) { }
+        }
+        """);
+
+    [Fact]
+    public Task BodyWritesAnArrayThatMayBeTheSource_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System.Linq;
+
+        struct Point { public int X; }
+
+        class C
+        {
+            void Shift(int[] source, int[] target)
+            {
+                var i = 0;
+                foreach (var x in source.ToArray())
+                    target[i++] = x + 1;
+            }
+
+            void Move(Point[] source, Point[] target)
+            {
+                var i = 0;
+                foreach (var p in source.ToList())
+                    target[i++].X = p.X;
+            }
         }
         """);
 
