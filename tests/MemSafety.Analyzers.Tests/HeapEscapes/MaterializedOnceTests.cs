@@ -1685,7 +1685,7 @@ public sealed class MaterializedOnceTests
     }
 
     [Fact]
-    public Task ErroneousSourcesWithMarkedReports_FixStillCompilesWhatItTouches()
+    public Task CompilerErrorElsewhere_WellFormedCopyStillReported()
     {
         // Code with errors elsewhere: the rule still reports the well-formed copy and does not crash.
         var test = Verify<MaterializedOnceAnalyzer>.Test(
