@@ -12,6 +12,7 @@ public static class RuleIdentifiers
     public const string ScratchBuffer = "MSA1002";
     public const string LargeTemporaryArray = "MSA1003";
     public const string ConstantArrayRebuiltPerCall = "MSA1005";
+    public const string MaterializedOnce = "MSA1007";
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
     public const string EmptyFinalizer = "MSA4001";
@@ -136,12 +137,27 @@ public static class RuleCatalogue
                      "A finalizer that does nothing pays all of that for nothing.",
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
+    public static readonly DiagnosticDescriptor MaterializedOnce = new(
+        RuleIdentifiers.MaterializedOnce,
+        title: "Do not copy a sequence only to enumerate it once",
+        messageFormat: "'{0}' copies the sequence into a new {1} {2}; {3}",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "ToList() and ToArray() allocate a new buffer and copy every element into it (for a sequence of unknown length, " +
+                     "several buffers, doubling each time). When the copy is then enumerated by one foreach, or only asked its Count, " +
+                     "Length or Any(), the allocation and the copy buy nothing: the source can be enumerated or counted directly. " +
+                     "The rule stays silent where the copy is a snapshot the code needs: the loop changes the source, the source is " +
+                     "shared or queried lazily with side effects, or it is an IQueryable.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MaterializedOnce));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
         ScratchBuffer,
         LargeTemporaryArray,
         ConstantArrayRebuiltPerCall,
+        MaterializedOnce,
         ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
         EmptyFinalizer);
