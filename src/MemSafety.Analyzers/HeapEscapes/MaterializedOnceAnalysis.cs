@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
 using MemSafety.Analyzers.EscapeAnalysis;
+using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -1022,27 +1023,7 @@ internal sealed class MaterializedOnceAnalysis
     }
 
     private static bool IsCaptured(IOperation reference, ILocalSymbol local)
-    {
-        for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
-        {
-            IMethodSymbol function;
-            switch (parent)
-            {
-                case IAnonymousFunctionOperation lambda:
-                    function = lambda.Symbol;
-                    break;
-                case ILocalFunctionOperation localFunction:
-                    function = localFunction.Symbol;
-                    break;
-                default:
-                    continue;
-            }
-
-            return !SymbolEqualityComparer.Default.Equals(local.ContainingSymbol, function);
-        }
-
-        return false;
-    }
+        => reference.EnclosingFunction() is { } function && !SymbolEqualityComparer.Default.Equals(local.ContainingSymbol, function);
 
     private bool IsPrivateUse(IOperation reference)
     {

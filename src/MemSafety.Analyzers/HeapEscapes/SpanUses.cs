@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -73,17 +74,9 @@ public static class SpanUses
     }
 
     private static bool IsInFunction(IOperation operation, ISymbol function)
-    {
-        for (var p = operation.Parent; p is not null; p = p.Parent)
-        {
-            if (p is IAnonymousFunctionOperation lambda)
-                return SymbolEqualityComparer.Default.Equals(lambda.Symbol, function);
-            if (p is ILocalFunctionOperation localFunction)
-                return SymbolEqualityComparer.Default.Equals(localFunction.Symbol, function);
-        }
-
-        return function is not IMethodSymbol { MethodKind: MethodKind.AnonymousFunction or MethodKind.LocalFunction };
-    }
+        => operation.EnclosingFunction() is { } enclosing
+            ? SymbolEqualityComparer.Default.Equals(enclosing, function)
+            : function is not IMethodSymbol { MethodKind: MethodKind.AnonymousFunction or MethodKind.LocalFunction };
 
     private static bool TryClassify(ILocalReferenceOperation reference, out SpanUse use)
     {

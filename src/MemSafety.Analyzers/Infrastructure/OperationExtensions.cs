@@ -31,4 +31,22 @@ public static class OperationExtensions
 
         return false;
     }
+
+    /// <summary>The innermost lambda or local function containing the operation, or null when it is
+    /// directly in the member's body.</summary>
+    public static IMethodSymbol? EnclosingFunction(this IOperation operation)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            switch (parent)
+            {
+                case IAnonymousFunctionOperation lambda:
+                    return lambda.Symbol;
+                case ILocalFunctionOperation localFunction:
+                    return localFunction.Symbol;
+            }
+        }
+
+        return null;
+    }
 }

@@ -100,17 +100,7 @@ public sealed class StackallocFix : CodeFixProvider
     }
 
     private static ISymbol FunctionOf(IOperation operation, ILocalSymbol local)
-    {
-        for (var p = operation.Parent; p is not null; p = p.Parent)
-        {
-            if (p is IAnonymousFunctionOperation lambda)
-                return lambda.Symbol;
-            if (p is ILocalFunctionOperation localFunction)
-                return localFunction.Symbol;
-        }
-
-        return local.ContainingSymbol;
-    }
+        => (ISymbol?)operation.EnclosingFunction() ?? local.ContainingSymbol;
 
     private static bool SpanInScope(SemanticModel model, int position)
     {
