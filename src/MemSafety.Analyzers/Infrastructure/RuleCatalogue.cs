@@ -7,6 +7,7 @@ namespace MemSafety.Analyzers.Infrastructure;
 /// MSA4xxx finalizers and disposal, MSA5xxx unsafe pointers, MSA6xxx shared state.</summary>
 public static class RuleIdentifiers
 {
+    public const string StringConcatInLoop = "MSA1006";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -44,6 +45,20 @@ public static class RuleCatalogue
                      "A finalizer that does nothing pays all of that for nothing.",
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
+    public static readonly DiagnosticDescriptor StringConcatInLoop = new(
+        RuleIdentifiers.StringConcatInLoop,
+        title: "Build strings in loops with a StringBuilder, not concatenation",
+        messageFormat: "String '{0}' is rebuilt by '{1}' on every iteration of this '{2}' loop: each append copies all the characters so far, so the loop takes quadratic time and leaves a dead string per iteration; use a StringBuilder",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Strings are immutable: 's += x' allocates a new string and copies every character of 's' and 'x' into it. " +
+                     "Appending n pieces in a loop therefore copies O(n\u00b2) characters and leaves n garbage strings for the " +
+                     "collector (large ones on the large object heap). A StringBuilder appends into a growing buffer: O(n) copies " +
+                     "and one final string.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StringConcatInLoop));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        StringConcatInLoop,
         EmptyFinalizer);
 }
