@@ -259,14 +259,36 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
 
         private static bool OnlyAppendsInside(ILoopOperation loop, Variable variable)
         {
-            var span = loop.Syntax.Span;
             foreach (var reference in variable.References)
             {
-                if (span.Contains(reference.Syntax.Span) && !variable.OwnReferences.Contains(reference))
+                if (IsInside(loop, reference.Syntax.Span) && !variable.OwnReferences.Contains(reference))
                     return false;
             }
 
             return true;
+        }
+
+        /// <summary>Whether the span is in the part of the loop that runs per iteration: not the
+        /// collection of a foreach nor the initializer of a for, which run once before it.</summary>
+        private static bool IsInside(ILoopOperation loop, TextSpan span)
+        {
+            if (!loop.Syntax.Span.Contains(span))
+                return false;
+            switch (loop)
+            {
+                case IForEachLoopOperation forEach when forEach.Collection.Syntax.Span.Contains(span):
+                    return false;
+                case IForLoopOperation forLoop:
+                    foreach (var before in forLoop.Before)
+                    {
+                        if (before.Syntax.Span.Contains(span))
+                            return false;
+                    }
+
+                    return true;
+                default:
+                    return true;
+            }
         }
 
         /// <summary>Whether the built value is read once the loop is done: after it, or before it in a
@@ -277,7 +299,7 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
             foreach (var reference in variable.References)
             {
                 var referenceSpan = reference.Syntax.Span;
-                if (span.Contains(referenceSpan) || IsPureWrite(reference))
+                if (IsInside(loop, referenceSpan) || IsPureWrite(reference))
                     continue;
                 if (referenceSpan.Start >= span.End)
                     return true;

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
+using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
@@ -62,8 +63,9 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
     /// <summary>One loop to rewrite for one variable.</summary>
     private sealed class Plan
     {
-        public Plan(StatementSyntax loop, SyntaxToken variable, string builderName, bool startsEmpty, List<(AssignmentExpressionSyntax Append, List<ExpressionSyntax> Pieces)> appends)
+        public Plan(StatementSyntax loop, SyntaxToken variable, string builderName, bool startsEmpty, TypeSyntax builderType, List<(AssignmentExpressionSyntax Append, List<ExpressionSyntax> Pieces)> appends)
         {
+            BuilderType = builderType;
             Loop = loop;
             Variable = variable;
             BuilderName = builderName;
@@ -75,6 +77,7 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
         public SyntaxToken Variable { get; }
         public string BuilderName { get; }
         public bool StartsEmpty { get; }
+        public TypeSyntax BuilderType { get; }
         public List<(AssignmentExpressionSyntax Append, List<ExpressionSyntax> Pieces)> Appends { get; }
     }
 
@@ -115,6 +118,8 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
             newRoot = Apply(newRoot, plan, lineBreak);
 
         var result = document.WithSyntaxRoot(newRoot);
+        if (!newRoot.GetAnnotatedNodes(Simplifier.AddImportsAnnotation).Any())
+            return result;
         result = await ImportAdder.AddImportsAsync(result, Simplifier.AddImportsAnnotation, cancellationToken: cancellationToken).ConfigureAwait(false);
         return await Simplifier.ReduceAsync(result, Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -176,7 +181,21 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
         used.Add(name);
 
         var startsEmpty = diagnostic.Properties.TryGetValue(StringConcatInLoopAnalyzer.StartsEmptyProperty, out var empty) && empty == "true";
-        return new Plan(loop, variableToken.WithoutTrivia(), name, startsEmpty, appends);
+        return new Plan(loop, variableToken.WithoutTrivia(), name, startsEmpty, BuilderType(model, loop.SpanStart), appends);
+    }
+
+    /// <summary><c>StringBuilder</c> where that already names System.Text.StringBuilder; where nothing
+    /// by that name is visible, the qualified name marked for adding <c>using System.Text;</c> and
+    /// simplifying; where it names another type, the qualified name.</summary>
+    private static TypeSyntax BuilderType(SemanticModel model, int position)
+    {
+        var visible = model.LookupNamespacesAndTypes(position, name: "StringBuilder");
+        var qualified = ParseTypeName("System.Text.StringBuilder");
+        if (visible.IsEmpty)
+            return qualified.WithAdditionalAnnotations(Simplifier.Annotation, Simplifier.AddImportsAnnotation);
+        if (visible.Length == 1 && visible[0] is INamedTypeSymbol { Arity: 0, ContainingNamespace: { Name: "Text", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } })
+            return IdentifierName("StringBuilder");
+        return qualified;
     }
 
     /// <summary>The first of <c>base</c>, <c>base2</c>, … that names nothing visible at the loop and no
@@ -210,15 +229,19 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
             var current = root.GetCurrentNode(append);
             if (current is null)
                 continue;
-            ExpressionSyntax call = IdentifierName(plan.BuilderName);
-            foreach (var piece in pieces)
+            var currentPieces = pieces.Select(p => root.GetCurrentNode(p) ?? p).ToList();
+            var comments = CommentsBeforePieces(current, currentPieces, lineBreak);
+            // Built as text and parsed, so no elastic trivia invites a formatter to move things around.
+            var text = new StringBuilder(plan.BuilderName);
+            for (var i = 0; i < currentPieces.Count; i++)
             {
-                var argument = Trim(root.GetCurrentNode(piece) ?? piece);
-                call = InvocationExpression(
-                    MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, call, IdentifierName("Append")),
-                    ArgumentList(SingletonSeparatedList(Argument(argument))));
+                text.Append(".Append(");
+                foreach (var comment in comments[i])
+                    text.Append(comment.ToFullString());
+                text.Append(Trim(currentPieces[i]).ToFullString()).Append(')');
             }
 
+            var call = ParseExpression(text.ToString());
             root = root.ReplaceNode(current, call.WithTriviaFrom(current));
         }
 
@@ -235,22 +258,14 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
         var indentation = Indentation(firstToken.LeadingTrivia);
         var endsLine = anchor.GetLastToken().TrailingTrivia.Any(SyntaxKind.EndOfLineTrivia);
 
-        var builderType = ParseTypeName("System.Text.StringBuilder").WithAdditionalAnnotations(Simplifier.Annotation, Simplifier.AddImportsAnnotation);
-        var arguments = plan.StartsEmpty ? ArgumentList() : ArgumentList(SingletonSeparatedList(Argument(IdentifierName(plan.Variable))));
-        StatementSyntax declaration = LocalDeclarationStatement(
-            VariableDeclaration(
-                IdentifierName(Identifier(TriviaList(), SyntaxKind.VarKeyword, "var", "var", TriviaList(Space))),
-                SingletonSeparatedList(
-                    VariableDeclarator(Identifier(plan.BuilderName).WithTrailingTrivia(Space))
-                        .WithInitializer(EqualsValueClause(
-                            Token(TriviaList(), SyntaxKind.EqualsToken, TriviaList(Space)),
-                            ObjectCreationExpression(Token(TriviaList(), SyntaxKind.NewKeyword, TriviaList(Space)), builderType, arguments, null))))));
-        StatementSyntax assignBack = ExpressionStatement(
-            AssignmentExpression(
-                SyntaxKind.SimpleAssignmentExpression,
-                IdentifierName(plan.Variable).WithTrailingTrivia(Space),
-                Token(TriviaList(), SyntaxKind.EqualsToken, TriviaList(Space)),
-                InvocationExpression(MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, IdentifierName(plan.BuilderName), IdentifierName("ToString")))));
+        var argument = plan.StartsEmpty ? string.Empty : plan.Variable.Text;
+        var declaration = ParseStatement($"var {plan.BuilderName} = new {plan.BuilderType}({argument});");
+        if (plan.BuilderType.HasAnnotation(Simplifier.AddImportsAnnotation)
+            && declaration.DescendantNodes().OfType<ObjectCreationExpressionSyntax>().FirstOrDefault() is { } creation)
+        {
+            declaration = declaration.ReplaceNode(creation.Type, creation.Type.WithAdditionalAnnotations(Simplifier.Annotation, Simplifier.AddImportsAnnotation));
+        }
+        var assignBack = ParseStatement($"{plan.Variable.Text} = {plan.BuilderName}.ToString();");
 
         // The loop's leading trivia (blank lines, comments, directives) moves above the builder.
         var loopLeading = startsLine ? TriviaList(Whitespace(indentation)) : TriviaList();
@@ -278,6 +293,30 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
         root = root.ReplaceNode(anchor, newAnchor);
         root = root.InsertNodesBefore(root.GetCurrentNode(plan.Loop)!, new[] { declaration });
         return root.InsertNodesAfter(root.GetCurrentNode(plan.Loop)!, new[] { assignBack });
+    }
+
+    /// <summary>Comments inside the append but outside its pieces (<c>s += /* why */ x</c>, on the
+    /// operators the rewrite drops), each list for the piece it precedes.</summary>
+    private static List<List<SyntaxTrivia>> CommentsBeforePieces(SyntaxNode append, List<ExpressionSyntax> pieces, string lineBreak)
+    {
+        var result = pieces.Select(_ => new List<SyntaxTrivia>()).ToList();
+        foreach (var token in append.DescendantTokens())
+        {
+            if (pieces.Any(p => p.FullSpan.Contains(token.Span)))
+                continue;
+            foreach (var trivia in token.LeadingTrivia.Concat(token.TrailingTrivia))
+            {
+                if (!append.Span.Contains(trivia.Span) || !(trivia.IsKind(SyntaxKind.SingleLineCommentTrivia) || trivia.IsKind(SyntaxKind.MultiLineCommentTrivia)))
+                    continue;
+                var index = pieces.FindIndex(p => p.SpanStart >= trivia.Span.End);
+                if (index < 0)
+                    continue;
+                result[index].Add(trivia);
+                result[index].Add(trivia.IsKind(SyntaxKind.SingleLineCommentTrivia) ? EndOfLine(lineBreak) : Space);
+            }
+        }
+
+        return result;
     }
 
     /// <summary>The whitespace that starts the line the trivia ends on.</summary>

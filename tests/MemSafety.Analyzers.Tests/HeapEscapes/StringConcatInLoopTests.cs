@@ -411,4 +411,962 @@ public sealed class StringConcatInLoopTests
             }
         }
         """);
+
+    [Fact]
+    public Task AppendInForIncrementor_Rewritten() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            static string Dashes(int n)
+            {
+                var text = "";
+                for (var i = 0; i < n; i++, [|text += "-"|])
+                {
+                }
+
+                return text;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string Dashes(int n)
+            {
+                var text = "";
+                var textBuilder = new StringBuilder();
+                for (var i = 0; i < n; i++, textBuilder.Append("-"))
+                {
+                }
+                text = textBuilder.ToString();
+
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NineConstantIterations_AboveTheTinyLimit_Reported() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Nine(string[] parts)
+            {
+                var text = "";
+                for (int i = 0; i < 9; i++)
+                    [|text += parts[i]|];
+                return text;
+            }
+
+            static string TinyTimesUnbounded(string[][] rows)
+            {
+                var text = "";
+                for (int r = 0; r < 2; r++)
+                    foreach (var cell in rows[r])
+                        [|text += cell|];
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LoopsInLambdasLocalFunctionsAccessorsAndConstructors_Reported() => AnalyzerAsync(
+        """
+        using System;
+        using System.Threading.Tasks;
+
+        class C
+        {
+            private readonly string _joined;
+            private readonly string[] _words = new string[0];
+
+            public C(string[] words)
+            {
+                var joined = "";
+                foreach (var word in words)
+                    [|joined += word|];
+                _joined = joined;
+            }
+
+            public string Joined
+            {
+                get
+                {
+                    var text = "";
+                    foreach (var word in _words)
+                        [|text += word|];
+                    return text;
+                }
+            }
+
+            Func<string[], string> Maker = words =>
+            {
+                var text = "";
+                foreach (var word in words)
+                    [|text += word|];
+                return text;
+            };
+
+            string Local(string[] words)
+            {
+                return Build();
+
+                string Build()
+                {
+                    var text = "";
+                    foreach (var word in words)
+                        [|text += word|];
+                    return text;
+                }
+            }
+
+            async Task<string> ReadAsync(Func<Task<string?>> next)
+            {
+                var text = "";
+                string? chunk;
+                while ((chunk = await next()) != null)
+                    [|text += chunk|];
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LanguageVersion73_NullableDisabled_Fixed()
+    {
+        var test = VerifyCS.Test(
+            """
+            class C
+            {
+                static string Join(string[] words, string separator)
+                {
+                    string text = string.Empty;
+                    for (int i = 0; i < words.Length; i++)
+                    {
+                        [|text += words[i] + separator|];
+                    }
+                    return text;
+                }
+            }
+            """,
+            """
+            using System.Text;
+
+            class C
+            {
+                static string Join(string[] words, string separator)
+                {
+                    string text = string.Empty;
+                    var textBuilder = new StringBuilder(text);
+                    for (int i = 0; i < words.Length; i++)
+                    {
+                        textBuilder.Append(words[i]).Append(separator);
+                    }
+                    text = textBuilder.ToString();
+                    return text;
+                }
+            }
+            """);
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        test.ReferenceSet = ReferenceSet.NetStandard20;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ManyLoopsAcrossDocumentsAndProjects_FixAllInEveryScope()
+    {
+        var test = new AnalyzerTest(new StringConcatInLoopAnalyzer()) { CodeFix = new StringConcatInLoopFix() };
+        test.Sources.Add(
+            """
+            public static class A
+            {
+                public static string One(string[] xs)
+                {
+                    var s = "";
+                    foreach (var x in xs) [|s += x|];
+                    return s;
+                }
+
+                public static string Two(int n)
+                {
+                    var t = "";
+                    for (var i = 0; i < n; i++) [|t = t + i|];
+                    return t;
+                }
+            }
+            """);
+        test.Sources.Add(
+            """
+            using System.Text;
+
+            static class B
+            {
+                static string Three(string[] xs)
+                {
+                    var u = "";
+                    var i = 0;
+                    while (i < xs.Length) { [|u += xs[i++]|]; }
+                    return u;
+                }
+            }
+            """);
+        test.OtherProjectSources.Add(
+            """
+            namespace Other
+            {
+                static class D
+                {
+                    static string Four(string[] xs)
+                    {
+                        var v = A.One(xs);
+                        foreach (var x in xs)
+                            [|v += x.Length|];
+                        return v;
+                    }
+                }
+            }
+            """);
+        test.FixedSources.Add(
+            """
+            using System.Text;
+
+            public static class A
+            {
+                public static string One(string[] xs)
+                {
+                    var s = "";
+                    var sBuilder = new StringBuilder();
+                    foreach (var x in xs) sBuilder.Append(x);
+                    s = sBuilder.ToString();
+                    return s;
+                }
+
+                public static string Two(int n)
+                {
+                    var t = "";
+                    var tBuilder = new StringBuilder();
+                    for (var i = 0; i < n; i++) tBuilder.Append(i);
+                    t = tBuilder.ToString();
+                    return t;
+                }
+            }
+            """);
+        test.FixedSources.Add(
+            """
+            using System.Text;
+
+            static class B
+            {
+                static string Three(string[] xs)
+                {
+                    var u = "";
+                    var i = 0;
+                    var uBuilder = new StringBuilder();
+                    while (i < xs.Length) { uBuilder.Append(xs[i++]); }
+                    u = uBuilder.ToString();
+                    return u;
+                }
+            }
+            """);
+        test.FixedOtherProjectSources.Add(
+            """
+            using System.Text;
+
+            namespace Other
+            {
+                static class D
+                {
+                    static string Four(string[] xs)
+                    {
+                        var v = A.One(xs);
+                        var vBuilder = new StringBuilder(v);
+                        foreach (var x in xs)
+                            vBuilder.Append(x.Length);
+                        v = vBuilder.ToString();
+                        return v;
+                    }
+                }
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task BuilderNameTaken_NextFreeNameUsed() => VerifyCS.CodeFixAsync(
+        """
+        using System.Text;
+
+        class C
+        {
+            private int csvBuilder2;
+
+            static string Join(string[] items)
+            {
+                var csv = "";
+                foreach (var item in items)
+                    [|csv += item|];
+                var csvBuilder = csv.Length;
+                return csv + csvBuilder;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            private int csvBuilder2;
+
+            static string Join(string[] items)
+            {
+                var csv = "";
+                var csvBuilder3 = new StringBuilder();
+                foreach (var item in items)
+                    csvBuilder3.Append(item);
+                csv = csvBuilder3.ToString();
+                var csvBuilder = csv.Length;
+                return csv + csvBuilder;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task OwnStringBuilderTypeInScope_FullyQualifiedBuilder() => VerifyCS.CodeFixAsync(
+        """
+        namespace App
+        {
+            class StringBuilder { }
+
+            class C
+            {
+                static string Join(string[] items)
+                {
+                    var csv = "";
+                    foreach (var item in items)
+                        [|csv += item|];
+                    return csv;
+                }
+            }
+        }
+        """,
+        """
+        namespace App
+        {
+            class StringBuilder { }
+
+            class C
+            {
+                static string Join(string[] items)
+                {
+                    var csv = "";
+                    var csvBuilder = new System.Text.StringBuilder();
+                    foreach (var item in items)
+                        csvBuilder.Append(item);
+                    csv = csvBuilder.ToString();
+                    return csv;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CommentsDirectivesAndOneLiners_TriviaKept() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            static string Commented(string[] items)
+            {
+                var csv = "";
+
+                // Every item, comma-terminated.
+                foreach (var item in items)
+                {
+                    // the item
+                    [|csv += /* value */ item|]; // trailing
+                    csv += ",";
+                } // end of loop
+
+                return csv;
+            }
+
+            static string OneLine(string[] items) { var s = ""; foreach (var i in items) [|s += i|]; return s; }
+
+            static string Conditional(string[] items)
+            {
+                var s = "";
+        #if !NEVER
+                foreach (var item in items)
+                    [|s += item|];
+        #endif
+                return s;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string Commented(string[] items)
+            {
+                var csv = "";
+
+                // Every item, comma-terminated.
+                var csvBuilder = new StringBuilder();
+                foreach (var item in items)
+                {
+                    // the item
+                    csvBuilder.Append(/* value */ item); // trailing
+                    csvBuilder.Append(",");
+                } // end of loop
+                csv = csvBuilder.ToString();
+
+                return csv;
+            }
+
+            static string OneLine(string[] items) { var s = ""; var sBuilder = new StringBuilder(); foreach (var i in items) sBuilder.Append(i); s = sBuilder.ToString(); return s; }
+
+            static string Conditional(string[] items)
+            {
+                var s = "";
+        #if !NEVER
+                var sBuilder = new StringBuilder();
+                foreach (var item in items)
+                    sBuilder.Append(item);
+                s = sBuilder.ToString();
+        #endif
+                return s;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SwitchSection_Rewritten() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            static string Render(int mode, string[] items)
+            {
+                var text = "";
+                switch (mode)
+                {
+                    case 1:
+                        foreach (var item in items)
+                            [|text += item|];
+                        break;
+                    default:
+                        text = "none";
+                        break;
+                }
+
+                return text;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string Render(int mode, string[] items)
+            {
+                var text = "";
+                switch (mode)
+                {
+                    case 1:
+                        var textBuilder = new StringBuilder(text);
+                        foreach (var item in items)
+                            textBuilder.Append(item);
+                        text = textBuilder.ToString();
+                        break;
+                    default:
+                        text = "none";
+                        break;
+                }
+
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TopLevelStatements_Rewritten()
+    {
+        var test = VerifyCS.Test(
+            """
+            using System;
+
+            var report = "";
+            foreach (var arg in args)
+                [|report += arg + Environment.NewLine|];
+            Console.Write(report);
+            """,
+            """
+            using System;
+            using System.Text;
+
+            var report = "";
+            var reportBuilder = new StringBuilder();
+            foreach (var arg in args)
+                reportBuilder.Append(arg).Append(Environment.NewLine);
+            report = reportBuilder.ToString();
+            Console.Write(report);
+            """);
+        // The verifier compiles a library, where top-level statements are an error (CS8805) before and after.
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ reported without a fix
+
+    [Fact]
+    public Task ExceptionCaughtAroundTheLoop_NoFix() => VerifyCS.NoFixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static string Partial(Func<int, string> read, int n)
+            {
+                var text = "";
+                try
+                {
+                    for (var i = 0; i < n; i++)
+                        [|text += read(i)|];
+                }
+                catch (InvalidOperationException)
+                {
+                    // keep what was read so far
+                }
+
+                return text;
+            }
+
+            static string PartialInside(Func<int, string> read, int n)
+            {
+                var text = "";
+                for (var i = 0; i < n; i++)
+                {
+                    try { [|text += "<" + read(i)|]; }
+                    catch (InvalidOperationException) { }
+                }
+
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PiecesWithOtherAppendMeaning_NoFix() => VerifyCS.NoFixAsync(
+        """
+        class Name
+        {
+            public static implicit operator string(Name n) => "name";
+        }
+
+        class C
+        {
+            static string Arrays(char[][] chunks)
+            {
+                var text = "";
+                foreach (var chunk in chunks)
+                    [|text += chunk|]; // "System.Char[]", where Append(char[]) would append the characters
+                return text;
+            }
+
+            static string Converted(Name[] names)
+            {
+                var text = "";
+                foreach (var name in names)
+                    [|text += name|];
+                return text;
+            }
+
+            static string Nulls(int n)
+            {
+                var text = "";
+                for (var i = 0; i < n; i++)
+                    [|text = text + null|];
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task MaybeNullStartOrGotoOrEmbeddedLoop_NoFix() => VerifyCS.NoFixAsync(
+        """
+        class C
+        {
+            static string? MaybeNull(string? start, string[] words)
+            {
+                var text = start;
+                foreach (var word in words)
+                    [|text += word|];
+                return text;
+            }
+
+            static string Jumps(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                {
+                    if (word.Length == 0)
+                        goto done;
+                    [|text += word|];
+                }
+
+            done:
+                return text;
+            }
+
+            static string Embedded(string[][] groups)
+            {
+                var text = "";
+                while (text.Length < 100)
+                    foreach (var word in groups[text.Length % groups.Length])
+                        [|text += word|];
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NullableDisabledParameter_NoFix()
+    {
+        var test = new AnalyzerTest(new StringConcatInLoopAnalyzer()) { CodeFix = new StringConcatInLoopFix(), ExpectNoFix = true };
+        test.Sources.Add(
+            """
+            class C
+            {
+                static string Decorate(string message, string[] tags)
+                {
+                    foreach (var tag in tags)
+                        [|message += tag|];
+                    return message;
+                }
+            }
+            """);
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task ReadInsideTheLoop_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Truncated(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                {
+                    if (text.Length > 80)
+                        break;
+                    text += word;
+                }
+
+                return text;
+            }
+
+            static string Logged(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                {
+                    text += word;
+                    System.Console.WriteLine(text);
+                }
+
+                return text;
+            }
+
+            static string Doubled(int n)
+            {
+                var text = "x";
+                for (var i = 0; i < n; i++)
+                    text = text + text;
+                return text;
+            }
+
+            static string WhileShort(string pad)
+            {
+                var text = "";
+                while (text.Length < 40)
+                    text += pad;
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task FieldPropertyAndRefParameter_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            private string _log = "";
+            public string Text { get; set; } = "";
+
+            void Append(string[] lines, ref string target)
+            {
+                foreach (var line in lines)
+                {
+                    _log += line;
+                    Text += line;
+                    target += line;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ConstantTinyLoops_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Tiny(string[] parts)
+            {
+                var a = "";
+                for (int i = 0; i < 3; i++)
+                    a += parts[i];
+
+                var b = "";
+                foreach (var part in new[] { "x", "y", "z" })
+                    b += part + ",";
+
+                var c = "";
+                foreach (var ch in "abcd")
+                    c += ch;
+
+                var d = "";
+                for (var i = 8; i >= 1; i -= 2)
+                    d = d + i;
+
+                var e = "";
+                do { e += "once"; } while (false);
+
+                return a + b + c + d + e;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ConcatenationOutsideAnyLoop_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Greeting(string name)
+            {
+                var text = "Hello, ";
+                text += name;
+                text = text + "!";
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NotReadAfterTheLoop_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static void Discarded(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                    text += word;
+            }
+
+            static string DeclaredInTheLoop(string[] words)
+            {
+                var last = "";
+                foreach (var word in words)
+                {
+                    var item = "<";
+                    item += word;
+                    last = item;
+                }
+
+                return last;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CapturedByALambda_NoDiagnostic() => AnalyzerAsync(
+        """
+        using System;
+
+        class C
+        {
+            static string Captured(string[] words)
+            {
+                var text = "";
+                Func<int> length = () => text.Length;
+                foreach (var word in words)
+                    text += word;
+                return text + length();
+            }
+
+            static string AppendedInLocalFunction(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                    Add(word);
+                return text;
+
+                void Add(string w) => text += w;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AppendInALambdaInsideTheLoop_NoDiagnostic() => AnalyzerAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+
+        class C
+        {
+            static List<Func<string>> Makers(string[] words)
+            {
+                var makers = new List<Func<string>>();
+                foreach (var word in words)
+                {
+                    makers.Add(() =>
+                    {
+                        var text = "<";
+                        text += word;
+                        return text;
+                    });
+                }
+
+                return makers;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AssignmentNotInvolvingTheString_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Last(string[] first, string[] second)
+            {
+                var text = "";
+                for (var i = 0; i < first.Length; i++)
+                    text = first[i] + second[i];
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Prepending_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Reverse(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                    text = word + text;
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task UserDefinedPlusOperator_NoDiagnostic() => AnalyzerAsync(
+        """
+        class Tag
+        {
+            public string Name = "";
+            public static string operator +(string left, Tag right) => left + "<" + right.Name + ">";
+        }
+
+        class C
+        {
+            static string Tags(Tag[] tags)
+            {
+                var text = "";
+                foreach (var tag in tags)
+                    text += tag;
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AliasedByRefOrUsedAsValue_NoDiagnostic() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Aliased(string[] words)
+            {
+                var text = "";
+                ref string alias = ref text;
+                foreach (var word in words)
+                {
+                    text += word;
+                    alias = alias.Trim();
+                }
+
+                return text;
+            }
+
+            static string AsValue(string[] words)
+            {
+                var text = "";
+                var lengths = 0;
+                foreach (var word in words)
+                    lengths += (text += word).Length;
+                return text + lengths;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task GeneratedCode_NoDiagnostic() => AnalyzerAsync(
+        """
+        // <auto-generated/>
+        class C
+        {
+            static string Join(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                    text += word;
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task IncompleteCode_NoCrash_NoDiagnostic()
+    {
+        var test = Verify<StringConcatInLoopAnalyzer>.Test(
+            """
+            class C
+            {
+                static string Broken(string[] words)
+                {
+                    var text = "";
+                    foreach (var word in words)
+                        text += Missing(word) + ;
+                    text += default;
+                    for (var i = 0; i < words.Length; i++
+                        text +=
+                    return text
+                }
+            }
+            """);
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
 }
