@@ -1,5 +1,11 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Runtime.Loader;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
@@ -918,6 +924,338 @@ public sealed class StringConcatInLoopTests
         // The verifier compiles a library, where top-level statements are an error (CS8805) before and after.
         test.AllowCompilerErrors = true;
         return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ behaviour
+
+    private const string BehaviourOriginal = """
+        using System;
+        using System.Collections.Generic;
+
+        public enum Color { Red, Green }
+
+        public static class Program
+        {
+            public static string Run()
+            {
+                var results = new List<string>
+                {
+                    Numbers(new[] { -1, 2, -30 }, new[] { 1.5, -2.25 }, new[] { 7.5m }),
+                    Objects(new object?[] { "a", null, 3, Color.Green, 'c', true }),
+                    Generic(new[] { Color.Red, Color.Green }),
+                    Nullables(new int?[] { 1, null, -3 }),
+                    Grid(new[] { new[] { "a", "b" }, new string[0], new[] { "c" } }),
+                    Interpolated(new[] { 0.5, -1.25 }),
+                    Chars("abc"),
+                    Empty(new string[0]),
+                    Prefixed("start:", new[] { "x", null, "y" }),
+                    Long(new long[] { long.MinValue, 42 }, new float[] { -0.5f }),
+                };
+                return string.Join(" | ", results);
+            }
+
+            static string Numbers(int[] ints, double[] doubles, decimal[] decimals)
+            {
+                var s = "";
+                foreach (var i in ints)
+                    [|s += i + ";"|];
+                for (var k = 0; k < doubles.Length; k++)
+                    [|s = s + doubles[k] + 'x' + k|];
+                foreach (var m in decimals)
+                    [|s += m|];
+                return s;
+            }
+
+            static string Objects(object?[] values)
+            {
+                var s = "<";
+                foreach (var v in values)
+                    [|s += v|];
+                return s + ">";
+            }
+
+            static string Generic<T>(T[] items)
+            {
+                var s = "";
+                foreach (var x in items)
+                    [|s = s + x + ","|];
+                return s;
+            }
+
+            static string Nullables(int?[] items)
+            {
+                string s = "";
+                for (var i = 0; i < items.Length; i++)
+                    [|s = s + items[i] + ','|];
+                return s;
+            }
+
+            static string Grid(string[][] rows)
+            {
+                var s = "";
+                foreach (var row in rows)
+                {
+                    foreach (var cell in row)
+                        [|s += cell|];
+                    s += "/";
+                }
+
+                return s;
+            }
+
+            static string Interpolated(double[] values)
+            {
+                var s = "";
+                foreach (var v in values)
+                    [|s += $"[{v:F2}|{v,6}]"|];
+                return s;
+            }
+
+            static string Chars(string text)
+            {
+                var s = "";
+                foreach (var c in text)
+                    [|s += (char)(c + 1) + "" + (c + 1)|];
+                return s;
+            }
+
+            static string Empty(string[] none)
+            {
+                var s = "";
+                foreach (var x in none)
+                    [|s += x|];
+                return "(" + s + ")" + s.Length;
+            }
+
+            static string Prefixed(string prefix, string?[] parts)
+            {
+                foreach (var p in parts)
+                    [|prefix += p|];
+                return prefix;
+            }
+
+            static string Long(long[] longs, float[] floats)
+            {
+                var s = "";
+                foreach (var l in longs)
+                    [|s += l|];
+                foreach (var f in floats)
+                    [|s += f|];
+                return s;
+            }
+        }
+        """;
+
+    private const string BehaviourFixed = """
+        using System;
+        using System.Collections.Generic;
+        using System.Text;
+
+        public enum Color { Red, Green }
+
+        public static class Program
+        {
+            public static string Run()
+            {
+                var results = new List<string>
+                {
+                    Numbers(new[] { -1, 2, -30 }, new[] { 1.5, -2.25 }, new[] { 7.5m }),
+                    Objects(new object?[] { "a", null, 3, Color.Green, 'c', true }),
+                    Generic(new[] { Color.Red, Color.Green }),
+                    Nullables(new int?[] { 1, null, -3 }),
+                    Grid(new[] { new[] { "a", "b" }, new string[0], new[] { "c" } }),
+                    Interpolated(new[] { 0.5, -1.25 }),
+                    Chars("abc"),
+                    Empty(new string[0]),
+                    Prefixed("start:", new[] { "x", null, "y" }),
+                    Long(new long[] { long.MinValue, 42 }, new float[] { -0.5f }),
+                };
+                return string.Join(" | ", results);
+            }
+
+            static string Numbers(int[] ints, double[] doubles, decimal[] decimals)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var i in ints)
+                    sBuilder.Append(i).Append(";");
+                s = sBuilder.ToString();
+                var sBuilder2 = new StringBuilder(s);
+                for (var k = 0; k < doubles.Length; k++)
+                    sBuilder2.Append(doubles[k]).Append('x').Append(k);
+                s = sBuilder2.ToString();
+                var sBuilder3 = new StringBuilder(s);
+                foreach (var m in decimals)
+                    sBuilder3.Append(m);
+                s = sBuilder3.ToString();
+                return s;
+            }
+
+            static string Objects(object?[] values)
+            {
+                var s = "<";
+                var sBuilder = new StringBuilder(s);
+                foreach (var v in values)
+                    sBuilder.Append(v);
+                s = sBuilder.ToString();
+                return s + ">";
+            }
+
+            static string Generic<T>(T[] items)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var x in items)
+                    sBuilder.Append(x).Append(",");
+                s = sBuilder.ToString();
+                return s;
+            }
+
+            static string Nullables(int?[] items)
+            {
+                string s = "";
+                var sBuilder = new StringBuilder();
+                for (var i = 0; i < items.Length; i++)
+                    sBuilder.Append(items[i]).Append(',');
+                s = sBuilder.ToString();
+                return s;
+            }
+
+            static string Grid(string[][] rows)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var row in rows)
+                {
+                    foreach (var cell in row)
+                        sBuilder.Append(cell);
+                    sBuilder.Append("/");
+                }
+                s = sBuilder.ToString();
+
+                return s;
+            }
+
+            static string Interpolated(double[] values)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var v in values)
+                    sBuilder.Append($"[{v:F2}|{v,6}]");
+                s = sBuilder.ToString();
+                return s;
+            }
+
+            static string Chars(string text)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var c in text)
+                    sBuilder.Append((char)(c + 1)).Append("").Append(c + 1);
+                s = sBuilder.ToString();
+                return s;
+            }
+
+            static string Empty(string[] none)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var x in none)
+                    sBuilder.Append(x);
+                s = sBuilder.ToString();
+                return "(" + s + ")" + s.Length;
+            }
+
+            static string Prefixed(string prefix, string?[] parts)
+            {
+                var prefixBuilder = new StringBuilder(prefix);
+                foreach (var p in parts)
+                    prefixBuilder.Append(p);
+                prefix = prefixBuilder.ToString();
+                return prefix;
+            }
+
+            static string Long(long[] longs, float[] floats)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var l in longs)
+                    sBuilder.Append(l);
+                s = sBuilder.ToString();
+                var sBuilder2 = new StringBuilder(s);
+                foreach (var f in floats)
+                    sBuilder2.Append(f);
+                s = sBuilder2.ToString();
+                return s;
+            }
+        }
+        """;
+
+    [Fact]
+    public async Task FixedCode_BuildsTheSameStrings_UnderACustomCulture()
+    {
+        // The fix is what the verifier says it is…
+        await VerifyCS.CodeFixAsync(BehaviourOriginal, BehaviourFixed);
+
+        // …and it computes the same strings, with a culture whose minus sign and decimal separator
+        // differ from the invariant ones (concatenation and Append both format with the current culture).
+        var culture = (CultureInfo)CultureInfo.InvariantCulture.Clone();
+        culture.NumberFormat.NegativeSign = "~";
+        culture.NumberFormat.NumberDecimalSeparator = ",";
+        var saved = CultureInfo.CurrentCulture;
+        CultureInfo.CurrentCulture = culture;
+        try
+        {
+            var before = Run(Markup.Parse(BehaviourOriginal).Source);
+            var after = Run(BehaviourFixed);
+            Assert.Contains("~1;", before);
+            Assert.Contains("1,5x0", before);
+            Assert.Equal(before, after);
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    private static string Run(string source)
+    {
+        var compilation = CSharpCompilation.Create(
+            "Behaviour" + Guid.NewGuid().ToString("N"),
+            new[] { CSharpSyntaxTree.ParseText(source) },
+            Basic.Reference.Assemblies.Net80.References.All,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        using var stream = new MemoryStream();
+        var emitted = compilation.Emit(stream);
+        Assert.True(emitted.Success, string.Join(Environment.NewLine, emitted.Diagnostics));
+        stream.Position = 0;
+        var context = new AssemblyLoadContext("MSA1006 behaviour", isCollectible: true);
+        try
+        {
+            var assembly = context.LoadFromStream(stream);
+            return (string)assembly.GetType("Program")!.GetMethod("Run")!.Invoke(null, null)!;
+        }
+        finally
+        {
+            context.Unload();
+        }
+    }
+
+    [Fact]
+    public Task Sample_FixTurnsBeforeIntoAfter()
+    {
+        // The After sample is exactly what the fix makes of the Before sample (namespace and the
+        // explanatory comments aside).
+        var folder = Path.Combine(RepositoryFiles.Root, "samples", "MemSafety.Samples", "HeapEscapes");
+        var before = File.ReadAllText(Path.Combine(folder, "MSA1006.StringConcatInLoop.Before.cs"))
+            .Replace("line += \",\";", "[|line += \",\"|];")
+            .Replace("text = text + ToCsvLine(row) + \"\\n\";", "[|text = text + ToCsvLine(row) + \"\\n\"|];");
+        var after = File.ReadAllText(Path.Combine(folder, "MSA1006.StringConcatInLoop.After.cs"))
+            .Replace(".After.", ".Before.")
+            .Replace("    // The fix appends into a builder and assigns the string once, after the loop.", "    // MSA1006: each `+=` copies the whole line built so far into a new string.")
+            .Replace("    // Each concatenated piece became its own Append call.", "    // MSA1006: the same with `text = text + …`; the table is copied once per row.");
+        Assert.Equal(2, before.Split("[|").Length - 1);
+        return VerifyCS.CodeFixAsync(before, after);
     }
 
     // ------------------------------------------------------------------ reported without a fix
