@@ -39,21 +39,31 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
     public override FixAllProvider GetFixAllProvider()
         => FixAllProvider.Create((context, document, diagnostics) => FixAsync(document, diagnostics, context.CancellationToken));
 
-    public override Task RegisterCodeFixesAsync(CodeFixContext context)
+    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {
+        SyntaxNode? root = null;
+        SemanticModel? model = null;
         foreach (var diagnostic in context.Diagnostics)
         {
             if (!IsFixable(diagnostic))
                 continue;
+
+            // Offer the action only when the rewrite can be planned here (the code may have changed).
+            root ??= await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+            model ??= await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
+            if (root is null || model is null
+                || CreatePlan(root, model, diagnostic, new Dictionary<SyntaxNode, HashSet<string>>(), context.CancellationToken) is not { } plan)
+            {
+                continue;
+            }
+
             context.RegisterCodeFix(
                 CodeAction.Create(
-                    "Build the string with a StringBuilder",
+                    $"Build '{plan.Variable.ValueText}' with a StringBuilder",
                     async ct => await FixAsync(context.Document, ImmutableArray.Create(diagnostic), ct).ConfigureAwait(false) ?? context.Document,
                     EquivalenceKey),
                 diagnostic);
         }
-
-        return Task.CompletedTask;
     }
 
     private static bool IsFixable(Diagnostic diagnostic)

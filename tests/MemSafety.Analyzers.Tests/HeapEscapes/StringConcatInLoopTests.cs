@@ -341,6 +341,37 @@ public sealed class StringConcatInLoopTests
         """);
 
     [Fact]
+    public Task ReadOnlyByTheForeachCollection_Reported() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            static string Expand(string text)
+            {
+                // The collection is evaluated once, before the first append.
+                foreach (var part in text.Split(','))
+                    [|text += part|];
+                return text;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string Expand(string text)
+            {
+                // The collection is evaluated once, before the first append.
+                var textBuilder = new StringBuilder(text);
+                foreach (var part in text.Split(','))
+                    textBuilder.Append(part);
+                text = textBuilder.ToString();
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
     public Task TwoStringsInOneLoop_TwoBuilders() => VerifyCS.CodeFixAsync(
         """
         class C
@@ -777,6 +808,85 @@ public sealed class StringConcatInLoopTests
             }
         }
         """);
+
+    [Fact]
+    public Task UsingsInsideTheNamespace_UsingAddedThere() => VerifyCS.CodeFixAsync(
+        """
+        namespace App
+        {
+            using System.Collections.Generic;
+
+            static class C
+            {
+                static string Join(List<string> items)
+                {
+                    var csv = "";
+                    foreach (var item in items)
+                        [|csv += item|];
+                    return csv;
+                }
+            }
+        }
+        """,
+        """
+        namespace App
+        {
+            using System.Collections.Generic;
+            using System.Text;
+
+            static class C
+            {
+                static string Join(List<string> items)
+                {
+                    var csv = "";
+                    var csvBuilder = new StringBuilder();
+                    foreach (var item in items)
+                        csvBuilder.Append(item);
+                    csv = csvBuilder.ToString();
+                    return csv;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task GlobalUsingElsewhereAndFileScopedNamespace_NoUsingAdded()
+    {
+        var test = VerifyCS.Test(
+            """
+            namespace App;
+
+            static class C
+            {
+                static string Join(string[] items)
+                {
+                    var csv = "";
+                    foreach (var item in items)
+                        [|csv += item|];
+                    return csv;
+                }
+            }
+            """,
+            """
+            namespace App;
+
+            static class C
+            {
+                static string Join(string[] items)
+                {
+                    var csv = "";
+                    var csvBuilder = new StringBuilder();
+                    foreach (var item in items)
+                        csvBuilder.Append(item);
+                    csv = csvBuilder.ToString();
+                    return csv;
+                }
+            }
+            """);
+        test.Sources.Add("global using System.Text;\n");
+        test.FixedSources.Add("global using System.Text;\n");
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task CommentsDirectivesAndOneLiners_TriviaKept() => VerifyCS.CodeFixAsync(
@@ -1559,6 +1669,20 @@ public sealed class StringConcatInLoopTests
                 return text;
 
                 void Add(string w) => text += w;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PrimaryConstructorParameter_NoDiagnostic() => AnalyzerAsync(
+        """
+        class Log(string text)
+        {
+            public string Add(string[] lines)
+            {
+                foreach (var line in lines)
+                    text += line;
+                return text;
             }
         }
         """);
