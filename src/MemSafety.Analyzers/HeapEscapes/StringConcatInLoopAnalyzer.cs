@@ -146,12 +146,26 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
                 variable.Writes.Add(parent is ITupleOperation ? reference : parent);
             }
 
-            if (parent is not null && parent.Parent is IExpressionStatementOperation && StringAppend.IsAppendStatement(parent) && parent is IAssignmentOperation append && append.Target == reference)
+            if (parent is IAssignmentOperation append && append.Target == reference
+                && StringAppend.IsAppendStatement(append) && !HasErrors(append.Value))
             {
                 variable.Appends.Add(parent);
                 variable.OwnReferences.Add(reference);
                 variable.OwnReferences.Add(StringAppend.ReadReference(parent));
             }
+        }
+
+        /// <summary>Code being typed: an append whose value does not bind is not treated as one (so
+        /// the loop is not reported).</summary>
+        private static bool HasErrors(IOperation value)
+        {
+            foreach (var operation in value.DescendantsAndSelf())
+            {
+                if (operation is IInvalidOperation || operation.Type is { TypeKind: TypeKind.Error })
+                    return true;
+            }
+
+            return false;
         }
 
         private ISymbol EnclosingFunction(IOperation operation)

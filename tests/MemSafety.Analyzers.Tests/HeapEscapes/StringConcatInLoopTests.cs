@@ -1810,6 +1810,28 @@ public sealed class StringConcatInLoopTests
         """);
 
     [Fact]
+    public Task AppendThatDoesNotBind_NoDiagnostic()
+    {
+        var test = Verify<StringConcatInLoopAnalyzer>.Test(
+            """
+            class C
+            {
+                static string Unbound(string[] words)
+                {
+                    var text = "";
+                    foreach (var word in words)
+                        text += Missing(word);
+                    foreach (var word in words)
+                        text = text + word.Missing + "";
+                    return text;
+                }
+            }
+            """);
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task IncompleteCode_NoCrash_NoDiagnostic()
     {
         var test = Verify<StringConcatInLoopAnalyzer>.Test(
@@ -1821,6 +1843,14 @@ public sealed class StringConcatInLoopTests
                     var text = "";
                     foreach (var word in words)
                         text += Missing(word) + ;
+                    foreach (var word in words)
+                        text += Missing(word);
+                    foreach (var word in words)
+                        text = text + word.Missing;
+                    foreach (var word in words)
+                        text += default;
+                    foreach (var word in words)
+                        undeclared += word;
                     text += default;
                     for (var i = 0; i < words.Length; i++
                         text +=
