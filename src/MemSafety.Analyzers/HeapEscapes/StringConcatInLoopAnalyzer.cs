@@ -181,8 +181,13 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
             return _context.OwningSymbol;
         }
 
+        /// <summary>How the reference passes the variable by reference, if it does: an argument to a
+        /// ref/in/out parameter, a <c>ref</c> expression (ref local, ref ternary), an address-of.</summary>
         private static RefKind RefUse(IOperation reference)
         {
+            if (reference.Parent is IArgumentOperation { Parameter.RefKind: var parameterKind and not RefKind.None })
+                return parameterKind == RefKind.Out ? RefKind.Out : RefKind.Ref;
+
             var syntax = reference.Syntax;
             var parent = syntax.Parent;
             if (parent is DeclarationExpressionSyntax or SingleVariableDesignationSyntax)

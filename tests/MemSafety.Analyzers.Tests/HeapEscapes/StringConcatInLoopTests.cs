@@ -509,6 +509,28 @@ public sealed class StringConcatInLoopTests
         """);
 
     [Fact]
+    public Task ColdCodeWithHotPathsOnlyScope_StillReported()
+    {
+        // A defect, not allocation advice: memsafety.scope does not restrict it.
+        var test = Verify<StringConcatInLoopAnalyzer>.Test(
+            """
+            class C
+            {
+                static string Join(string[] words)
+                {
+                    var text = "";
+                    foreach (var word in words)
+                        [|text += word|];
+                    return text;
+                }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.scope"] = "hot_paths";
+        test.AnalyzerOptions["memsafety.MSA1006.scope"] = "hot_paths";
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task LoopsInLambdasLocalFunctionsAccessorsAndConstructors_Reported() => AnalyzerAsync(
         """
         using System;
