@@ -12,6 +12,7 @@ public static class RuleIdentifiers
     public const string ScratchBuffer = "MSA1002";
     public const string LargeTemporaryArray = "MSA1003";
     public const string ConstantArrayRebuiltPerCall = "MSA1005";
+    public const string StringConcatInLoop = "MSA1006";
     public const string MaterializedOnce = "MSA1007";
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
@@ -151,12 +152,26 @@ public static class RuleCatalogue
                      "shared or queried lazily with side effects, or it is an IQueryable.",
         helpLinkUri: HelpLink(RuleIdentifiers.MaterializedOnce));
 
+    public static readonly DiagnosticDescriptor StringConcatInLoop = new(
+        RuleIdentifiers.StringConcatInLoop,
+        title: "Build strings in loops with a StringBuilder, not concatenation",
+        messageFormat: "String '{0}' is rebuilt by '{1}' on every iteration of this '{2}' loop: each append copies all the characters so far, so the loop takes quadratic time and leaves a dead string per iteration; use a StringBuilder",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Strings are immutable: 's += x' allocates a new string and copies every character of 's' and 'x' into it. " +
+                     "Appending n pieces in a loop therefore copies O(n\u00b2) characters and leaves n garbage strings for the " +
+                     "collector (large ones on the large object heap). A StringBuilder appends into a growing buffer: O(n) copies " +
+                     "and one final string.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StringConcatInLoop));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
         ScratchBuffer,
         LargeTemporaryArray,
         ConstantArrayRebuiltPerCall,
+        StringConcatInLoop,
         MaterializedOnce,
         ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
