@@ -114,10 +114,14 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         var elementSize = ScratchArrays.SizeOf(scratch.ElementType);
         if (elementSize == 0)
             return false;
+        // 64-bit: new decimal[200_000_000] must not overflow (and throw inside the analyzer).
+        var total = (long)n * elementSize;
+        if (total > int.MaxValue)
+            return false;
         local = scratch.Local;
         function = scratch.Function;
         length = n;
-        bytes = checked(n * elementSize);
+        bytes = (int)total;
         return true;
     }
 
@@ -131,7 +135,7 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
     /// <summary>Bytes already stackalloc'ed with a constant size in the method; an unknown size uses the whole budget.</summary>
     private static int ExistingStackallocBytes(ImmutableArray<IOperation> blocks)
     {
-        var total = 0;
+        long total = 0;
         foreach (var block in blocks)
         {
             foreach (var node in block.Syntax.DescendantNodes())
@@ -145,7 +149,9 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                     && (array.RankSpecifiers[0].Sizes[0] is LiteralExpressionSyntax { Token.Value: int count }
                         ? count : existing.Initializer?.Expressions.Count) is int elements)
                 {
-                    total += elements * SizeOf(predefined.Keyword.Kind());
+                    total += (long)elements * SizeOf(predefined.Keyword.Kind());
+                    if (total > int.MaxValue / 2)
+                        return int.MaxValue / 2;
                 }
                 else
                 {
@@ -154,7 +160,7 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
             }
         }
 
-        return total;
+        return (int)total;
     }
 
     private static int SizeOf(SyntaxKind keyword) => keyword switch

@@ -434,6 +434,10 @@ public sealed class StackallocCandidateTests
     public Task OverTheBudget_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new byte[2048]; a[0] = 1; return a[0]; } }");
 
     [Fact]
+    public Task HugeConstantSize_NoDiagnosticAndNoOverflow() => NoDiagnostic(
+        "class C { int M() { var a = new decimal[200_000_000]; a[0] = 1; return (int)a[0]; } }");
+
+    [Fact]
     public Task ExistingStackallocUsesTheBudget_NoDiagnostic() => NoDiagnostic(
         "using System; class C { int M() { Span<byte> s = stackalloc byte[1000]; var a = new byte[64]; a[0] = s[0]; return a[0]; } }");
 
