@@ -693,6 +693,13 @@ public static class SubstringCopies
             return operation.ConstantValue.Value is string;
         if (operation.Type is not { SpecialType: SpecialType.System_String } type)
             return false;
+        // 'x!' only silences the compiler: if x is null after all, the string API throws and the span API would not.
+        if (operation.Syntax is PostfixUnaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.SuppressNullableWarningExpression }
+            || operation.Syntax.Parent is PostfixUnaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.SuppressNullableWarningExpression })
+        {
+            return false;
+        }
+
         if (type.NullableAnnotation == NullableAnnotation.NotAnnotated)
             return true;
         return operation switch

@@ -247,6 +247,446 @@ public sealed class SubstringAsSpanTests
         }
         """);
 
+    [Fact]
+    public Task CopyAlreadyPassedAsSpanOrTurnedIntoSpan_Reported() => FixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static int Count(ReadOnlySpan<char> text) => text.Length;
+
+            static int A(string s) => Count([|s.Trim()|]);
+            static int B(string s) => [|s.TrimStart('0')|].AsSpan().Length;
+            static int D(string s)
+            {
+                ReadOnlySpan<char> span = [|s.Remove(2)|];
+                return span.Length;
+            }
+        }
+        """,
+        """
+        using System;
+
+        class C
+        {
+            static int Count(ReadOnlySpan<char> text) => text.Length;
+
+            static int A(string s) => Count(s.AsSpan().Trim());
+            static int B(string s) => s.AsSpan().TrimStart('0').Length;
+            static int D(string s)
+            {
+                ReadOnlySpan<char> span = s.AsSpan(0, 2);
+                return span.Length;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CopiesOnBothSidesOfAComparison_BothBecomeSpans()
+    {
+        // The left copy is reported first; once it is a span, the right copy is an argument converted to a
+        // span and is reported in turn (Fix All reaches the same code in its next pass).
+        var test = Test(
+            """
+            using System;
+
+            class C
+            {
+                static bool M(string a, string b) => [|a.Substring(1)|] == b.Trim();
+            }
+            """,
+            """
+            using System;
+
+            class C
+            {
+                static bool M(string a, string b) => a.AsSpan(1).SequenceEqual(b.AsSpan().Trim());
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task NestedCopies_FixedFromTheOutside() => FixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static int M(string s) => int.Parse([|s.Substring(1).Trim()|]);
+        }
+        """,
+        """
+        using System;
+
+        class C
+        {
+            static int M(string s) => int.Parse(s.AsSpan(1).Trim());
+        }
+        """);
+
+    [Fact]
+    public Task LocalComparedOnBothSidesAndInParentheses_Rewritten() => FixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static int M(string s, string prefix)
+            {
+                string head = [|s.Substring(0, 2)|];
+                if ("0x" == head || (head) != prefix)
+                    return 16;
+                return string.Equals(prefix, head, StringComparison.OrdinalIgnoreCase) ? 8 : 10;
+            }
+        }
+        """,
+        """
+        using System;
+
+        class C
+        {
+            static int M(string s, string prefix)
+            {
+                ReadOnlySpan<char> head = s.AsSpan(0, 2);
+                if (head.SequenceEqual("0x") || !head.SequenceEqual(prefix))
+                    return 16;
+                return head.Equals(prefix, StringComparison.OrdinalIgnoreCase) ? 8 : 10;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CharArrayLocal_BecomesSpanLocal() => FixAsync(
+        """
+        using System;
+        using System.Text;
+
+        class C
+        {
+            static void M(StringBuilder sb, string s)
+            {
+                var chars = [|s.ToCharArray(1, 3)|];
+                if (chars.Length > 0 && chars[0] != ' ')
+                    sb.Append(chars);
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Text;
+
+        class C
+        {
+            static void M(StringBuilder sb, string s)
+            {
+                var chars = s.AsSpan(1, 3);
+                if (chars.Length > 0 && chars[0] != ' ')
+                    sb.Append(chars);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CSharp73_NullableDisabled_ConstantsCompared()
+    {
+        var test = Test(
+            """
+            using System;
+
+            class C
+            {
+                bool M(string s, string other)
+                {
+                    const string Prefix = "ab";
+                    return [|s.Substring(0, 2)|] == Prefix || s.Substring(2) == other;
+                }
+            }
+            """,
+            """
+            using System;
+
+            class C
+            {
+                bool M(string s, string other)
+                {
+                    const string Prefix = "ab";
+                    return s.AsSpan(0, 2).SequenceEqual(Prefix) || s.Substring(2) == other;
+                }
+            }
+            """);
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task DefaultScope_HotPathsAndLoopsOnly()
+    {
+        var test = Verify<SubstringAsSpanAnalyzer, SubstringAsSpanFix>.Test(
+            """
+            using System;
+
+            class HotPathAttribute : Attribute { }
+
+            class C
+            {
+                static bool Cold(string s) => s.Substring(1) == "x";
+
+                [HotPath]
+                static bool Hot(string s) => [|s.Substring(1)|] == "x";
+
+                static int Loop(string[] lines)
+                {
+                    var n = 0;
+                    foreach (var line in lines)
+                        n += int.Parse([|line.Substring(2)|]);
+                    return n;
+                }
+            }
+            """,
+            """
+            using System;
+
+            class HotPathAttribute : Attribute { }
+
+            class C
+            {
+                static bool Cold(string s) => s.Substring(1) == "x";
+
+                [HotPath]
+                static bool Hot(string s) => s.AsSpan(1).SequenceEqual("x");
+
+                static int Loop(string[] lines)
+                {
+                    var n = 0;
+                    foreach (var line in lines)
+                        n += int.Parse(line.AsSpan(2));
+                    return n;
+                }
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task FixAll_AcrossDocumentsAndProjects()
+    {
+        var test = Test(
+            """
+            using System;
+
+            class A
+            {
+                static bool X(string s) => [|s.Substring(1)|] == "a" && [|s.Trim()|] != "b";
+                static int Y(string s)
+                {
+                    var part = [|s.Substring(2)|];
+                    return part == "c" ? 0 : int.Parse(part) + int.Parse([|s[..1]|]);
+                }
+            }
+            """,
+            """
+            using System;
+
+            class A
+            {
+                static bool X(string s) => s.AsSpan(1).SequenceEqual("a") && !s.AsSpan().Trim().SequenceEqual("b");
+                static int Y(string s)
+                {
+                    var part = s.AsSpan(2);
+                    return part.SequenceEqual("c") ? 0 : int.Parse(part) + int.Parse(s.AsSpan(..1));
+                }
+            }
+            """);
+        test.Sources.Add("class B { static bool Z(string s) => [|s.Remove(1)|] == \"z\"; }");
+        test.FixedSources.Add("using System;\n\nclass B { static bool Z(string s) => s.AsSpan(0, 1).SequenceEqual(\"z\"); }");
+        test.OtherProjectSources.Add("using System;\nclass D { static bool W(string s) => [|s.TrimEnd()|].EndsWith(\"w\", StringComparison.Ordinal); }");
+        test.FixedOtherProjectSources.Add("using System;\nclass D { static bool W(string s) => s.AsSpan().TrimEnd().EndsWith(\"w\", StringComparison.Ordinal); }");
+        return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ behaviour
+
+    [Fact]
+    public async Task Behaviour_ComparisonsAndParsing_SameUnderTurkishCulture()
+    {
+        const string before = """
+            using System;
+            using System.Globalization;
+            using System.Text;
+
+            static class Program
+            {
+                static string Check(string s)
+                {
+                    var sb = new StringBuilder();
+                    sb.Append(s.Substring(1, 4) == "ıIiİ").Append(',');
+                    sb.Append(s.Substring(1).StartsWith("ii", StringComparison.CurrentCultureIgnoreCase)).Append(',');
+                    sb.Append(s.Substring(1).EndsWith("\u00AD", StringComparison.CurrentCulture)).Append(',');
+                    sb.Append(s.Trim().Equals("ıiii", StringComparison.CurrentCultureIgnoreCase)).Append(',');
+                    sb.Append(string.Equals(s.Substring(1), "IIII", StringComparison.InvariantCultureIgnoreCase)).Append(',');
+                    sb.Append(s.Substring(1).Contains("İ")).Append(',');
+                    sb.Append(s.Substring(1).Equals("ıIiİ")).Append(',');
+                    return sb.ToString();
+                }
+
+                static string Try(Func<object> f)
+                {
+                    try { return f().ToString(); }
+                    catch (Exception e) { return e.GetType().Name; }
+                }
+
+                static string Numbers(string s)
+                {
+                    var sb = new StringBuilder();
+                    sb.Append(Try(() => double.Parse(s.Substring(2)))).Append('|');
+                    sb.Append(Try(() => decimal.Parse(s[2..]))).Append('|');
+                    var t = s.Substring(2);
+                    try { sb.Append(double.Parse(t, NumberStyles.Float)); } catch (FormatException) { sb.Append("FormatException"); }
+                    sb.Append('|');
+                    sb.Append(Try(() => DateTime.Parse(s.Trim().Substring(2)).Ticks));
+                    return sb.ToString();
+                }
+
+                public static string Run()
+                {
+                    var saved = CultureInfo.CurrentCulture;
+                    try
+                    {
+                        CultureInfo.CurrentCulture = new CultureInfo("tr-TR");
+                        return Check(" ıIiİ") + Check("xıiii") + Check(" ıIiİ\u00AD") + Check("\t ıiii \u00A0")
+                            + Numbers("x 1,5") + Numbers("x 1.234,5") + Numbers("x 1.5") + Numbers("x 31.12.2024");
+                    }
+                    finally
+                    {
+                        CultureInfo.CurrentCulture = saved;
+                    }
+                }
+            }
+            """;
+        const string after = """
+            using System;
+            using System.Globalization;
+            using System.Text;
+
+            static class Program
+            {
+                static string Check(string s)
+                {
+                    var sb = new StringBuilder();
+                    sb.Append(s.AsSpan(1, 4).SequenceEqual("ıIiİ")).Append(',');
+                    sb.Append(s.AsSpan(1).StartsWith("ii", StringComparison.CurrentCultureIgnoreCase)).Append(',');
+                    sb.Append(s.AsSpan(1).EndsWith("\u00AD", StringComparison.CurrentCulture)).Append(',');
+                    sb.Append(s.AsSpan().Trim().Equals("ıiii", StringComparison.CurrentCultureIgnoreCase)).Append(',');
+                    sb.Append(s.AsSpan(1).Equals("IIII", StringComparison.InvariantCultureIgnoreCase)).Append(',');
+                    sb.Append(s.AsSpan(1).Contains("İ", StringComparison.Ordinal)).Append(',');
+                    sb.Append(s.AsSpan(1).SequenceEqual("ıIiİ")).Append(',');
+                    return sb.ToString();
+                }
+
+                static string Try(Func<object> f)
+                {
+                    try { return f().ToString(); }
+                    catch (Exception e) { return e.GetType().Name; }
+                }
+
+                static string Numbers(string s)
+                {
+                    var sb = new StringBuilder();
+                    sb.Append(Try(() => double.Parse(s.AsSpan(2)))).Append('|');
+                    sb.Append(Try(() => decimal.Parse(s.AsSpan(2..)))).Append('|');
+                    var t = s.AsSpan(2);
+                    try { sb.Append(double.Parse(t, NumberStyles.Float)); } catch (FormatException) { sb.Append("FormatException"); }
+                    sb.Append('|');
+                    sb.Append(Try(() => DateTime.Parse(s.Trim().AsSpan(2)).Ticks));
+                    return sb.ToString();
+                }
+
+                public static string Run()
+                {
+                    var saved = CultureInfo.CurrentCulture;
+                    try
+                    {
+                        CultureInfo.CurrentCulture = new CultureInfo("tr-TR");
+                        return Check(" ıIiİ") + Check("xıiii") + Check(" ıIiİ\u00AD") + Check("\t ıiii \u00A0")
+                            + Numbers("x 1,5") + Numbers("x 1.234,5") + Numbers("x 1.5") + Numbers("x 31.12.2024");
+                    }
+                    finally
+                    {
+                        CultureInfo.CurrentCulture = saved;
+                    }
+                }
+            }
+            """;
+        var test = Test(before, after);
+        test.Sources[0] = before
+            .Replace("s.Substring(1, 4) ==", "[|s.Substring(1, 4)|] ==")
+            .Replace("Append(s.Substring(1).", "Append([|s.Substring(1)|].")
+            .Replace("Append(s.Trim().Equals", "Append([|s.Trim()|].Equals")
+            .Replace("string.Equals(s.Substring(1),", "string.Equals([|s.Substring(1)|],")
+            .Replace("double.Parse(s.Substring(2))", "double.Parse([|s.Substring(2)|])")
+            .Replace("decimal.Parse(s[2..])", "decimal.Parse([|s[2..]|])")
+            .Replace("var t = s.Substring(2);", "var t = [|s.Substring(2)|];")
+            .Replace("DateTime.Parse(s.Trim().Substring(2))", "DateTime.Parse([|s.Trim().Substring(2)|])");
+        await test.RunAsync();
+        var expected = Behaviour.Run(before);
+        Assert.Contains("True", expected);
+        Assert.Equal(expected, Behaviour.Run(after));
+    }
+
+    [Fact]
+    public async Task Behaviour_TrimRemoveAndExceptions_Same()
+    {
+        const string template = """
+            using System;
+            using System.Text;
+
+            static class Program
+            {
+                static string Try(Func<object> f)
+                {
+                    try { return f().ToString(); }
+                    catch (Exception e) { return e.GetType().Name; }
+                }
+
+                public static string Run()
+                {
+                    var sb = new StringBuilder();
+                    var inputs = new[] { "", " ", "\u00A0a\u2028", "\u200Bb\u200B", "\u0085c\u3000", "\t-x-\r\n", "abcdef" };
+                    foreach (var s in inputs)
+                    {
+                        sb.Append('[').Append(TRIM).Append(']');
+                        sb.Append('[').Append(TRIMSTART).Append(']');
+                        sb.Append('[').Append(TRIMEND).Append(']');
+                        sb.Append('[').Append(TRIMCHAR).Append(']');
+                        sb.Append(Try(() => REMOVE)).Append(Try(() => SUBSTRING)).Append(Try(() => RANGE)).Append(Try(() => CHARS)).Append(';');
+                    }
+
+                    return sb.ToString();
+                }
+            }
+            """;
+        var before = template
+            .Replace("TRIM)", "s.Trim())").Replace("TRIMSTART", "s.TrimStart()").Replace("TRIMEND", "s.TrimEnd()").Replace("TRIMCHAR", "s.Trim('-')")
+            .Replace("REMOVE", "s.Remove(3) == \"abc\"").Replace("SUBSTRING", "s.Substring(2, 3) == \"cde\"")
+            .Replace("RANGE", "s[1..^1] == \"bcde\"").Replace("CHARS", "new StringBuilder().Append(s.ToCharArray(1, 2)).ToString()");
+        var after = template
+            .Replace("TRIM)", "s.AsSpan().Trim())").Replace("TRIMSTART", "s.AsSpan().TrimStart()").Replace("TRIMEND", "s.AsSpan().TrimEnd()").Replace("TRIMCHAR", "s.AsSpan().Trim('-')")
+            .Replace("REMOVE", "s.AsSpan(0, 3).SequenceEqual(\"abc\")").Replace("SUBSTRING", "s.AsSpan(2, 3).SequenceEqual(\"cde\")")
+            .Replace("RANGE", "s.AsSpan(1..^1).SequenceEqual(\"bcde\")").Replace("CHARS", "new StringBuilder().Append(s.AsSpan(1, 2)).ToString()");
+        var marked = before
+            .Replace("Append(s.Trim())", "Append([|s.Trim()|])").Replace("Append(s.TrimStart())", "Append([|s.TrimStart()|])")
+            .Replace("Append(s.TrimEnd())", "Append([|s.TrimEnd()|])").Replace("Append(s.Trim('-'))", "Append([|s.Trim('-')|])")
+            .Replace("s.Remove(3) ==", "[|s.Remove(3)|] ==").Replace("s.Substring(2, 3) ==", "[|s.Substring(2, 3)|] ==")
+            .Replace("s[1..^1] ==", "[|s[1..^1]|] ==").Replace("Append(s.ToCharArray(1, 2))", "Append([|s.ToCharArray(1, 2)|])");
+        await Test(marked, after).RunAsync();
+        var expected = Behaviour.Run(before);
+        Assert.Contains("ArgumentOutOfRangeException", expected);
+        Assert.Equal(expected, Behaviour.Run(after));
+    }
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
@@ -258,4 +698,360 @@ public sealed class SubstringAsSpanTests
             static string N(string s) { var t = s.Trim(); return t; }
         }
         """);
+
+    [Fact]
+    public Task StoredInFieldCollectionOrPassedToApiWithoutSpanOverload_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.IO;
+
+        class C
+        {
+            private string _last = "";
+            private readonly List<string> _names = new();
+            private readonly Dictionary<string, int> _counts = new();
+
+            void M(string s)
+            {
+                _last = s.Substring(1);
+                _names.Add(s.Trim());
+                _counts[s.Substring(2)] = 1;
+                Console.WriteLine(s.Substring(3));
+                var path = Path.Combine(s.Substring(1), "x");
+                object boxed = s.Trim();
+                var parts = s.Substring(1).Split(',');
+                var upper = s.Substring(1).ToUpperInvariant();
+                var joined = s.Substring(1) + "!";
+                Func<string> later = () => s.Substring(1);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LocalUsedWithoutSpanForm_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+
+        class C
+        {
+            int A(string s, List<string> list)
+            {
+                var part = s.Substring(1);
+                list.Add(part);
+                return int.Parse(part);
+            }
+
+            bool B(string s)
+            {
+                var part = s.Trim();
+                switch (part) { case "x": return true; }
+                return part == "y";
+            }
+
+            int D(string s)
+            {
+                var part = s.Substring(1);
+                part = part.Trim();
+                return int.Parse(part);
+            }
+
+            bool E(string s)
+            {
+                var part = s.Substring(1);
+                Func<bool> f = () => part == "x";
+                return f();
+            }
+
+            bool F(string s)
+            {
+                var part = s.Substring(1);
+                return part == part.ToUpperInvariant() || string.Equals(part, part);
+            }
+
+            string G(string s)
+            {
+                var part = s.Substring(1);
+                return part == "x" ? part : "";
+            }
+
+            bool H(string s, ref string target)
+            {
+                var part = s.Substring(1);
+                target = part;
+                return part == "x";
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AsyncMethodsAndIterators_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+
+        class C
+        {
+            async Task<int> A(string s)
+            {
+                var part = s.Substring(1);
+                await Task.Yield();
+                return int.Parse(part);
+            }
+
+            async Task<bool> B(string s, Task<string> other) => s.Substring(1).Equals(await other);
+
+            IEnumerable<int> D(string s)
+            {
+                var part = s.Substring(1);
+                yield return int.Parse(part);
+            }
+
+            async Task<int> E(string s)
+            {
+                await Task.Yield();
+                return int.Parse(s.Substring(1)) + await Task.FromResult(1);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AsyncMethodAndIterator_DirectUseWithoutAwait_Reported() => FixAsync(
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+
+        class C
+        {
+            async Task<int> A(string s)
+            {
+                await Task.Yield();
+                return int.Parse([|s.Substring(1)|]);
+            }
+
+            IEnumerable<bool> B(string s)
+            {
+                yield return [|s.Trim()|] == "x";
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+
+        class C
+        {
+            async Task<int> A(string s)
+            {
+                await Task.Yield();
+                return int.Parse(s.AsSpan(1));
+            }
+
+            IEnumerable<bool> B(string s)
+            {
+                yield return s.AsSpan().Trim().SequenceEqual("x");
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CultureSensitiveComparisons_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+        using System.Globalization;
+
+        class C
+        {
+            bool M(string s, CultureInfo culture)
+            {
+                return s.Substring(1).StartsWith("ab")
+                    || s.Substring(1).EndsWith("ab")
+                    || s.Trim().StartsWith("ab", true, culture)
+                    || string.Compare(s.Substring(1), "ab") == 0
+                    || s.Substring(1).CompareTo("ab") == 0
+                    || s.Substring(1).StartsWith('a')
+                    || s.Trim().Contains('a', StringComparison.OrdinalIgnoreCase);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ComparandMayBeNull_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        #nullable enable
+        using System;
+
+        class C
+        {
+            bool A(string s, string? other) => s.Substring(1) == other;
+            bool B(string s, string? other) => s.Substring(1).Equals(other);
+            bool D(string s, string? other) => string.Equals(s.Trim(), other, StringComparison.Ordinal);
+            bool E(string s, string? other) => s.Substring(1).StartsWith(other!, StringComparison.Ordinal) && s.Substring(1).Contains(other!);
+            bool F(string s) => s.Substring(1) == null;
+        #nullable disable
+            bool G(string s, string other) => s.Substring(1) == other || s.Trim().EndsWith(other, StringComparison.Ordinal);
+        }
+        """);
+
+    [Fact]
+    public Task ReceiverMayBeNull_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        #nullable enable
+        class C
+        {
+            bool A(string? s) => s.Substring(1) == "x";
+            bool B(string? s) => s?.Substring(1) == "x";
+            int D(string? s) => int.Parse(s?.Trim() ?? "0");
+        }
+        """);
+
+    [Fact]
+    public Task TrimWithSeveralCharsOrAnArray_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        class C
+        {
+            bool M(string s, char[] chars) => s.Trim(',', ';') == "x" || s.Trim(chars) == "y" || s.TrimEnd(new char[0]) == "z" || s.Remove(1, 2) == "w";
+        }
+        """);
+
+    [Fact]
+    public Task SubstringPassedToSpanOverload_DeferredToCa1846_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+        using System.IO;
+        using System.Text;
+
+        class C
+        {
+            static int Count(ReadOnlySpan<char> text) => text.Length;
+            static void Log(string text) { }
+            static void Log(ReadOnlySpan<char> text) { }
+
+            void M(string s, StringBuilder sb, StringWriter writer)
+            {
+                int.TryParse(s.Substring(1), out var n);
+                Guid.Parse(s.Substring(1));
+                sb.Append(s.Substring(1));
+                writer.Write(s.Substring(1));
+                Count(s.Substring(1));
+                Log(s.Substring(2, 3));
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TextWriterOfUnknownType_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System.IO;
+
+        class MyWriter : StringWriter
+        {
+            public override void Write(string? value) => base.Write("[" + value + "]");
+        }
+
+        class C
+        {
+            void M(TextWriter writer, MyWriter mine, string s)
+            {
+                writer.Write(s.Trim());
+                writer.WriteLine(s.ToCharArray());
+                mine.Write(s.Trim());
+            }
+        }
+        """);
+
+    [Fact]
+    public Task RangeIndexerConvertedToSpan_LeftToCa1831_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+
+        class C
+        {
+            static int Count(ReadOnlySpan<char> text) => text.Length;
+            int M(string s)
+            {
+                ReadOnlySpan<char> span = s[1..];
+                return Count(s[2..]) + span.Length;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ExpressionTree_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        using System;
+        using System.Linq.Expressions;
+
+        class C
+        {
+            Expression<Func<string, bool>> M() => s => s.Substring(1) == "x" && int.Parse(s.Trim()) > 0;
+        }
+        """);
+
+    [Fact]
+    public Task GeneratedCode_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        // <auto-generated/>
+        class C
+        {
+            bool M(string s) => s.Substring(1) == "x";
+        }
+        """);
+
+    [Fact]
+    public Task NamedArguments_NoDiagnostic() => NoDiagnosticAsync(
+        """
+        class C
+        {
+            bool M(string s) => s.Substring(length: 2, startIndex: 1) == "ab" || string.Equals(b: "x", a: s.Trim());
+        }
+        """);
+
+    [Fact]
+    public Task NetStandard20_NoSpanApis_NoDiagnostic()
+    {
+        var test = Verify<SubstringAsSpanAnalyzer>.Test(
+            """
+            using System.Text;
+
+            class C
+            {
+                int M(string s, StringBuilder sb)
+                {
+                    sb.Append(s.Trim());
+                    var part = s.Substring(1);
+                    return s.Substring(1) == "x" ? int.Parse(part) : int.Parse(s.Substring(2));
+                }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        test.ReferenceSet = ReferenceSet.NetStandard20;
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task IncompleteCode_NoCrash_NoDiagnostic()
+    {
+        var test = Verify<SubstringAsSpanAnalyzer>.Test(
+            """
+            class C
+            {
+                bool A(string s) => s.Substring( == "x";
+                int B(string s) => int.Parse(s.Substring(1), );
+                bool D(string s) { var part = s.Trim(; return part == "x"; }
+                bool E(string s) => s.Substring(1) == Missing;
+                bool F(string s) => s.Substring("a") == "b";
+                bool G(string s) => s[1..] == ;
+                void H(string s) { var x = s.Substring(1); x. }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
 }
