@@ -143,9 +143,23 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
         return text.ToString();
     }
 
-    /// <summary>"'line'" for a short receiver, "the original string" otherwise.</summary>
+    /// <summary>"'line'" for a short receiver, "the original string" otherwise. A receiver that is itself a
+    /// copy (<c>line.Substring(i).Trim()</c>) names the string it copies from: the fixes end with a span of it.</summary>
     private static string ReceiverText(IOperation receiver)
     {
+        while (IsCandidate(receiver))
+        {
+            var inner = receiver switch
+            {
+                IInvocationOperation invocation => invocation.Instance,
+                IImplicitIndexerReferenceOperation indexer => indexer.Instance,
+                _ => null,
+            };
+            if (inner is null)
+                break;
+            receiver = inner;
+        }
+
         var syntax = receiver.Syntax;
         if (syntax is IdentifierNameSyntax or MemberAccessExpressionSyntax or ThisExpressionSyntax && syntax.Span.Length <= 40)
         {

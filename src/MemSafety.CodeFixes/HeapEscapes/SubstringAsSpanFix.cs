@@ -259,7 +259,17 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
             target = SyntaxFactory.ParenthesizedExpression(target);
         return SyntaxFactory.InvocationExpression(
             SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, target, SyntaxFactory.IdentifierName(name)),
-            SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(arguments.Select(a => SyntaxFactory.Argument(a.WithoutTrivia())))));
+            SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(arguments.Select(a => SyntaxFactory.Argument(WithoutParentheses(a))))));
+    }
+
+    /// <summary>An argument does not need the parentheses an operand of '==' may have had (binary operators keep
+    /// theirs: 'M(a < b, c > d)' would read as a generic name).</summary>
+    private static ExpressionSyntax WithoutParentheses(ExpressionSyntax expression)
+    {
+        var result = expression.WithoutTrivia();
+        while (result is ParenthesizedExpressionSyntax parenthesized && parenthesized.Expression is not (BinaryExpressionSyntax or AssignmentExpressionSyntax))
+            result = parenthesized.Expression.WithoutTrivia();
+        return result;
     }
 
     /// <summary>Whether <c>AsSpan</c> (and so the rest of namespace System) is usable without a new using directive.</summary>

@@ -1,5 +1,6 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
@@ -506,6 +507,50 @@ public sealed class SubstringAsSpanTests
         test.FixedOtherProjectSources.Add("using System;\nclass D { static bool W(string s) => s.AsSpan().TrimEnd().EndsWith(\"w\", StringComparison.Ordinal); }");
         return test.RunAsync();
     }
+
+    [Fact]
+    public Task Sample_FixTurnsBeforeIntoAfter()
+    {
+        var before = RepositoryFiles.Read("samples", "MemSafety.Samples", "HeapEscapes", "MSA1004.SubstringAsSpan.Before.cs")
+            .Replace("literal.Substring(0, 2)", "[|literal.Substring(0, 2)|]")
+            .Replace("line.Substring(line.IndexOf('=') + 1).Trim()", "[|line.Substring(line.IndexOf('=') + 1).Trim()|]")
+            .Replace("qualified[(qualified.LastIndexOf('.') + 1)..]", "[|qualified[(qualified.LastIndexOf('.') + 1)..]|]");
+        var after = RepositoryFiles.Read("samples", "MemSafety.Samples", "HeapEscapes", "MSA1004.SubstringAsSpan.After.cs")
+            .Replace(".After.", ".Before.")
+            .Replace("// The fix reads spans of the original string: no copies.", "// MSA1004: each method copies part of a string into a new one only to compare, parse or append it.");
+        var test = Test(before, after);
+        test.AnalyzerOptions.Remove("memsafety.scope");
+        test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
+        test.FixedSources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task NestedUsesOfTheLocalAndComments_RewrittenInsideOut() => FixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static bool M(string s)
+            {
+                var x = [|s.Trim()|];
+                return /* first */ x == (x.Equals("a") ? "b" : "c") /* last */ && (x) != "d";
+            }
+        }
+        """,
+        """
+        using System;
+
+        class C
+        {
+            static bool M(string s)
+            {
+                var x = s.AsSpan().Trim();
+                return /* first */ x.SequenceEqual(x.SequenceEqual("a") ? "b" : "c") /* last */ && !x.SequenceEqual("d");
+            }
+        }
+        """);
 
     // ------------------------------------------------------------------ behaviour
 
