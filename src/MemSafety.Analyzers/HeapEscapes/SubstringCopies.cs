@@ -8,7 +8,7 @@ using Microsoft.CodeAnalysis.Operations;
 namespace MemSafety.Analyzers.HeapEscapes;
 
 /// <summary>The string member that copies characters (MSA1004).</summary>
-public enum CopyKind
+internal enum CopyKind
 {
     /// <summary><c>s.Substring(i)</c> / <c>s.Substring(i, n)</c> → <c>s.AsSpan(i)</c> / <c>s.AsSpan(i, n)</c>.</summary>
     Substring,
@@ -23,7 +23,7 @@ public enum CopyKind
 }
 
 /// <summary>What a use of the copy does, and how it changes when the copy becomes a span.</summary>
-public enum CopyUseKind
+internal enum CopyUseKind
 {
     /// <summary>Already converted to <c>ReadOnlySpan&lt;char&gt;</c> (a span parameter): unchanged.</summary>
     ConvertedToSpan,
@@ -46,7 +46,7 @@ public enum CopyUseKind
 }
 
 /// <summary>One place that reads the copy: the producer itself or a reference to the local holding it.</summary>
-public sealed class CopyUse
+internal sealed class CopyUse
 {
     public CopyUse(IOperation value, CopyUseKind kind, IOperation consumer, IOperation? other, bool valueIsSecond, bool negated, bool withComparison, string description, string verb)
     {
@@ -78,7 +78,7 @@ public sealed class CopyUse
 }
 
 /// <summary>A copy that can become a span: the producer, how it copies, and every use.</summary>
-public sealed class SubstringCopyPlan
+internal sealed class SubstringCopyPlan
 {
     public SubstringCopyPlan(IOperation producer, CopyKind kind, IOperation receiver, ILocalSymbol? local, IVariableDeclaratorOperation? declarator, List<CopyUse> uses)
     {
@@ -106,7 +106,7 @@ public sealed class SubstringCopyPlan
 /// are possible (.NET Standard 2.0 has none, .NET Standard 2.0 with System.Memory has some, .NET Core 2.1+
 /// has most). Create once per compilation.
 /// </summary>
-public sealed class SubstringCopySymbols
+internal sealed class SubstringCopySymbols
 {
     private static readonly string[] ParseTypeNames =
     {
@@ -256,7 +256,7 @@ public sealed class SubstringCopySymbols
 /// <c>Remove</c>, <c>Trim*</c>, <c>ToCharArray</c>, a range indexer) is only read by APIs that have a span
 /// form with the same meaning, directly or through a local that is never written again.
 /// </summary>
-public static class SubstringCopies
+internal static class SubstringCopies
 {
     /// <summary>The plan to turn the copy into a span, or null when it must stay a copy.</summary>
     public static SubstringCopyPlan? Analyze(IOperation producer, SubstringCopySymbols symbols, ISymbol containingSymbol, CancellationToken cancellationToken)
@@ -931,7 +931,8 @@ public static class SubstringCopies
             }
         }
 
-        return false;
+        // The called method itself is always among CA1846's candidates (e.g. on a constrained type parameter).
+        return CandidateIn(method.ContainingType);
 
         bool CandidateIn(ITypeSymbol type)
         {

@@ -552,6 +552,76 @@ public sealed class SubstringAsSpanTests
         }
         """);
 
+    [Fact]
+    public Task CSharp73_LocalsBecomeSpanLocals()
+    {
+        var test = Test(
+            """
+            using System;
+            using System.Text;
+
+            class C
+            {
+                int M(string s, StringBuilder sb)
+                {
+                    string digits = [|s.Trim()|];
+                    sb.Append([|s.TrimEnd(';')|]);
+                    return digits.Length == 0 || digits == "-" ? 0 : int.Parse(digits);
+                }
+            }
+            """,
+            """
+            using System;
+            using System.Text;
+
+            class C
+            {
+                int M(string s, StringBuilder sb)
+                {
+                    ReadOnlySpan<char> digits = s.AsSpan().Trim();
+                    sb.Append(s.AsSpan().TrimEnd(';'));
+                    return digits.Length == 0 || digits.SequenceEqual("-") ? 0 : int.Parse(digits);
+                }
+            }
+            """);
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task LocalInsideLambdaAndRangeVariable_Reported() => FixAsync(
+        """
+        using System;
+        using System.Globalization;
+
+        class C
+        {
+            static Func<string, int> Parser() => s =>
+            {
+                var part = [|s.Substring(1)|];
+                return int.Parse(part, CultureInfo.InvariantCulture);
+            };
+
+            static DateTime When(string s, Range r) => DateTime.Parse([|s[r]|], CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        }
+        """,
+        """
+        using System;
+        using System.Globalization;
+
+        class C
+        {
+            static Func<string, int> Parser() => s =>
+            {
+                var part = s.AsSpan(1);
+                return int.Parse(part, CultureInfo.InvariantCulture);
+            };
+
+            static DateTime When(string s, Range r) => DateTime.Parse(s.AsSpan(r), CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal);
+        }
+        """);
+
     // ------------------------------------------------------------------ behaviour
 
     [Fact]
@@ -827,6 +897,19 @@ public sealed class SubstringAsSpanTests
                 target = part;
                 return part == "x";
             }
+
+            char I(string s)
+            {
+                var chars = s.ToCharArray();
+                chars[0] = 'x';
+                return chars[1];
+            }
+
+            int J(string s)
+            {
+                var part = s.Substring(1);
+                return nameof(part).Length + int.Parse(part);
+            }
         }
         """);
 
@@ -858,6 +941,13 @@ public sealed class SubstringAsSpanTests
                 await Task.Yield();
                 return int.Parse(s.Substring(1)) + await Task.FromResult(1);
             }
+
+            System.Func<string, Task<int>> F() => async s =>
+            {
+                var part = s.Trim();
+                await Task.Yield();
+                return int.Parse(part);
+            };
         }
         """);
 
@@ -984,6 +1074,13 @@ public sealed class SubstringAsSpanTests
                 Count(s.Substring(1));
                 Log(s.Substring(2, 3));
             }
+
+            void N<T>(T target, string s) where T : Target => target.Take(s.Substring(1));
+        }
+
+        class Target
+        {
+            public void Take(ReadOnlySpan<char> text) { }
         }
         """);
 
