@@ -11,6 +11,7 @@ public static class RuleIdentifiers
     public const string StackallocCandidate = "MSA1001";
     public const string ScratchBuffer = "MSA1002";
     public const string LargeTemporaryArray = "MSA1003";
+    public const string SubstringAsSpan = "MSA1004";
     public const string ConstantArrayRebuiltPerCall = "MSA1005";
     public const string StringConcatInLoop = "MSA1006";
     public const string MaterializedOnce = "MSA1007";
@@ -87,6 +88,19 @@ public static class RuleCatalogue
                      "and is not compacted by default. A large array allocated per call and then dropped drives full collections and fragmentation; " +
                      "a pooled array is allocated once.",
         helpLinkUri: HelpLink(RuleIdentifiers.LargeTemporaryArray));
+
+    public static readonly DiagnosticDescriptor SubstringAsSpan = new(
+        RuleIdentifiers.SubstringAsSpan,
+        title: "Read a span of the string instead of a substring copy",
+        messageFormat: "{0} copies {1} into a new {2} that is only {3}; {4} a span of {5} instead",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Substring, Remove, Trim, TrimStart, TrimEnd, ToCharArray and range indexers allocate a new string (or array) and " +
+                     "copy characters into it. When the copy is only parsed, compared, searched, appended or written, by APIs that have a " +
+                     "ReadOnlySpan<char> form with the same meaning, a span over the original string gives the same result without the " +
+                     "allocation. Defers to CA1846 for a Substring passed directly to a method that has a span overload.",
+        helpLinkUri: HelpLink(RuleIdentifiers.SubstringAsSpan));
 
     public static readonly DiagnosticDescriptor LoopInvariantAllocation = new(
         RuleIdentifiers.LoopInvariantAllocation,
@@ -170,6 +184,7 @@ public static class RuleCatalogue
         StackallocCandidate,
         ScratchBuffer,
         LargeTemporaryArray,
+        SubstringAsSpan,
         ConstantArrayRebuiltPerCall,
         StringConcatInLoop,
         MaterializedOnce,
