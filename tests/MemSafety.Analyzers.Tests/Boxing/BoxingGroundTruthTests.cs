@@ -323,6 +323,22 @@ public sealed class BoxingGroundTruthTests
         AssertCalls(assembly, "System.Runtime.CompilerServices.DefaultInterpolatedStringHandler::AppendFormatted<Plain>(!!0)");
     }
 
+    [Fact]
+    public void Interpolation_StructWithoutToString_OnNet80_BoxesInsideTheHandler()
+    {
+        // AppendFormatted<T> calls value.ToString(); without an override that is ValueType.ToString on a box.
+        // Named formats to the same text without boxing, so the difference is the box alone.
+        const string Members = """
+            public struct Named { public int A; public override string ToString() => "Plain"; }
+            static Plain p; static Named named; static string s;
+            [MethodImpl(Opt.Fast)] public static void Run() { s = $"{p}"; }
+            [MethodImpl(Opt.Fast)] public static void RunNamed() { s = $"{named}"; }
+            """;
+        var assembly = Compile(Members);
+        AssertNoBox(assembly);
+        Assert.Equal(24, assembly.AllocatedBytesPerCall("C", "Run") - assembly.AllocatedBytesPerCall("C", "RunNamed"));
+    }
+
     [Theory]
     [MemberData(nameof(OnNetStandard20AndNet472))]
     public void Interpolation_ToString_OnNetStandard20AndNet472_CallsStringFormat_Boxes(LanguageVersion version, ReferenceSet target)
@@ -706,6 +722,19 @@ public sealed class BoxingGroundTruthTests
         const string Members = "static int v = 5; [MethodImpl(Opt.Fast)] public static void Run() { Debug.Assert(v > 0, \"bad\", \"{0}\", v); }";
         Assert.Equal(0, Allocated(Members));
         Assert.True(Allocated(Members, ReferenceSet.Net80, LanguageVersion.CSharp13, "DEBUG") >= 24 + 32);
+    }
+
+    // ------------------------------------------------------------ what a rule can see of the target
+
+    [Theory]
+    [InlineData(ReferenceSet.Net80, "System.Runtime", true)]
+    [InlineData(ReferenceSet.NetStandard20, "netstandard", false)]
+    [InlineData(ReferenceSet.Net472, "mscorlib", false)]
+    public void TargetFacts_CoreLibraryNameAndInterpolationHandlerAreVisibleToAnAnalyzer(ReferenceSet target, string coreLibrary, bool hasHandler)
+    {
+        var compilation = CSharpCompilation.Create("Target", references: IlInspection.References(target));
+        Assert.Equal(coreLibrary, compilation.GetSpecialType(SpecialType.System_Object).ContainingAssembly.Name);
+        Assert.Equal(hasHandler, compilation.GetTypeByMetadataName("System.Runtime.CompilerServices.DefaultInterpolatedStringHandler") is not null);
     }
 
     // ------------------------------------------------------------ folklore that no longer holds

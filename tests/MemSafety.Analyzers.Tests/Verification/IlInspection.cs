@@ -376,10 +376,14 @@ public sealed class IlAssembly
     /// <summary>Boxes, in any method (lambdas and local functions live in generated methods), whose
     /// statement overlaps <paramref name="span"/>.</summary>
     public ImmutableArray<IlBox> BoxesOverlapping(TextSpan span)
-        => Boxes.Where(b => b.Statement?.Span is TextSpan s && (s.OverlapsWith(span) || span.Length == 0 && s.Contains(span.Start))).ToImmutableArray();
+        => Boxes.Where(b => Touches(b.Statement, span)).ToImmutableArray();
 
     public ImmutableArray<IlConstrainedCall> ConstrainedCallsOverlapping(TextSpan span)
-        => ConstrainedCalls.Where(c => c.Statement?.Span is TextSpan s && s.OverlapsWith(span)).ToImmutableArray();
+        => ConstrainedCalls.Where(c => Touches(c.Statement, span)).ToImmutableArray();
+
+    /// <summary>The statement overlaps the span (or holds it, for an empty span).</summary>
+    private static bool Touches(IlSequencePoint? statement, TextSpan span)
+        => statement?.Span is TextSpan s && (s.OverlapsWith(span) || span.IsEmpty && s.Contains(span.Start));
 
     /// <summary>Boxes of the marked construct that the JIT does not remove.</summary>
     public ImmutableArray<IlBox> RealBoxesInMarkedSpan() => BoxesOverlapping(MarkedSpan).Where(b => !b.ElidedByJit).ToImmutableArray();
@@ -661,7 +665,9 @@ public sealed class IlAssembly
                     var reference = _md.GetMemberReference((MemberReferenceHandle)handle);
                     name = _md.GetString(reference.Name);
                     parameters = reference.DecodeMethodSignature(_names, null).ParameterTypes;
-                    declaringIsInterface = IsInterface(reference.Parent);
+                    // Only Object, ValueType and Enum members reach a struct by inheritance; anything
+                    // else called through constrained. on a struct is an interface member.
+                    declaringIsInterface = TokenName(reference.Parent, null) is not ("System.Object" or "System.ValueType" or "System.Enum");
                     return true;
                 case HandleKind.MethodDefinition:
                     var definition = _md.GetMethodDefinition((MethodDefinitionHandle)handle);
@@ -671,30 +677,6 @@ public sealed class IlAssembly
                     return true;
                 default:
                     return false;
-            }
-        }
-
-        /// <summary>Interfaces are told by metadata for our own types and by the I-prefix convention for
-        /// referenced ones (their definitions are not in this module).</summary>
-        private bool IsInterface(EntityHandle parent)
-        {
-            switch (parent.Kind)
-            {
-                case HandleKind.TypeDefinition:
-                    return (_md.GetTypeDefinition((TypeDefinitionHandle)parent).Attributes & TypeAttributes.Interface) != 0;
-                case HandleKind.TypeSpecification:
-                    var blob = _md.GetBlobReader(_md.GetTypeSpecification((TypeSpecificationHandle)parent).Signature);
-                    if (blob.ReadSignatureTypeCode() == SignatureTypeCode.GenericTypeInstance)
-                    {
-                        blob.ReadSignatureTypeCode();
-                        return IsInterface(blob.ReadTypeHandle());
-                    }
-
-                    return false;
-                default:
-                    var simpleName = TokenName(parent, null);
-                    var lastDot = simpleName.LastIndexOf('.');
-                    return simpleName.Length > lastDot + 2 && simpleName[lastDot + 1] == 'I' && char.IsUpper(simpleName[lastDot + 2]);
             }
         }
 
