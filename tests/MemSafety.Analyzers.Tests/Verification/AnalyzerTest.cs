@@ -20,6 +20,7 @@ public enum ReferenceSet
 {
     Net80,
     NetStandard20,
+    Net472,
 }
 
 /// <summary>
@@ -160,6 +161,7 @@ public sealed class AnalyzerTest
         var references = ReferenceSet switch
         {
             ReferenceSet.NetStandard20 => Basic.Reference.Assemblies.NetStandard20.References.All.Cast<MetadataReference>(),
+            ReferenceSet.Net472 => Basic.Reference.Assemblies.Net472.References.All.Cast<MetadataReference>(),
             _ => Basic.Reference.Assemblies.Net80.References.All.Cast<MetadataReference>(),
         };
 
