@@ -171,8 +171,12 @@ public sealed class BoxingGroundTruthTests
         Assert.Equal(24, Allocated("static int v = 5; [MethodImpl(Opt.Alone)] static void Take(object o) { } [MethodImpl(Opt.Fast)] public static void Run() { Take(v); }"));
     }
 
+    // Stack allocation of boxes (.NET 9+) is opportunistic: it needs the consumer inlined or devirtualized,
+    // which dynamic PGO decides per process. In isolation these measured 0 bytes; inside a full test run
+    // the same code measured the full box cost. So the stable fact is "at most the boxes' cost", and
+    // rules must treat these boxes as allocations.
     [Fact]
-    public void NonEscapingBox_IsStackAllocatedOnDotNet10()
+    public void NonEscapingBox_MayBeStackAllocatedOnDotNet10()
     {
         const string Members = """
             static int v = 5; static int n; static Square square;
@@ -183,8 +187,8 @@ public sealed class BoxingGroundTruthTests
 
         Assert.Equal(new[] { "System.Int32" }, assembly.Method("C", "Run").Boxes.Select(b => b.Type));
         Assert.Equal(new[] { "Square" }, assembly.Method("C", "RunInterface").Boxes.Select(b => b.Type));
-        Assert.Equal(0, assembly.AllocatedBytesPerCall("C", "Run"));
-        Assert.Equal(0, assembly.AllocatedBytesPerCall("C", "RunInterface"));
+        Assert.InRange(assembly.AllocatedBytesPerCall("C", "Run"), 0, 24);
+        Assert.InRange(assembly.AllocatedBytesPerCall("C", "RunInterface"), 0, 24);
     }
 
     [Theory]
@@ -193,8 +197,8 @@ public sealed class BoxingGroundTruthTests
         => AssertRealBoxes(Compile("static bool M(int x, int y) { return [|Equals(x, y)|]; }", version, target), "System.Int32", "System.Int32");
 
     [Fact]
-    public void ObjectEqualsOfTwoValues_IsStackAllocatedOnDotNet10()
-        => Assert.Equal(0, Allocated("static int v = 5; static bool r; [MethodImpl(Opt.Fast)] public static void Run() { r = Equals(v, 5); }"));
+    public void ObjectEqualsOfTwoValues_MayBeStackAllocatedOnDotNet10()
+        => Assert.InRange(Allocated("static int v = 5; static bool r; [MethodImpl(Opt.Fast)] public static void Run() { r = Equals(v, 5); }"), 0, 48);
 
     // ------------------------------------------------------------ formatting
 
