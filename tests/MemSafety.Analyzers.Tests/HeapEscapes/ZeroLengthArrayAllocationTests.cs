@@ -155,6 +155,31 @@ public sealed class ZeroLengthArrayAllocationTests
         }
         """);
 
+    // Found on the decompiled BCL: `static readonly ImmutableArray<T> Empty = new ImmutableArray<T>(new T[0]);`
+    // runs once per type; "allocates on every call" would be false.
+    [Fact]
+    public Task StaticInitializersAndStaticConstructor_RunOnce_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+        """
+        using System.Collections.Generic;
+        class C<T>
+        {
+            public static readonly IReadOnlyList<T> Empty = new List<T>(new T[0]);
+            public static IEnumerable<int> None { get; } = new int[0];
+            static readonly string[] s_names;
+            static C() { s_names = new string[0]; }
+        }
+        """);
+
+    [Fact]
+    public Task LambdaInsideStaticInitializer_RunsPerCall_Reported() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+        """
+        using System;
+        class C
+        {
+            public static readonly Func<int[]> Make = () => [|new int[0]|];
+        }
+        """);
+
     [Fact]
     public Task LocalThatIsReturnedAndFieldWithoutIdentityUses_Reported() => VerifyCS.CodeFixAsync(
         """
@@ -163,7 +188,7 @@ public sealed class ZeroLengthArrayAllocationTests
 
         class C
         {
-            private static readonly string[] s_noNames = [|new string[0]|];
+            private static readonly string[] s_noNames = new string[0];
             private IEnumerable<int> _items = [|new int[0]|];
 
             public string[] Names(int count)
@@ -183,7 +208,7 @@ public sealed class ZeroLengthArrayAllocationTests
 
         class C
         {
-            private static readonly string[] s_noNames = Array.Empty<string>();
+            private static readonly string[] s_noNames = new string[0];
             private IEnumerable<int> _items = Array.Empty<int>();
 
             public string[] Names(int count)
