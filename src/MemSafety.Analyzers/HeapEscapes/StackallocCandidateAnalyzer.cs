@@ -71,7 +71,8 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                     engine ??= EscapeEngine.ForBodyOf(creation, summaries);
                     if (!engine.Analyze(creation).CanLiveOnStack)
                         continue;
-                    if (SpanUses.Classify(local, Root(creation), function) is null)
+                    var uses = SpanUses.Classify(local, Root(creation), function);
+                    if (uses is null || IsConstantTable(creation, uses))
                         continue;
 
                     budget -= bytes;
@@ -124,6 +125,42 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         bytes = (int)total;
         return true;
     }
+
+    /// <summary>An array of constants that is only read is a lookup table: MSA1005 moves it to static data
+    /// (no per-call cost at all), which beats copying it onto the stack on every call. Never both on one node.</summary>
+    private static bool IsConstantTable(IArrayCreationOperation creation, List<SpanUse> uses)
+    {
+        if (creation.Initializer is not { } initializer)
+            return false;
+        foreach (var element in initializer.ElementValues)
+        {
+            if (!element.ConstantValue.HasValue)
+                return false;
+        }
+
+        foreach (var use in uses)
+        {
+            if (use.Rewrite is SpanRewrite.Fill or SpanRewrite.Clear or SpanRewrite.Reverse)
+                return false;
+            var reference = use.Operation;
+            if (reference.Parent is IArrayElementReferenceOperation element && IsWrite(element))
+                return false;
+            // Passed as a writable span (or to an overload that may write): not read-only.
+            if (use.Rewrite != SpanRewrite.None || reference.Parent is IConversionOperation { Type: INamedTypeSymbol { Name: "Span" } } || reference.Parent is IArgumentOperation)
+                return false;
+        }
+
+        return true;
+    }
+
+    private static bool IsWrite(IOperation element) => element.Parent switch
+    {
+        IAssignmentOperation assignment => assignment.Target == element,
+        IIncrementOrDecrementOperation => true,
+        IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } => true,
+        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation { Symbol.RefKind: RefKind.Ref } } => true,
+        _ => false,
+    };
 
     private static IOperation Root(IOperation operation)
     {

@@ -158,6 +158,7 @@ public sealed class StackallocCandidateTests
                 var weights = [|new byte[] { 3, 1, 4, 1, 5 }|];
                 var steps = [|new[] { 10, 20 }|];
                 weights[0] = 9;
+                steps[1] += i;
                 return weights[i % weights.Length] + steps[i % 2];
             }
         }
@@ -172,6 +173,7 @@ public sealed class StackallocCandidateTests
                 Span<byte> weights = stackalloc byte[] { 3, 1, 4, 1, 5 };
                 Span<int> steps = stackalloc int[] { 10, 20 };
                 weights[0] = 9;
+                steps[1] += i;
                 return weights[i % weights.Length] + steps[i % 2];
             }
         }
@@ -432,6 +434,16 @@ public sealed class StackallocCandidateTests
 
     [Fact]
     public Task OverTheBudget_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new byte[2048]; a[0] = 1; return a[0]; } }");
+
+    // Found on the decompiled BCL (an MD5 round-constant table reported by MSA1001 and MSA1005 at once):
+    // a constant table that is only read is MSA1005's.
+    [Fact]
+    public Task ReadOnlyConstantTable_LeftToMSA1005_NoDiagnostic() => NoDiagnostic(
+        "class C { int M(int i) { var shifts = new int[] { 7, 12, 17, 22 }; var t = 0; foreach (var s in shifts) t += s; return shifts[i & 3] + t; } }");
+
+    [Fact]
+    public Task ConstantInitializerThatIsWritten_Reported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        "class C { int M(int i) { var state = [|new int[] { 1, 2, 3, 4 }|]; state[i & 3]++; return state[0]; } }");
 
     [Fact]
     public Task HugeConstantSize_NoDiagnosticAndNoOverflow() => NoDiagnostic(
