@@ -42,6 +42,8 @@ internal static class Program
         try
         {
             analysis = new CorpusAnalysis(options, frameworkFolder);
+            if (options.Assemblies.Remove("all"))
+                options.Assemblies.AddRange(analysis.AllAssembliesWithCode().Where(a => !options.Assemblies.Contains(a, StringComparer.OrdinalIgnoreCase)));
             var missing = options.Assemblies.Where(a => !analysis.HasFrameworkAssembly(a)).ToList();
             if (missing.Count > 0)
                 throw new UsageException("not an assembly of " + frameworkFolder + ": " + string.Join(", ", missing));
