@@ -46,6 +46,7 @@ internal static class Decompilation
         using (var module = new PEFile(assemblyPath, PEStreamOptions.PrefetchEntireImage))
         {
             var resolver = new UniversalAssemblyResolver(assemblyPath, throwOnError: false, module.DetectTargetFrameworkId());
+            // C# 13: the newest language Roslyn 4.14 (what the analyzers build against) parses as Latest.
             var settings = new DecompilerSettings(ICSharpCode.Decompiler.CSharp.LanguageVersion.CSharp13_0)
             {
                 ThrowOnAssemblyResolveErrors = false,

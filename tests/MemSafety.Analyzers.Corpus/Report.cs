@@ -198,7 +198,7 @@ internal static class Report
 
     private static void AppendAnalyzerTimes(StringBuilder md, IReadOnlyList<AssemblyResult> results)
     {
-        md.AppendLine("## Analyzer execution time (s)").AppendLine();
+        md.AppendLine("## Analyzer execution time (ms)").AppendLine();
         md.Append("| Analyzer | Total | Share of compile |");
         foreach (var r in results)
             md.Append(' ').Append(r.Name).Append(" |");
@@ -210,9 +210,9 @@ internal static class Report
         foreach (var name in names)
         {
             var total = results.Sum(r => r.AnalyzerSeconds.GetValueOrDefault(name));
-            md.Append($"| {name} | {Seconds(total)} | {CorpusAnalysis.Ratio(total, compile)} |");
+            md.Append($"| {name} | {Milliseconds(total)} | {CorpusAnalysis.Ratio(total, compile)} |");
             foreach (var r in results)
-                md.Append(' ').Append(Seconds(r.AnalyzerSeconds.GetValueOrDefault(name))).Append(" |");
+                md.Append(' ').Append(Milliseconds(r.AnalyzerSeconds.GetValueOrDefault(name))).Append(" |");
             md.AppendLine();
         }
 
@@ -282,6 +282,8 @@ internal static class Report
     }
 
     private static string Seconds(double seconds) => seconds.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string Milliseconds(double seconds) => (seconds * 1000).ToString("F0", CultureInfo.InvariantCulture);
 
     private static string FileVersion(Type type)
         => System.Diagnostics.FileVersionInfo.GetVersionInfo(type.Assembly.Location).FileVersion ?? "unknown";
