@@ -290,28 +290,20 @@ internal sealed class CorpusAnalysis
         log.WriteLine($"   {result.Files} files, {result.Lines} lines, {result.CompileErrors} compile errors; " +
                       $"references {result.ReferenceSeconds:F1} s, compile {result.CompileSeconds:F1} s");
 
-        // Baseline: the same driver with one analyzer that registers an operation action and does nothing.
-        // That pays for what any build with operation analyzers pays (compilation events, IOperation trees),
-        // so Driver CPU minus this is what our analyzers themselves add.
-        var baselineCpu = double.MaxValue;
-        for (var run = 0; run < _options.Repeat; run++)
-        {
-            var baseline = compilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new NoOpOperationAnalyzer()), AnalyzerOptionsFor(name, sourceFolder, recordCrashes: false));
-            Collect();
-            var cpu = CpuSeconds();
-            await baseline.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
-            baselineCpu = Math.Min(baselineCpu, CpuSeconds() - cpu);
-        }
-
-        result.BaselineCpuSeconds = baselineCpu;
-
         // Analyze. CompilationWithAnalyzers works on its own clone of the compilation, so each run binds
         // everything again (to produce compilation events) and runs every analyzer callback. Findings and
         // exceptions come from the first run; times are the fastest of the runs, per analyzer.
+        // Baseline: the same driver with one analyzer that registers operation actions and does nothing.
+        // That pays for what any build with operation analyzers pays (compilation events, IOperation trees),
+        // so Driver CPU minus this is what our analyzers themselves add. Baseline and real runs alternate
+        // (and swap order every run) so that neither profits more from the JIT tiering up meanwhile.
         var findings = new List<Finding>();
         var crashesBefore = _crashes.Count;
+        var baselineCpu = double.MaxValue;
         for (var run = 0; run < _options.Repeat; run++)
         {
+            if (run % 2 == 0)
+                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder));
             var withAnalyzers = compilation.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, recordCrashes: run == 0));
             Collect();
             var cpu = CpuSeconds();
@@ -329,6 +321,8 @@ internal sealed class CorpusAnalysis
                 result.AnalyzerSeconds[key] = run == 0 ? seconds : Math.Min(result.AnalyzerSeconds[key], seconds);
             }
 
+            if (run % 2 == 1)
+                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder));
             if (run > 0)
                 continue;
 
@@ -349,12 +343,24 @@ internal sealed class CorpusAnalysis
             }
         }
 
+        result.BaselineCpuSeconds = baselineCpu;
         result.PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64;
         log.WriteLine($"   {findings.Count} diagnostics; analyzers {result.AnalyzerSecondsTotal:F1} s = {Ratio(result.AnalyzerSecondsTotal, result.CompileSeconds)} of compile; " +
                       $"CPU: compile {result.CompileCpuSeconds:F1} s, driver {result.AnalyzerCpuSeconds:F1} s, baseline driver {result.BaselineCpuSeconds:F1} s");
         if (_crashes.Count > crashesBefore)
             log.WriteLine($"   !!! {_crashes.Count - crashesBefore} ANALYZER EXCEPTION(S) in {name}");
         return (result, findings);
+    }
+
+    private async Task<double> BaselineCpuAsync(CSharpCompilation compilation, string name, string sourceFolder)
+    {
+        var baseline = compilation.WithAnalyzers(
+            ImmutableArray.Create<DiagnosticAnalyzer>(new NoOpOperationAnalyzer()),
+            AnalyzerOptionsFor(name, sourceFolder, recordCrashes: false));
+        Collect();
+        var cpu = CpuSeconds();
+        await baseline.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+        return CpuSeconds() - cpu;
     }
 
     /// <summary>CPU time of this process (all threads): unlike wall time, it does not grow when other
