@@ -1,0 +1,500 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Diagnostics;
+using System.Diagnostics.CodeAnalysis;
+using System.IO;
+using System.Linq;
+using System.Reflection;
+using System.Reflection.Metadata;
+using System.Reflection.PortableExecutable;
+using System.Runtime;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Text;
+
+namespace MemSafety.Analyzers.Corpus;
+
+/// <summary>A diagnostic of our analyzers, reduced to what the report needs (the compilation is dropped
+/// after each assembly to keep memory flat).</summary>
+internal sealed record Finding(
+    string Assembly,
+    string Id,
+    string Severity,
+    string FullPath,
+    string DisplayPath,
+    int Line,
+    int Column,
+    int EndLine,
+    string Message,
+    string Member,
+    ImmutableArray<FindingLocation> AdditionalLocations);
+
+internal sealed record FindingLocation(string FullPath, string DisplayPath, int Line, int EndLine);
+
+/// <summary>An analyzer exception: the severity-1 bug the tool exists to catch first.</summary>
+internal sealed record AnalyzerCrash(string Assembly, string Analyzer, string Detail, string? Location);
+
+internal sealed class AssemblyResult
+{
+    public required string Name { get; init; }
+    public required string SourceFolder { get; init; }
+    public int Files { get; set; }
+    public int Lines { get; set; }
+    public double DecompileSeconds { get; set; }
+    public double ParseSeconds { get; set; }
+    public double ReferenceSeconds { get; set; }
+    public double CompileSeconds { get; set; }
+    public double CompileCpuSeconds { get; set; }
+    public int CompileErrors { get; set; }
+    public int CompileWarnings { get; set; }
+    public List<(string Id, int Count, string Example)> TopErrors { get; } = new();
+    public double AnalyzerWallSeconds { get; set; }
+    public double AnalyzerCpuSeconds { get; set; }
+    public double BaselineCpuSeconds { get; set; }
+    public Dictionary<string, double> AnalyzerSeconds { get; } = new(StringComparer.Ordinal);
+    public double AnalyzerSecondsTotal => AnalyzerSeconds.Values.Sum();
+    public Dictionary<string, int> IdCounts { get; } = new(StringComparer.Ordinal);
+    public long PeakWorkingSetBytes { get; set; }
+}
+
+/// <summary>Compiles decompiled sources and runs every MemSafety analyzer on them.</summary>
+internal sealed class CorpusAnalysis
+{
+    private readonly CorpusOptions _options;
+    private readonly string _frameworkFolder;
+    private readonly Dictionary<string, MetadataReference> _frameworkReferences;
+    private readonly ConcurrentQueue<AnalyzerCrash> _crashes = new();
+    private readonly List<string> _assembliesWithCode = new();
+
+    public CorpusAnalysis(CorpusOptions options, string frameworkFolder)
+    {
+        _options = options;
+        _frameworkFolder = frameworkFolder;
+        _frameworkReferences = LoadFrameworkReferences(frameworkFolder);
+        Analyzers = CreateAnalyzers();
+        Descriptors = Analyzers
+            .SelectMany(a => a.SupportedDiagnostics)
+            .GroupBy(d => d.Id, StringComparer.Ordinal)
+            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        foreach (var id in options.Enable)
+        {
+            if (!Descriptors.ContainsKey(id))
+                throw new UsageException("--enable " + id + ": no analyzer reports that id");
+        }
+    }
+
+    public ImmutableArray<DiagnosticAnalyzer> Analyzers { get; }
+
+    public IReadOnlyDictionary<string, DiagnosticDescriptor> Descriptors { get; }
+
+    public IReadOnlyCollection<AnalyzerCrash> Crashes => _crashes;
+
+    public string FrameworkFolder => _frameworkFolder;
+
+    public bool HasFrameworkAssembly(string name) => _frameworkReferences.ContainsKey(name);
+
+    /// <summary>What <c>--assemblies all</c> means: every framework assembly that defines types, except
+    /// System.Private.CoreLib (about a million decompiled lines; name it explicitly to include it).</summary>
+    public IEnumerable<string> AllAssembliesWithCode()
+        => _assembliesWithCode.Where(n => !string.Equals(n, "System.Private.CoreLib", StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Every concrete <see cref="DiagnosticAnalyzer"/> of MemSafety.Analyzers.dll, by reflection,
+    /// so a new rule is covered without touching this tool.</summary>
+    private static ImmutableArray<DiagnosticAnalyzer> CreateAnalyzers()
+    {
+        var assembly = typeof(MemSafetyAnalyzer).Assembly;
+        var analyzers = ImmutableArray.CreateBuilder<DiagnosticAnalyzer>();
+        foreach (var type in assembly.GetTypes().OrderBy(t => t.FullName, StringComparer.Ordinal))
+        {
+            if (type.IsAbstract || !typeof(DiagnosticAnalyzer).IsAssignableFrom(type))
+                continue;
+            var attribute = type.GetCustomAttribute<DiagnosticAnalyzerAttribute>();
+            if (attribute is null || !attribute.Languages.Contains(LanguageNames.CSharp))
+                continue;
+            analyzers.Add((DiagnosticAnalyzer)Activator.CreateInstance(type, nonPublic: true)!);
+        }
+
+        if (analyzers.Count == 0)
+            throw new InvalidOperationException("no analyzer found in " + assembly.Location);
+        return analyzers.ToImmutable();
+    }
+
+    /// <summary>Every managed assembly of the shared framework folder (facades included, as a real
+    /// compilation against the implementation assemblies would see them).</summary>
+    private Dictionary<string, MetadataReference> LoadFrameworkReferences(string folder)
+    {
+        var references = new Dictionary<string, MetadataReference>(StringComparer.OrdinalIgnoreCase);
+        foreach (var path in Directory.GetFiles(folder, "*.dll").OrderBy(p => p, StringComparer.Ordinal))
+        {
+            try
+            {
+                using var stream = File.OpenRead(path);
+                using var pe = new PEReader(stream);
+                if (!pe.HasMetadata || !pe.GetMetadataReader().IsAssembly)
+                    continue;
+                // Facades define no type but <Module>; they are references, not code to analyse.
+                if (pe.GetMetadataReader().TypeDefinitions.Count > 1)
+                    _assembliesWithCode.Add(Path.GetFileNameWithoutExtension(path));
+            }
+            catch (BadImageFormatException)
+            {
+                continue;
+            }
+
+            references[Path.GetFileNameWithoutExtension(path)] = MetadataReference.CreateFromFile(path);
+        }
+
+        return references;
+    }
+
+    private static CSharpParseOptions ParseOptions { get; } =
+        new(LanguageVersion.Latest, DocumentationMode.None, SourceCodeKind.Regular);
+
+    private CSharpCompilation CreateCompilation(string assemblyName, IEnumerable<SyntaxTree> trees, IEnumerable<MetadataReference> references)
+    {
+        var specific = new Dictionary<string, ReportDiagnostic>(StringComparer.Ordinal);
+        foreach (var id in _options.Enable)
+            specific[id] = Descriptors[id].DefaultSeverity switch
+            {
+                DiagnosticSeverity.Error => ReportDiagnostic.Error,
+                DiagnosticSeverity.Warning => ReportDiagnostic.Warn,
+                DiagnosticSeverity.Info => ReportDiagnostic.Info,
+                _ => ReportDiagnostic.Hidden,
+            };
+
+        var compilationOptions = new CSharpCompilationOptions(
+                OutputKind.DynamicallyLinkedLibrary,
+                allowUnsafe: true,
+                nullableContextOptions: _options.Nullable ? NullableContextOptions.Enable : NullableContextOptions.Disable,
+                concurrentBuild: true,
+                deterministic: true)
+            .WithSpecificDiagnosticOptions(specific);
+        return CSharpCompilation.Create(assemblyName, trees, references, compilationOptions);
+    }
+
+    /// <summary>Options of one analyzer run. Only the run whose findings are kept records exceptions, so a
+    /// crash is reported once however many times the assembly is analysed.</summary>
+    private CompilationWithAnalyzersOptions AnalyzerOptionsFor(string assembly, string sourceFolder, bool recordCrashes)
+        => new(
+            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new DictionaryConfigOptionsProvider(_options.AnalyzerOptions)),
+            onAnalyzerException: (exception, analyzer, diagnostic) =>
+            {
+                if (!recordCrashes)
+                    return;
+                var crash = new AnalyzerCrash(
+                    assembly,
+                    analyzer.GetType().FullName ?? analyzer.GetType().Name,
+                    exception.ToString() + Environment.NewLine + Environment.NewLine + "AD0001: " + diagnostic.GetMessage(),
+                    Describe(diagnostic.Location, sourceFolder));
+                _crashes.Enqueue(crash);
+                Console.Error.WriteLine($"!!! ANALYZER EXCEPTION: {crash.Analyzer} in {assembly} at {crash.Location}:");
+                Console.Error.WriteLine(exception.ToString());
+            },
+            concurrentAnalysis: true,
+            logAnalyzerExecutionTime: true,
+            reportSuppressedDiagnostics: false);
+
+    /// <summary>Decompiles (or reuses) one assembly, compiles it, runs the analyzers and returns the numbers
+    /// and findings. Nothing of the compilation survives the call. With <paramref name="warmUp"/>, first
+    /// compiles and analyses a slice of the assembly untimed, so JIT compilation of Roslyn and the analyzers
+    /// does not land in the first assembly's timings.</summary>
+    public async Task<(AssemblyResult Result, List<Finding> Findings)> AnalyzeAsync(string name, bool warmUp, TextWriter log)
+    {
+        var assemblyPath = Path.Combine(_frameworkFolder, name + ".dll");
+        log.WriteLine($"== {name}");
+        var sourceFolder = Decompilation.EnsureDecompiled(assemblyPath, _options.CacheDirectory, out var decompileSeconds);
+        log.WriteLine(decompileSeconds > 0
+            ? $"   decompiled in {decompileSeconds:F1} s into {sourceFolder}"
+            : $"   decompiled sources reused from {sourceFolder}");
+
+        var result = new AssemblyResult { Name = name, SourceFolder = sourceFolder, DecompileSeconds = decompileSeconds };
+
+        // Parse.
+        var files = Directory.GetFiles(sourceFolder, "*.cs", SearchOption.AllDirectories);
+        Array.Sort(files, StringComparer.Ordinal);
+        var stopwatch = Stopwatch.StartNew();
+        var trees = new SyntaxTree[files.Length];
+        Parallel.For(0, files.Length, i =>
+        {
+            var text = SourceText.From(File.ReadAllText(files[i]), Encoding.UTF8);
+            trees[i] = CSharpSyntaxTree.ParseText(text, ParseOptions, path: files[i]);
+        });
+        result.ParseSeconds = stopwatch.Elapsed.TotalSeconds;
+        result.Files = files.Length;
+        result.Lines = trees.Sum(t => t.GetText().Lines.Count);
+
+        var references = _frameworkReferences
+            .Where(pair => !string.Equals(pair.Key, name, StringComparison.OrdinalIgnoreCase))
+            .Select(pair => pair.Value)
+            .ToList();
+
+        if (warmUp)
+        {
+            stopwatch.Restart();
+            var slice = new List<SyntaxTree>();
+            var lines = 0;
+            foreach (var tree in trees)
+            {
+                if (lines > WarmUpLines)
+                    break;
+                slice.Add(tree);
+                lines += tree.GetText().Lines.Count;
+            }
+
+            var warm = CreateCompilation(name, slice, references);
+            warm.GetDiagnostics();
+            await warm.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, recordCrashes: false)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+            log.WriteLine($"   warmed up on {slice.Count} files ({lines} lines) in {stopwatch.Elapsed.TotalSeconds:F1} s");
+        }
+
+        // References: binding the ~160 framework assemblies, once per compilation (clones share it).
+        var compilation = CreateCompilation(name, trees, references);
+        Collect();
+        stopwatch.Restart();
+        compilation.GetSpecialType(SpecialType.System_Object);
+        result.ReferenceSeconds = stopwatch.Elapsed.TotalSeconds;
+
+        // Compile: the compiler's own diagnostics, i.e. declaration and method-body binding and flow analysis.
+        // Repetitions bind a fresh clone (bound bodies are cached per compilation) and keep the fastest.
+        var compile = double.MaxValue;
+        var compileCpu = double.MaxValue;
+        for (var run = 0; run < _options.Repeat; run++)
+        {
+            var target = run == 0 ? compilation : compilation.Clone();
+            Collect();
+            var cpu = CpuSeconds();
+            stopwatch.Restart();
+            var compilerDiagnostics = target.GetDiagnostics();
+            compile = Math.Min(compile, stopwatch.Elapsed.TotalSeconds);
+            compileCpu = Math.Min(compileCpu, CpuSeconds() - cpu);
+            if (run == 0)
+            {
+                var errors = compilerDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+                result.CompileErrors = errors.Count;
+                result.CompileWarnings = compilerDiagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning);
+                foreach (var group in errors.GroupBy(d => d.Id).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(8))
+                    result.TopErrors.Add((group.Key, group.Count(), Describe(group.First().Location, sourceFolder) + ": " + group.First().GetMessage()));
+            }
+        }
+
+        result.CompileSeconds = compile;
+        result.CompileCpuSeconds = compileCpu;
+        log.WriteLine($"   {result.Files} files, {result.Lines} lines, {result.CompileErrors} compile errors; " +
+                      $"references {result.ReferenceSeconds:F1} s, compile {result.CompileSeconds:F1} s");
+
+        // Analyze. CompilationWithAnalyzers works on its own clone of the compilation, so each run binds
+        // everything again (to produce compilation events) and runs every analyzer callback. Findings and
+        // exceptions come from the first run; times are the fastest of the runs, per analyzer.
+        // Baseline: the same driver with one analyzer that registers operation actions and does nothing.
+        // That pays for what any build with operation analyzers pays (compilation events, IOperation trees),
+        // so Driver CPU minus this is what our analyzers themselves add. Baseline and real runs alternate
+        // (and swap order every run) so that neither profits more from the JIT tiering up meanwhile.
+        var findings = new List<Finding>();
+        var crashesBefore = _crashes.Count;
+        var baselineCpu = double.MaxValue;
+        for (var run = 0; run < _options.Repeat; run++)
+        {
+            if (run % 2 == 0)
+                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder));
+            var withAnalyzers = compilation.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, recordCrashes: run == 0));
+            Collect();
+            var cpu = CpuSeconds();
+            stopwatch.Restart();
+            var diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+            var wall = stopwatch.Elapsed.TotalSeconds;
+            cpu = CpuSeconds() - cpu;
+            result.AnalyzerWallSeconds = run == 0 ? wall : Math.Min(result.AnalyzerWallSeconds, wall);
+            result.AnalyzerCpuSeconds = run == 0 ? cpu : Math.Min(result.AnalyzerCpuSeconds, cpu);
+            foreach (var analyzer in Analyzers)
+            {
+                var telemetry = await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, CancellationToken.None);
+                var key = analyzer.GetType().Name;
+                var seconds = telemetry.ExecutionTime.TotalSeconds;
+                result.AnalyzerSeconds[key] = run == 0 ? seconds : Math.Min(result.AnalyzerSeconds[key], seconds);
+            }
+
+            if (run % 2 == 1)
+                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder));
+            if (run > 0)
+                continue;
+
+            var crashMessages = _crashes.Select(c => c.Detail).ToList();
+            foreach (var diagnostic in diagnostics)
+            {
+                if (diagnostic.Id.StartsWith("AD", StringComparison.Ordinal))
+                {
+                    // Normally also seen by onAnalyzerException; keep any that was not.
+                    var message = diagnostic.GetMessage();
+                    if (!crashMessages.Any(m => m.EndsWith(message, StringComparison.Ordinal)))
+                        _crashes.Enqueue(new AnalyzerCrash(name, diagnostic.Id, message, Describe(diagnostic.Location, sourceFolder)));
+                    continue;
+                }
+
+                result.IdCounts[diagnostic.Id] = result.IdCounts.GetValueOrDefault(diagnostic.Id) + 1;
+                findings.Add(ToFinding(name, sourceFolder, diagnostic));
+            }
+        }
+
+        result.BaselineCpuSeconds = baselineCpu;
+        result.PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64;
+        log.WriteLine($"   {findings.Count} diagnostics; analyzers {result.AnalyzerSecondsTotal:F1} s = {Ratio(result.AnalyzerSecondsTotal, result.CompileSeconds)} of compile; " +
+                      $"CPU: compile {result.CompileCpuSeconds:F1} s, driver {result.AnalyzerCpuSeconds:F1} s, baseline driver {result.BaselineCpuSeconds:F1} s");
+        if (_crashes.Count > crashesBefore)
+            log.WriteLine($"   !!! {_crashes.Count - crashesBefore} ANALYZER EXCEPTION(S) in {name}");
+        return (result, findings);
+    }
+
+    private async Task<double> BaselineCpuAsync(CSharpCompilation compilation, string name, string sourceFolder)
+    {
+        var baseline = compilation.WithAnalyzers(
+            ImmutableArray.Create<DiagnosticAnalyzer>(new NoOpOperationAnalyzer()),
+            AnalyzerOptionsFor(name, sourceFolder, recordCrashes: false));
+        Collect();
+        var cpu = CpuSeconds();
+        await baseline.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+        return CpuSeconds() - cpu;
+    }
+
+    /// <summary>CPU time of this process (all threads): unlike wall time, it does not grow when other
+    /// processes compete for the cores.</summary>
+    private static double CpuSeconds() => Environment.CpuUsage.TotalTime.TotalSeconds;
+
+    /// <summary>Lines of the first assembly compiled and analysed untimed before measuring.</summary>
+    private const int WarmUpLines = 20000;
+
+    /// <summary>A full blocking collection before each timed section, so garbage of the previous one is not
+    /// collected inside it.</summary>
+    private static void Collect()
+    {
+        GCSettings.LargeObjectHeapCompactionMode = GCLargeObjectHeapCompactionMode.CompactOnce;
+        GC.Collect(GC.MaxGeneration, GCCollectionMode.Forced, blocking: true, compacting: true);
+        GC.WaitForPendingFinalizers();
+    }
+
+    public static string Ratio(double analyzer, double compile)
+        => compile > 0 ? (analyzer / compile).ToString("P1", System.Globalization.CultureInfo.InvariantCulture) : "n/a";
+
+    private static Finding ToFinding(string assembly, string sourceFolder, Diagnostic diagnostic)
+    {
+        var location = diagnostic.Location;
+        var span = location.GetLineSpan();
+        var tree = location.SourceTree;
+        var member = tree is null ? string.Empty : ContainingMember(tree.GetRoot().FindNode(location.SourceSpan, getInnermostNodeForTie: true));
+        var additional = ImmutableArray.CreateBuilder<FindingLocation>();
+        foreach (var extra in diagnostic.AdditionalLocations)
+        {
+            if (!extra.IsInSource)
+                continue;
+            var extraSpan = extra.GetLineSpan();
+            additional.Add(new FindingLocation(extraSpan.Path, Relative(extraSpan.Path, sourceFolder),
+                extraSpan.StartLinePosition.Line + 1, extraSpan.EndLinePosition.Line + 1));
+        }
+
+        return new Finding(
+            assembly,
+            diagnostic.Id,
+            diagnostic.Severity.ToString(),
+            span.Path,
+            Relative(span.Path, sourceFolder),
+            span.StartLinePosition.Line + 1,
+            span.StartLinePosition.Character + 1,
+            span.EndLinePosition.Line + 1,
+            diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture),
+            member,
+            additional.ToImmutable());
+    }
+
+    private static string Describe(Location location, string sourceFolder)
+    {
+        if (!location.IsInSource)
+            return "(no source location)";
+        var span = location.GetLineSpan();
+        return $"{Relative(span.Path, sourceFolder)}:{span.StartLinePosition.Line + 1}";
+    }
+
+    private static string Relative(string path, string folder)
+        => string.IsNullOrEmpty(path) ? "(none)" : Path.GetRelativePath(folder, path).Replace('\\', '/');
+
+    /// <summary>"Namespace.Type.Member" (with local functions appended) from syntax alone: enough for a
+    /// reader to find the code, without a semantic model.</summary>
+    private static string ContainingMember(SyntaxNode node)
+    {
+        var names = new List<string>();
+        for (var current = node; current is not null; current = current.Parent)
+        {
+            var name = current switch
+            {
+                LocalFunctionStatementSyntax local => local.Identifier.ValueText,
+                MethodDeclarationSyntax method => method.Identifier.ValueText,
+                ConstructorDeclarationSyntax constructor => constructor.Modifiers.Any(SyntaxKind.StaticKeyword) ? ".cctor" : ".ctor",
+                DestructorDeclarationSyntax => "Finalize",
+                PropertyDeclarationSyntax property => property.Identifier.ValueText,
+                IndexerDeclarationSyntax => "this[]",
+                EventDeclarationSyntax evt => evt.Identifier.ValueText,
+                OperatorDeclarationSyntax op => "operator " + op.OperatorToken.ValueText,
+                ConversionOperatorDeclarationSyntax conversion => "operator " + conversion.Type,
+                BaseFieldDeclarationSyntax field => field.Declaration.Variables.Count > 0 ? field.Declaration.Variables[0].Identifier.ValueText : null,
+                BaseTypeDeclarationSyntax type => type.Identifier.ValueText,
+                DelegateDeclarationSyntax type => type.Identifier.ValueText,
+                BaseNamespaceDeclarationSyntax ns => ns.Name.ToString(),
+                _ => null,
+            };
+            if (name is not null)
+                names.Add(name);
+        }
+
+        names.Reverse();
+        return string.Join(".", names);
+    }
+
+    /// <summary>Registers for every operation of every body and does nothing: the driver's cost without ours.</summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    private sealed class NoOpOperationAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly DiagnosticDescriptor Never = new(
+            "CORPUS0001", "Never reported", "Never reported", "Corpus", DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(Never);
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterOperationBlockStartAction(static start => start.RegisterOperationAction(static _ => { }, OperationKind.ArrayCreation, OperationKind.ObjectCreation));
+        }
+    }
+
+    private sealed class DictionaryConfigOptionsProvider : AnalyzerConfigOptionsProvider
+    {
+        private readonly DictionaryConfigOptions _options;
+
+        public DictionaryConfigOptionsProvider(IReadOnlyDictionary<string, string> values) => _options = new DictionaryConfigOptions(values);
+
+        public override AnalyzerConfigOptions GlobalOptions => _options;
+
+        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => _options;
+
+        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => _options;
+    }
+
+    private sealed class DictionaryConfigOptions : AnalyzerConfigOptions
+    {
+        private readonly ImmutableDictionary<string, string> _values;
+
+        // Keys are case-insensitive in .editorconfig; the compiler hands analyzers lower-cased keys.
+        public DictionaryConfigOptions(IReadOnlyDictionary<string, string> values)
+            => _values = values.ToImmutableDictionary(StringComparer.OrdinalIgnoreCase);
+
+        public override bool TryGetValue(string key, [NotNullWhen(true)] out string? value) => _values.TryGetValue(key, out value);
+
+        public override IEnumerable<string> Keys => _values.Keys;
+    }
+}

@@ -1,0 +1,290 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MemSafety.Analyzers.Corpus;
+
+/// <summary>A seeded sample of findings for hand-checking, grouped by id prefix (a rule family) or by id.</summary>
+internal sealed record SampleGroup(string Name, int Population, IReadOnlyList<Finding> Items);
+
+/// <summary>Writes the Markdown report (and the shorter stdout summary).</summary>
+internal static class Report
+{
+    private const int ContextLines = 4;
+
+    public static List<SampleGroup> Sample(CorpusOptions options, List<Finding> findings)
+    {
+        // A stable order first: concurrent analysis reports in any order, and the sample must depend on the seed only.
+        var ordered = findings
+            .OrderBy(f => f.Assembly, StringComparer.Ordinal)
+            .ThenBy(f => f.DisplayPath, StringComparer.Ordinal)
+            .ThenBy(f => f.Line)
+            .ThenBy(f => f.Column)
+            .ThenBy(f => f.Id, StringComparer.Ordinal)
+            .ThenBy(f => f.Message, StringComparer.Ordinal)
+            .ToList();
+
+        var groups = new List<(string Name, List<Finding> Members)>();
+        if (options.PerId || options.IdPrefixes.Count == 0)
+        {
+            foreach (var id in ordered.Select(f => f.Id).Distinct().Order(StringComparer.Ordinal))
+            {
+                if (options.IdPrefixes.Count == 0 || options.IdPrefixes.Any(p => id.StartsWith(p, StringComparison.OrdinalIgnoreCase)))
+                    groups.Add((id, ordered.Where(f => f.Id == id).ToList()));
+            }
+        }
+        else
+        {
+            foreach (var prefix in options.IdPrefixes)
+                groups.Add((prefix, ordered.Where(f => f.Id.StartsWith(prefix, StringComparison.OrdinalIgnoreCase)).ToList()));
+        }
+
+        var result = new List<SampleGroup>();
+        foreach (var (name, members) in groups)
+        {
+            // Partial Fisher-Yates with a generator seeded per group: each group's sample depends only on the
+            // seed and that group's findings. Then back to reading order.
+            var random = new Random(options.Seed);
+            var indices = Enumerable.Range(0, members.Count).ToArray();
+            var take = Math.Min(options.Sample, members.Count);
+            for (var i = 0; i < take; i++)
+            {
+                var j = random.Next(i, indices.Length);
+                (indices[i], indices[j]) = (indices[j], indices[i]);
+            }
+
+            var chosen = indices.Take(take).Order().Select(i => members[i]).ToList();
+            result.Add(new SampleGroup(name, members.Count, chosen));
+        }
+
+        return result;
+    }
+
+    public static string Markdown(
+        CorpusOptions options,
+        CorpusAnalysis analysis,
+        IReadOnlyList<AssemblyResult> results,
+        IReadOnlyList<SampleGroup> samples,
+        bool includeSampleContext)
+    {
+        var md = new StringBuilder();
+        md.AppendLine("# MemSafety.Analyzers corpus report").AppendLine();
+        md.AppendLine($"- Command line: `{(options.CommandLine.Length == 0 ? "(defaults)" : options.CommandLine)}`");
+        md.AppendLine($"- Date (UTC): {DateTime.UtcNow:yyyy-MM-dd HH:mm}");
+        md.AppendLine($"- Runtime: .NET {Environment.Version}, assemblies from `{analysis.FrameworkFolder}`");
+        md.AppendLine($"- Roslyn: {FileVersion(typeof(Compilation))}; decompiler: ICSharpCode.Decompiler {Decompilation.DecompilerVersion}; " +
+                      $"{Environment.ProcessorCount} cores");
+        md.AppendLine($"- Analyzers ({analysis.Analyzers.Length}): {string.Join(", ", analysis.Analyzers.Select(a => a.GetType().Name))}");
+        md.AppendLine($"- Options: {(options.AnalyzerOptions.Count == 0 ? "(none)" : string.Join(", ", options.AnalyzerOptions.Select(p => $"`{p.Key} = {p.Value}`")))}; " +
+                      $"enabled off-by-default rules: {(options.Enable.Count == 0 ? "(none)" : string.Join(", ", options.Enable))}; " +
+                      $"nullable {(options.Nullable ? "enabled" : "disabled")}; C# {LanguageVersionFacts.MapSpecifiedToEffectiveVersion(LanguageVersion.Latest).ToDisplayString()}");
+        md.AppendLine($"- Decompiled sources: `{options.CacheDirectory}`").AppendLine();
+
+        md.AppendLine("## Analyzer exceptions (AD0001)").AppendLine();
+        if (analysis.Crashes.Count == 0)
+        {
+            md.AppendLine("None.").AppendLine();
+        }
+        else
+        {
+            md.AppendLine($"**{analysis.Crashes.Count} analyzer exception(s): severity-1 bugs.**").AppendLine();
+            var n = 0;
+            foreach (var crash in analysis.Crashes)
+            {
+                md.AppendLine($"### {++n}. {crash.Analyzer} in {crash.Assembly} at {crash.Location ?? "(unknown)"}").AppendLine();
+                md.AppendLine("```").AppendLine(crash.Detail.TrimEnd()).AppendLine("```").AppendLine();
+            }
+        }
+
+        AppendAssemblies(md, results, options.Repeat);
+        AppendAnalyzerTimes(md, results);
+        AppendCounts(md, analysis, results);
+
+        md.AppendLine("## Sample").AppendLine();
+        md.AppendLine($"Seed {options.Seed}, up to {options.Sample} per {(options.PerId || options.IdPrefixes.Count == 0 ? "id" : "id prefix")}. " +
+                      "For each: correct and actionable / correct but not actionable / wrong.").AppendLine();
+        foreach (var group in samples)
+        {
+            md.AppendLine($"### {group.Name}: {group.Items.Count} of {group.Population}").AppendLine();
+            if (group.Items.Count == 0)
+            {
+                md.AppendLine("No diagnostics.").AppendLine();
+                continue;
+            }
+
+            if (!includeSampleContext)
+            {
+                foreach (var f in group.Items)
+                    md.AppendLine($"- {f.Id} {f.Assembly} `{f.DisplayPath}:{f.Line}` ({f.Member}): {f.Message}");
+                md.AppendLine();
+                continue;
+            }
+
+            var number = 0;
+            foreach (var f in group.Items)
+            {
+                md.AppendLine($"#### {group.Name}-{++number}. {f.Id} in {f.Assembly}, `{f.DisplayPath}:{f.Line}`").AppendLine();
+                md.AppendLine($"- Member: `{f.Member}`");
+                md.AppendLine($"- Message ({f.Severity}): {f.Message}");
+                foreach (var extra in f.AdditionalLocations)
+                    md.AppendLine($"- Additional location: `{extra.DisplayPath}:{extra.Line}`: `{LineText(extra.FullPath, extra.Line).Trim()}`");
+                md.AppendLine();
+                md.AppendLine("```csharp");
+                AppendContext(md, f.FullPath, f.Line, f.EndLine);
+                md.AppendLine("```");
+                md.AppendLine();
+                md.AppendLine("Verdict: [ ] correct and actionable  [ ] correct but not actionable  [ ] wrong  Note:");
+                md.AppendLine();
+            }
+        }
+
+        return md.ToString();
+    }
+
+    private static void AppendAssemblies(StringBuilder md, IReadOnlyList<AssemblyResult> results, int repeat)
+    {
+        md.AppendLine("## Assemblies and timings").AppendLine();
+        md.AppendLine("- References: binding the framework references, once per compilation (not part of Compile).");
+        md.AppendLine("- Compile: `Compilation.GetDiagnostics()` (declarations, method bodies, flow analysis; no emit), wall and CPU time.");
+        md.AppendLine("- Analyzers: the sum of the per-analyzer execution times from `GetAnalyzerTelemetryInfoAsync`; **A/C** = Analyzers / Compile (wall).");
+        md.AppendLine("- Driver: `GetAnalyzerDiagnosticsAsync`, which binds the whole compilation again to produce compilation events and " +
+                      "runs the analyzers concurrently; **ΔCPU/C** = (Driver CPU − Compile CPU) / Compile CPU, the cost of analysis " +
+                      "(analyzers and driver) in CPU time, which other processes on the machine do not inflate.");
+        md.AppendLine("- Baseline CPU: the same driver with one analyzer that registers operation actions and does nothing (the cost any " +
+                      "build with operation analyzers pays: events, IOperation trees); **Ours/C** = (Driver CPU − Baseline CPU) / Compile CPU, " +
+                      "what our analyzers add on top of that.");
+        md.AppendLine($"- Seconds; {(repeat > 1 ? $"the fastest of {repeat} runs" : "one run")}. Wall times on a shared machine are noisy: trust CPU times and totals over single small assemblies.");
+        md.AppendLine();
+        md.AppendLine("| Assembly | Files | Lines | Errors | Warnings | Decompile | Parse | References | Compile | Compile CPU | Analyzers | A/C | Driver | Driver CPU | ΔCPU/C | Baseline CPU | Ours/C | Peak WS |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            md.AppendLine($"| {r.Name} | {r.Files} | {r.Lines} | {r.CompileErrors} | {r.CompileWarnings} | {Seconds(r.DecompileSeconds)} | {Seconds(r.ParseSeconds)} | " +
+                          $"{Seconds(r.ReferenceSeconds)} | {Seconds(r.CompileSeconds)} | {Seconds(r.CompileCpuSeconds)} | {Seconds(r.AnalyzerSecondsTotal)} | " +
+                          $"{CorpusAnalysis.Ratio(r.AnalyzerSecondsTotal, r.CompileSeconds)} | {Seconds(r.AnalyzerWallSeconds)} | {Seconds(r.AnalyzerCpuSeconds)} | " +
+                          $"{CorpusAnalysis.Ratio(r.AnalyzerCpuSeconds - r.CompileCpuSeconds, r.CompileCpuSeconds)} | {Seconds(r.BaselineCpuSeconds)} | " +
+                          $"{CorpusAnalysis.Ratio(r.AnalyzerCpuSeconds - r.BaselineCpuSeconds, r.CompileCpuSeconds)} | {r.PeakWorkingSetBytes / (1024 * 1024)} MiB |");
+        }
+
+        var compile = results.Sum(r => r.CompileSeconds);
+        var compileCpu = results.Sum(r => r.CompileCpuSeconds);
+        var analyzers = results.Sum(r => r.AnalyzerSecondsTotal);
+        var driverCpu = results.Sum(r => r.AnalyzerCpuSeconds);
+        var baselineCpu = results.Sum(r => r.BaselineCpuSeconds);
+        md.AppendLine($"| **Total** | {results.Sum(r => r.Files)} | {results.Sum(r => r.Lines)} | {results.Sum(r => r.CompileErrors)} | {results.Sum(r => r.CompileWarnings)} | " +
+                      $"{Seconds(results.Sum(r => r.DecompileSeconds))} | {Seconds(results.Sum(r => r.ParseSeconds))} | {Seconds(results.Sum(r => r.ReferenceSeconds))} | " +
+                      $"{Seconds(compile)} | {Seconds(compileCpu)} | {Seconds(analyzers)} | **{CorpusAnalysis.Ratio(analyzers, compile)}** | " +
+                      $"{Seconds(results.Sum(r => r.AnalyzerWallSeconds))} | {Seconds(driverCpu)} | **{CorpusAnalysis.Ratio(driverCpu - compileCpu, compileCpu)}** | " +
+                      $"{Seconds(baselineCpu)} | **{CorpusAnalysis.Ratio(driverCpu - baselineCpu, compileCpu)}** | |");
+        md.AppendLine();
+
+        md.AppendLine("Most frequent compile errors of the decompiled code (the analyzers must cope with them):").AppendLine();
+        foreach (var r in results)
+        {
+            if (r.TopErrors.Count == 0)
+                continue;
+            md.AppendLine($"- {r.Name}: " + string.Join("; ", r.TopErrors.Select(e => $"{e.Id} × {e.Count}")));
+            foreach (var e in r.TopErrors.Take(3))
+                md.AppendLine($"  - e.g. {e.Id}: `{e.Example.Replace("`", "'", StringComparison.Ordinal)}`");
+        }
+
+        md.AppendLine();
+    }
+
+    private static void AppendAnalyzerTimes(StringBuilder md, IReadOnlyList<AssemblyResult> results)
+    {
+        md.AppendLine("## Analyzer execution time (ms)").AppendLine();
+        md.Append("| Analyzer | Total | Share of compile |");
+        foreach (var r in results)
+            md.Append(' ').Append(r.Name).Append(" |");
+        md.AppendLine();
+        md.Append("|---|---:|---:|").AppendLine(string.Concat(results.Select(_ => "---:|")));
+        var compile = results.Sum(r => r.CompileSeconds);
+        var names = results.SelectMany(r => r.AnalyzerSeconds.Keys).Distinct()
+            .OrderByDescending(n => results.Sum(r => r.AnalyzerSeconds.GetValueOrDefault(n)));
+        foreach (var name in names)
+        {
+            var total = results.Sum(r => r.AnalyzerSeconds.GetValueOrDefault(name));
+            md.Append($"| {name} | {Milliseconds(total)} | {CorpusAnalysis.Ratio(total, compile)} |");
+            foreach (var r in results)
+                md.Append(' ').Append(Milliseconds(r.AnalyzerSeconds.GetValueOrDefault(name))).Append(" |");
+            md.AppendLine();
+        }
+
+        md.AppendLine();
+    }
+
+    private static void AppendCounts(StringBuilder md, CorpusAnalysis analysis, IReadOnlyList<AssemblyResult> results)
+    {
+        md.AppendLine("## Diagnostics per id").AppendLine();
+        md.Append("| Id | Title | Total |");
+        foreach (var r in results)
+            md.Append(' ').Append(r.Name).Append(" |");
+        md.AppendLine();
+        md.Append("|---|---|---:|").AppendLine(string.Concat(results.Select(_ => "---:|")));
+        var ids = analysis.Descriptors.Keys.Concat(results.SelectMany(r => r.IdCounts.Keys)).Distinct().Order(StringComparer.Ordinal);
+        foreach (var id in ids)
+        {
+            var title = analysis.Descriptors.TryGetValue(id, out var descriptor) ? descriptor.Title.ToString(CultureInfo.InvariantCulture) : "";
+            var enabled = descriptor is null || descriptor.IsEnabledByDefault ? "" : " (off by default)";
+            md.Append($"| {id} | {title}{enabled} | {results.Sum(r => r.IdCounts.GetValueOrDefault(id))} |");
+            foreach (var r in results)
+                md.Append(' ').Append(r.IdCounts.GetValueOrDefault(id)).Append(" |");
+            md.AppendLine();
+        }
+
+        md.AppendLine();
+    }
+
+    private static void AppendContext(StringBuilder md, string path, int line, int endLine)
+    {
+        var lines = ReadLines(path);
+        if (lines.Length == 0)
+        {
+            md.AppendLine("// (source not available)");
+            return;
+        }
+
+        var from = Math.Max(1, line - ContextLines);
+        var to = Math.Min(lines.Length, endLine + ContextLines);
+        if (to - from > 2 * ContextLines + 12)
+            to = Math.Min(lines.Length, line + ContextLines + 8); // a long construct: show its start only
+        var width = to.ToString(CultureInfo.InvariantCulture).Length;
+        for (var i = from; i <= to; i++)
+        {
+            var marker = i >= line && i <= endLine ? ">" : " ";
+            md.Append(marker).Append(i.ToString(CultureInfo.InvariantCulture).PadLeft(width)).Append("  ").AppendLine(lines[i - 1].TrimEnd());
+        }
+    }
+
+    private static string LineText(string path, int line)
+    {
+        var lines = ReadLines(path);
+        return line >= 1 && line <= lines.Length ? lines[line - 1] : string.Empty;
+    }
+
+    private static readonly Dictionary<string, string[]> s_files = new(StringComparer.Ordinal);
+
+    private static string[] ReadLines(string path)
+    {
+        if (!s_files.TryGetValue(path, out var lines))
+        {
+            lines = File.Exists(path) ? File.ReadAllLines(path) : Array.Empty<string>();
+            s_files[path] = lines;
+        }
+
+        return lines;
+    }
+
+    private static string Seconds(double seconds) => seconds.ToString("F1", CultureInfo.InvariantCulture);
+
+    private static string Milliseconds(double seconds) => (seconds * 1000).ToString("F0", CultureInfo.InvariantCulture);
+
+    private static string FileVersion(Type type)
+        => System.Diagnostics.FileVersionInfo.GetVersionInfo(type.Assembly.Location).FileVersion ?? "unknown";
+}
