@@ -18,6 +18,7 @@ public static class RuleIdentifiers
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
     public const string StructMissingOverride = "MSA2004";
+    public const string TargetDependentEnumBoxing = "MSA2007";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -194,6 +195,18 @@ public static class RuleCatalogue
                      "Override the member in the struct (a record struct does it for you).",
         helpLinkUri: HelpLink(RuleIdentifiers.StructMissingOverride));
 
+    public static readonly DiagnosticDescriptor TargetDependentEnumBoxing = new(
+        RuleIdentifiers.TargetDependentEnumBoxing,
+        title: "Use the enum helper that does not box on this target",
+        messageFormat: "'{0}' boxes {1}: {2}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Enum.HasFlag boxes its receiver and argument in IL; CoreCLR removes both boxes, .NET Framework does not, so it is " +
+                     "reported only when the project targets .NET Framework. Enum.IsDefined(Type, object) and Enum.GetName(Type, object) " +
+                     "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
+        helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -206,5 +219,6 @@ public static class RuleCatalogue
         ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
         StructMissingOverride,
+        TargetDependentEnumBoxing,
         EmptyFinalizer);
 }
