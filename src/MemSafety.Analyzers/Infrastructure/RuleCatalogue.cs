@@ -17,6 +17,8 @@ public static class RuleIdentifiers
     public const string MaterializedOnce = "MSA1007";
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
+    public const string StructMissingOverride = "MSA2004";
+    public const string TargetDependentEnumBoxing = "MSA2007";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -179,6 +181,32 @@ public static class RuleCatalogue
                      "and one final string.",
         helpLinkUri: HelpLink(RuleIdentifiers.StringConcatInLoop));
 
+    public static readonly DiagnosticDescriptor StructMissingOverride = new(
+        RuleIdentifiers.StructMissingOverride,
+        title: "Do not call an inherited ToString, GetHashCode or Equals on a struct",
+        messageFormat: "'{0}' does not override {1}: this call {2} to run ValueType.{1}, {3}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "C# calls ToString, GetHashCode and Equals(object) on a struct through a constrained call. When the struct " +
+                     "implements the member, the call is direct; when it inherits it from System.ValueType, the runtime boxes the " +
+                     "receiver (Equals boxes its argument too) and runs ValueType's version: ToString returns the type name, " +
+                     "Equals may compare the fields through reflection and GetHashCode may hash only the first field. " +
+                     "Override the member in the struct (a record struct does it for you).",
+        helpLinkUri: HelpLink(RuleIdentifiers.StructMissingOverride));
+
+    public static readonly DiagnosticDescriptor TargetDependentEnumBoxing = new(
+        RuleIdentifiers.TargetDependentEnumBoxing,
+        title: "Use the enum helper that does not box on this target",
+        messageFormat: "'{0}' boxes {1}: {2}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Enum.HasFlag boxes its receiver and argument in IL; CoreCLR removes both boxes, .NET Framework does not, so it is " +
+                     "reported only when the project targets .NET Framework. Enum.IsDefined(Type, object) and Enum.GetName(Type, object) " +
+                     "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
+        helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -190,5 +218,7 @@ public static class RuleCatalogue
         MaterializedOnce,
         ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
+        StructMissingOverride,
+        TargetDependentEnumBoxing,
         EmptyFinalizer);
 }
