@@ -442,15 +442,15 @@ internal static class CompositeFormatting
             if (body.IndexOf('{') >= 0)
                 return FormatParse.Malformed;
             var comma = head.IndexOf(',');
-            var indexText = (comma < 0 ? head : head.Substring(0, comma)).Trim();
-            var alignText = comma < 0 ? null : head.Substring(comma + 1).Trim();
+            var indexText = (comma < 0 ? head : head.Substring(0, comma)).TrimEnd(' ');
+            var alignText = comma < 0 ? null : head.Substring(comma + 1).Trim(' ');
             if (!ParseDigits(indexText, out var index) || index >= argumentCount)
                 return FormatParse.Malformed;
             int? alignment = null;
             if (alignText is not null)
             {
                 var negative = alignText.StartsWith("-", System.StringComparison.Ordinal);
-                if (!ParseDigits(negative ? alignText.Substring(1).TrimStart() : alignText, out var width))
+                if (!ParseDigits(negative ? alignText.Substring(1) : alignText, out var width))
                     return FormatParse.Malformed;
                 alignment = negative ? -width : width;
             }

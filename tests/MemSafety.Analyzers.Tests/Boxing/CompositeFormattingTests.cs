@@ -360,6 +360,46 @@ public sealed class CompositeFormattingTests
         await test.RunAsync();
     }
 
+    [Fact]
+    public async Task UsingStaticConsole_RepeatedCall_ReportedWithoutFix()
+    {
+        var source = """
+            using static System.Console;
+            class C
+            {
+                static int Next() => 4;
+                static void M(int x) => WriteLine("{0}", [|x|]);
+                static string N() => string.Format("{0} {0}", [|Next()|]);
+            }
+            """;
+        Assert.Equal(2, RealBoxes(source));
+        var test = Test(source, source);
+        test.ExpectNoFix = true;
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task SpacesInsideHoles_AsTheRuntimeAcceptsThem_AreNormalised()
+    {
+        const string Original = "public static class Program { public static string Run() { int x = 7; return string.Format(\"[{0 , 4}] [{0,-3 }]\", x); } }";
+        const string Fixed = "public static class Program { public static string Run() { int x = 7; return $\"[{x,4}] [{x,-3}]\"; } }";
+        Assert.Equal(Behaviour.Run(Original), Behaviour.Run(Fixed));
+        Assert.Equal(1, RealBoxes(Original));
+        Assert.Equal(0, RealBoxes(Fixed));
+        await Test(
+            "public static class Program { public static string Run() { int x = 7; return string.Format(\"[{0 , 4}] [{0,-3 }]\", [|x|]); } }",
+            Fixed).RunAsync();
+    }
+
+    [Fact]
+    public async Task LeadingSpaceInHole_ThrowsAtRunTime_NoDiagnostic()
+    {
+        const string Source = "public static class Program { public static string Run() { int x = 7; return string.Format(\"{ 0}\", x); } }";
+        Assert.Equal(1, RealBoxes(Source));
+        Assert.ThrowsAny<System.Exception>(() => Behaviour.Run(Source));
+        await Test(Source).RunAsync();
+    }
+
     // ------------------------------------------------------------------ behaviour under several cultures
 
     [Theory]
