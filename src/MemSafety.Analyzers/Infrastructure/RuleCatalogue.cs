@@ -17,6 +17,7 @@ public static class RuleIdentifiers
     public const string MaterializedOnce = "MSA1007";
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
+    public const string CompositeFormatting = "MSA2002";
     public const string StructMissingOverride = "MSA2004";
     public const string TargetDependentEnumBoxing = "MSA2007";
     public const string EmptyFinalizer = "MSA4001";
@@ -141,6 +142,19 @@ public static class RuleCatalogue
                      "Supersedes CA1825.",
         helpLinkUri: HelpLink(RuleIdentifiers.ZeroLengthArrayAllocation));
 
+    public static readonly DiagnosticDescriptor CompositeFormatting = new(
+        RuleIdentifiers.CompositeFormatting,
+        title: "Use an interpolated string instead of composite formatting of value types",
+        messageFormat: "'{0}' ({1}) is boxed to 'object' on every call: '{2}' takes object arguments; an interpolated string formats it without boxing",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "string.Format, Console.Write/WriteLine, TextWriter.Write/WriteLine, StringBuilder.AppendFormat and string.Concat(object, ...) " +
+                     "take their values as object, so every value-type argument is boxed (and more than three also allocate an object array). " +
+                     "Where System.Runtime.CompilerServices.DefaultInterpolatedStringHandler exists (.NET 6 and later), an interpolated string " +
+                     "formats the same values through a generic method with no box, with the same format specifiers, alignment and culture.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CompositeFormatting));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -218,6 +232,7 @@ public static class RuleCatalogue
         MaterializedOnce,
         ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
+        CompositeFormatting,
         StructMissingOverride,
         TargetDependentEnumBoxing,
         EmptyFinalizer);
