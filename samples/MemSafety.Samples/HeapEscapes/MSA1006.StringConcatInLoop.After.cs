@@ -32,6 +32,8 @@ public static class CsvWriter
         return text;
     }
 
+    private static readonly char[] s_special = { ',', '"', '\n' };
+
     private static string Quote(string field)
-        => field.IndexOfAny(new[] { ',', '"', '\n' }) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
+        => field.IndexOfAny(s_special) < 0 ? field : "\"" + field.Replace("\"", "\"\"") + "\"";
 }

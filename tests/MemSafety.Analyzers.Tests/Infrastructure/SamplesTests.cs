@@ -33,8 +33,11 @@ public sealed class SamplesTests
         test.Sources.Add(File.ReadAllText(Path.Combine(RepositoryFiles.Root, relativePath)));
         // The samples project compiles the package's [MemSafety.HotPath] attribute (MemSafetyGenerateAttributes).
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
-        // A rule that is off by default is turned on for its own sample, as a user would.
-        if (MemSafety.Analyzers.Infrastructure.RuleCatalogue.All.Single(d => d.Id == id) is { IsEnabledByDefault: false })
+        // The samples project runs in Strict mode (census-style rules everywhere): check the same thing here.
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        // A rule that is off by default (a report, with no fixed state) is turned on for its own Before sample,
+        // as a user would while looking at that code.
+        if (name.EndsWith(".Before.cs") && MemSafety.Analyzers.Infrastructure.RuleCatalogue.All.Single(d => d.Id == id) is { IsEnabledByDefault: false })
             test.DiagnosticSeverities[id] = Microsoft.CodeAnalysis.ReportDiagnostic.Warn;
         var diagnostics = await test.AnalyzeAsync();
         var ids = diagnostics.Select(d => d.Id).ToList();
