@@ -19,6 +19,7 @@ public static class RuleIdentifiers
     public const string LoopInvariantAllocation = "MSA1009";
     public const string CompositeFormatting = "MSA2002";
     public const string StructMissingOverride = "MSA2004";
+    public const string ObjectEqualsOfValues = "MSA2005";
     public const string TargetDependentEnumBoxing = "MSA2007";
     public const string EmptyFinalizer = "MSA4001";
 }
@@ -155,6 +156,17 @@ public static class RuleCatalogue
                      "formats the same values through a generic method with no box, with the same format specifiers, alignment and culture.",
         helpLinkUri: HelpLink(RuleIdentifiers.CompositeFormatting));
 
+    public static readonly DiagnosticDescriptor ObjectEqualsOfValues = new(
+        RuleIdentifiers.ObjectEqualsOfValues,
+        title: "Do not compare two values with object.Equals",
+        messageFormat: "'object.Equals' boxes both '{0}' operands on every call; {1}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The static object.Equals(object, object) takes its operands as object, so two values of a value type are boxed " +
+                     "(two heap allocations) before the virtual Equals(object) compares them. Comparing them as their own type does the same work without allocating.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ObjectEqualsOfValues));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -234,6 +246,7 @@ public static class RuleCatalogue
         LoopInvariantAllocation,
         CompositeFormatting,
         StructMissingOverride,
+        ObjectEqualsOfValues,
         TargetDependentEnumBoxing,
         EmptyFinalizer);
 }
