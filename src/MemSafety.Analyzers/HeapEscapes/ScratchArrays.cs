@@ -9,8 +9,10 @@ namespace MemSafety.Analyzers.HeapEscapes;
 /// <summary>A scratch array: <c>var x = new T[…]</c> (or <c>T[] x = …</c>) declared alone in a statement.</summary>
 public sealed class ScratchArray
 {
+    private bool? _functionIsAsyncOrIterator;
+
     public ScratchArray(IArrayCreationOperation creation, ILocalSymbol local, ISymbol function, IVariableDeclarationGroupOperation statement,
-        bool inBlock, bool inLoop, bool inCatchOrFinally, bool functionIsAsyncOrIterator)
+        bool inBlock, bool inLoop, bool inCatchOrFinally)
     {
         Creation = creation;
         Local = local;
@@ -19,7 +21,6 @@ public sealed class ScratchArray
         InBlock = inBlock;
         InLoop = inLoop;
         InCatchOrFinally = inCatchOrFinally;
-        FunctionIsAsyncOrIterator = functionIsAsyncOrIterator;
     }
 
     public IArrayCreationOperation Creation { get; }
@@ -31,8 +32,10 @@ public sealed class ScratchArray
     public bool InBlock { get; }
     public bool InLoop { get; }
     public bool InCatchOrFinally { get; }
-    /// <summary>Spans cannot live in async methods or iterators.</summary>
-    public bool FunctionIsAsyncOrIterator { get; }
+    /// <summary>Spans cannot live in async methods or iterators. Computed on first use: finding an
+    /// iterator means walking the whole body, which rules that exit earlier (or never ask) should not pay.</summary>
+    public bool FunctionIsAsyncOrIterator
+        => _functionIsAsyncOrIterator ??= Function is IMethodSymbol { IsAsync: true } || ScratchArrays.ContainsYield(Root, Function);
 
     public ITypeSymbol ElementType => ((IArrayTypeSymbol)Creation.Type!).ElementType;
 
@@ -88,16 +91,12 @@ public static class ScratchArrays
         }
 
         function ??= declarator.Symbol.ContainingSymbol;
-        var root = (IOperation)creation;
-        while (root.Parent is not null)
-            root = root.Parent;
-        var asyncOrIterator = function is IMethodSymbol { IsAsync: true } || ContainsYield(root, function);
         return new ScratchArray(creation, declarator.Symbol, function, group, group.Parent is IBlockOperation,
-            creation.IsExecutedPerLoopIteration(), inCatchOrFinally, asyncOrIterator);
+            creation.IsExecutedPerLoopIteration(), inCatchOrFinally);
     }
 
     /// <summary>Iterators cannot hold spans; Roslyn 4.14 does not expose IsIterator, so look for yield.</summary>
-    private static bool ContainsYield(IOperation root, ISymbol function)
+    internal static bool ContainsYield(IOperation root, ISymbol function)
     {
         var stack = new Stack<IOperation>();
         stack.Push(root);
