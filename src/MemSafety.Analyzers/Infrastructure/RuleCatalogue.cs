@@ -17,6 +17,7 @@ public static class RuleIdentifiers
     public const string MaterializedOnce = "MSA1007";
     public const string ZeroLengthArrayAllocation = "MSA1008";
     public const string LoopInvariantAllocation = "MSA1009";
+    public const string ValueTypeBoxing = "MSA2001";
     public const string CompositeFormatting = "MSA2002";
     public const string StructMissingOverride = "MSA2004";
     public const string ObjectEqualsOfValues = "MSA2005";
@@ -143,6 +144,20 @@ public static class RuleCatalogue
                      "Supersedes CA1825.",
         helpLinkUri: HelpLink(RuleIdentifiers.ZeroLengthArrayAllocation));
 
+    public static readonly DiagnosticDescriptor ValueTypeBoxing = new(
+        RuleIdentifiers.ValueTypeBoxing,
+        title: "Do not box value types on hot paths",
+        messageFormat: "'{0}' is boxed to '{1}' {2}: {3}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Converting a value type to object, System.ValueType, System.Enum or an interface copies it into a new heap " +
+                     "object (a box) every time the conversion runs, and so does turning a struct's instance method into a delegate. " +
+                     "Reported in hot paths and loops by default, and only where the box is real: string concatenation, " +
+                     "type and null tests, GetType() and Enum.HasFlag are left alone (the compiler or the JIT removes those boxes), " +
+                     "as are type parameters, [Conditional] calls such as Debug.Assert, throw expressions and static initialization.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ValueTypeBoxing));
+
     public static readonly DiagnosticDescriptor CompositeFormatting = new(
         RuleIdentifiers.CompositeFormatting,
         title: "Use an interpolated string instead of composite formatting of value types",
@@ -244,6 +259,7 @@ public static class RuleCatalogue
         MaterializedOnce,
         ZeroLengthArrayAllocation,
         LoopInvariantAllocation,
+        ValueTypeBoxing,
         CompositeFormatting,
         StructMissingOverride,
         ObjectEqualsOfValues,

@@ -1,0 +1,425 @@
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Infrastructure;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Boxing;
+
+/// <summary>
+/// MSA2001. A boxing conversion (a value type converted to <c>object</c>, <c>ValueType</c>, <c>Enum</c> or an
+/// interface) compiles to a <c>box</c> instruction: a heap allocation and a copy, every time it runs. The
+/// receiver of a struct instance method turned into a delegate is boxed the same way. Reported where it
+/// is repeated (hot paths and loops by default) and only where the box is real: the compiler's and the
+/// JIT's known eliminations (string concatenation, <c>box</c>+<c>unbox.any</c>, type tests, null tests,
+/// <c>GetType()</c>, <c>Enum.HasFlag</c>) and constructs another MSA2xxx rule owns are left out (the
+/// evidence is in docs/design/boxing.md). Type parameters are never reported: whether <c>T</c> boxes
+/// depends on the type argument.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property set when the box is an argument for an interface-typed parameter of a
+    /// method in source; the fix decides (with the whole solution in view) whether the method can take a
+    /// constrained type parameter instead.</summary>
+    public const string InterfaceParameterProperty = "InterfaceParameter";
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ValueTypeBoxing);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var symbols = new Symbols(start.Compilation);
+        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        start.RegisterOperationAction(operation => AnalyzeConversion(operation, symbols, oracle), OperationKind.Conversion);
+        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, symbols, oracle), OperationKind.MethodReference);
+        start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, symbols, oracle), OperationKind.Invocation);
+    });
+
+    private sealed class Symbols
+    {
+        public Symbols(Compilation compilation)
+        {
+            Conditional = compilation.GetTypeByMetadataName("System.Diagnostics.ConditionalAttribute");
+            Expression = compilation.GetTypeByMetadataName("System.Linq.Expressions.Expression`1");
+        }
+
+        public INamedTypeSymbol? Conditional { get; }
+
+        public INamedTypeSymbol? Expression { get; }
+    }
+
+    private static void AnalyzeConversion(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle)
+    {
+        var conversion = (IConversionOperation)context.Operation;
+
+        // Cheap prefilters first: a value type (not a type parameter) to a reference type, and C# says boxing.
+        var operandType = conversion.Operand.Type;
+        if (operandType is null || !operandType.IsValueType || operandType.TypeKind == TypeKind.TypeParameter || operandType.IsRefLikeType)
+            return;
+        var target = conversion.Type;
+        if (target is null || !target.IsReferenceType || target.TypeKind == TypeKind.Dynamic)
+            return;
+        if (!conversion.GetConversion().IsBoxing || conversion.Syntax.ContainsDiagnostics)
+            return;
+
+        if (!IsInScope(context, conversion, oracle, out var frequency))
+            return;
+        if (!IsRealAndOurs(conversion, symbols, out var why, out var interfaceParameter))
+            return;
+
+        var properties = interfaceParameter
+            ? ImmutableDictionary<string, string?>.Empty.Add(InterfaceParameterProperty, "true")
+            : ImmutableDictionary<string, string?>.Empty;
+        context.ReportDiagnostic(Diagnostic.Create(
+            RuleCatalogue.ValueTypeBoxing,
+            conversion.Operand.Syntax.GetLocation(),
+            properties,
+            Display(operandType),
+            Display(target),
+            frequency,
+            why));
+    }
+
+    /// <summary><c>Func&lt;int&gt; f = point.Length;</c>: the delegate's target is a boxed copy of the struct.</summary>
+    private static void AnalyzeMethodReference(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle)
+    {
+        var reference = (IMethodReferenceOperation)context.Operation;
+        if (reference.Method.IsStatic || reference.Instance is not { } instance || reference.Parent is not IDelegateCreationOperation creation)
+            return;
+        var type = instance.Type;
+        if (type is null || !type.IsValueType || type.TypeKind == TypeKind.TypeParameter || type.IsRefLikeType || reference.Syntax.ContainsDiagnostics)
+            return;
+        if (!IsInScope(context, reference, oracle, out var frequency) || IsColdOrNotRun(creation, symbols))
+            return;
+
+        context.ReportDiagnostic(Diagnostic.Create(
+            RuleCatalogue.ValueTypeBoxing,
+            reference.Syntax.GetLocation(),
+            Display(type),
+            "object",
+            frequency,
+            $"a delegate to the instance method '{reference.Method.Name}' holds a boxed copy of the struct as its target"));
+    }
+
+    /// <summary>
+    /// <c>mode.CompareTo(other)</c>, <c>mode.ToString("G")</c>: instance methods of <c>System.Enum</c> run on a
+    /// boxed copy of the value. The bound tree has no conversion for this receiver (the compiler inserts the
+    /// <c>box</c>, or a <c>constrained.</c> call that boxes, when it emits the call), so it is found from the
+    /// call. Only the two members measured to allocate (ValueTypeBoxingTests) are reported; <c>HasFlag</c> is
+    /// a JIT intrinsic, <c>GetHashCode</c>/<c>Equals</c> were not measured.
+    /// </summary>
+    private static void AnalyzeEnumReceiver(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle)
+    {
+        var invocation = (IInvocationOperation)context.Operation;
+        var method = invocation.TargetMethod;
+        if (method.IsStatic || method.ContainingType?.SpecialType != SpecialType.System_Enum || method.Name is not ("ToString" or "CompareTo")
+            || invocation.Instance is not { Type.TypeKind: TypeKind.Enum } instance || instance.Syntax is not { } receiverSyntax
+            || invocation.Syntax.ContainsDiagnostics)
+        {
+            return;
+        }
+
+        if (!IsInScope(context, invocation, oracle, out var frequency) || IsColdOrNotRun(invocation, symbols))
+            return;
+
+        context.ReportDiagnostic(Diagnostic.Create(
+            RuleCatalogue.ValueTypeBoxing,
+            receiverSyntax.GetLocation(),
+            Display(instance.Type!),
+            "Enum",
+            frequency,
+            $"'{MemberName(method)}' is declared by System.Enum, so the enum value is boxed to call it"));
+    }
+
+    private static bool IsInScope(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle, out string frequency)
+    {
+        var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(operation.Syntax.SyntaxTree))
+            .GetScope(RuleIdentifiers.ValueTypeBoxing, RuleScope.HotPathsAndLoops);
+        frequency = "";
+        if (!oracle.IsInScope(scope, operation, context.ContainingSymbol))
+            return false;
+        if (IsInStaticInitialization(context.ContainingSymbol, operation))
+            return false;
+        frequency = operation.IsExecutedPerLoopIteration() ? "on every iteration"
+            : oracle.IsHot(context.ContainingSymbol) ? "on every call of this hot path"
+            : "each time this runs";
+        return true;
+    }
+
+    /// <summary>A static field initializer or static constructor runs once per type: never a repeated box.</summary>
+    private static bool IsInStaticInitialization(ISymbol containing, IOperation operation)
+    {
+        if (containing is IMethodSymbol { MethodKind: MethodKind.StaticConstructor })
+            return true;
+        if (containing is IFieldSymbol { IsStatic: true } or IPropertySymbol { IsStatic: true } && operation.EnclosingFunction() is null)
+        {
+            for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+            {
+                if (parent is IFieldInitializerOperation or IPropertyInitializerOperation)
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Walks up from the conversion. The immediate consumer decides whether the box is real (the JIT
+    /// removes some) and whose it is (another rule's); any enclosing conditional call, throw, attribute or
+    /// expression tree means it does not run, runs once on a cold path, or is not code at all.
+    /// </summary>
+    private static bool IsRealAndOurs(IConversionOperation conversion, Symbols symbols, out string why, out bool interfaceParameter)
+    {
+        why = "";
+        interfaceParameter = false;
+
+        // Skip wrappers that pass the boxed value through unchanged to find its consumer.
+        IOperation value = conversion;
+        var consumer = conversion.Parent;
+        while (consumer is not null && PassesThrough(consumer, value))
+        {
+            value = consumer;
+            consumer = consumer.Parent;
+        }
+
+        switch (consumer)
+        {
+            case null:
+                return false;
+
+            // `(int)(object)x`, `(object)x is int`, `(object)x == null`: box+unbox.any, box+isinst, box+brtrue idioms.
+            case IConversionOperation { Type.IsValueType: true }:
+            case IIsTypeOperation:
+            case IIsPatternOperation:
+            case IBinaryOperation { OperatorKind: BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals } nullTest when IsNullLiteral(nullTest.LeftOperand) || IsNullLiteral(nullTest.RightOperand):
+                return false;
+
+            // `"a" + x`, `s += x`: the compiler calls ToString() instead (docs/design/boxing.md).
+            case IBinaryOperation { OperatorKind: BinaryOperatorKind.Add } concat when concat.Type?.SpecialType == SpecialType.System_String:
+            case ICompoundAssignmentOperation { OperatorKind: BinaryOperatorKind.Add } append when append.Type?.SpecialType == SpecialType.System_String:
+            case IInterpolationOperation:
+                return false;
+
+            case IArgumentOperation argument:
+                if (!DescribeArgument(argument, value, out why, out interfaceParameter))
+                    return false;
+                break;
+
+            case IInvocationOperation receiverCall when receiverCall.Instance == value:
+                if (!DescribeReceiver(receiverCall.TargetMethod, out why))
+                    return false;
+                break;
+
+            case IPropertyReferenceOperation receiverProperty when receiverProperty.Instance == value:
+                why = $"the receiver of '{MemberName(receiverProperty.Property)}' is an interface";
+                break;
+
+            case IVariableInitializerOperation initializer when initializer.Parent is IVariableDeclaratorOperation declarator:
+                why = $"assigned to the local '{declarator.Symbol.Name}'";
+                break;
+
+            case IVariableInitializerOperation:
+                why = "stored in a variable of that type";
+                break;
+
+            case ISimpleAssignmentOperation assignment when assignment.Value == value:
+                why = assignment.Target switch
+                {
+                    IFieldReferenceOperation field => $"stored into the field '{field.Field.Name}'",
+                    IPropertyReferenceOperation { Property.IsIndexer: true } indexer => $"stored through the indexer of '{Display(indexer.Property.ContainingType)}'",
+                    IPropertyReferenceOperation property => $"stored into the property '{property.Property.Name}'",
+                    ILocalReferenceOperation local => $"assigned to the local '{local.Local.Name}'",
+                    IParameterReferenceOperation parameter => $"assigned to the parameter '{parameter.Parameter.Name}'",
+                    IArrayElementReferenceOperation => "stored into an array element",
+                    _ => "assigned to a location of that type",
+                };
+                break;
+
+            case IReturnOperation { Kind: OperationKind.Return }:
+                why = "returned";
+                break;
+
+            case IReturnOperation:
+                why = "yielded";
+                break;
+
+            case IArrayCreationOperation array:
+                why = $"stored into a new '{Display(array.Type!)}'";
+                break;
+
+            case ITupleOperation:
+                why = "stored into a tuple element of that type";
+                break;
+
+            case IFieldInitializerOperation fieldInitializer when fieldInitializer.InitializedFields.Length > 0:
+                why = $"stored into the field '{fieldInitializer.InitializedFields[0].Name}'";
+                break;
+
+            case IPropertyInitializerOperation propertyInitializer when propertyInitializer.InitializedProperties.Length > 0:
+                why = $"stored into the property '{propertyInitializer.InitializedProperties[0].Name}'";
+                break;
+
+            // A collection expression element, an anonymous-object member, a switch-expression arm, a
+            // lambda's expression body, …: boxing, with no consumer worth naming.
+            default:
+                why = "converted implicitly";
+                break;
+        }
+
+        return !IsColdOrNotRun(conversion, symbols);
+    }
+
+    /// <summary>Operations that hand the boxed value on unchanged: parentheses, the branches of <c>?:</c>
+    /// and <c>??</c>, and the elements of an array initializer (a params array's too).</summary>
+    private static bool PassesThrough(IOperation consumer, IOperation value) => consumer switch
+    {
+        IParenthesizedOperation => true,
+        IConditionalOperation conditional => conditional.Condition != value,
+        ICoalesceOperation => true,
+        IArrayInitializerOperation => true,
+        IArrayCreationOperation { IsImplicit: true } => true,
+        // A target-typed `c ? v : null` converted as a whole, or an explicit reference cast of the box.
+        IConversionOperation { Type.IsReferenceType: true } outer => !outer.GetConversion().IsBoxing && !outer.GetConversion().IsUserDefined,
+        _ => false,
+    };
+
+    private static bool DescribeArgument(IArgumentOperation argument, IOperation value, out string why, out bool interfaceParameter)
+    {
+        why = "";
+        interfaceParameter = false;
+        var parameter = argument.Parameter;
+        IMethodSymbol? method = argument.Parent switch
+        {
+            IInvocationOperation invocation => invocation.TargetMethod,
+            IObjectCreationOperation creation => creation.Constructor,
+            _ => null,
+        };
+        if (parameter is null || method is null)
+            return false;
+
+        var declaring = method.ContainingType;
+        if (IsOwnedElsewhere(method, declaring))
+            return false;
+
+        var callee = MemberName(method);
+        if (argument.ArgumentKind == ArgumentKind.ParamArray || value is IArrayCreationOperation || value is IArrayInitializerOperation)
+        {
+            why = $"passed in the 'params {Display(parameter.Type)}' of '{callee}'";
+            return true;
+        }
+
+        if (method.Name == "Add" && argument.Parent is IInvocationOperation { IsImplicit: true } add && add.Instance?.Type is { } collection)
+        {
+            why = $"added to a '{Display(collection)}' by the collection initializer";
+            return true;
+        }
+
+        why = $"passed as the '{Display(parameter.Type)}' parameter '{parameter.Name}' of '{callee}'";
+        interfaceParameter = parameter.Type.TypeKind == TypeKind.Interface
+                             && method.MethodKind == MethodKind.Ordinary
+                             && !method.IsGenericMethod
+                             && method.Locations.Length > 0 && method.Locations[0].IsInSource;
+        return true;
+    }
+
+    /// <summary>Calls whose boxes other MSA2xxx rules report with a better fix, or that the JIT removes.</summary>
+    private static bool IsOwnedElsewhere(IMethodSymbol method, INamedTypeSymbol? declaring)
+    {
+        if (declaring is null)
+            return false;
+        switch (declaring.SpecialType)
+        {
+            // object.Equals(a, b) → MSA2005; object.ReferenceEquals of a value is always false → CA2013;
+            // a.Equals(b) of a struct without the override → MSA2004.
+            case SpecialType.System_Object:
+            case SpecialType.System_ValueType:
+                return true;
+            // HasFlag: a CoreCLR intrinsic (MSA2007 covers .NET Framework); IsDefined(typeof(E), v) and
+            // GetName(typeof(E), v) → MSA2007 (generic overloads).
+            case SpecialType.System_Enum:
+                return method.Name is "HasFlag" or "IsDefined" or "GetName";
+        }
+
+        // string.Format, Console.Write[Line], TextWriter.Write[Line], StringBuilder.AppendFormat, string.Concat → MSA2002.
+        return CompositeFormatting.IsCandidateName(method);
+    }
+
+    private static bool DescribeReceiver(IMethodSymbol method, out string why)
+    {
+        why = "";
+        var declaring = method.ContainingType;
+        if (declaring is null)
+            return false;
+
+        // GetType() on a struct: the JIT folds the box to the type handle (0 bytes measured on .NET 10);
+        // the inherited ToString/GetHashCode/Equals → MSA2004; Enum.HasFlag is an intrinsic.
+        if (declaring.SpecialType is SpecialType.System_Object or SpecialType.System_ValueType)
+            return false;
+        if (declaring.SpecialType == SpecialType.System_Enum)
+        {
+            if (method.Name == "HasFlag")
+                return false;
+            why = $"'{MemberName(method)}' is declared by System.Enum, so the enum value is boxed to call it";
+            return true;
+        }
+
+        why = declaring.TypeKind == TypeKind.Interface
+            ? $"cast to the interface to call '{MemberName(method)}'"
+            : $"the receiver of '{MemberName(method)}'";
+        return true;
+    }
+
+    /// <summary>
+    /// Inside an argument of a <c>[Conditional]</c> method (<c>Debug.Assert</c>, …: not evaluated when the
+    /// symbol is undefined, and diagnostics code otherwise), a <c>throw</c> (a cold path, run once),
+    /// an attribute (a constant, not code) or a lambda converted to an expression tree (data, not code).
+    /// </summary>
+    private static bool IsColdOrNotRun(IOperation operation, Symbols symbols)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            switch (parent)
+            {
+                case IInvocationOperation invocation when symbols.Conditional is not null && HasConditional(invocation.TargetMethod, symbols.Conditional):
+                case IThrowOperation:
+                case IAttributeOperation:
+                    return true;
+                case IDelegateCreationOperation { Type: INamedTypeSymbol delegateType } when symbols.Expression is not null
+                                                                                           && SymbolEqualityComparer.Default.Equals(delegateType.OriginalDefinition, symbols.Expression):
+                    return true;
+                case IConversionOperation { Operand: IAnonymousFunctionOperation, Type: INamedTypeSymbol expressionType } when symbols.Expression is not null
+                                                                                                                             && SymbolEqualityComparer.Default.Equals(expressionType.OriginalDefinition, symbols.Expression):
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool HasConditional(IMethodSymbol method, INamedTypeSymbol conditional)
+    {
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, conditional))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool IsNullLiteral(IOperation operation)
+    {
+        while (operation is IConversionOperation { IsImplicit: true } implicitConversion)
+            operation = implicitConversion.Operand;
+        return operation is ILiteralOperation { ConstantValue: { HasValue: true, Value: null } };
+    }
+
+    private static string MemberName(ISymbol member)
+        => member is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor
+            ? "new " + Display(constructor.ContainingType)
+            : (member.ContainingType is { } type ? Display(type) + "." : "") + member.Name;
+
+    private static string Display(ITypeSymbol type)
+        => (type.IsReferenceType ? type.WithNullableAnnotation(NullableAnnotation.None) : type).ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat);
+}

@@ -1,0 +1,596 @@
+using System.Linq;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Boxing;
+using MemSafety.Analyzers.Tests.Verification;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MemSafety.Analyzers.Tests.Boxing;
+
+/// <summary>
+/// MSA2001. Every case is checked twice: by the analyzer, and by the IL the same source compiles to in
+/// Release. A reported span must hold a <c>box</c> the JIT does not remove; a silent case either has no
+/// real box at all, or has one the rule leaves alone on purpose (out of scope, a cold or conditional path,
+/// another rule's construct), and the test says which.
+/// </summary>
+public sealed class ValueTypeBoxingTests
+{
+    private const string Shapes = """
+        using System;
+        using System.Collections.Generic;
+        using System.Diagnostics;
+        using System.Linq.Expressions;
+        public interface IShape { int Area(); }
+        public struct Square : IShape { public int Side; public int Area() => Side * Side; }
+        public enum Mode { Read = 1, Write = 2 }
+
+        """;
+
+    private static AnalyzerTest Test(string source, LanguageVersion version = LanguageVersion.Latest, ReferenceSet references = ReferenceSet.Net80)
+    {
+        var test = Verify<ValueTypeBoxingAnalyzer>.Test(Shapes + source);
+        test.LanguageVersion = version;
+        test.ReferenceSet = references;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        return test;
+    }
+
+    private static async Task Reported(string source, LanguageVersion version = LanguageVersion.Latest, ReferenceSet references = ReferenceSet.Net80, params ExpectedDiagnostic[] expected)
+    {
+        var test = Test(source, version, references);
+        test.ExpectedDiagnostics.AddRange(expected);
+        await test.RunAsync();
+
+        var il = IlInspection.Compile(Shapes + source, version, references);
+        Assert.NotEmpty(il.MarkedSpans);
+        foreach (var span in il.MarkedSpans)
+            Assert.True(il.BoxesOverlapping(span).Any(b => !b.ElidedByJit), $"No real box at {il.Source.ToString(span)}:\n{il.Dump()}");
+    }
+
+    /// <summary>Silent, and the IL has no box the JIT keeps.</summary>
+    private static async Task NoBoxAndNotReported(string source, LanguageVersion version = LanguageVersion.Latest, ReferenceSet references = ReferenceSet.Net80, params string[] preprocessorSymbols)
+    {
+        var test = Test(source, version, references);
+        test.PreprocessorSymbols.AddRange(preprocessorSymbols);
+        await test.RunAsync();
+        var il = IlInspection.Compile(Shapes + source, version, references, OptimizationLevel.Release, preprocessorSymbols);
+        Assert.True(il.Boxes.All(b => b.ElidedByJit), "Unexpected real box:\n" + string.Join("\n", il.Boxes.Where(b => !b.ElidedByJit)));
+    }
+
+    /// <summary>Silent on purpose although the IL boxes (the test names the reason).</summary>
+    private static async Task<IlAssembly> BoxButNotReported(string source, System.Action<AnalyzerTest>? configure = null)
+    {
+        var test = Test(source);
+        configure?.Invoke(test);
+        await test.RunAsync();
+        var il = IlInspection.Compile(Shapes + source);
+        Assert.Contains(il.Boxes, b => !b.ElidedByJit);
+        return il;
+    }
+
+    // ------------------------------------------------------------------ reported
+
+    [Fact]
+    public Task LocalOfTypeObject_InLoop_MessageNamesTypeFrequencyAndWhy() => Reported(
+        """
+        public static class C
+        {
+            public static void M(List<object> sink, int n)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    object o = {|#0:i|};
+                    sink.Add(o);
+                }
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: assigned to the local 'o'"));
+
+    [Fact]
+    public Task ArgumentForObjectParameter_InForeach() => Reported(
+        """
+        public static class C
+        {
+            static void Log(object value) { }
+            public static void M(int[] values)
+            {
+                foreach (var v in values)
+                    Log({|#0:v|});
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'C.Log'"));
+
+    [Fact]
+    public Task StructToInterfaceParameter_InWhileLoop() => Reported(
+        """
+        public static class C
+        {
+            static int Measure(IShape shape) => shape.Area();
+            public static int M(Square s, int n)
+            {
+                var total = 0;
+                while (n-- > 0)
+                    total += Measure({|#0:s|});
+                return total;
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'IShape' on every iteration: passed as the 'IShape' parameter 'shape' of 'C.Measure'"));
+
+    [Fact]
+    public Task ReturnedFromHotPath_MessageSaysHotPath() => Reported(
+        """
+        public sealed class HotPathAttribute : Attribute { }
+        public sealed class Counter
+        {
+            private int _count;
+            [HotPath]
+            public object Current() { return {|#0:_count|}; }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every call of this hot path: returned"));
+
+    [Fact]
+    public Task FieldStore_ConditionalAndCoalesce_InLoop() => Reported(
+        """
+        public sealed class C
+        {
+            private object _last;
+            private IComparable _key;
+            public void M(int[] values, bool flag, object fallback)
+            {
+                foreach (var v in values)
+                {
+                    _last = flag ? {|#0:v|} : null;
+                    _key = fallback as IComparable ?? [|v|];
+                }
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: stored into the field '_last'"));
+
+    [Fact]
+    public Task CollectionInitializerParamsArrayAndArrayCreation_EachElement() => Reported(
+        """
+        public static class C
+        {
+            static void P(params object[] values) { }
+            public static int M(int n)
+            {
+                var count = 0;
+                for (var i = 0; i < n; i++)
+                {
+                    var list = new List<object> { {|#0:i|} };
+                    P({|#1:i|}, [|n|]);
+                    var array = new object[] { {|#2:i|} };
+                    count += list.Count + array.Length;
+                }
+                return count;
+            }
+        }
+        """,
+        expected: new[]
+        {
+            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: added to a 'List<object>' by the collection initializer"),
+            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'int' is boxed to 'object' on every iteration: passed in the 'params object[]' of 'C.P'"),
+            ExpectedDiagnostic.At("MSA2001", 2).WithMessage("'int' is boxed to 'object' on every iteration: stored into a new 'object[]'"),
+        });
+
+    [Fact]
+    public Task StructInstanceMethodToDelegate_ReceiverIsBoxed() => Reported(
+        """
+        public static class C
+        {
+            public static int M(Square[] squares)
+            {
+                var total = 0;
+                foreach (var s in squares)
+                {
+                    Func<int> area = {|#0:s.Area|};
+                    total += area();
+                }
+                return total;
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
+
+    [Fact]
+    public Task CastToInterfaceToCallAMember() => Reported(
+        """
+        public static class C
+        {
+            public static int M(Square[] squares)
+            {
+                var total = 0;
+                foreach (var s in squares)
+                    total += ((IShape){|#0:s|}).Area();
+                return total;
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'IShape' on every iteration: cast to the interface to call 'IShape.Area'"));
+
+    [Fact]
+    public async Task EnumInstanceMethods_ReceiverAndArgumentAreBoxed()
+    {
+        const string source = """
+            public static class C
+            {
+                public static int M(Mode mode, int n)
+                {
+                    var total = 0;
+                    for (var i = 0; i < n; i++)
+                    {
+                        total += {|#0:mode|}.CompareTo({|#1:Mode.Write|});
+                        total += {|#2:mode|}.ToString("G").Length;
+                    }
+                    return total;
+                }
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+                public static void Measure() { M(Mode.Read, 1); }
+            }
+            """;
+        var test = Test(source);
+        test.ExpectedDiagnostics.AddRange(new[]
+        {
+            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Mode' is boxed to 'Enum' on every iteration: 'Enum.CompareTo' is declared by System.Enum, so the enum value is boxed to call it"),
+            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'Mode' is boxed to 'object' on every iteration: passed as the 'object' parameter 'target' of 'Enum.CompareTo'"),
+            ExpectedDiagnostic.At("MSA2001", 2).WithMessage("'Mode' is boxed to 'Enum' on every iteration: 'Enum.ToString' is declared by System.Enum, so the enum value is boxed to call it"),
+        });
+        await test.RunAsync();
+
+        // The IL boxes both CompareTo operands and the ToString receiver; at run time one iteration allocates
+        // the three boxes (24 B each) and the string "Read" (26 B rounded to 32).
+        var il = IlInspection.Compile(Shapes + source);
+        Assert.Equal(3, il.Method("C", "M").Boxes.Count(b => b.Type == "Mode" && !b.ElidedByJit));
+        Assert.True(il.AllocatedBytesPerCall("C", "Measure") >= 3 * 24, il.Method("C", "M").Dump());
+    }
+
+    [Fact]
+    public Task NullableAndIndexerStore_InLoop() => Reported(
+        """
+        public static class C
+        {
+            public static void M(Dictionary<string, object> bag, int?[] values)
+            {
+                foreach (var v in values)
+                    bag["last"] = {|#0:v|};
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int?' is boxed to 'object' on every iteration: stored through the indexer of 'Dictionary<string, object>'"));
+
+    [Theory]
+    [InlineData(LanguageVersion.CSharp7_3, ReferenceSet.NetStandard20)]
+    [InlineData(LanguageVersion.CSharp7_3, ReferenceSet.Net472)]
+    [InlineData(LanguageVersion.Latest, ReferenceSet.NetStandard20)]
+    public Task OldLanguageAndTargets_SameBox(LanguageVersion version, ReferenceSet references) => Reported(
+        """
+        public static class C
+        {
+            static void Log(object value) { }
+            public static void M(int n)
+            {
+                for (var i = 0; i < n; i++)
+                    Log([|i|]);
+            }
+        }
+        """,
+        version, references);
+
+    [Fact]
+    public async Task StrictScope_ReportsOutsideLoops()
+    {
+        const string source = """
+            public static class C
+            {
+                public static object M(int value) => {|#0:value|};
+            }
+            """;
+        var test = Test(source);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' each time this runs: returned"));
+        await test.RunAsync();
+        Assert.NotEmpty(IlInspection.Compile(Shapes + source).RealBoxesInMarkedSpan());
+    }
+
+    [Fact]
+    public Task InsideLambdaInLoop_TheLambdaBodyIsItsOwnFunction_ReportedOnlyForItsOwnLoop() => Reported(
+        """
+        public static class C
+        {
+            static void Log(object value) { }
+            public static Action M(int[] values)
+            {
+                return () =>
+                {
+                    foreach (var v in values)
+                        Log([|v|]);
+                };
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public async Task OutsideLoopsAndHotPaths_ByDefault_NoDiagnostic()
+    {
+        // The box is real, but it runs once per call of a method nobody marked hot.
+        await BoxButNotReported("""
+            public static class C
+            {
+                static void Log(object value) { }
+                public static void M(int value) { Log(value); }
+            }
+            """);
+    }
+
+    [Fact]
+    public Task StringConcatenationAndInterpolation_NoDiagnostic() => NoBoxAndNotReported(
+        """
+        public static class C
+        {
+            public static string M(int[] values, Mode mode)
+            {
+                var text = "";
+                foreach (var v in values)
+                {
+                    text = "v=" + v + ";" + 2.5;
+                    text += v;
+                    text = $"{text}{v}";
+                }
+                return text;
+            }
+        }
+        """);
+
+    [Theory]
+    [InlineData(LanguageVersion.CSharp7_3)]
+    [InlineData(LanguageVersion.Latest)]
+    public Task GenericAndConstrainedCalls_NoDiagnostic(LanguageVersion version) => NoBoxAndNotReported(
+        """
+        public static class C
+        {
+            static int Measure<T>(T shape) where T : IShape => shape.Area();
+            public static int M(Square[] squares)
+            {
+                var total = 0;
+                foreach (var s in squares)
+                {
+                    total += Measure(s);
+                    total += s.Area();
+                    total += EqualityComparer<Square>.Default.GetHashCode(s) & 0;
+                }
+                return total;
+            }
+        }
+        """,
+        version);
+
+    [Fact]
+    public async Task TypeParameterToObject_DependsOnTheTypeArgument_NoDiagnostic()
+    {
+        // `box T` in IL; it allocates only when T is a value type, which this code cannot know.
+        await BoxButNotReported("""
+            public static class C
+            {
+                public static void M<T>(List<object> sink, T[] values)
+                {
+                    foreach (var v in values)
+                        sink.Add(v);
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public Task ConditionalDebugAssert_NotCompiledWithoutDebug_NoDiagnostic() => NoBoxAndNotReported(
+        """
+        public static class C
+        {
+            static bool Valid(object value) => value != null;
+            public static void M(int[] values)
+            {
+                foreach (var v in values)
+                    Debug.Assert(Valid(v));
+            }
+        }
+        """);
+
+    [Fact]
+    public async Task ConditionalDebugAssert_WithDebugDefined_StillDiagnosticsCode_NoDiagnostic()
+    {
+        const string source = """
+            public static class C
+            {
+                static bool Valid(object value) => value != null;
+                public static void M(int[] values)
+                {
+                    foreach (var v in values)
+                        Debug.Assert(Valid(v));
+                }
+            }
+            """;
+        var test = Test(source);
+        test.PreprocessorSymbols.Add("DEBUG");
+        await test.RunAsync();
+        Assert.Contains(IlInspection.Compile(Shapes + source, preprocessorSymbols: "DEBUG").Boxes, b => !b.ElidedByJit);
+    }
+
+    [Fact]
+    public async Task ThrowIsAColdPath_NoDiagnostic()
+    {
+        await BoxButNotReported("""
+            public static class C
+            {
+                static string Describe(object value) => value.ToString();
+                public static void M(int[] values)
+                {
+                    foreach (var v in values)
+                        if (v < 0) throw new ArgumentException(Describe(v));
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public Task JitIdioms_UnboxAndTypeAndNullTests_NoDiagnostic() => NoBoxAndNotReported(
+        """
+        public static class C
+        {
+            public static int M(int[] values)
+            {
+                var total = 0;
+                foreach (var v in values)
+                {
+                    total += (int)(object)v;
+                    if ((object)v is int) total++;
+                    if ((object)v != null) total++;
+                }
+                return total;
+            }
+        }
+        """);
+
+    [Fact]
+    public async Task GetTypeAndHasFlag_TheJitRemovesTheBox_NoDiagnostic()
+    {
+        // Both are `box` in IL; BoxingGroundTruthTests measures 0 bytes for each on .NET 10
+        // (GetTypeOnStruct_AllocatesNothingOnDotNet10, HasFlag_AllocatesNothingOnDotNet10).
+        var il = await BoxButNotReported("""
+            public static class C
+            {
+                public static int M(Square[] squares, Mode mode)
+                {
+                    var total = 0;
+                    foreach (var s in squares)
+                    {
+                        if (s.GetType() == typeof(Square)) total++;
+                        if (mode.HasFlag(Mode.Read)) total++;
+                    }
+                    return total;
+                }
+            }
+            """);
+        Assert.All(il.Boxes.Where(b => !b.ElidedByJit), b => Assert.StartsWith("if (s.GetType() == typeof(Square))", b.Statement!.Text!));
+    }
+
+    [Fact]
+    public async Task OwnedByOtherRules_CompositeFormattingAndObjectEquals_NoDiagnostic()
+    {
+        // MSA2002 reports string.Format/Console.WriteLine arguments, MSA2005 object.Equals(a, b).
+        await BoxButNotReported("""
+            public static class C
+            {
+                public static int M(int[] values)
+                {
+                    var total = 0;
+                    foreach (var v in values)
+                    {
+                        total += string.Format("{0}", v).Length;
+                        if (object.Equals(v, 3)) total++;
+                    }
+                    return total;
+                }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task StaticInitializationRunsOnce_EvenInStrictScope_NoDiagnostic()
+    {
+        await BoxButNotReported(
+            """
+            public static class C
+            {
+                public static readonly object Boxed = 5;
+                public static readonly IComparable Other;
+                static C() { Other = 6; }
+            }
+            """,
+            test => test.AnalyzerOptions["memsafety.scope"] = "everywhere");
+    }
+
+    [Fact]
+    public Task AttributeArgumentsAndExpressionTrees_AreNotCode_NoDiagnostic() => NoBoxAndNotReported(
+        """
+        public sealed class TagAttribute : Attribute { public TagAttribute(object value) { } }
+        public static class C
+        {
+            [Tag(5)]
+            public static int M(int[] values)
+            {
+                var total = 0;
+                foreach (var v in values)
+                {
+                    Expression<Func<int, object>> e = x => x;
+                    total += e.Parameters.Count;
+                }
+                return total;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NullableLiftedOperatorsAndPrimitiveCalls_NoDiagnostic() => NoBoxAndNotReported(
+        """
+        public static class C
+        {
+            public static int M(int?[] values)
+            {
+                var total = 0;
+                foreach (var v in values)
+                {
+                    if (v == 3) total++;
+                    total += (v + 1) ?? 0;
+                    total += v.GetValueOrDefault().CompareTo(2);
+                    total += v.HasValue ? v.Value.ToString().Length : 0;
+                }
+                return total;
+            }
+        }
+        """);
+
+    [Fact]
+    public async Task GeneratedCode_NoDiagnostic()
+    {
+        const string source = """
+            // <auto-generated/>
+            using System.Collections.Generic;
+            public static class C
+            {
+                public static void M(List<object> sink, int n)
+                {
+                    for (var i = 0; i < n; i++)
+                        sink.Add(i);
+                }
+            }
+            """;
+        await Verify<ValueTypeBoxingAnalyzer>.AnalyzerAsync(source);
+        Assert.Contains(IlInspection.Compile(source).Boxes, b => !b.ElidedByJit);
+    }
+
+    [Fact]
+    public async Task IncompleteCode_DoesNotCrash_NoDiagnostic()
+    {
+        var test = Test("""
+            public static class C
+            {
+                static void Log(object value) { }
+                public static void M(int n)
+                {
+                    for (var i = 0; i < n; i++)
+                        Log(i
+                    object o = Missing(;
+                    Func<int> f = n.
+                }
+            }
+            """);
+        test.AllowCompilerErrors = true;
+        await test.RunAsync();
+    }
+}
