@@ -318,7 +318,6 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         why = $"passed as the '{Display(parameter.Type)}' parameter '{parameter.Name}' of '{callee}'";
         interfaceParameter = parameter.Type.TypeKind == TypeKind.Interface
                              && method.MethodKind == MethodKind.Ordinary
-                             && !method.IsGenericMethod
                              && method.Locations.Length > 0 && method.Locations[0].IsInSource;
         return true;
     }
