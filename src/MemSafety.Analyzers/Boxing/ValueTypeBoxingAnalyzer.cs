@@ -211,9 +211,9 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                     return false;
                 break;
 
+            // `((IShape)s).Size`: as for calls, devirtualized and stack-allocated on .NET 10.
             case IPropertyReferenceOperation receiverProperty when receiverProperty.Instance == value:
-                why = $"the receiver of '{MemberName(receiverProperty.Property)}' is an interface";
-                break;
+                return false;
 
             case IVariableInitializerOperation initializer when initializer.Parent is IVariableDeclaratorOperation declarator:
                 why = $"assigned to the local '{declarator.Symbol.Name}'";
@@ -363,9 +363,12 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             return true;
         }
 
-        why = declaring.TypeKind == TypeKind.Interface
-            ? $"cast to the interface to call '{MemberName(method)}'"
-            : $"the receiver of '{MemberName(method)}'";
+        // `((IShape)s).Area()`: the JIT knows the exact type, devirtualizes the call and keeps the box on
+        // the stack (0 bytes measured on .NET 10); it allocates on .NET 8 and .NET Framework, but a rule
+        // that is wrong on the current runtime is worse than a missed one.
+        if (declaring.TypeKind == TypeKind.Interface)
+            return false;
+        why = $"the receiver of '{MemberName(method)}'";
         return true;
     }
 

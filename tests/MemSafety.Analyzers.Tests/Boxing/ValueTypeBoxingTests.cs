@@ -199,22 +199,6 @@ public sealed class ValueTypeBoxingTests
         expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
 
     [Fact]
-    public Task CastToInterfaceToCallAMember() => Reported(
-        """
-        public static class C
-        {
-            public static int M(Square[] squares)
-            {
-                var total = 0;
-                foreach (var s in squares)
-                    total += ((IShape){|#0:s|}).Area();
-                return total;
-            }
-        }
-        """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'IShape' on every iteration: cast to the interface to call 'IShape.Area'"));
-
-    [Fact]
     public async Task EnumInstanceMethods_ReceiverAndArgumentAreBoxed()
     {
         const string source = """
@@ -624,6 +608,32 @@ public sealed class ValueTypeBoxingTests
             }
             """);
         Assert.All(il.Boxes.Where(b => !b.ElidedByJit), b => Assert.StartsWith("if (s.GetType() == typeof(Square))", b.Statement!.Text!));
+    }
+
+    [Fact]
+    public async Task CastToInterfaceToCallAMember_StackAllocatedOnDotNet10_NoDiagnostic()
+    {
+        // `((IShape)s).Area()`: a `box` in IL, but the JIT knows the exact type, devirtualizes the call and
+        // puts the box on the stack (0 bytes on .NET 10). A box kept in a local and used by a call that is
+        // not inlined still allocates (24 B per iteration), which is what the positive tests report.
+        const string source = """
+            public static class C
+            {
+                static Square[] _squares = { new Square { Side = 2 }, new Square { Side = 3 } };
+                public static int Total;
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+                public static void Cast() { foreach (var s in _squares) Total += ((IShape)s).Area(); }
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+                public static void Local() { foreach (var s in _squares) { object o = {|#0:s|}; Total += o.GetHashCode(); } }
+            }
+            """;
+        var test = Test(source);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'object' on every iteration: assigned to the local 'o'"));
+        await test.RunAsync();
+        var il = IlInspection.Compile(Shapes + source);
+        Assert.Single(il.Method("C", "Cast").Boxes);
+        Assert.Equal(0, il.AllocatedBytesPerCall("C", "Cast"));
+        Assert.True(il.AllocatedBytesPerCall("C", "Local") >= 24);
     }
 
     [Fact]
