@@ -21,6 +21,7 @@ public static class RuleIdentifiers
     public const string CompositeFormatting = "MSA2002";
     public const string StructMissingOverride = "MSA2004";
     public const string ObjectEqualsOfValues = "MSA2005";
+    public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
     public const string EmptyFinalizer = "MSA4001";
 }
@@ -182,6 +183,20 @@ public static class RuleCatalogue
                      "(two heap allocations) before the virtual Equals(object) compares them. Comparing them as their own type does the same work without allocating.",
         helpLinkUri: HelpLink(RuleIdentifiers.ObjectEqualsOfValues));
 
+    public static readonly DiagnosticDescriptor InterfaceEnumeration = new(
+        RuleIdentifiers.InterfaceEnumeration,
+        title: "Declare the concrete collection type of a variable that foreach enumerates",
+        messageFormat: "'{0}' is declared '{1}' but is only ever assigned '{2}': this foreach {3} (one allocation per loop over a non-empty collection) and calls MoveNext/Current through the interface; declare it as '{2}'",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "foreach over an expression typed as an interface calls IEnumerable<T>.GetEnumerator. The base library's collections " +
+                     "(List<T>, HashSet<T>, Dictionary<TKey, TValue>, Queue<T>, Stack<T>, ...) implement it by returning their struct " +
+                     "enumerator boxed, a heap allocation per loop, and arrays return a heap enumerator object; MoveNext and Current are " +
+                     "then interface calls. When a local or private field only ever holds one such type, declaring it as that type lets " +
+                     "foreach use the struct enumerator directly (or index an array), with no allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.InterfaceEnumeration));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -263,6 +278,7 @@ public static class RuleCatalogue
         CompositeFormatting,
         StructMissingOverride,
         ObjectEqualsOfValues,
+        InterfaceEnumeration,
         TargetDependentEnumBoxing,
         EmptyFinalizer);
 }
