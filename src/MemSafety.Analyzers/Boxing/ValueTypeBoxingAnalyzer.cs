@@ -42,7 +42,10 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         {
             Conditional = compilation.GetTypeByMetadataName("System.Diagnostics.ConditionalAttribute");
             Expression = compilation.GetTypeByMetadataName("System.Linq.Expressions.Expression`1");
+            DoesNotReturn = compilation.GetTypeByMetadataName("System.Diagnostics.CodeAnalysis.DoesNotReturnAttribute");
         }
+
+        public INamedTypeSymbol? DoesNotReturn { get; }
 
         public INamedTypeSymbol? Conditional { get; }
 
@@ -223,6 +226,10 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                 why = "stored in a variable of that type";
                 break;
 
+            case ISimpleAssignmentOperation { Target: IPropertyReferenceOperation libraryProperty } when !IsActionableSink(libraryProperty.Property, libraryProperty.Property.OriginalDefinition.Type):
+            case ISimpleAssignmentOperation { Target: IFieldReferenceOperation libraryField } when !IsActionableSink(libraryField.Field, libraryField.Field.OriginalDefinition.Type):
+                return false;
+
             case ISimpleAssignmentOperation assignment when assignment.Value == value:
                 why = assignment.Target switch
                 {
@@ -279,6 +286,8 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         ICoalesceOperation => true,
         IArrayInitializerOperation => true,
         IArrayCreationOperation { IsImplicit: true } => true,
+        ISwitchExpressionArmOperation arm => arm.Value == value,
+        ISwitchExpressionOperation switchExpression => switchExpression.Value != value,
         // A target-typed `c ? v : null` converted as a whole, or an explicit reference cast of the box.
         IConversionOperation { Type.IsReferenceType: true } outer => !outer.GetConversion().IsBoxing && !outer.GetConversion().IsUserDefined,
         _ => false,
@@ -302,6 +311,9 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         if (IsOwnedElsewhere(method, declaring))
             return false;
 
+        if (!IsActionableSink(method, parameter.OriginalDefinition.Type))
+            return false;
+
         var callee = MemberName(method);
         if (argument.ArgumentKind == ArgumentKind.ParamArray || value is IArrayCreationOperation || value is IArrayInitializerOperation)
         {
@@ -320,6 +332,24 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                              && method.MethodKind == MethodKind.Ordinary
                              && method.Locations.Length > 0 && method.Locations[0].IsInSource;
         return true;
+    }
+
+    /// <summary>
+    /// A box handed to a library member is only worth a warning when the caller chose the boxing type: an
+    /// element type it instantiated (<c>List&lt;object&gt;.Add</c>, <c>Dictionary&lt;string, object&gt;</c>'s
+    /// indexer: the member's declared type is a type parameter) or a non-generic collection with a generic
+    /// replacement (<c>Hashtable</c>, <c>ArrayList</c>, …). An <c>object</c> parameter or property of a library
+    /// API (<c>Array.SetValue</c>, <c>SerializationInfo.AddValue</c>, <c>DataRow[…]</c>) leaves the caller no
+    /// choice, so it is not reported. Members declared in source always are: their author can change them.
+    /// </summary>
+    private static bool IsActionableSink(ISymbol member, ITypeSymbol declaredType)
+    {
+        if (member.Locations.Length > 0 && member.Locations[0].IsInSource)
+            return true;
+        if (declaredType.TypeKind == TypeKind.TypeParameter)
+            return true;
+        var ns = member.ContainingType?.ContainingNamespace;
+        return ns is { Name: "Collections", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
     }
 
     /// <summary>Calls whose boxes other MSA2xxx rules report with a better fix, or that the JIT removes.</summary>
@@ -374,7 +404,8 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
 
     /// <summary>
     /// Inside an argument of a <c>[Conditional]</c> method (<c>Debug.Assert</c>, …: not evaluated when the
-    /// symbol is undefined, and diagnostics code otherwise), a <c>throw</c> (a cold path, run once),
+    /// symbol is undefined, and diagnostics code otherwise), a <c>throw</c>, a <c>catch</c> handler or the
+    /// arguments of a <c>[DoesNotReturn]</c> throw helper (cold paths),
     /// an attribute (a constant, not code) or a lambda converted to an expression tree (data, not code).
     /// </summary>
     private static bool IsColdOrNotRun(IOperation operation, Symbols symbols)
@@ -383,8 +414,10 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         {
             switch (parent)
             {
-                case IInvocationOperation invocation when symbols.Conditional is not null && HasConditional(invocation.TargetMethod, symbols.Conditional):
+                case IInvocationOperation invocation when symbols.Conditional is not null && HasAttribute(invocation.TargetMethod, symbols.Conditional):
+                case IInvocationOperation throwHelper when symbols.DoesNotReturn is not null && HasAttribute(throwHelper.TargetMethod, symbols.DoesNotReturn):
                 case IThrowOperation:
+                case ICatchClauseOperation:
                 case IAttributeOperation:
                     return true;
                 case IDelegateCreationOperation { Type: INamedTypeSymbol delegateType } when symbols.Expression is not null
@@ -399,11 +432,11 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         return false;
     }
 
-    private static bool HasConditional(IMethodSymbol method, INamedTypeSymbol conditional)
+    private static bool HasAttribute(IMethodSymbol method, INamedTypeSymbol attributeType)
     {
         foreach (var attribute in method.GetAttributes())
         {
-            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, conditional))
+            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, attributeType))
                 return true;
         }
 
