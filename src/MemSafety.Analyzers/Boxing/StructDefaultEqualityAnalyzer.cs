@@ -269,6 +269,12 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             var named = (INamedTypeSymbol)type;
             if (StructEquality.ImplementsEquatableOfItself(named, _equatable))
                 return new StructFacts(true, false, null);
+            foreach (var implemented in named.AllInterfaces)
+            {
+                if (implemented.TypeKind == TypeKind.Error)
+                    return new StructFacts(true, false, null); // incomplete code: the missing interface may be IEquatable
+            }
+
             var overrides = StructEquality.OverridesEqualsObject(named);
             Location? fix = null;
             if (!overrides && !StructEquality.PlanFix(named.OriginalDefinition, _compilation, _equatable).IsDefault)
