@@ -148,6 +148,58 @@ internal static class StructEquality
         return result.MoveToImmutable();
     }
 
+    /// <summary>
+    /// Whether .NET Core may search an array of this struct by comparing bits (RuntimeHelpers.IsBitwiseEquatable),
+    /// with no box: measured on .NET 10 for structs whose fields are all integral primitives, bool, char or enums
+    /// with no padding; a nested struct, a float, a reference or padding made it box. Unknown layouts
+    /// (StructLayout, native ints, no fields) count as "may", so the rule stays silent.
+    /// </summary>
+    public static bool MayCompareBits(INamedTypeSymbol type)
+    {
+        foreach (var attribute in type.GetAttributes())
+        {
+            if (attribute.AttributeClass is { Name: "StructLayoutAttribute" })
+                return true;
+        }
+
+        var offset = 0;
+        var align = 1;
+        foreach (var member in type.GetMembers())
+        {
+            if (member is not IFieldSymbol { IsStatic: false, IsConst: false } field)
+                continue;
+            var fieldType = field.Type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying } ? underlying : field.Type;
+            int size;
+            switch (fieldType.SpecialType)
+            {
+                case SpecialType.System_Boolean or SpecialType.System_SByte or SpecialType.System_Byte:
+                    size = 1;
+                    break;
+                case SpecialType.System_Char or SpecialType.System_Int16 or SpecialType.System_UInt16:
+                    size = 2;
+                    break;
+                case SpecialType.System_Int32 or SpecialType.System_UInt32:
+                    size = 4;
+                    break;
+                case SpecialType.System_Int64 or SpecialType.System_UInt64:
+                    size = 8;
+                    break;
+                case SpecialType.System_IntPtr or SpecialType.System_UIntPtr:
+                    return true; // size depends on the process
+                default:
+                    return false;
+            }
+
+            if (offset % size != 0)
+                return false; // a gap before this field
+            offset += size;
+            if (size > align)
+                align = size;
+        }
+
+        return offset % align == 0;
+    }
+
     /// <summary>Types whose Equals is their bit pattern: integral primitives, bool, char, native ints and enums.</summary>
     private static bool IsBitExact(ITypeSymbol type)
     {
