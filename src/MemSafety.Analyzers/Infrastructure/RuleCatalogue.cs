@@ -19,6 +19,7 @@ public static class RuleIdentifiers
     public const string LoopInvariantAllocation = "MSA1009";
     public const string ValueTypeBoxing = "MSA2001";
     public const string CompositeFormatting = "MSA2002";
+    public const string StructDefaultEquality = "MSA2003";
     public const string StructMissingOverride = "MSA2004";
     public const string ObjectEqualsOfValues = "MSA2005";
     public const string InterfaceEnumeration = "MSA2006";
@@ -172,6 +173,20 @@ public static class RuleCatalogue
                      "formats the same values through a generic method with no box, with the same format specifiers, alignment and culture.",
         helpLinkUri: HelpLink(RuleIdentifiers.CompositeFormatting));
 
+    public static readonly DiagnosticDescriptor StructDefaultEquality = new(
+        RuleIdentifiers.StructDefaultEquality,
+        title: "Implement IEquatable<T> on a struct that is hashed or compared by the default comparer",
+        messageFormat: "'{0}' has no IEquatable<{0}>: {1} boxes {2} on every {3}{4}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Dictionary, HashSet, ConcurrentDictionary, List<T>.Contains/IndexOf/Remove, Array.IndexOf and the LINQ set and grouping " +
+                     "operators compare through EqualityComparer<T>.Default. For a struct that does not implement IEquatable<T> of itself that is " +
+                     "ObjectEqualityComparer<T>, which boxes the values to call Equals(object) and GetHashCode(); without overrides these run " +
+                     "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup, " +
+                     "so they never show in the caller's IL. Implementing IEquatable<T> (with Equals(object) and GetHashCode overrides) removes them.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StructDefaultEquality));
+
     public static readonly DiagnosticDescriptor ObjectEqualsOfValues = new(
         RuleIdentifiers.ObjectEqualsOfValues,
         title: "Do not compare two values with object.Equals",
@@ -276,6 +291,7 @@ public static class RuleCatalogue
         LoopInvariantAllocation,
         ValueTypeBoxing,
         CompositeFormatting,
+        StructDefaultEquality,
         StructMissingOverride,
         ObjectEqualsOfValues,
         InterfaceEnumeration,
