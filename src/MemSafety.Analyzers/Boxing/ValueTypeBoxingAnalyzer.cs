@@ -182,9 +182,17 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var consumer = conversion.Parent;
         while (consumer is not null && PassesThrough(consumer, value))
         {
+            // `k switch { 0 => v, _ => "none" }`, `c ? v : name`: the other branch is another type, so the
+            // destination is object on purpose (it holds several kinds of value), not by accident.
+            if (HasBranchOfAnotherType(consumer, value, conversion.Operand.Type!))
+                return false;
             value = consumer;
             consumer = consumer.Parent;
         }
+
+        // `object value; … value = reader.ReadInt32(); … value = reader.ReadString();`: the same.
+        if (LocalTarget(consumer, value) is { } destination && LocalHoldsOtherTypes(conversion, destination, conversion.Operand.Type!))
+            return false;
 
         switch (consumer)
         {
@@ -275,6 +283,64 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         }
 
         return !IsColdOrNotRun(conversion, symbols);
+    }
+
+    private static bool HasBranchOfAnotherType(IOperation consumer, IOperation value, ITypeSymbol boxedType)
+    {
+        switch (consumer)
+        {
+            case IConditionalOperation conditional when conditional.Condition != value:
+                return IsOtherType(conditional.WhenTrue == value ? conditional.WhenFalse : conditional.WhenTrue, boxedType);
+            case ICoalesceOperation coalesce:
+                return IsOtherType(coalesce.Value == value ? coalesce.WhenNull : coalesce.Value, boxedType);
+            case ISwitchExpressionOperation switchExpression:
+                foreach (var arm in switchExpression.Arms)
+                {
+                    if (arm != value && IsOtherType(arm.Value, boxedType))
+                        return true;
+                }
+
+                return false;
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>A value whose own type (before the implicit conversion to the destination) is known and is
+    /// not the boxed type; a <c>null</c> literal or a throw has no type and does not count.</summary>
+    private static bool IsOtherType(IOperation? other, ITypeSymbol boxedType)
+    {
+        while (other is IConversionOperation { IsImplicit: true } implicitConversion)
+            other = implicitConversion.Operand;
+        return other?.Type is { } type && !SymbolEqualityComparer.Default.Equals(type, boxedType);
+    }
+
+    private static ILocalSymbol? LocalTarget(IOperation? consumer, IOperation value) => consumer switch
+    {
+        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+        ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment when assignment.Value == value => local.Local,
+        _ => null,
+    };
+
+    /// <summary>Whether anything of another type is written to the local anywhere in its function.</summary>
+    private static bool LocalHoldsOtherTypes(IOperation operation, ILocalSymbol local, ITypeSymbol boxedType)
+    {
+        var root = operation;
+        while (root.Parent is not null)
+            root = root.Parent;
+        foreach (var descendant in root.Descendants())
+        {
+            IOperation? written = descendant switch
+            {
+                ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment when SymbolEqualityComparer.Default.Equals(target.Local, local) => assignment.Value,
+                IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, local) => declarator.Initializer?.Value,
+                _ => null,
+            };
+            if (written is not null && IsOtherType(written, boxedType))
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>Operations that hand the boxed value on unchanged: parentheses, the branches of <c>?:</c>
