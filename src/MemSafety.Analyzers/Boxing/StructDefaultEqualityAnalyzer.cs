@@ -56,9 +56,10 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
     /// <summary>What the analyzer knows about one struct (computed once per compilation).</summary>
     private sealed class StructFacts
     {
-        public StructFacts(bool equatable, bool overridesEquals, Location? fixLocation, bool mayCompareBits = false)
+        public StructFacts(bool equatable, bool overridesEquals, Location? fixLocation, bool mayCompareBits = false, bool overridesGetHashCode = true)
         {
             Equatable = equatable;
+            OverridesGetHashCode = overridesGetHashCode;
             OverridesEquals = overridesEquals;
             FixLocation = fixLocation;
             MayCompareBits = mayCompareBits;
@@ -68,6 +69,9 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
         public bool MayCompareBits { get; }
 
         public bool Equatable { get; }
+
+        /// <summary>Meaningful for equatable structs: without the override, hashing runs ValueType.GetHashCode on a box.</summary>
+        public bool OverridesGetHashCode { get; }
 
         public bool OverridesEquals { get; }
 
@@ -133,7 +137,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 _ => syntax.Span,
             };
             Report(context, type.TypeArguments[0], Location.Create(syntax.SyntaxTree, span),
-                "'" + type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + "'", "its " + noun, "lookup");
+                "'" + type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + "'", "its " + noun, "lookup", hashing: true);
         }
 
         public void AnalyzeInvocation(OperationAnalysisContext context)
@@ -148,6 +152,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             string site;
             string noun = "items";
             var search = true;
+            var hashes = false;
             switch (method.Name)
             {
                 case "Contains" or "IndexOf" or "LastIndexOf" or "Remove" when !method.IsStatic && SymbolEqualityComparer.Default.Equals(containing.OriginalDefinition, _list):
@@ -165,6 +170,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                     if (PassesComparer(invocation.Arguments))
                         return;
                     search = method.Name is "Contains" or "SequenceEqual";
+                    hashes = !search;
                     key = method.TypeArguments[0];
                     for (var i = 0; i < method.TypeParameters.Length; i++)
                     {
@@ -185,7 +191,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             var span = syntax is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access }
                 ? TextSpan.FromBounds(access.Name.SpanStart, syntax.Span.End)
                 : syntax.Span;
-            Report(context, key, Location.Create(syntax.SyntaxTree, span), site, "the " + noun, "comparison", search);
+            Report(context, key, Location.Create(syntax.SyntaxTree, span), site, "the " + noun, "comparison", search, hashing: hashes);
         }
 
         public void AnalyzePropertyReference(OperationAnalysisContext context)
@@ -204,9 +210,11 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
 
         // ------------------------------------------------------------ decisions
 
-        private void Report(OperationAnalysisContext context, ITypeSymbol key, Location location, string site, string noun, string operation, bool search = false)
+        /// <param name="hashing">The site hashes its keys: a struct with IEquatable but without a GetHashCode
+        /// override still boxes there (the default comparer calls the inherited GetHashCode on a box).</param>
+        private void Report(OperationAnalysisContext context, ITypeSymbol key, Location location, string site, string noun, string operation, bool search = false, bool hashing = false)
         {
-            var offender = Offender(key, 0, out var facts);
+            var offender = Offender(key, 0, hashing, out var facts);
             if (offender is null || context.Operation.Syntax.ContainsDiagnostics)
                 return;
 
@@ -218,16 +226,31 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
 
             var name = offender.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
             var what = SymbolEqualityComparer.Default.Equals(offender, key) ? noun : "the '" + name + "' in " + noun;
-            var tail = facts!.OverridesEquals
-                ? " to call its Equals(object) override"
-                : " and ValueType.Equals may compare the fields through reflection";
-            var additional = facts.FixLocation is { } fix ? new[] { fix } : null;
+            string problem;
+            string tail;
+            Location[]? additional;
+            if (facts!.Equatable)
+            {
+                problem = "implements IEquatable<" + name + "> but does not override GetHashCode()";
+                tail = " to run ValueType.GetHashCode(), which may not agree with Equals(" + name + ")";
+                additional = null;
+            }
+            else
+            {
+                problem = "has no IEquatable<" + name + ">";
+                tail = facts.OverridesEquals
+                    ? " to call its Equals(object) override"
+                    : " and ValueType.Equals may compare the fields through reflection";
+                additional = facts.FixLocation is { } fix ? new[] { fix } : null;
+            }
+
             context.ReportDiagnostic(Diagnostic.Create(
                 RuleCatalogue.StructDefaultEquality,
                 location,
                 additional,
                 additional is null ? ImmutableDictionary<string, string?>.Empty : Fixable,
                 name,
+                problem,
                 site,
                 what,
                 operation,
@@ -237,7 +260,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
         /// <summary>The struct without IEquatable of itself that the default comparer of <paramref name="key"/>
         /// ends up comparing through Equals(object): the key itself, or an element of a ValueTuple, Nullable or
         /// anonymous-type key (which compare their elements with EqualityComparer&lt;T&gt;.Default).</summary>
-        private INamedTypeSymbol? Offender(ITypeSymbol key, int depth, out StructFacts? facts)
+        private INamedTypeSymbol? Offender(ITypeSymbol key, int depth, bool hashing, out StructFacts? facts)
         {
             facts = null;
             if (depth > MaxDepth || key is not INamedTypeSymbol named)
@@ -249,7 +272,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                     return null;
                 foreach (var member in named.GetMembers())
                 {
-                    if (member is IPropertySymbol property && Offender(property.Type, depth + 1, out facts) is { } inner)
+                    if (member is IPropertySymbol property && Offender(property.Type, depth + 1, hashing, out facts) is { } inner)
                         return inner;
                 }
 
@@ -264,7 +287,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             {
                 foreach (var argument in named.TypeArguments)
                 {
-                    if (Offender(argument, depth + 1, out facts) is { } inner)
+                    if (Offender(argument, depth + 1, hashing, out facts) is { } inner)
                         return inner;
                 }
 
@@ -272,7 +295,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             }
 
             var known = _facts.GetOrAdd(named, Compute);
-            if (known.Equatable)
+            if (known.Equatable && (!hashing || known.OverridesGetHashCode))
                 return null;
             facts = known;
             return named;
@@ -282,7 +305,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
         {
             var named = (INamedTypeSymbol)type;
             if (StructEquality.ImplementsEquatableOfItself(named, _equatable))
-                return new StructFacts(true, false, null);
+                return new StructFacts(true, false, null, overridesGetHashCode: StructEquality.OverridesGetHashCode(named));
             foreach (var implemented in named.AllInterfaces)
             {
                 if (implemented.TypeKind == TypeKind.Error)

@@ -58,6 +58,17 @@ internal static class StructEquality
         return false;
     }
 
+    public static bool OverridesGetHashCode(ITypeSymbol type)
+    {
+        foreach (var member in type.GetMembers(WellKnownMemberNames.ObjectGetHashCode))
+        {
+            if (member is IMethodSymbol { IsOverride: true, Parameters.Length: 0 })
+                return true;
+        }
+
+        return false;
+    }
+
     public static bool OverridesEqualsObject(ITypeSymbol type)
     {
         foreach (var member in type.GetMembers(WellKnownMemberNames.ObjectEquals))

@@ -176,7 +176,7 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor StructDefaultEquality = new(
         RuleIdentifiers.StructDefaultEquality,
         title: "Implement IEquatable<T> on a struct that is hashed or compared by the default comparer",
-        messageFormat: "'{0}' has no IEquatable<{0}>: {1} boxes {2} on every {3}{4}",
+        messageFormat: "'{0}' {1}: {2} boxes {3} on every {4}{5}",
         RuleCategories.Boxing,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
@@ -184,7 +184,8 @@ public static class RuleCatalogue
                      "operators compare through EqualityComparer<T>.Default. For a struct that does not implement IEquatable<T> of itself that is " +
                      "ObjectEqualityComparer<T>, which boxes the values to call Equals(object) and GetHashCode(); without overrides these run " +
                      "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup, " +
-                     "so they never show in the caller's IL. Implementing IEquatable<T> (with Equals(object) and GetHashCode overrides) removes them.",
+                     "so they never show in the caller's IL. Implementing IEquatable<T> (with Equals(object) and GetHashCode overrides) removes them. " +
+                     "A struct with IEquatable<T> but no GetHashCode override still boxes once per hash in hashing collections and grouping operators.",
         helpLinkUri: HelpLink(RuleIdentifiers.StructDefaultEquality));
 
     public static readonly DiagnosticDescriptor ObjectEqualsOfValues = new(
