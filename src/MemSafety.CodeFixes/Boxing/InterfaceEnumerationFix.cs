@@ -92,6 +92,10 @@ public sealed class InterfaceEnumerationFix : CodeFixProvider
         var symbol = model.GetSymbolInfo(expression, cancellationToken).Symbol;
         if (symbol is not (ILocalSymbol or IFieldSymbol) || symbol.DeclaringSyntaxReferences.Length != 1)
             return null;
+        // The bindings are checked in this document only: a field of a type declared in several files may be
+        // used (and rebound) in another one.
+        if (symbol is IFieldSymbol { ContainingType.DeclaringSyntaxReferences.Length: > 1 })
+            return null;
         var reference = symbol.DeclaringSyntaxReferences[0];
         if (reference.SyntaxTree != root.SyntaxTree || root.FindNode(reference.Span, getInnermostNodeForTie: true) is not VariableDeclaratorSyntax declarator)
             return null;

@@ -243,6 +243,19 @@ public sealed class InterfaceEnumerationTests
     }
 
     [Fact]
+    public async Task PartialTypeFieldUsedInAnotherFile_ReportedWithoutFix()
+    {
+        // The loop and the declaration are in one file, but the other part calls `_items.Reverse()`, which
+        // would bind to the in-place List<T>.Reverse if the field became a List<int>.
+        var test = new AnalyzerTest(new InterfaceEnumerationAnalyzer()) { CodeFix = new InterfaceEnumerationFix(), ExpectNoFix = true };
+        test.Sources.Add(Usings + "public partial class C { private IEnumerable<int> _items = new List<int> { 1, 2 }; public int M() { int n = 0; foreach (var x in [|_items|]) n += x; return n; } }");
+        test.Sources.Add(Usings + "public partial class C { public int First() => _items.Reverse().First(); }");
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        await test.RunAsync();
+        AssertInterfaceEnumeration("public partial class C { private IEnumerable<int> _items = new List<int>(); public int M() { int n = 0; foreach (var x in _items) n += x; return n; } }");
+    }
+
+    [Fact]
     public async Task PartialTypeFieldDeclaredInAnotherFile_ReportedWithoutFix()
     {
         var test = new AnalyzerTest(new InterfaceEnumerationAnalyzer()) { CodeFix = new InterfaceEnumerationFix(), ExpectNoFix = true };
