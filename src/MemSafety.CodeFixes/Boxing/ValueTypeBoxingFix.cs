@@ -173,6 +173,11 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
             var declaring = member?.ContainingType;
             if (declaring is null || member!.IsStatic)
                 return false;
+
+            // A default interface member runs on a box either way, but with a type parameter each call boxes a
+            // fresh copy, so state it changes through other members would no longer carry over between calls.
+            if (declaring.TypeKind == TypeKind.Interface && !member.IsAbstract)
+                return false;
             if (declaring.SpecialType != SpecialType.System_Object
                 && !SymbolEqualityComparer.Default.Equals(declaring, iface)
                 && !iface.AllInterfaces.Contains(declaring, SymbolEqualityComparer.Default))

@@ -465,6 +465,40 @@ public sealed class ValueTypeBoxingTests
         Assert.False(string.IsNullOrEmpty(why));
     }
 
+    [Fact]
+    public async Task Fix_NotOfferedWhenTheMethodCallsADefaultInterfaceMember()
+    {
+        // `counter.Bump()` runs the default member on a box. With the interface parameter it is the one box
+        // the caller made, so Bump's increments accumulate (the method returns 2); with a type parameter each
+        // call would box a fresh copy and the method would return 1.
+        const string source = """
+            public interface ICounter { int Next(); int Bump() => Next(); }
+            public struct Counter : ICounter { private int _n; public int Next() => ++_n; }
+            public static class Program
+            {
+                private static int TwoBumps(ICounter counter) { counter.Bump(); return counter.Bump(); }
+
+                public static string Run()
+                {
+                    var c = new Counter();
+                    var last = 0;
+                    for (var i = 0; i < 2; i++)
+                        last = TwoBumps({|#0:c|});
+                    return last.ToString();
+                }
+            }
+            """;
+        var test = Verify<ValueTypeBoxingAnalyzer, ValueTypeBoxingFix>.Test(source, source);
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        test.ExpectNoFix = true;
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0));
+        await test.RunAsync();
+
+        var generic = source.Replace("private static int TwoBumps(ICounter counter)", "private static int TwoBumps<TCounter>(TCounter counter) where TCounter : ICounter");
+        Assert.Equal("2", Behaviour.Run(source));
+        Assert.Equal("1", Behaviour.Run(generic));
+    }
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
