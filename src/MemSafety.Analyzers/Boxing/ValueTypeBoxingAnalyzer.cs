@@ -190,8 +190,11 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             consumer = consumer.Parent;
         }
 
-        // `object value; … value = reader.ReadInt32(); … value = reader.ReadString();`: the same.
+        // `object value; … value = reader.ReadInt32(); … value = reader.ReadString();`: the same; and for the
+        // elements of a local `object[]`: `args[i] = Convert.ToInt32(args[i]); … args[j] = node.Eval();`.
         if (LocalTarget(consumer, value) is { } destination && LocalHoldsOtherTypes(conversion, destination, conversion.Operand.Type!))
+            return false;
+        if (ArrayLocalTarget(consumer, value) is { } storage && ArrayHoldsOtherTypes(conversion, storage, conversion.Operand.Type!))
             return false;
 
         switch (consumer)
@@ -321,6 +324,48 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment when assignment.Value == value => local.Local,
         _ => null,
     };
+
+    private static ILocalSymbol? ArrayLocalTarget(IOperation? consumer, IOperation value)
+        => consumer is ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation array } } assignment
+           && assignment.Value == value
+            ? array.Local
+            : null;
+
+    /// <summary>Whether an element of another type is stored into the local array anywhere in its function
+    /// (an element assignment or the initializer of an array creation assigned to it).</summary>
+    private static bool ArrayHoldsOtherTypes(IOperation operation, ILocalSymbol array, ITypeSymbol boxedType)
+    {
+        var root = operation;
+        while (root.Parent is not null)
+            root = root.Parent;
+        foreach (var descendant in root.Descendants())
+        {
+            switch (descendant)
+            {
+                case ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation target } } store
+                    when SymbolEqualityComparer.Default.Equals(target.Local, array) && IsOtherType(store.Value, boxedType):
+                    return true;
+                case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, array)
+                                                                  && Unwrap(declarator.Initializer?.Value) is IArrayCreationOperation { Initializer: { } elements }:
+                    foreach (var element in elements.ElementValues)
+                    {
+                        if (IsOtherType(element, boxedType))
+                            return true;
+                    }
+
+                    break;
+            }
+        }
+
+        return false;
+    }
+
+    private static IOperation? Unwrap(IOperation? operation)
+    {
+        while (operation is IConversionOperation { IsImplicit: true } implicitConversion)
+            operation = implicitConversion.Operand;
+        return operation;
+    }
 
     /// <summary>Whether anything of another type is written to the local anywhere in its function.</summary>
     private static bool LocalHoldsOtherTypes(IOperation operation, ILocalSymbol local, ITypeSymbol boxedType)

@@ -258,6 +258,22 @@ public sealed class ValueTypeBoxingTests
         });
 
     [Fact]
+    public Task ObjectArrayOfOneValueType_Reported() => Reported(
+        """
+        public static class C
+        {
+            public static object[] M(int n)
+            {
+                var indices = new object[n];
+                for (var i = 0; i < n; i++)
+                    indices[i] = {|#0:i|};
+                return indices;
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: stored into an array element"));
+
+    [Fact]
     public Task NullableAndIndexerStore_InLoop() => Reported(
         """
         public static class C
@@ -679,6 +695,9 @@ public sealed class ValueTypeBoxingTests
                         sink.Add(code > 5 ? code : name);
                         object either = fallback ?? code;
                         sink.Add(either);
+                        var args = new object[] { name, null };
+                        args[1] = code;
+                        sink.Add(args);
                     }
                 }
             }
