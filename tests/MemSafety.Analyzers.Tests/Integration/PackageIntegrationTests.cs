@@ -172,4 +172,71 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.DoesNotContain("MSA4001", build.Output);
     }
+
+    private const string BoxingSource = """
+        using System;
+        using System.Collections.Generic;
+
+        public interface IShape { int Area(); }
+        public struct Square : IShape { public int Side; public int Area() => Side * Side; }
+        public struct Cell { public int Row; public int Column; }
+
+        public static class Geometry
+        {
+            private static int Measure(IShape shape) => shape.Area();
+
+            public static int Total(Square[] squares)
+            {
+                var total = 0;
+                foreach (var s in squares)
+                    total += Measure(s);
+                foreach (var s in squares)
+                    total += Measure(s);
+                return total;
+            }
+
+            public static Dictionary<Cell, int> Index() => new Dictionary<Cell, int>();
+
+            public static HashSet<Cell> Set() => new HashSet<Cell>();
+
+            public static int Sum(int n)
+            {
+                IEnumerable<int> items = new List<int> { 1, 2 };
+                var total = 0;
+                for (var i = 0; i < n; i++)
+                {
+                    foreach (var x in items)
+                        total += x;
+                }
+                return total;
+            }
+        }
+        """;
+
+    /// <summary>The three boxing fixes that edit a declaration other than the reported node (a method, a struct,
+    /// a variable), each with its own Fix All provider, run through the SDK's dotnet format: every declaration is
+    /// rewritten once although several diagnostics point at it, and the result builds clean as errors.</summary>
+    [Fact]
+    public void DotnetFormat_BoxingFixesEditEachDeclarationOnce_AndTheProjectBuildsClean()
+    {
+        var dir = _package.CreateConsumer("FormatBoxing", BoxingSource);
+        var before = _package.Build(dir);
+        Assert.True(before.ExitCode == 0, before.ToString());
+        foreach (var id in new[] { "MSA2001", "MSA2003", "MSA2006" })
+            Assert.Contains("warning " + id, before.Output);
+
+        var format = _package.Dotnet(dir, "format", "analyzers", "--diagnostics", "MSA2001", "MSA2003", "MSA2006", "--severity", "info", "--no-restore");
+        Assert.True(format.ExitCode == 0, format.ToString());
+
+        var code = File.ReadAllText(Path.Combine(dir, "Code.cs")).ReplaceLineEndings("\n");
+        Assert.Contains("private static int Measure<TShape>(TShape shape) where TShape : IShape => shape.Area();", code);
+        Assert.Contains("public struct Cell : IEquatable<Cell>", code);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(code, @"public bool Equals\(Cell other\)"));
+        Assert.Contains("List<int> items = new List<int> { 1, 2 };", code);
+        Assert.DoesNotContain("IEnumerable<int> items", code);
+
+        var build = _package.Build(dir, "-warnaserror");
+        Assert.True(build.ExitCode == 0, build.ToString() + "\n" + code);
+        Assert.DoesNotContain("MSA20", build.Output);
+    }
 }
