@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -39,10 +40,7 @@ public sealed class EscapeEngine
     /// <summary>The engine for the body that contains <paramref name="operation"/>.</summary>
     public static EscapeEngine ForBodyOf(IOperation operation, ParameterSummaries? summaries = null)
     {
-        var root = operation;
-        while (root.Parent is not null)
-            root = root.Parent;
-        return new EscapeEngine(root, summaries);
+        return new EscapeEngine(operation.Root(), summaries);
     }
 
     /// <summary>Does the value produced by <paramref name="value"/> (an allocation, usually) escape?</summary>

@@ -270,9 +270,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         if (local.RefKind != RefKind.None || local.IsConst || local.IsUsing)
             return false;
 
-        var root = (IOperation)creation;
-        while (root.Parent is not null)
-            root = root.Parent;
+        var root = creation.Root();
 
         // Only readers, and a list of whether each would work on a ReadOnlySpan too.
         var spanCompatible = facts.ReadOnlySpan is not null && facts.SpanIsStaticData(element)

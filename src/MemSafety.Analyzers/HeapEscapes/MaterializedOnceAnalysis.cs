@@ -46,10 +46,7 @@ internal sealed class MaterializedOnceAnalysis
         _types = types;
         _containingType = containingType;
         _cancellationToken = cancellationToken;
-        var root = copy;
-        while (root.Parent is not null)
-            root = root.Parent;
-        _bodyRoot = root;
+        _bodyRoot = copy.Root();
     }
 
     private enum RootKind

@@ -320,9 +320,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         }
 
         // The foreach must be the copy's only use (the escape engine agrees it goes nowhere else).
-        var root = (IOperation)block;
-        while (root.Parent is not null)
-            root = root.Parent;
+        var root = block.Root();
         if (MaterializedOnceAnalysis.CountReferences(root, local) != 1)
             return null;
         if (new EscapeAnalysis.EscapeEngine(root).AnalyzeSymbol(local).Escapes)

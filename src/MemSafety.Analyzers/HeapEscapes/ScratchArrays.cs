@@ -40,16 +40,7 @@ public sealed class ScratchArray
     public ITypeSymbol ElementType => ((IArrayTypeSymbol)Creation.Type!).ElementType;
 
     /// <summary>The root of the function body's operation tree.</summary>
-    public IOperation Root
-    {
-        get
-        {
-            IOperation operation = Creation;
-            while (operation.Parent is not null)
-                operation = operation.Parent;
-            return operation;
-        }
-    }
+    public IOperation Root => Creation.Root();
 }
 
 /// <summary>Recognises scratch arrays for MSA1001/1002/1003: the shape checks are syntactic and cheap, so

@@ -71,7 +71,7 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                     engine ??= EscapeEngine.ForBodyOf(creation, summaries);
                     if (!engine.Analyze(creation).CanLiveOnStack)
                         continue;
-                    var uses = SpanUses.Classify(local, Root(creation), function);
+                    var uses = SpanUses.Classify(local, creation.Root(), function);
                     if (uses is null || IsConstantTable(creation, uses))
                         continue;
 
@@ -161,13 +161,6 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         IVariableInitializerOperation { Parent: IVariableDeclaratorOperation { Symbol.RefKind: RefKind.Ref } } => true,
         _ => false,
     };
-
-    private static IOperation Root(IOperation operation)
-    {
-        while (operation.Parent is not null)
-            operation = operation.Parent;
-        return operation;
-    }
 
     /// <summary>Bytes already stackalloc'ed with a constant size in the method; an unknown size uses the whole budget.</summary>
     private static int ExistingStackallocBytes(ImmutableArray<IOperation> blocks)

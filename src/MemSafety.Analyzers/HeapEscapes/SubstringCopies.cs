@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
+using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -383,9 +384,7 @@ internal static class SubstringCopies
         if (function is IMethodSymbol { IsAsync: true })
             return null;
 
-        var root = (IOperation)declarator;
-        while (root.Parent is not null)
-            root = root.Parent;
+        var root = declarator.Root();
         if (ContainsYield(body ?? root))
             return null;
 

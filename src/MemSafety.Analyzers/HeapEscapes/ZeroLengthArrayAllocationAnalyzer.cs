@@ -211,9 +211,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
 
     private static bool LocalIdentityMayMatter(IOperation creation, ILocalSymbol local, int depth, CancellationToken cancellationToken)
     {
-        var root = creation;
-        while (root.Parent is not null)
-            root = root.Parent;
+        var root = creation.Root();
         var stack = new Stack<IOperation>();
         stack.Push(root);
         while (stack.Count > 0)

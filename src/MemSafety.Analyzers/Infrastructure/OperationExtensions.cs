@@ -32,6 +32,15 @@ public static class OperationExtensions
         return false;
     }
 
+    /// <summary>The top of the operation tree the operation belongs to: the member's body (or initializer)
+    /// operation, which holds its lambdas and local functions too.</summary>
+    public static IOperation Root(this IOperation operation)
+    {
+        while (operation.Parent is not null)
+            operation = operation.Parent;
+        return operation;
+    }
+
     /// <summary>The innermost lambda or local function containing the operation, or null when it is
     /// directly in the member's body.</summary>
     public static IMethodSymbol? EnclosingFunction(this IOperation operation)
