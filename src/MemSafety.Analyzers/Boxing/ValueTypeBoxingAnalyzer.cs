@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
@@ -31,7 +32,13 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     {
         var symbols = new Symbols(start.Compilation);
         var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
-        start.RegisterOperationAction(operation => AnalyzeConversion(operation, symbols, oracle), OperationKind.Conversion);
+        // Conversions get a per-block index of what each local is assigned, built at most once per block and
+        // only if a box in scope lands in a local (see WrittenTypes).
+        start.RegisterOperationBlockStartAction(block =>
+        {
+            var written = new WrittenTypes();
+            block.RegisterOperationAction(operation => AnalyzeConversion(operation, symbols, oracle, written), OperationKind.Conversion);
+        });
         start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, symbols, oracle), OperationKind.MethodReference);
         start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, symbols, oracle), OperationKind.Invocation);
     });
@@ -52,7 +59,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         public INamedTypeSymbol? Expression { get; }
     }
 
-    private static void AnalyzeConversion(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle)
+    private static void AnalyzeConversion(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle, WrittenTypes written)
     {
         var conversion = (IConversionOperation)context.Operation;
 
@@ -66,9 +73,9 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         if (!conversion.GetConversion().IsBoxing || conversion.Syntax.ContainsDiagnostics)
             return;
 
-        if (!IsInScope(context, conversion, oracle, out var frequency))
+        if (!IsInScope(context, conversion, oracle))
             return;
-        if (!IsRealAndOurs(conversion, symbols, out var why, out var interfaceParameter))
+        if (!IsRealAndOurs(conversion, symbols, written, out var why, out var interfaceParameter))
             return;
 
         var properties = interfaceParameter
@@ -80,7 +87,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             properties,
             Display(operandType),
             Display(target),
-            frequency,
+            Frequency(context, conversion, oracle),
             why));
     }
 
@@ -93,7 +100,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var type = instance.Type;
         if (type is null || !type.IsValueType || type.TypeKind == TypeKind.TypeParameter || type.IsRefLikeType || reference.Syntax.ContainsDiagnostics)
             return;
-        if (!IsInScope(context, reference, oracle, out var frequency) || IsColdOrNotRun(creation, symbols))
+        if (!IsInScope(context, reference, oracle) || IsColdOrNotRun(creation, symbols))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -101,7 +108,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             reference.Syntax.GetLocation(),
             Display(type),
             "object",
-            frequency,
+            Frequency(context, reference, oracle),
             $"a delegate to the instance method '{reference.Method.Name}' holds a boxed copy of the struct as its target"));
     }
 
@@ -123,7 +130,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             return;
         }
 
-        if (!IsInScope(context, invocation, oracle, out var frequency) || IsColdOrNotRun(invocation, symbols))
+        if (!IsInScope(context, invocation, oracle) || IsColdOrNotRun(invocation, symbols))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -131,48 +138,31 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             receiverSyntax.GetLocation(),
             Display(instance.Type!),
             "Enum",
-            frequency,
+            Frequency(context, invocation, oracle),
             $"'{MemberName(method)}' is declared by System.Enum, so the enum value is boxed to call it"));
     }
 
-    private static bool IsInScope(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle, out string frequency)
+    private static bool IsInScope(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle)
     {
         var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(operation.Syntax.SyntaxTree))
             .GetScope(RuleIdentifiers.ValueTypeBoxing, RuleScope.HotPathsAndLoops);
-        frequency = "";
-        if (!oracle.IsInScope(scope, operation, context.ContainingSymbol))
-            return false;
-        if (IsInStaticInitialization(context.ContainingSymbol, operation))
-            return false;
-        frequency = operation.IsExecutedPerLoopIteration() ? "on every iteration"
+
+        // A static initializer or static constructor runs once per type: never a repeated box.
+        return oracle.IsInScope(scope, operation, context.ContainingSymbol) && !operation.RunsOncePerType(context.ContainingSymbol);
+    }
+
+    /// <summary>How often the box happens, for the message; asked only when a diagnostic is reported.</summary>
+    private static string Frequency(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle)
+        => operation.IsExecutedPerLoopIteration() ? "on every iteration"
             : oracle.IsHot(context.ContainingSymbol) ? "on every call of this hot path"
             : "each time this runs";
-        return true;
-    }
-
-    /// <summary>A static field initializer or static constructor runs once per type: never a repeated box.</summary>
-    private static bool IsInStaticInitialization(ISymbol containing, IOperation operation)
-    {
-        if (containing is IMethodSymbol { MethodKind: MethodKind.StaticConstructor })
-            return true;
-        if (containing is IFieldSymbol { IsStatic: true } or IPropertySymbol { IsStatic: true } && operation.EnclosingFunction() is null)
-        {
-            for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
-            {
-                if (parent is IFieldInitializerOperation or IPropertyInitializerOperation)
-                    return true;
-            }
-        }
-
-        return false;
-    }
 
     /// <summary>
     /// Walks up from the conversion. The immediate consumer decides whether the box is real (the JIT
     /// removes some) and whose it is (another rule's); any enclosing conditional call, throw, attribute or
     /// expression tree means it does not run, runs once on a cold path, or is not code at all.
     /// </summary>
-    private static bool IsRealAndOurs(IConversionOperation conversion, Symbols symbols, out string why, out bool interfaceParameter)
+    private static bool IsRealAndOurs(IConversionOperation conversion, Symbols symbols, WrittenTypes written, out string why, out bool interfaceParameter)
     {
         why = "";
         interfaceParameter = false;
@@ -192,10 +182,11 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
 
         // `object value; … value = reader.ReadInt32(); … value = reader.ReadString();`: the same; and for the
         // elements of a local `object[]`: `args[i] = Convert.ToInt32(args[i]); … args[j] = node.Eval();`.
-        if (LocalTarget(consumer, value) is { } destination && LocalHoldsOtherTypes(conversion, destination, conversion.Operand.Type!))
+        if (LocalDestination(consumer, value, out var elements) is { } destination
+            && written.HoldsAnotherType(conversion.Root(), destination, elements, conversion.Operand.Type!))
+        {
             return false;
-        if (ArrayLocalTarget(consumer, value) is { } storage && ArrayHoldsOtherTypes(conversion, storage, conversion.Operand.Type!))
-            return false;
+        }
 
         switch (consumer)
         {
@@ -312,80 +303,104 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// <summary>A value whose own type (before the implicit conversion to the destination) is known and is
     /// not the boxed type; a <c>null</c> literal or a throw has no type and does not count.</summary>
     private static bool IsOtherType(IOperation? other, ITypeSymbol boxedType)
+        => other is not null && Unwrap(other).Type is { } type && !SymbolEqualityComparer.Default.Equals(type, boxedType);
+
+    /// <summary>The local the box is assigned to (<paramref name="elements"/> false), or the local array it is
+    /// stored into an element of (true).</summary>
+    private static ILocalSymbol? LocalDestination(IOperation? consumer, IOperation value, out bool elements)
     {
-        while (other is IConversionOperation { IsImplicit: true } implicitConversion)
-            other = implicitConversion.Operand;
-        return other?.Type is { } type && !SymbolEqualityComparer.Default.Equals(type, boxedType);
+        elements = false;
+        switch (consumer)
+        {
+            case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
+                return declarator.Symbol;
+            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment when assignment.Value == value:
+                return local.Local;
+            case ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation array } } store when store.Value == value:
+                elements = true;
+                return array.Local;
+            default:
+                return null;
+        }
     }
 
-    private static ILocalSymbol? LocalTarget(IOperation? consumer, IOperation value) => consumer switch
+    /// <summary>
+    /// For one operation block: the types of the values written to each local, and to the elements of each
+    /// local array (assignments, declarator initializers, array-creation initializers), built in one walk of
+    /// the block the first time a box lands in a local, then shared by every box of the block.
+    /// </summary>
+    private sealed class WrittenTypes
     {
-        IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
-        ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment when assignment.Value == value => local.Local,
-        _ => null,
-    };
+        private IOperation? _root;
+        private Dictionary<ILocalSymbol, List<ITypeSymbol>>? _locals;
+        private Dictionary<ILocalSymbol, List<ITypeSymbol>>? _elements;
 
-    private static ILocalSymbol? ArrayLocalTarget(IOperation? consumer, IOperation value)
-        => consumer is ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation array } } assignment
-           && assignment.Value == value
-            ? array.Local
-            : null;
-
-    /// <summary>Whether an element of another type is stored into the local array anywhere in its function
-    /// (an element assignment or the initializer of an array creation assigned to it).</summary>
-    private static bool ArrayHoldsOtherTypes(IOperation operation, ILocalSymbol array, ITypeSymbol boxedType)
-    {
-        var root = operation;
-        while (root.Parent is not null)
-            root = root.Parent;
-        foreach (var descendant in root.Descendants())
+        /// <summary>Whether anything whose own type is known and is not <paramref name="boxedType"/> is written there.</summary>
+        public bool HoldsAnotherType(IOperation root, ILocalSymbol local, bool elements, ITypeSymbol boxedType)
         {
-            switch (descendant)
+            List<ITypeSymbol>? types;
+            lock (this)
             {
-                case ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation target } } store
-                    when SymbolEqualityComparer.Default.Equals(target.Local, array) && IsOtherType(store.Value, boxedType):
-                    return true;
-                case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, array)
-                                                                  && Unwrap(declarator.Initializer?.Value) is IArrayCreationOperation { Initializer: { } elements }:
-                    foreach (var element in elements.ElementValues)
-                    {
-                        if (IsOtherType(element, boxedType))
-                            return true;
-                    }
+                if (!ReferenceEquals(_root, root))
+                    Build(root);
+                (elements ? _elements! : _locals!).TryGetValue(local, out types);
+            }
 
-                    break;
+            if (types is null)
+                return false;
+            foreach (var type in types)
+            {
+                if (!SymbolEqualityComparer.Default.Equals(type, boxedType))
+                    return true;
+            }
+
+            return false;
+        }
+
+        private void Build(IOperation root)
+        {
+            _root = root;
+            _locals = new Dictionary<ILocalSymbol, List<ITypeSymbol>>(SymbolEqualityComparer.Default);
+            _elements = new Dictionary<ILocalSymbol, List<ITypeSymbol>>(SymbolEqualityComparer.Default);
+            foreach (var operation in root.Descendants())
+            {
+                switch (operation)
+                {
+                    case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment:
+                        Add(_locals, target.Local, assignment.Value);
+                        break;
+                    case ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation array } } store:
+                        Add(_elements, array.Local, store.Value);
+                        break;
+                    case IVariableDeclaratorOperation { Initializer.Value: { } initial } declarator:
+                        Add(_locals, declarator.Symbol, initial);
+                        if (Unwrap(initial) is IArrayCreationOperation { Initializer: { } initializer })
+                        {
+                            foreach (var element in initializer.ElementValues)
+                                Add(_elements, declarator.Symbol, element);
+                        }
+
+                        break;
+                }
             }
         }
 
-        return false;
+        private static void Add(Dictionary<ILocalSymbol, List<ITypeSymbol>> map, ILocalSymbol local, IOperation value)
+        {
+            if (Unwrap(value).Type is not { } type)
+                return;
+            if (!map.TryGetValue(local, out var types))
+                map.Add(local, types = new List<ITypeSymbol>());
+            types.Add(type);
+        }
     }
 
-    private static IOperation? Unwrap(IOperation? operation)
+    /// <summary>The operation under any implicit conversions (its own type, before the language converted it).</summary>
+    private static IOperation Unwrap(IOperation operation)
     {
         while (operation is IConversionOperation { IsImplicit: true } implicitConversion)
             operation = implicitConversion.Operand;
         return operation;
-    }
-
-    /// <summary>Whether anything of another type is written to the local anywhere in its function.</summary>
-    private static bool LocalHoldsOtherTypes(IOperation operation, ILocalSymbol local, ITypeSymbol boxedType)
-    {
-        var root = operation;
-        while (root.Parent is not null)
-            root = root.Parent;
-        foreach (var descendant in root.Descendants())
-        {
-            IOperation? written = descendant switch
-            {
-                ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment when SymbolEqualityComparer.Default.Equals(target.Local, local) => assignment.Value,
-                IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, local) => declarator.Initializer?.Value,
-                _ => null,
-            };
-            if (written is not null && IsOtherType(written, boxedType))
-                return true;
-        }
-
-        return false;
     }
 
     /// <summary>Operations that hand the boxed value on unchanged: parentheses, the branches of <c>?:</c>
@@ -555,11 +570,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     }
 
     private static bool IsNullLiteral(IOperation operation)
-    {
-        while (operation is IConversionOperation { IsImplicit: true } implicitConversion)
-            operation = implicitConversion.Operand;
-        return operation is ILiteralOperation { ConstantValue: { HasValue: true, Value: null } };
-    }
+        => Unwrap(operation) is ILiteralOperation { ConstantValue: { HasValue: true, Value: null } };
 
     private static string MemberName(ISymbol member)
         => member is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor

@@ -69,7 +69,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
 
         // Code that runs once (a static field or property initializer, a static constructor) allocates
         // one empty array in all: "on every call" would be false and the saving is nil.
-        if (RunsOnce(context.ContainingSymbol) && creation.EnclosingFunction() is null)
+        if (creation.RunsOncePerType(context.ContainingSymbol))
             return;
 
         if (!ArrayFacts.IsNameable(arrayType.ElementType)
@@ -91,13 +91,6 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             "new " + InsertSize(elementName),
             elementName));
     }
-
-    private static bool RunsOnce(ISymbol symbol) => symbol switch
-    {
-        IFieldSymbol { IsStatic: true } or IPropertySymbol { IsStatic: true } => true,
-        IMethodSymbol { MethodKind: MethodKind.StaticConstructor } => true,
-        _ => false,
-    };
 
     /// <summary><c>int</c> → <c>int[0]</c>; <c>int[]</c> → <c>int[0][]</c> (the size goes in the first brackets).</summary>
     private static string InsertSize(string elementName)

@@ -32,6 +32,14 @@ public static class OperationExtensions
         return false;
     }
 
+    /// <summary>
+    /// Whether the operation runs once per type: in a static field or property initializer or a static
+    /// constructor, and not inside a lambda or local function there (those run per call).
+    /// </summary>
+    public static bool RunsOncePerType(this IOperation operation, ISymbol containingSymbol)
+        => containingSymbol is IFieldSymbol { IsStatic: true } or IPropertySymbol { IsStatic: true } or IMethodSymbol { MethodKind: MethodKind.StaticConstructor }
+           && operation.EnclosingFunction() is null;
+
     /// <summary>The top of the operation tree the operation belongs to: the member's body (or initializer)
     /// operation, which holds its lambdas and local functions too.</summary>
     public static IOperation Root(this IOperation operation)
