@@ -477,8 +477,14 @@ public sealed class ValueTypeBoxingTests
         test.NullableContextOptions = NullableContextOptions.Disable;
         test.ExpectNoFix = true;
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0));
-        await test.RunAsync();
-        Assert.False(string.IsNullOrEmpty(why));
+        try
+        {
+            await test.RunAsync();
+        }
+        catch (System.Exception e)
+        {
+            throw new Xunit.Sdk.XunitException($"Case '{why}': {e.Message}");
+        }
     }
 
     [Fact]
