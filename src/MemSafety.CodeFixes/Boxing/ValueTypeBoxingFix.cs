@@ -12,7 +12,6 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.FindSymbols;
-using Microsoft.CodeAnalysis.Formatting;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace MemSafety.CodeFixes.Boxing;
@@ -144,25 +143,12 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
     /// <summary>Each use of the parameter is the receiver of a member of the interface, its base interfaces or object.</summary>
     private static bool UsesOnlyAsReceiver(SemanticModel model, MethodDeclarationSyntax methodSyntax, IParameterSymbol parameter, CancellationToken cancellationToken)
     {
-        var body = (SyntaxNode?)methodSyntax.Body ?? methodSyntax.ExpressionBody;
-        if (body is null)
+        if (model.GetOperation(methodSyntax, cancellationToken) is not { } body)
             return false;
         var iface = (INamedTypeSymbol)parameter.Type;
-        foreach (var identifier in body.DescendantNodes().OfType<IdentifierNameSyntax>())
+        foreach (var operation in body.Descendants())
         {
-            if (identifier.Identifier.ValueText != parameter.Name)
-                continue;
-            var operation = model.GetOperation(identifier, cancellationToken);
-            if (operation is not IParameterReferenceOperation reference)
-            {
-                // Another symbol of the same name (a local in a lambda, a member) is fine; an unbound one is not.
-                var symbol = model.GetSymbolInfo(identifier, cancellationToken).Symbol;
-                if (symbol is null || SymbolEqualityComparer.Default.Equals(symbol, parameter))
-                    return false;
-                continue;
-            }
-
-            if (!SymbolEqualityComparer.Default.Equals(reference.Parameter, parameter))
+            if (operation is not IParameterReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Parameter, parameter))
                 continue;
             ISymbol? member = reference.Parent switch
             {
@@ -185,8 +171,7 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
                 return false;
             }
 
-            // A property of the interface that is assigned: `shape.Size = 3` would write to the copy either way,
-            // but a compound or ref use is not worth reasoning about.
+            // An assigned interface property (`shape.Size = 3`, `shape.Size++`) is left alone: conservative.
             if (reference.Parent is IPropertyReferenceOperation propertyReference && propertyReference.Parent is IAssignmentOperation or IIncrementOrDecrementOperation)
                 return false;
         }
@@ -197,23 +182,18 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
     /// <summary>Rewrites each method once, with one type parameter per fixed parameter.</summary>
     internal static async Task<Solution> ApplyAsync(Solution solution, IEnumerable<(IMethodSymbol Method, int Ordinal)> targets, CancellationToken cancellationToken)
     {
-        var byDeclaration = new Dictionary<SyntaxReference, SortedSet<int>>();
-        var seen = new Dictionary<(SyntaxTree, Microsoft.CodeAnalysis.Text.TextSpan), SyntaxReference>();
+        // One entry per declaration (however many call sites named it), with the parameters to make generic.
+        var byDeclaration = new Dictionary<(SyntaxTree Tree, Microsoft.CodeAnalysis.Text.TextSpan Span), SortedSet<int>>();
         foreach (var (method, ordinal) in targets)
         {
             var reference = method.DeclaringSyntaxReferences[0];
             var key = (reference.SyntaxTree, reference.Span);
-            if (!seen.TryGetValue(key, out var existing))
-            {
-                seen.Add(key, reference);
-                byDeclaration.Add(reference, new SortedSet<int>());
-                existing = reference;
-            }
-
-            byDeclaration[existing].Add(ordinal);
+            if (!byDeclaration.TryGetValue(key, out var ordinals))
+                byDeclaration.Add(key, ordinals = new SortedSet<int>());
+            ordinals.Add(ordinal);
         }
 
-        foreach (var group in byDeclaration.GroupBy(pair => pair.Key.SyntaxTree))
+        foreach (var group in byDeclaration.GroupBy(pair => pair.Key.Tree))
         {
             var documentId = solution.GetDocumentId(group.Key);
             if (documentId is null)
@@ -230,9 +210,7 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
                     replacements[declaration] = MakeGeneric(model, declaration, pair.Value);
             }
 
-            var newRoot = root.ReplaceNodes(replacements.Keys, (original, _) => replacements[original]);
-            var formatted = await Formatter.FormatAsync(document.WithSyntaxRoot(newRoot), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
-            solution = formatted.Project.Solution;
+            solution = document.WithSyntaxRoot(root.ReplaceNodes(replacements.Keys, (original, _) => replacements[original])).Project.Solution;
         }
 
         return solution;
@@ -339,18 +317,13 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
             }
 
             var targets = new List<(IMethodSymbol, int)>();
-            var keys = new HashSet<(SyntaxTree, Microsoft.CodeAnalysis.Text.TextSpan, int)>();
             foreach (var document in documents)
             {
                 foreach (var diagnostic in await context.GetDocumentDiagnosticsAsync(document).ConfigureAwait(false))
                 {
                     if (!diagnostic.Properties.ContainsKey(ValueTypeBoxingAnalyzer.InterfaceParameterProperty))
                         continue;
-                    var target = await FindTargetAsync(document, diagnostic, cancellationToken).ConfigureAwait(false);
-                    if (target is not { } found)
-                        continue;
-                    var reference = found.Method.DeclaringSyntaxReferences[0];
-                    if (keys.Add((reference.SyntaxTree, reference.Span, found.Ordinal)))
+                    if (await FindTargetAsync(document, diagnostic, cancellationToken).ConfigureAwait(false) is { } found)
                         targets.Add(found);
                 }
             }
