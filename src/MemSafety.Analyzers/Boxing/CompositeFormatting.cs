@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Text;
+using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Operations;
@@ -292,7 +293,7 @@ internal static class CompositeFormatting
             {
                 // Concat calls ToString(); the handler calls IFormattable.ToString(null, null) on IFormattable values.
                 // The two agree for the BCL's primitive types and strings; not necessarily for a user's types.
-                var type = Unconverted(ordered[i]).Type;
+                var type = ordered[i].WithoutImplicitConversions().Type;
                 if (type is null || !(type.SpecialType != SpecialType.None && type.SpecialType != SpecialType.System_Object))
                     whyNoFix = "a value other than a string or primitive may format differently through IFormattable";
             }
@@ -546,7 +547,7 @@ internal static class CompositeFormatting
                 continue;
             for (var j = 0; j < i; j++)
             {
-                var type = Unconverted(values[j]).Type;
+                var type = values[j].WithoutImplicitConversions().Type;
                 if (type is null || !(type.IsValueType || type.SpecialType == SpecialType.System_String))
                     return "a later argument could change how an earlier object formats";
             }
@@ -557,7 +558,7 @@ internal static class CompositeFormatting
 
     internal static bool IsPure(IOperation value)
     {
-        value = Unconverted(value);
+        value = value.WithoutImplicitConversions();
         if (value.ConstantValue.HasValue)
             return true;
         return value switch
@@ -567,13 +568,6 @@ internal static class CompositeFormatting
             IFieldReferenceOperation { Instance: IInstanceReferenceOperation } => true,
             _ => false,
         };
-    }
-
-    private static IOperation Unconverted(IOperation value)
-    {
-        while (value is IConversionOperation { IsImplicit: true } conversion)
-            value = conversion.Operand;
-        return value;
     }
 
     private static string? CheckTarget(FormattingApi api, IInvocationOperation invocation, IOperation? provider, CompositeFormattingSymbols symbols, LanguageVersion languageVersion)
@@ -613,7 +607,7 @@ internal static class CompositeFormatting
     {
         foreach (var value in values)
         {
-            var text = Unconverted(value).Syntax.ToString();
+            var text = value.WithoutImplicitConversions().Syntax.ToString();
             if (text.IndexOf('\n') >= 0 || text.IndexOf('\r') >= 0 || text.IndexOf("//", System.StringComparison.Ordinal) >= 0 || text.IndexOf("/*", System.StringComparison.Ordinal) >= 0)
                 return "an argument spans lines or holds a comment";
             if (text.IndexOf('@') >= 0 || text.IndexOf('$') >= 0 || text.IndexOf('\'') >= 0 || text.IndexOf('"') >= 0)

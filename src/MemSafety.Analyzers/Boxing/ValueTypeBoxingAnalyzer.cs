@@ -303,7 +303,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// <summary>A value whose own type (before the implicit conversion to the destination) is known and is
     /// not the boxed type; a <c>null</c> literal or a throw has no type and does not count.</summary>
     private static bool IsOtherType(IOperation? other, ITypeSymbol boxedType)
-        => other is not null && Unwrap(other).Type is { } type && !SymbolEqualityComparer.Default.Equals(type, boxedType);
+        => other is not null && other.WithoutImplicitConversions().Type is { } type && !SymbolEqualityComparer.Default.Equals(type, boxedType);
 
     /// <summary>The local the box is assigned to (<paramref name="elements"/> false), or the local array it is
     /// stored into an element of (true).</summary>
@@ -374,7 +374,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                         break;
                     case IVariableDeclaratorOperation { Initializer.Value: { } initial } declarator:
                         Add(_locals, declarator.Symbol, initial);
-                        if (Unwrap(initial) is IArrayCreationOperation { Initializer: { } initializer })
+                        if (initial.WithoutImplicitConversions() is IArrayCreationOperation { Initializer: { } initializer })
                         {
                             foreach (var element in initializer.ElementValues)
                                 Add(_elements, declarator.Symbol, element);
@@ -387,20 +387,12 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
 
         private static void Add(Dictionary<ILocalSymbol, List<ITypeSymbol>> map, ILocalSymbol local, IOperation value)
         {
-            if (Unwrap(value).Type is not { } type)
+            if (value.WithoutImplicitConversions().Type is not { } type)
                 return;
             if (!map.TryGetValue(local, out var types))
                 map.Add(local, types = new List<ITypeSymbol>());
             types.Add(type);
         }
-    }
-
-    /// <summary>The operation under any implicit conversions (its own type, before the language converted it).</summary>
-    private static IOperation Unwrap(IOperation operation)
-    {
-        while (operation is IConversionOperation { IsImplicit: true } implicitConversion)
-            operation = implicitConversion.Operand;
-        return operation;
     }
 
     /// <summary>Operations that hand the boxed value on unchanged: parentheses, the branches of <c>?:</c>
@@ -570,7 +562,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     }
 
     private static bool IsNullLiteral(IOperation operation)
-        => Unwrap(operation) is ILiteralOperation { ConstantValue: { HasValue: true, Value: null } };
+        => operation.WithoutImplicitConversions() is ILiteralOperation { ConstantValue: { HasValue: true, Value: null } };
 
     private static string MemberName(ISymbol member)
         => member is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor

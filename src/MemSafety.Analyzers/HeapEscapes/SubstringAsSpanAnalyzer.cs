@@ -105,8 +105,7 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
     /// <summary>A constant index that counts from the start (not <c>^n</c>).</summary>
     private static int? FromStart(IOperation operation)
     {
-        while (operation is IConversionOperation { IsImplicit: true } conversion)
-            operation = conversion.Operand;
+        operation = operation.WithoutImplicitConversions();
         return operation is IUnaryOperation { OperatorKind: UnaryOperatorKind.Hat } ? null : ConstantInt(operation);
     }
 

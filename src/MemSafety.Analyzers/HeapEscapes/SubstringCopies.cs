@@ -900,9 +900,7 @@ internal static class SubstringCopies
         ulong substringAt = 0;
         foreach (var argument in invocation.Arguments)
         {
-            var value = argument.Value;
-            while (value is IConversionOperation { IsImplicit: true } conversion)
-                value = conversion.Operand;
+            var value = argument.Value.WithoutImplicitConversions();
             if (argument.Parameter is { } parameter && value is IInvocationOperation { TargetMethod: { Name: "Substring", IsStatic: false, Parameters.Length: 1 or 2 } substring }
                 && substring.ContainingType.SpecialType == SpecialType.System_String)
             {

@@ -40,6 +40,14 @@ public static class OperationExtensions
         => containingSymbol is IFieldSymbol { IsStatic: true } or IPropertySymbol { IsStatic: true } or IMethodSymbol { MethodKind: MethodKind.StaticConstructor }
            && operation.EnclosingFunction() is null;
 
+    /// <summary>The operation under any implicit conversions: the value as written, with its own type.</summary>
+    public static IOperation WithoutImplicitConversions(this IOperation operation)
+    {
+        while (operation is IConversionOperation { IsImplicit: true } conversion)
+            operation = conversion.Operand;
+        return operation;
+    }
+
     /// <summary>The top of the operation tree the operation belongs to: the member's body (or initializer)
     /// operation, which holds its lambdas and local functions too.</summary>
     public static IOperation Root(this IOperation operation)
