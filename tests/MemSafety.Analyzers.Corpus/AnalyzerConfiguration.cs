@@ -56,7 +56,8 @@ internal sealed class AnalyzerConfiguration
     /// <summary>The compilation options with the preset's severities (per tree and global) and <c>--enable</c>.</summary>
     public CSharpCompilationOptions Apply(CSharpCompilationOptions options, IReadOnlyList<SyntaxTree> trees)
     {
-        options = options.WithSpecificDiagnosticOptions(_specific);
+        // The unit's own (NoWarn), then --enable.
+        options = options.WithSpecificDiagnosticOptions(options.SpecificDiagnosticOptions.SetItems(_specific));
         if (_set is null)
             return options;
         var perTree = new Dictionary<SyntaxTree, AnalyzerConfigOptionsResult>(trees.Count);

@@ -58,6 +58,9 @@ internal sealed class CorpusUnit
     public required IReadOnlyList<MetadataReference> References { get; init; }
     public required CSharpCompilationOptions CompilationOptions { get; init; }
 
+    /// <summary>Source generators the real build runs (third-party only; decompiled code holds their output).</summary>
+    public IReadOnlyList<ISourceGenerator> Generators { get; init; } = Array.Empty<ISourceGenerator>();
+
     /// <summary>Decompile or extract time; 0 on a cache hit.</summary>
     public double PrepareSeconds { get; init; }
     public LibraryInfo? Library { get; init; }
@@ -224,12 +227,16 @@ internal sealed class CorpusAnalysis
         }
 
         ReferenceAssembliesFolder = Path.Combine(candidates[0], "ref", tfm);
+        FrameworkGeneratorsFolder = Path.Combine(candidates[0], "analyzers", "dotnet", "cs");
         return Directory.GetFiles(ReferenceAssembliesFolder, "*.dll").Order(StringComparer.Ordinal)
             .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
     }
 
     /// <summary>Where the third-party libraries' framework references came from (for the report).</summary>
     public string? ReferenceAssembliesFolder { get; private set; }
+
+    /// <summary>The targeting pack's source generators (analyzers/dotnet/cs), which every build against it runs.</summary>
+    public string? FrameworkGeneratorsFolder { get; private set; }
 
     private static CSharpParseOptions RuntimeParseOptions { get; } =
         new(LanguageVersion.Latest, DocumentationMode.None, SourceCodeKind.Regular);
@@ -327,14 +334,15 @@ internal sealed class CorpusAnalysis
                 lines += tree.GetText().Lines.Count;
             }
 
-            var warm = CreateCompilation(unit, slice);
+            var warm = SourceGenerators.Run(CreateCompilation(unit, slice), unit.Generators, unit.ParseOptions, _configuration.ProviderFor(slice), TextWriter.Null, "warm-up");
             warm.GetDiagnostics();
             await warm.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, slice, recordCrashes: false)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
             log.WriteLine($"   warmed up on {slice.Count} files ({lines} lines) in {stopwatch.Elapsed.TotalSeconds:F1} s");
         }
 
         // References: binding the ~160 framework assemblies, once per compilation (clones share it).
-        var compilation = CreateCompilation(unit, trees);
+        var compilation = SourceGenerators.Run(CreateCompilation(unit, trees), unit.Generators, unit.ParseOptions, _configuration.ProviderFor(trees), log, "generators");
+        trees = compilation.SyntaxTrees.ToList();
         Collect();
         stopwatch.Restart();
         compilation.GetSpecialType(SpecialType.System_Object);

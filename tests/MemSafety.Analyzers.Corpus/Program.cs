@@ -58,7 +58,8 @@ internal static class Program
             {
                 var listFile = options.ProjectsFile ?? RepositoryLayout.DefaultProjectsFile
                     ?? throw new UsageException("cannot find the repository above " + AppContext.BaseDirectory + ": give --projects");
-                thirdParty = new ThirdPartyCorpus(options, LibraryList.Load(listFile), analysis.ReferencePackReferences(Console.Out));
+                var framework = analysis.ReferencePackReferences(Console.Out);
+                thirdParty = new ThirdPartyCorpus(options, LibraryList.Load(listFile), framework, analysis.FrameworkGeneratorsFolder, Console.Out);
                 libraries = thirdParty.Selected();
                 options.ProjectsFileUsed = listFile;
             }

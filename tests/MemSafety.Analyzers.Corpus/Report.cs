@@ -290,6 +290,11 @@ internal static class Report
         return descriptor.IsEnabledByDefault ? "default (" + descriptor.DefaultSeverity.ToString().ToLowerInvariant() + ")" : "default (off)";
     }
 
+    private static string EffectiveLanguage(string specified)
+        => LanguageVersionFacts.TryParse(specified, out var version)
+            ? specified + (LanguageVersionFacts.MapSpecifiedToEffectiveVersion(version) is var effective && effective.ToDisplayString() != specified ? " (" + effective.ToDisplayString() + ")" : "")
+            : specified;
+
     private static void AppendLibraries(StringBuilder md, IReadOnlyList<AssemblyResult> results)
     {
         md.AppendLine("## Libraries").AppendLine();
@@ -303,7 +308,7 @@ internal static class Report
             if (l is null)
                 continue;
             var share = r.Files == 0 ? "n/a" : (r.FilesWithErrors / (double)r.Files).ToString("P1", CultureInfo.InvariantCulture);
-            md.AppendLine($"| {r.Name} | {l.Repository} | `{l.Commit.Substring(0, 12)}` | `{l.Project}` | {l.TargetFramework} | {l.LangVersion} | " +
+            md.AppendLine($"| {r.Name} | {l.Repository} | `{l.Commit.Substring(0, 12)}` | `{l.Project}` | {l.TargetFramework} | {EffectiveLanguage(l.LangVersion)} | " +
                           $"{r.Files} | {r.Lines} | {r.CompileErrors} | {r.FilesWithErrors} ({share}) | {l.DependencyErrors} |");
         }
 

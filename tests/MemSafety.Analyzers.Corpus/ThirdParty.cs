@@ -81,6 +81,10 @@ internal class ProjectSpec
     /// <summary>&lt;PublicKey&gt; (hex), for projects that name the key instead of a key file.</summary>
     public string? PublicKey { get; set; }
 
+    /// <summary>&lt;NoWarn&gt; ids that matter for compiling: those that would otherwise be errors, such as
+    /// the library's own [Experimental] diagnostic ids.</summary>
+    public List<string> NoWarn { get; set; } = new();
+
     /// <summary>&lt;CheckForOverflowUnderflow&gt;: arithmetic is checked by default.</summary>
     public bool CheckOverflow { get; set; }
 
@@ -162,6 +166,29 @@ internal sealed class PackageSpec
     public override string ToString() => Id + " " + Version;
 }
 
+/// <summary>No analyzer options: what generators of project references see.</summary>
+internal sealed class EmptyOptions : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptionsProvider
+{
+    public static readonly EmptyOptions Instance = new();
+
+    public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GlobalOptions => Empty.Instance;
+
+    public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Empty.Instance;
+
+    public override Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Empty.Instance;
+
+    private sealed class Empty : Microsoft.CodeAnalysis.Diagnostics.AnalyzerConfigOptions
+    {
+        public static readonly Empty Instance = new();
+
+        public override bool TryGetValue(string key, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out string? value)
+        {
+            value = null;
+            return false;
+        }
+    }
+}
+
 /// <summary>Facts about the library a unit was built from, for the report.</summary>
 internal sealed record LibraryInfo(string Repository, string Commit, string Project, string TargetFramework, string LangVersion, int DependencyErrors);
 
@@ -184,11 +211,13 @@ internal sealed class ThirdPartyCorpus
 
     private readonly CorpusOptions _options;
     private readonly IReadOnlyList<MetadataReference> _framework;
+    private readonly List<ISourceGenerator> _frameworkGenerators;
 
-    public ThirdPartyCorpus(CorpusOptions options, LibraryList list, IReadOnlyList<MetadataReference> framework)
+    public ThirdPartyCorpus(CorpusOptions options, LibraryList list, IReadOnlyList<MetadataReference> framework, string? frameworkGenerators, TextWriter log)
     {
         _options = options;
         _framework = framework;
+        _frameworkGenerators = frameworkGenerators is null ? new List<ISourceGenerator>() : SourceGenerators.FromFolder(frameworkGenerators, log);
         List = list;
     }
 
@@ -323,12 +352,15 @@ internal sealed class ThirdPartyCorpus
             : $"   sources reused from {root}");
 
         var packages = new List<MetadataReference>();
+        var generators = new List<ISourceGenerator>(_frameworkGenerators);
         foreach (var package in library.Packages)
         {
             var assets = PackageAssets(package);
             if (assets.Count == 0)
                 log.WriteLine($"   note: {package} has no compile assets for net10.0 (the framework provides it)");
             packages.AddRange(assets.Select(a => MetadataReference.CreateFromFile(a)));
+            if (SourceGenerators.PackageFolder(PackageFolder(package)) is { } analyzers)
+                generators.AddRange(SourceGenerators.FromFolder(analyzers, log));
         }
 
         var references = _framework.Concat(packages).ToList();
@@ -337,6 +369,7 @@ internal sealed class ThirdPartyCorpus
         {
             var trees = Parse(root, reference, out _);
             var compilation = CSharpCompilation.Create(reference.EffectiveAssemblyName, trees, references, CompilationOptions(root, reference, _options.Nullable));
+            compilation = SourceGenerators.Run(compilation, generators, ParseOptions(reference), EmptyOptions.Instance, log, reference.Project);
             var errors = compilation.GetDiagnostics().Count(d => d.Severity == DiagnosticSeverity.Error);
             dependencyErrors += errors;
             log.WriteLine($"   project reference {reference.Project}: {trees.Count} files, {errors} compile errors");
@@ -353,6 +386,7 @@ internal sealed class ThirdPartyCorpus
             ParseOptions = ParseOptions(library),
             GeneratedSources = GlobalUsings(root, library),
             References = references,
+            Generators = generators,
             CompilationOptions = CompilationOptions(root, library, _options.Nullable),
             PrepareSeconds = extractSeconds,
             Library = new LibraryInfo(library.Repository, library.Commit, library.Project, library.TargetFramework, library.LangVersion, dependencyErrors),
@@ -378,6 +412,8 @@ internal sealed class ThirdPartyCorpus
             checkOverflow: project.CheckOverflow,
             concurrentBuild: true,
             deterministic: true);
+        if (project.NoWarn.Count > 0)
+            options = options.WithSpecificDiagnosticOptions(project.NoWarn.Select(id => new KeyValuePair<string, ReportDiagnostic>(id, ReportDiagnostic.Suppress)));
         // Public signing gives the assembly its identity (name and public key) without the private key;
         // nothing is emitted anyway.
         if (project.KeyFile is not null)
