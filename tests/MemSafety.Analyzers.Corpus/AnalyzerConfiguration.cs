@@ -13,9 +13,10 @@ namespace MemSafety.Analyzers.Corpus;
 /// <summary>What a consumer's build gives the analyzers: the shipped preset (build/MemSafety.&lt;preset&gt;.globalconfig)
 /// parsed by Roslyn's own <see cref="AnalyzerConfigSet"/> and handed to the compilation the way the compiler
 /// does it (severities through a <see cref="SyntaxTreeOptionsProvider"/>, <c>memsafety.*</c> keys through an
-/// <see cref="AnalyzerConfigOptionsProvider"/>), then the tool's <c>--option</c> and <c>--enable</c> on top:
-/// <c>--enable</c> is a specific diagnostic option, like <c>/warnaserror</c> or a ruleset, which outranks global
-/// configs in the compiler; <c>--option</c> overrides the preset's key of the same name.</summary>
+/// <see cref="AnalyzerConfigOptionsProvider"/>), then the tool's <c>--option</c> and <c>--enable</c> on top, as
+/// lines of the project's own .editorconfig would be: per-file settings, which outrank a global config. (A
+/// specific diagnostic option, as a ruleset or /nowarn gives, would not: the compiler lets analyzer configs
+/// override those.)</summary>
 internal sealed class AnalyzerConfiguration
 {
     private readonly AnalyzerConfigSet? _set;
@@ -63,7 +64,7 @@ internal sealed class AnalyzerConfiguration
         var perTree = new Dictionary<SyntaxTree, AnalyzerConfigOptionsResult>(trees.Count);
         foreach (var tree in trees)
             perTree[tree] = _set.GetOptionsForSourcePath(tree.FilePath);
-        return options.WithSyntaxTreeOptionsProvider(new TreeOptionsProvider(perTree, _set.GlobalConfigOptions));
+        return options.WithSyntaxTreeOptionsProvider(new TreeOptionsProvider(perTree, _set.GlobalConfigOptions, _specific));
     }
 
     public AnalyzerConfigOptionsProvider ProviderFor(IReadOnlyList<SyntaxTree> trees)
@@ -92,11 +93,13 @@ internal sealed class AnalyzerConfiguration
     {
         private readonly Dictionary<SyntaxTree, AnalyzerConfigOptionsResult> _perTree;
         private readonly AnalyzerConfigOptionsResult _global;
+        private readonly ImmutableDictionary<string, ReportDiagnostic> _editorConfig;
 
-        public TreeOptionsProvider(Dictionary<SyntaxTree, AnalyzerConfigOptionsResult> perTree, AnalyzerConfigOptionsResult global)
+        public TreeOptionsProvider(Dictionary<SyntaxTree, AnalyzerConfigOptionsResult> perTree, AnalyzerConfigOptionsResult global, ImmutableDictionary<string, ReportDiagnostic> editorConfig)
         {
             _perTree = perTree;
             _global = global;
+            _editorConfig = editorConfig;
         }
 
         public override GeneratedKind IsGenerated(SyntaxTree tree, CancellationToken cancellationToken)
@@ -114,6 +117,9 @@ internal sealed class AnalyzerConfiguration
 
         public override bool TryGetDiagnosticValue(SyntaxTree tree, string diagnosticId, CancellationToken cancellationToken, out ReportDiagnostic severity)
         {
+            // --enable: a '[*.cs] dotnet_diagnostic.ID.severity' line of the project, for every file (generated ones too).
+            if (_editorConfig.TryGetValue(diagnosticId, out severity))
+                return true;
             if (_perTree.TryGetValue(tree, out var result) && result.TreeOptions.TryGetValue(diagnosticId, out severity))
                 return true;
             severity = ReportDiagnostic.Default;
