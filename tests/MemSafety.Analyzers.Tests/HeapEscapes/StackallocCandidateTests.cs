@@ -288,16 +288,48 @@ public sealed class StackallocCandidateTests
     }
 
     [Fact]
-    public Task BudgetPerMethod_OnlyWhatFitsIsReported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+    public Task SiblingsOverTheBudgetTogether_NoDiagnostic() => NoDiagnostic(
         """
         class C
         {
             int M()
             {
-                var first = [|new long[100]|];
+                var first = new long[100];
                 var second = new long[100];
                 first[0] = 1; second[0] = 2;
                 return (int)(first[0] + second[0]);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SiblingsWithinTheBudgetTogether_AllReported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        class C
+        {
+            int M()
+            {
+                var first = [|new long[60]|];
+                var second = [|new long[60]|];
+                first[0] = 1; second[0] = 2;
+                return (int)(first[0] + second[0]);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SiblingThatEscapes_DoesNotCountAgainstTheBudget() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        class C
+        {
+            long[] _kept;
+            int M()
+            {
+                var first = [|new long[100]|];
+                var second = new long[100];
+                _kept = second;
+                first[0] = 1;
+                return (int)first[0];
             }
         }
         """);
