@@ -30,36 +30,20 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var symbols = new Symbols(start.Compilation);
+        var cold = new ColdPaths(start.Compilation);
         var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
         // Conversions get a per-block index of what each local is assigned, built at most once per block and
         // only if a box in scope lands in a local (see WrittenTypes).
         start.RegisterOperationBlockStartAction(block =>
         {
             var written = new WrittenTypes();
-            block.RegisterOperationAction(operation => AnalyzeConversion(operation, symbols, oracle, written), OperationKind.Conversion);
+            block.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, oracle, written), OperationKind.Conversion);
         });
-        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, symbols, oracle), OperationKind.MethodReference);
-        start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, symbols, oracle), OperationKind.Invocation);
+        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, oracle), OperationKind.MethodReference);
+        start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, cold, oracle), OperationKind.Invocation);
     });
 
-    private sealed class Symbols
-    {
-        public Symbols(Compilation compilation)
-        {
-            Conditional = compilation.GetTypeByMetadataName("System.Diagnostics.ConditionalAttribute");
-            Expression = compilation.GetTypeByMetadataName("System.Linq.Expressions.Expression`1");
-            DoesNotReturn = compilation.GetTypeByMetadataName("System.Diagnostics.CodeAnalysis.DoesNotReturnAttribute");
-        }
-
-        public INamedTypeSymbol? DoesNotReturn { get; }
-
-        public INamedTypeSymbol? Conditional { get; }
-
-        public INamedTypeSymbol? Expression { get; }
-    }
-
-    private static void AnalyzeConversion(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle, WrittenTypes written)
+    private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle, WrittenTypes written)
     {
         var conversion = (IConversionOperation)context.Operation;
 
@@ -75,7 +59,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
 
         if (!IsInScope(context, conversion, oracle))
             return;
-        if (!IsRealAndOurs(conversion, symbols, written, out var why, out var interfaceParameter))
+        if (!IsRealAndOurs(conversion, cold, written, out var why, out var interfaceParameter))
             return;
 
         var properties = interfaceParameter
@@ -92,7 +76,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     }
 
     /// <summary><c>Func&lt;int&gt; f = point.Length;</c>: the delegate's target is a boxed copy of the struct.</summary>
-    private static void AnalyzeMethodReference(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle)
+    private static void AnalyzeMethodReference(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle)
     {
         var reference = (IMethodReferenceOperation)context.Operation;
         if (reference.Method.IsStatic || reference.Instance is not { } instance || reference.Parent is not IDelegateCreationOperation creation)
@@ -100,7 +84,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var type = instance.Type;
         if (type is null || !type.IsValueType || type.TypeKind == TypeKind.TypeParameter || type.IsRefLikeType || reference.Syntax.ContainsDiagnostics)
             return;
-        if (!IsInScope(context, reference, oracle) || IsColdOrNotRun(creation, symbols))
+        if (!IsInScope(context, reference, oracle) || cold.IsColdOrNotRun(creation))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -119,7 +103,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// call. Only the two members measured to allocate (ValueTypeBoxingTests) are reported; <c>HasFlag</c> is
     /// a JIT intrinsic, <c>GetHashCode</c>/<c>Equals</c> were not measured.
     /// </summary>
-    private static void AnalyzeEnumReceiver(OperationAnalysisContext context, Symbols symbols, HotPathOracle oracle)
+    private static void AnalyzeEnumReceiver(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle)
     {
         var invocation = (IInvocationOperation)context.Operation;
         var method = invocation.TargetMethod;
@@ -130,7 +114,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             return;
         }
 
-        if (!IsInScope(context, invocation, oracle) || IsColdOrNotRun(invocation, symbols))
+        if (!IsInScope(context, invocation, oracle) || cold.IsColdOrNotRun(invocation))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -162,7 +146,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// removes some) and whose it is (another rule's); any enclosing conditional call, throw, attribute or
     /// expression tree means it does not run, runs once on a cold path, or is not code at all.
     /// </summary>
-    private static bool IsRealAndOurs(IConversionOperation conversion, Symbols symbols, WrittenTypes written, out string why, out bool interfaceParameter)
+    private static bool IsRealAndOurs(IConversionOperation conversion, ColdPaths cold, WrittenTypes written, out string why, out bool interfaceParameter)
     {
         why = "";
         interfaceParameter = false;
@@ -276,7 +260,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                 break;
         }
 
-        return !IsColdOrNotRun(conversion, symbols);
+        return !cold.IsColdOrNotRun(conversion);
     }
 
     private static bool HasBranchOfAnotherType(IOperation consumer, IOperation value, ITypeSymbol boxedType)
@@ -518,47 +502,6 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             return false;
         why = $"the receiver of '{MemberName(method)}'";
         return true;
-    }
-
-    /// <summary>
-    /// Inside an argument of a <c>[Conditional]</c> method (<c>Debug.Assert</c>, …: not evaluated when the
-    /// symbol is undefined, and diagnostics code otherwise), a <c>throw</c>, a <c>catch</c> handler or the
-    /// arguments of a <c>[DoesNotReturn]</c> throw helper (cold paths),
-    /// an attribute (a constant, not code) or a lambda converted to an expression tree (data, not code).
-    /// </summary>
-    private static bool IsColdOrNotRun(IOperation operation, Symbols symbols)
-    {
-        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
-        {
-            switch (parent)
-            {
-                case IInvocationOperation invocation when symbols.Conditional is not null && HasAttribute(invocation.TargetMethod, symbols.Conditional):
-                case IInvocationOperation throwHelper when symbols.DoesNotReturn is not null && HasAttribute(throwHelper.TargetMethod, symbols.DoesNotReturn):
-                case IThrowOperation:
-                case ICatchClauseOperation:
-                case IAttributeOperation:
-                    return true;
-                case IDelegateCreationOperation { Type: INamedTypeSymbol delegateType } when symbols.Expression is not null
-                                                                                           && SymbolEqualityComparer.Default.Equals(delegateType.OriginalDefinition, symbols.Expression):
-                    return true;
-                case IConversionOperation { Operand: IAnonymousFunctionOperation, Type: INamedTypeSymbol expressionType } when symbols.Expression is not null
-                                                                                                                             && SymbolEqualityComparer.Default.Equals(expressionType.OriginalDefinition, symbols.Expression):
-                    return true;
-            }
-        }
-
-        return false;
-    }
-
-    private static bool HasAttribute(IMethodSymbol method, INamedTypeSymbol attributeType)
-    {
-        foreach (var attribute in method.GetAttributes())
-        {
-            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, attributeType))
-                return true;
-        }
-
-        return false;
     }
 
     private static bool IsNullLiteral(IOperation operation)

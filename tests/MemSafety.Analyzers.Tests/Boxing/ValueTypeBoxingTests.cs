@@ -682,6 +682,96 @@ public sealed class ValueTypeBoxingTests
             """);
     }
 
+    private const string ErrorHelpers = """
+        public static class Error
+        {
+            public static Exception Create(string message) => new InvalidOperationException(message);
+            // No [DoesNotReturn] (netstandard2.0 has none): the body can only end by throwing.
+            public static void Fail(string message) { Log(message); throw new InvalidOperationException(message); }
+            public static void Log(object value) { }
+        }
+        public sealed class BadValueException : Exception
+        {
+            public BadValueException(string message, object value) : base(message) { }
+        }
+        """;
+
+    /// <summary>Each statement runs in a loop and really boxes (asserted on the IL), but only when something has
+    /// gone wrong: the box happens once per failure, not per iteration.</summary>
+    [Theory]
+    [InlineData("if (v < 0) throw new BadValueException(\"negative\", v);", "argument of an exception's constructor")]
+    [InlineData("if (v < 0) Last = new BadValueException(\"negative\", v);", "an exception created and not thrown yet")]
+    [InlineData("if (v < 0) Last = Error.Create(Describe(v));", "argument of a factory whose return type is an Exception")]
+    [InlineData("if (v < 0) Error.Fail(Describe(v));", "argument of a source method that can only end by throwing")]
+    [InlineData("if (v < 0) { var message = Describe(v); Error.Log(message); throw new InvalidOperationException(message); }", "a block that ends in a throw")]
+    [InlineData("switch (v) { case -1: Error.Log(v); throw new InvalidOperationException(); }", "a switch section that ends in a throw")]
+    [InlineData("if (v < 0) { if (v < -5) Error.Log(v); throw new InvalidOperationException(); }", "a nested statement of a block that ends in a throw")]
+    public async Task ErrorPath_NoDiagnostic(string statement, string errorPath)
+    {
+        var source = ErrorHelpers + """
+            public static class C
+            {
+                public static Exception Last;
+                static string Describe(object value) => value.ToString();
+                public static void M(int[] values)
+                {
+                    foreach (var v in values)
+                    {
+                        STATEMENT
+                    }
+                }
+            }
+            """.Replace("STATEMENT", statement);
+        await Test(source).RunAsync();
+        Assert.True(IlInspection.Compile(Shapes + source).Method("C", "M").Boxes.Any(b => !b.ElidedByJit), errorPath + ": the statement should box");
+    }
+
+    [Fact]
+    public async Task ExceptionConstructorInitializer_InAHotPath_IsAnErrorPath_NoDiagnostic()
+    {
+        await BoxButNotReported(ErrorHelpers + """
+            public sealed class HotPathAttribute : Attribute { }
+            public sealed class OutOfRange : Exception
+            {
+                static string Describe(object value) => value.ToString();
+                [HotPath]
+                public OutOfRange(int index) : base(Describe(index)) { }
+            }
+            """);
+    }
+
+    /// <summary>The same boxes where the code can go on normally: a throw that is conditional, a block that can
+    /// leave by `continue` or `return` before its throw, a helper that throws only sometimes.</summary>
+    [Fact]
+    public Task NotAnErrorPath_ConditionalThrowOrAWayOutBeforeTheThrow_Reported() => Reported(ErrorHelpers + """
+        public static class C
+        {
+            static string Describe(object value) => value.ToString();
+            static void Check(bool ok, string message) { if (!ok) throw new InvalidOperationException(message); }
+            public static void M(int[] values)
+            {
+                foreach (var v in values)
+                {
+                    Error.Log({|#0:v|});
+                    if (v < 0) throw new InvalidOperationException();
+                    Check(v > 0, Describe({|#1:v|}));
+                    if (v > 100)
+                    {
+                        Error.Log({|#2:v|});
+                        if (v > 1000) continue;
+                        throw new InvalidOperationException();
+                    }
+                }
+            }
+        }
+        """,
+        expected: new[]
+        {
+            ExpectedDiagnostic.At("MSA2001", 0),
+            ExpectedDiagnostic.At("MSA2001", 1),
+            ExpectedDiagnostic.At("MSA2001", 2),
+        });
+
     [Fact]
     public async Task DestinationHoldsValuesOfSeveralTypes_ObjectOnPurpose_NoDiagnostic()
     {
