@@ -52,7 +52,7 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
                 operation.ReportDiagnostic(Diagnostic.Create(
                     RuleCatalogue.CompositeFormatting,
                     operand.Syntax.GetLocation(),
-                    CompositeFormatting.Describe(operand),
+                    MessageText.Quote(operand),
                     operand.Type!.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat),
                     api));
             }

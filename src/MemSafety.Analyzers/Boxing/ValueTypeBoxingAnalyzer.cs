@@ -3,8 +3,10 @@ using System.Collections.Immutable;
 using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.Boxing;
 
@@ -41,6 +43,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         });
         start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, oracle), OperationKind.MethodReference);
         start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, cold, oracle), OperationKind.Invocation);
+        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, oracle), OperationKind.Invocation, OperationKind.ObjectCreation);
     });
 
     private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle, WrittenTypes written)
@@ -69,8 +72,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             RuleCatalogue.ValueTypeBoxing,
             conversion.Operand.Syntax.GetLocation(),
             properties,
-            Display(operandType),
-            Display(target),
+            IsBoxed(conversion.Operand, operandType, target),
             Frequency(context, conversion, oracle),
             why));
     }
@@ -90,8 +92,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.ValueTypeBoxing,
             reference.Syntax.GetLocation(),
-            Display(type),
-            "object",
+            IsBoxed(instance, type, context.Compilation.ObjectType),
             Frequency(context, reference, oracle),
             $"a delegate to the instance method '{reference.Method.Name}' holds a boxed copy of the struct as its target"));
     }
@@ -120,11 +121,91 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.ValueTypeBoxing,
             receiverSyntax.GetLocation(),
-            Display(instance.Type!),
-            "Enum",
+            IsBoxed(instance, instance.Type!, method.ContainingType),
             Frequency(context, invocation, oracle),
             $"'{MemberName(method)}' is declared by System.Enum, so the enum value is boxed to call it"));
     }
+
+    /// <summary>
+    /// <c>Ensure(ok, "{0} at {1}", count, offset)</c> with <c>Ensure(bool, string, params object[])</c>: the call
+    /// allocates the array and boxes every value-type element before the callee runs, even when an assertion
+    /// holds and the values are never read. One diagnostic for the call (not one per box, which would repeat the
+    /// same message and miss the array), naming each boxed element as written. Only for the expanded form; an
+    /// explicit <c>new object[] { … }</c> is the caller's own array and its elements are reported as stores.
+    /// A call that boxes nothing is not this rule's business (the array alone is not a box). Callees whose boxes are
+    /// not actionable (library members with an <c>object</c> parameter) or owned by another rule (composite
+    /// formatting → MSA2002) are left out, as for single arguments.
+    /// </summary>
+    private static void AnalyzeParamsCall(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle)
+    {
+        var (method, arguments) = context.Operation switch
+        {
+            IInvocationOperation invocation => (invocation.TargetMethod, invocation.Arguments),
+            IObjectCreationOperation { Constructor: { } constructor } creation => (constructor, creation.Arguments),
+            _ => (null, default),
+        };
+        if (method is null || method.Parameters.IsEmpty || !method.Parameters[method.Parameters.Length - 1].IsParams)
+            return;
+        ImmutableArray<IOperation> elements = default;
+        IParameterSymbol? parameter = null;
+        foreach (var argument in arguments)
+        {
+            if (argument.ArgumentKind == ArgumentKind.ParamArray && argument.Value is IArrayCreationOperation { IsImplicit: true, Initializer: { } initializer })
+                elements = initializer.ElementValues;
+            else if (argument.ArgumentKind == ArgumentKind.ParamCollection && argument.Value is ICollectionExpressionOperation collection)
+                elements = collection.Elements;
+            else
+                continue;
+            parameter = argument.Parameter;
+        }
+
+        if (parameter is null || elements.IsDefaultOrEmpty || context.Operation.Syntax.ContainsDiagnostics)
+            return;
+
+        List<string>? boxed = null;
+        foreach (var element in elements)
+        {
+            if (element is IConversionOperation { Operand.Type: { IsValueType: true, IsRefLikeType: false } type } conversion
+                && type.TypeKind != TypeKind.TypeParameter && conversion.GetConversion().IsBoxing)
+            {
+                (boxed ??= new List<string>()).Add($"'{MessageText.Quote(conversion.Operand)}' ({Display(type)})");
+            }
+        }
+
+        if (boxed is null || IsOwnedElsewhere(method, method.ContainingType) || !IsActionableSink(method, parameter.OriginalDefinition.Type))
+            return;
+        if (!IsInScope(context, context.Operation, oracle) || cold.IsColdOrNotRun(context.Operation))
+            return;
+
+        var callee = MemberName(method);
+        var allocates = parameter.Type switch
+        {
+            IArrayTypeSymbol array => $"allocates {Article(Display(array.ElementType))} {Display(array.ElementType)}[{elements.Length}] and ",
+            INamedTypeSymbol { Name: "Span" or "ReadOnlySpan", ContainingNamespace.Name: "System" } => "",
+            var other => $"allocates {Article(Display(other))} '{Display(other)}' and ",
+        };
+        var why = $"the 'params {Display(parameter.Type)} {parameter.Name}' and its boxes are built before each call, even when '{callee}' does not use them";
+        if (method.Locations.Length > 0 && method.Locations[0].IsInSource)
+            why += $"; generic overloads of '{callee}' or a guard at the call site remove every such allocation";
+        context.ReportDiagnostic(Diagnostic.Create(
+            RuleCatalogue.ValueTypeBoxing,
+            CallLocation(context.Operation.Syntax),
+            $"'{callee}' {allocates}boxes {MessageText.List(boxed)}",
+            Frequency(context, context.Operation, oracle),
+            why));
+    }
+
+    /// <summary>From the method's name to the closing parenthesis: <c>Ensure(…)</c> of <c>Check.Ensure(…)</c>.</summary>
+    private static Location CallLocation(SyntaxNode call)
+        => call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access }
+            ? Location.Create(call.SyntaxTree, TextSpan.FromBounds(access.Name.SpanStart, call.Span.End))
+            : call.GetLocation();
+
+    private static string Article(string word) => word.Length > 0 && "aeiouAEIOU".IndexOf(word[0]) >= 0 ? "an" : "a";
+
+    /// <summary>The subject of a single box's message: <c>'count' (int) is boxed to 'object'</c>.</summary>
+    private static string IsBoxed(IOperation value, ITypeSymbol type, ITypeSymbol target)
+        => $"'{MessageText.Quote(value)}' ({Display(type)}) is boxed to '{Display(target)}'";
 
     private static bool IsInScope(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle)
     {
@@ -199,6 +280,10 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                 if (!DescribeArgument(argument, value, out why, out interfaceParameter))
                     return false;
                 break;
+
+            // An element of a C# 13 params collection (`params ReadOnlySpan<object>`): reported once per call.
+            case ICollectionExpressionOperation { Parent: IArgumentOperation { ArgumentKind: ArgumentKind.ParamCollection } }:
+                return false;
 
             case IInvocationOperation receiverCall when receiverCall.Instance == value:
                 if (!DescribeReceiver(receiverCall.TargetMethod, out why))
@@ -421,12 +506,11 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         if (!IsActionableSink(method, parameter.OriginalDefinition.Type))
             return false;
 
+        // An element of an expanded params array: AnalyzeParamsCall reports the call once, with the array.
+        if (argument.ArgumentKind == ArgumentKind.ParamArray)
+            return false;
+
         var callee = MemberName(method);
-        if (argument.ArgumentKind == ArgumentKind.ParamArray || value is IArrayCreationOperation || value is IArrayInitializerOperation)
-        {
-            why = $"passed in the 'params {Display(parameter.Type)}' of '{callee}'";
-            return true;
-        }
 
         if (method.Name == "Add" && argument.Parent is IInvocationOperation { IsImplicit: true } add && add.Instance?.Type is { } collection)
         {

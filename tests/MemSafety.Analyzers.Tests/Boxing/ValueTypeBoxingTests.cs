@@ -86,7 +86,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: assigned to the local 'o'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'i' (int) is boxed to 'object' on every iteration: assigned to the local 'o'"));
 
     [Fact]
     public Task ArgumentForObjectParameter_InForeach() => Reported(
@@ -101,7 +101,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'C.Log'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'v' (int) is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'C.Log'"));
 
     [Fact]
     public Task StructToInterfaceParameter_InWhileLoop() => Reported(
@@ -118,7 +118,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'IShape' on every iteration: passed as the 'IShape' parameter 'shape' of 'C.Measure'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'IShape' on every iteration: passed as the 'IShape' parameter 'shape' of 'C.Measure'"));
 
     [Fact]
     public Task ReturnedFromHotPath_MessageSaysHotPath() => Reported(
@@ -131,7 +131,7 @@ public sealed class ValueTypeBoxingTests
             public object Current() { return {|#0:_count|}; }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every call of this hot path: returned"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'_count' (int) is boxed to 'object' on every call of this hot path: returned"));
 
     [Fact]
     public Task FieldStore_ConditionalAndCoalesce_InLoop() => Reported(
@@ -150,22 +150,20 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: stored into the field '_last'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'v' (int) is boxed to 'object' on every iteration: stored into the field '_last'"));
 
     [Fact]
-    public Task CollectionInitializerParamsArrayAndArrayCreation_EachElement() => Reported(
+    public Task CollectionInitializerAndArrayCreation_EachElement() => Reported(
         """
         public static class C
         {
-            static void P(params object[] values) { }
             public static int M(int n)
             {
                 var count = 0;
                 for (var i = 0; i < n; i++)
                 {
                     var list = new List<object> { {|#0:i|} };
-                    P({|#1:i|}, [|n|]);
-                    var array = new object[] { {|#2:i|} };
+                    var array = new object[] { {|#1:i|}, [|n|] };
                     count += list.Count + array.Length;
                 }
                 return count;
@@ -174,10 +172,74 @@ public sealed class ValueTypeBoxingTests
         """,
         expected: new[]
         {
-            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: added to a 'List<object>' by the collection initializer"),
-            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'int' is boxed to 'object' on every iteration: passed in the 'params object[]' of 'C.P'"),
-            ExpectedDiagnostic.At("MSA2001", 2).WithMessage("'int' is boxed to 'object' on every iteration: stored into a new 'object[]'"),
+            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'i' (int) is boxed to 'object' on every iteration: added to a 'List<object>' by the collection initializer"),
+            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'i' (int) is boxed to 'object' on every iteration: stored into a new 'object[]'"),
         });
+
+    private const string EnsureHelper = """
+        public static class Check
+        {
+            [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            public static void Ensure(bool condition, string format, params object[] args)
+            {
+                if (!condition) throw new InvalidOperationException(string.Format(format, args));
+            }
+        }
+
+        """;
+
+    /// <summary>
+    /// An assertion helper with <c>params object[]</c>: the call allocates the array and boxes the value-type elements
+    /// before the helper runs, whether or not the check fails. One diagnostic for the call, naming the array and each
+    /// box (it used to be one identical message per box, silent about the array). Measured on .NET 10: 96 B per call
+    /// (object[3] 48 B + two 24 B boxes) with the condition true; 0 B behind a guard at the call site.
+    /// </summary>
+    [Fact]
+    public async Task ParamsObjectArrayHelper_OneDiagnosticPerCall_NamesTheArrayAndEachBox()
+    {
+        const string source = """
+            public static class C
+            {
+                public static void M(int[] counts, long offset, string name)
+                {
+                    foreach (var count in counts)
+                        Check.{|#0:Ensure(count >= 0, "{0} at {1} in {2}", count, offset, name)|};
+                }
+                static int _count = 3;
+                static long _offset = 5;
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+                public static void Unguarded() { Check.Ensure(_count >= 0, "{0} at {1} in {2}", _count, _offset, "x"); }
+                [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveOptimization)]
+                public static void Guarded() { if (_count < 0) Check.Ensure(false, "{0} at {1} in {2}", _count, _offset, "x"); }
+            }
+            """;
+        await Reported(EnsureHelper + source, expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage(
+            "'Check.Ensure' allocates an object[3] and boxes 'count' (int) and 'offset' (long) on every iteration: the 'params object[] args' " +
+            "and its boxes are built before each call, even when 'Check.Ensure' does not use them; generic overloads of 'Check.Ensure' " +
+            "or a guard at the call site remove every such allocation"));
+
+        var il = IlInspection.Compile(Shapes + EnsureHelper + source);
+        Assert.Equal(new[] { "System.Int32", "System.Int64" }, il.Method("C", "M").Boxes.Select(b => b.Type));
+        Assert.Contains("newarr System.Object", il.Method("C", "M").Instructions.Select(i => i.Mnemonic + " " + i.Token));
+        Assert.Equal(96, il.AllocatedBytesPerCall("C", "Unguarded"));
+        Assert.Equal(0, il.AllocatedBytesPerCall("C", "Guarded"));
+    }
+
+    [Fact]
+    public Task ParamsCollectionSpan_OneDiagnosticPerCall_NoArrayToCount() => Reported(
+        """
+        public sealed class HotPathAttribute : Attribute { }
+        public static class C
+        {
+            static void Log(string format, params ReadOnlySpan<object> values) { }
+            [HotPath]
+            public static void M(int id, Mode mode) => {|#0:Log("{0} {1}", id, mode)|};
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage(
+            "'C.Log' boxes 'id' (int) and 'mode' (Mode) on every call of this hot path: the 'params ReadOnlySpan<object> values' and its boxes " +
+            "are built before each call, even when 'C.Log' does not use them; generic overloads of 'C.Log' or a guard at the call site remove " +
+            "every such allocation"));
 
     [Fact]
     public Task StructInstanceMethodToDelegate_ReceiverIsBoxed() => Reported(
@@ -196,7 +258,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
 
     [Fact]
     public async Task EnumInstanceMethods_ReceiverIsBoxed_OneDiagnosticPerCall()
@@ -221,8 +283,8 @@ public sealed class ValueTypeBoxingTests
         var test = Test(source);
         test.ExpectedDiagnostics.AddRange(new[]
         {
-            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Mode' is boxed to 'Enum' on every iteration: 'Enum.CompareTo' is declared by System.Enum, so the enum value is boxed to call it"),
-            ExpectedDiagnostic.At("MSA2001", 2).WithMessage("'Mode' is boxed to 'Enum' on every iteration: 'Enum.ToString' is declared by System.Enum, so the enum value is boxed to call it"),
+            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'mode' (Mode) is boxed to 'Enum' on every iteration: 'Enum.CompareTo' is declared by System.Enum, so the enum value is boxed to call it"),
+            ExpectedDiagnostic.At("MSA2001", 2).WithMessage("'mode' (Mode) is boxed to 'Enum' on every iteration: 'Enum.ToString' is declared by System.Enum, so the enum value is boxed to call it"),
         });
         await test.RunAsync();
 
@@ -253,8 +315,8 @@ public sealed class ValueTypeBoxingTests
         """,
         expected: new[]
         {
-            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: stored through the indexer of 'Hashtable'"),
-            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'int' is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'ArrayList.Add'"),
+            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'i' (int) is boxed to 'object' on every iteration: stored through the indexer of 'Hashtable'"),
+            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'i' (int) is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'ArrayList.Add'"),
         });
 
     [Fact]
@@ -271,7 +333,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: stored into an array element"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'i' (int) is boxed to 'object' on every iteration: stored into an array element"));
 
     [Fact]
     public Task NullableAndIndexerStore_InLoop() => Reported(
@@ -285,7 +347,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int?' is boxed to 'object' on every iteration: stored through the indexer of 'Dictionary<string, object>'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'v' (int?) is boxed to 'object' on every iteration: stored through the indexer of 'Dictionary<string, object>'"));
 
     [Theory]
     [InlineData(LanguageVersion.CSharp7_3, ReferenceSet.NetStandard20)]
@@ -316,7 +378,7 @@ public sealed class ValueTypeBoxingTests
             """;
         var test = Test(source);
         test.AnalyzerOptions["memsafety.scope"] = "everywhere";
-        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' each time this runs: returned"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'value' (int) is boxed to 'object' each time this runs: returned"));
         await test.RunAsync();
         Assert.NotEmpty(IlInspection.Compile(Shapes + source).RealBoxesInMarkedSpan());
     }
@@ -772,6 +834,31 @@ public sealed class ValueTypeBoxingTests
             ExpectedDiagnostic.At("MSA2001", 2),
         });
 
+    /// <summary>A params call that boxes nothing allocates its array, but no box: not this rule's business. A library
+    /// params method (string.Join(string, params object[])) leaves the caller no typed choice, and composite
+    /// formatting (string.Format with four values) is MSA2002's, one diagnostic per box.</summary>
+    [Fact]
+    public async Task ParamsCallsWithoutAnActionableBox_NoDiagnostic()
+    {
+        var il = await BoxButNotReported(EnsureHelper + """
+            public static class C
+            {
+                public static int M(string[] names, int a, int b)
+                {
+                    var total = 0;
+                    foreach (var name in names)
+                    {
+                        Check.Ensure(name != null, "{0} {1}", name, "x");
+                        total += string.Join(",", a, b).Length;
+                        total += string.Format("{0} {1} {2} {3}", a, b, a, b).Length;
+                    }
+                    return total;
+                }
+            }
+            """);
+        Assert.DoesNotContain(il.Method("C", "M").Boxes, b => b.Statement!.Text!.StartsWith("Check.Ensure"));
+    }
+
     [Fact]
     public async Task DestinationHoldsValuesOfSeveralTypes_ObjectOnPurpose_NoDiagnostic()
     {
@@ -898,7 +985,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: by the explicit cast"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'v' (int) is boxed to 'object' on every iteration: by the explicit cast"));
 
     [Fact]
     public async Task GetTypeAndHasFlag_TheJitRemovesTheBox_NoDiagnostic()
@@ -941,7 +1028,7 @@ public sealed class ValueTypeBoxingTests
             }
             """;
         var test = Test(source);
-        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'Square' is boxed to 'object' on every iteration: assigned to the local 'o'"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'object' on every iteration: assigned to the local 'o'"));
         await test.RunAsync();
         var il = IlInspection.Compile(Shapes + source);
         Assert.Single(il.Method("C", "Cast").Boxes);
