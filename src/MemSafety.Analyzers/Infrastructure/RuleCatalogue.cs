@@ -186,8 +186,10 @@ public static class RuleCatalogue
         description: "Dictionary, HashSet, ConcurrentDictionary, List<T>.Contains/IndexOf/Remove, Array.IndexOf and the LINQ set and grouping " +
                      "operators compare through EqualityComparer<T>.Default. For a struct that does not implement IEquatable<T> of itself that is " +
                      "ObjectEqualityComparer<T>, which boxes the values to call Equals(object) and GetHashCode(); without overrides these run " +
-                     "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup, " +
-                     "so they never show in the caller's IL. Implementing IEquatable<T> (with Equals(object) and GetHashCode overrides) removes them. " +
+                     "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup " +
+                     "(only on hits when the struct overrides GetHashCode), so they never show in the caller's IL. Implementing IEquatable<T> " +
+                     "(with Equals(object) and GetHashCode overrides) removes them; for a struct of another assembly, such as KeyValuePair, pass " +
+                     "a comparer or search with a predicate. " +
                      "A struct with IEquatable<T> but no GetHashCode override still boxes once per hash in hashing collections and grouping operators.",
         helpLinkUri: HelpLink(RuleIdentifiers.StructDefaultEquality));
 

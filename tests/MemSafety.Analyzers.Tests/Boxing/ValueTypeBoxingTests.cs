@@ -242,6 +242,30 @@ public sealed class ValueTypeBoxingTests
             "every such allocation"));
 
     [Fact]
+    public Task Message_QuotesTheValueAsWritten_OnOneLineAndShortened_ImplicitThisAsThis() => Reported(
+        """
+        public struct Counter
+        {
+            public int Value;
+            public int Next() => Value + 1;
+            public void Run(List<Func<int>> sink, List<object> seen, int[] values)
+            {
+                foreach (var v in values)
+                {
+                    seen.Add({|#0:values[0] + // first
+                        v * 2 + values.Length + values[values.Length - 1]|});
+                    sink.Add({|#1:Next|});
+                }
+            }
+        }
+        """,
+        expected: new[]
+        {
+            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'values[0] + v * 2 + values.Length + val…' (int) is boxed to 'object' on every iteration: passed as the 'object' parameter 'item' of 'List<object>.Add'"),
+            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'this' (Counter) is boxed to 'object' on every iteration: a delegate to the instance method 'Next' holds a boxed copy of the struct as its target"),
+        });
+
+    [Fact]
     public Task StructInstanceMethodToDelegate_ReceiverIsBoxed() => Reported(
         """
         public static class C
