@@ -181,7 +181,9 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var allocates = parameter.Type switch
         {
             IArrayTypeSymbol array => $"allocates {Article(Display(array.ElementType))} {Display(array.ElementType)}[{elements.Length}] and ",
+            // A params span lives on the stack (an inline array); other params collections are built on the heap.
             INamedTypeSymbol { Name: "Span" or "ReadOnlySpan", ContainingNamespace.Name: "System" } => "",
+            { TypeKind: TypeKind.Interface } => "allocates a collection and ",
             var other => $"allocates {Article(Display(other))} '{Display(other)}' and ",
         };
         var why = $"the 'params {Display(parameter.Type)} {parameter.Name}' and its boxes are built before each call, even when '{callee}' does not use them";
