@@ -890,6 +890,27 @@ public sealed class ValueTypeBoxingTests
         Assert.DoesNotContain(il.Method("C", "M").Boxes, b => b.Statement!.Text!.StartsWith("Check.Ensure"));
     }
 
+    /// <summary>A lambda created just before a throw runs whenever it is invoked, later and elsewhere: the throw that
+    /// ends the enclosing block says nothing about how often the lambda's body runs.</summary>
+    [Fact]
+    public Task LambdaCreatedBeforeAThrow_ItsBodyIsNotAnErrorPath_Reported() => Reported(ErrorHelpers + """
+        public sealed class HotPathAttribute : Attribute { }
+        public static class C
+        {
+            public static Action Keep;
+            [HotPath]
+            public static void M(int v)
+            {
+                if (v < 0)
+                {
+                    Keep = () => Error.Log({|#0:v|});
+                    throw new InvalidOperationException();
+                }
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'v' (int) is boxed to 'object' on every call of this hot path: passed as the 'object' parameter 'value' of 'Error.Log'"));
+
     [Fact]
     public async Task DestinationHoldsValuesOfSeveralTypes_ObjectOnPurpose_NoDiagnostic()
     {
