@@ -1,0 +1,231 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using Microsoft.CodeAnalysis.Text;
+
+namespace MemSafety.Analyzers.ControlFlow;
+
+/// <summary>The basic blocks of one graph as arrays: edges (normal ones first), the strongly connected
+/// component of each block, and what the finally logic of <see cref="FunctionCycles"/> needs.</summary>
+internal sealed class BlockGraph
+{
+    private readonly int[] _spanStart;
+    private readonly int[] _spanEnd;
+
+    private BlockGraph(int count, int[] spanStart, int[] spanEnd)
+    {
+        Count = count;
+        _spanStart = spanStart;
+        _spanEnd = spanEnd;
+        Reachable = new bool[count];
+        Successors = new int[count][];
+        NormalCount = new int[count];
+        NormalPredecessors = new int[count][];
+        Component = new int[count];
+        InnermostFinally = new ControlFlowRegion?[count];
+        ReachesFinallyEnd = new bool[count];
+    }
+
+    public int Count { get; }
+    public bool[] Reachable { get; }
+    /// <summary>Successors of each block: its normal exits (branches, and a throw statement's edges to the
+    /// catches), then the exception edges to the catches it may reach by throwing.</summary>
+    public int[][] Successors { get; }
+    public int[] NormalCount { get; }
+    public int[][] NormalPredecessors { get; }
+    /// <summary>Strongly connected component of each block over all edges.</summary>
+    public int[] Component { get; }
+    public ControlFlowRegion?[] InnermostFinally { get; }
+    /// <summary>Whether the block can reach the end of its innermost finally region.</summary>
+    public bool[] ReachesFinallyEnd { get; }
+
+    public bool HasOperations(int block) => _spanEnd[block] >= 0;
+
+    /// <summary>From the first to the last character of the block's explicit operations.</summary>
+    public TextSpan Span(int block) => TextSpan.FromBounds(_spanStart[block], _spanEnd[block]);
+
+    public static BlockGraph Build(ImmutableArray<BasicBlock> blocks, int[] spanStart, int[] spanEnd)
+    {
+        var count = blocks.Length;
+        var graph = new BlockGraph(count, spanStart, spanEnd);
+        var edges = new List<int>();
+        var handlers = new List<int>();
+        var predecessors = new List<int>[count];
+        for (var b = 0; b < count; b++)
+        {
+            var block = blocks[b];
+            graph.Reachable[b] = block.IsReachable;
+            edges.Clear();
+            if (block.FallThroughSuccessor?.Destination is { } next)
+                edges.Add(next.Ordinal);
+            if (block.ConditionalSuccessor?.Destination is { } branch)
+                edges.Add(branch.Ordinal);
+
+            handlers.Clear();
+            CatchHandlers(block, handlers);
+            var throws = block.FallThroughSuccessor?.Semantics is ControlFlowBranchSemantics.Throw or ControlFlowBranchSemantics.Rethrow;
+            if (throws)
+                edges.AddRange(handlers);
+            var normal = edges.Count;
+            if (!throws)
+                edges.AddRange(handlers);
+
+            graph.Successors[b] = edges.ToArray();
+            graph.NormalCount[b] = normal;
+            for (var i = 0; i < normal; i++)
+                (predecessors[edges[i]] ??= new List<int>()).Add(b);
+            graph.InnermostFinally[b] = FinallyAround(block.EnclosingRegion);
+        }
+
+        for (var b = 0; b < count; b++)
+            graph.NormalPredecessors[b] = predecessors[b]?.ToArray() ?? Array.Empty<int>();
+
+        StronglyConnectedComponents(graph.Successors, graph.Component);
+        MarkFinallyEnds(blocks, graph);
+        return graph;
+    }
+
+    /// <summary>First blocks of the catch clauses (and filters) that an exception thrown in the block may
+    /// reach: those of every try-catch whose try region encloses it.</summary>
+    private static void CatchHandlers(BasicBlock block, List<int> handlers)
+    {
+        for (var region = block.EnclosingRegion; region.EnclosingRegion is { } parent; region = parent)
+        {
+            if (region.Kind != ControlFlowRegionKind.Try || parent.Kind != ControlFlowRegionKind.TryAndCatch)
+                continue;
+            foreach (var handler in parent.NestedRegions)
+            {
+                if (handler == region)
+                    continue;
+                handlers.Add(handler.FirstBlockOrdinal);
+                // A filter that fails hands the exception on; enter its handler directly too.
+                if (handler.Kind == ControlFlowRegionKind.FilterAndHandler && handler.NestedRegions.Length > 1)
+                    handlers.Add(handler.NestedRegions[handler.NestedRegions.Length - 1].FirstBlockOrdinal);
+            }
+        }
+    }
+
+    private static ControlFlowRegion? FinallyAround(ControlFlowRegion? region)
+    {
+        for (; region is not null; region = region.EnclosingRegion)
+        {
+            if (region.Kind == ControlFlowRegionKind.Finally)
+                return region;
+        }
+
+        return null;
+    }
+
+    /// <summary>For each finally region, which of its own blocks reach its end (the block that leaves it with
+    /// StructuredExceptionHandling), walking normal edges backwards inside the region.</summary>
+    private static void MarkFinallyEnds(ImmutableArray<BasicBlock> blocks, BlockGraph graph)
+    {
+        Stack<int>? stack = null;
+        for (var b = 0; b < graph.Count; b++)
+        {
+            var region = graph.InnermostFinally[b];
+            if (region is null || blocks[b].FallThroughSuccessor?.Semantics != ControlFlowBranchSemantics.StructuredExceptionHandling
+                || InFilter(blocks[b].EnclosingRegion, region))
+            {
+                continue;
+            }
+
+            stack ??= new Stack<int>();
+            stack.Push(b);
+            graph.ReachesFinallyEnd[b] = true;
+            while (stack.Count > 0)
+            {
+                var current = stack.Pop();
+                foreach (var predecessor in graph.NormalPredecessors[current])
+                {
+                    if (predecessor >= region.FirstBlockOrdinal && predecessor <= region.LastBlockOrdinal
+                        && graph.InnermostFinally[predecessor] == region && !graph.ReachesFinallyEnd[predecessor])
+                    {
+                        graph.ReachesFinallyEnd[predecessor] = true;
+                        stack.Push(predecessor);
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>A filter also ends with StructuredExceptionHandling (the exception goes on searching).</summary>
+    private static bool InFilter(ControlFlowRegion region, ControlFlowRegion finallyRegion)
+    {
+        for (ControlFlowRegion? r = region; r is not null && r != finallyRegion; r = r.EnclosingRegion)
+        {
+            if (r.Kind == ControlFlowRegionKind.Filter)
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Tarjan's algorithm with an explicit stack (bodies can be long enough to overflow a recursive one).</summary>
+    private static void StronglyConnectedComponents(int[][] successors, int[] component)
+    {
+        var count = successors.Length;
+        var index = new int[count];
+        var low = new int[count];
+        var onStack = new bool[count];
+        var members = new int[count];
+        var frames = new int[count];
+        var nextEdge = new int[count];
+        for (var i = 0; i < count; i++)
+            index[i] = -1;
+
+        int counter = 0, memberTop = 0, components = 0;
+        for (var root = 0; root < count; root++)
+        {
+            if (index[root] >= 0)
+                continue;
+            var frameTop = 0;
+            frames[0] = root;
+            nextEdge[0] = 0;
+            index[root] = low[root] = counter++;
+            members[memberTop++] = root;
+            onStack[root] = true;
+            while (frameTop >= 0)
+            {
+                var v = frames[frameTop];
+                var edges = successors[v];
+                if (nextEdge[frameTop] < edges.Length)
+                {
+                    var w = edges[nextEdge[frameTop]++];
+                    if (index[w] < 0)
+                    {
+                        index[w] = low[w] = counter++;
+                        members[memberTop++] = w;
+                        onStack[w] = true;
+                        frames[++frameTop] = w;
+                        nextEdge[frameTop] = 0;
+                    }
+                    else if (onStack[w] && index[w] < low[v])
+                    {
+                        low[v] = index[w];
+                    }
+
+                    continue;
+                }
+
+                if (low[v] == index[v])
+                {
+                    int w;
+                    do
+                    {
+                        w = members[--memberTop];
+                        onStack[w] = false;
+                        component[w] = components;
+                    }
+                    while (w != v);
+                    components++;
+                }
+
+                frameTop--;
+                if (frameTop >= 0 && low[v] < low[frames[frameTop]])
+                    low[frames[frameTop]] = low[v];
+            }
+        }
+    }
+}
