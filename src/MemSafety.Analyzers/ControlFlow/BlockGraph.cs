@@ -57,9 +57,11 @@ internal sealed class BlockGraph
             var block = blocks[b];
             graph.Reachable[b] = block.IsReachable;
             edges.Clear();
-            if (block.FallThroughSuccessor?.Destination is { } next)
+            // The graph keeps both exits of a constant condition; `do { … } while (false)` runs its body once.
+            var taken = ConstantBranch(block);
+            if (block.FallThroughSuccessor?.Destination is { } next && taken != true)
                 edges.Add(next.Ordinal);
-            if (block.ConditionalSuccessor?.Destination is { } branch)
+            if (block.ConditionalSuccessor?.Destination is { } branch && taken != false)
                 edges.Add(branch.Ordinal);
 
             handlers.Clear();
@@ -84,6 +86,15 @@ internal sealed class BlockGraph
         StronglyConnectedComponents(graph.Successors, graph.Component);
         MarkFinallyEnds(blocks, graph);
         return graph;
+    }
+
+    /// <summary>Whether the conditional successor is always (true) or never (false) taken, when the
+    /// condition is a constant; null otherwise.</summary>
+    private static bool? ConstantBranch(BasicBlock block)
+    {
+        if (block.ConditionalSuccessor is null || block.BranchValue?.ConstantValue is not { HasValue: true, Value: bool value })
+            return null;
+        return block.ConditionKind == ControlFlowConditionKind.WhenTrue ? value : !value;
     }
 
     /// <summary>First blocks of the catch clauses (and filters) that an exception thrown in the block may

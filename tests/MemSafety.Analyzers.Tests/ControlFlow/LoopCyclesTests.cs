@@ -143,6 +143,12 @@ public sealed class LoopCyclesTests
     public void DoWhileBody_Repeats() => Repeats("do { [|A()|]; } while (F());");
 
     [Fact]
+    public void DoWhileFalse_Once() => Once("do { [|A()|]; if (F()) break; } while (false);");
+
+    [Fact]
+    public void WhileTrueWithoutExit_Repeats() => Repeats("while (true) { [|A()|]; }");
+
+    [Fact]
     public void ForParts_InitializerOnceConditionAndIncrementRepeat()
     {
         Once("for (var i = [|x * 2|]; i < 10; i++) A();");
