@@ -12,12 +12,12 @@ namespace MemSafety.Analyzers.Tests.ControlFlow;
 /// its function's control-flow graph, and which loop statement repeats it.</summary>
 public sealed class LoopCyclesTests
 {
-    private static IOperation Marked(string markup)
+    private static IOperation Marked(string markup, OutputKind kind = OutputKind.DynamicallyLinkedLibrary)
     {
         var parsed = Markup.Parse(markup);
         var tree = CSharpSyntaxTree.ParseText(parsed.Source, new CSharpParseOptions(LanguageVersion.Latest));
         var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+            new CSharpCompilationOptions(kind, nullableContextOptions: NullableContextOptions.Enable));
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors));
         var node = tree.GetRoot().FindNode(parsed.Spans.Single().Span, getInnermostNodeForTie: true);
@@ -222,6 +222,11 @@ public sealed class LoopCyclesTests
         """);
 
     [Fact]
+    public void FinallyWhoseTryAlwaysReturns_Once() => Once("""
+        while (true) { try { return Parse(s); } finally { [|A()|]; } }
+        """, "int");
+
+    [Fact]
     public void ReturnInsideRetriedTry_Once() => Once("""
         while (true) { try { return [|Parse(s)|]; } catch (FormatException) { s = "0"; } }
         """, "int");
@@ -275,6 +280,83 @@ public sealed class LoopCyclesTests
     public void LambdaInsideLocalFunction_OwnLoopsOnly() => Repeats("""
         Local(); void Local() { Action a = () => { do { [|A()|]; } while (F()); }; a(); }
         """);
+
+    // ----------------------------------------------------------------------------- other bodies
+
+    [Fact]
+    public void FieldInitializerLambda_OwnLoop() => Assert.True(LoopCycles.IsOnCycle(Marked("""
+        using System;
+        class C
+        {
+            static void A() { }
+            static readonly Action s_run = () => { for (var i = 0; i < 3; i++) [|A()|]; };
+        }
+        """)));
+
+    [Fact]
+    public void ConstructorWithBaseCall_LoopInBody() => Assert.True(LoopCycles.IsOnCycle(Marked("""
+        class B { protected B(int x) { } }
+        class C : B
+        {
+            static void A() { }
+            C(int n) : base(n) { while (n-- > 0) [|A()|]; }
+        }
+        """)));
+
+    [Fact]
+    public void ExpressionBodiedAccessorAndOperator_NoLoop()
+    {
+        Assert.False(LoopCycles.IsOnCycle(Marked("class C { static int F() => 1; int P => [|F()|]; }")));
+        Assert.False(LoopCycles.IsOnCycle(Marked("class C { static int F() => 1; public static C operator +(C a, C b) { [|F()|]; return a; } }")));
+    }
+
+    [Fact]
+    public void TopLevelStatements_LoopAndExitPath()
+    {
+        Assert.True(LoopCycles.IsOnCycle(Marked("for (var i = 0; i < 3; i++) System.Console.WriteLine([|i|]);", OutputKind.ConsoleApplication)));
+        Assert.False(LoopCycles.IsOnCycle(Marked("foreach (var a in args) { System.Console.WriteLine([|a|]); return; }", OutputKind.ConsoleApplication)));
+    }
+
+    [Fact]
+    public void CodeWithErrors_AnswersWithoutThrowing()
+    {
+        // Code being typed: every operation of every body is asked, none may throw.
+        const string source = """
+            using System;
+            class C
+            {
+                int M(int[] xs)
+                {
+                    foreach (var x in xs) { if (x > 0) { Undefined(x); return x; } goto missing; }
+                    while (true) { switch (x) { case 1: break; case : } }
+                    for (var i = 0; i < ; i++) { Action a = () => { do { Nope(); } while (; }; }
+                    try { } catch (Exception e) when ( { } finally { Use(); }
+                }
+                int P { get { foreach (var c in ) { } } }
+            }
+            """;
+        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest));
+        var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        Assert.NotEmpty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        var model = compilation.GetSemanticModel(tree);
+        var asked = 0;
+        foreach (var member in tree.GetRoot().DescendantNodes().OfType<MemberDeclarationSyntax>())
+        {
+            if (member is not (MethodDeclarationSyntax or PropertyDeclarationSyntax))
+                continue;
+            foreach (var node in member.DescendantNodes())
+            {
+                if (model.GetOperation(node) is not { } operation)
+                    continue;
+                LoopCycles.IsOnCycle(operation);
+                LoopCycles.RepeatingLoop(operation);
+                asked++;
+            }
+        }
+
+        Assert.True(asked > 20, asked.ToString());
+    }
 
     // ----------------------------------------------------------------------------- the repeating loop
 
