@@ -6,18 +6,52 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.ControlFlow;
 
+/// <summary>Where each block's operations sit in the source: all of them, and the explicit ones.</summary>
+internal sealed class BlockSpans
+{
+    public BlockSpans(int count)
+    {
+        Start = new int[count];
+        End = new int[count];
+        ExplicitStart = new int[count];
+        ExplicitEnd = new int[count];
+        for (var b = 0; b < count; b++)
+        {
+            Start[b] = ExplicitStart[b] = int.MaxValue;
+            End[b] = ExplicitEnd[b] = -1;
+        }
+    }
+
+    public int[] Start { get; }
+    public int[] End { get; }
+    public int[] ExplicitStart { get; }
+    public int[] ExplicitEnd { get; }
+
+    public void Add(int block, TextSpan span, bool isExplicit)
+    {
+        if (span.Start < Start[block])
+            Start[block] = span.Start;
+        if (span.End > End[block])
+            End[block] = span.End;
+        if (!isExplicit)
+            return;
+        if (span.Start < ExplicitStart[block])
+            ExplicitStart[block] = span.Start;
+        if (span.End > ExplicitEnd[block])
+            ExplicitEnd[block] = span.End;
+    }
+}
+
 /// <summary>The basic blocks of one graph as arrays: edges (normal ones first), the strongly connected
 /// component of each block, and what the finally logic of <see cref="FunctionCycles"/> needs.</summary>
 internal sealed class BlockGraph
 {
-    private readonly int[] _spanStart;
-    private readonly int[] _spanEnd;
+    private readonly BlockSpans _spans;
 
-    private BlockGraph(int count, int[] spanStart, int[] spanEnd)
+    private BlockGraph(int count, BlockSpans spans)
     {
         Count = count;
-        _spanStart = spanStart;
-        _spanEnd = spanEnd;
+        _spans = spans;
         Reachable = new bool[count];
         Successors = new int[count][];
         NormalCount = new int[count];
@@ -40,15 +74,21 @@ internal sealed class BlockGraph
     /// <summary>Whether the block can reach the end of its innermost finally region.</summary>
     public bool[] ReachesFinallyEnd { get; }
 
-    public bool HasOperations(int block) => _spanEnd[block] >= 0;
+    public bool HasOperations(int block) => _spans.End[block] >= 0;
+
+    /// <summary>From the first to the last character of the block's operations, implicit ones included
+    /// (they carry the syntax of the statement they serve).</summary>
+    public TextSpan Span(int block) => TextSpan.FromBounds(_spans.Start[block], _spans.End[block]);
+
+    public bool HasExplicitOperations(int block) => _spans.ExplicitEnd[block] >= 0;
 
     /// <summary>From the first to the last character of the block's explicit operations.</summary>
-    public TextSpan Span(int block) => TextSpan.FromBounds(_spanStart[block], _spanEnd[block]);
+    public TextSpan ExplicitSpan(int block) => TextSpan.FromBounds(_spans.ExplicitStart[block], _spans.ExplicitEnd[block]);
 
-    public static BlockGraph Build(ImmutableArray<BasicBlock> blocks, int[] spanStart, int[] spanEnd)
+    public static BlockGraph Build(ImmutableArray<BasicBlock> blocks, BlockSpans spans)
     {
         var count = blocks.Length;
-        var graph = new BlockGraph(count, spanStart, spanEnd);
+        var graph = new BlockGraph(count, spans);
         var edges = new List<int>();
         var handlers = new List<int>();
         var predecessors = new List<int>[count];

@@ -53,14 +53,11 @@ internal sealed class FunctionCycles
         var blockOf = new Dictionary<SyntaxNode, int>();
         Dictionary<SyntaxNode, List<int>>? moreBlocksOf = null;
         Dictionary<SyntaxNode, IFlowAnonymousFunctionOperation>? lambdas = null;
-        var spanStart = new int[count];
-        var spanEnd = new int[count];
+        var spans = new BlockSpans(count);
         var stack = new Stack<IOperation>();
         for (var b = 0; b < count; b++)
         {
             var block = blocks[b];
-            spanStart[b] = int.MaxValue;
-            spanEnd[b] = -1;
             foreach (var operation in block.Operations)
                 stack.Push(operation);
             if (block.BranchValue is { } branchValue)
@@ -72,14 +69,11 @@ internal sealed class FunctionCycles
                     stack.Push(child);
                 if (operation is IFlowAnonymousFunctionOperation lambda)
                     (lambdas ??= new Dictionary<SyntaxNode, IFlowAnonymousFunctionOperation>())[lambda.Syntax] = lambda;
-                if (operation.IsImplicit || operation is IFlowCaptureReferenceOperation)
-                    continue;
-
                 var syntax = operation.Syntax;
-                if (syntax.SpanStart < spanStart[b])
-                    spanStart[b] = syntax.SpanStart;
-                if (syntax.Span.End > spanEnd[b])
-                    spanEnd[b] = syntax.Span.End;
+                var isExplicit = !operation.IsImplicit && operation is not IFlowCaptureReferenceOperation;
+                spans.Add(b, syntax.Span, isExplicit);
+                if (!isExplicit)
+                    continue;
                 if (!blockOf.TryGetValue(syntax, out var first))
                 {
                     blockOf[syntax] = b;
@@ -95,7 +89,7 @@ internal sealed class FunctionCycles
             }
         }
 
-        return new FunctionCycles(graph, BlockGraph.Build(blocks, spanStart, spanEnd), blockOf, moreBlocksOf, lambdas);
+        return new FunctionCycles(graph, BlockGraph.Build(blocks, spans), blockOf, moreBlocksOf, lambdas);
     }
 
     public ControlFlowGraph? LambdaGraph(SyntaxNode syntax)
@@ -296,8 +290,9 @@ internal sealed class FunctionCycles
 }
 
 /// <summary>The part of a loop statement that runs per iteration, as a filter on blocks: a block belongs
-/// when all its explicit operations lie in the loop and none in its foreach collection or for initializer.
-/// Blocks without explicit operations (joins, a foreach's MoveNext) belong to whatever surrounds them.</summary>
+/// when all its operations lie in the loop and no explicit one in its foreach collection or for
+/// initializer (a foreach's MoveNext is implicit and carries the collection's syntax, but runs per
+/// iteration). Blocks without operations (joins) belong to whatever surrounds them.</summary>
 internal sealed class LoopScope
 {
     private readonly TextSpan _loop;
@@ -326,10 +321,7 @@ internal sealed class LoopScope
     }
 
     public bool Allows(BlockGraph blocks, int block)
-    {
-        if (!blocks.HasOperations(block))
-            return true;
-        var span = blocks.Span(block);
-        return _loop.Contains(span) && !(_hasOnce && _once.IntersectsWith(span));
-    }
+        => !blocks.HasOperations(block)
+           || _loop.Contains(blocks.Span(block))
+              && !(_hasOnce && blocks.HasExplicitOperations(block) && _once.IntersectsWith(blocks.ExplicitSpan(block)));
 }

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -28,28 +29,42 @@ public static class LoopCycles
 
     /// <summary>Whether the operation runs on a cycle of its function's control-flow graph: more than once
     /// per call of that function. False when the graph cannot be built (code with errors it cannot model).</summary>
-    public static bool IsOnCycle(IOperation operation)
+    public static bool IsOnCycle(IOperation operation) => IsOnCycle(operation, allowShortcut: true);
+
+    /// <param name="allowShortcut">False to always ask the graph (tests check that both answers agree).</param>
+    internal static bool IsOnCycle(IOperation operation, bool allowShortcut)
     {
+        var loop = InnermostLoop(operation);
         var function = EnclosingFunction(operation, out var root);
-        if (!InsideLoopStatement(operation))
+        var body = s_bodies.GetValue(root, s_create);
+        if (loop is null)
         {
             // Without a loop statement around it, only a goto can bring control back.
-            var body = s_bodies.GetValue(root, s_create);
-            return body.HasGoto && body.For(function)?.Repeats(operation, within: null) == true;
+            if (!body.HasGoto)
+                return false;
+        }
+        else if (allowShortcut && body.AlwaysComesBack(loop))
+        {
+            return true;
         }
 
-        return s_bodies.GetValue(root, s_create).For(function)?.Repeats(operation, within: null) == true;
+        return body.For(function)?.Repeats(operation, within: null) == true;
     }
 
     /// <summary>The innermost loop statement of the operation's function whose own iterations repeat the
     /// operation (a cycle through it that stays inside that loop), or null when no loop statement does
     /// (the operation runs once per call, or repeats only through a loop built from goto).</summary>
-    public static ILoopOperation? RepeatingLoop(IOperation operation)
+    public static ILoopOperation? RepeatingLoop(IOperation operation) => RepeatingLoop(operation, allowShortcut: true);
+
+    internal static ILoopOperation? RepeatingLoop(IOperation operation, bool allowShortcut)
     {
-        if (!InsideLoopStatement(operation))
+        if (InnermostLoop(operation) is not { } innermost)
             return null;
         var function = EnclosingFunction(operation, out var root);
-        var cycles = s_bodies.GetValue(root, s_create).For(function);
+        var body = s_bodies.GetValue(root, s_create);
+        if (allowShortcut && body.AlwaysComesBack(innermost))
+            return innermost;
+        var cycles = body.For(function);
         if (cycles is null || !cycles.Repeats(operation, within: null))
             return null;
 
@@ -70,8 +85,11 @@ public static class LoopCycles
 
     /// <summary>Whether some loop statement of the operation's own function has it in its repeated part
     /// (not a foreach's collection, not a for's initializer). Every cycle of a function without goto
-    /// passes through such a part, so this bounds <see cref="IsOnCycle"/> without a graph.</summary>
-    internal static bool InsideLoopStatement(IOperation operation)
+    /// passes through such a part, so this bounds <see cref="IsOnCycle(IOperation)"/> without a graph.</summary>
+    internal static bool InsideLoopStatement(IOperation operation) => InnermostLoop(operation) is not null;
+
+    /// <summary>The innermost loop statement of the operation's own function that has it in its repeated part.</summary>
+    private static ILoopOperation? InnermostLoop(IOperation operation)
     {
         var child = operation;
         for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
@@ -79,13 +97,13 @@ public static class LoopCycles
             switch (parent)
             {
                 case IAnonymousFunctionOperation or ILocalFunctionOperation:
-                    return false;
+                    return null;
                 case ILoopOperation loop when !IsRunOnceBefore(loop, child):
-                    return true;
+                    return loop;
             }
         }
 
-        return false;
+        return null;
     }
 
     /// <summary>The collection of a foreach and the initializer of a for run once, before the loop.</summary>
@@ -118,6 +136,7 @@ public static class LoopCycles
         private readonly IOperation _root;
         private readonly object _gate = new();
         private readonly Dictionary<IOperation, FunctionCycles?> _functions = new();
+        private Dictionary<SyntaxNode, bool>? _comesBack;
         private int _hasGoto; // 0: not yet known, 1: no, 2: yes
 
         public BodyCycles(IOperation root) => _root = root;
@@ -143,6 +162,58 @@ public static class LoopCycles
             {
                 if (node is GotoStatementSyntax)
                     return true;
+            }
+
+            return false;
+        }
+
+        /// <summary>
+        /// Whether every path through the loop's body comes back to its head: nothing in the loop statement
+        /// leaves it (<c>return</c>, <c>throw</c>, <c>yield break</c>, <c>goto</c>, a <c>break</c> of this loop)
+        /// and its condition is not the constant false. Then everything in its repeated part lies on its cycle
+        /// (unreachable code aside), and the graph need not be built: most loops ask only this.
+        /// </summary>
+        public bool AlwaysComesBack(ILoopOperation loop)
+        {
+            if (loop is IWhileLoopOperation { Condition.ConstantValue: { HasValue: true, Value: false } }
+                or IForLoopOperation { Condition.ConstantValue: { HasValue: true, Value: false } })
+            {
+                return false;
+            }
+
+            lock (_gate)
+            {
+                _comesBack ??= new Dictionary<SyntaxNode, bool>();
+                if (!_comesBack.TryGetValue(loop.Syntax, out var comesBack))
+                    _comesBack[loop.Syntax] = comesBack = !HasExit(loop.Syntax);
+                return comesBack;
+            }
+        }
+
+        private static bool HasExit(SyntaxNode loop)
+        {
+            // (node, whether a break in it ends this loop): nested loops and switches take their own breaks.
+            var stack = new Stack<(SyntaxNode Node, bool BreaksThisLoop)>();
+            foreach (var child in loop.ChildNodes())
+                stack.Push((child, true));
+            while (stack.Count > 0)
+            {
+                var (node, breaksThisLoop) = stack.Pop();
+                switch (node)
+                {
+                    case ReturnStatementSyntax or ThrowStatementSyntax or ThrowExpressionSyntax:
+                    case YieldStatementSyntax yield when yield.IsKind(SyntaxKind.YieldBreakStatement):
+                    case GotoStatementSyntax goTo when goTo.IsKind(SyntaxKind.GotoStatement):
+                    case BreakStatementSyntax when breaksThisLoop:
+                        return true;
+                    case AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax:
+                        continue; // a function of its own
+                }
+
+                var nested = breaksThisLoop && node is not (ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax
+                    or DoStatementSyntax or SwitchStatementSyntax);
+                foreach (var child in node.ChildNodes())
+                    stack.Push((child, nested));
             }
 
             return false;

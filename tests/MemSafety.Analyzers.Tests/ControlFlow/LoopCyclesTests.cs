@@ -44,16 +44,27 @@ public sealed class LoopCyclesTests
         }
         """;
 
+    /// <summary>Asks twice: as rules do (a loop that every path comes back around is answered from syntax) and
+    /// from the graph alone, so every case also tests the graph.</summary>
+    private static bool IsOnCycle(IOperation operation)
+    {
+        var answer = LoopCycles.IsOnCycle(operation);
+        Assert.True(answer == LoopCycles.IsOnCycle(operation, allowShortcut: false), "the syntactic shortcut and the graph disagree");
+        return answer;
+    }
+
     private static void Repeats(string body, string returnType = "void")
-        => Assert.True(LoopCycles.IsOnCycle(Marked(Wrap(body, returnType))), "expected the marked operation on a cycle");
+        => Assert.True(IsOnCycle(Marked(Wrap(body, returnType))), "expected the marked operation on a cycle");
 
     private static void Once(string body, string returnType = "void")
-        => Assert.False(LoopCycles.IsOnCycle(Marked(Wrap(body, returnType))), "expected the marked operation off every cycle");
+        => Assert.False(IsOnCycle(Marked(Wrap(body, returnType))), "expected the marked operation off every cycle");
 
     /// <summary>The loop statement that repeats the marked operation, by its first keyword and its line in the body.</summary>
     private static string? RepeatingLoop(string body)
     {
-        var loop = LoopCycles.RepeatingLoop(Marked(Wrap(body)));
+        var operation = Marked(Wrap(body));
+        var loop = LoopCycles.RepeatingLoop(operation);
+        Assert.Same(loop, LoopCycles.RepeatingLoop(operation, allowShortcut: false));
         const int firstLineOfBody = 12;
         return loop is null ? null : loop.Syntax.GetFirstToken().ValueText + "@" + (loop.Syntax.GetLocation().GetLineSpan().StartLinePosition.Line - firstLineOfBody);
     }
@@ -116,6 +127,27 @@ public sealed class LoopCyclesTests
         """);
 
     [Fact]
+    public void BreakOfASwitchOrInnerLoop_Repeats()
+    {
+        Repeats("while (F()) { switch (x) { case 1: [|A()|]; break; default: x++; break; } }");
+        Repeats("while (F()) { [|A()|]; foreach (var i in list) { if (i == x) break; } }");
+    }
+
+    [Fact]
+    public void ThrowExpression_ItsBranchOnceTheOtherRepeats()
+    {
+        Once("foreach (var i in list) { var v = i > 0 ? i : throw new InvalidOperationException([|s|]); }");
+        Repeats("foreach (var i in list) { var v = i > 0 ? [|i * 2|] : throw new InvalidOperationException(s); }");
+    }
+
+    [Fact]
+    public void ConstantFalseCondition_Once()
+    {
+        Once("for (var i = 0; false; i++) { [|A()|]; }");
+        Once("do { [|A()|]; } while (false);");
+    }
+
+    [Fact]
     public void ExitOnOtherBranchOnly_Repeats() => Repeats("""
         foreach (var i in list) { if (i > x) return; [|A()|]; }
         """);
@@ -171,6 +203,9 @@ public sealed class LoopCyclesTests
         Repeats("while (F()) { [|foreach (var c in s) A();|] }");
         Once("[|while (F()) A();|]");
         Repeats("for (var i = 0; i < x; i++) { [|while (F()) A();|] }");
+        Repeats("foreach (var i in list) { [|while (F()) A();|] }");
+        Repeats("foreach (var i in list) { [|do A(); while (F());|] }");
+        Once("foreach (var i in list) { [|while (F()) A();|] return; }");
     }
 
     [Fact]
@@ -284,7 +319,7 @@ public sealed class LoopCyclesTests
     // ----------------------------------------------------------------------------- other bodies
 
     [Fact]
-    public void FieldInitializerLambda_OwnLoop() => Assert.True(LoopCycles.IsOnCycle(Marked("""
+    public void FieldInitializerLambda_OwnLoop() => Assert.True(IsOnCycle(Marked("""
         using System;
         class C
         {
@@ -294,7 +329,7 @@ public sealed class LoopCyclesTests
         """)));
 
     [Fact]
-    public void ConstructorWithBaseCall_LoopInBody() => Assert.True(LoopCycles.IsOnCycle(Marked("""
+    public void ConstructorWithBaseCall_LoopInBody() => Assert.True(IsOnCycle(Marked("""
         class B { protected B(int x) { } }
         class C : B
         {
@@ -306,15 +341,15 @@ public sealed class LoopCyclesTests
     [Fact]
     public void ExpressionBodiedAccessorAndOperator_NoLoop()
     {
-        Assert.False(LoopCycles.IsOnCycle(Marked("class C { static int F() => 1; int P => [|F()|]; }")));
-        Assert.False(LoopCycles.IsOnCycle(Marked("class C { static int F() => 1; public static C operator +(C a, C b) { [|F()|]; return a; } }")));
+        Assert.False(IsOnCycle(Marked("class C { static int F() => 1; int P => [|F()|]; }")));
+        Assert.False(IsOnCycle(Marked("class C { static int F() => 1; public static C operator +(C a, C b) { [|F()|]; return a; } }")));
     }
 
     [Fact]
     public void TopLevelStatements_LoopAndExitPath()
     {
-        Assert.True(LoopCycles.IsOnCycle(Marked("for (var i = 0; i < 3; i++) System.Console.WriteLine([|i|]);", OutputKind.ConsoleApplication)));
-        Assert.False(LoopCycles.IsOnCycle(Marked("foreach (var a in args) { System.Console.WriteLine([|a|]); return; }", OutputKind.ConsoleApplication)));
+        Assert.True(IsOnCycle(Marked("for (var i = 0; i < 3; i++) System.Console.WriteLine([|i|]);", OutputKind.ConsoleApplication)));
+        Assert.False(IsOnCycle(Marked("foreach (var a in args) { System.Console.WriteLine([|a|]); return; }", OutputKind.ConsoleApplication)));
     }
 
     [Fact]
@@ -350,7 +385,9 @@ public sealed class LoopCyclesTests
                 if (model.GetOperation(node) is not { } operation)
                     continue;
                 LoopCycles.IsOnCycle(operation);
+                LoopCycles.IsOnCycle(operation, allowShortcut: false);
                 LoopCycles.RepeatingLoop(operation);
+                LoopCycles.RepeatingLoop(operation, allowShortcut: false);
                 asked++;
             }
         }
