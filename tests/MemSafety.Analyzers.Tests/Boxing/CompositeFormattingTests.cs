@@ -261,6 +261,31 @@ public sealed class CompositeFormattingTests
     // ------------------------------------------------------------------ not reported
 
     [Fact]
+    public async Task DefaultScope_InLoopReportedButNotOnTheWayOutOfIt()
+    {
+        // By default the rule reports in hot paths and loops. The first Format is followed by return on every
+        // path: it runs once per call, in a method nobody marked hot. The second runs on every iteration.
+        var source = """
+            using System.Collections.Generic;
+            class C
+            {
+                static string Describe(int[] ids, int wanted, List<string> log)
+                {
+                    foreach (var id in ids)
+                    {
+                        if (id == wanted)
+                            return string.Format("found {0}", id);
+                        log.Add(string.Format("skipped {0}", [|id|]));
+                    }
+                    return "none";
+                }
+            }
+            """;
+        Assert.Equal(2, RealBoxes(source));
+        await Verify<CompositeFormattingAnalyzer>.AnalyzerAsync(source);
+    }
+
+    [Fact]
     public async Task ReferenceTypeArguments_NoDiagnostic()
     {
         var source = "class C { static string M(string a, object b) => string.Format(\"{0} {1}\", a, b); }";

@@ -431,6 +431,58 @@ public sealed class ValueTypeBoxingTests
         }
         """);
 
+    [Fact]
+    public Task SwitchInsideWhileTrue_OnlyTheCaseThatStaysInTheLoopIsReported() => Reported(
+        // The Read case returns: its box runs once per call. The Write case breaks out of the switch and the
+        // loop goes on: its box runs on every iteration that takes it.
+        """
+        public static class C
+        {
+            static void Log(object value) { }
+            public static void Dispatch(Mode[] modes, int value)
+            {
+                var i = 0;
+                while (true)
+                {
+                    switch (modes[i++])
+                    {
+                        case Mode.Read:
+                            Log(value);
+                            return;
+                        case Mode.Write:
+                            Log({|#0:i|});
+                            break;
+                    }
+                }
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'C.Log'"));
+
+    [Fact]
+    public Task LoopExitPathOfAHotPath_MessageSaysCallNotIteration() => Reported(
+        """
+        public sealed class HotPathAttribute : Attribute { }
+        public static class C
+        {
+            static void Log(object value) { }
+            [HotPath]
+            public static int Find(int[] values, int wanted)
+            {
+                for (var i = 0; i < values.Length; i++)
+                {
+                    if (values[i] == wanted)
+                    {
+                        Log({|#0:i|});
+                        return i;
+                    }
+                }
+                return -1;
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every call of this hot path: passed as the 'object' parameter 'value' of 'C.Log'"));
+
     // ------------------------------------------------------------------ code fix
 
     private static AnalyzerTest FixTest(string source, string fixedSource)
@@ -625,6 +677,27 @@ public sealed class ValueTypeBoxingTests
             {
                 static void Log(object value) { }
                 public static void M(int value) { Log(value); }
+            }
+            """);
+    }
+
+    [Fact]
+    public async Task LoopBodyFollowedByReturnOrThrow_ByDefault_NoDiagnostic()
+    {
+        // Real boxes, syntactically in loops, but each is followed by return or throw on every path: once per call.
+        await BoxButNotReported("""
+            public static class C
+            {
+                static void Log(object value) { }
+                public static int Find(int[] values, int wanted)
+                {
+                    foreach (var v in values)
+                    {
+                        if (v == wanted) { Log(v); return v; }
+                        if (v < 0) { Log(v); throw new InvalidOperationException(); }
+                    }
+                    return -1;
+                }
             }
             """);
     }
