@@ -142,17 +142,55 @@ public sealed class CatalogueConsistencyTests
         Assert.Matches(new Regex($@"^{id}\s*\|\s*{Regex.Escape(d.Category)}\s*\|\s*{SeverityText(d)}\s*\|", RegexOptions.Multiline), tracked);
     }
 
+    private static string Preset(string name) => RepositoryFiles.Read("build", $"MemSafety.{name}.globalconfig");
+
+    private static readonly string[] PresetNames = { "Recommended", "Strict", "None" };
+
+    /// <summary>
+    /// Recommended is every rule's own default; Strict sets only what differs from it (the escape report, off by
+    /// default, on as a suggestion); None turns families off by category. No preset sets a rule that is on by default
+    /// by its id: the compiler applies a family switch (<c>dotnet_analyzer_diagnostic.category-MemSafety.Boxing.severity</c>)
+    /// only to rules that no key sets by id, so such a line would silently disable the user's family switches.
+    /// </summary>
     [Theory]
     [MemberData(nameof(RuleIds))]
-    public void EveryRule_IsSetByEveryPreset(string id)
+    public void EveryRule_IsSetByAPresetOnlyWhereItsDefaultDiffers(string id)
     {
-        // Rules that are on by default: warnings in Recommended and Strict. Report-style rules that are off
-        // by default stay off in Recommended and show as suggestions in Strict. None turns everything off.
-        var enabled = Descriptor(id).IsEnabledByDefault;
-        foreach (var (preset, expected) in new[] { ("Recommended", enabled ? "warning" : "none"), ("Strict", enabled ? "warning" : "suggestion"), ("None", "none") })
+        var d = Descriptor(id);
+        Assert.True(!d.IsEnabledByDefault || d.DefaultSeverity == DiagnosticSeverity.Warning,
+            $"{id}: Recommended means 'the rule's default', which is a warning for every rule on by default");
+        var idLine = new Regex($@"^dotnet_diagnostic\.{id}\.severity\s*=\s*(\w+)\s*$", RegexOptions.Multiline);
+        Assert.DoesNotMatch(idLine, Preset("Recommended"));
+        Assert.DoesNotMatch(idLine, Preset("None"));
+        if (d.IsEnabledByDefault)
+            Assert.DoesNotMatch(idLine, Preset("Strict"));
+        else
+            Assert.Equal("suggestion", idLine.Match(Preset("Strict")).Groups[1].Value);
+    }
+
+    [Fact]
+    public void NonePreset_TurnsOffExactlyTheFamiliesThatShip()
+    {
+        var families = RuleCatalogue.All.Select(d => d.Category).Distinct().OrderBy(c => c, StringComparer.Ordinal).ToList();
+        var off = Regex.Matches(Preset("None"), @"^dotnet_analyzer_diagnostic\.category-(\S+)\.severity = none$", RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).OrderBy(c => c, StringComparer.Ordinal).ToList();
+        Assert.Equal(families, off);
+    }
+
+    /// <summary>Installing the package must not change what the .NET SDK's own rules report (the analyzers defer to
+    /// them instead), and no preset may set anything but MemSafety keys.</summary>
+    [Fact]
+    public void Presets_SetOnlyMemSafetyKeys()
+    {
+        foreach (var name in PresetNames)
         {
-            var text = RepositoryFiles.Read("build", $"MemSafety.{preset}.globalconfig");
-            Assert.True(Regex.IsMatch(text, $@"^dotnet_diagnostic\.{id}\.severity = {expected}$", RegexOptions.Multiline), $"{preset} preset must set {id} to {expected}");
+            foreach (var line in Preset(name).ReplaceLineEndings("\n").Split('\n'))
+            {
+                var text = line.Trim();
+                if (text.Length == 0 || text.StartsWith('#') || text is "is_global = true" or "global_level = -50")
+                    continue;
+                Assert.Matches(@"^(dotnet_diagnostic\.MSA\d{4}\.severity|dotnet_analyzer_diagnostic\.category-MemSafety\.\w+\.severity|memsafety\.[\w.]+) = \w+$", text);
+            }
         }
     }
 
