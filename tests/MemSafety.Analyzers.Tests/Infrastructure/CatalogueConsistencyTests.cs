@@ -106,8 +106,71 @@ public sealed class CatalogueConsistencyTests
     {
         var d = Descriptor(id);
         var hasFix = RepositoryFiles.CodeFixes.Any(f => f.FixableDiagnosticIds.Contains(id));
-        var expected = $"| [{id}](docs/rules/{id}.md) | {d.Title} | {RepositoryFiles.Family(d.Category)} | {SeverityText(d)} | {(hasFix ? "Yes" : "No")} |";
+        var expected = $"| [{id}](docs/rules/{id}.md) | {d.Title} | {RepositoryFiles.Family(d.Category)} | {SeverityText(d)} | {ScopeText(DefaultScopes()[id])} | {(hasFix ? "Yes" : "No")} |";
         Assert.Contains(expected, RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split('\n'));
+    }
+
+    private static string ScopeText(RuleScope scope) => scope switch
+    {
+        RuleScope.Everywhere => "Everywhere",
+        RuleScope.HotPathsAndLoops => "Hot paths and loops",
+        _ => "Hot paths",
+    };
+
+    /// <summary>Where each rule reports when no <c>memsafety.*scope</c> key is set, read from the analyzers' source:
+    /// the default each passes to <c>GetScope</c>/<c>GetOwnScope</c>; a rule without a scope reports everywhere.</summary>
+    private static Dictionary<string, RuleScope> DefaultScopes()
+    {
+        var idByName = typeof(RuleIdentifiers).GetFields().ToDictionary(f => f.Name, f => (string)f.GetValue(null)!);
+        var scopes = RuleCatalogue.All.ToDictionary(d => d.Id, _ => RuleScope.Everywhere);
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryFiles.Root, "src", "MemSafety.Analyzers"), "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.GetFileName(file) == "MemSafetyOptions.cs")
+                continue;
+            var text = File.ReadAllText(file);
+            var calls = Regex.Matches(text, @"\.Get(Own)?Scope\(");
+            var parsed = Regex.Matches(text, @"\.Get(?:Own)?Scope\(\s*RuleIdentifiers\.(\w+)\s*,\s*RuleScope\.(\w+)\s*\)");
+            Assert.True(calls.Count == parsed.Count, $"{file}: every GetScope call must name its rule and its default literally, so the README's scope column can be checked");
+            foreach (Match m in parsed)
+                scopes[idByName[m.Groups[1].Value]] = Enum.Parse<RuleScope>(m.Groups[2].Value);
+        }
+
+        return scopes;
+    }
+
+    // ------------------------------------------------------------------ dotnet format commands
+
+    private static readonly Regex FormatCommand = new(@"^dotnet format analyzers --diagnostics ((?:MSA\d{4} )+)--severity info$", RegexOptions.Multiline);
+
+    private static List<string> FixableIds(string? category = null) => RuleCatalogue.All
+        .Where(d => category is null || d.Category == category)
+        .Select(d => d.Id)
+        .Where(id => RepositoryFiles.CodeFixes.Any(f => f.FixableDiagnosticIds.Contains(id)))
+        .OrderBy(id => id, StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>The README's commands to apply fixes: one with every fixable MemSafety id (and nothing else: without
+    /// --diagnostics, dotnet format also applies every SDK fix at that severity, such as CA1822's 'make static'), then
+    /// one per family that has fixes. The integration tests run the first through the real dotnet format.</summary>
+    [Fact]
+    public void ReadmeFormatCommands_ListExactlyTheFixableIds()
+    {
+        var section = RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split("## Fixing from the command line")[1].Split("\n## ")[0];
+        Assert.DoesNotMatch(new Regex(@"^dotnet format(?! analyzers --diagnostics MSA)", RegexOptions.Multiline), section);
+        var commands = FormatCommand.Matches(section).Select(m => m.Groups[1].Value.Trim().Split(' ').ToList()).ToList();
+        Assert.NotEmpty(commands);
+        Assert.Equal(FixableIds(), commands[0]);
+        var families = RuleCatalogue.All.Select(d => d.Category).Distinct().Where(c => FixableIds(c).Count > 0).ToList();
+        Assert.Equal(families.Count, commands.Count - 1);
+        foreach (var family in families)
+            Assert.Contains(FixableIds(family), commands.Skip(1));
+    }
+
+    /// <summary>The command the integration test runs: the README's first dotnet format command.</summary>
+    internal static string[] ReadmeFormatAllArguments()
+    {
+        var section = RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split("## Fixing from the command line")[1];
+        return FormatCommand.Match(section).Value.Split(' ').Skip(1).ToArray();
     }
 
     /// <summary>How README and release tracking name a rule's default: its severity, or Disabled for
