@@ -184,6 +184,28 @@ public sealed class CatalogueConsistencyTests
             Assert.Contains(RuleCatalogue.All, d => d.Id == match.Groups[1].Value);
     }
 
+    /// <summary>The README and the package's description advertise only families that ship a rule.</summary>
+    [Fact]
+    public void ReadmeAndPackage_AdvertiseOnlyFamiliesThatShip()
+    {
+        var words = new Dictionary<string, string[]>
+        {
+            [RuleCategories.Closures] = new[] { "closure", "MSA3", "static lambda" },
+            [RuleCategories.UnsafePointers] = new[] { "pointer", "MSA5", "unsafe" },
+            [RuleCategories.SharedState] = new[] { "shared state", "MSA6", "Interlocked", "thread" },
+        };
+        var package = RepositoryFiles.Read("src", "MemSafety.Analyzers.Package", "MemSafety.Analyzers.Package.csproj");
+        var advertised = RepositoryFiles.Read("README.md") + Regex.Match(package, "<Description>(.*)</Description>").Groups[1].Value
+                         + Regex.Match(package, "<PackageTags>(.*)</PackageTags>").Groups[1].Value;
+        foreach (var (family, familyWords) in words)
+        {
+            if (RuleCatalogue.All.Any(d => d.Category == family))
+                continue;
+            foreach (var word in familyWords)
+                Assert.DoesNotContain(word, advertised, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     [Fact]
     public void ReadmeOpensWithExactlyTheTwoSetupCommands()
     {
