@@ -13,7 +13,8 @@ namespace MemSafety.Analyzers.Finalizers;
 /// GC then has to queue the dead object, run the finalizer on the finalizer thread and reclaim the
 /// memory one collection later (and the object's whole graph is promoted a generation meanwhile).
 /// Roslyn emits <c>Finalize</c> even for <c>~C() { }</c> in Release builds, so an empty finalizer pays
-/// that price for nothing.
+/// that price for nothing. While the SDK's CA1821 is on in a file, the finalizers it reports are left to it
+/// (<see cref="Ca1821Reports"/>), so none is reported twice.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class EmptyFinalizerAnalyzer : MemSafetyAnalyzer
@@ -24,9 +25,13 @@ public sealed class EmptyFinalizerAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.EmptyFinalizer);
 
-    protected override void Register(AnalysisContext context) => context.RegisterOperationBlockAction(AnalyzeBlock);
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var sdk = new SdkRules(start.Compilation, start.Options);
+        start.RegisterOperationBlockAction(block => AnalyzeBlock(block, sdk));
+    });
 
-    private static void AnalyzeBlock(OperationBlockAnalysisContext context)
+    private static void AnalyzeBlock(OperationBlockAnalysisContext context, SdkRules sdk)
     {
         if (context.OwningSymbol is not IMethodSymbol { MethodKind: MethodKind.Destructor, IsExtern: false } finalizer)
             return;
@@ -76,12 +81,50 @@ public sealed class EmptyFinalizerAnalyzer : MemSafetyAnalyzer
             properties = ImmutableDictionary<string, string?>.Empty.Add(ConditionalSymbolsProperty, joined);
         }
 
+        if (Ca1821Reports(body) && sdk.Reports(SdkRule.RemoveEmptyFinalizers, declaration.SyntaxTree, context.CancellationToken))
+            return;
+
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.EmptyFinalizer,
             declaration.Identifier.GetLocation(),
             properties,
             finalizer.ContainingType.Name,
             reason));
+    }
+
+    /// <summary>
+    /// Whether the SDK's CA1821 ("Remove empty finalizers") reports a finalizer with this body (NetAnalyzers 10): no
+    /// operation in it that is written in source and has a type or a constant value, looking neither into throws nor
+    /// into calls to methods marked <c>[Conditional]</c> (whatever the build defines). Statements have no type, so
+    /// <c>;</c>, <c>return;</c> and blocks count as empty, as they do here.
+    /// </summary>
+    internal static bool Ca1821Reports(IOperation operation)
+    {
+        foreach (var child in operation.ChildOperations)
+        {
+            if (child is IThrowOperation || child is IInvocationOperation invocation && HasConditionalAttribute(invocation.TargetMethod))
+                continue;
+            if (!child.IsImplicit && (child.ConstantValue.HasValue || child.Type is not null))
+                return false;
+            if (!Ca1821Reports(child))
+                return false;
+        }
+
+        return true;
+    }
+
+    private static bool HasConditionalAttribute(IMethodSymbol method)
+    {
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (attribute.AttributeClass is { Name: "ConditionalAttribute" } attributeClass
+                && attributeClass.ContainingNamespace?.ToDisplayString() == "System.Diagnostics")
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     /// <summary>Whether the statement does nothing in a build without the conditional symbols it

@@ -13,9 +13,10 @@ namespace MemSafety.Analyzers.HeapEscapes;
 /// MSA1005. <c>new[] { ',', ';' }</c> inside a method allocates an array and copies the constants into it
 /// on every call. When every element is a compile-time constant and the array provably is neither modified
 /// nor kept after the call, one static readonly array behaves the same. "Provably" is the point of the
-/// rule (and where CA1861, which it supersedes, goes wrong): the array must go straight to a read-only
-/// consumer (a <c>ReadOnlySpan&lt;T&gt;</c> parameter, a curated BCL member that only reads it, a
-/// <c>foreach</c>, an element read), or be held by a local whose every use is such a read.
+/// rule (and where the SDK's CA1861 goes wrong): the array must go straight to a read-only consumer (a
+/// <c>ReadOnlySpan&lt;T&gt;</c> parameter, a curated BCL member that only reads it, a <c>foreach</c>, an
+/// element read), or be held by a local whose every use is such a read. While CA1861 is on in a file, the
+/// arrays it reports are left to it (<see cref="Ca1861Reports"/>), so none is reported twice.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
@@ -32,21 +33,24 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context)
         => context.RegisterCompilationStartAction(start =>
         {
-            var facts = new CompilationFacts(start.Compilation, new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider));
+            var facts = new CompilationFacts(start.Compilation, new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider), new SdkRules(start.Compilation, start.Options));
             start.RegisterOperationAction(c => Analyze(c, facts), OperationKind.ArrayCreation);
         });
 
     private sealed class CompilationFacts
     {
-        public CompilationFacts(Compilation compilation, HotPathOracle oracle)
+        public CompilationFacts(Compilation compilation, HotPathOracle oracle, SdkRules sdk)
         {
             Oracle = oracle;
+            Sdk = sdk;
             ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
             var helpers = compilation.GetTypeByMetadataName("System.Runtime.CompilerServices.RuntimeHelpers");
             HasCreateSpan = helpers is not null && !helpers.GetMembers("CreateSpan").IsEmpty;
         }
 
         public HotPathOracle Oracle { get; }
+
+        public SdkRules Sdk { get; }
 
         public INamedTypeSymbol? ReadOnlySpan { get; }
 
@@ -110,6 +114,9 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
             return;
         }
 
+        if (Ca1861Reports(creation, facts.ReadOnlySpan) && facts.Sdk.Reports(SdkRule.AvoidConstantArraysAsArguments, creation.Syntax.SyntaxTree, context.CancellationToken))
+            return;
+
         var options = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree));
         if (!facts.Oracle.IsInScope(options.GetScope(RuleIdentifiers.ConstantArrayRebuiltPerCall, RuleScope.HotPathsAndLoops), creation, method))
             return;
@@ -124,6 +131,68 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
             spanLocal ? SpanLocalProperties : ImmutableDictionary<string, string?>.Empty,
             count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " constant " + ElementNoun(element, count),
             CallName(method)));
+    }
+
+    /// <summary>
+    /// Whether the SDK's CA1861 ("Avoid constant arrays as arguments") reports this array, as its C# path decides
+    /// (NetAnalyzers 10): the nearest argument around the array (however far up) exists and is not a params array
+    /// the compiler made; every element is written as a literal (a conversion, a negative number or a constant's
+    /// name is not); that argument does not initialize a static or readonly field or property, nor sit in an
+    /// assignment to a static one; its parameter is not a <c>ReadOnlySpan&lt;T&gt;</c>; and the code is not a
+    /// static constructor (already excluded here).
+    /// </summary>
+    internal static bool Ca1861Reports(IArrayCreationOperation creation, INamedTypeSymbol? readOnlySpan)
+    {
+        IArgumentOperation? argument = null;
+        for (var p = creation.Parent; p is not null && argument is null; p = p.Parent)
+            argument = p as IArgumentOperation;
+        if (argument?.Parameter is not { } parameter
+            || parameter.IsParams && creation.IsImplicit
+            || creation.Initializer is not { } initializer)
+        {
+            return false;
+        }
+
+        foreach (var value in initializer.ElementValues)
+        {
+            if (value is not ILiteralOperation)
+                return false;
+        }
+
+        for (var p = argument.Parent; p is not null; p = p.Parent)
+        {
+            switch (p)
+            {
+                case IFieldInitializerOperation fields:
+                    foreach (var field in fields.InitializedFields)
+                    {
+                        if (field.IsStatic || field.IsReadOnly)
+                            return false;
+                    }
+
+                    break;
+                case IPropertyInitializerOperation properties:
+                    foreach (var property in properties.InitializedProperties)
+                    {
+                        if (property.IsStatic || property.IsReadOnly)
+                            return false;
+                    }
+
+                    break;
+                case ISimpleAssignmentOperation or ICoalesceAssignmentOperation:
+                    var target = ((IAssignmentOperation)p).Target;
+                    if (target is IFieldReferenceOperation { Field.IsStatic: true } or IPropertyReferenceOperation { Property.IsStatic: true })
+                        return false;
+                    break;
+                default:
+                    continue;
+            }
+
+            // CA1861 stops at the first initializer or assignment it meets.
+            break;
+        }
+
+        return readOnlySpan is null || !SymbolEqualityComparer.Default.Equals(parameter.Type.OriginalDefinition, readOnlySpan);
     }
 
     /// <summary>The statement or member around the array has syntax errors: code being typed.</summary>

@@ -29,7 +29,7 @@ public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
                 return;
             var tree = block.OperationBlocks[0].Syntax.SyntaxTree;
             var scope = new MemSafetyOptions(block.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
-                .GetScope(RuleIdentifiers.EscapeReport, RuleScope.HotPaths);
+                .GetOwnScope(RuleIdentifiers.EscapeReport, RuleScope.HotPaths);
             // The common case, a cold method under the default scope, costs one cached lookup.
             if (scope == RuleScope.HotPaths && !oracle.IsHot(block.OwningSymbol))
                 return;

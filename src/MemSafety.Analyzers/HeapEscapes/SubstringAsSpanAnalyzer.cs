@@ -14,8 +14,8 @@ namespace MemSafety.Analyzers.HeapEscapes;
 /// is a new string (or char array) that lives only to be read by an API that also takes a
 /// <c>ReadOnlySpan&lt;char&gt;</c>. A span over the original string reads the same characters without the
 /// allocation. The rule reports only where the span API means exactly the same thing (see
-/// <see cref="SubstringCopies"/>), and defers to CA1846 for a Substring passed straight to a method with a
-/// span overload.
+/// <see cref="SubstringCopies"/>), and, while the SDK's CA1846 is on in the file, leaves to it a Substring
+/// passed straight to a method with a span overload.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
@@ -28,6 +28,7 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
         if (symbols is null)
             return;
         var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var sdk = new SdkRules(start.Compilation, start.Options);
         start.RegisterOperationAction(operation =>
         {
             var producer = operation.Operation;
@@ -38,7 +39,8 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
                 .GetScope(RuleIdentifiers.SubstringAsSpan, RuleScope.HotPathsAndLoops);
             if (!oracle.IsInScope(scope, producer, operation.ContainingSymbol))
                 return;
-            var plan = SubstringCopies.Analyze(producer, symbols, operation.ContainingSymbol, operation.CancellationToken);
+            var deferToCa1846 = sdk.Reports(SdkRule.PreferAsSpanOverSubstring, producer.Syntax.SyntaxTree, operation.CancellationToken);
+            var plan = SubstringCopies.Analyze(producer, symbols, operation.ContainingSymbol, operation.CancellationToken, deferToCa1846);
             if (plan is null)
                 return;
             operation.ReportDiagnostic(Diagnostic.Create(

@@ -259,8 +259,10 @@ internal sealed class SubstringCopySymbols
 /// </summary>
 internal static class SubstringCopies
 {
-    /// <summary>The plan to turn the copy into a span, or null when it must stay a copy.</summary>
-    public static SubstringCopyPlan? Analyze(IOperation producer, SubstringCopySymbols symbols, ISymbol containingSymbol, CancellationToken cancellationToken)
+    /// <summary>The plan to turn the copy into a span, or null when it must stay a copy. With
+    /// <paramref name="deferToCa1846"/> (the analyzer passes whether CA1846 reports in the file), a Substring
+    /// passed straight to a method with a span overload is left to CA1846.</summary>
+    public static SubstringCopyPlan? Analyze(IOperation producer, SubstringCopySymbols symbols, ISymbol containingSymbol, CancellationToken cancellationToken, bool deferToCa1846 = true)
     {
         if (!TryGetCopy(producer, symbols, out var kind, out var receiver))
             return null;
@@ -274,7 +276,7 @@ internal static class SubstringCopies
             return null;
 
         // Defer to CA1846: a Substring passed straight to a method that has a span overload is its finding.
-        if (kind == CopyKind.Substring && ArgumentOf(producer) is { } call && Ca1846Reports(call, symbols, containingSymbol))
+        if (deferToCa1846 && kind == CopyKind.Substring && ArgumentOf(producer) is { } call && Ca1846Reports(call, symbols, containingSymbol))
             return null;
 
         // A span temporary cannot be kept across an await: in an async function, the whole expression

@@ -16,8 +16,9 @@ namespace MemSafety.Analyzers.HeapEscapes;
 /// although an empty array holds nothing and cannot be written to. <c>Array.Empty&lt;T&gt;()</c> (.NET
 /// Framework 4.6, .NET Standard 1.3 and later) returns one cached instance per <c>T</c>. The only
 /// observable difference is identity, so the rule stays silent where identity may be used: a lock, a
-/// reference comparison, an <c>object</c> (a typical lock or sentinel), a reference-keyed table. This rule
-/// supersedes CA1825 (the presets turn CA1825 off).
+/// reference comparison, an <c>object</c> (a typical lock or sentinel), a reference-keyed table. The .NET
+/// SDK's CA1825 reports every array this rule reports (and the identity cases too): while CA1825 is on in a
+/// file, this rule leaves the file to it, so an allocation is never reported twice (<see cref="SdkRules"/>).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
@@ -36,7 +37,8 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             // Array.Empty<T> is missing on .NET Framework before 4.6 and on old portable profiles.
             if (!HasArrayEmpty(start.Compilation))
                 return;
-            start.RegisterOperationAction(Analyze, OperationKind.ArrayCreation);
+            var sdk = new SdkRules(start.Compilation, start.Options);
+            start.RegisterOperationAction(context => Analyze(context, sdk), OperationKind.ArrayCreation);
         });
 
     internal static bool HasArrayEmpty(Compilation compilation)
@@ -50,7 +52,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
         return false;
     }
 
-    private static void Analyze(OperationAnalysisContext context)
+    private static void Analyze(OperationAnalysisContext context, SdkRules sdk)
     {
         var creation = (IArrayCreationOperation)context.Operation;
 
@@ -80,6 +82,12 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             return;
         }
 
+        // CA1825 reports every one-dimensional creation of constant size 0 (of any integral type) of a non-pointer
+        // element type, outside attributes and expression trees, when Array.Empty exists: every array this rule
+        // reports, and the identity cases too.
+        if (sdk.Reports(SdkRule.AvoidZeroLengthArrayAllocations, syntax.SyntaxTree, context.CancellationToken))
+            return;
+
         var elementName = arrayType.ElementType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
         var properties = CollectionExpressionBindsToArrayEmpty(creation, arrayType)
             ? CollectionExpressionProperties
@@ -88,17 +96,31 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             RuleCatalogue.ZeroLengthArrayAllocation,
             syntax.GetLocation(),
             properties,
-            "new " + InsertSize(elementName),
+            AsWritten(syntax),
             elementName));
     }
 
-    /// <summary><c>int</c> → <c>int[0]</c>; <c>int[]</c> → <c>int[0][]</c> (the size goes in the first brackets).</summary>
-    private static string InsertSize(string elementName)
+    /// <summary>The creation as the source spells it (<c>new int[] { }</c> stays that), on one line.</summary>
+    private static string AsWritten(SyntaxNode syntax)
     {
-        var bracket = elementName.IndexOf('[');
-        return bracket < 0 || elementName.IndexOf('<') is var angle && angle >= 0 && angle < bracket
-            ? elementName + "[0]"
-            : elementName.Substring(0, bracket) + "[0]" + elementName.Substring(bracket);
+        var text = syntax.ToString();
+        var builder = new System.Text.StringBuilder(text.Length);
+        var space = false;
+        foreach (var c in text)
+        {
+            if (char.IsWhiteSpace(c))
+            {
+                space = builder.Length > 0;
+                continue;
+            }
+
+            if (space)
+                builder.Append(' ');
+            space = false;
+            builder.Append(c);
+        }
+
+        return builder.ToString();
     }
 
     // ------------------------------------------------------------------ identity

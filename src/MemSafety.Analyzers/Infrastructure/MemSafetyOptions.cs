@@ -79,7 +79,8 @@ public readonly struct MemSafetyOptions
     public static readonly ScopeOption Scope = new(
         "memsafety.scope",
         "Where census-style rules report: `everywhere`, `hot_paths_and_loops` or `hot_paths`. " +
-        "`memsafety.<RULE ID>.scope` (e.g. `memsafety.MSA2001.scope`) overrides it for one rule.");
+        "`memsafety.<RULE ID>.scope` (e.g. `memsafety.MSA2001.scope`) overrides it for one rule. " +
+        "The escape report MSA1000 does not follow it: only `memsafety.MSA1000.scope` widens it.");
 
     public static readonly Int32Option StackallocMaxBytes = new(
         "memsafety.stackalloc_max_bytes",
@@ -125,6 +126,12 @@ public readonly struct MemSafetyOptions
             return scope;
         return ruleDefault;
     }
+
+    /// <summary>The scope of a rule that only its own key may change (<c>memsafety.&lt;id&gt;.scope</c>), not
+    /// <c>memsafety.scope</c>: the escape report lists every allocation it sees, so widening every census
+    /// rule (as the <c>Strict</c> preset does) must not turn it into a note per allocation everywhere.</summary>
+    public RuleScope GetOwnScope(string ruleId, RuleScope ruleDefault)
+        => TryGetRaw("memsafety." + ruleId + ".scope", out var raw) && TryParseScope(raw, out var scope) ? scope : ruleDefault;
 
     internal static bool TryParseScope(string raw, out RuleScope scope)
     {

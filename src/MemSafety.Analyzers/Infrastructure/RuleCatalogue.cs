@@ -106,7 +106,7 @@ public static class RuleCatalogue
         description: "Substring, Remove, Trim, TrimStart, TrimEnd, ToCharArray and range indexers allocate a new string (or array) and " +
                      "copy characters into it. When the copy is only parsed, compared, searched, appended or written, by APIs that have a " +
                      "ReadOnlySpan<char> form with the same meaning, a span over the original string gives the same result without the " +
-                     "allocation. Defers to CA1846 for a Substring passed directly to a method that has a span overload.",
+                     "allocation. While the SDK's CA1846 is on, a Substring passed directly to a method that has a span overload is left to it.",
         helpLinkUri: HelpLink(RuleIdentifiers.SubstringAsSpan));
 
     public static readonly DiagnosticDescriptor LoopInvariantAllocation = new(
@@ -130,7 +130,7 @@ public static class RuleCatalogue
         description: "An array creation with an initializer allocates a new array and copies the initial values into it each time " +
                      "it runs. When every element is a compile-time constant and the array is provably neither modified nor kept " +
                      "beyond the call, one array created once (a static readonly field) behaves the same and costs nothing per call. " +
-                     "Supersedes CA1861, whose fix can break code that modifies the array.",
+                     "While the SDK's CA1861 is on, the arrays it reports are left to it (its fix can break code that modifies the array).",
         helpLinkUri: HelpLink(RuleIdentifiers.ConstantArrayRebuiltPerCall));
 
     public static readonly DiagnosticDescriptor ZeroLengthArrayAllocation = new(
@@ -143,7 +143,7 @@ public static class RuleCatalogue
         description: "A zero-length array holds nothing and cannot be modified, yet 'new T[0]' allocates a fresh object (an array " +
                      "header on the heap) every time it runs. Array.Empty<T>() returns one cached instance per element type. " +
                      "The rule stays silent where the identity of the array can matter (locks, reference comparisons). " +
-                     "Supersedes CA1825.",
+                     "While the SDK's CA1825 is on, which reports every such array, they are left to it.",
         helpLinkUri: HelpLink(RuleIdentifiers.ZeroLengthArrayAllocation));
 
     public static readonly DiagnosticDescriptor ValueTypeBoxing = new(
@@ -228,7 +228,7 @@ public static class RuleCatalogue
         description: "A type that declares a finalizer has every instance registered for finalization when it is allocated. " +
                      "The garbage collector cannot reclaim such an object in the collection that finds it dead: it moves it to the " +
                      "finalization queue, the finalizer thread runs the finalizer, and only a later collection frees the memory. " +
-                     "A finalizer that does nothing pays all of that for nothing.",
+                     "A finalizer that does nothing pays all of that for nothing. While the SDK's CA1821 is on, which reports every such finalizer, they are left to it.",
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
     public static readonly DiagnosticDescriptor MaterializedOnce = new(

@@ -1,3 +1,4 @@
+using System.Linq;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
 using MemSafety.Analyzers.Tests.Infrastructure;
@@ -1052,9 +1053,7 @@ public sealed class SubstringAsSpanTests
         }
         """);
 
-    [Fact]
-    public Task SubstringPassedToSpanOverload_DeferredToCa1846_NoDiagnostic() => NoDiagnosticAsync(
-        """
+    private const string SubstringsPassedToSpanOverloads = """
         using System;
         using System.IO;
         using System.Text;
@@ -1082,7 +1081,45 @@ public sealed class SubstringAsSpanTests
         {
             public void Take(ReadOnlySpan<char> text) { }
         }
-        """);
+        """;
+
+    /// <summary>The SDK's analyzers are in the compilation (the package's targets say so) and CA1846 is at its
+    /// default, a suggestion: these calls are its findings.</summary>
+    [Fact]
+    public Task SubstringPassedToSpanOverload_DeferredToCa1846_NoDiagnostic()
+    {
+        var test = Verify<SubstringAsSpanAnalyzer>.Test(SubstringsPassedToSpanOverloads);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        test.AnalyzerOptions["build_property.MemSafetyNetAnalyzers"] = "true";
+        return test.RunAsync();
+    }
+
+    /// <summary>CA1846 turned off (or the SDK's analyzers absent, e.g. a netstandard2.0 project): nothing defers, so
+    /// MSA1004 reports the copies whose use it knows. Its fix is not offered there (CA1846's case).</summary>
+    [Theory]
+    [InlineData("Ca1846Off")]
+    [InlineData("NoNetAnalyzers")]
+    public async Task SubstringPassedToSpanOverload_Ca1846NotReporting_Reported(string situation)
+    {
+        var test = Verify<SubstringAsSpanAnalyzer>.Test(SubstringsPassedToSpanOverloads);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        if (situation == "Ca1846Off")
+        {
+            test.AnalyzerOptions["build_property.MemSafetyNetAnalyzers"] = "true";
+            test.DiagnosticSeverities["CA1846"] = ReportDiagnostic.Suppress;
+        }
+
+        var diagnostics = await test.AnalyzeAsync();
+        // Every call but Log(s.Substring(2, 3)): MSA1004 does not know what a user's Log does with the text.
+        Assert.Equal(new[] { 12, 13, 14, 15, 16, 20 }, diagnostics.Select(d => d.Location.GetLineSpan().StartLinePosition.Line).OrderBy(x => x).ToArray());
+        Assert.All(diagnostics, d => Assert.Equal("MSA1004", d.Id));
+        Assert.All(diagnostics, d => Assert.StartsWith("s.Substring(", d.Location.SourceTree!.GetText().ToString(d.Location.SourceSpan)));
+
+        var noFix = new AnalyzerTest(new SubstringAsSpanAnalyzer()) { CodeFix = new SubstringAsSpanFix(), ExpectNoFix = true };
+        noFix.Sources.Add(System.Text.RegularExpressions.Regex.Replace(SubstringsPassedToSpanOverloads, @"s\.Substring\(1\)", "[|$0|]"));
+        noFix.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        await noFix.RunAsync();
+    }
 
     [Fact]
     public Task TextWriterOfUnknownType_NoDiagnostic() => NoDiagnosticAsync(

@@ -35,17 +35,21 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task MessageNamesTheAllocationAndTheReplacement()
+    public Task MessageQuotesTheAllocationAsWrittenAndNamesTheReplacement()
     {
         var test = Verify<ZeroLengthArrayAllocationAnalyzer>.Test(
             """
             class C
             {
                 int[] M() { return {|#0:new int[] { }|}; }
+                string[][] N() { return {|#1:new string[0]
+                    []|}; }
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1008", 0).WithMessage(
-            "'new int[0]' allocates a new empty array on every call; Array.Empty<int>() returns one shared instance"));
+            "'new int[] { }' allocates a new empty array on every call; Array.Empty<int>() returns one shared instance"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1008", 1).WithMessage(
+            "'new string[0] []' allocates a new empty array on every call; Array.Empty<string[]>() returns one shared instance"));
         return test.RunAsync();
     }
 

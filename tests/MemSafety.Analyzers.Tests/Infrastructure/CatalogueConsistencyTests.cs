@@ -106,8 +106,71 @@ public sealed class CatalogueConsistencyTests
     {
         var d = Descriptor(id);
         var hasFix = RepositoryFiles.CodeFixes.Any(f => f.FixableDiagnosticIds.Contains(id));
-        var expected = $"| [{id}](docs/rules/{id}.md) | {d.Title} | {RepositoryFiles.Family(d.Category)} | {SeverityText(d)} | {(hasFix ? "Yes" : "No")} |";
+        var expected = $"| [{id}](docs/rules/{id}.md) | {d.Title} | {RepositoryFiles.Family(d.Category)} | {SeverityText(d)} | {ScopeText(DefaultScopes()[id])} | {(hasFix ? "Yes" : "No")} |";
         Assert.Contains(expected, RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split('\n'));
+    }
+
+    private static string ScopeText(RuleScope scope) => scope switch
+    {
+        RuleScope.Everywhere => "Everywhere",
+        RuleScope.HotPathsAndLoops => "Hot paths and loops",
+        _ => "Hot paths",
+    };
+
+    /// <summary>Where each rule reports when no <c>memsafety.*scope</c> key is set, read from the analyzers' source:
+    /// the default each passes to <c>GetScope</c>/<c>GetOwnScope</c>; a rule without a scope reports everywhere.</summary>
+    private static Dictionary<string, RuleScope> DefaultScopes()
+    {
+        var idByName = typeof(RuleIdentifiers).GetFields().ToDictionary(f => f.Name, f => (string)f.GetValue(null)!);
+        var scopes = RuleCatalogue.All.ToDictionary(d => d.Id, _ => RuleScope.Everywhere);
+        foreach (var file in Directory.GetFiles(Path.Combine(RepositoryFiles.Root, "src", "MemSafety.Analyzers"), "*.cs", SearchOption.AllDirectories))
+        {
+            if (file.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.GetFileName(file) == "MemSafetyOptions.cs")
+                continue;
+            var text = File.ReadAllText(file);
+            var calls = Regex.Matches(text, @"\.Get(Own)?Scope\(");
+            var parsed = Regex.Matches(text, @"\.Get(?:Own)?Scope\(\s*RuleIdentifiers\.(\w+)\s*,\s*RuleScope\.(\w+)\s*\)");
+            Assert.True(calls.Count == parsed.Count, $"{file}: every GetScope call must name its rule and its default literally, so the README's scope column can be checked");
+            foreach (Match m in parsed)
+                scopes[idByName[m.Groups[1].Value]] = Enum.Parse<RuleScope>(m.Groups[2].Value);
+        }
+
+        return scopes;
+    }
+
+    // ------------------------------------------------------------------ dotnet format commands
+
+    private static readonly Regex FormatCommand = new(@"^dotnet format analyzers --diagnostics ((?:MSA\d{4} )+)--severity info$", RegexOptions.Multiline);
+
+    private static List<string> FixableIds(string? category = null) => RuleCatalogue.All
+        .Where(d => category is null || d.Category == category)
+        .Select(d => d.Id)
+        .Where(id => RepositoryFiles.CodeFixes.Any(f => f.FixableDiagnosticIds.Contains(id)))
+        .OrderBy(id => id, StringComparer.Ordinal)
+        .ToList();
+
+    /// <summary>The README's commands to apply fixes: one with every fixable MemSafety id (and nothing else: without
+    /// --diagnostics, dotnet format also applies every SDK fix at that severity, such as CA1822's 'make static'), then
+    /// one per family that has fixes. The integration tests run the first through the real dotnet format.</summary>
+    [Fact]
+    public void ReadmeFormatCommands_ListExactlyTheFixableIds()
+    {
+        var section = RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split("## Fixing from the command line")[1].Split("\n## ")[0];
+        Assert.DoesNotMatch(new Regex(@"^dotnet format(?! analyzers --diagnostics MSA)", RegexOptions.Multiline), section);
+        var commands = FormatCommand.Matches(section).Select(m => m.Groups[1].Value.Trim().Split(' ').ToList()).ToList();
+        Assert.NotEmpty(commands);
+        Assert.Equal(FixableIds(), commands[0]);
+        var families = RuleCatalogue.All.Select(d => d.Category).Distinct().Where(c => FixableIds(c).Count > 0).ToList();
+        Assert.Equal(families.Count, commands.Count - 1);
+        foreach (var family in families)
+            Assert.Contains(FixableIds(family), commands.Skip(1));
+    }
+
+    /// <summary>The command the integration test runs: the README's first dotnet format command.</summary>
+    internal static string[] ReadmeFormatAllArguments()
+    {
+        var section = RepositoryFiles.Read("README.md").ReplaceLineEndings("\n").Split("## Fixing from the command line")[1];
+        return FormatCommand.Match(section).Value.Split(' ').Skip(1).ToArray();
     }
 
     /// <summary>How README and release tracking name a rule's default: its severity, or Disabled for
@@ -121,6 +184,28 @@ public sealed class CatalogueConsistencyTests
             Assert.Contains(RuleCatalogue.All, d => d.Id == match.Groups[1].Value);
     }
 
+    /// <summary>The README and the package's description advertise only families that ship a rule.</summary>
+    [Fact]
+    public void ReadmeAndPackage_AdvertiseOnlyFamiliesThatShip()
+    {
+        var words = new Dictionary<string, string[]>
+        {
+            [RuleCategories.Closures] = new[] { "closure", "MSA3", "static lambda" },
+            [RuleCategories.UnsafePointers] = new[] { "pointer", "MSA5", "unsafe" },
+            [RuleCategories.SharedState] = new[] { "shared state", "MSA6", "Interlocked", "thread" },
+        };
+        var package = RepositoryFiles.Read("src", "MemSafety.Analyzers.Package", "MemSafety.Analyzers.Package.csproj");
+        var advertised = RepositoryFiles.Read("README.md") + Regex.Match(package, "<Description>(.*)</Description>").Groups[1].Value
+                         + Regex.Match(package, "<PackageTags>(.*)</PackageTags>").Groups[1].Value;
+        foreach (var (family, familyWords) in words)
+        {
+            if (RuleCatalogue.All.Any(d => d.Category == family))
+                continue;
+            foreach (var word in familyWords)
+                Assert.DoesNotContain(word, advertised, StringComparison.OrdinalIgnoreCase);
+        }
+    }
+
     [Fact]
     public void ReadmeOpensWithExactlyTheTwoSetupCommands()
     {
@@ -129,7 +214,10 @@ public sealed class CatalogueConsistencyTests
         Assert.Equal(
             "dotnet build samples/MemSafety.Samples -c Release --no-incremental -v:q\ndotnet test MemSafety.Analyzers.sln",
             firstBlockAfterInstall);
-        Assert.Contains("dotnet test MemSafety.Analyzers.sln", RepositoryFiles.Read(".ci", "run"));
+        // CI runs the README's test command as written, with no logger of its own: the one Directory.Build.props sets
+        // is what shows progress to a reader of the README and prints the summary CI counts.
+        Assert.Matches(new Regex(@"^dotnet test MemSafety\.Analyzers\.sln 2>&1 \| tee ""\$log""$", RegexOptions.Multiline), RepositoryFiles.Read(".ci", "run"));
+        Assert.Contains("<VSTestLogger Condition=\"'$(VSTestLogger)' == ''\">console%3Bverbosity=normal</VSTestLogger>", RepositoryFiles.Read("Directory.Build.props"));
     }
 
     [Theory]
@@ -142,17 +230,55 @@ public sealed class CatalogueConsistencyTests
         Assert.Matches(new Regex($@"^{id}\s*\|\s*{Regex.Escape(d.Category)}\s*\|\s*{SeverityText(d)}\s*\|", RegexOptions.Multiline), tracked);
     }
 
+    private static string Preset(string name) => RepositoryFiles.Read("build", $"MemSafety.{name}.globalconfig");
+
+    private static readonly string[] PresetNames = { "Recommended", "Strict", "None" };
+
+    /// <summary>
+    /// Recommended is every rule's own default; Strict sets only what differs from it (the escape report, off by
+    /// default, on as a suggestion); None turns families off by category. No preset sets a rule that is on by default
+    /// by its id: the compiler applies a family switch (<c>dotnet_analyzer_diagnostic.category-MemSafety.Boxing.severity</c>)
+    /// only to rules that no key sets by id, so such a line would silently disable the user's family switches.
+    /// </summary>
     [Theory]
     [MemberData(nameof(RuleIds))]
-    public void EveryRule_IsSetByEveryPreset(string id)
+    public void EveryRule_IsSetByAPresetOnlyWhereItsDefaultDiffers(string id)
     {
-        // Rules that are on by default: warnings in Recommended and Strict. Report-style rules that are off
-        // by default stay off in Recommended and show as suggestions in Strict. None turns everything off.
-        var enabled = Descriptor(id).IsEnabledByDefault;
-        foreach (var (preset, expected) in new[] { ("Recommended", enabled ? "warning" : "none"), ("Strict", enabled ? "warning" : "suggestion"), ("None", "none") })
+        var d = Descriptor(id);
+        Assert.True(!d.IsEnabledByDefault || d.DefaultSeverity == DiagnosticSeverity.Warning,
+            $"{id}: Recommended means 'the rule's default', which is a warning for every rule on by default");
+        var idLine = new Regex($@"^dotnet_diagnostic\.{id}\.severity\s*=\s*(\w+)\s*$", RegexOptions.Multiline);
+        Assert.DoesNotMatch(idLine, Preset("Recommended"));
+        Assert.DoesNotMatch(idLine, Preset("None"));
+        if (d.IsEnabledByDefault)
+            Assert.DoesNotMatch(idLine, Preset("Strict"));
+        else
+            Assert.Equal("suggestion", idLine.Match(Preset("Strict")).Groups[1].Value);
+    }
+
+    [Fact]
+    public void NonePreset_TurnsOffExactlyTheFamiliesThatShip()
+    {
+        var families = RuleCatalogue.All.Select(d => d.Category).Distinct().OrderBy(c => c, StringComparer.Ordinal).ToList();
+        var off = Regex.Matches(Preset("None"), @"^dotnet_analyzer_diagnostic\.category-(\S+)\.severity = none$", RegexOptions.Multiline)
+            .Select(m => m.Groups[1].Value).OrderBy(c => c, StringComparer.Ordinal).ToList();
+        Assert.Equal(families, off);
+    }
+
+    /// <summary>Installing the package must not change what the .NET SDK's own rules report (the analyzers defer to
+    /// them instead), and no preset may set anything but MemSafety keys.</summary>
+    [Fact]
+    public void Presets_SetOnlyMemSafetyKeys()
+    {
+        foreach (var name in PresetNames)
         {
-            var text = RepositoryFiles.Read("build", $"MemSafety.{preset}.globalconfig");
-            Assert.True(Regex.IsMatch(text, $@"^dotnet_diagnostic\.{id}\.severity = {expected}$", RegexOptions.Multiline), $"{preset} preset must set {id} to {expected}");
+            foreach (var line in Preset(name).ReplaceLineEndings("\n").Split('\n'))
+            {
+                var text = line.Trim();
+                if (text.Length == 0 || text.StartsWith('#') || text is "is_global = true" or "global_level = -50")
+                    continue;
+                Assert.Matches(@"^(dotnet_diagnostic\.MSA\d{4}\.severity|dotnet_analyzer_diagnostic\.category-MemSafety\.\w+\.severity|memsafety\.[\w.]+) = \w+$", text);
+            }
         }
     }
 

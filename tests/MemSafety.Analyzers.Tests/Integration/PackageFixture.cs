@@ -5,7 +5,9 @@ using System.Linq;
 namespace MemSafety.Analyzers.Tests.Integration;
 
 /// <summary>Packs the real MemSafety.Analyzers.nupkg once into a local folder feed, with a package
-/// cache of its own so that a stale package of the same version can never be restored.</summary>
+/// cache of its own so that a stale package of the same version can never be restored. Shared by every
+/// integration test class (<see cref="PackageCollection"/>): one pack per run, and the classes run one
+/// after another, never building the repository's projects while the pack does.</summary>
 public sealed class PackageFixture : IDisposable
 {
     public PackageFixture()
@@ -31,8 +33,9 @@ public sealed class PackageFixture : IDisposable
     public string PackagePath { get; }
     public string Version { get; }
 
-    /// <summary>A fresh consumer project in its own folder, referencing the package from the feed.</summary>
-    public string CreateConsumer(string name, string source, string extraProperties = "")
+    /// <summary>A fresh consumer project in its own folder, referencing the package from the feed (or, for a
+    /// baseline of what the SDK alone reports, not referencing it), with an optional .editorconfig.</summary>
+    public string CreateConsumer(string name, string source, string extraProperties = "", string? editorConfig = null, bool withPackage = true)
     {
         var dir = Path.Combine(Root, name);
         Directory.CreateDirectory(dir);
@@ -58,11 +61,13 @@ public sealed class PackageFixture : IDisposable
                 {extraProperties}
               </PropertyGroup>
               <ItemGroup>
-                <PackageReference Include="MemSafety.Analyzers" Version="{Version}" />
+                {(withPackage ? $"<PackageReference Include=\"MemSafety.Analyzers\" Version=\"{Version}\" />" : string.Empty)}
               </ItemGroup>
             </Project>
             """);
         File.WriteAllText(Path.Combine(dir, "Code.cs"), source);
+        if (editorConfig is not null)
+            File.WriteAllText(Path.Combine(dir, ".editorconfig"), "root = true\n\n[*.cs]\n" + editorConfig);
         return dir;
     }
 
@@ -82,4 +87,10 @@ public sealed class PackageFixture : IDisposable
             // A leftover temp folder is not worth failing the run for.
         }
     }
+}
+
+[CollectionDefinition(Name)]
+public sealed class PackageCollection : ICollectionFixture<PackageFixture>
+{
+    public const string Name = "Package";
 }

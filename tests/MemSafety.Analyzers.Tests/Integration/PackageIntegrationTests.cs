@@ -1,6 +1,7 @@
 using System.IO;
 using System.IO.Compression;
 using System.Linq;
+using System.Text.RegularExpressions;
 
 namespace MemSafety.Analyzers.Tests.Integration;
 
@@ -11,7 +12,8 @@ namespace MemSafety.Analyzers.Tests.Integration;
 /// <c>dotnet test --filter Category=Integration</c> runs them alone; the default test command runs them too.
 /// </summary>
 [Trait("Category", "Integration")]
-public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
+[Collection(PackageCollection.Name)]
+public sealed class PackageIntegrationTests
 {
     private const string EmptyFinalizerSource = """
         public sealed class Widget : System.IDisposable
@@ -29,6 +31,11 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
             }
         }
         """;
+
+    /// <summary>A project without the SDK's analyzers (as a .NET Standard or .NET Framework project is by default):
+    /// MSA4001 reports the empty finalizer itself. With them, their CA1821 reports it and MSA4001 leaves it to CA1821
+    /// (<see cref="SdkRuleIntegrationTests"/>).</summary>
+    private const string WithoutSdkAnalyzers = "<EnableNETAnalyzers>false</EnableNETAnalyzers>";
 
     private readonly PackageFixture _package;
 
@@ -60,10 +67,60 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
         Assert.DoesNotContain("<dependencies>", text);
     }
 
+    /// <summary>NuGet never refreshes a version it already caches, so a local pack must not reuse one.</summary>
+    [Fact]
+    public void LocalPack_HasAUniquePreReleaseVersion_ReleaseBuildThePlainOne()
+    {
+        var root = DotNetCli.RepositoryRoot();
+        var prefix = Regex.Match(File.ReadAllText(Path.Combine(root, "Directory.Build.props")), "<VersionPrefix>(.*)</VersionPrefix>").Groups[1].Value;
+        Assert.Matches($@"^{Regex.Escape(prefix)}-dev\.20\d{{12}}$", _package.Version);
+        Assert.EndsWith($"MemSafety.Analyzers.{_package.Version}.nupkg", _package.PackagePath);
+
+        var project = Path.Combine(root, "src", "MemSafety.Analyzers.Package", "MemSafety.Analyzers.Package.csproj");
+        var release = DotNetCli.Run(root, null, "msbuild", project, "-getProperty:PackageVersion", "-p:MemSafetyRelease=true");
+        Assert.True(release.ExitCode == 0, release.ToString());
+        Assert.Equal(prefix, release.Output.Trim());
+    }
+
+    /// <summary>The README's minimum: the analyzers are built against Roslyn 4.14, and a project compiled by exactly
+    /// that compiler (Microsoft.Net.Compilers.Toolset 4.14.0, what the .NET SDK 9.0.300 and Visual Studio 17.14
+    /// ship) loads and runs them.</summary>
+    [Fact]
+    public void OldestSupportedCompiler_RunsTheRules()
+    {
+        const string source = """
+            using System.Collections.Generic;
+
+            public struct Cell { public int Row; public int Column; }
+
+            public static class Index
+            {
+                public static Dictionary<Cell, int> Create() => new Dictionary<Cell, int>();
+            }
+            """;
+        var dir = _package.CreateConsumer("Roslyn414", source);
+        // The .NET 10 SDK puts its own compiler back over a toolset package's unless RoslynCompilerType is set.
+        File.WriteAllText(Path.Combine(dir, "Directory.Build.props"), """
+            <Project>
+              <PropertyGroup>
+                <RoslynCompilerType>Toolset</RoslynCompilerType>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Microsoft.Net.Compilers.Toolset" Version="4.14.0" PrivateAssets="all" />
+              </ItemGroup>
+            </Project>
+            """);
+        var build = _package.Build(dir, "-v:n");
+        Assert.True(build.ExitCode == 0, build.ToString());
+        Assert.Contains("microsoft.net.compilers.toolset/4.14.0/tasks/netcore/bincore/csc.dll", build.Output.Replace('\\', '/'), System.StringComparison.OrdinalIgnoreCase);
+        Assert.Contains("warning MSA2003", build.Output);
+        Assert.DoesNotContain("CS8032", build.Output);
+    }
+
     [Fact]
     public void Build_ReportsEmptyFinalizerAsWarning()
     {
-        var dir = _package.CreateConsumer("Plain", EmptyFinalizerSource);
+        var dir = _package.CreateConsumer("Plain", EmptyFinalizerSource, WithoutSdkAnalyzers);
         var build = _package.Build(dir);
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains("Code.cs(11,6): warning MSA4001: Finalizer of 'Widget' is empty", build.Output);
@@ -72,7 +129,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
     [Fact]
     public void WarningsAsErrors_FailsTheBuild()
     {
-        var dir = _package.CreateConsumer("Strict", EmptyFinalizerSource, "<TreatWarningsAsErrors>true</TreatWarningsAsErrors>");
+        var dir = _package.CreateConsumer("Strict", EmptyFinalizerSource, "<TreatWarningsAsErrors>true</TreatWarningsAsErrors>" + WithoutSdkAnalyzers);
         var build = _package.Build(dir);
         Assert.True(build.ExitCode != 0, build.ToString());
         Assert.Contains("error MSA4001", build.Output);
@@ -81,7 +138,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
     [Fact]
     public void ModeNone_SilencesTheRule()
     {
-        var dir = _package.CreateConsumer("ModeNone", EmptyFinalizerSource, "<MemSafetyMode>None</MemSafetyMode>");
+        var dir = _package.CreateConsumer("ModeNone", EmptyFinalizerSource, "<MemSafetyMode>None</MemSafetyMode>" + WithoutSdkAnalyzers);
         var build = _package.Build(dir, "-warnaserror");
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.DoesNotContain("MSA4001", build.Output);
@@ -90,7 +147,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
     [Fact]
     public void EditorConfigSeverityNone_SilencesTheRuleOverThePreset()
     {
-        var dir = _package.CreateConsumer("EditorConfig", EmptyFinalizerSource, "<MemSafetyMode>Strict</MemSafetyMode>");
+        var dir = _package.CreateConsumer("EditorConfig", EmptyFinalizerSource, "<MemSafetyMode>Strict</MemSafetyMode>" + WithoutSdkAnalyzers);
         File.WriteAllText(Path.Combine(dir, ".editorconfig"), "root = true\n\n[*.cs]\ndotnet_diagnostic.MSA4001.severity = none\n");
         var build = _package.Build(dir, "-warnaserror");
         Assert.True(build.ExitCode == 0, build.ToString());
@@ -100,7 +157,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
     [Fact]
     public void UnknownMode_WarnsAndKeepsDefaults()
     {
-        var dir = _package.CreateConsumer("BadMode", EmptyFinalizerSource, "<MemSafetyMode>Everything</MemSafetyMode>");
+        var dir = _package.CreateConsumer("BadMode", EmptyFinalizerSource, "<MemSafetyMode>Everything</MemSafetyMode>" + WithoutSdkAnalyzers);
         var build = _package.Build(dir);
         Assert.True(build.ExitCode == 0, build.ToString());
         Assert.Contains("warning MSA0001: MemSafetyMode 'Everything'", build.Output);
@@ -148,7 +205,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
     [Fact]
     public void DotnetFormat_AppliesTheFixAndTheProjectThenBuildsClean()
     {
-        var dir = _package.CreateConsumer("Format", EmptyFinalizerSource);
+        var dir = _package.CreateConsumer("Format", EmptyFinalizerSource, WithoutSdkAnalyzers);
         var restore = _package.Dotnet(dir, "restore");
         Assert.True(restore.ExitCode == 0, restore.ToString());
 
@@ -231,7 +288,7 @@ public sealed class PackageIntegrationTests : IClassFixture<PackageFixture>
         var code = File.ReadAllText(Path.Combine(dir, "Code.cs")).ReplaceLineEndings("\n");
         Assert.Contains("private static int Measure<TShape>(TShape shape) where TShape : IShape => shape.Area();", code);
         Assert.Contains("public struct Cell : IEquatable<Cell>", code);
-        Assert.Single(System.Text.RegularExpressions.Regex.Matches(code, @"public bool Equals\(Cell other\)"));
+        Assert.Single(Regex.Matches(code, @"public bool Equals\(Cell other\)"));
         Assert.Contains("List<int> items = new List<int> { 1, 2 };", code);
         Assert.DoesNotContain("IEnumerable<int> items", code);
 
