@@ -457,7 +457,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'C.Log'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'i' (int) is boxed to 'object' on every iteration: passed as the 'object' parameter 'value' of 'C.Log'"));
 
     [Fact]
     public Task LoopExitPathOfAHotPath_MessageSaysCallNotIteration() => Reported(
@@ -481,7 +481,7 @@ public sealed class ValueTypeBoxingTests
             }
         }
         """,
-        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'int' is boxed to 'object' on every call of this hot path: passed as the 'object' parameter 'value' of 'C.Log'"));
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'i' (int) is boxed to 'object' on every call of this hot path: passed as the 'object' parameter 'value' of 'C.Log'"));
 
     // ------------------------------------------------------------------ code fix
 
