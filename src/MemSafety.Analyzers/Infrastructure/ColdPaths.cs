@@ -45,6 +45,15 @@ public sealed class ColdPaths
     /// <summary>Whether <paramref name="operation"/> is on an error path or is not executed code (see the class).</summary>
     public bool IsColdOrNotRun(IOperation operation)
     {
+        // A call reported as a whole (a params call allocates its array at the call) is cold by its own callee.
+        switch (operation)
+        {
+            case IInvocationOperation self when IsColdCallee(self.TargetMethod):
+                return true;
+            case IObjectCreationOperation self when IsException(self.Type):
+                return true;
+        }
+
         // Blocks ending in a throw count only within the operation's own function: a lambda created before a
         // throw may still run later, elsewhere.
         var sameFunction = true;

@@ -225,6 +225,42 @@ public sealed class ValueTypeBoxingTests
         Assert.Equal(0, il.AllocatedBytesPerCall("C", "Guarded"));
     }
 
+    /// <summary>A params call to a <c>[Conditional]</c> helper is removed without the symbol and is debug-only code with it;
+    /// a params call that creates an exception builds a message: neither is reported, though each boxes where it runs
+    /// (found on NodaTime's <c>Preconditions.DebugCheckArgument</c> in a loop).</summary>
+    [Theory]
+    [InlineData("Check.DebugEnsure(count >= 0, \"{0} at {1}\", count, offset);", "a [Conditional] helper")]
+    [InlineData("if (count < 0) Last = new FormattedException(\"{0} at {1}\", count, offset);", "an exception's params constructor")]
+    public async Task ParamsCallThatIsColdOrNotRun_NoDiagnostic(string statement, string why)
+    {
+        var source = """
+            public sealed class FormattedException : Exception
+            {
+                public FormattedException(string format, params object[] args) : base(string.Format(format, args)) { }
+            }
+            public static class Check
+            {
+                [System.Diagnostics.Conditional("DEBUG")]
+                public static void DebugEnsure(bool condition, string format, params object[] args) { }
+            }
+            public static class C
+            {
+                public static Exception Last;
+                public static void M(int[] counts, long offset)
+                {
+                    foreach (var count in counts)
+                    {
+                        STATEMENT
+                    }
+                }
+            }
+            """.Replace("STATEMENT", statement);
+        var test = Test(source);
+        test.PreprocessorSymbols.Add("DEBUG");
+        await test.RunAsync();
+        Assert.True(IlInspection.Compile(Shapes + source, preprocessorSymbols: "DEBUG").Method("C", "M").Boxes.Any(b => !b.ElidedByJit), why + ": the statement should box where it runs");
+    }
+
     /// <summary>A C# 13 <c>params ReadOnlySpan&lt;object&gt;</c> is an inline array on the stack (no <c>newarr</c> in the IL on
     /// net8.0), so the message names only the boxes.</summary>
     [Fact]
