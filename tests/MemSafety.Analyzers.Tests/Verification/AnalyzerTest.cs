@@ -16,13 +16,6 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.Tests.Verification;
 
-public enum ReferenceSet
-{
-    Net80,
-    NetStandard20,
-    Net472,
-}
-
 /// <summary>
 /// Our test harness (Microsoft.CodeAnalysis.Testing is not available here). It compiles the marked-up
 /// sources against real reference assemblies, runs the analyzers the way the compiler does
@@ -158,12 +151,7 @@ public sealed class AnalyzerTest
                 nullableContextOptions: NullableContextOptions,
                 optimizationLevel: OptimizationLevel)
             .WithSpecificDiagnosticOptions(DiagnosticSeverities);
-        var references = ReferenceSet switch
-        {
-            ReferenceSet.NetStandard20 => Basic.Reference.Assemblies.NetStandard20.References.All.Cast<MetadataReference>(),
-            ReferenceSet.Net472 => Basic.Reference.Assemblies.Net472.References.All.Cast<MetadataReference>(),
-            _ => Basic.Reference.Assemblies.Net80.References.All.Cast<MetadataReference>(),
-        };
+        var references = ReferenceSets.References(ReferenceSet);
 
         var solution = workspace.CurrentSolution;
         var projectId = ProjectId.CreateNewId(ProjectName);

@@ -127,6 +127,39 @@ public sealed class VerifierTests
     }
 
     [Fact]
+    public async Task NetStandard20WithSystemMemory_HasSpansAndArrayPoolButNoStringToSpanConversion()
+    {
+        // What the fixes must cope with there: Span, stackalloc into a span, ArrayPool, MemoryExtensions and
+        // Vector<T> exist; string converts to ReadOnlySpan<char> only on .NET Core (the operator is on String).
+        const string available = """
+            using System;
+            using System.Buffers;
+            using System.Numerics;
+            class C
+            {
+                int M(string s)
+                {
+                    Span<byte> b = stackalloc byte[4];
+                    var rented = ArrayPool<byte>.Shared.Rent(4);
+                    ArrayPool<byte>.Shared.Return(rented);
+                    return b.Length + Vector<int>.Count + (s.AsSpan(0, 2).SequenceEqual("0x".AsSpan()) ? 1 : 0);
+                }
+            }
+            """;
+        var test = Verify<EmptyFinalizerAnalyzer>.Test(available);
+        test.ReferenceSet = ReferenceSet.NetStandard20WithSystemMemory;
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        await test.RunAsync();
+
+        var conversion = Verify<EmptyFinalizerAnalyzer>.Test("using System; class C { bool M(string s) => s.AsSpan(0, 2).SequenceEqual(\"0x\"); }");
+        conversion.ReferenceSet = ReferenceSet.NetStandard20WithSystemMemory;
+        conversion.LanguageVersion = LanguageVersion.CSharp7_3;
+        conversion.NullableContextOptions = NullableContextOptions.Disable;
+        await FailsWith(conversion, "CS1503");
+    }
+
+    [Fact]
     public void Markup_ParsesNestedNamedAndPlainSpans()
     {
         var parsed = Markup.Parse("a[|b{|MSA1:c|}d|]e{|#3:f|}");
