@@ -119,7 +119,9 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
     private static async Task<Document> ApplyAsync(Document document, SyntaxNode root, SemanticModel model, SubstringCopyPlan plan, CancellationToken cancellationToken)
     {
         var producer = plan.Producer.Syntax;
-        var asSpanRange = SubstringCopySymbols.Create(model.Compilation)?.HasAsSpanRange == true;
+        var symbols = SubstringCopySymbols.Create(model.Compilation);
+        var asSpanRange = symbols?.HasAsSpanRange == true;
+        var explicitSpans = symbols?.StringConvertsToSpan != true;
         var edits = new List<(SyntaxNode Node, Func<SyntaxNode, SyntaxNode> Replace)>
         {
             (producer, current => SpanOf((ExpressionSyntax)current, plan.Kind, asSpanRange).WithTriviaFrom(current)),
@@ -130,7 +132,7 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
 
         foreach (var use in plan.Uses)
         {
-            if (Rewrite(use) is { } replace)
+            if (Rewrite(use, explicitSpans) is { } replace)
                 edits.Add((use.Consumer.Syntax, replace));
         }
 
@@ -189,8 +191,12 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
         }
     }
 
-    private static Func<SyntaxNode, SyntaxNode>? Rewrite(CopyUse use)
+    /// <summary>The rewrite of one use; <paramref name="explicitSpans"/>: strings do not convert to
+    /// <c>ReadOnlySpan&lt;char&gt;</c> here, so a string that becomes an argument of a span method gets <c>AsSpan()</c>.</summary>
+    private static Func<SyntaxNode, SyntaxNode>? Rewrite(CopyUse use, bool explicitSpans)
     {
+        ExpressionSyntax Span(ExpressionSyntax text) => explicitSpans ? AsSpan(text) : text;
+
         switch (use.Kind)
         {
             case CopyUseKind.AsSpanCall:
@@ -208,7 +214,7 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
                         return current;
                     var value = use.ValueIsSecond ? binary.Right : binary.Left;
                     var other = use.ValueIsSecond ? binary.Left : binary.Right;
-                    ExpressionSyntax result = Call(value, "SequenceEqual", other);
+                    ExpressionSyntax result = Call(value, "SequenceEqual", Span(other));
                     if (use.Negated)
                         result = SyntaxFactory.PrefixUnaryExpression(SyntaxKind.LogicalNotExpression, result);
                     return result.WithTriviaFrom(current);
@@ -223,31 +229,63 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
                     if (call.Expression is MemberAccessExpressionSyntax member && use.Consumer is Microsoft.CodeAnalysis.Operations.IInvocationOperation { Instance: not null })
                     {
                         // v.Equals(o) → v.SequenceEqual(o); v.Equals(o, c) binds to MemoryExtensions.Equals as it is.
-                        return use.WithComparison || arguments.Count != 1
+                        if (arguments.Count != 1)
+                            return use.WithComparison && explicitSpans ? WithFirstArgument(call, Span) : current;
+                        return use.WithComparison
                             ? current
-                            : Call(member.Expression, "SequenceEqual", arguments[0].Expression).WithTriviaFrom(current);
+                            : Call(member.Expression, "SequenceEqual", Span(arguments[0].Expression)).WithTriviaFrom(current);
                     }
 
                     // string.Equals(a, b[, c]) → v.SequenceEqual(o) / v.Equals(o, c)
                     if (arguments.Count < 2)
                         return current;
                     var value = arguments[use.ValueIsSecond ? 1 : 0].Expression;
-                    var other = arguments[use.ValueIsSecond ? 0 : 1].Expression;
+                    var other = Span(arguments[use.ValueIsSecond ? 0 : 1].Expression);
                     return (use.WithComparison && arguments.Count == 3
                         ? Call(value, "Equals", other, arguments[2].Expression)
                         : Call(value, "SequenceEqual", other)).WithTriviaFrom(current);
                 };
 
+            case CopyUseKind.SameCall when explicitSpans && use.Other?.Type?.SpecialType == SpecialType.System_String:
+                // v.StartsWith(o, c) binds to MemoryExtensions.StartsWith(span, span, c) once o is a span too.
+                return current => current is InvocationExpressionSyntax call ? WithFirstArgument(call, Span) : current;
+
             case CopyUseKind.ContainsOrdinal:
                 // v.Contains(o) is ordinal; the span method needs the comparison spelled out.
                 return current => current is InvocationExpressionSyntax call
-                    ? call.AddArgumentListArguments(SyntaxFactory.Argument(SyntaxFactory.ParseExpression("StringComparison.Ordinal")))
+                    ? WithFirstArgument(call, Span).AddArgumentListArguments(SyntaxFactory.Argument(SyntaxFactory.ParseExpression("StringComparison.Ordinal")))
                     : current;
 
             default:
                 return null;
         }
     }
+
+    private static InvocationExpressionSyntax WithFirstArgument(InvocationExpressionSyntax call, Func<ExpressionSyntax, ExpressionSyntax> replace)
+    {
+        var first = call.ArgumentList.Arguments[0];
+        return call.WithArgumentList(call.ArgumentList.WithArguments(call.ArgumentList.Arguments.Replace(first, first.WithExpression(replace(first.Expression)))));
+    }
+
+    /// <summary><c>text.AsSpan()</c>, parenthesized where member access would bind tighter than the expression.</summary>
+    private static ExpressionSyntax AsSpan(ExpressionSyntax text)
+    {
+        var target = text.WithoutTrivia();
+        while (target is ParenthesizedExpressionSyntax { Expression: var inner } && IsPrimary(inner))
+            target = inner.WithoutTrivia();
+        if (!IsPrimary(target) && target is not ParenthesizedExpressionSyntax)
+        {
+            target = SyntaxFactory.ParenthesizedExpression(target);
+        }
+
+        return SyntaxFactory.InvocationExpression(
+                SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, target, SyntaxFactory.IdentifierName("AsSpan")))
+            .WithTriviaFrom(text);
+    }
+
+    private static bool IsPrimary(ExpressionSyntax expression)
+        => expression is InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax
+            or LiteralExpressionSyntax or InterpolatedStringExpressionSyntax;
 
     /// <summary><c>receiver.name(arguments)</c>, with the receiver and arguments stripped of parentheses and trivia.</summary>
     private static InvocationExpressionSyntax Call(ExpressionSyntax receiver, string name, params ExpressionSyntax[] arguments)

@@ -83,6 +83,17 @@ public sealed class AnalyzerTest
 
     public string? CodeActionTitle { get; set; }
 
+    /// <summary>Compile as a netstandard2.0 library that references System.Memory, at C# 7.3 (the SDK's default
+    /// language version for that target) without nullable annotations: where span-producing fixes most easily
+    /// write code that only compiles on .NET Core.</summary>
+    public AnalyzerTest OnNetStandard20WithSystemMemory()
+    {
+        ReferenceSet = ReferenceSet.NetStandard20WithSystemMemory;
+        LanguageVersion = LanguageVersion.CSharp7_3;
+        NullableContextOptions = NullableContextOptions.Disable;
+        return this;
+    }
+
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
     public async Task RunAsync()
