@@ -61,7 +61,7 @@ public sealed class RentBufferFix : CodeFixProvider
         public static Plan? TryCreate(SemanticModel model, SyntaxNode root, Diagnostic diagnostic, CancellationToken cancellationToken)
         {
             var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
-            if (model.GetOperation(node, cancellationToken) is not IArrayCreationOperation creation)
+            if (model.GetOperation(node, cancellationToken) is not IArrayCreationOperation creation || !HasPoolAndSpans(model.Compilation, node.SyntaxTree))
                 return null;
             var scratch = ScratchArrays.TryGet(creation);
             if (scratch is null || !scratch.InBlock || scratch.FunctionIsAsyncOrIterator || scratch.InCatchOrFinally && diagnostic.Id == RuleIdentifiers.ScratchBuffer)
@@ -93,6 +93,15 @@ public sealed class RentBufferFix : CodeFixProvider
             return new Plan { Scratch = scratch, Uses = uses, Statement = statement, Block = block };
         }
     }
+
+    /// <summary>MSA1003 reports without asking: the allocation is worth knowing about on any target. The rewrite
+    /// needs ArrayPool&lt;T&gt; and Span&lt;T&gt; (netstandard2.0 and .NET Framework have them only with the
+    /// System.Buffers / System.Memory packages) and span locals (C# 7.2).</summary>
+    private static bool HasPoolAndSpans(Compilation compilation, SyntaxTree tree)
+        => compilation.GetTypeByMetadataName("System.Buffers.ArrayPool`1") is not null
+           && compilation.GetTypeByMetadataName("System.Span`1") is not null
+           && compilation.GetTypeByMetadataName("System.MemoryExtensions") is not null
+           && ((CSharpParseOptions)tree.Options).LanguageVersion >= LanguageVersion.CSharp7_2;
 
     private static async Task<Document> ApplyAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {

@@ -211,6 +211,101 @@ public sealed class LargeTemporaryArrayTests
         return test.RunAsync();
     }
 
+    [Fact]
+    public async Task NetStandard20WithSystemMemory_CSharp73_Fixed()
+    {
+        const string before = """
+            using System;
+
+            public static class Program
+            {
+                static int Peak(byte[] data)
+                {
+                    var counts = [|new int[65536]|];
+                    foreach (var b in data)
+                        counts[b * 256 + b]++;
+                    var peak = 0;
+                    for (var i = 0; i < counts.Length; i++)
+                        if (counts[i] > counts[peak]) peak = i;
+                    Array.Reverse(counts);
+                    return peak * 1000 + counts[0];
+                }
+
+                public static string Run() => Peak(new byte[] { 1, 2, 2, 3 }) + "," + Peak(new byte[] { 255, 255 });
+            }
+            """;
+        const string after = """
+            using System;
+            using System.Buffers;
+
+            public static class Program
+            {
+                static int Peak(byte[] data)
+                {
+                    int[] countsArray = ArrayPool<int>.Shared.Rent(65536);
+                    try
+                    {
+                        Span<int> counts = countsArray.AsSpan(0, 65536);
+                        counts.Clear();
+                        foreach (var b in data)
+                            counts[b * 256 + b]++;
+                        var peak = 0;
+                        for (var i = 0; i < counts.Length; i++)
+                            if (counts[i] > counts[peak]) peak = i;
+                        counts.Reverse();
+                        return peak * 1000 + counts[0];
+                    }
+                    finally
+                    {
+                        ArrayPool<int>.Shared.Return(countsArray);
+                    }
+                }
+
+                public static string Run() => Peak(new byte[] { 1, 2, 2, 3 }) + "," + Peak(new byte[] { 255, 255 });
+            }
+            """;
+        await VerifyCS.Test(before, after).OnNetStandard20WithSystemMemory().RunAsync();
+        var expected = Behaviour.Run(before, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3);
+        Assert.Equal("514000,65535002", expected);
+        Assert.Equal(expected, Behaviour.Run(after, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3));
+    }
+
+    [Fact]
+    public Task NetStandard20WithSystemMemory_StreamReadHasNoSpanOverload_ReportedWithoutFix()
+    {
+        // Stream.Read(Span<byte>) is .NET Core 2.1+; System.Memory does not add it.
+        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.Test(
+            """
+            using System.IO;
+
+            class C
+            {
+                int M(Stream source)
+                {
+                    var buffer = [|new byte[100000]|];
+                    return source.Read(buffer, 0, buffer.Length);
+                }
+            }
+            """, string.Empty);
+        test.FixedSources.Clear();
+        test.ExpectNoFix = true;
+        return test.OnNetStandard20WithSystemMemory().RunAsync();
+    }
+
+    [Fact]
+    public Task NetStandard20WithoutSystemMemory_ReportedWithoutFix()
+    {
+        // No ArrayPool and no Span there: the allocation is still worth knowing about, but there is nothing to rewrite it into.
+        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.Test(
+            "class C { int M() { var big = [|new int[50000]|]; big[0] = 1; return big[0] + big.Length; } }", string.Empty);
+        test.FixedSources.Clear();
+        test.ExpectNoFix = true;
+        test.ReferenceSet = ReferenceSet.NetStandard20;
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]

@@ -507,6 +507,103 @@ public sealed class StackallocCandidateTests
     }
 
     [Fact]
+    public async Task NetStandard20WithSystemMemory_FixedWithTheSpanApisThatExistThere()
+    {
+        // System.Memory brings Span<T> and MemoryExtensions (Reverse, Clear, AsSpan, Slice); it adds no span
+        // overloads to the BCL, so an array passed to Stream.Read stays an array there.
+        const string before = """
+            using System;
+            using System.IO;
+
+            public static class Program
+            {
+                static int Sum(ReadOnlySpan<int> values)
+                {
+                    var sum = 0;
+                    foreach (var v in values)
+                        sum += v;
+                    return sum;
+                }
+
+                static int Digits(int seed)
+                {
+                    var digits = [|new int[] { 1, 2, 3, 4 }|];
+                    Array.Reverse(digits);
+                    digits[0] += seed;
+                    return Sum(digits) * 10 + Sum(digits.AsSpan(1, 2)) + digits.Length;
+                }
+
+                static int Scratch(int seed)
+                {
+                    var scratch = [|new byte[16]|];
+                    for (var i = 0; i < scratch.Length; i++)
+                        scratch[i] = (byte)(seed + i);
+                    Array.Clear(scratch, 0, scratch.Length);
+                    var total = 0;
+                    foreach (var b in scratch)
+                        total += b;
+                    return total;
+                }
+
+                static int Header(Stream source)
+                {
+                    var header = new byte[8];
+                    return source.Read(header, 0, header.Length) + header[0];
+                }
+
+                public static string Run() => Digits(5) + "," + Scratch(3) + "," + Header(new MemoryStream(new byte[] { 7, 8 }));
+            }
+            """;
+        const string after = """
+            using System;
+            using System.IO;
+
+            public static class Program
+            {
+                static int Sum(ReadOnlySpan<int> values)
+                {
+                    var sum = 0;
+                    foreach (var v in values)
+                        sum += v;
+                    return sum;
+                }
+
+                static int Digits(int seed)
+                {
+                    Span<int> digits = stackalloc int[] { 1, 2, 3, 4 };
+                    digits.Reverse();
+                    digits[0] += seed;
+                    return Sum(digits) * 10 + Sum(digits.Slice(1, 2)) + digits.Length;
+                }
+
+                static int Scratch(int seed)
+                {
+                    Span<byte> scratch = stackalloc byte[16];
+                    for (var i = 0; i < scratch.Length; i++)
+                        scratch[i] = (byte)(seed + i);
+                    scratch.Clear();
+                    var total = 0;
+                    foreach (var b in scratch)
+                        total += b;
+                    return total;
+                }
+
+                static int Header(Stream source)
+                {
+                    var header = new byte[8];
+                    return source.Read(header, 0, header.Length) + header[0];
+                }
+
+                public static string Run() => Digits(5) + "," + Scratch(3) + "," + Header(new MemoryStream(new byte[] { 7, 8 }));
+            }
+            """;
+        await VerifyCS.Test(before, after).OnNetStandard20WithSystemMemory().RunAsync();
+        var expected = Behaviour.Run(before, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3);
+        Assert.Equal("159,0,9", expected);
+        Assert.Equal(expected, Behaviour.Run(after, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3));
+    }
+
+    [Fact]
     public Task NetStandard20WithoutSpan_NoDiagnostic()
     {
         var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
