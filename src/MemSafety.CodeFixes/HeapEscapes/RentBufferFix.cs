@@ -22,8 +22,9 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// MSA1002 and MSA1003: the pooled-buffer pattern. The array becomes a <c>Span&lt;T&gt;</c> over a buffer rented
 /// from <c>ArrayPool&lt;T&gt;.Shared</c> (for MSA1002, over <c>stackalloc</c> memory when the size is small),
 /// sliced to the requested length so <c>Length</c> keeps its meaning, cleared because <c>new T[n]</c> was
-/// zeroed and a rented array is not, and the rest of the block moves into a try whose finally returns
-/// the array. Offered only where that move is safe.
+/// zeroed and a rented array is not (unless <see cref="UnwrittenReads"/> proves that no element is read
+/// before it is written), and the rest of the block moves into a try whose finally returns the array.
+/// Offered only where that move is safe.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RentBufferFix)), Shared]
 public sealed class RentBufferFix : CodeFixProvider
@@ -178,8 +179,10 @@ public sealed class RentBufferFix : CodeFixProvider
             builder.Append(inner).Append(name).Append(" = ").Append(name).Append(".Slice(0, ").Append(length).Append(");").Append(lineBreak);
         }
 
-        // new T[n] is zeroed; rented arrays and (under SkipLocalsInit) stackalloc memory are not.
-        builder.Append(inner).Append(name).Append(".Clear();").Append(lineBreak);
+        // new T[n] is zeroed; rented arrays and (under SkipLocalsInit) stackalloc memory are not. Clearing
+        // costs a pass over the whole buffer, so it is left out where no element can be read before it is written.
+        if (UnwrittenReads.MayReadUnwritten(plan.Scratch.Local, plan.Scratch.Root))
+            builder.Append(inner).Append(name).Append(".Clear();").Append(lineBreak);
         builder.Append(Reindent(rest, unit, lineBreak));
         builder.Append(indent).Append('}').Append(lineBreak);
         builder.Append(indent).Append("finally").Append(lineBreak).Append(indent).Append('{').Append(lineBreak);

@@ -283,6 +283,49 @@ public sealed class ScratchBufferTests
     }
 
     [Fact]
+    public Task OnlyWhatWasReadIsUsed_NotCleared() => Test(
+        """
+        using System.IO;
+        using System.Text;
+
+        static class Decoder
+        {
+            public static string ReadText(Stream source, int length)
+            {
+                var buffer = [|new byte[length]|];
+                var read = source.Read(buffer, 0, buffer.Length);
+                return Encoding.UTF8.GetString(buffer, 0, read);
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Buffers;
+        using System.IO;
+        using System.Text;
+
+        static class Decoder
+        {
+            public static string ReadText(Stream source, int length)
+            {
+                byte[]? bufferArray = null;
+                try
+                {
+                    Span<byte> buffer = length <= 1024 ? stackalloc byte[1024] : (bufferArray = ArrayPool<byte>.Shared.Rent(length));
+                    buffer = buffer.Slice(0, length);
+                    var read = source.Read(buffer);
+                    return Encoding.UTF8.GetString(buffer.Slice(0, read));
+                }
+                finally
+                {
+                    if (bufferArray != null)
+                        ArrayPool<byte>.Shared.Return(bufferArray);
+                }
+            }
+        }
+        """).RunAsync();
+
+    [Fact]
     public Task NetStandard20WithSystemMemory_CSharp73_NoDiagnostic()
     {
         // The fix needs stackalloc inside a conditional expression (C# 8); at C# 7.3, the default of a
