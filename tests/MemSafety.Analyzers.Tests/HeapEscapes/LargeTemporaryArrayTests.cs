@@ -1,5 +1,7 @@
+using System.IO;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.CSharp;
 using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>;
@@ -244,6 +246,19 @@ public sealed class LargeTemporaryArrayTests
         Assert.Equal(expected, Behaviour.Run(after));
         // Without the Clear, the second Histogram would count on top of the first.
         Assert.NotEqual(expected, Behaviour.Run(after.Replace("counts.Clear();", "")));
+    }
+
+    [Fact]
+    public Task Sample_FixTurnsBeforeIntoAfter()
+    {
+        // The After sample is exactly what the fix makes of the Before sample (namespace and comment aside).
+        var folder = Path.Combine(RepositoryFiles.Root, "samples", "MemSafety.Samples", "HeapEscapes");
+        var before = File.ReadAllText(Path.Combine(folder, "MSA1003.LargeTemporaryArray.Before.cs"))
+            .Replace("new byte[128 * 1024]", "[|new byte[128 * 1024]|]");
+        var after = File.ReadAllText(Path.Combine(folder, "MSA1003.LargeTemporaryArray.After.cs"))
+            .Replace(".After.", ".Before.")
+            .Replace("    // The fix: one pooled array, returned when done.", "    // MSA1003: 128 KiB lands on the Large Object Heap on every call.");
+        return VerifyCS.CodeFixAsync(before, after);
     }
 
     [Fact]
