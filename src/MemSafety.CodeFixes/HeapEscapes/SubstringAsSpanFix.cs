@@ -214,7 +214,8 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
                         return current;
                     var value = use.ValueIsSecond ? binary.Right : binary.Left;
                     var other = use.ValueIsSecond ? binary.Left : binary.Right;
-                    ExpressionSyntax result = Call(value, "SequenceEqual", Span(other));
+                    // Comments around the operator go before the argument.
+                    ExpressionSyntax result = Call(value, "SequenceEqual", TriviaEditing.DroppedComments(binary, value, other), Span(other));
                     if (use.Negated)
                         result = SyntaxFactory.PrefixUnaryExpression(SyntaxKind.LogicalNotExpression, result);
                     return result.WithTriviaFrom(current);
@@ -233,17 +234,19 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
                             return use.WithComparison && explicitSpans ? WithFirstArgument(call, Span) : current;
                         return use.WithComparison
                             ? current
-                            : Call(member.Expression, "SequenceEqual", Span(arguments[0].Expression)).WithTriviaFrom(current);
+                            : Call(member.Expression, "SequenceEqual", TriviaEditing.DroppedComments(call, member.Expression, arguments[0].Expression), Span(arguments[0].Expression)).WithTriviaFrom(current);
                     }
 
                     // string.Equals(a, b[, c]) → v.SequenceEqual(o) / v.Equals(o, c)
                     if (arguments.Count < 2)
                         return current;
                     var value = arguments[use.ValueIsSecond ? 1 : 0].Expression;
-                    var other = Span(arguments[use.ValueIsSecond ? 0 : 1].Expression);
+                    var otherArgument = arguments[use.ValueIsSecond ? 0 : 1].Expression;
+                    var other = Span(otherArgument);
+                    var comments = TriviaEditing.DroppedComments(call, value, otherArgument, arguments.Count == 3 ? arguments[2].Expression : null);
                     return (use.WithComparison && arguments.Count == 3
-                        ? Call(value, "Equals", other, arguments[2].Expression)
-                        : Call(value, "SequenceEqual", other)).WithTriviaFrom(current);
+                        ? Call(value, "Equals", comments, other, arguments[2].Expression)
+                        : Call(value, "SequenceEqual", comments, other)).WithTriviaFrom(current);
                 };
 
             case CopyUseKind.SameCall when explicitSpans && use.Other?.Type?.SpecialType == SpecialType.System_String:
@@ -287,17 +290,26 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
         => expression is InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax
             or LiteralExpressionSyntax or InterpolatedStringExpressionSyntax;
 
-    /// <summary><c>receiver.name(arguments)</c>, with the receiver and arguments stripped of parentheses and trivia.</summary>
-    private static InvocationExpressionSyntax Call(ExpressionSyntax receiver, string name, params ExpressionSyntax[] arguments)
+    /// <summary><c>receiver.name(arguments)</c>, with the receiver and arguments stripped of parentheses and trivia;
+    /// <paramref name="comments"/> (those the rewrite took from around them) go before the first argument.</summary>
+    private static InvocationExpressionSyntax Call(ExpressionSyntax receiver, string name, SyntaxTriviaList comments, params ExpressionSyntax[] arguments)
     {
         var target = receiver.WithoutTrivia();
         while (target is ParenthesizedExpressionSyntax { Expression: InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax } parenthesized)
             target = parenthesized.Expression.WithoutTrivia();
         if (target is not (InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax or ParenthesizedExpressionSyntax))
             target = SyntaxFactory.ParenthesizedExpression(target);
+        var argumentList = arguments.Select(a => SyntaxFactory.Argument(WithoutParentheses(a))).ToList();
+        argumentList[0] = argumentList[0].WithLeadingTrivia(comments);
         return SyntaxFactory.InvocationExpression(
             SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, target, SyntaxFactory.IdentifierName(name)),
-            SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(arguments.Select(a => SyntaxFactory.Argument(WithoutParentheses(a))))));
+            comments.Count == 0
+                ? SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(argumentList))
+                // Plain parentheses: elastic ones would let the formatter move the comments around.
+                : SyntaxFactory.ArgumentList(
+                    SyntaxFactory.Token(SyntaxTriviaList.Empty, SyntaxKind.OpenParenToken, SyntaxTriviaList.Empty),
+                    SyntaxFactory.SeparatedList(argumentList),
+                    SyntaxFactory.Token(SyntaxTriviaList.Empty, SyntaxKind.CloseParenToken, SyntaxTriviaList.Empty)));
     }
 
     /// <summary>An argument does not need the parentheses an operand of '==' may have had (binary operators keep

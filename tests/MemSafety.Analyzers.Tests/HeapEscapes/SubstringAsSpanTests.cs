@@ -553,6 +553,43 @@ public sealed class SubstringAsSpanTests
         """);
 
     [Fact]
+    public Task CommentsAndLineBreaksInRewrittenComparisons_Kept() => FixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static bool M(string s)
+            {
+                // leading
+                var head = /* init */ [|s.Substring(0, 2)|] /* after */; // trailing
+                return /* a */ head /* b */ == /* c */ "0x" /* d */ // e
+                    || [|s.Substring(1)|] // f
+                       == "x" // g
+                    || [|s.Substring(2)|].Equals(/* h */ "y") // i
+                    || string.Equals(/* j */ [|s.Substring(3)|], /* k */ "z"); // l
+            }
+        }
+        """,
+        """
+        using System;
+
+        class C
+        {
+            static bool M(string s)
+            {
+                // leading
+                var head = /* init */ s.AsSpan(0, 2) /* after */; // trailing
+                return /* a */ head.SequenceEqual(/* b */ /* c */ "0x") /* d */ // e
+                    || s.AsSpan(1).SequenceEqual(// f
+                       "x") // g
+                    || s.AsSpan(2).SequenceEqual(/* h */ "y") // i
+                    || s.AsSpan(3).SequenceEqual(/* j */ /* k */ "z"); // l
+            }
+        }
+        """);
+
+    [Fact]
     public Task CSharp73_LocalsBecomeSpanLocals()
     {
         var test = Test(
