@@ -148,8 +148,22 @@ public sealed class RentBufferFix : CodeFixProvider
         var indent = text.ToString(TextSpan.FromBounds(statementLine.Start, statement.SpanStart));
         var unit = indent.Contains("\t") ? "\t" : "    ";
         var restStatements = block.Statements.SkipWhile(s => s != statement).Skip(1).ToList();
-        var restEnd = restStatements.Count > 0 ? text.Lines.GetLineFromPosition(restStatements.Last().Span.End).EndIncludingLineBreak : statementLine.EndIncludingLineBreak;
-        var restStart = statementLine.EndIncludingLineBreak;
+        // The declaration may span lines; the rest starts after its last one.
+        var declarationEnd = text.Lines.GetLineFromPosition(statement.Span.End).EndIncludingLineBreak;
+        var restEnd = restStatements.Count > 0 ? text.Lines.GetLineFromPosition(restStatements.Last().Span.End).EndIncludingLineBreak : declarationEnd;
+        var restStart = declarationEnd;
+
+        // Comments on the declaration's lines describe the buffer: they go on the line that declares the span.
+        var blockComments = new StringBuilder();
+        var lineComments = new StringBuilder();
+        foreach (var trivia in statement.DescendantTrivia())
+        {
+            if (trivia.SpanStart < statementLine.Start || !TriviaEditing.IsComment(trivia))
+                continue;
+            (trivia.IsKind(SyntaxKind.SingleLineCommentTrivia) ? lineComments : blockComments).Append(' ').Append(trivia.ToString());
+        }
+
+        var declarationComments = blockComments.Append(lineComments).ToString();
         var rest = restEnd > restStart ? text.ToString(TextSpan.FromBounds(restStart, restEnd)) : string.Empty;
 
         var inner = indent + unit;
@@ -158,7 +172,7 @@ public sealed class RentBufferFix : CodeFixProvider
         {
             builder.Append(indent).Append(element).Append("[] ").Append(rented).Append(" = ArrayPool<").Append(element).Append(">.Shared.Rent(").Append(sizeSyntax).Append(");").Append(lineBreak);
             builder.Append(indent).Append("try").Append(lineBreak).Append(indent).Append('{').Append(lineBreak);
-            builder.Append(inner).Append("Span<").Append(element).Append("> ").Append(name).Append(" = ").Append(rented).Append(".AsSpan(0, ").Append(sizeSyntax).Append(");").Append(lineBreak);
+            builder.Append(inner).Append("Span<").Append(element).Append("> ").Append(name).Append(" = ").Append(rented).Append(".AsSpan(0, ").Append(sizeSyntax).Append(");").Append(declarationComments).Append(lineBreak);
         }
         else
         {
@@ -175,7 +189,7 @@ public sealed class RentBufferFix : CodeFixProvider
             builder.Append(indent).Append("try").Append(lineBreak).Append(indent).Append('{').Append(lineBreak);
             builder.Append(inner).Append("Span<").Append(element).Append("> ").Append(name).Append(" = ").Append(length).Append(" <= ").Append(stackElements)
                 .Append(" ? stackalloc ").Append(element).Append('[').Append(stackElements).Append("] : (").Append(rented).Append(" = ArrayPool<").Append(element)
-                .Append(">.Shared.Rent(").Append(length).Append("));").Append(lineBreak);
+                .Append(">.Shared.Rent(").Append(length).Append("));").Append(declarationComments).Append(lineBreak);
             builder.Append(inner).Append(name).Append(" = ").Append(name).Append(".Slice(0, ").Append(length).Append(");").Append(lineBreak);
         }
 

@@ -679,7 +679,12 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
         var initial = plan.Initial is null || declarator.Initializer is null ? string.Empty : Trim(declarator.Initializer.Value).ToFullString();
         var builder = BuilderDeclaration(plan, initial);
         if (statement.Declaration.Variables.Count == 1)
-            return root.ReplaceNode(anchor, AsListMember(anchor, builder.WithTriviaFrom(statement)).WithTriviaFrom(anchor));
+        {
+            // Comments inside the declaration (`string s = /* none yet */ "";`) go after the builder's.
+            var comments = TriviaEditing.DroppedComments(statement, plan.Initial is null ? null : declarator.Initializer?.Value);
+            builder = TriviaEditing.WithCommentsAfter(builder.WithLeadingTrivia(statement.GetLeadingTrivia()), comments, statement.GetTrailingTrivia());
+            return root.ReplaceNode(anchor, AsListMember(anchor, builder));
+        }
 
         // `string a = "", b = "";`: the builder's declaration comes first, the other variables stay declared after it.
         var remaining = statement.WithDeclaration(statement.Declaration.WithVariables(statement.Declaration.Variables.Remove(declarator)));

@@ -111,6 +111,28 @@ internal static class TriviaEditing
         return SyntaxFactory.TriviaList(result);
     }
 
+    /// <summary><paramref name="node"/> followed by <paramref name="comments"/> (as <see cref="Comments"/> made
+    /// them) and then <paramref name="trailing"/>, without doubled spaces.</summary>
+    public static TNode WithCommentsAfter<TNode>(TNode node, SyntaxTriviaList comments, SyntaxTriviaList trailing)
+        where TNode : SyntaxNode
+    {
+        if (comments.Count == 0)
+            return node.WithTrailingTrivia(trailing);
+        var list = new List<SyntaxTrivia> { SyntaxFactory.Space };
+        list.AddRange(comments);
+        foreach (var t in trailing)
+        {
+            if (t.IsKind(SyntaxKind.WhitespaceTrivia) && list[list.Count - 1].IsKind(SyntaxKind.WhitespaceTrivia))
+                continue;
+            list.Add(t);
+        }
+
+        // Nothing follows on a line that ends with a block comment: no space after it.
+        if (list[list.Count - 1].IsKind(SyntaxKind.WhitespaceTrivia) && trailing.Count == 0 && !comments.Any(SyntaxKind.EndOfLineTrivia))
+            list.RemoveAt(list.Count - 1);
+        return node.WithTrailingTrivia(list);
+    }
+
     public static bool IsComment(SyntaxTrivia trivia)
         => trivia.IsKind(SyntaxKind.SingleLineCommentTrivia) || trivia.IsKind(SyntaxKind.MultiLineCommentTrivia);
 

@@ -262,6 +262,48 @@ public sealed class LargeTemporaryArrayTests
     }
 
     [Fact]
+    public Task CommentsAndADeclarationOverTwoLines_Kept() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            int M()
+            {
+                // the counts
+                var counts = /* one per value */
+                    [|new int[50000]|]; // cleared by the fix
+                counts[1]++; // count one
+
+                return counts[1] + counts.Length; // done
+            }
+        }
+        """,
+        """
+        using System;
+        using System.Buffers;
+
+        class C
+        {
+            int M()
+            {
+                // the counts
+                int[] countsArray = ArrayPool<int>.Shared.Rent(50000);
+                try
+                {
+                    Span<int> counts = countsArray.AsSpan(0, 50000); /* one per value */ // cleared by the fix
+                    counts.Clear();
+                    counts[1]++; // count one
+
+                    return counts[1] + counts.Length; // done
+                }
+                finally
+                {
+                    ArrayPool<int>.Shared.Return(countsArray);
+                }
+            }
+        }
+        """);
+
+    [Fact]
     public Task TextReaderIntoStringBuilder_NotCleared() => VerifyCS.CodeFixAsync(
         """
         using System.IO;

@@ -321,6 +321,43 @@ public sealed class StackallocCandidateTests
         return test.RunAsync();
     }
 
+    [Fact]
+    public Task CommentsOnRewrittenArguments_Kept() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.IO;
+
+        class C
+        {
+            int M(Stream s)
+            {
+                // the header
+                var b = /* sixteen bytes */ [|new byte[16]|]; // trailing
+                var n = s.Read(b, // into b
+                    0, b.Length); // after read
+                n += s.Read(b, /* offset */ 0, b.Length /* count */);
+                return n + BitConverter.ToInt32(b, /* at */ 4);
+            }
+        }
+        """,
+        """
+        using System;
+        using System.IO;
+
+        class C
+        {
+            int M(Stream s)
+            {
+                // the header
+                Span<byte> b = /* sixteen bytes */ stackalloc byte[16]; // trailing
+                var n = s.Read(b // into b
+                    ); // after read
+                n += s.Read(b /* offset */ /* count */);
+                return n + BitConverter.ToInt32(b.Slice(4) /* at */);
+            }
+        }
+        """);
+
     [Theory]
     [InlineData(LanguageVersion.CSharp7_3)]
     [InlineData(LanguageVersion.CSharp10)]

@@ -472,7 +472,7 @@ public sealed class StringConcatInLoopTests
                 static string Commented(string[] items)
                 {
                     // The report, one item per line.
-                    string report = ""; // filled below
+                    string report = /* none yet */ ""; // filled below
                     foreach (var item in items)
                         [|report += item + "\n"|];
                     return report.Trim() + report.Length;
@@ -541,7 +541,7 @@ public sealed class StringConcatInLoopTests
                 static string Commented(string[] items)
                 {
                     // The report, one item per line.
-                    var reportBuilder = new StringBuilder(); // filled below
+                    var reportBuilder = new StringBuilder(); /* none yet */ // filled below
                     foreach (var item in items)
                         reportBuilder.Append(item).Append("\n");
                     string report = reportBuilder.ToString();
