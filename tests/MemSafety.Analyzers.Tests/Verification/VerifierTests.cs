@@ -160,6 +160,28 @@ public sealed class VerifierTests
     }
 
     [Fact]
+    public async Task MicrosoftTestingLibrary_RunsOfflineOnOurReferenceSets()
+    {
+        // The library's own checks (code-action validation, fix iteration counts, severity) on one of our rules,
+        // with no package resolved from the network.
+        var test = new Microsoft.CodeAnalysis.CSharp.Testing.CSharpCodeFixTest<EmptyFinalizerAnalyzer, EmptyFinalizerFix, Microsoft.CodeAnalysis.Testing.DefaultVerifier>
+        {
+            TestCode = "class C\n{\n    ~[|C|]() { }\n\n    int M() => 1;\n}\n",
+            FixedCode = "class C\n{\n    int M() => 1;\n}\n",
+        }.Offline();
+        await test.RunAsync();
+
+        var wrong = new Microsoft.CodeAnalysis.CSharp.Testing.CSharpCodeFixTest<EmptyFinalizerAnalyzer, EmptyFinalizerFix, Microsoft.CodeAnalysis.Testing.DefaultVerifier>
+        {
+            TestCode = "class C\n{\n    ~[|C|]() { }\n}\n",
+            FixedCode = "class C\n{\n    int Other() => 1;\n}\n",
+        }.Offline(ReferenceSet.NetStandard20WithSystemMemory);
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => wrong.RunAsync());
+        Assert.Contains("did not match", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("-    int Other() => 1;", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Markup_ParsesNestedNamedAndPlainSpans()
     {
         var parsed = Markup.Parse("a[|b{|MSA1:c|}d|]e{|#3:f|}");
