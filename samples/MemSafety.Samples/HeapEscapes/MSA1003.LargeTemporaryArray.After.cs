@@ -13,7 +13,6 @@ public static class Copier
         try
         {
             Span<byte> buffer = bufferArray.AsSpan(0, 128 * 1024);
-            buffer.Clear();
             long total = 0;
             int read;
             while ((read = source.Read(buffer)) > 0)

@@ -5,10 +5,9 @@ namespace MemSafety.Samples.HeapEscapes.After.StringConcatInLoop;
 
 public static class CsvWriter
 {
-    // The fix appends into a builder and assigns the string once, after the loop.
+    // The fix turns the string's declaration into a builder's and reads the text once, after the loop.
     public static string ToCsvLine(IReadOnlyList<string> fields)
     {
-        var line = "";
         var lineBuilder = new StringBuilder();
         for (var i = 0; i < fields.Count; i++)
         {
@@ -16,20 +15,17 @@ public static class CsvWriter
                 lineBuilder.Append(",");
             lineBuilder.Append(Quote(fields[i]));
         }
-        line = lineBuilder.ToString();
 
-        return line;
+        return lineBuilder.ToString();
     }
 
     // Each concatenated piece became its own Append call.
     public static string ToCsv(IEnumerable<IReadOnlyList<string>> rows)
     {
-        string text = string.Empty;
-        var textBuilder = new StringBuilder(text);
+        var textBuilder = new StringBuilder();
         foreach (var row in rows)
             textBuilder.Append(ToCsvLine(row)).Append("\n");
-        text = textBuilder.ToString();
-        return text;
+        return textBuilder.ToString();
     }
 
     private static readonly char[] s_special = { ',', '"', '\n' };

@@ -122,6 +122,9 @@ internal sealed class SubstringCopySymbols
         Compilation = compilation;
         ReadOnlySpanOfChar = readOnlySpanOfChar;
         MemoryExtensions = memoryExtensions;
+        // .NET Core's string converts to ReadOnlySpan<char> (an operator on String); netstandard2.0 with
+        // System.Memory has the spans but not the operator, so a string passed where a span is taken needs AsSpan().
+        StringConvertsToSpan = compilation.ClassifyCommonConversion(compilation.GetSpecialType(SpecialType.System_String), readOnlySpanOfChar).IsImplicit;
         StringBuilder = compilation.GetTypeByMetadataName("System.Text.StringBuilder");
         StreamWriter = compilation.GetTypeByMetadataName("System.IO.StreamWriter");
         StringWriter = compilation.GetTypeByMetadataName("System.IO.StringWriter");
@@ -229,6 +232,8 @@ internal sealed class SubstringCopySymbols
     public INamedTypeSymbol? RangeType { get; }
     public ImmutableHashSet<INamedTypeSymbol> ParseTypes { get; }
     public bool HasAsSpanRange { get; }
+    /// <summary>Whether a string converts implicitly to <c>ReadOnlySpan&lt;char&gt;</c> in this compilation.</summary>
+    public bool StringConvertsToSpan { get; }
     public bool HasSequenceEqual { get; }
     public bool HasAppendSpan { get; }
     public bool HasInsertSpan { get; }
@@ -867,7 +872,7 @@ internal static class SubstringCopies
         for (var i = 1; i < count; i++)
         {
             if (method.Parameters[i].Type.SpecialType == SpecialType.System_String && symbols.IsReadOnlySpanOfChar(chosen.Parameters[i].Type)
-                && (ArgumentAt(invocation.Arguments, i) is not { } argument || !IsKnownNotNull(argument)))
+                && (!symbols.StringConvertsToSpan || ArgumentAt(invocation.Arguments, i) is not { } argument || !IsKnownNotNull(argument)))
             {
                 return false;
             }

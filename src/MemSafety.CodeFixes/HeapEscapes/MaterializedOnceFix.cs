@@ -4,6 +4,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
 using MemSafety.Analyzers.Infrastructure;
+using MemSafety.CodeFixes.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
@@ -94,7 +95,7 @@ public sealed class MaterializedOnceFix : CodeFixProvider
         diagnostic.Properties.TryGetValue(MaterializedOnceAnalyzer.FormProperty, out var form);
         var newRoot = form switch
         {
-            MaterializedOnceAnalyzer.ForEachForm => root.ReplaceNode(copy.Invocation, AsCollection(copy.Source).WithTriviaFrom(copy.Invocation)),
+            MaterializedOnceAnalyzer.ForEachForm => root.ReplaceNode(copy.Invocation, KeepingComments(AsCollection(copy.Source), copy)),
             MaterializedOnceAnalyzer.ReceiverForm => ReplaceReceiver(root, copy),
             MaterializedOnceAnalyzer.PropertyForm => ReplaceProperty(root, copy, diagnostic),
             MaterializedOnceAnalyzer.LocalForEachForm => InlineLocal(root, copy),
@@ -107,8 +108,16 @@ public sealed class MaterializedOnceFix : CodeFixProvider
     private static SyntaxNode ReplaceReceiver(SyntaxNode root, Copy copy)
     {
         var source = copy.Invocation.Parent is MemberAccessExpressionSyntax ? AsReceiver(copy.Source) : copy.Source;
-        return root.ReplaceNode(copy.Invocation, source.WithTriviaFrom(copy.Invocation));
+        return root.ReplaceNode(copy.Invocation, KeepingComments(source, copy));
     }
+
+    /// <summary>The source in place of the copy, with the copy's trivia and the comments on the call that goes
+    /// (<c>q // why</c>, line break, <c>.ToList()</c>).</summary>
+    private static ExpressionSyntax KeepingComments(ExpressionSyntax source, Copy copy)
+        => TriviaEditing.WithCommentsAfter(
+            source.WithLeadingTrivia(copy.Invocation.GetLeadingTrivia()),
+            TriviaEditing.DroppedComments(copy.Invocation, copy.Source),
+            copy.Invocation.GetTrailingTrivia());
 
     /// <summary><c>q.ToList().Count</c> → <c>q.Count()</c> or <c>list.Count</c>; <c>a.ToArray().Length</c> → <c>a.Length</c>.</summary>
     private static SyntaxNode? ReplaceProperty(SyntaxNode root, Copy copy, Diagnostic diagnostic)

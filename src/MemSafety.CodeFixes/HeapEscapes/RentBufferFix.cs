@@ -22,8 +22,9 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// MSA1002 and MSA1003: the pooled-buffer pattern. The array becomes a <c>Span&lt;T&gt;</c> over a buffer rented
 /// from <c>ArrayPool&lt;T&gt;.Shared</c> (for MSA1002, over <c>stackalloc</c> memory when the size is small),
 /// sliced to the requested length so <c>Length</c> keeps its meaning, cleared because <c>new T[n]</c> was
-/// zeroed and a rented array is not, and the rest of the block moves into a try whose finally returns
-/// the array. Offered only where that move is safe.
+/// zeroed and a rented array is not (unless <see cref="UnwrittenReads"/> proves that no element is read
+/// before it is written), and the rest of the block moves into a try whose finally returns the array.
+/// Offered only where that move is safe.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RentBufferFix)), Shared]
 public sealed class RentBufferFix : CodeFixProvider
@@ -61,7 +62,7 @@ public sealed class RentBufferFix : CodeFixProvider
         public static Plan? TryCreate(SemanticModel model, SyntaxNode root, Diagnostic diagnostic, CancellationToken cancellationToken)
         {
             var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
-            if (model.GetOperation(node, cancellationToken) is not IArrayCreationOperation creation)
+            if (model.GetOperation(node, cancellationToken) is not IArrayCreationOperation creation || !HasPoolAndSpans(model.Compilation, node.SyntaxTree))
                 return null;
             var scratch = ScratchArrays.TryGet(creation);
             if (scratch is null || !scratch.InBlock || scratch.FunctionIsAsyncOrIterator || scratch.InCatchOrFinally && diagnostic.Id == RuleIdentifiers.ScratchBuffer)
@@ -93,6 +94,15 @@ public sealed class RentBufferFix : CodeFixProvider
             return new Plan { Scratch = scratch, Uses = uses, Statement = statement, Block = block };
         }
     }
+
+    /// <summary>MSA1003 reports without asking: the allocation is worth knowing about on any target. The rewrite
+    /// needs ArrayPool&lt;T&gt; and Span&lt;T&gt; (netstandard2.0 and .NET Framework have them only with the
+    /// System.Buffers / System.Memory packages) and span locals (C# 7.2).</summary>
+    private static bool HasPoolAndSpans(Compilation compilation, SyntaxTree tree)
+        => compilation.GetTypeByMetadataName("System.Buffers.ArrayPool`1") is not null
+           && compilation.GetTypeByMetadataName("System.Span`1") is not null
+           && compilation.GetTypeByMetadataName("System.MemoryExtensions") is not null
+           && ((CSharpParseOptions)tree.Options).LanguageVersion >= LanguageVersion.CSharp7_2;
 
     private static async Task<Document> ApplyAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
@@ -138,8 +148,22 @@ public sealed class RentBufferFix : CodeFixProvider
         var indent = text.ToString(TextSpan.FromBounds(statementLine.Start, statement.SpanStart));
         var unit = indent.Contains("\t") ? "\t" : "    ";
         var restStatements = block.Statements.SkipWhile(s => s != statement).Skip(1).ToList();
-        var restEnd = restStatements.Count > 0 ? text.Lines.GetLineFromPosition(restStatements.Last().Span.End).EndIncludingLineBreak : statementLine.EndIncludingLineBreak;
-        var restStart = statementLine.EndIncludingLineBreak;
+        // The declaration may span lines; the rest starts after its last one.
+        var declarationEnd = text.Lines.GetLineFromPosition(statement.Span.End).EndIncludingLineBreak;
+        var restEnd = restStatements.Count > 0 ? text.Lines.GetLineFromPosition(restStatements.Last().Span.End).EndIncludingLineBreak : declarationEnd;
+        var restStart = declarationEnd;
+
+        // Comments on the declaration's lines describe the buffer: they go on the line that declares the span.
+        var blockComments = new StringBuilder();
+        var lineComments = new StringBuilder();
+        foreach (var trivia in statement.DescendantTrivia())
+        {
+            if (trivia.SpanStart < statementLine.Start || !TriviaEditing.IsComment(trivia))
+                continue;
+            (trivia.IsKind(SyntaxKind.SingleLineCommentTrivia) ? lineComments : blockComments).Append(' ').Append(trivia.ToString());
+        }
+
+        var declarationComments = blockComments.Append(lineComments).ToString();
         var rest = restEnd > restStart ? text.ToString(TextSpan.FromBounds(restStart, restEnd)) : string.Empty;
 
         var inner = indent + unit;
@@ -148,7 +172,7 @@ public sealed class RentBufferFix : CodeFixProvider
         {
             builder.Append(indent).Append(element).Append("[] ").Append(rented).Append(" = ArrayPool<").Append(element).Append(">.Shared.Rent(").Append(sizeSyntax).Append(");").Append(lineBreak);
             builder.Append(indent).Append("try").Append(lineBreak).Append(indent).Append('{').Append(lineBreak);
-            builder.Append(inner).Append("Span<").Append(element).Append("> ").Append(name).Append(" = ").Append(rented).Append(".AsSpan(0, ").Append(sizeSyntax).Append(");").Append(lineBreak);
+            builder.Append(inner).Append("Span<").Append(element).Append("> ").Append(name).Append(" = ").Append(rented).Append(".AsSpan(0, ").Append(sizeSyntax).Append(");").Append(declarationComments).Append(lineBreak);
         }
         else
         {
@@ -165,12 +189,14 @@ public sealed class RentBufferFix : CodeFixProvider
             builder.Append(indent).Append("try").Append(lineBreak).Append(indent).Append('{').Append(lineBreak);
             builder.Append(inner).Append("Span<").Append(element).Append("> ").Append(name).Append(" = ").Append(length).Append(" <= ").Append(stackElements)
                 .Append(" ? stackalloc ").Append(element).Append('[').Append(stackElements).Append("] : (").Append(rented).Append(" = ArrayPool<").Append(element)
-                .Append(">.Shared.Rent(").Append(length).Append("));").Append(lineBreak);
+                .Append(">.Shared.Rent(").Append(length).Append("));").Append(declarationComments).Append(lineBreak);
             builder.Append(inner).Append(name).Append(" = ").Append(name).Append(".Slice(0, ").Append(length).Append(");").Append(lineBreak);
         }
 
-        // new T[n] is zeroed; rented arrays and (under SkipLocalsInit) stackalloc memory are not.
-        builder.Append(inner).Append(name).Append(".Clear();").Append(lineBreak);
+        // new T[n] is zeroed; rented arrays and (under SkipLocalsInit) stackalloc memory are not. Clearing
+        // costs a pass over the whole buffer, so it is left out where no element can be read before it is written.
+        if (UnwrittenReads.MayReadUnwritten(plan.Scratch.Local, plan.Scratch.Root))
+            builder.Append(inner).Append(name).Append(".Clear();").Append(lineBreak);
         builder.Append(Reindent(rest, unit, lineBreak));
         builder.Append(indent).Append('}').Append(lineBreak);
         builder.Append(indent).Append("finally").Append(lineBreak).Append(indent).Append('{').Append(lineBreak);

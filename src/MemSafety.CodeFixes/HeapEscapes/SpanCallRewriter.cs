@@ -1,5 +1,7 @@
+using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
+using MemSafety.CodeFixes.Infrastructure;
 using MemSafety.Analyzers.HeapEscapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -79,10 +81,29 @@ internal static class SpanCallRewriter
                 ? $"{local.Name}.Slice({list.Arguments[at + 1].Expression}, {list.Arguments[at + 2].Expression})"
                 : $"{local.Name}.Slice({list.Arguments[at + 1].Expression})";
 
+        // Comments on the arguments and commas that go (`Read(b, // into b` + line break + `0, b.Length)`) stay,
+        // after the argument that replaces them.
+        var dropped = new List<SyntaxTrivia>(list.Arguments[at].GetTrailingTrivia());
+        for (var i = at; i < at + removed; i++)
+        {
+            var separator = list.Arguments.GetSeparator(i);
+            dropped.AddRange(separator.LeadingTrivia);
+            dropped.AddRange(separator.TrailingTrivia);
+            dropped.AddRange(list.Arguments[i + 1].DescendantTrivia());
+        }
+
+        var comments = TriviaEditing.Comments(dropped);
+        if (comments.Count > 0 && comments.Last().IsKind(SyntaxKind.WhitespaceTrivia) && !comments.Any(SyntaxKind.EndOfLineTrivia))
+            comments = comments.RemoveAt(comments.Count - 1);
         var newArguments = list.Arguments.ToList();
         newArguments.RemoveRange(at + 1, removed);
-        newArguments[at] = SyntaxFactory.Argument(SyntaxFactory.ParseExpression(slice)).WithTriviaFrom(newArguments[at]);
-        var newList = list.WithArguments(SyntaxFactory.SeparatedList(newArguments));
+        var replacement = SyntaxFactory.Argument(SyntaxFactory.ParseExpression(slice)).WithTriviaFrom(newArguments[at]);
+        if (comments.Count > 0)
+            replacement = replacement.WithTrailingTrivia(SyntaxFactory.TriviaList(SyntaxFactory.Space).AddRange(comments));
+        newArguments[at] = replacement;
+        var separators = list.Arguments.GetSeparators().ToList();
+        separators.RemoveRange(at, removed);
+        var newList = list.WithArguments(SyntaxFactory.SeparatedList(newArguments, separators));
         return call.ReplaceNode(list, newList);
     }
 

@@ -119,7 +119,9 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
     private static async Task<Document> ApplyAsync(Document document, SyntaxNode root, SemanticModel model, SubstringCopyPlan plan, CancellationToken cancellationToken)
     {
         var producer = plan.Producer.Syntax;
-        var asSpanRange = SubstringCopySymbols.Create(model.Compilation)?.HasAsSpanRange == true;
+        var symbols = SubstringCopySymbols.Create(model.Compilation);
+        var asSpanRange = symbols?.HasAsSpanRange == true;
+        var explicitSpans = symbols?.StringConvertsToSpan != true;
         var edits = new List<(SyntaxNode Node, Func<SyntaxNode, SyntaxNode> Replace)>
         {
             (producer, current => SpanOf((ExpressionSyntax)current, plan.Kind, asSpanRange).WithTriviaFrom(current)),
@@ -130,7 +132,7 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
 
         foreach (var use in plan.Uses)
         {
-            if (Rewrite(use) is { } replace)
+            if (Rewrite(use, explicitSpans) is { } replace)
                 edits.Add((use.Consumer.Syntax, replace));
         }
 
@@ -189,8 +191,12 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
         }
     }
 
-    private static Func<SyntaxNode, SyntaxNode>? Rewrite(CopyUse use)
+    /// <summary>The rewrite of one use; <paramref name="explicitSpans"/>: strings do not convert to
+    /// <c>ReadOnlySpan&lt;char&gt;</c> here, so a string that becomes an argument of a span method gets <c>AsSpan()</c>.</summary>
+    private static Func<SyntaxNode, SyntaxNode>? Rewrite(CopyUse use, bool explicitSpans)
     {
+        ExpressionSyntax Span(ExpressionSyntax text) => explicitSpans ? AsSpan(text) : text;
+
         switch (use.Kind)
         {
             case CopyUseKind.AsSpanCall:
@@ -208,7 +214,8 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
                         return current;
                     var value = use.ValueIsSecond ? binary.Right : binary.Left;
                     var other = use.ValueIsSecond ? binary.Left : binary.Right;
-                    ExpressionSyntax result = Call(value, "SequenceEqual", other);
+                    // Comments around the operator go before the argument.
+                    ExpressionSyntax result = Call(value, "SequenceEqual", TriviaEditing.DroppedComments(binary, value, other), Span(other));
                     if (use.Negated)
                         result = SyntaxFactory.PrefixUnaryExpression(SyntaxKind.LogicalNotExpression, result);
                     return result.WithTriviaFrom(current);
@@ -223,25 +230,33 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
                     if (call.Expression is MemberAccessExpressionSyntax member && use.Consumer is Microsoft.CodeAnalysis.Operations.IInvocationOperation { Instance: not null })
                     {
                         // v.Equals(o) → v.SequenceEqual(o); v.Equals(o, c) binds to MemoryExtensions.Equals as it is.
-                        return use.WithComparison || arguments.Count != 1
+                        if (arguments.Count != 1)
+                            return use.WithComparison && explicitSpans ? WithFirstArgument(call, Span) : current;
+                        return use.WithComparison
                             ? current
-                            : Call(member.Expression, "SequenceEqual", arguments[0].Expression).WithTriviaFrom(current);
+                            : Call(member.Expression, "SequenceEqual", TriviaEditing.DroppedComments(call, member.Expression, arguments[0].Expression), Span(arguments[0].Expression)).WithTriviaFrom(current);
                     }
 
                     // string.Equals(a, b[, c]) → v.SequenceEqual(o) / v.Equals(o, c)
                     if (arguments.Count < 2)
                         return current;
                     var value = arguments[use.ValueIsSecond ? 1 : 0].Expression;
-                    var other = arguments[use.ValueIsSecond ? 0 : 1].Expression;
+                    var otherArgument = arguments[use.ValueIsSecond ? 0 : 1].Expression;
+                    var other = Span(otherArgument);
+                    var comments = TriviaEditing.DroppedComments(call, value, otherArgument, arguments.Count == 3 ? arguments[2].Expression : null);
                     return (use.WithComparison && arguments.Count == 3
-                        ? Call(value, "Equals", other, arguments[2].Expression)
-                        : Call(value, "SequenceEqual", other)).WithTriviaFrom(current);
+                        ? Call(value, "Equals", comments, other, arguments[2].Expression)
+                        : Call(value, "SequenceEqual", comments, other)).WithTriviaFrom(current);
                 };
+
+            case CopyUseKind.SameCall when explicitSpans && use.Other?.Type?.SpecialType == SpecialType.System_String:
+                // v.StartsWith(o, c) binds to MemoryExtensions.StartsWith(span, span, c) once o is a span too.
+                return current => current is InvocationExpressionSyntax call ? WithFirstArgument(call, Span) : current;
 
             case CopyUseKind.ContainsOrdinal:
                 // v.Contains(o) is ordinal; the span method needs the comparison spelled out.
                 return current => current is InvocationExpressionSyntax call
-                    ? call.AddArgumentListArguments(SyntaxFactory.Argument(SyntaxFactory.ParseExpression("StringComparison.Ordinal")))
+                    ? WithFirstArgument(call, Span).AddArgumentListArguments(SyntaxFactory.Argument(SyntaxFactory.ParseExpression("StringComparison.Ordinal")))
                     : current;
 
             default:
@@ -249,17 +264,52 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
         }
     }
 
-    /// <summary><c>receiver.name(arguments)</c>, with the receiver and arguments stripped of parentheses and trivia.</summary>
-    private static InvocationExpressionSyntax Call(ExpressionSyntax receiver, string name, params ExpressionSyntax[] arguments)
+    private static InvocationExpressionSyntax WithFirstArgument(InvocationExpressionSyntax call, Func<ExpressionSyntax, ExpressionSyntax> replace)
+    {
+        var first = call.ArgumentList.Arguments[0];
+        return call.WithArgumentList(call.ArgumentList.WithArguments(call.ArgumentList.Arguments.Replace(first, first.WithExpression(replace(first.Expression)))));
+    }
+
+    /// <summary><c>text.AsSpan()</c>, parenthesized where member access would bind tighter than the expression.</summary>
+    private static ExpressionSyntax AsSpan(ExpressionSyntax text)
+    {
+        var target = text.WithoutTrivia();
+        while (target is ParenthesizedExpressionSyntax { Expression: var inner } && IsPrimary(inner))
+            target = inner.WithoutTrivia();
+        if (!IsPrimary(target) && target is not ParenthesizedExpressionSyntax)
+        {
+            target = SyntaxFactory.ParenthesizedExpression(target);
+        }
+
+        return SyntaxFactory.InvocationExpression(
+                SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, target, SyntaxFactory.IdentifierName("AsSpan")))
+            .WithTriviaFrom(text);
+    }
+
+    private static bool IsPrimary(ExpressionSyntax expression)
+        => expression is InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax
+            or LiteralExpressionSyntax or InterpolatedStringExpressionSyntax;
+
+    /// <summary><c>receiver.name(arguments)</c>, with the receiver and arguments stripped of parentheses and trivia;
+    /// <paramref name="comments"/> (those the rewrite took from around them) go before the first argument.</summary>
+    private static InvocationExpressionSyntax Call(ExpressionSyntax receiver, string name, SyntaxTriviaList comments, params ExpressionSyntax[] arguments)
     {
         var target = receiver.WithoutTrivia();
         while (target is ParenthesizedExpressionSyntax { Expression: InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax } parenthesized)
             target = parenthesized.Expression.WithoutTrivia();
         if (target is not (InvocationExpressionSyntax or ElementAccessExpressionSyntax or IdentifierNameSyntax or MemberAccessExpressionSyntax or ParenthesizedExpressionSyntax))
             target = SyntaxFactory.ParenthesizedExpression(target);
+        var argumentList = arguments.Select(a => SyntaxFactory.Argument(WithoutParentheses(a))).ToList();
+        argumentList[0] = argumentList[0].WithLeadingTrivia(comments);
         return SyntaxFactory.InvocationExpression(
             SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, target, SyntaxFactory.IdentifierName(name)),
-            SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(arguments.Select(a => SyntaxFactory.Argument(WithoutParentheses(a))))));
+            comments.Count == 0
+                ? SyntaxFactory.ArgumentList(SyntaxFactory.SeparatedList(argumentList))
+                // Plain parentheses: elastic ones would let the formatter move the comments around.
+                : SyntaxFactory.ArgumentList(
+                    SyntaxFactory.Token(SyntaxTriviaList.Empty, SyntaxKind.OpenParenToken, SyntaxTriviaList.Empty),
+                    SyntaxFactory.SeparatedList(argumentList),
+                    SyntaxFactory.Token(SyntaxTriviaList.Empty, SyntaxKind.CloseParenToken, SyntaxTriviaList.Empty)));
     }
 
     /// <summary>An argument does not need the parentheses an operand of '==' may have had (binary operators keep

@@ -293,6 +293,84 @@ public sealed class ConstantArrayRebuiltPerCallTests
     }
 
     [Fact]
+    public async Task NetStandard20WithSystemMemory_CSharp73_ByteSpanLocalIsStaticData()
+    {
+        // System.Memory's ReadOnlySpan<T> has the (void*, int) constructor the compiler needs to point a
+        // ReadOnlySpan<byte> at static data, so the span fix is offered there too and allocates nothing.
+        const string after = """
+            using System;
+
+            static class Table
+            {
+                public static int Lookup(int i)
+                {
+                    ReadOnlySpan<byte> table = new byte[] { 0x00, 0x07, 0x0E, 0x09 };
+                    return table[i & 3] + table.Length;
+                }
+            }
+            """;
+        var test = Everywhere(VerifyCS.Test(
+            """
+            using System;
+
+            static class Table
+            {
+                public static int Lookup(int i)
+                {
+                    var table = [|new byte[] { 0x00, 0x07, 0x0E, 0x09 }|];
+                    return table[i & 3] + table.Length;
+                }
+            }
+            """,
+            after));
+        test.CodeActionEquivalenceKey = ConstantArrayRebuiltPerCallFix.SpanKey;
+        await test.OnNetStandard20WithSystemMemory().RunAsync();
+
+        var il = IlInspection.Compile(after, LanguageVersion.CSharp7_3, ReferenceSet.NetStandard20WithSystemMemory);
+        Assert.DoesNotContain(il.Method("Table", "Lookup").Instructions, i => i.OpCode == System.Reflection.Metadata.ILOpCode.Newarr);
+    }
+
+    [Fact]
+    public async Task NetStandard20WithSystemMemory_CSharp73_CharArrayHoistedNoSpanOffered()
+    {
+        // RuntimeHelpers.CreateSpan (static data for element types wider than a byte) is .NET 7+: a ReadOnlySpan<char>
+        // local would still allocate there, so the only fix is the static readonly field.
+        const string source = """
+            using System;
+
+            static class Table
+            {
+                public static int Lookup(string s)
+                {
+                    var separators = [|new char[] { ',', ';' }|];
+                    return separators.Length + s.IndexOfAny(separators);
+                }
+            }
+            """;
+        var spanOnly = Everywhere(VerifyCS.Test(source, source));
+        spanOnly.CodeActionEquivalenceKey = ConstantArrayRebuiltPerCallFix.SpanKey;
+        await spanOnly.OnNetStandard20WithSystemMemory().RunAsync();
+
+        var test = Everywhere(VerifyCS.Test(
+            source,
+            """
+            using System;
+
+            static class Table
+            {
+                private static readonly char[] Separators = new char[] { ',', ';' };
+
+                public static int Lookup(string s)
+                {
+                    var separators = Separators;
+                    return separators.Length + s.IndexOfAny(separators);
+                }
+            }
+            """));
+        await test.OnNetStandard20WithSystemMemory().RunAsync();
+    }
+
+    [Fact]
     public Task FixAll_UniqueNamesAcrossMethodsDocumentsAndProjects()
     {
         var test = Everywhere(VerifyCS.Test(

@@ -629,6 +629,41 @@ public sealed class MaterializedOnceTests
         """);
 
     [Fact]
+    public Task CommentsOnTheRemovedCall_Kept() => VerifyCS.CodeFixAsync(
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            int M(IEnumerable<int> xs)
+            {
+                var sum = 0;
+                foreach (var x in xs.Where(v => v > 0) // positive only
+                    .[|ToList|]() /* snapshot */)
+                    sum += x;
+                return sum + (xs /* all */.[|ToArray|]().Any() ? 1 : 0);
+            }
+        }
+        """,
+        """
+        using System.Collections.Generic;
+        using System.Linq;
+
+        class C
+        {
+            int M(IEnumerable<int> xs)
+            {
+                var sum = 0;
+                foreach (var x in xs.Where(v => v > 0) // positive only
+                    /* snapshot */)
+                    sum += x;
+                return sum + (xs /* all */.Any() ? 1 : 0);
+            }
+        }
+        """);
+
+    [Fact]
     public Task PredicatesGeneratorsAndTrivia_Reported() => VerifyCS.CodeFixAsync(
         """
         using System;

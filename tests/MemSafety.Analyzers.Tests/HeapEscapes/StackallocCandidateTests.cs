@@ -353,6 +353,43 @@ public sealed class StackallocCandidateTests
         return test.RunAsync();
     }
 
+    [Fact]
+    public Task CommentsOnRewrittenArguments_Kept() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        using System.IO;
+
+        class C
+        {
+            int M(Stream s)
+            {
+                // the header
+                var b = /* sixteen bytes */ [|new byte[16]|]; // trailing
+                var n = s.Read(b, // into b
+                    0, b.Length); // after read
+                n += s.Read(b, /* offset */ 0, b.Length /* count */);
+                return n + BitConverter.ToInt32(b, /* at */ 4);
+            }
+        }
+        """,
+        """
+        using System;
+        using System.IO;
+
+        class C
+        {
+            int M(Stream s)
+            {
+                // the header
+                Span<byte> b = /* sixteen bytes */ stackalloc byte[16]; // trailing
+                var n = s.Read(b // into b
+                    ); // after read
+                n += s.Read(b /* offset */ /* count */);
+                return n + BitConverter.ToInt32(b.Slice(4) /* at */);
+            }
+        }
+        """);
+
     [Theory]
     [InlineData(LanguageVersion.CSharp7_3)]
     [InlineData(LanguageVersion.CSharp10)]
@@ -546,6 +583,103 @@ public sealed class StackallocCandidateTests
         test.LanguageVersion = LanguageVersion.CSharp7_2;
         test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
         return test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NetStandard20WithSystemMemory_FixedWithTheSpanApisThatExistThere()
+    {
+        // System.Memory brings Span<T> and MemoryExtensions (Reverse, Clear, AsSpan, Slice); it adds no span
+        // overloads to the BCL, so an array passed to Stream.Read stays an array there.
+        const string before = """
+            using System;
+            using System.IO;
+
+            public static class Program
+            {
+                static int Sum(ReadOnlySpan<int> values)
+                {
+                    var sum = 0;
+                    foreach (var v in values)
+                        sum += v;
+                    return sum;
+                }
+
+                static int Digits(int seed)
+                {
+                    var digits = [|new int[] { 1, 2, 3, 4 }|];
+                    Array.Reverse(digits);
+                    digits[0] += seed;
+                    return Sum(digits) * 10 + Sum(digits.AsSpan(1, 2)) + digits.Length;
+                }
+
+                static int Scratch(int seed)
+                {
+                    var scratch = [|new byte[16]|];
+                    for (var i = 0; i < scratch.Length; i++)
+                        scratch[i] = (byte)(seed + i);
+                    Array.Clear(scratch, 0, scratch.Length);
+                    var total = 0;
+                    foreach (var b in scratch)
+                        total += b;
+                    return total;
+                }
+
+                static int Header(Stream source)
+                {
+                    var header = new byte[8];
+                    return source.Read(header, 0, header.Length) + header[0];
+                }
+
+                public static string Run() => Digits(5) + "," + Scratch(3) + "," + Header(new MemoryStream(new byte[] { 7, 8 }));
+            }
+            """;
+        const string after = """
+            using System;
+            using System.IO;
+
+            public static class Program
+            {
+                static int Sum(ReadOnlySpan<int> values)
+                {
+                    var sum = 0;
+                    foreach (var v in values)
+                        sum += v;
+                    return sum;
+                }
+
+                static int Digits(int seed)
+                {
+                    Span<int> digits = stackalloc int[] { 1, 2, 3, 4 };
+                    digits.Reverse();
+                    digits[0] += seed;
+                    return Sum(digits) * 10 + Sum(digits.Slice(1, 2)) + digits.Length;
+                }
+
+                static int Scratch(int seed)
+                {
+                    Span<byte> scratch = stackalloc byte[16];
+                    for (var i = 0; i < scratch.Length; i++)
+                        scratch[i] = (byte)(seed + i);
+                    scratch.Clear();
+                    var total = 0;
+                    foreach (var b in scratch)
+                        total += b;
+                    return total;
+                }
+
+                static int Header(Stream source)
+                {
+                    var header = new byte[8];
+                    return source.Read(header, 0, header.Length) + header[0];
+                }
+
+                public static string Run() => Digits(5) + "," + Scratch(3) + "," + Header(new MemoryStream(new byte[] { 7, 8 }));
+            }
+            """;
+        await VerifyCS.Test(before, after).OnNetStandard20WithSystemMemory().RunAsync();
+        var expected = Behaviour.Run(before, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3);
+        Assert.Equal("159,0,9", expected);
+        Assert.Equal(expected, Behaviour.Run(after, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3));
     }
 
     [Fact]

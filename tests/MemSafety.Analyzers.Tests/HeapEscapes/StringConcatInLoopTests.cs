@@ -47,15 +47,13 @@ public sealed class StringConcatInLoopTests
         {
             static string Join(List<string> items)
             {
-                string csv = "";
                 var csvBuilder = new StringBuilder();
                 foreach (var item in items)
                 {
                     csvBuilder.Append(item).Append(","); // one field
                 }
-                csv = csvBuilder.ToString();
 
-                return csv;
+                return csvBuilder.ToString();
             }
         }
         """);
@@ -106,15 +104,13 @@ public sealed class StringConcatInLoopTests
         {
             static string Row(int[] values, char separator)
             {
-                var row = "[";
-                var rowBuilder = new StringBuilder(row);
+                var rowBuilder = new StringBuilder("[");
                 for (var i = 0; i < values.Length; i++)
                 {
                     rowBuilder.Append(values[i]).Append(separator);
                 }
-                row = rowBuilder.ToString();
 
-                return row + "]";
+                return rowBuilder.ToString() + "]";
             }
         }
         """);
@@ -156,18 +152,15 @@ public sealed class StringConcatInLoopTests
         {
             static string ReadAll(TextReader reader)
             {
-                string text = string.Empty;
+                var textBuilder = new StringBuilder();
                 string? line;
-                var textBuilder = new StringBuilder(text);
                 while ((line = reader.ReadLine()) != null)
                     textBuilder.Append(line);
-                text = textBuilder.ToString();
-                return text;
+                return textBuilder.ToString();
             }
 
             static string Repeat(string unit, int times)
             {
-                string result = "";
                 var resultBuilder = new StringBuilder();
                 do
                 {
@@ -175,14 +168,13 @@ public sealed class StringConcatInLoopTests
                     times--;
                 }
                 while (times > 0);
-                result = resultBuilder.ToString();
-                return result;
+                return resultBuilder.ToString();
             }
         }
         """);
 
     [Fact]
-    public Task NestedLoops_OneDiagnosticBuilderBeforeOuterLoop() => VerifyCS.CodeFixAsync(
+    public Task NestedLoops_OneDiagnosticOneBuilder() => VerifyCS.CodeFixAsync(
         """
         class C
         {
@@ -207,7 +199,6 @@ public sealed class StringConcatInLoopTests
         {
             static string Grid(string[][] rows)
             {
-                string text = "";
                 var textBuilder = new StringBuilder();
                 foreach (var row in rows)
                 {
@@ -215,9 +206,8 @@ public sealed class StringConcatInLoopTests
                         textBuilder.Append(cell).Append(" ");
                     textBuilder.Append("\n");
                 }
-                text = textBuilder.ToString();
 
-                return text;
+                return textBuilder.ToString();
             }
         }
         """);
@@ -254,15 +244,13 @@ public sealed class StringConcatInLoopTests
             {
                 foreach (var row in rows)
                 {
-                    var line = "";
                     var lineBuilder = new StringBuilder();
                     foreach (var cell in row)
                     {
                         lineBuilder.Append(cell);
                     }
-                    line = lineBuilder.ToString();
 
-                    Console.WriteLine(line);
+                    Console.WriteLine(lineBuilder.ToString());
                 }
             }
         }
@@ -334,8 +322,7 @@ public sealed class StringConcatInLoopTests
                 var messageBuilder = new StringBuilder(message);
                 foreach (var tag in tags)
                     messageBuilder.Append($" #{tag}");
-                message = messageBuilder.ToString();
-                return message;
+                return messageBuilder.ToString();
             }
         }
         """);
@@ -365,8 +352,7 @@ public sealed class StringConcatInLoopTests
                 var textBuilder = new StringBuilder(text);
                 foreach (var part in text.Split(','))
                     textBuilder.Append(part);
-                text = textBuilder.ToString();
-                return text;
+                return textBuilder.ToString();
             }
         }
         """);
@@ -398,7 +384,6 @@ public sealed class StringConcatInLoopTests
         {
             static string Split(string text)
             {
-                string letters = "", others = "";
                 var lettersBuilder = new StringBuilder();
                 var othersBuilder = new StringBuilder();
                 foreach (var c in text)
@@ -408,16 +393,14 @@ public sealed class StringConcatInLoopTests
                     else
                         othersBuilder.Append(c);
                 }
-                others = othersBuilder.ToString();
-                letters = lettersBuilder.ToString();
 
-                return letters + "|" + others;
+                return lettersBuilder.ToString() + "|" + othersBuilder.ToString();
             }
         }
         """);
 
     [Fact]
-    public Task TwoLoopsAppendingTheSameString_SecondBuilderGetsAFreshName() => VerifyCS.CodeFixAsync(
+    public Task TwoLoopsAppendingTheSameString_SecondLoopKeepsAppendingToTheFirstBuilder() => VerifyCS.CodeFixAsync(
         """
         class C
         {
@@ -437,14 +420,10 @@ public sealed class StringConcatInLoopTests
         {
             static string Both(string[] a, string[] b)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var x in a) sBuilder.Append(x);
-                s = sBuilder.ToString();
-                var sBuilder2 = new StringBuilder(s);
-                foreach (var y in b) sBuilder2.Append(y);
-                s = sBuilder2.ToString();
-                return s;
+                foreach (var y in b) sBuilder.Append(y);
+                return sBuilder.ToString();
             }
         }
         """);
@@ -472,14 +451,198 @@ public sealed class StringConcatInLoopTests
         {
             static string Dashes(int n)
             {
-                var text = "";
                 var textBuilder = new StringBuilder();
                 for (var i = 0; i < n; i++, textBuilder.Append("-"))
                 {
                 }
-                text = textBuilder.ToString();
 
-                return text;
+                return textBuilder.ToString();
+            }
+        }
+        """);
+
+    [Fact]
+    public async Task DeclarationBecomesTheBuilder_OnlyWhereNothingElseNeedsTheString()
+    {
+        const string before = """
+            using System.Text;
+
+            public static class Program
+            {
+                static string Commented(string[] items)
+                {
+                    // The report, one item per line.
+                    string report = /* none yet */ ""; // filled below
+                    foreach (var item in items)
+                        [|report += item + "\n"|];
+                    return report.Trim() + report.Length;
+                }
+
+                static int ReadInALaterLoop(string[] items)
+                {
+                    var s = "";
+                    foreach (var item in items)
+                        [|s += item|];
+                    var total = 0;
+                    for (var i = 0; i < 3; i++)
+                        total += s.Length;
+                    return total;
+                }
+
+                static string ContinuesTheBuilder(string[] items)
+                {
+                    var header = new StringBuilder();
+                    header.Append("items:");
+                    var text = header.ToString();
+                    foreach (var item in items)
+                        [|text += " " + item|];
+                    return text;
+                }
+
+                static string BuilderUsedAgain(string[] items)
+                {
+                    var header = new StringBuilder("items:");
+                    var text = header.ToString();
+                    foreach (var item in items)
+                        [|text += " " + item|];
+                    header.Append('!');
+                    return text + header;
+                }
+
+                static string InitializerWithSideEffects(string[] items)
+                {
+                    string a = Log("a"), b = Log("b");
+                    foreach (var item in items)
+                        [|a += item|];
+                    return a + b;
+                }
+
+                static string Log(string name)
+                {
+                    s_log += name;
+                    return name;
+                }
+
+                static string s_log = "";
+
+                public static string Run()
+                {
+                    var items = new[] { "x", "yy", "zzz" };
+                    return Commented(items) + "|" + ReadInALaterLoop(items) + "|" + ContinuesTheBuilder(items) + "|"
+                        + BuilderUsedAgain(items) + "|" + InitializerWithSideEffects(items) + "|" + s_log;
+                }
+            }
+            """;
+        const string after = """
+            using System.Text;
+
+            public static class Program
+            {
+                static string Commented(string[] items)
+                {
+                    // The report, one item per line.
+                    var reportBuilder = new StringBuilder(); /* none yet */ // filled below
+                    foreach (var item in items)
+                        reportBuilder.Append(item).Append("\n");
+                    string report = reportBuilder.ToString();
+                    return report.Trim() + report.Length;
+                }
+
+                static int ReadInALaterLoop(string[] items)
+                {
+                    var sBuilder = new StringBuilder();
+                    foreach (var item in items)
+                        sBuilder.Append(item);
+                    var s = sBuilder.ToString();
+                    var total = 0;
+                    for (var i = 0; i < 3; i++)
+                        total += s.Length;
+                    return total;
+                }
+
+                static string ContinuesTheBuilder(string[] items)
+                {
+                    var header = new StringBuilder();
+                    header.Append("items:");
+                    foreach (var item in items)
+                        header.Append(" ").Append(item);
+                    return header.ToString();
+                }
+
+                static string BuilderUsedAgain(string[] items)
+                {
+                    var header = new StringBuilder("items:");
+                    var textBuilder = new StringBuilder(header.ToString());
+                    foreach (var item in items)
+                        textBuilder.Append(" ").Append(item);
+                    header.Append('!');
+                    return textBuilder.ToString() + header;
+                }
+
+                static string InitializerWithSideEffects(string[] items)
+                {
+                    string a = Log("a"), b = Log("b");
+                    var aBuilder = new StringBuilder(a);
+                    foreach (var item in items)
+                        aBuilder.Append(item);
+                    return aBuilder.ToString() + b;
+                }
+
+                static string Log(string name)
+                {
+                    s_log += name;
+                    return name;
+                }
+
+                static string s_log = "";
+
+                public static string Run()
+                {
+                    var items = new[] { "x", "yy", "zzz" };
+                    return Commented(items) + "|" + ReadInALaterLoop(items) + "|" + ContinuesTheBuilder(items) + "|"
+                        + BuilderUsedAgain(items) + "|" + InitializerWithSideEffects(items) + "|" + s_log;
+                }
+            }
+            """;
+        await VerifyCS.CodeFixAsync(before, after);
+        var expected = Behaviour.Run(before);
+        Assert.Equal("x\nyy\nzzz9|18|items: x yy zzz|items: x yy zzzitems:!|axyyzzzb|ab", expected);
+        Assert.Equal(expected, Behaviour.Run(after));
+    }
+
+    [Fact]
+    public Task MentionedInAnInactiveBranch_StringKept() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            static string Join(string[] items)
+            {
+                var s = "";
+                foreach (var item in items)
+                    [|s += item|];
+        #if NEVER
+                System.Console.WriteLine(s);
+        #endif
+                return s;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string Join(string[] items)
+            {
+                var s = "";
+                var sBuilder = new StringBuilder();
+                foreach (var item in items)
+                    sBuilder.Append(item);
+                s = sBuilder.ToString();
+        #if NEVER
+                System.Console.WriteLine(s);
+        #endif
+                return s;
             }
         }
         """);
@@ -617,14 +780,12 @@ public sealed class StringConcatInLoopTests
             {
                 static string Join(string[] words, string separator)
                 {
-                    string text = string.Empty;
-                    var textBuilder = new StringBuilder(text);
+                    var textBuilder = new StringBuilder();
                     for (int i = 0; i < words.Length; i++)
                     {
                         textBuilder.Append(words[i]).Append(separator);
                     }
-                    text = textBuilder.ToString();
-                    return text;
+                    return textBuilder.ToString();
                 }
             }
             """);
@@ -696,20 +857,16 @@ public sealed class StringConcatInLoopTests
             {
                 public static string One(string[] xs)
                 {
-                    var s = "";
                     var sBuilder = new StringBuilder();
                     foreach (var x in xs) sBuilder.Append(x);
-                    s = sBuilder.ToString();
-                    return s;
+                    return sBuilder.ToString();
                 }
 
                 public static string Two(int n)
                 {
-                    var t = "";
                     var tBuilder = new StringBuilder();
                     for (var i = 0; i < n; i++) tBuilder.Append(i);
-                    t = tBuilder.ToString();
-                    return t;
+                    return tBuilder.ToString();
                 }
             }
             """);
@@ -721,12 +878,10 @@ public sealed class StringConcatInLoopTests
             {
                 static string Three(string[] xs)
                 {
-                    var u = "";
-                    var i = 0;
                     var uBuilder = new StringBuilder();
+                    var i = 0;
                     while (i < xs.Length) { uBuilder.Append(xs[i++]); }
-                    u = uBuilder.ToString();
-                    return u;
+                    return uBuilder.ToString();
                 }
             }
             """);
@@ -740,12 +895,10 @@ public sealed class StringConcatInLoopTests
                 {
                     static string Four(string[] xs)
                     {
-                        var v = A.One(xs);
-                        var vBuilder = new StringBuilder(v);
+                        var vBuilder = new StringBuilder(A.One(xs));
                         foreach (var x in xs)
                             vBuilder.Append(x.Length);
-                        v = vBuilder.ToString();
-                        return v;
+                        return vBuilder.ToString();
                     }
                 }
             }
@@ -781,11 +934,10 @@ public sealed class StringConcatInLoopTests
 
             static string Join(string[] items)
             {
-                var csv = "";
                 var csvBuilder3 = new StringBuilder();
                 foreach (var item in items)
                     csvBuilder3.Append(item);
-                csv = csvBuilder3.ToString();
+                var csv = csvBuilder3.ToString();
                 var csvBuilder = csv.Length;
                 return csv + csvBuilder;
             }
@@ -820,12 +972,10 @@ public sealed class StringConcatInLoopTests
             {
                 static string Join(string[] items)
                 {
-                    var csv = "";
                     var csvBuilder = new System.Text.StringBuilder();
                     foreach (var item in items)
                         csvBuilder.Append(item);
-                    csv = csvBuilder.ToString();
-                    return csv;
+                    return csvBuilder.ToString();
                 }
             }
         }
@@ -860,12 +1010,10 @@ public sealed class StringConcatInLoopTests
             {
                 static string Join(List<string> items)
                 {
-                    var csv = "";
                     var csvBuilder = new StringBuilder();
                     foreach (var item in items)
                         csvBuilder.Append(item);
-                    csv = csvBuilder.ToString();
-                    return csv;
+                    return csvBuilder.ToString();
                 }
             }
         }
@@ -896,12 +1044,10 @@ public sealed class StringConcatInLoopTests
             {
                 static string Join(string[] items)
                 {
-                    var csv = "";
                     var csvBuilder = new StringBuilder();
                     foreach (var item in items)
                         csvBuilder.Append(item);
-                    csv = csvBuilder.ToString();
-                    return csv;
+                    return csvBuilder.ToString();
                 }
             }
             """);
@@ -950,33 +1096,29 @@ public sealed class StringConcatInLoopTests
         {
             static string Commented(string[] items)
             {
-                var csv = "";
+                var csvBuilder = new StringBuilder();
 
                 // Every item, comma-terminated.
-                var csvBuilder = new StringBuilder();
                 foreach (var item in items)
                 {
                     // the item
                     csvBuilder.Append(/* value */ item); // trailing
                     csvBuilder.Append(",");
                 } // end of loop
-                csv = csvBuilder.ToString();
 
-                return csv;
+                return csvBuilder.ToString();
             }
 
-            static string OneLine(string[] items) { var s = ""; var sBuilder = new StringBuilder(); foreach (var i in items) sBuilder.Append(i); s = sBuilder.ToString(); return s; }
+            static string OneLine(string[] items) { var sBuilder = new StringBuilder(); foreach (var i in items) sBuilder.Append(i); return sBuilder.ToString(); }
 
             static string Conditional(string[] items)
             {
-                var s = "";
-        #if !NEVER
                 var sBuilder = new StringBuilder();
+        #if !NEVER
                 foreach (var item in items)
                     sBuilder.Append(item);
-                s = sBuilder.ToString();
         #endif
-                return s;
+                return sBuilder.ToString();
             }
         }
         """);
@@ -1046,12 +1188,10 @@ public sealed class StringConcatInLoopTests
             using System;
             using System.Text;
 
-            var report = "";
             var reportBuilder = new StringBuilder();
             foreach (var arg in args)
                 reportBuilder.Append(arg).Append(Environment.NewLine);
-            report = reportBuilder.ToString();
-            Console.Write(report);
+            Console.Write(reportBuilder.ToString());
             """);
         // The verifier compiles a library, where top-level statements are an error (CS8805) before and after.
         test.AllowCompilerErrors = true;
@@ -1207,55 +1347,42 @@ public sealed class StringConcatInLoopTests
 
             static string Numbers(int[] ints, double[] doubles, decimal[] decimals)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var i in ints)
                     sBuilder.Append(i).Append(";");
-                s = sBuilder.ToString();
-                var sBuilder2 = new StringBuilder(s);
                 for (var k = 0; k < doubles.Length; k++)
-                    sBuilder2.Append(doubles[k]).Append('x').Append(k);
-                s = sBuilder2.ToString();
-                var sBuilder3 = new StringBuilder(s);
+                    sBuilder.Append(doubles[k]).Append('x').Append(k);
                 foreach (var m in decimals)
-                    sBuilder3.Append(m);
-                s = sBuilder3.ToString();
-                return s;
+                    sBuilder.Append(m);
+                return sBuilder.ToString();
             }
 
             static string Objects(object?[] values)
             {
-                var s = "<";
-                var sBuilder = new StringBuilder(s);
+                var sBuilder = new StringBuilder("<");
                 foreach (var v in values)
                     sBuilder.Append(v);
-                s = sBuilder.ToString();
-                return s + ">";
+                return sBuilder.ToString() + ">";
             }
 
             static string Generic<T>(T[] items)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var x in items)
                     sBuilder.Append(x).Append(",");
-                s = sBuilder.ToString();
-                return s;
+                return sBuilder.ToString();
             }
 
             static string Nullables(int?[] items)
             {
-                string s = "";
                 var sBuilder = new StringBuilder();
                 for (var i = 0; i < items.Length; i++)
                     sBuilder.Append(items[i]).Append(',');
-                s = sBuilder.ToString();
-                return s;
+                return sBuilder.ToString();
             }
 
             static string Grid(string[][] rows)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var row in rows)
                 {
@@ -1263,38 +1390,32 @@ public sealed class StringConcatInLoopTests
                         sBuilder.Append(cell);
                     sBuilder.Append("/");
                 }
-                s = sBuilder.ToString();
 
-                return s;
+                return sBuilder.ToString();
             }
 
             static string Interpolated(double[] values)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var v in values)
                     sBuilder.Append($"[{v:F2}|{v,6}]");
-                s = sBuilder.ToString();
-                return s;
+                return sBuilder.ToString();
             }
 
             static string Chars(string text)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var c in text)
                     sBuilder.Append((char)(c + 1)).Append("").Append(c + 1);
-                s = sBuilder.ToString();
-                return s;
+                return sBuilder.ToString();
             }
 
             static string Empty(string[] none)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var x in none)
                     sBuilder.Append(x);
-                s = sBuilder.ToString();
+                var s = sBuilder.ToString();
                 return "(" + s + ")" + s.Length;
             }
 
@@ -1303,22 +1424,17 @@ public sealed class StringConcatInLoopTests
                 var prefixBuilder = new StringBuilder(prefix);
                 foreach (var p in parts)
                     prefixBuilder.Append(p);
-                prefix = prefixBuilder.ToString();
-                return prefix;
+                return prefixBuilder.ToString();
             }
 
             static string Long(long[] longs, float[] floats)
             {
-                var s = "";
                 var sBuilder = new StringBuilder();
                 foreach (var l in longs)
                     sBuilder.Append(l);
-                s = sBuilder.ToString();
-                var sBuilder2 = new StringBuilder(s);
                 foreach (var f in floats)
-                    sBuilder2.Append(f);
-                s = sBuilder2.ToString();
-                return s;
+                    sBuilder.Append(f);
+                return sBuilder.ToString();
             }
         }
         """;
@@ -1384,7 +1500,7 @@ public sealed class StringConcatInLoopTests
             .Replace("text = text + ToCsvLine(row) + \"\\n\";", "[|text = text + ToCsvLine(row) + \"\\n\"|];");
         var after = File.ReadAllText(Path.Combine(folder, "MSA1006.StringConcatInLoop.After.cs"))
             .Replace(".After.", ".Before.")
-            .Replace("    // The fix appends into a builder and assigns the string once, after the loop.", "    // MSA1006: each `+=` copies the whole line built so far into a new string.")
+            .Replace("    // The fix turns the string's declaration into a builder's and reads the text once, after the loop.", "    // MSA1006: each `+=` copies the whole line built so far into a new string.")
             .Replace("    // Each concatenated piece became its own Append call.", "    // MSA1006: the same with `text = text + …`; the table is copied once per row.");
         Assert.Equal(2, before.Split("[|").Length - 1);
         return VerifyCS.CodeFixAsync(before, after);

@@ -554,6 +554,43 @@ public sealed class SubstringAsSpanTests
         """);
 
     [Fact]
+    public Task CommentsAndLineBreaksInRewrittenComparisons_Kept() => FixAsync(
+        """
+        using System;
+
+        class C
+        {
+            static bool M(string s)
+            {
+                // leading
+                var head = /* init */ [|s.Substring(0, 2)|] /* after */; // trailing
+                return /* a */ head /* b */ == /* c */ "0x" /* d */ // e
+                    || [|s.Substring(1)|] // f
+                       == "x" // g
+                    || [|s.Substring(2)|].Equals(/* h */ "y") // i
+                    || string.Equals(/* j */ [|s.Substring(3)|], /* k */ "z"); // l
+            }
+        }
+        """,
+        """
+        using System;
+
+        class C
+        {
+            static bool M(string s)
+            {
+                // leading
+                var head = /* init */ s.AsSpan(0, 2) /* after */; // trailing
+                return /* a */ head.SequenceEqual(/* b */ /* c */ "0x") /* d */ // e
+                    || s.AsSpan(1).SequenceEqual(// f
+                       "x") // g
+                    || s.AsSpan(2).SequenceEqual(/* h */ "y") // i
+                    || s.AsSpan(3).SequenceEqual(/* j */ /* k */ "z"); // l
+            }
+        }
+        """);
+
+    [Fact]
     public Task CSharp73_LocalsBecomeSpanLocals()
     {
         var test = Test(
@@ -1211,6 +1248,102 @@ public sealed class SubstringAsSpanTests
         test.LanguageVersion = LanguageVersion.CSharp7_3;
         test.NullableContextOptions = NullableContextOptions.Disable;
         return test.RunAsync();
+    }
+
+    [Fact]
+    public async Task NetStandard20WithSystemMemory_StringsPassedAsSpansExplicitly_SameResults()
+    {
+        // That target's string has no implicit conversion to ReadOnlySpan<char> (the operator is .NET Core's),
+        // so a string that the rewrite passes where MemoryExtensions takes a span needs AsSpan().
+        const string before = """
+            using System;
+
+            static class Program
+            {
+                const string Hex = "0x";
+
+                static bool A(string s) => [|s.Substring(0, 2)|] == Hex;
+                static bool B(string s) => string.Equals("x", [|s.Substring(1)|]);
+                static bool D(string s) => [|s.Trim()|].StartsWith("ab", StringComparison.OrdinalIgnoreCase);
+                static bool E(string s) => [|s.Substring(1)|].Equals("x", StringComparison.Ordinal) || "y" != [|s.Remove(3)|];
+
+                static int F(string line)
+                {
+                    string key = [|line.Substring(1)|];
+                    if (key.Length == 0 || key[0] == '-' || key == "none")
+                        return 0;
+                    return key.EndsWith("x", StringComparison.Ordinal) || key.Contains(Hex) ? 1 : 2;
+                }
+
+                public static string Run()
+                {
+                    var result = "";
+                    foreach (var s in new[] { "0x1f", "xx", " AbC ", "yyyy", "-none", "_none", "a0x", "abcx", "abc" })
+                        result += A(s) + "," + B(s) + "," + D(s) + "," + E(s) + "," + F(s) + ";";
+                    return result;
+                }
+            }
+            """;
+        const string after = """
+            using System;
+
+            static class Program
+            {
+                const string Hex = "0x";
+
+                static bool A(string s) => s.AsSpan(0, 2).SequenceEqual(Hex.AsSpan());
+                static bool B(string s) => s.AsSpan(1).SequenceEqual("x".AsSpan());
+                static bool D(string s) => s.AsSpan().Trim().StartsWith("ab".AsSpan(), StringComparison.OrdinalIgnoreCase);
+                static bool E(string s) => s.AsSpan(1).Equals("x".AsSpan(), StringComparison.Ordinal) || !s.AsSpan(0, 3).SequenceEqual("y".AsSpan());
+
+                static int F(string line)
+                {
+                    ReadOnlySpan<char> key = line.AsSpan(1);
+                    if (key.Length == 0 || key[0] == '-' || key.SequenceEqual("none".AsSpan()))
+                        return 0;
+                    return key.EndsWith("x".AsSpan(), StringComparison.Ordinal) || key.Contains(Hex.AsSpan(), StringComparison.Ordinal) ? 1 : 2;
+                }
+
+                public static string Run()
+                {
+                    var result = "";
+                    foreach (var s in new[] { "0x1f", "xx", " AbC ", "yyyy", "-none", "_none", "a0x", "abcx", "abc" })
+                        result += A(s) + "," + B(s) + "," + D(s) + "," + E(s) + "," + F(s) + ";";
+                    return result;
+                }
+            }
+            """;
+        await Test(before, after).OnNetStandard20WithSystemMemory().RunAsync();
+        var expected = Behaviour.Run(before, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3);
+        Assert.Contains("True", expected);
+        Assert.Equal(expected, Behaviour.Run(after, references: ReferenceSet.NetStandard20WithSystemMemory, languageVersion: LanguageVersion.CSharp7_3));
+    }
+
+    [Fact]
+    public Task NetStandard20WithSystemMemory_NoSpanOverloadsOfTheConsumers_NoDiagnostic()
+    {
+        // System.Memory adds spans, not span overloads to the BCL: no int.Parse(ReadOnlySpan<char>),
+        // StringBuilder.Append(ReadOnlySpan<char>), TextWriter.Write(ReadOnlySpan<char>); and its string has no
+        // TrimEnd(char) (TrimEnd(params char[]) is not reported).
+        var test = Verify<SubstringAsSpanAnalyzer>.Test(
+            """
+            using System;
+            using System.IO;
+            using System.Text;
+
+            class C
+            {
+                int M(string s, StringBuilder sb, StringWriter writer)
+                {
+                    sb.Append(s.Trim()).Append(s.ToCharArray(1, 2));
+                    writer.Write(s.Substring(1));
+                    var part = s.Substring(1);
+                    return s.TrimEnd(';') == "x" ? int.Parse(part) : int.Parse(s.Substring(2));
+                }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        return test.OnNetStandard20WithSystemMemory().RunAsync();
     }
 
     [Fact]

@@ -16,13 +16,6 @@ using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.Tests.Verification;
 
-public enum ReferenceSet
-{
-    Net80,
-    NetStandard20,
-    Net472,
-}
-
 /// <summary>
 /// Our test harness (Microsoft.CodeAnalysis.Testing is not available here). It compiles the marked-up
 /// sources against real reference assemblies, runs the analyzers the way the compiler does
@@ -89,6 +82,17 @@ public sealed class AnalyzerTest
     public string? CodeActionEquivalenceKey { get; set; }
 
     public string? CodeActionTitle { get; set; }
+
+    /// <summary>Compile as a netstandard2.0 library that references System.Memory, at C# 7.3 (the SDK's default
+    /// language version for that target) without nullable annotations: where span-producing fixes most easily
+    /// write code that only compiles on .NET Core.</summary>
+    public AnalyzerTest OnNetStandard20WithSystemMemory()
+    {
+        ReferenceSet = ReferenceSet.NetStandard20WithSystemMemory;
+        LanguageVersion = LanguageVersion.CSharp7_3;
+        NullableContextOptions = NullableContextOptions.Disable;
+        return this;
+    }
 
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(2);
 
@@ -158,12 +162,7 @@ public sealed class AnalyzerTest
                 nullableContextOptions: NullableContextOptions,
                 optimizationLevel: OptimizationLevel)
             .WithSpecificDiagnosticOptions(DiagnosticSeverities);
-        var references = ReferenceSet switch
-        {
-            ReferenceSet.NetStandard20 => Basic.Reference.Assemblies.NetStandard20.References.All.Cast<MetadataReference>(),
-            ReferenceSet.Net472 => Basic.Reference.Assemblies.Net472.References.All.Cast<MetadataReference>(),
-            _ => Basic.Reference.Assemblies.Net80.References.All.Cast<MetadataReference>(),
-        };
+        var references = ReferenceSets.References(ReferenceSet);
 
         var solution = workspace.CurrentSolution;
         var projectId = ProjectId.CreateNewId(ProjectName);

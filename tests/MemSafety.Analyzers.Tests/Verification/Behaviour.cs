@@ -12,12 +12,15 @@ namespace MemSafety.Analyzers.Tests.Verification;
 /// behaviour: the original and the fixed code must return the same value.</summary>
 public static class Behaviour
 {
-    public static string Run(string source, string typeName = "Program", string methodName = "Run", bool optimize = true)
+    /// <param name="references">What to compile against; the test host (.NET 10) runs the result, which for
+    /// netstandard2.0 (with System.Memory) is what a .NET Core application using such a library does.</param>
+    public static string Run(string source, string typeName = "Program", string methodName = "Run", bool optimize = true,
+        ReferenceSet references = ReferenceSet.Net80, LanguageVersion languageVersion = LanguageVersion.Latest)
     {
         var compilation = CSharpCompilation.Create(
             "Behaviour" + Guid.NewGuid().ToString("N"),
-            new[] { CSharpSyntaxTree.ParseText(Markup.Parse(source).Source, new CSharpParseOptions(LanguageVersion.Latest)) },
-            Basic.Reference.Assemblies.Net80.References.All,
+            new[] { CSharpSyntaxTree.ParseText(Markup.Parse(source).Source, new CSharpParseOptions(languageVersion)) },
+            ReferenceSets.References(references),
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true,
                 optimizationLevel: optimize ? OptimizationLevel.Release : OptimizationLevel.Debug));
         using var stream = new MemoryStream();

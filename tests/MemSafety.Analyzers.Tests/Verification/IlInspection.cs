@@ -56,12 +56,7 @@ public static class IlInspection
         return new IlAssembly(pe.ToArray(), pdb.ToArray(), text, parsed.Spans.Select(s => s.Span).ToImmutableArray(), references);
     }
 
-    public static IEnumerable<MetadataReference> References(ReferenceSet set) => set switch
-    {
-        ReferenceSet.NetStandard20 => Basic.Reference.Assemblies.NetStandard20.References.All,
-        ReferenceSet.Net472 => Basic.Reference.Assemblies.Net472.References.All,
-        _ => Basic.Reference.Assemblies.Net80.References.All,
-    };
+    public static IEnumerable<MetadataReference> References(ReferenceSet set) => ReferenceSets.References(set);
 
     /// <summary>Decodes an IL method body. Every operand size of ECMA-335 III is handled, including
     /// <c>switch</c>'s variable-length target table; branch operands become absolute offsets.</summary>

@@ -127,6 +127,61 @@ public sealed class VerifierTests
     }
 
     [Fact]
+    public async Task NetStandard20WithSystemMemory_HasSpansAndArrayPoolButNoStringToSpanConversion()
+    {
+        // What the fixes must cope with there: Span, stackalloc into a span, ArrayPool, MemoryExtensions and
+        // Vector<T> exist; string converts to ReadOnlySpan<char> only on .NET Core (the operator is on String).
+        const string available = """
+            using System;
+            using System.Buffers;
+            using System.Numerics;
+            class C
+            {
+                int M(string s)
+                {
+                    Span<byte> b = stackalloc byte[4];
+                    var rented = ArrayPool<byte>.Shared.Rent(4);
+                    ArrayPool<byte>.Shared.Return(rented);
+                    return b.Length + Vector<int>.Count + (s.AsSpan(0, 2).SequenceEqual("0x".AsSpan()) ? 1 : 0);
+                }
+            }
+            """;
+        var test = Verify<EmptyFinalizerAnalyzer>.Test(available);
+        test.ReferenceSet = ReferenceSet.NetStandard20WithSystemMemory;
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = NullableContextOptions.Disable;
+        await test.RunAsync();
+
+        var conversion = Verify<EmptyFinalizerAnalyzer>.Test("using System; class C { bool M(string s) => s.AsSpan(0, 2).SequenceEqual(\"0x\"); }");
+        conversion.ReferenceSet = ReferenceSet.NetStandard20WithSystemMemory;
+        conversion.LanguageVersion = LanguageVersion.CSharp7_3;
+        conversion.NullableContextOptions = NullableContextOptions.Disable;
+        await FailsWith(conversion, "CS1503");
+    }
+
+    [Fact]
+    public async Task MicrosoftTestingLibrary_RunsOfflineOnOurReferenceSets()
+    {
+        // The library's own checks (code-action validation, fix iteration counts, severity) on one of our rules,
+        // with no package resolved from the network.
+        var test = new Microsoft.CodeAnalysis.CSharp.Testing.CSharpCodeFixTest<EmptyFinalizerAnalyzer, EmptyFinalizerFix, Microsoft.CodeAnalysis.Testing.DefaultVerifier>
+        {
+            TestCode = "class C\n{\n    ~[|C|]() { }\n\n    int M() => 1;\n}\n",
+            FixedCode = "class C\n{\n    int M() => 1;\n}\n",
+        }.Offline();
+        await test.RunAsync();
+
+        var wrong = new Microsoft.CodeAnalysis.CSharp.Testing.CSharpCodeFixTest<EmptyFinalizerAnalyzer, EmptyFinalizerFix, Microsoft.CodeAnalysis.Testing.DefaultVerifier>
+        {
+            TestCode = "class C\n{\n    ~[|C|]() { }\n}\n",
+            FixedCode = "class C\n{\n    int Other() => 1;\n}\n",
+        }.Offline(ReferenceSet.NetStandard20WithSystemMemory);
+        var failure = await Assert.ThrowsAnyAsync<Exception>(() => wrong.RunAsync());
+        Assert.Contains("did not match", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("-    int Other() => 1;", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Markup_ParsesNestedNamedAndPlainSpans()
     {
         var parsed = Markup.Parse("a[|b{|MSA1:c|}d|]e{|#3:f|}");

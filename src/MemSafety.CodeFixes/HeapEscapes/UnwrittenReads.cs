@@ -1,0 +1,217 @@
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.CodeFixes.HeapEscapes;
+
+/// <summary>
+/// Whether code can read an element of an array that it has not written first. <c>new T[n]</c> is zeroed;
+/// an array rented from <c>ArrayPool</c> holds whatever its last user left, so the pooled-buffer fix must
+/// clear it exactly when such a read exists. Proven "no" only for simple shapes, all uses of the array being:
+/// <list type="bullet">
+/// <item><c>a.Length</c>, and element writes <c>a[i] = …</c> (no element is ever read);</item>
+/// <item>the destination of a reader that reports how much it wrote, from index 0:
+/// <c>n = stream.Read(a, 0, k)</c> (also <c>TextReader.Read/ReadBlock</c>, the span overloads,
+/// <c>Encoding.GetBytes/GetChars</c> into index 0), its count kept in a local or dropped;</item>
+/// <item>a read of the first <c>n</c> elements only, where every value of the local <c>n</c> is such a count:
+/// <c>target.Write(a, 0, n)</c>, <c>new string(a, 0, n)</c>, <c>a.AsSpan(0, n)</c> (parameters named
+/// offset/index/start and count/length).</item>
+/// </list>
+/// Anything else (an element read, the array passed whole to a method, a count from elsewhere) counts as
+/// a possible read of an unwritten element.
+/// </summary>
+internal static class UnwrittenReads
+{
+    public static bool MayReadUnwritten(ILocalSymbol array, IOperation root)
+    {
+        var writerCounts = new HashSet<IOperation>();
+        var requiredCounts = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
+        var stack = new Stack<IOperation>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var operation = stack.Pop();
+            foreach (var child in operation.ChildOperations)
+                stack.Push(child);
+            if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, array))
+                continue;
+            if (!IsSafeUse(reference, writerCounts, requiredCounts))
+                return true;
+        }
+
+        // Every count that bounds a read must come from a reader that wrote that many elements from index 0.
+        foreach (var count in requiredCounts)
+        {
+            if (!OnlyHoldsWriterCounts(count, root, writerCounts))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool IsSafeUse(ILocalReferenceOperation reference, HashSet<IOperation> writerCounts, HashSet<ILocalSymbol> requiredCounts)
+    {
+        switch (reference.Parent)
+        {
+            case IPropertyReferenceOperation { Property.Name: "Length" } length when length.Instance == reference:
+                return true;
+            case IArrayElementReferenceOperation element when element.ArrayReference == reference:
+                // a[i] = v writes; a[i] += v, a[i]++, ref a[i] and plain reads read.
+                return element.Parent is ISimpleAssignmentOperation { IsRef: false } assignment && assignment.Target == element;
+        }
+
+        // The array, possibly converted to a span, as an argument.
+        IOperation value = reference;
+        if (value.Parent is IConversionOperation { IsImplicit: true } conversion && IsSpan(conversion.Type))
+            value = conversion;
+        if (value.Parent is not IArgumentOperation { Parameter: { RefKind: RefKind.None } parameter } argument)
+            return false;
+        var call = argument.Parent;
+        var (method, arguments) = call switch
+        {
+            IInvocationOperation invocation => (invocation.TargetMethod, invocation.Arguments),
+            IObjectCreationOperation creation => (creation.Constructor, creation.Arguments),
+            _ => (null, default),
+        };
+        if (method is null || call is null)
+            return false;
+
+        if (IsCountedWriterDestination(method, parameter, arguments, value != reference))
+        {
+            // The count is dropped, or kept where a later read can be bounded by it.
+            if (call.Parent is IExpressionStatementOperation)
+                return true;
+            if (call.Parent is ISimpleAssignmentOperation { Target: ILocalReferenceOperation } assignment && assignment.Value == call
+                || call.Parent is IVariableInitializerOperation { Parent: IVariableDeclaratorOperation })
+            {
+                writerCounts.Add(call);
+                return true;
+            }
+
+            return false;
+        }
+
+        // (array, 0, n): only the first n elements are read.
+        if (value == reference && BoundedRead(method, parameter, arguments) is { } count)
+        {
+            requiredCounts.Add(count);
+            return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Readers that write a number of elements from an index of their destination and return that
+    /// number; the destination must be passed from index 0.</summary>
+    private static bool IsCountedWriterDestination(IMethodSymbol method, IParameterSymbol parameter, System.Collections.Immutable.ImmutableArray<IArgumentOperation> arguments, bool asSpan)
+    {
+        var original = method;
+        while (original.OverriddenMethod is { } overridden)
+            original = overridden;
+        var type = original.ContainingType;
+        if (original.ReturnType.SpecialType != SpecialType.System_Int32 || method.IsStatic)
+            return false;
+
+        if (IsType(type, "System.IO", "Stream") && original.Name == "Read"
+            || IsType(type, "System.IO", "TextReader") && original.Name is "Read" or "ReadBlock")
+        {
+            // Read(T[] buffer, int offset, int count) from offset 0, or Read(Span<T> buffer).
+            return asSpan
+                ? original.Parameters.Length == 1 && parameter.Ordinal == 0
+                : original.Parameters.Length == 3 && parameter.Ordinal == 0 && IsZero(arguments, 1);
+        }
+
+        if (IsType(type, "System.Text", "Encoding") && !asSpan && original.Parameters.Length == 5 && parameter.Ordinal == 3
+            && (original.Name == "GetBytes" && parameter.Name == "bytes" || original.Name == "GetChars" && parameter.Name == "chars"))
+        {
+            // GetBytes(…, byte[] bytes, int byteIndex) / GetChars(…, char[] chars, int charIndex) into index 0.
+            return IsZero(arguments, 4);
+        }
+
+        return false;
+    }
+
+    /// <summary>The local <c>n</c> of a call that reads elements [0, n) of the array: <c>(array, 0, n)</c>
+    /// with the usual parameter names.</summary>
+    private static ILocalSymbol? BoundedRead(IMethodSymbol method, IParameterSymbol parameter, System.Collections.Immutable.ImmutableArray<IArgumentOperation> arguments)
+    {
+        var parameters = method.Parameters;
+        var at = parameter.Ordinal;
+        if (at + 2 >= parameters.Length
+            || parameters[at + 1].Type.SpecialType != SpecialType.System_Int32 || parameters[at + 2].Type.SpecialType != SpecialType.System_Int32
+            || parameters[at + 1].Name is not ("offset" or "index" or "startIndex" or "start" or "charIndex" or "byteIndex")
+            || parameters[at + 2].Name is not ("count" or "length" or "charCount" or "byteCount")
+            || !IsZero(arguments, at + 1))
+        {
+            return null;
+        }
+
+        return Argument(arguments, at + 2) is ILocalReferenceOperation { Local: { RefKind: RefKind.None } count } ? count : null;
+    }
+
+    /// <summary>Every write of <paramref name="count"/> stores the result of one of the readers.</summary>
+    private static bool OnlyHoldsWriterCounts(ILocalSymbol count, IOperation root, HashSet<IOperation> writerCounts)
+    {
+        var stack = new Stack<IOperation>();
+        stack.Push(root);
+        while (stack.Count > 0)
+        {
+            var operation = stack.Pop();
+            foreach (var child in operation.ChildOperations)
+                stack.Push(child);
+            switch (operation)
+            {
+                case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, count):
+                    if (declarator.Initializer is { } initializer && !writerCounts.Contains(initializer.Value))
+                        return false;
+                    break;
+                case ILocalReferenceOperation reference when SymbolEqualityComparer.Default.Equals(reference.Local, count):
+                    switch (reference.Parent)
+                    {
+                        case ISimpleAssignmentOperation assignment when assignment.Target == reference:
+                            if (!writerCounts.Contains(assignment.Value))
+                                return false;
+                            break;
+                        case IAssignmentOperation assignment when assignment.Target == reference:
+                        case IIncrementOrDecrementOperation:
+                        case IArgumentOperation { Parameter.RefKind: not RefKind.None }:
+                        case IAddressOfOperation:
+                        case IDeconstructionAssignmentOperation:
+                        case ITupleOperation:
+                            return false;
+                    }
+
+                    // Captured: a lambda or local function could change it at any time.
+                    for (var p = reference.Parent; p is not null; p = p.Parent)
+                    {
+                        if (p is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                            return false;
+                    }
+
+                    break;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool IsZero(System.Collections.Immutable.ImmutableArray<IArgumentOperation> arguments, int ordinal)
+        => Argument(arguments, ordinal) is { ConstantValue: { HasValue: true, Value: 0 } };
+
+    private static IOperation? Argument(System.Collections.Immutable.ImmutableArray<IArgumentOperation> arguments, int ordinal)
+    {
+        foreach (var argument in arguments)
+        {
+            if (argument.Parameter?.Ordinal == ordinal)
+                return argument.Value;
+        }
+
+        return null;
+    }
+
+    private static bool IsSpan(ITypeSymbol? type)
+        => type is INamedTypeSymbol { Name: "Span", Arity: 1, ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
+
+    private static bool IsType(INamedTypeSymbol? type, string ns, string name)
+        => type is not null && type.Name == name && type.ContainingNamespace?.ToDisplayString() == ns;
+}
