@@ -134,7 +134,13 @@ internal sealed class CorpusAnalysis
                 throw new UsageException("--preset: no " + presetPath);
         }
 
-        _configuration = new AnalyzerConfiguration(presetPath, options.AnalyzerOptions, specific.ToImmutable());
+        // Every library of the third-party list targets .NET 5 or later, where the SDK runs its own analyzers by
+        // default and the package's targets tell ours so (MemSafetyNetAnalyzers): MSA1004/1005/1008/4001 then leave
+        // the nodes CA1846/1861/1825/1821 report to them, as in the library's real build. --option overrides it.
+        var analyzerOptions = new SortedDictionary<string, string>(options.AnalyzerOptions, StringComparer.OrdinalIgnoreCase);
+        if (options.Corpus == CorpusKind.ThirdParty && !analyzerOptions.ContainsKey(SdkRules.NetAnalyzersProperty))
+            analyzerOptions[SdkRules.NetAnalyzersProperty] = "true";
+        _configuration = new AnalyzerConfiguration(presetPath, analyzerOptions, specific.ToImmutable());
     }
 
     public AnalyzerConfiguration Configuration => _configuration;

@@ -36,7 +36,7 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
                 return;
             var tree = invocation.Syntax.SyntaxTree;
             var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
-                .GetScope(RuleIdentifiers.CompositeFormatting, RuleScope.HotPathsAndLoops);
+                .GetScope(RuleIdentifiers.CompositeFormatting, RuleScope.HotPaths);
             // An error message is formatted once per failure: `throw new X(string.Format(…, count))` is not a
             // repeated allocation, whatever loop or hot path it sits in.
             if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol) || cold.IsColdOrNotRun(invocation))
@@ -46,6 +46,7 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
             if (call is null)
                 return;
             var api = call.ApiName;
+            var frequency = MessageText.Frequency(invocation, operation.ContainingSymbol, oracle);
             foreach (var boxed in call.Boxed)
             {
                 var operand = boxed.Conversion.Operand;
@@ -54,7 +55,8 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
                     operand.Syntax.GetLocation(),
                     MessageText.Quote(operand),
                     operand.Type!.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat),
-                    api));
+                    api,
+                    frequency));
             }
         }, OperationKind.Invocation);
     });

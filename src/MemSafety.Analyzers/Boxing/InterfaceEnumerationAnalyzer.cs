@@ -81,7 +81,7 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
             return;
 
         var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(syntax.SyntaxTree))
-            .GetScope(RuleIdentifiers.InterfaceEnumeration, RuleScope.HotPathsAndLoops);
+            .GetScope(RuleIdentifiers.InterfaceEnumeration, RuleScope.HotPaths);
         if (!oracle.IsInScope(scope, loop, context.ContainingSymbol))
             return;
         var state = facts.GetOrAdd(variable, _ => new VariableFacts());

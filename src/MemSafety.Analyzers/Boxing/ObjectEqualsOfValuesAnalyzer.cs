@@ -43,7 +43,7 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
 
             var type = left.Type!;
             var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(invocation.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.ObjectEqualsOfValues, RuleScope.HotPathsAndLoops);
+                .GetScope(RuleIdentifiers.ObjectEqualsOfValues, RuleScope.HotPaths);
             if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol))
                 return;
 

@@ -35,11 +35,18 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
         if (!isNetFramework && !hasGenericIsDefined && !hasGenericGetName)
             return;
 
+        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
         start.RegisterOperationAction(context =>
         {
             var invocation = (IInvocationOperation)context.Operation;
             var method = invocation.TargetMethod;
             if (method.ContainingType?.SpecialType != SpecialType.System_Enum || method.IsGenericMethod || invocation.Syntax.ContainsDiagnostics)
+                return;
+            // One box per call is worth a change where the call repeats: hot paths and loop cycles (judged on
+            // third-party libraries: a schema writer's once-per-type IsDefined is not worth a warning).
+            var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(invocation.Syntax.SyntaxTree))
+                .GetScope(RuleIdentifiers.TargetDependentEnumBoxing, RuleScope.HotPathsAndLoops);
+            if (!oracle.IsInScope(scope, invocation, context.ContainingSymbol))
                 return;
 
             switch (method.Name)

@@ -73,7 +73,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             conversion.Operand.Syntax.GetLocation(),
             properties,
             IsBoxed(conversion.Operand, operandType, target),
-            Frequency(context, conversion, oracle),
+            MessageText.Frequency(conversion, context.ContainingSymbol, oracle),
             why));
     }
 
@@ -93,7 +93,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             RuleCatalogue.ValueTypeBoxing,
             reference.Syntax.GetLocation(),
             IsBoxed(instance, type, context.Compilation.ObjectType),
-            Frequency(context, reference, oracle),
+            MessageText.Frequency(reference, context.ContainingSymbol, oracle),
             $"a delegate to the instance method '{reference.Method.Name}' holds a boxed copy of the struct as its target"));
     }
 
@@ -122,7 +122,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             RuleCatalogue.ValueTypeBoxing,
             receiverSyntax.GetLocation(),
             IsBoxed(instance, instance.Type!, method.ContainingType),
-            Frequency(context, invocation, oracle),
+            MessageText.Frequency(invocation, context.ContainingSymbol, oracle),
             $"'{MemberName(method)}' is declared by System.Enum, so the enum value is boxed to call it"));
     }
 
@@ -193,7 +193,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             RuleCatalogue.ValueTypeBoxing,
             CallLocation(context.Operation.Syntax),
             $"'{callee}' {allocates}boxes {MessageText.List(boxed)}",
-            Frequency(context, context.Operation, oracle),
+            MessageText.Frequency(context.Operation, context.ContainingSymbol, oracle),
             why));
     }
 
@@ -212,17 +212,11 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     private static bool IsInScope(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle)
     {
         var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(operation.Syntax.SyntaxTree))
-            .GetScope(RuleIdentifiers.ValueTypeBoxing, RuleScope.HotPathsAndLoops);
+            .GetScope(RuleIdentifiers.ValueTypeBoxing, RuleScope.HotPaths);
 
         // A static initializer or static constructor runs once per type: never a repeated box.
         return oracle.IsInScope(scope, operation, context.ContainingSymbol) && !operation.RunsOncePerType(context.ContainingSymbol);
     }
-
-    /// <summary>How often the box happens, for the message; asked only when a diagnostic is reported.</summary>
-    private static string Frequency(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle)
-        => operation.IsExecutedPerLoopIteration() ? "on every iteration"
-            : oracle.IsHot(context.ContainingSymbol) ? "on every call of this hot path"
-            : "each time this runs";
 
     /// <summary>
     /// Walks up from the conversion. The immediate consumer decides whether the box is real (the JIT

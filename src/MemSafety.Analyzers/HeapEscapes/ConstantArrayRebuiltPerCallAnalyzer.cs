@@ -118,7 +118,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
             return;
 
         var options = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree));
-        if (!facts.Oracle.IsInScope(options.GetScope(RuleIdentifiers.ConstantArrayRebuiltPerCall, RuleScope.HotPathsAndLoops), creation, method))
+        if (!facts.Oracle.IsInScope(options.GetScope(RuleIdentifiers.ConstantArrayRebuiltPerCall, RuleScope.HotPaths), creation, method))
             return;
 
         if (!IsReadOnlyUse(creation, element, facts, out var spanLocal))

@@ -54,7 +54,7 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
             }
 
             var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.LoopInvariantAllocation, RuleScope.HotPathsAndLoops);
+                .GetScope(RuleIdentifiers.LoopInvariantAllocation, RuleScope.HotPaths);
             if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol))
                 return;
 

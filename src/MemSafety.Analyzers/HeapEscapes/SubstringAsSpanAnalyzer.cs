@@ -36,7 +36,7 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
             if (!IsCandidate(producer))
                 return;
             var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(producer.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.SubstringAsSpan, RuleScope.HotPathsAndLoops);
+                .GetScope(RuleIdentifiers.SubstringAsSpan, RuleScope.HotPaths);
             if (!oracle.IsInScope(scope, producer, operation.ContainingSymbol))
                 return;
             var deferToCa1846 = sdk.Reports(SdkRule.PreferAsSpanOverSubstring, producer.Syntax.SyntaxTree, operation.CancellationToken);

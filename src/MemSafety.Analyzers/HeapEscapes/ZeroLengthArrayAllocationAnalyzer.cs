@@ -38,7 +38,8 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             if (!HasArrayEmpty(start.Compilation))
                 return;
             var sdk = new SdkRules(start.Compilation, start.Options);
-            start.RegisterOperationAction(context => Analyze(context, sdk), OperationKind.ArrayCreation);
+            var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+            start.RegisterOperationAction(context => Analyze(context, sdk, oracle), OperationKind.ArrayCreation);
         });
 
     internal static bool HasArrayEmpty(Compilation compilation)
@@ -52,7 +53,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
         return false;
     }
 
-    private static void Analyze(OperationAnalysisContext context, SdkRules sdk)
+    private static void Analyze(OperationAnalysisContext context, SdkRules sdk, HotPathOracle oracle)
     {
         var creation = (IArrayCreationOperation)context.Operation;
 
@@ -86,6 +87,13 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
         // element type, outside attributes and expression trees, when Array.Empty exists: every array this rule
         // reports, and the identity cases too.
         if (sdk.Reports(SdkRule.AvoidZeroLengthArrayAllocations, syntax.SyntaxTree, context.CancellationToken))
+            return;
+
+        // 24 bytes per call is worth a warning where the code repeats: hot paths and loop cycles. Judged on
+        // third-party libraries, the once-per-type cases (attribute constructors, reflection helpers) were not.
+        var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(syntax.SyntaxTree))
+            .GetScope(RuleIdentifiers.ZeroLengthArrayAllocation, RuleScope.HotPathsAndLoops);
+        if (!oracle.IsInScope(scope, creation, context.ContainingSymbol))
             return;
 
         var elementName = arrayType.ElementType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);

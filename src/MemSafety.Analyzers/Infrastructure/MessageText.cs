@@ -35,6 +35,14 @@ public static class MessageText
         return text.Length > MaxQuoted ? text.ToString(0, MaxQuoted - 1) + "…" : text.ToString();
     }
 
+    /// <summary>How often the operation runs, for a message that claims a repeated cost: "on every iteration" only on a
+    /// cycle of its function's control flow, "on every call of this hot path" in a hot member, else "each time this
+    /// runs" (a scope the user widened). Ask only when reporting: the loop question may build a control-flow graph.</summary>
+    public static string Frequency(IOperation operation, ISymbol containingSymbol, HotPathOracle oracle)
+        => operation.IsExecutedPerLoopIteration() ? "on every iteration"
+            : oracle.IsHot(containingSymbol) ? "on every call of this hot path"
+            : "each time this runs";
+
     /// <summary>"a", "a and b", "a, b and c".</summary>
     public static string List(IReadOnlyList<string> items)
     {

@@ -166,7 +166,7 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor CompositeFormatting = new(
         RuleIdentifiers.CompositeFormatting,
         title: "Use an interpolated string instead of composite formatting of value types",
-        messageFormat: "'{0}' ({1}) is boxed to 'object' on every call: '{2}' takes object arguments; an interpolated string formats it without boxing",
+        messageFormat: "'{0}' ({1}) is boxed to 'object' {3}: '{2}' takes object arguments; an interpolated string formats it without boxing",
         RuleCategories.Boxing,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,

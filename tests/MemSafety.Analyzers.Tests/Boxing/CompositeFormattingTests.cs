@@ -1,3 +1,4 @@
+using System;
 using System.Globalization;
 using System.Linq;
 using System.Threading.Tasks;
@@ -204,7 +205,23 @@ public sealed class CompositeFormattingTests
         Assert.Equal(1, RealBoxes(source));
         var test = Test(source);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2002", 0).WithMessage(
-            "'count' (int) is boxed to 'object' on every call: 'string.Format' takes object arguments; an interpolated string formats it without boxing"));
+            "'count' (int) is boxed to 'object' each time this runs: 'string.Format' takes object arguments; an interpolated string formats it without boxing"));
+        await test.RunAsync();
+    }
+
+    /// <summary>The message says how often the box happens, as MSA2001's does: per iteration only on a cycle of the
+    /// control flow, per call in a hot path (it said "on every call" for a format call in a loop body).</summary>
+    [Theory]
+    [InlineData("static void M(int[] widths, System.Text.StringBuilder sb) { foreach (var w in widths) sb.AppendFormat(\"{0};\", {|#0:w|}); }", "on every iteration")]
+    [InlineData("[HotPath] static string M(int w) => string.Format(\"{0}\", {|#0:w|});", "on every call of this hot path")]
+    [InlineData("[HotPath] static string M(int[] widths) { foreach (var w in widths) if (w < 0) return string.Format(\"{0}\", {|#0:w|}); return null; }", "on every call of this hot path")]
+    public async Task Message_SaysHowOftenTheBoxHappens(string member, string frequency)
+    {
+        var source = "sealed class HotPathAttribute : System.Attribute { }\nclass C\n{\n    " + member + "\n}\n";
+        var test = Verify<CompositeFormattingAnalyzer>.Test(source);
+        var api = member.Contains("AppendFormat", StringComparison.Ordinal) ? "StringBuilder.AppendFormat" : "string.Format";
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2002", 0).WithMessage(
+            $"'w' (int) is boxed to 'object' {frequency}: '{api}' takes object arguments; an interpolated string formats it without boxing"));
         await test.RunAsync();
     }
 
