@@ -42,13 +42,39 @@ internal sealed record FindingLocation(string FullPath, string DisplayPath, int 
 /// <summary>An analyzer exception: the severity-1 bug the tool exists to catch first.</summary>
 internal sealed record AnalyzerCrash(string Assembly, string Analyzer, string Detail, string? Location);
 
+/// <summary>One compilation to analyse: a decompiled runtime assembly or a third-party library.</summary>
+internal sealed class CorpusUnit
+{
+    public required string Name { get; init; }
+    public required string AssemblyName { get; init; }
+
+    /// <summary>Paths in the report are relative to it (the decompiled folder, or the library's repository root).</summary>
+    public required string SourceRoot { get; init; }
+    public required IReadOnlyList<string> Files { get; init; }
+    public required CSharpParseOptions ParseOptions { get; init; }
+
+    /// <summary>Sources the build would generate (global usings), compiled but not on disk.</summary>
+    public IReadOnlyList<(string Path, string Text)> GeneratedSources { get; init; } = Array.Empty<(string, string)>();
+    public required IReadOnlyList<MetadataReference> References { get; init; }
+    public required CSharpCompilationOptions CompilationOptions { get; init; }
+
+    /// <summary>Source generators the real build runs (third-party only; decompiled code holds their output).</summary>
+    public IReadOnlyList<ISourceGenerator> Generators { get; init; } = Array.Empty<ISourceGenerator>();
+
+    /// <summary>Decompile or extract time; 0 on a cache hit.</summary>
+    public double PrepareSeconds { get; init; }
+    public LibraryInfo? Library { get; init; }
+}
+
 internal sealed class AssemblyResult
 {
     public required string Name { get; init; }
     public required string SourceFolder { get; init; }
+    public LibraryInfo? Library { get; init; }
     public int Files { get; set; }
     public int Lines { get; set; }
-    public double DecompileSeconds { get; set; }
+    public int FilesWithErrors { get; set; }
+    public double PrepareSeconds { get; set; }
     public double ParseSeconds { get; set; }
     public double ReferenceSeconds { get; set; }
     public double CompileSeconds { get; set; }
@@ -73,6 +99,7 @@ internal sealed class CorpusAnalysis
     private readonly Dictionary<string, MetadataReference> _frameworkReferences;
     private readonly ConcurrentQueue<AnalyzerCrash> _crashes = new();
     private readonly List<string> _assembliesWithCode = new();
+    private readonly AnalyzerConfiguration _configuration;
 
     public CorpusAnalysis(CorpusOptions options, string frameworkFolder)
     {
@@ -84,12 +111,33 @@ internal sealed class CorpusAnalysis
             .SelectMany(a => a.SupportedDiagnostics)
             .GroupBy(d => d.Id, StringComparer.Ordinal)
             .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var specific = ImmutableDictionary.CreateBuilder<string, ReportDiagnostic>(StringComparer.Ordinal);
         foreach (var id in options.Enable)
         {
-            if (!Descriptors.ContainsKey(id))
+            if (!Descriptors.TryGetValue(id, out var descriptor))
                 throw new UsageException("--enable " + id + ": no analyzer reports that id");
+            specific[descriptor.Id] = descriptor.DefaultSeverity switch
+            {
+                DiagnosticSeverity.Error => ReportDiagnostic.Error,
+                DiagnosticSeverity.Warning => ReportDiagnostic.Warn,
+                DiagnosticSeverity.Info => ReportDiagnostic.Info,
+                _ => ReportDiagnostic.Hidden,
+            };
         }
+
+        string? presetPath = null;
+        if (options.Preset is not null)
+        {
+            var root = RepositoryLayout.Root ?? throw new UsageException("--preset: cannot find the repository (MemSafety.Analyzers.sln) above " + AppContext.BaseDirectory);
+            presetPath = Path.Combine(root, "build", "MemSafety." + options.Preset + ".globalconfig");
+            if (!File.Exists(presetPath))
+                throw new UsageException("--preset: no " + presetPath);
+        }
+
+        _configuration = new AnalyzerConfiguration(presetPath, options.AnalyzerOptions, specific.ToImmutable());
     }
+
+    public AnalyzerConfiguration Configuration => _configuration;
 
     public ImmutableArray<DiagnosticAnalyzer> Analyzers { get; }
 
@@ -155,36 +203,84 @@ internal sealed class CorpusAnalysis
         return references;
     }
 
-    private static CSharpParseOptions ParseOptions { get; } =
+    /// <summary>The reference assemblies of the targeting pack that matches the running runtime
+    /// (packs/Microsoft.NETCore.App.Ref/&lt;version&gt;/ref/net&lt;major&gt;.0), what a consumer's build compiles
+    /// against; the implementation assemblies when no pack is installed.</summary>
+    public IReadOnlyList<MetadataReference> ReferencePackReferences(TextWriter log)
+    {
+        var version = Path.GetFileName(_frameworkFolder.TrimEnd(Path.DirectorySeparatorChar));
+        var dotnetRoot = Path.GetFullPath(Path.Combine(_frameworkFolder, "..", "..", ".."));
+        var packs = Path.Combine(dotnetRoot, "packs", "Microsoft.NETCore.App.Ref");
+        var tfm = "net" + Environment.Version.Major + ".0";
+        var candidates = Directory.Exists(packs)
+            ? Directory.GetDirectories(packs)
+                .Where(d => Path.GetFileName(d).StartsWith(Environment.Version.Major + ".", StringComparison.Ordinal) && Directory.Exists(Path.Combine(d, "ref", tfm)))
+                .OrderByDescending(d => Path.GetFileName(d) == version)
+                .ThenByDescending(d => Version.TryParse(Path.GetFileName(d).Split('-')[0], out var v) ? v : new Version())
+                .ToList()
+            : new List<string>();
+        if (candidates.Count == 0)
+        {
+            log.WriteLine($"note: no {packs}/*/ref/{tfm}: compiling against the implementation assemblies of {_frameworkFolder}");
+            ReferenceAssembliesFolder = _frameworkFolder;
+            return _frameworkReferences.Values.ToList();
+        }
+
+        ReferenceAssembliesFolder = Path.Combine(candidates[0], "ref", tfm);
+        FrameworkGeneratorsFolder = Path.Combine(candidates[0], "analyzers", "dotnet", "cs");
+        return Directory.GetFiles(ReferenceAssembliesFolder, "*.dll").Order(StringComparer.Ordinal)
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToList();
+    }
+
+    /// <summary>Where the third-party libraries' framework references came from (for the report).</summary>
+    public string? ReferenceAssembliesFolder { get; private set; }
+
+    /// <summary>The targeting pack's source generators (analyzers/dotnet/cs), which every build against it runs.</summary>
+    public string? FrameworkGeneratorsFolder { get; private set; }
+
+    private static CSharpParseOptions RuntimeParseOptions { get; } =
         new(LanguageVersion.Latest, DocumentationMode.None, SourceCodeKind.Regular);
 
-    private CSharpCompilation CreateCompilation(string assemblyName, IEnumerable<SyntaxTree> trees, IEnumerable<MetadataReference> references)
+    /// <summary>A runtime assembly, decompiled (or reused from the cache), compiled against every other
+    /// assembly of the framework folder.</summary>
+    public CorpusUnit RuntimeUnit(string name, TextWriter log)
     {
-        var specific = new Dictionary<string, ReportDiagnostic>(StringComparer.Ordinal);
-        foreach (var id in _options.Enable)
-            specific[id] = Descriptors[id].DefaultSeverity switch
-            {
-                DiagnosticSeverity.Error => ReportDiagnostic.Error,
-                DiagnosticSeverity.Warning => ReportDiagnostic.Warn,
-                DiagnosticSeverity.Info => ReportDiagnostic.Info,
-                _ => ReportDiagnostic.Hidden,
-            };
-
-        var compilationOptions = new CSharpCompilationOptions(
+        var assemblyPath = Path.Combine(_frameworkFolder, name + ".dll");
+        var sourceFolder = Decompilation.EnsureDecompiled(assemblyPath, _options.CacheDirectory, out var decompileSeconds);
+        log.WriteLine(decompileSeconds > 0
+            ? $"   decompiled in {decompileSeconds:F1} s into {sourceFolder}"
+            : $"   decompiled sources reused from {sourceFolder}");
+        var files = Directory.GetFiles(sourceFolder, "*.cs", SearchOption.AllDirectories);
+        Array.Sort(files, StringComparer.Ordinal);
+        return new CorpusUnit
+        {
+            Name = name,
+            AssemblyName = name,
+            SourceRoot = sourceFolder,
+            Files = files,
+            ParseOptions = RuntimeParseOptions,
+            References = _frameworkReferences
+                .Where(pair => !string.Equals(pair.Key, name, StringComparison.OrdinalIgnoreCase))
+                .Select(pair => pair.Value)
+                .ToList(),
+            CompilationOptions = new CSharpCompilationOptions(
                 OutputKind.DynamicallyLinkedLibrary,
                 allowUnsafe: true,
-                nullableContextOptions: _options.Nullable ? NullableContextOptions.Enable : NullableContextOptions.Disable,
+                nullableContextOptions: (_options.Nullable ?? true) ? NullableContextOptions.Enable : NullableContextOptions.Disable,
                 concurrentBuild: true,
-                deterministic: true)
-            .WithSpecificDiagnosticOptions(specific);
-        return CSharpCompilation.Create(assemblyName, trees, references, compilationOptions);
+                deterministic: true),
+            PrepareSeconds = decompileSeconds,
+        };
     }
+
+    private CSharpCompilation CreateCompilation(CorpusUnit unit, IReadOnlyList<SyntaxTree> trees)
+        => CSharpCompilation.Create(unit.AssemblyName, trees, unit.References, _configuration.Apply(unit.CompilationOptions, trees));
 
     /// <summary>Options of one analyzer run. Only the run whose findings are kept records exceptions, so a
     /// crash is reported once however many times the assembly is analysed.</summary>
-    private CompilationWithAnalyzersOptions AnalyzerOptionsFor(string assembly, string sourceFolder, bool recordCrashes)
+    private CompilationWithAnalyzersOptions AnalyzerOptionsFor(string assembly, string sourceFolder, IReadOnlyList<SyntaxTree> trees, bool recordCrashes)
         => new(
-            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new DictionaryConfigOptionsProvider(_options.AnalyzerOptions)),
+            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, _configuration.ProviderFor(trees)),
             onAnalyzerException: (exception, analyzer, diagnostic) =>
             {
                 if (!recordCrashes)
@@ -202,41 +298,30 @@ internal sealed class CorpusAnalysis
             logAnalyzerExecutionTime: true,
             reportSuppressedDiagnostics: false);
 
-    /// <summary>Decompiles (or reuses) one assembly, compiles it, runs the analyzers and returns the numbers
-    /// and findings. Nothing of the compilation survives the call. With <paramref name="warmUp"/>, first
-    /// compiles and analyses a slice of the assembly untimed, so JIT compilation of Roslyn and the analyzers
-    /// does not land in the first assembly's timings.</summary>
-    public async Task<(AssemblyResult Result, List<Finding> Findings)> AnalyzeAsync(string name, bool warmUp, TextWriter log)
+    /// <summary>Compiles one unit, runs the analyzers and returns the numbers and findings. Nothing of the
+    /// compilation survives the call. With <paramref name="warmUp"/>, first compiles and analyses a slice of
+    /// the unit untimed, so JIT compilation of Roslyn and the analyzers does not land in the first unit's timings.</summary>
+    public async Task<(AssemblyResult Result, List<Finding> Findings)> AnalyzeAsync(CorpusUnit unit, bool warmUp, TextWriter log)
     {
-        var assemblyPath = Path.Combine(_frameworkFolder, name + ".dll");
-        log.WriteLine($"== {name}");
-        var sourceFolder = Decompilation.EnsureDecompiled(assemblyPath, _options.CacheDirectory, out var decompileSeconds);
-        log.WriteLine(decompileSeconds > 0
-            ? $"   decompiled in {decompileSeconds:F1} s into {sourceFolder}"
-            : $"   decompiled sources reused from {sourceFolder}");
-
-        var result = new AssemblyResult { Name = name, SourceFolder = sourceFolder, DecompileSeconds = decompileSeconds };
+        var name = unit.Name;
+        var sourceFolder = unit.SourceRoot;
+        var result = new AssemblyResult { Name = name, SourceFolder = sourceFolder, PrepareSeconds = unit.PrepareSeconds, Library = unit.Library };
 
         // Parse.
-        var files = Directory.GetFiles(sourceFolder, "*.cs", SearchOption.AllDirectories);
-        Array.Sort(files, StringComparer.Ordinal);
+        var files = unit.Files;
         var stopwatch = Stopwatch.StartNew();
-        var trees = new SyntaxTree[files.Length];
-        Parallel.For(0, files.Length, i =>
+        var parsed = new SyntaxTree[files.Count];
+        Parallel.For(0, files.Count, i =>
         {
             var text = SourceText.From(File.ReadAllText(files[i]), Encoding.UTF8);
-            trees[i] = CSharpSyntaxTree.ParseText(text, ParseOptions, path: files[i]);
+            parsed[i] = CSharpSyntaxTree.ParseText(text, unit.ParseOptions, path: files[i]);
         });
+        var trees = parsed.Concat(unit.GeneratedSources.Select(g => CSharpSyntaxTree.ParseText(SourceText.From(g.Text, Encoding.UTF8), unit.ParseOptions, g.Path))).ToList();
         result.ParseSeconds = stopwatch.Elapsed.TotalSeconds;
-        result.Files = files.Length;
-        result.Lines = trees.Sum(t => t.GetText().Lines.Count);
+        result.Files = files.Count;
+        result.Lines = parsed.Sum(t => t.GetText().Lines.Count);
 
-        var references = _frameworkReferences
-            .Where(pair => !string.Equals(pair.Key, name, StringComparison.OrdinalIgnoreCase))
-            .Select(pair => pair.Value)
-            .ToList();
-
-        if (warmUp)
+        if (warmUp && !_options.CompileOnly)
         {
             stopwatch.Restart();
             var slice = new List<SyntaxTree>();
@@ -249,14 +334,15 @@ internal sealed class CorpusAnalysis
                 lines += tree.GetText().Lines.Count;
             }
 
-            var warm = CreateCompilation(name, slice, references);
+            var warm = SourceGenerators.Run(CreateCompilation(unit, slice), unit.Generators, unit.ParseOptions, _configuration.ProviderFor(slice), TextWriter.Null, "warm-up");
             warm.GetDiagnostics();
-            await warm.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, recordCrashes: false)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+            await warm.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, slice, recordCrashes: false)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
             log.WriteLine($"   warmed up on {slice.Count} files ({lines} lines) in {stopwatch.Elapsed.TotalSeconds:F1} s");
         }
 
         // References: binding the ~160 framework assemblies, once per compilation (clones share it).
-        var compilation = CreateCompilation(name, trees, references);
+        var compilation = SourceGenerators.Run(CreateCompilation(unit, trees), unit.Generators, unit.ParseOptions, _configuration.ProviderFor(trees), log, "generators");
+        trees = compilation.SyntaxTrees.ToList();
         Collect();
         stopwatch.Restart();
         compilation.GetSpecialType(SpecialType.System_Object);
@@ -279,16 +365,24 @@ internal sealed class CorpusAnalysis
             {
                 var errors = compilerDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
                 result.CompileErrors = errors.Count;
+                result.FilesWithErrors = errors.Select(d => d.Location.SourceTree?.FilePath).Where(p => p is not null).Distinct(StringComparer.Ordinal).Count();
                 result.CompileWarnings = compilerDiagnostics.Count(d => d.Severity == DiagnosticSeverity.Warning);
-                foreach (var group in errors.GroupBy(d => d.Id).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(8))
+                foreach (var group in errors.GroupBy(d => d.Id).OrderByDescending(g => g.Count()).ThenBy(g => g.Key, StringComparer.Ordinal).Take(_options.CompileOnly ? 30 : 8))
                     result.TopErrors.Add((group.Key, group.Count(), Describe(group.First().Location, sourceFolder) + ": " + group.First().GetMessage()));
             }
         }
 
         result.CompileSeconds = compile;
         result.CompileCpuSeconds = compileCpu;
-        log.WriteLine($"   {result.Files} files, {result.Lines} lines, {result.CompileErrors} compile errors; " +
+        log.WriteLine($"   {result.Files} files, {result.Lines} lines, {result.CompileErrors} compile errors in {result.FilesWithErrors} files; " +
                       $"references {result.ReferenceSeconds:F1} s, compile {result.CompileSeconds:F1} s");
+
+        if (_options.CompileOnly)
+        {
+            foreach (var (id, count, example) in result.TopErrors)
+                log.WriteLine($"     {id} × {count}, e.g. {example}");
+            return (result, new List<Finding>());
+        }
 
         // Analyze. CompilationWithAnalyzers works on its own clone of the compilation, so each run binds
         // everything again (to produce compilation events) and runs every analyzer callback. Findings and
@@ -303,8 +397,8 @@ internal sealed class CorpusAnalysis
         for (var run = 0; run < _options.Repeat; run++)
         {
             if (run % 2 == 0)
-                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder));
-            var withAnalyzers = compilation.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, recordCrashes: run == 0));
+                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder, trees));
+            var withAnalyzers = compilation.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, trees, recordCrashes: run == 0));
             Collect();
             var cpu = CpuSeconds();
             stopwatch.Restart();
@@ -322,7 +416,7 @@ internal sealed class CorpusAnalysis
             }
 
             if (run % 2 == 1)
-                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder));
+                baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder, trees));
             if (run > 0)
                 continue;
 
@@ -352,11 +446,11 @@ internal sealed class CorpusAnalysis
         return (result, findings);
     }
 
-    private async Task<double> BaselineCpuAsync(CSharpCompilation compilation, string name, string sourceFolder)
+    private async Task<double> BaselineCpuAsync(CSharpCompilation compilation, string name, string sourceFolder, IReadOnlyList<SyntaxTree> trees)
     {
         var baseline = compilation.WithAnalyzers(
             ImmutableArray.Create<DiagnosticAnalyzer>(new NoOpOperationAnalyzer()),
-            AnalyzerOptionsFor(name, sourceFolder, recordCrashes: false));
+            AnalyzerOptionsFor(name, sourceFolder, trees, recordCrashes: false));
         Collect();
         var cpu = CpuSeconds();
         await baseline.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
@@ -470,31 +564,5 @@ internal sealed class CorpusAnalysis
             context.EnableConcurrentExecution();
             context.RegisterOperationBlockStartAction(static start => start.RegisterOperationAction(static _ => { }, OperationKind.ArrayCreation, OperationKind.ObjectCreation));
         }
-    }
-
-    private sealed class DictionaryConfigOptionsProvider : AnalyzerConfigOptionsProvider
-    {
-        private readonly DictionaryConfigOptions _options;
-
-        public DictionaryConfigOptionsProvider(IReadOnlyDictionary<string, string> values) => _options = new DictionaryConfigOptions(values);
-
-        public override AnalyzerConfigOptions GlobalOptions => _options;
-
-        public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => _options;
-
-        public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => _options;
-    }
-
-    private sealed class DictionaryConfigOptions : AnalyzerConfigOptions
-    {
-        private readonly ImmutableDictionary<string, string> _values;
-
-        // Keys are case-insensitive in .editorconfig; the compiler hands analyzers lower-cased keys.
-        public DictionaryConfigOptions(IReadOnlyDictionary<string, string> values)
-            => _values = values.ToImmutableDictionary(StringComparer.OrdinalIgnoreCase);
-
-        public override bool TryGetValue(string key, [NotNullWhen(true)] out string? value) => _values.TryGetValue(key, out value);
-
-        public override IEnumerable<string> Keys => _values.Keys;
     }
 }

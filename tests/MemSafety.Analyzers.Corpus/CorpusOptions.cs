@@ -26,44 +26,82 @@ internal sealed class CorpusOptions
 
     public const string Usage =
         """
-        MemSafety.Analyzers.Corpus: runs every MemSafety analyzer on decompiled .NET runtime assemblies.
+        MemSafety.Analyzers.Corpus: runs every MemSafety analyzer on real code: decompiled .NET runtime
+        assemblies, or third-party libraries built from their public source.
 
         Usage: dotnet run --project tests/MemSafety.Analyzers.Corpus -c Release -- [options]
 
-          --assemblies A,B,...   Simple names of assemblies of the running shared framework
+          --corpus runtime|third-party
+                                 runtime (default): decompiled assemblies of the running shared framework.
+                                 third-party: the libraries of the list file (--projects), extracted from
+                                 local git mirrors at the listed commit and compiled against the net10.0
+                                 reference assemblies
+          --preset Recommended|Strict|None
+                                 Apply the shipped build/MemSafety.<preset>.globalconfig as a global analyzer
+                                 config, as a consumer build does (severities and memsafety.* options).
+                                 Without it every rule runs at its default severity and with default options
+          --assemblies A,B,...   (runtime) Simple names of assemblies of the running shared framework
                                  (default: System.Collections.Immutable, System.Text.Json, System.Private.Uri,
                                  System.Reflection.Metadata, System.Data.Common,
                                  System.Private.DataContractSerialization, Microsoft.CSharp,
                                  Microsoft.VisualBasic.Core). 'all': every assembly that defines types,
                                  except System.Private.CoreLib (add it by name)
-          --cache DIR            Where decompiled sources are kept and reused (default: $TMPDIR/memsafety-corpus).
-                                 Must be outside the repository.
+          --projects FILE        (third-party) The list file (default: tests/MemSafety.Analyzers.Corpus/third-party.json)
+          --libraries A,B,...    (third-party) Only these libraries of the list (default: all)
+          --mirrors DIR          (third-party) Where the git mirrors are: DIR/<owner>+<name>/repo, as the fetch
+                                 tool lays them out (default: $MEMSAFETY_CORPUS_MIRRORS or /work/.mirror)
+          --packages DIR         (third-party) NuGet package folder (default: $NUGET_PACKAGES or ~/.nuget/packages)
+          --restore              (third-party) Restore missing NuGet packages of the list through a throwaway
+                                 project in the cache (the only network use; off by default)
+          --cache DIR            Where decompiled and extracted sources are kept and reused
+                                 (default: $TMPDIR/memsafety-corpus). Must be outside the repository.
           --ids P1,P2,...        Id prefixes to sample, e.g. MSA1 or MSA1001,MSA4 (default: every id)
-          --sample N             Diagnostics sampled per prefix of --ids (per id with --per-id or without --ids); default 30
+          --sample N|all         Diagnostics listed per prefix of --ids (per id with --per-id or without --ids);
+                                 default 30 for runtime, all for third-party. '--ids MSA --sample 40' samples
+                                 40 in all
           --per-id               Sample N per diagnostic id instead of per prefix
           --seed N               Seed of the sample (default 1)
           --option key=value     An .editorconfig option for every file, e.g. memsafety.scope=everywhere (repeatable)
           --enable ID            Turn on a rule that is off by default, at its default severity (repeatable, or ID,ID)
-          --nullable on|off      Nullable context of the compilations (default on, as the runtime is built)
+          --nullable on|off      Nullable context of the compilations (default: on for the runtime, as it is
+                                 built; the list file's setting for third-party libraries)
+          --compile-only         Compile and report compile errors (with examples) only; no analysis. For
+                                 checking the settings of the list file
           --repeat N             Compile and analyse each assembly N times and keep the fastest times (default 1)
-          --report FILE          Write the Markdown report there (default: only the summary on stdout)
+          --report FILE          Write the Markdown report there (default: only the summary on stdout), and
+                                 every finding as TSV (rule, library, file, line, message) next to it (.tsv)
           --help                 This text
 
         Exit code: 0, or 2 when any analyzer threw (AD0001), 1 on a usage or setup error.
         """;
 
+    public CorpusKind Corpus { get; private set; } = CorpusKind.Runtime;
+    public string? Preset { get; private set; }
     public List<string> Assemblies { get; } = new();
+    public string? ProjectsFile { get; private set; }
+    public List<string> Libraries { get; } = new();
+    public string MirrorsDirectory { get; private set; } = Environment.GetEnvironmentVariable("MEMSAFETY_CORPUS_MIRRORS") is { Length: > 0 } mirrors ? mirrors : "/work/.mirror";
+    public string PackagesDirectory { get; private set; } = Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } packages
+        ? packages
+        : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+    public bool Restore { get; private set; }
+    public bool CompileOnly { get; private set; }
     public string CacheDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "memsafety-corpus");
     public List<string> IdPrefixes { get; } = new();
-    public int Sample { get; private set; } = 30;
+    /// <summary>Findings listed per group; <see cref="int.MaxValue"/> for all.</summary>
+    public int Sample { get; private set; } = -1;
     public bool PerId { get; private set; }
     public int Seed { get; private set; } = 1;
     public SortedDictionary<string, string> AnalyzerOptions { get; } = new(StringComparer.OrdinalIgnoreCase);
     public SortedSet<string> Enable { get; } = new(StringComparer.OrdinalIgnoreCase);
-    public bool Nullable { get; private set; } = true;
+    /// <summary>null: the corpus's own setting (on for the runtime, the list file's for a library).</summary>
+    public bool? Nullable { get; private set; }
     public int Repeat { get; private set; } = 1;
     public string? ReportPath { get; private set; }
     public bool Help { get; private set; }
+
+    /// <summary>The list file actually read (for the report).</summary>
+    public string? ProjectsFileUsed { get; set; }
     public string CommandLine { get; private set; } = string.Empty;
 
     public static CorpusOptions Parse(string[] args)
@@ -83,6 +121,47 @@ internal sealed class CorpusOptions
                 case "-h":
                     options.Help = true;
                     break;
+                case "--corpus":
+                {
+                    var value = Value(args, ref i);
+                    options.Corpus = value.ToLowerInvariant() switch
+                    {
+                        "runtime" => CorpusKind.Runtime,
+                        "third-party" or "thirdparty" => CorpusKind.ThirdParty,
+                        _ => throw new UsageException("--corpus expects runtime or third-party, got '" + value + "'"),
+                    };
+                    break;
+                }
+                case "--preset":
+                {
+                    var value = Value(args, ref i);
+                    options.Preset = value.ToLowerInvariant() switch
+                    {
+                        "recommended" => "Recommended",
+                        "strict" => "Strict",
+                        "none" => "None",
+                        _ => throw new UsageException("--preset expects Recommended, Strict or None, got '" + value + "'"),
+                    };
+                    break;
+                }
+                case "--projects":
+                    options.ProjectsFile = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--libraries":
+                    options.Libraries.AddRange(SplitList(Value(args, ref i)));
+                    break;
+                case "--mirrors":
+                    options.MirrorsDirectory = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--packages":
+                    options.PackagesDirectory = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--compile-only":
+                    options.CompileOnly = true;
+                    break;
+                case "--restore":
+                    options.Restore = true;
+                    break;
                 case "--assemblies":
                     options.Assemblies.AddRange(SplitList(Value(args, ref i)));
                     break;
@@ -93,8 +172,11 @@ internal sealed class CorpusOptions
                     options.IdPrefixes.AddRange(SplitList(Value(args, ref i)));
                     break;
                 case "--sample":
-                    options.Sample = ParseInt(arg, Value(args, ref i), minimum: 0);
+                {
+                    var value = Value(args, ref i);
+                    options.Sample = string.Equals(value, "all", StringComparison.OrdinalIgnoreCase) ? int.MaxValue : ParseInt(arg, value, minimum: 0);
                     break;
+                }
                 case "--per-id":
                     options.PerId = true;
                     break;
@@ -136,8 +218,20 @@ internal sealed class CorpusOptions
             }
         }
 
-        if (options.Assemblies.Count == 0)
-            options.Assemblies.AddRange(DefaultAssemblies);
+        if (options.Corpus == CorpusKind.Runtime)
+        {
+            if (options.Libraries.Count > 0 || options.ProjectsFile is not null || options.Restore)
+                throw new UsageException("--libraries, --projects and --restore need --corpus third-party");
+            if (options.Assemblies.Count == 0)
+                options.Assemblies.AddRange(DefaultAssemblies);
+        }
+        else if (options.Assemblies.Count > 0)
+        {
+            throw new UsageException("--assemblies needs --corpus runtime; use --libraries");
+        }
+
+        if (options.Sample < 0)
+            options.Sample = options.Corpus == CorpusKind.Runtime ? 30 : int.MaxValue;
         return options;
     }
 
@@ -160,6 +254,12 @@ internal sealed class CorpusOptions
         foreach (var part in text.Split(new[] { ',', ';' }, StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
             yield return part;
     }
+}
+
+internal enum CorpusKind
+{
+    Runtime,
+    ThirdParty,
 }
 
 internal sealed class UsageException : Exception

@@ -1,13 +1,15 @@
 using System;
 using System.Collections.Generic;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
 
 namespace MemSafety.Analyzers.Corpus;
 
-/// <summary>Runs every MemSafety analyzer on decompiled .NET runtime assemblies: counts per id, a seeded
-/// sample for hand-checking, analyzer exceptions, and analyzer time as a share of compile time.
+/// <summary>Runs every MemSafety analyzer on decompiled .NET runtime assemblies or on third-party libraries
+/// built from source: counts per id, every finding or a seeded sample for hand-checking, analyzer
+/// exceptions, and analyzer time as a share of compile time.
 /// See docs/design/architecture.md ("Corpus runs").</summary>
 internal static class Program
 {
@@ -32,21 +34,35 @@ internal static class Program
         }
 
         var frameworkFolder = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
-        if (IsInsideRepository(options.CacheDirectory) || (options.ReportPath is not null && IsInsideRepository(options.ReportPath)))
+        if (RepositoryLayout.IsInside(options.CacheDirectory) || (options.ReportPath is not null && RepositoryLayout.IsInside(options.ReportPath)))
         {
             Console.Error.WriteLine("error: --cache and --report must be outside the repository");
             return 1;
         }
 
         CorpusAnalysis analysis;
+        ThirdPartyCorpus? thirdParty = null;
+        List<LibrarySpec> libraries = new();
         try
         {
             analysis = new CorpusAnalysis(options, frameworkFolder);
-            if (options.Assemblies.Remove("all"))
-                options.Assemblies.AddRange(analysis.AllAssembliesWithCode().Where(a => !options.Assemblies.Contains(a, StringComparer.OrdinalIgnoreCase)));
-            var missing = options.Assemblies.Where(a => !analysis.HasFrameworkAssembly(a)).ToList();
-            if (missing.Count > 0)
-                throw new UsageException("not an assembly of " + frameworkFolder + ": " + string.Join(", ", missing));
+            if (options.Corpus == CorpusKind.Runtime)
+            {
+                if (options.Assemblies.Remove("all"))
+                    options.Assemblies.AddRange(analysis.AllAssembliesWithCode().Where(a => !options.Assemblies.Contains(a, StringComparer.OrdinalIgnoreCase)));
+                var missing = options.Assemblies.Where(a => !analysis.HasFrameworkAssembly(a)).ToList();
+                if (missing.Count > 0)
+                    throw new UsageException("not an assembly of " + frameworkFolder + ": " + string.Join(", ", missing));
+            }
+            else
+            {
+                var listFile = options.ProjectsFile ?? RepositoryLayout.DefaultProjectsFile
+                    ?? throw new UsageException("cannot find the repository above " + AppContext.BaseDirectory + ": give --projects");
+                var framework = analysis.ReferencePackReferences(Console.Out);
+                thirdParty = new ThirdPartyCorpus(options, LibraryList.Load(listFile), framework, analysis.FrameworkGeneratorsFolder, Console.Out);
+                libraries = thirdParty.Selected();
+                options.ProjectsFileUsed = listFile;
+            }
         }
         catch (UsageException e)
         {
@@ -55,29 +71,70 @@ internal static class Program
         }
 
         Directory.CreateDirectory(options.CacheDirectory);
-        Console.WriteLine($"{analysis.Analyzers.Length} analyzers; framework {frameworkFolder}; cache {options.CacheDirectory}");
+        Console.WriteLine($"{analysis.Analyzers.Length} analyzers; framework {frameworkFolder}; cache {options.CacheDirectory}" +
+                          (options.Preset is null ? "" : "; preset " + analysis.Configuration.PresetPath));
 
+        var total = Stopwatch.StartNew();
         var results = new List<AssemblyResult>();
         var findings = new List<Finding>();
-        foreach (var name in options.Assemblies)
+        var skipped = new List<(string Name, string Reason)>();
+        if (thirdParty is null)
         {
-            // One assembly at a time; nothing of its compilation outlives this iteration.
-            var (result, assemblyFindings) = await analysis.AnalyzeAsync(name, warmUp: results.Count == 0, Console.Out);
-            results.Add(result);
-            findings.AddRange(assemblyFindings);
+            foreach (var name in options.Assemblies)
+            {
+                // One assembly at a time; nothing of its compilation outlives this iteration.
+                Console.WriteLine($"== {name}");
+                var unit = analysis.RuntimeUnit(name, Console.Out);
+                var (result, unitFindings) = await analysis.AnalyzeAsync(unit, warmUp: results.Count == 0, Console.Out);
+                results.Add(result);
+                findings.AddRange(unitFindings);
+            }
+        }
+        else
+        {
+            var missingPackages = thirdParty.MissingPackages(libraries);
+            if (missingPackages.Count > 0 && options.Restore && !thirdParty.RestorePackages(missingPackages, Console.Out))
+                Console.Error.WriteLine("warning: dotnet restore failed; libraries whose packages are missing are skipped");
+
+            foreach (var library in libraries)
+            {
+                Console.WriteLine($"== {library.Name} ({library.Repository}@{library.Commit.Substring(0, 12)}, {library.Project})");
+                var unit = thirdParty.Prepare(library, Console.Out, out var reason);
+                if (unit is null)
+                {
+                    Console.Error.WriteLine($"   SKIPPED {library.Name}: {reason}");
+                    skipped.Add((library.Name, reason!));
+                    continue;
+                }
+
+                var (result, unitFindings) = await analysis.AnalyzeAsync(unit, warmUp: results.Count == 0, Console.Out);
+                results.Add(result);
+                findings.AddRange(unitFindings);
+            }
         }
 
+        total.Stop();
+        var run = new RunSummary(total.Elapsed.TotalSeconds, skipped, analysis.ReferenceAssembliesFolder);
         var samples = Report.Sample(options, findings);
+        string? tsvPath = null;
         if (options.ReportPath is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(options.ReportPath)!);
-            File.WriteAllText(options.ReportPath, Report.Markdown(options, analysis, results, samples, includeSampleContext: true));
+            tsvPath = Path.ChangeExtension(options.ReportPath, ".tsv");
+            File.WriteAllText(options.ReportPath, Report.Markdown(options, analysis, run, results, samples, includeSampleContext: true));
+            File.WriteAllText(tsvPath, Report.Tsv(findings));
         }
 
         Console.WriteLine();
-        Console.WriteLine(Report.Markdown(options, analysis, results, samples, includeSampleContext: false));
+        Console.WriteLine(Report.Markdown(options, analysis, run, results, samples, includeSampleContext: false));
         if (options.ReportPath is not null)
+        {
             Console.WriteLine("Report with source context: " + options.ReportPath);
+            Console.WriteLine($"Every finding ({findings.Count}) as TSV: " + tsvPath);
+        }
+
+        foreach (var (name, reason) in skipped)
+            Console.Error.WriteLine($"SKIPPED {name}: {reason}");
 
         if (analysis.Crashes.Count > 0)
         {
@@ -95,22 +152,5 @@ internal static class Program
     {
         var newline = text.IndexOf('\n', StringComparison.Ordinal);
         return newline < 0 ? text : text.Substring(0, newline).TrimEnd('\r');
-    }
-
-    /// <summary>True when <paramref name="path"/> lies in the git checkout this tool was built from
-    /// (decompiled sources must never land in the repository).</summary>
-    private static bool IsInsideRepository(string path)
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "MemSafety.Analyzers.sln")))
-            {
-                var root = dir.FullName.TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-                var full = Path.GetFullPath(path).TrimEnd(Path.DirectorySeparatorChar) + Path.DirectorySeparatorChar;
-                return full.StartsWith(root, StringComparison.Ordinal);
-            }
-        }
-
-        return false;
     }
 }

@@ -9,6 +9,9 @@ using Microsoft.CodeAnalysis.CSharp;
 
 namespace MemSafety.Analyzers.Corpus;
 
+/// <summary>What the whole run did, beyond the per-unit results.</summary>
+internal sealed record RunSummary(double WallSeconds, IReadOnlyList<(string Name, string Reason)> Skipped, string? ReferenceAssembliesFolder);
+
 /// <summary>A seeded sample of findings for hand-checking, grouped by id prefix (a rule family) or by id.</summary>
 internal sealed record SampleGroup(string Name, int Population, IReadOnlyList<Finding> Items);
 
@@ -65,9 +68,31 @@ internal static class Report
         return result;
     }
 
+    /// <summary>Every finding, one a line: rule, library, file (relative to the library's root), line, message.
+    /// Sorted, so two runs diff line by line against a judged list.</summary>
+    public static string Tsv(IEnumerable<Finding> findings)
+    {
+        var tsv = new StringBuilder("rule\tlibrary\tfile\tline\tmessage\n");
+        foreach (var f in findings
+                     .OrderBy(f => f.Assembly, StringComparer.Ordinal)
+                     .ThenBy(f => f.DisplayPath, StringComparer.Ordinal)
+                     .ThenBy(f => f.Line)
+                     .ThenBy(f => f.Column)
+                     .ThenBy(f => f.Id, StringComparer.Ordinal)
+                     .ThenBy(f => f.Message, StringComparer.Ordinal))
+        {
+            tsv.Append(f.Id).Append('\t').Append(f.Assembly).Append('\t').Append(f.DisplayPath).Append('\t')
+               .Append(f.Line.ToString(CultureInfo.InvariantCulture)).Append('\t')
+               .Append(f.Message.Replace('\t', ' ').Replace('\r', ' ').Replace('\n', ' ')).Append('\n');
+        }
+
+        return tsv.ToString();
+    }
+
     public static string Markdown(
         CorpusOptions options,
         CorpusAnalysis analysis,
+        RunSummary run,
         IReadOnlyList<AssemblyResult> results,
         IReadOnlyList<SampleGroup> samples,
         bool includeSampleContext)
@@ -76,14 +101,32 @@ internal static class Report
         md.AppendLine("# MemSafety.Analyzers corpus report").AppendLine();
         md.AppendLine($"- Command line: `{(options.CommandLine.Length == 0 ? "(defaults)" : options.CommandLine)}`");
         md.AppendLine($"- Date (UTC): {DateTime.UtcNow:yyyy-MM-dd HH:mm}");
-        md.AppendLine($"- Runtime: .NET {Environment.Version}, assemblies from `{analysis.FrameworkFolder}`");
+        md.AppendLine(options.Corpus == CorpusKind.Runtime
+            ? $"- Corpus: decompiled .NET runtime assemblies; runtime .NET {Environment.Version}, assemblies from `{analysis.FrameworkFolder}`"
+            : $"- Corpus: third-party libraries of `{options.ProjectsFileUsed}`, sources from the git mirrors under `{options.MirrorsDirectory}`, " +
+              $"compiled against `{run.ReferenceAssembliesFolder}` and packages from `{options.PackagesDirectory}`; runtime .NET {Environment.Version}");
+        md.AppendLine(options.Preset is null
+            ? "- Preset: none given: every rule at its default severity, default options"
+            : $"- Preset: **{options.Preset}** (`{analysis.Configuration.PresetPath}`, applied as a global analyzer config); " +
+              $"analyzer options: {(analysis.Configuration.GlobalOptions.Count == 0 ? "(none)" : string.Join(", ", analysis.Configuration.GlobalOptions.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"`{p.Key} = {p.Value}`")))}");
+        md.AppendLine($"- Wall time of the run: {run.WallSeconds:F0} s");
         md.AppendLine($"- Roslyn: {FileVersion(typeof(Compilation))}; decompiler: ICSharpCode.Decompiler {Decompilation.DecompilerVersion}; " +
                       $"{Environment.ProcessorCount} cores");
         md.AppendLine($"- Analyzers ({analysis.Analyzers.Length}): {string.Join(", ", analysis.Analyzers.Select(a => a.GetType().Name))}");
-        md.AppendLine($"- Options: {(options.AnalyzerOptions.Count == 0 ? "(none)" : string.Join(", ", options.AnalyzerOptions.Select(p => $"`{p.Key} = {p.Value}`")))}; " +
-                      $"enabled off-by-default rules: {(options.Enable.Count == 0 ? "(none)" : string.Join(", ", options.Enable))}; " +
-                      $"nullable {(options.Nullable ? "enabled" : "disabled")}; C# {LanguageVersionFacts.MapSpecifiedToEffectiveVersion(LanguageVersion.Latest).ToDisplayString()}");
-        md.AppendLine($"- Decompiled sources: `{options.CacheDirectory}`").AppendLine();
+        md.AppendLine($"- --option: {(options.AnalyzerOptions.Count == 0 ? "(none)" : string.Join(", ", options.AnalyzerOptions.Select(p => $"`{p.Key} = {p.Value}`")))}; " +
+                      $"--enable: {(options.Enable.Count == 0 ? "(none)" : string.Join(", ", options.Enable))}; " +
+                      (options.Corpus == CorpusKind.Runtime
+                          ? $"nullable {(options.Nullable ?? true ? "enabled" : "disabled")}; C# {LanguageVersionFacts.MapSpecifiedToEffectiveVersion(LanguageVersion.Latest).ToDisplayString()}"
+                          : $"nullable and C# version: each library's own (see below){(options.Nullable is { } forced ? $", nullable forced {(forced ? "on" : "off")}" : "")}"));
+        md.AppendLine($"- Sources (decompiled or extracted): `{options.CacheDirectory}`").AppendLine();
+
+        if (run.Skipped.Count > 0)
+        {
+            md.AppendLine("## Skipped libraries").AppendLine();
+            foreach (var (name, reason) in run.Skipped)
+                md.AppendLine($"- **{name}**: {reason}");
+            md.AppendLine();
+        }
 
         md.AppendLine("## Analyzer exceptions (AD0001)").AppendLine();
         if (analysis.Crashes.Count == 0)
@@ -101,13 +144,18 @@ internal static class Report
             }
         }
 
+        if (options.Corpus == CorpusKind.ThirdParty)
+            AppendLibraries(md, results);
         AppendAssemblies(md, results, options.Repeat);
         AppendAnalyzerTimes(md, results);
-        AppendCounts(md, analysis, results);
+        AppendCounts(md, options, analysis, results);
 
-        md.AppendLine("## Sample").AppendLine();
-        md.AppendLine($"Seed {options.Seed}, up to {options.Sample} per {(options.PerId || options.IdPrefixes.Count == 0 ? "id" : "id prefix")}. " +
-                      "For each: correct and actionable / correct but not actionable / wrong.").AppendLine();
+        var all = options.Sample == int.MaxValue;
+        md.AppendLine(all ? "## Findings" : "## Sample").AppendLine();
+        md.AppendLine((all ? "Every finding" : $"Seed {options.Seed}, up to {options.Sample}") +
+                      $" per {(options.PerId || options.IdPrefixes.Count == 0 ? "id" : "id prefix")}. " +
+                      "Paths are relative to the library's repository root (the decompiled folder for the runtime). " +
+                      "Verdicts as in JUDGING.md: worth changing / correct, not worth changing / wrong.").AppendLine();
         foreach (var group in samples)
         {
             md.AppendLine($"### {group.Name}: {group.Items.Count} of {group.Population}").AppendLine();
@@ -138,7 +186,7 @@ internal static class Report
                 AppendContext(md, f.FullPath, f.Line, f.EndLine);
                 md.AppendLine("```");
                 md.AppendLine();
-                md.AppendLine("Verdict: [ ] correct and actionable  [ ] correct but not actionable  [ ] wrong  Note:");
+                md.AppendLine("Verdict: [ ] worth changing  [ ] correct, not worth changing  [ ] wrong — message clear: [ ] yes [ ] no — reason:");
                 md.AppendLine();
             }
         }
@@ -148,7 +196,8 @@ internal static class Report
 
     private static void AppendAssemblies(StringBuilder md, IReadOnlyList<AssemblyResult> results, int repeat)
     {
-        md.AppendLine("## Assemblies and timings").AppendLine();
+        md.AppendLine("## Compilations and timings").AppendLine();
+        md.AppendLine("- Prepare: decompiling (runtime) or extracting from the git mirror (third-party); 0 when the cache was reused.");
         md.AppendLine("- References: binding the framework references, once per compilation (not part of Compile).");
         md.AppendLine("- Compile: `Compilation.GetDiagnostics()` (declarations, method bodies, flow analysis; no emit), wall and CPU time.");
         md.AppendLine("- Analyzers: the sum of the per-analyzer execution times from `GetAnalyzerTelemetryInfoAsync`; **A/C** = Analyzers / Compile (wall).");
@@ -160,11 +209,11 @@ internal static class Report
                       "what our analyzers add on top of that.");
         md.AppendLine($"- Seconds; {(repeat > 1 ? $"the fastest of {repeat} runs" : "one run")}. Wall times on a shared machine are noisy: trust CPU times and totals over single small assemblies.");
         md.AppendLine();
-        md.AppendLine("| Assembly | Files | Lines | Errors | Warnings | Decompile | Parse | References | Compile | Compile CPU | Analyzers | A/C | Driver | Driver CPU | ΔCPU/C | Baseline CPU | Ours/C | Peak WS |");
+        md.AppendLine("| Assembly | Files | Lines | Errors | Warnings | Prepare | Parse | References | Compile | Compile CPU | Analyzers | A/C | Driver | Driver CPU | ΔCPU/C | Baseline CPU | Ours/C | Peak WS |");
         md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         foreach (var r in results)
         {
-            md.AppendLine($"| {r.Name} | {r.Files} | {r.Lines} | {r.CompileErrors} | {r.CompileWarnings} | {Seconds(r.DecompileSeconds)} | {Seconds(r.ParseSeconds)} | " +
+            md.AppendLine($"| {r.Name} | {r.Files} | {r.Lines} | {r.CompileErrors} | {r.CompileWarnings} | {Seconds(r.PrepareSeconds)} | {Seconds(r.ParseSeconds)} | " +
                           $"{Seconds(r.ReferenceSeconds)} | {Seconds(r.CompileSeconds)} | {Seconds(r.CompileCpuSeconds)} | {Seconds(r.AnalyzerSecondsTotal)} | " +
                           $"{CorpusAnalysis.Ratio(r.AnalyzerSecondsTotal, r.CompileSeconds)} | {Seconds(r.AnalyzerWallSeconds)} | {Seconds(r.AnalyzerCpuSeconds)} | " +
                           $"{CorpusAnalysis.Ratio(r.AnalyzerCpuSeconds - r.CompileCpuSeconds, r.CompileCpuSeconds)} | {Seconds(r.BaselineCpuSeconds)} | " +
@@ -177,13 +226,13 @@ internal static class Report
         var driverCpu = results.Sum(r => r.AnalyzerCpuSeconds);
         var baselineCpu = results.Sum(r => r.BaselineCpuSeconds);
         md.AppendLine($"| **Total** | {results.Sum(r => r.Files)} | {results.Sum(r => r.Lines)} | {results.Sum(r => r.CompileErrors)} | {results.Sum(r => r.CompileWarnings)} | " +
-                      $"{Seconds(results.Sum(r => r.DecompileSeconds))} | {Seconds(results.Sum(r => r.ParseSeconds))} | {Seconds(results.Sum(r => r.ReferenceSeconds))} | " +
+                      $"{Seconds(results.Sum(r => r.PrepareSeconds))} | {Seconds(results.Sum(r => r.ParseSeconds))} | {Seconds(results.Sum(r => r.ReferenceSeconds))} | " +
                       $"{Seconds(compile)} | {Seconds(compileCpu)} | {Seconds(analyzers)} | **{CorpusAnalysis.Ratio(analyzers, compile)}** | " +
                       $"{Seconds(results.Sum(r => r.AnalyzerWallSeconds))} | {Seconds(driverCpu)} | **{CorpusAnalysis.Ratio(driverCpu - compileCpu, compileCpu)}** | " +
                       $"{Seconds(baselineCpu)} | **{CorpusAnalysis.Ratio(driverCpu - baselineCpu, compileCpu)}** | |");
         md.AppendLine();
 
-        md.AppendLine("Most frequent compile errors of the decompiled code (the analyzers must cope with them):").AppendLine();
+        md.AppendLine("Most frequent compile errors (the analyzers must cope with them):").AppendLine();
         foreach (var r in results)
         {
             if (r.TopErrors.Count == 0)
@@ -219,20 +268,68 @@ internal static class Report
         md.AppendLine();
     }
 
-    private static void AppendCounts(StringBuilder md, CorpusAnalysis analysis, IReadOnlyList<AssemblyResult> results)
+    private static string Severity(CorpusOptions options, CorpusAnalysis analysis, DiagnosticDescriptor? descriptor)
+    {
+        if (descriptor is null)
+            return "";
+        if (options.Enable.Contains(descriptor.Id))
+            return "enabled";
+        if (analysis.Configuration.GlobalSeverities.TryGetValue(descriptor.Id, out var severity))
+        {
+            return severity switch
+            {
+                ReportDiagnostic.Suppress => "none",
+                ReportDiagnostic.Hidden => "silent",
+                ReportDiagnostic.Info => "suggestion",
+                ReportDiagnostic.Warn => "warning",
+                ReportDiagnostic.Error => "error",
+                _ => "default",
+            };
+        }
+
+        return descriptor.IsEnabledByDefault ? "default (" + descriptor.DefaultSeverity.ToString().ToLowerInvariant() + ")" : "default (off)";
+    }
+
+    private static string EffectiveLanguage(string specified)
+        => LanguageVersionFacts.TryParse(specified, out var version)
+            ? specified + (LanguageVersionFacts.MapSpecifiedToEffectiveVersion(version) is var effective && effective.ToDisplayString() != specified ? " (" + effective.ToDisplayString() + ")" : "")
+            : specified;
+
+    private static void AppendLibraries(StringBuilder md, IReadOnlyList<AssemblyResult> results)
+    {
+        md.AppendLine("## Libraries").AppendLine();
+        md.AppendLine("Files with errors: compile errors make the analysers see error types; aim for under 1 % of files. " +
+                      "Dependency errors: errors in project references compiled for this library.").AppendLine();
+        md.AppendLine("| Library | Repository | Commit | Project | TFM | C# | Files | Lines | Errors | Files with errors | Dependency errors |");
+        md.AppendLine("|---|---|---|---|---|---|---:|---:|---:|---:|---:|");
+        foreach (var r in results)
+        {
+            var l = r.Library;
+            if (l is null)
+                continue;
+            var share = r.Files == 0 ? "n/a" : (r.FilesWithErrors / (double)r.Files).ToString("P1", CultureInfo.InvariantCulture);
+            md.AppendLine($"| {r.Name} | {l.Repository} | `{l.Commit.Substring(0, 12)}` | `{l.Project}` | {l.TargetFramework} | {EffectiveLanguage(l.LangVersion)} | " +
+                          $"{r.Files} | {r.Lines} | {r.CompileErrors} | {r.FilesWithErrors} ({share}) | {l.DependencyErrors} |");
+        }
+
+        md.AppendLine();
+    }
+
+    private static void AppendCounts(StringBuilder md, CorpusOptions options, CorpusAnalysis analysis, IReadOnlyList<AssemblyResult> results)
     {
         md.AppendLine("## Diagnostics per id").AppendLine();
-        md.Append("| Id | Title | Total |");
+        md.AppendLine("Severity: what the run applied (the preset's line, `--enable`, else the rule's default).").AppendLine();
+        md.Append("| Id | Title | Severity | Total |");
         foreach (var r in results)
             md.Append(' ').Append(r.Name).Append(" |");
         md.AppendLine();
-        md.Append("|---|---|---:|").AppendLine(string.Concat(results.Select(_ => "---:|")));
+        md.Append("|---|---|---|---:|").AppendLine(string.Concat(results.Select(_ => "---:|")));
         var ids = analysis.Descriptors.Keys.Concat(results.SelectMany(r => r.IdCounts.Keys)).Distinct().Order(StringComparer.Ordinal);
         foreach (var id in ids)
         {
             var title = analysis.Descriptors.TryGetValue(id, out var descriptor) ? descriptor.Title.ToString(CultureInfo.InvariantCulture) : "";
             var enabled = descriptor is null || descriptor.IsEnabledByDefault ? "" : " (off by default)";
-            md.Append($"| {id} | {title}{enabled} | {results.Sum(r => r.IdCounts.GetValueOrDefault(id))} |");
+            md.Append($"| {id} | {title}{enabled} | {Severity(options, analysis, descriptor)} | {results.Sum(r => r.IdCounts.GetValueOrDefault(id))} |");
             foreach (var r in results)
                 md.Append(' ').Append(r.IdCounts.GetValueOrDefault(id)).Append(" |");
             md.AppendLine();

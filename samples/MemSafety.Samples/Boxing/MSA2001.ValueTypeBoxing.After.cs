@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace MemSafety.Samples.Boxing.After.ValueTypeBoxing;
@@ -34,5 +35,27 @@ public static class Geometry
         foreach (var square in squares)
             sides.Add(square.Side);
         return sides;
+    }
+
+    // By hand: a generic overload is chosen over the params form and allocates nothing until it fails.
+    public static void Validate(Square[] squares)
+    {
+        for (var i = 0; i < squares.Length; i++)
+            Check.Ensure(squares[i].Side > 0, "square {0} has side {1}", i, squares[i].Side);
+    }
+}
+
+public static class Check
+{
+    public static void Ensure(bool condition, string format, params object[] args)
+    {
+        if (!condition)
+            throw new ArgumentException(string.Format(format, args));
+    }
+
+    public static void Ensure<T1, T2>(bool condition, string format, T1 arg1, T2 arg2)
+    {
+        if (!condition)
+            throw new ArgumentException(string.Format(format, arg1, arg2));
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 
 namespace MemSafety.Samples.Boxing.Before.ValueTypeBoxing;
@@ -34,5 +35,22 @@ public static class Geometry
         foreach (var square in squares)
             sides.Add(square.Side);
         return sides;
+    }
+
+    // MSA2001 (one diagnostic for the call): the object[2] and both boxes are built on every iteration,
+    // although Ensure only reads them when a square is degenerate.
+    public static void Validate(Square[] squares)
+    {
+        for (var i = 0; i < squares.Length; i++)
+            Check.Ensure(squares[i].Side > 0, "square {0} has side {1}", i, squares[i].Side);
+    }
+}
+
+public static class Check
+{
+    public static void Ensure(bool condition, string format, params object[] args)
+    {
+        if (!condition)
+            throw new ArgumentException(string.Format(format, args));
     }
 }

@@ -645,13 +645,4 @@ internal static class CompositeFormatting
             }
         }
     }
-
-    /// <summary>The description of a boxed value for the message: its source text, shortened.</summary>
-    public static string Describe(IOperation operand)
-    {
-        var text = operand.Syntax.ToString();
-        if (text.Length > 40 || text.IndexOf('\n') >= 0)
-            text = text.Length > 0 && text.IndexOf('\n') < 0 ? text.Substring(0, 37) + "..." : "value";
-        return text;
-    }
 }

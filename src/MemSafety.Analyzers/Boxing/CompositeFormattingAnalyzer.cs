@@ -13,7 +13,8 @@ namespace MemSafety.Analyzers.Boxing;
 /// argument is boxed to <c>object</c> (plus a <c>params object[]</c> past three). Where the compilation has
 /// <c>DefaultInterpolatedStringHandler</c> (net6.0+), an interpolated string formats the same values through
 /// the generic <c>AppendFormatted&lt;T&gt;</c> without boxing. Reported per boxed argument; only for
-/// value types the handler formats without boxing (see <see cref="CompositeFormatting"/>).
+/// value types the handler formats without boxing (see <see cref="CompositeFormatting"/>). Not on error paths
+/// (<see cref="ColdPaths"/>).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
@@ -27,6 +28,7 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
         if (symbols is null)
             return;
         var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var cold = new ColdPaths(start.Compilation);
         start.RegisterOperationAction(operation =>
         {
             var invocation = (IInvocationOperation)operation.Operation;
@@ -35,7 +37,9 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
             var tree = invocation.Syntax.SyntaxTree;
             var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
                 .GetScope(RuleIdentifiers.CompositeFormatting, RuleScope.HotPathsAndLoops);
-            if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol))
+            // An error message is formatted once per failure: `throw new X(string.Format(…, count))` is not a
+            // repeated allocation, whatever loop or hot path it sits in.
+            if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol) || cold.IsColdOrNotRun(invocation))
                 return;
             var version = tree.Options is CSharpParseOptions parse ? parse.LanguageVersion : LanguageVersion.Latest;
             var call = CompositeFormatting.Analyze(invocation, symbols, version);
@@ -48,7 +52,7 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
                 operation.ReportDiagnostic(Diagnostic.Create(
                     RuleCatalogue.CompositeFormatting,
                     operand.Syntax.GetLocation(),
-                    CompositeFormatting.Describe(operand),
+                    MessageText.Quote(operand),
                     operand.Type!.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat),
                     api));
             }

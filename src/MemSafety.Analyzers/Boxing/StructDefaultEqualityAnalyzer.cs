@@ -18,7 +18,11 @@ namespace MemSafety.Analyzers.Boxing;
 /// it reports each site that makes the default comparer compare such a struct (a collection's creation, a
 /// search call, a LINQ operator without a comparer argument, <c>EqualityComparer&lt;T&gt;.Default</c>), also
 /// when the struct is an element of a ValueTuple, an anonymous type or a Nullable key (they compare their
-/// elements through the default comparer too).
+/// elements through the default comparer too). <c>Enumerable.Contains</c> runs the source's own
+/// <c>ICollection&lt;T&gt;.Contains</c>, so it is judged by the source's static type: arrays and lists search with the
+/// default comparer, a BCL dictionary of pairs compares only the value, anything else is not guessed. For a struct of
+/// another assembly (KeyValuePair, …) the message says what the caller can do (a comparer, a predicate), never
+/// to implement IEquatable, and no fix is offered.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
@@ -47,7 +51,9 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             compilation.GetTypeByMetadataName("System.Collections.Concurrent.ConcurrentDictionary`2"),
             compilation.GetTypeByMetadataName("System.Collections.Generic.List`1"),
             compilation.GetTypeByMetadataName("System.Collections.Generic.EqualityComparer`1"),
-            compilation.GetTypeByMetadataName("System.Linq.Enumerable"));
+            compilation.GetTypeByMetadataName("System.Linq.Enumerable"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.ICollection`1"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.KeyValuePair`2"));
         start.RegisterOperationAction(state.AnalyzeCreation, OperationKind.ObjectCreation);
         start.RegisterOperationAction(state.AnalyzeInvocation, OperationKind.Invocation);
         start.RegisterOperationAction(state.AnalyzePropertyReference, OperationKind.PropertyReference);
@@ -70,13 +76,39 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
 
         public bool Equatable { get; }
 
-        /// <summary>Meaningful for equatable structs: without the override, hashing runs ValueType.GetHashCode on a box.</summary>
+        /// <summary>Without the override, hashing runs ValueType.GetHashCode on a box; with it, hashing does not box.</summary>
         public bool OverridesGetHashCode { get; }
 
         public bool OverridesEquals { get; }
 
         /// <summary>The struct's identifier when the fix can implement IEquatable on it; null otherwise.</summary>
         public Location? FixLocation { get; }
+    }
+
+    /// <summary>Where the default comparer is chosen, which decides how often it compares.</summary>
+    private enum SiteKind
+    {
+        /// <summary>A Dictionary/HashSet/ConcurrentDictionary created without a comparer: hashes every lookup.</summary>
+        HashedCollection,
+
+        /// <summary>A LINQ operator that hashes (Distinct, GroupBy, ToDictionary, …).</summary>
+        Hashing,
+
+        /// <summary>Compares element after element: List/Array searches, Enumerable.Contains on an array or list, SequenceEqual.</summary>
+        ArraySearch,
+
+        /// <summary>Enumerable.Contains on a BCL dictionary: compares the value when the key is found.</summary>
+        DictionaryValue,
+
+        /// <summary>EqualityComparer&lt;T&gt;.Default itself.</summary>
+        Comparer,
+    }
+
+    private enum Dispatch
+    {
+        Unknown,
+        ArraySearch,
+        DictionaryValue,
     }
 
     private sealed class State
@@ -92,11 +124,14 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
         private readonly INamedTypeSymbol? _list;
         private readonly INamedTypeSymbol? _equalityComparer;
         private readonly INamedTypeSymbol? _enumerable;
+        private readonly INamedTypeSymbol? _collection;
+        private readonly INamedTypeSymbol? _keyValuePair;
         private readonly ConcurrentDictionary<ITypeSymbol, StructFacts> _facts = new(SymbolEqualityComparer.Default);
         private readonly bool _targetsFramework;
 
         public State(Compilation compilation, INamedTypeSymbol equatable, INamedTypeSymbol comparerInterface, INamedTypeSymbol? dictionary, INamedTypeSymbol? hashSet,
-            INamedTypeSymbol? concurrentDictionary, INamedTypeSymbol? list, INamedTypeSymbol? equalityComparer, INamedTypeSymbol? enumerable)
+            INamedTypeSymbol? concurrentDictionary, INamedTypeSymbol? list, INamedTypeSymbol? equalityComparer, INamedTypeSymbol? enumerable,
+            INamedTypeSymbol? collection, INamedTypeSymbol? keyValuePair)
         {
             _compilation = compilation;
             _equatable = equatable;
@@ -107,6 +142,8 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             _list = list;
             _equalityComparer = equalityComparer;
             _enumerable = enumerable;
+            _collection = collection;
+            _keyValuePair = keyValuePair;
             _targetsFramework = compilation.ObjectType.ContainingAssembly?.Name == "mscorlib";
         }
 
@@ -136,8 +173,9 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 ImplicitObjectCreationExpressionSyntax implicitNew => TextSpan.FromBounds(implicitNew.SpanStart, implicitNew.ArgumentList.Span.End),
                 _ => syntax.Span,
             };
-            Report(context, type.TypeArguments[0], Location.Create(syntax.SyntaxTree, span),
-                "'" + type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + "'", "its " + noun, "lookup", hashing: true);
+            var key = type.TypeArguments[0];
+            Report(context, key, Location.Create(syntax.SyntaxTree, span), "'" + Display(type) + "'", "its " + noun, SiteKind.HashedCollection,
+                "pass an IEqualityComparer<" + Display(key) + "> to the constructor");
         }
 
         public void AnalyzeInvocation(OperationAnalysisContext context)
@@ -151,26 +189,63 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             ITypeSymbol key;
             string site;
             string noun = "items";
-            var search = true;
-            var hashes = false;
+            SiteKind kind;
+            string remedy;
             switch (method.Name)
             {
                 case "Contains" or "IndexOf" or "LastIndexOf" or "Remove" when !method.IsStatic && SymbolEqualityComparer.Default.Equals(containing.OriginalDefinition, _list):
                     key = containing.TypeArguments[0];
-                    site = "'" + containing.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + "." + method.Name + "'";
+                    site = "'" + Display(containing) + "." + method.Name + "'";
+                    kind = SiteKind.ArraySearch;
+                    remedy = "search with a predicate instead (" + method.Name switch
+                    {
+                        "Contains" => "Exists",
+                        "IndexOf" => "FindIndex",
+                        "LastIndexOf" => "FindLastIndex",
+                        _ => "FindIndex, then RemoveAt",
+                    } + ")";
                     break;
                 case "IndexOf" or "LastIndexOf" when method.IsStatic && method.IsGenericMethod && containing.SpecialType == SpecialType.System_Array:
                     key = method.TypeArguments[0];
                     site = "'Array." + method.Name + "'";
+                    kind = SiteKind.ArraySearch;
+                    remedy = "search with a predicate instead (Array." + (method.Name == "IndexOf" ? "FindIndex" : "FindLastIndex") + ")";
                     break;
-                case "Contains" or "Distinct" or "Except" or "Intersect" or "Union" or "ToHashSet" or "SequenceEqual"
+                case "Contains" when method.IsStatic && method.IsGenericMethod && SymbolEqualityComparer.Default.Equals(containing, _enumerable):
+                    if (PassesComparer(invocation.Arguments) || invocation.Arguments.Length == 0)
+                        return;
+                    key = method.TypeArguments[0];
+                    switch (ContainsDispatch(invocation.Arguments[0].Value.WithoutImplicitConversions().Type, key, out var valueType))
+                    {
+                        case Dispatch.ArraySearch:
+                            site = "'Contains'";
+                            kind = SiteKind.ArraySearch;
+                            remedy = "pass an IEqualityComparer<" + Display(key) + "> or search with a predicate (Any)";
+                            break;
+                        case Dispatch.DictionaryValue:
+                            // A BCL dictionary's ICollection<KeyValuePair<K, V>>.Contains looks the key up with its own comparer
+                            // and compares the value with EqualityComparer<V>.Default: no KeyValuePair equality, and the value
+                            // comparison only when the key is found.
+                            site = "'Contains' on a '" + Display(invocation.Arguments[0].Value.WithoutImplicitConversions().Type!) + "'";
+                            key = valueType!;
+                            noun = "values";
+                            kind = SiteKind.DictionaryValue;
+                            remedy = "look the key up with TryGetValue and compare the value with an IEqualityComparer<" + Display(key) + ">";
+                            break;
+                        default:
+                            return;
+                    }
+
+                    break;
+                case "Distinct" or "Except" or "Intersect" or "Union" or "ToHashSet" or "SequenceEqual"
                     or "GroupBy" or "GroupJoin" or "Join" or "ToDictionary" or "ToLookup" or "DistinctBy" or "ExceptBy" or "IntersectBy" or "UnionBy"
                     or "CountBy" or "AggregateBy"
                     when method.IsStatic && method.IsGenericMethod && SymbolEqualityComparer.Default.Equals(containing, _enumerable):
                     if (PassesComparer(invocation.Arguments))
                         return;
-                    search = method.Name is "Contains" or "SequenceEqual";
-                    hashes = !search;
+                    // SequenceEqual compares pairs in order with EqualityComparer<T>.Default (through a span search on .NET
+                    // Core when both are arrays or lists); the others hash.
+                    kind = method.Name == "SequenceEqual" ? SiteKind.ArraySearch : SiteKind.Hashing;
                     key = method.TypeArguments[0];
                     for (var i = 0; i < method.TypeParameters.Length; i++)
                     {
@@ -182,6 +257,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                     }
 
                     site = "'" + method.Name + "'";
+                    remedy = "pass an IEqualityComparer<" + Display(key) + ">";
                     break;
                 default:
                     return;
@@ -191,7 +267,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             var span = syntax is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax access }
                 ? TextSpan.FromBounds(access.Name.SpanStart, syntax.Span.End)
                 : syntax.Span;
-            Report(context, key, Location.Create(syntax.SyntaxTree, span), site, "the " + noun, "comparison", search, hashing: hashes);
+            Report(context, key, Location.Create(syntax.SyntaxTree, span), site, "the " + noun, kind, remedy);
         }
 
         public void AnalyzePropertyReference(OperationAnalysisContext context)
@@ -204,27 +280,94 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 return;
             }
 
-            Report(context, containing.TypeArguments[0], reference.Syntax.GetLocation(),
-                "'" + containing.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + ".Default'", "the values", "comparison");
+            var key = containing.TypeArguments[0];
+            Report(context, key, reference.Syntax.GetLocation(), "'" + Display(containing) + ".Default'", "the values", SiteKind.Comparer,
+                "use an IEqualityComparer<" + Display(key) + "> of your own");
+        }
+
+        /// <summary>
+        /// What <c>Enumerable.Contains(source, value)</c> runs, known from the source's static type: it calls
+        /// <c>ICollection&lt;T&gt;.Contains</c> when the source is a collection (on .NET Framework and .NET Core alike), so
+        /// arrays and <c>List&lt;T&gt;</c> search with <c>EqualityComparer&lt;T&gt;.Default</c>, and a BCL dictionary of
+        /// <c>KeyValuePair&lt;K, V&gt;</c> looks the key up and compares only the value. An interface or type parameter
+        /// (<c>IEnumerable&lt;T&gt;</c>, <c>IDictionary&lt;K, V&gt;</c>) could be any of these at run time, and a set or a
+        /// user's collection compares with its own comparer: the rule does not guess.
+        /// </summary>
+        private Dispatch ContainsDispatch(ITypeSymbol? source, ITypeSymbol element, out ITypeSymbol? valueType)
+        {
+            valueType = null;
+            if (source is IArrayTypeSymbol { Rank: 1 })
+                return Dispatch.ArraySearch;
+            if (source is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } named || _collection is null)
+                return Dispatch.Unknown;
+            var contract = _collection.Construct(element).GetMembers("Contains");
+            if (contract.Length != 1 || named.FindImplementationForInterfaceMember(contract[0]) is not IMethodSymbol implementation)
+                return Dispatch.Unknown;
+            var implementer = implementation.ContainingType;
+            if (SymbolEqualityComparer.Default.Equals(implementer.OriginalDefinition, _list))
+                return Dispatch.ArraySearch;
+            if (element is INamedTypeSymbol { TypeArguments.Length: 2 } pair && SymbolEqualityComparer.Default.Equals(pair.OriginalDefinition, _keyValuePair)
+                && implementer.DeclaringSyntaxReferences.IsEmpty && IsBclDictionary(implementer, pair))
+            {
+                valueType = pair.TypeArguments[1];
+                return Dispatch.DictionaryValue;
+            }
+
+            return Dispatch.Unknown;
+        }
+
+        /// <summary>A dictionary of the BCL's collection namespaces (Dictionary, ConcurrentDictionary, SortedDictionary,
+        /// SortedList, ReadOnlyDictionary, ImmutableDictionary, FrozenDictionary, …): each implements
+        /// <c>ICollection&lt;KeyValuePair&lt;K, V&gt;&gt;.Contains</c> as a key lookup plus <c>EqualityComparer&lt;V&gt;.Default</c>.</summary>
+        private static bool IsBclDictionary(INamedTypeSymbol type, INamedTypeSymbol pair)
+        {
+            var ns = type.ContainingNamespace;
+            var inCollections = false;
+            for (var n = ns; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace)
+            {
+                if (n.Name == "Collections" && n.ContainingNamespace is { Name: "System", ContainingNamespace.IsGlobalNamespace: true })
+                    inCollections = true;
+            }
+
+            if (!inCollections)
+                return false;
+            foreach (var implemented in type.AllInterfaces)
+            {
+                if (implemented.Name is "IDictionary" or "IReadOnlyDictionary" && implemented.TypeArguments.Length == 2
+                    && SymbolEqualityComparer.Default.Equals(implemented.TypeArguments[0], pair.TypeArguments[0])
+                    && SymbolEqualityComparer.Default.Equals(implemented.TypeArguments[1], pair.TypeArguments[1]))
+                {
+                    return true;
+                }
+            }
+
+            return false;
         }
 
         // ------------------------------------------------------------ decisions
 
-        /// <param name="hashing">The site hashes its keys: a struct with IEquatable but without a GetHashCode
-        /// override still boxes there (the default comparer calls the inherited GetHashCode on a box).</param>
-        private void Report(OperationAnalysisContext context, ITypeSymbol key, Location location, string site, string noun, string operation, bool search = false, bool hashing = false)
+        /// <summary>
+        /// Reports the site when the default comparer of <paramref name="key"/> boxes. How often it boxes depends on
+        /// the site and the struct: hashing boxes on every lookup unless the struct overrides GetHashCode (a
+        /// <c>constrained.</c> call to an override does not box); <c>Equals(object)</c> then runs only when hash codes
+        /// match, so a struct that overrides GetHashCode boxes only on hits (0 B for a miss, measured); searches compare
+        /// element after element. <paramref name="remedy"/> is what the caller can do when the struct is declared outside
+        /// the compilation, where implementing IEquatable is not the caller's to do.
+        /// </summary>
+        private void Report(OperationAnalysisContext context, ITypeSymbol key, Location location, string site, string noun, SiteKind kind, string remedy)
         {
+            var hashing = kind is SiteKind.HashedCollection or SiteKind.Hashing;
             var offender = Offender(key, 0, hashing, out var facts);
             if (offender is null || context.Operation.Syntax.ContainsDiagnostics)
                 return;
 
-            // Array searches (List<T>.Contains/IndexOf/…, Array.IndexOf, Enumerable.Contains on a collection) compare the
+            // Array searches (List<T>.Contains/IndexOf/…, Array.IndexOf, Enumerable.Contains on an array or list) compare the
             // bits of a reference-free, padding-free struct of primitives without boxing on .NET Core (measured on .NET 10);
             // .NET Framework has no such path. Only a struct key itself can qualify (ValueTuple etc. override Equals).
-            if (search && facts!.MayCompareBits && !_targetsFramework && SymbolEqualityComparer.Default.Equals(offender, key))
+            if (kind == SiteKind.ArraySearch && facts!.MayCompareBits && !_targetsFramework && SymbolEqualityComparer.Default.Equals(offender, key))
                 return;
 
-            var name = offender.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+            var name = Display(offender);
             var what = SymbolEqualityComparer.Default.Equals(offender, key) ? noun : "the '" + name + "' in " + noun;
             string problem;
             string tail;
@@ -244,6 +387,19 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 additional = facts.FixLocation is { } fix ? new[] { fix } : null;
             }
 
+            var hashesWithoutBox = hashing && !facts.Equatable && facts.OverridesGetHashCode;
+            var operation = kind switch
+            {
+                SiteKind.HashedCollection => hashesWithoutBox ? "hit (a lookup that finds an equal hash code)" : "lookup",
+                SiteKind.Hashing => hashesWithoutBox ? "hash match" : "comparison",
+                SiteKind.DictionaryValue => "hit (a lookup that finds the key)",
+                _ => "comparison",
+            };
+
+            // IEquatable cannot be added to KeyValuePair or any struct of another assembly from here: say what the caller can do.
+            if (!SymbolEqualityComparer.Default.Equals(offender.ContainingAssembly, _compilation.Assembly))
+                tail += "; " + remedy;
+
             context.ReportDiagnostic(Diagnostic.Create(
                 RuleCatalogue.StructDefaultEquality,
                 location,
@@ -256,6 +412,8 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 operation,
                 tail));
         }
+
+        private static string Display(ITypeSymbol type) => type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
 
         /// <summary>The struct without IEquatable of itself that the default comparer of <paramref name="key"/>
         /// ends up comparing through Equals(object): the key itself, or an element of a ValueTuple, Nullable or
@@ -316,7 +474,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             Location? fix = null;
             if (!overrides && !StructEquality.PlanFix(named.OriginalDefinition, _compilation, _equatable).IsDefault)
                 fix = named.OriginalDefinition.Locations[0];
-            return new StructFacts(false, overrides, fix, !overrides && StructEquality.MayCompareBits(named));
+            return new StructFacts(false, overrides, fix, !overrides && StructEquality.MayCompareBits(named), StructEquality.OverridesGetHashCode(named));
         }
 
         private bool PassesComparer(ImmutableArray<IArgumentOperation> arguments)

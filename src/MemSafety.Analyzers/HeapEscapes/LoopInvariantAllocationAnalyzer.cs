@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using MemSafety.Analyzers.ControlFlow;
 using MemSafety.Analyzers.EscapeAnalysis;
 using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
@@ -30,13 +31,17 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
         {
             var creation = operation.Operation;
             var reset = ResetFor(creation);
-            if (reset is null || !creation.IsExecutedPerLoopIteration())
+            if (reset is null)
                 return;
+
+            // The loop to hoist out of is the one whose iterations repeat the creation: not a loop that every
+            // path leaves after it (hoisting would then allocate on every call instead of once on the way out),
+            // and for a creation that only a break ends the inner loop after, the outer one.
             if (creation.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }
                 || declarator.Parent is not IVariableDeclarationOperation { Declarators.Length: 1, Parent: IVariableDeclarationGroupOperation group }
                 || group.Syntax is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: 0 }
                 || declarator.Symbol.RefKind != RefKind.None
-                || InnermostLoop(creation) is not { } loop)
+                || LoopCycles.RepeatingLoop(creation) is not { } loop)
             {
                 return;
             }
@@ -122,19 +127,6 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
     {
         foreach (var argument in arguments)
             yield return argument.Value;
-    }
-
-    public static ILoopOperation? InnermostLoop(IOperation operation)
-    {
-        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
-        {
-            if (parent is ILoopOperation loop)
-                return loop;
-            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
-                return null;
-        }
-
-        return null;
     }
 
     /// <summary>Locals and parameters that the loop (including its header) may change.</summary>

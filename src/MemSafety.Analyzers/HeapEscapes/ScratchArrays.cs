@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using MemSafety.Analyzers.ControlFlow;
 using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -30,6 +31,7 @@ public sealed class ScratchArray
     public IVariableDeclarationGroupOperation Statement { get; }
     /// <summary>The declaration is a statement of a block (not a switch section), so code can be wrapped after it.</summary>
     public bool InBlock { get; }
+    /// <summary>In the body of a loop statement or on a cycle of the control-flow graph (see <see cref="ScratchArrays.TryGet"/>).</summary>
     public bool InLoop { get; }
     public bool InCatchOrFinally { get; }
     /// <summary>Spans cannot live in async methods or iterators. Computed on first use: finding an
@@ -82,8 +84,13 @@ public static class ScratchArrays
         }
 
         function ??= declarator.Symbol.ContainingSymbol;
-        return new ScratchArray(creation, declarator.Symbol, function, group, group.Parent is IBlockOperation,
-            creation.IsExecutedPerLoopIteration(), inCatchOrFinally);
+
+        // A stackalloc that runs per iteration grows the stack each time: on a cycle of the control-flow graph
+        // (a loop built from goto too). One in a loop body that every path leaves the loop after does not, but
+        // the SDK's CA2014 warns about any stackalloc in a loop body, so a fix there would trade our warning
+        // for that one: the body of a loop statement counts as well.
+        var inLoop = LoopCycles.InsideLoopStatement(creation) || creation.IsExecutedPerLoopIteration();
+        return new ScratchArray(creation, declarator.Symbol, function, group, group.Parent is IBlockOperation, inLoop, inCatchOrFinally);
     }
 
     /// <summary>Iterators cannot hold spans; Roslyn 4.14 does not expose IsIterator, so look for yield.</summary>

@@ -64,9 +64,12 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                 var budget = options.Get(MemSafetyOptions.StackallocMaxBytes) - ExistingStackallocBytes(end.OperationBlocks);
                 EscapeEngine? engine = null;
                 candidates.Sort(static (a, b) => a.Creation.Syntax.SpanStart.CompareTo(b.Creation.Syntax.SpanStart));
-                foreach (var (creation, local, bytes, length, function) in candidates)
+                var accepted = new List<(IArrayCreationOperation Creation, ILocalSymbol Local, int Bytes, int Length, ISymbol Function)>(candidates.Count);
+                long total = 0;
+                foreach (var candidate in candidates)
                 {
-                    if (bytes > budget || !oracle.IsInScope(scope, creation, end.OwningSymbol))
+                    var (creation, local, bytes, _, function) = candidate;
+                    if (!oracle.IsInScope(scope, creation, end.OwningSymbol))
                         continue;
                     engine ??= EscapeEngine.ForBodyOf(creation, summaries);
                     if (!engine.Analyze(creation).CanLiveOnStack)
@@ -74,8 +77,17 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                     var uses = SpanUses.Classify(local, creation.Root(), function);
                     if (uses is null || IsConstantTable(creation, uses))
                         continue;
+                    accepted.Add(candidate);
+                    total += bytes;
+                }
 
-                    budget -= bytes;
+                // All or none: moving some of a method's scratch arrays to the stack and leaving their siblings
+                // on the heap is code nobody would write, and the heap allocations that stay keep the method's
+                // GC cost; when the method's candidates do not fit together, none is suggested.
+                if (accepted.Count == 0 || total > budget)
+                    return;
+                foreach (var (creation, local, bytes, length, function) in accepted)
+                {
                     var skipsInit = moduleSkipsInit || SkipsLocalsInit(function);
                     var properties = skipsInit && creation.Initializer is null
                         ? ImmutableDictionary<string, string?>.Empty.Add(SkipLocalsInitProperty, "true")

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
+using MemSafety.Analyzers.ControlFlow;
 using MemSafety.Analyzers.Infrastructure;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -216,9 +217,12 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
                 ? symbol.DeclaringSyntaxReferences[0].Span
                 : (TextSpan?)null;
 
-            // Group the appends by the loop that accumulates them.
+            // Group the appends by the loop that accumulates them. The fix turns every append of the group
+            // into a builder call, so the group holds them all; it is reported only when one of them repeats
+            // within the loop (an append followed by break or return runs once per execution of the loop).
             var groups = new Dictionary<ILoopOperation, List<IOperation>>();
             var order = new List<ILoopOperation>();
+            var repeated = new Dictionary<ILoopOperation, IOperation>();
             var loops = new List<ILoopOperation>();
             foreach (var append in variable.Appends)
             {
@@ -240,15 +244,38 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
                 }
 
                 list.Add(append);
+                if (!repeated.ContainsKey(chosen) && RepeatsWithin(append, chosen, loops))
+                    repeated[chosen] = append;
             }
 
             foreach (var loop in order)
             {
                 var appends = groups[loop];
-                if (loop.Syntax.ContainsDiagnostics || !IsReadAfter(loop, variable, declaration) || IsTiny(loop, appends, declaration))
+                if (!repeated.TryGetValue(loop, out var first)
+                    || loop.Syntax.ContainsDiagnostics || !IsReadAfter(loop, variable, declaration) || IsTiny(loop, appends, declaration))
+                {
                     continue;
-                Report(symbol, variable, loop, appends, declaration);
+                }
+
+                Report(symbol, variable, loop, appends, first, declaration);
             }
+        }
+
+        /// <summary>Whether the append lies on a cycle of <paramref name="chosen"/> (or of a loop inside it):
+        /// <paramref name="loops"/> are the loops around it, innermost first.</summary>
+        private static bool RepeatsWithin(IOperation append, ILoopOperation chosen, List<ILoopOperation> loops)
+        {
+            if (LoopCycles.RepeatingLoop(append) is not { } repeating)
+                return false;
+            foreach (var loop in loops)
+            {
+                if (loop == repeating)
+                    return true;
+                if (loop == chosen)
+                    break;
+            }
+
+            return false;
         }
 
         /// <summary>Loops around <paramref name="operation"/> in its own function, innermost first,
@@ -519,13 +546,17 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
 
         // ------------------------------------------------------------------ reporting and fixability
 
-        private void Report(ISymbol symbol, Variable variable, ILoopOperation loop, List<IOperation> appends, TextSpan? declaration)
+        /// <param name="first">The first append (in source order) that repeats: the one reported.</param>
+        private void Report(ISymbol symbol, Variable variable, ILoopOperation loop, List<IOperation> appends, IOperation first, TextSpan? declaration)
         {
             appends.Sort(static (a, b) => a.Syntax.SpanStart.CompareTo(b.Syntax.SpanStart));
             var keyword = LoopKeyword(loop.Syntax);
             var additional = new List<Location>(appends.Count) { keyword.GetLocation() };
-            for (var i = 1; i < appends.Count; i++)
-                additional.Add(appends[i].Syntax.GetLocation());
+            foreach (var append in appends)
+            {
+                if (append != first)
+                    additional.Add(append.Syntax.GetLocation());
+            }
 
             var properties = ImmutableDictionary<string, string?>.Empty;
             if (IsFixable(symbol, variable, loop, appends))
@@ -533,7 +564,6 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
             if (StartsEmpty(variable, loop, declaration))
                 properties = properties.Add(StartsEmptyProperty, "true");
 
-            var first = appends[0];
             _context.ReportDiagnostic(Diagnostic.Create(
                 RuleCatalogue.StringConcatInLoop,
                 first.Syntax.GetLocation(),

@@ -1,3 +1,4 @@
+using MemSafety.Analyzers.ControlFlow;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -6,31 +7,13 @@ namespace MemSafety.Analyzers.Infrastructure;
 public static class OperationExtensions
 {
     /// <summary>
-    /// Whether the operation runs once per iteration of an enclosing loop of the same function. The
-    /// collection of a <c>foreach</c> and the initializer of a <c>for</c> run once, so they are not
-    /// inside the loop; a lambda or local function body is a different function (creating it in a loop
-    /// is, running it is not), so the walk stops there.
+    /// Whether the operation runs once per iteration of a loop of its own function: whether it lies on a
+    /// cycle of that function's control-flow graph (<see cref="LoopCycles"/>). Code in a loop body that
+    /// every path leaves the loop after (return, throw, break, goto out) runs at most once per call; the
+    /// collection of a <c>foreach</c> and the initializer of a <c>for</c> run once per loop; a lambda or
+    /// local function body is a different function (creating it in a loop repeats, running it does not).
     /// </summary>
-    public static bool IsExecutedPerLoopIteration(this IOperation operation)
-    {
-        var child = operation;
-        for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
-        {
-            switch (parent)
-            {
-                case IAnonymousFunctionOperation or ILocalFunctionOperation or IMethodBodyOperation:
-                    return false;
-                case IForEachLoopOperation forEach when child == forEach.Collection:
-                    continue;
-                case IForLoopOperation forLoop when forLoop.Before.Contains(child):
-                    continue;
-                case ILoopOperation:
-                    return true;
-            }
-        }
-
-        return false;
-    }
+    public static bool IsExecutedPerLoopIteration(this IOperation operation) => LoopCycles.IsOnCycle(operation);
 
     /// <summary>
     /// Whether the operation runs once per type: in a static field or property initializer or a static

@@ -149,15 +149,18 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor ValueTypeBoxing = new(
         RuleIdentifiers.ValueTypeBoxing,
         title: "Do not box value types on hot paths",
-        messageFormat: "'{0}' is boxed to '{1}' {2}: {3}",
+        messageFormat: "{0} {1}: {2}",
         RuleCategories.Boxing,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
         description: "Converting a value type to object, System.ValueType, System.Enum or an interface copies it into a new heap " +
                      "object (a box) every time the conversion runs, and so does turning a struct's instance method into a delegate. " +
+                     "A call to a params object[] method allocates the array and boxes its value-type elements before the callee runs; " +
+                     "it is reported once, naming every boxed argument. " +
                      "Reported in hot paths and loops by default, and only where the box is real: string concatenation, " +
-                     "type and null tests, GetType() and Enum.HasFlag are left alone (the compiler or the JIT removes those boxes), " +
-                     "as are type parameters, [Conditional] calls such as Debug.Assert, throw expressions and static initialization.",
+                     "type and null tests, (T)(object)x, GetType() and Enum.HasFlag are left alone (the compiler or the JIT removes those boxes), " +
+                     "as are type parameters, [Conditional] calls such as Debug.Assert, error paths (throw, catch, building an exception) " +
+                     "and static initialization.",
         helpLinkUri: HelpLink(RuleIdentifiers.ValueTypeBoxing));
 
     public static readonly DiagnosticDescriptor CompositeFormatting = new(
@@ -183,8 +186,10 @@ public static class RuleCatalogue
         description: "Dictionary, HashSet, ConcurrentDictionary, List<T>.Contains/IndexOf/Remove, Array.IndexOf and the LINQ set and grouping " +
                      "operators compare through EqualityComparer<T>.Default. For a struct that does not implement IEquatable<T> of itself that is " +
                      "ObjectEqualityComparer<T>, which boxes the values to call Equals(object) and GetHashCode(); without overrides these run " +
-                     "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup, " +
-                     "so they never show in the caller's IL. Implementing IEquatable<T> (with Equals(object) and GetHashCode overrides) removes them. " +
+                     "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup " +
+                     "(only on hits when the struct overrides GetHashCode), so they never show in the caller's IL. Implementing IEquatable<T> " +
+                     "(with Equals(object) and GetHashCode overrides) removes them; for a struct of another assembly, such as KeyValuePair, pass " +
+                     "a comparer or search with a predicate. " +
                      "A struct with IEquatable<T> but no GetHashCode override still boxes once per hash in hashing collections and grouping operators.",
         helpLinkUri: HelpLink(RuleIdentifiers.StructDefaultEquality));
 

@@ -261,6 +261,31 @@ public sealed class CompositeFormattingTests
     // ------------------------------------------------------------------ not reported
 
     [Fact]
+    public async Task DefaultScope_InLoopReportedButNotOnTheWayOutOfIt()
+    {
+        // By default the rule reports in hot paths and loops. The first Format is followed by return on every
+        // path: it runs once per call, in a method nobody marked hot. The second runs on every iteration.
+        var source = """
+            using System.Collections.Generic;
+            class C
+            {
+                static string Describe(int[] ids, int wanted, List<string> log)
+                {
+                    foreach (var id in ids)
+                    {
+                        if (id == wanted)
+                            return string.Format("found {0}", id);
+                        log.Add(string.Format("skipped {0}", [|id|]));
+                    }
+                    return "none";
+                }
+            }
+            """;
+        Assert.Equal(2, RealBoxes(source));
+        await Verify<CompositeFormattingAnalyzer>.AnalyzerAsync(source);
+    }
+
+    [Fact]
     public async Task ReferenceTypeArguments_NoDiagnostic()
     {
         var source = "class C { static string M(string a, object b) => string.Format(\"{0} {1}\", a, b); }";
@@ -350,6 +375,60 @@ public sealed class CompositeFormattingTests
         var source = "class C { static string M(int x) => string.Format(\"{0}\", x); }";
         Assert.Equal(1, RealBoxes(source));
         await Verify<CompositeFormattingAnalyzer>.Test(source).RunAsync();
+    }
+
+    /// <summary>An error message is formatted once per failure, in the default scope (a loop) and with
+    /// <c>memsafety.scope = everywhere</c> alike; each case boxes in IL. The shared <c>ColdPaths</c> decides.</summary>
+    [Theory]
+    [InlineData("if (x < 0) throw new ArgumentException(string.Format(\"bad {0}\", x));")]
+    [InlineData("if (x < 0) throw Error(string.Format(\"bad {0}\", x));")]
+    [InlineData("if (x < 0) Fail(string.Format(\"bad {0}\", x));")]
+    [InlineData("if (x < 0) { var message = string.Format(\"bad {0}\", x); throw new InvalidOperationException(message); }")]
+    [InlineData("if (x < 0) { Last = new InvalidOperationException(string.Format(\"bad {0}\", x)); }")]
+    [InlineData("try { Check(x); } catch (Exception e) { Console.WriteLine(\"{0}: {1}\", x, e.Message); }")]
+    public async Task ErrorPath_NoDiagnostic(string statement)
+    {
+        var source = """
+            using System;
+            class C
+            {
+                static Exception Last;
+                static Exception Error(string message) => new InvalidOperationException(message);
+                static void Fail(string message) => throw new InvalidOperationException(message);
+                static void Check(int x) { }
+                static void M(int[] values)
+                {
+                    foreach (var x in values)
+                    {
+                        STATEMENT
+                    }
+                }
+            }
+            """.Replace("STATEMENT", statement);
+        Assert.True(RealBoxes(source) > 0);
+        await Test(source).RunAsync();
+        await Verify<CompositeFormattingAnalyzer>.Test(source).RunAsync();
+    }
+
+    [Fact]
+    public async Task FormattedInALoop_NotOnAnErrorPath_ReportedInTheDefaultScope()
+    {
+        var test = Verify<CompositeFormattingAnalyzer>.Test("""
+            using System;
+            class C
+            {
+                static string Last;
+                static void M(int[] values)
+                {
+                    foreach (var x in values)
+                    {
+                        Last = string.Format("at {0}", [|x|]);
+                        if (x < 0) throw new InvalidOperationException(Last);
+                    }
+                }
+            }
+            """);
+        await test.RunAsync();
     }
 
     [Fact]

@@ -167,6 +167,54 @@ public sealed class LoopInvariantAllocationTests
         return test.RunAsync();
     }
 
+    [Fact]
+    public Task BreakEndsTheInnerLoopAfterIt_HoistedBeforeTheOuterLoop() => VerifyCS.CodeFixAsync(
+        """
+        using System;
+        class C
+        {
+            int M(int[][] rows)
+            {
+                var t = 0;
+                foreach (var row in rows)
+                {
+                    for (var j = 0; j < row.Length; j++)
+                    {
+                        if (row[j] < 0) continue;
+                        var counts = [|new int[4]|];
+                        counts[row[j] & 3]++;
+                        t += counts[0];
+                        break;
+                    }
+                }
+                return t;
+            }
+        }
+        """,
+        """
+        using System;
+        class C
+        {
+            int M(int[][] rows)
+            {
+                var t = 0;
+                var counts = new int[4];
+                foreach (var row in rows)
+                {
+                    for (var j = 0; j < row.Length; j++)
+                    {
+                        if (row[j] < 0) continue;
+                        Array.Clear(counts, 0, counts.Length);
+                        counts[row[j] & 3]++;
+                        t += counts[0];
+                        break;
+                    }
+                }
+                return t;
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
@@ -184,6 +232,56 @@ public sealed class LoopInvariantAllocationTests
     [Fact]
     public Task CapturedByLambda_NoDiagnostic() => NoDiagnostic(
         "using System; class C { int M() { var t = 0; for (var i = 0; i < 3; i++) { var a = new int[2]; Func<int> f = () => a.Length; t += f(); } return t; } }");
+
+    [Fact]
+    public Task BuilderCreatedOnlyOnTheWayOut_NoDiagnostic() => NoDiagnostic(
+        // The loop searches; the builder is created once, when a character needs escaping, and the method returns.
+        // Hoisting it would allocate on every call, including the calls that find nothing to escape.
+        """
+        using System.Text;
+        static class Escaper
+        {
+            static bool NeedsEscape(char c) => c == '"' || c == '\\';
+            public static string Escape(string s)
+            {
+                foreach (var c in s)
+                {
+                    if (NeedsEscape(c))
+                    {
+                        var sb = new StringBuilder(s.Length + 8);
+                        foreach (var d in s) { if (NeedsEscape(d)) sb.Append('\\'); sb.Append(d); }
+                        return sb.ToString();
+                    }
+                }
+                return s;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CreatedBeforeAThrowInTheLoop_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        using System.Collections.Generic;
+        class C
+        {
+            int M(int[] xs)
+            {
+                var t = 0;
+                foreach (var x in xs)
+                {
+                    if (x < 0)
+                    {
+                        var bad = new List<int>(xs.Length);
+                        bad.Add(x);
+                        throw new ArgumentException("negative: " + bad.Count);
+                    }
+                    t += x;
+                }
+                return t;
+            }
+        }
+        """);
 
     [Fact]
     public Task OutsideLoop_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new int[2]; return a.Length; } }");

@@ -288,16 +288,48 @@ public sealed class StackallocCandidateTests
     }
 
     [Fact]
-    public Task BudgetPerMethod_OnlyWhatFitsIsReported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+    public Task SiblingsOverTheBudgetTogether_NoDiagnostic() => NoDiagnostic(
         """
         class C
         {
             int M()
             {
-                var first = [|new long[100]|];
+                var first = new long[100];
                 var second = new long[100];
                 first[0] = 1; second[0] = 2;
                 return (int)(first[0] + second[0]);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SiblingsWithinTheBudgetTogether_AllReported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        class C
+        {
+            int M()
+            {
+                var first = [|new long[60]|];
+                var second = [|new long[60]|];
+                first[0] = 1; second[0] = 2;
+                return (int)(first[0] + second[0]);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SiblingThatEscapes_DoesNotCountAgainstTheBudget() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        class C
+        {
+            long[] _kept;
+            int M()
+            {
+                var first = [|new long[100]|];
+                var second = new long[100];
+                _kept = second;
+                first[0] = 1;
+                return (int)first[0];
             }
         }
         """);
@@ -428,6 +460,16 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task InsideLoop_NoDiagnostic() => NoDiagnostic(
         "class C { int M() { var t = 0; for (var i = 0; i < 3; i++) { var a = new int[4]; a[0] = i; t += a[0]; } return t; } }");
+
+    [Fact]
+    public Task InsideLoopBuiltFromGoto_NoDiagnostic() => NoDiagnostic(
+        // A stackalloc on a cycle of the control flow grows the stack on every pass, with or without a loop statement.
+        "class C { int M() { var t = 0; again: t++; var a = new int[4]; a[0] = t; t += a[0]; if (t < 9) goto again; return t; } }");
+
+    [Fact]
+    public Task InLoopBodyOnTheWayOut_NoDiagnostic() => NoDiagnostic(
+        // Runs once (return follows), but the SDK's CA2014 flags any stackalloc in a loop body: no fix into its warning.
+        "class C { int M(int[] xs) { foreach (var x in xs) { if (x < 0) { var a = new int[4]; a[0] = x; return a[0]; } } return 0; } }");
 
     [Fact]
     public Task NonConstantSize_NoDiagnostic() => NoDiagnostic("class C { int M(int n) { var a = new int[n]; return a.Length; } }");

@@ -1524,6 +1524,55 @@ public sealed class StringConcatInLoopTests
         return test.RunAsync();
     }
 
+    [Fact]
+    public Task AppendBeforeBreakAndRepeatedAppend_ReportedAtTheRepeatedOne_BothRewritten() => VerifyCS.CodeFixAsync(
+        """
+        class C
+        {
+            static string Words(string[] words)
+            {
+                var text = "";
+                foreach (var word in words)
+                {
+                    if (word.Length == 0)
+                    {
+                        text += ".";
+                        break;
+                    }
+
+                    [|text += word|];
+                }
+
+                return text;
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string Words(string[] words)
+            {
+                var text = "";
+                var textBuilder = new StringBuilder();
+                foreach (var word in words)
+                {
+                    if (word.Length == 0)
+                    {
+                        textBuilder.Append(".");
+                        break;
+                    }
+
+                    textBuilder.Append(word);
+                }
+                text = textBuilder.ToString();
+
+                return text;
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
@@ -1573,6 +1622,78 @@ public sealed class StringConcatInLoopTests
             }
         }
         """);
+
+    [Fact]
+    public Task AppendsThatEndTheLoop_NoDiagnostic() => AnalyzerAsync(
+        // Each append is followed by break, return or throw: it runs once per call, so nothing is quadratic.
+        """
+        class C
+        {
+            static string FirstLong(string[] words)
+            {
+                var found = "none";
+                foreach (var word in words)
+                {
+                    if (word.Length > 5)
+                    {
+                        found += ": " + word;
+                        break;
+                    }
+                }
+
+                return found;
+            }
+
+            static string Dispatch(int[] codes, string prefix)
+            {
+                var i = 0;
+                while (true)
+                {
+                    switch (codes[i++])
+                    {
+                        case 0:
+                            prefix += "zero";
+                            return prefix;
+                        case 1:
+                            continue;
+                        default:
+                            prefix += "other";
+                            throw new System.InvalidOperationException(prefix);
+                    }
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AppendEndsOnlyTheInnerLoop_ReportedAtTheOuterLoop()
+    {
+        var test = Verify<StringConcatInLoopAnalyzer>.Test(
+            """
+            class C
+            {
+                static string FirstOfEachRow(string[][] rows)
+                {
+                    var text = "";
+                    for (var i = 0; i < rows.Length; i++)
+                    {
+                        foreach (var cell in rows[i])
+                        {
+                            if (cell.Length == 0) continue;
+                            {|#0:text += cell|};
+                            break;
+                        }
+                    }
+
+                    return text;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1006", 0).WithMessage(
+            "String 'text' is rebuilt by '+=' on every iteration of this 'for' loop: each append copies all the characters so far, " +
+            "so the loop takes quadratic time and leaves a dead string per iteration; use a StringBuilder"));
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task FieldPropertyAndRefParameter_NoDiagnostic() => AnalyzerAsync(

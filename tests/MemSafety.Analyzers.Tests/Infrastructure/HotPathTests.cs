@@ -116,11 +116,38 @@ public sealed class HotPathTests
                 foreach (var i in Items()) { [|F()|]; }
                 for (var i = F(); i < [|F()|]; i += [|F()|]) { [|F()|]; }
                 while ([|F()|] > 0) { [|F()|]; }
-                do { [|F()|]; } while (false);
+                do { [|F()|]; } while ([|F()|] > 0);
+                do { F(); } while (false);
                 for (;;)
                 {
                     System.Action a = () => F();
                     break;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LoopBodyThatEveryPathLeaves_NotInTheLoop() => Run("""
+        class C
+        {
+            static int F() => 1;
+            int M(int[] items)
+            {
+                foreach (var i in items)
+                {
+                    if (i > 0) { F(); return i; }
+                    if (i < -5) { F(); break; }
+                    [|F()|];
+                }
+                while (true)
+                {
+                    switch ([|F()|])
+                    {
+                        case 0: F(); return 0;
+                        case 1: [|F()|]; continue;
+                        default: F(); throw new System.InvalidOperationException();
+                    }
                 }
             }
         }

@@ -210,6 +210,20 @@ public sealed class IlInspectionTests
     }
 
     [Fact]
+    public void ValueCastToTypeParameterThroughObject_IsTheUnboxAnyIdiom()
+    {
+        var assembly = IlInspection.Compile("public static class C { public static T M<T>(int v) { if (typeof(T) == typeof(int)) return (T)(object)v; return default; } }");
+
+        var method = assembly.Method("C", "M");
+        var box = Assert.Single(method.Boxes);
+        Assert.Equal("System.Int32", box.Type);
+        var next = method.Instructions[method.Instructions.IndexOf(method.Instructions.Single(i => i.Offset == box.Offset)) + 1];
+        Assert.Equal("unbox.any T", next.Mnemonic + " " + next.Token);
+        Assert.Equal(BoxIdiom.UnboxAny, box.Idiom);
+        Assert.True(box.ElidedByJit);
+    }
+
+    [Fact]
     public void PatternOnTypeParameter_TestAndReadAreBothIdioms()
     {
         var assembly = IlInspection.Compile("public static class C { public static int M<T>(T t) { if (t is int i) return i; return 0; } }");
