@@ -17,9 +17,13 @@ namespace MemSafety.Analyzers.ControlFlow;
 /// out of the loop runs at most once per call; code of a loop built from <c>goto</c> repeats.
 /// <para>
 /// A lambda or local function is a function of its own: creating it in a loop repeats, running its body
-/// does not (its own loops count within it). The graph is Roslyn's <c>ControlFlowGraph</c>, built on the
-/// first question about a body and kept with the body's operation tree; code that is in no loop statement
-/// of a function without <c>goto</c> cannot repeat and is answered without it.
+/// does not (its own loops count within it).
+/// </para>
+/// <para>
+/// Cheap answers first: code in no loop statement of a function without <c>goto</c> cannot repeat, and
+/// code in a loop statement that nothing leaves (no return, throw, yield break, goto or break of that loop)
+/// repeats. Only the rest asks the graph: Roslyn's <c>ControlFlowGraph</c>, built on the first such
+/// question about a function and kept with the body's operation tree (see <see cref="FunctionCycles"/>).
 /// </para>
 /// </summary>
 public static class LoopCycles
