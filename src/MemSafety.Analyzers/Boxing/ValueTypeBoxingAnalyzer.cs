@@ -14,7 +14,7 @@ namespace MemSafety.Analyzers.Boxing;
 /// MSA2001. A boxing conversion (a value type converted to <c>object</c>, <c>ValueType</c>, <c>Enum</c> or an
 /// interface) compiles to a <c>box</c> instruction: a heap allocation and a copy, every time it runs. The
 /// receiver of a struct instance method turned into a delegate is boxed the same way. Reported where it
-/// is repeated (hot paths and loops by default) and only where the box is real: the compiler's and the
+/// is repeated (hot paths by default; loops with the hot_paths_and_loops scope) and only where the box is real: the compiler's and the
 /// JIT's known eliminations (string concatenation, <c>box</c>+<c>unbox.any</c>, type tests, null tests,
 /// <c>GetType()</c>, <c>Enum.HasFlag</c>) and constructs another MSA2xxx rule owns are left out (the
 /// evidence is in docs/design/boxing.md). Type parameters are never reported: whether <c>T</c> boxes

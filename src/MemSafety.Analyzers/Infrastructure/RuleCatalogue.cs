@@ -157,7 +157,7 @@ public static class RuleCatalogue
                      "object (a box) every time the conversion runs, and so does turning a struct's instance method into a delegate. " +
                      "A call to a params object[] method allocates the array and boxes its value-type elements before the callee runs; " +
                      "it is reported once, naming every boxed argument. " +
-                     "Reported in hot paths and loops by default, and only where the box is real: string concatenation, " +
+                     "Reported in hot paths by default (loops too with memsafety.scope = hot_paths_and_loops), and only where the box is real: string concatenation, " +
                      "type and null tests, (T)(object)x, GetType() and Enum.HasFlag are left alone (the compiler or the JIT removes those boxes), " +
                      "as are type parameters, [Conditional] calls such as Debug.Assert, error paths (throw, catch, building an exception) " +
                      "and static initialization.",

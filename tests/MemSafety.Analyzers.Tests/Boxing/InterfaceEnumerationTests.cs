@@ -60,12 +60,15 @@ public sealed class InterfaceEnumerationTests
     // ------------------------------------------------------------------ reported, with fixes
 
     [Fact]
-    public async Task LocalList_InNestedLoop_DefaultScope_FixedToList()
+    public async Task LocalList_InNestedLoop_LoopScope_FixedToList()
     {
         const string source = "public static class C { public static int Sum(int[][] rows) { int n = 0; foreach (var row in rows) { IEnumerable<int> items = new List<int>(row); foreach (var x in [|items|]) n += x; } return n; } }";
         const string fixedSource = "public static class C { public static int Sum(int[][] rows) { int n = 0; foreach (var row in rows) { List<int> items = new List<int>(row); foreach (var x in items) n += x; } return n; } }";
         var test = Verify<InterfaceEnumerationAnalyzer, InterfaceEnumerationFix>.Test(Usings + source, Usings + fixedSource);
+        test.AnalyzerOptions["memsafety.MSA2006.scope"] = "hot_paths_and_loops";
         await test.RunAsync();
+        // The default scope is hot paths only: the same loop in an unmarked method is not reported.
+        await Verify<InterfaceEnumerationAnalyzer>.AnalyzerAsync(Usings + source.Replace("[|", "").Replace("|]", ""));
         AssertInterfaceEnumeration(source);
         AssertNoInterfaceEnumeration(fixedSource);
         AssertCalls(fixedSource, "System.Collections.Generic.List+Enumerator<System.Int32>::MoveNext()");

@@ -80,12 +80,15 @@ public sealed class ObjectEqualsOfValuesTests
     }
 
     [Fact]
-    public async Task InLoopUnderDefaultScope_ReportedAndFixAll()
+    public async Task InLoopWithLoopScope_ReportedAndFixAll()
     {
         const string source = "public static class C { public static int M(int[] xs, long l) { var n = 0; foreach (var x in xs) { if ([|Equals(x, 3)|]) n++; if ([|Equals(l, 4L)|]) n++; } return n; } }";
         const string fixedSource = "public static class C { public static int M(int[] xs, long l) { var n = 0; foreach (var x in xs) { if (x.Equals(3)) n++; if (l.Equals(4L)) n++; } return n; } }";
         var test = Verify<ObjectEqualsOfValuesAnalyzer, ObjectEqualsOfValuesFix>.Test(Types + source, Types + fixedSource);
+        test.AnalyzerOptions["memsafety.MSA2005.scope"] = "hot_paths_and_loops";
         await test.RunAsync();
+        // The default scope is hot paths only: the same loop in an unmarked method is not reported.
+        await Verify<ObjectEqualsOfValuesAnalyzer>.AnalyzerAsync(Types + source.Replace("[|", "").Replace("|]", ""));
         AssertBoxes(source, "System.Int32", "System.Int32", "System.Int64", "System.Int64");
         AssertBoxes(fixedSource);
     }

@@ -13,6 +13,11 @@ public sealed class TargetDependentEnumBoxingTests
 {
     private const string Types = "using System;\n[Flags] public enum Mode { None = 0, Read = 1, Write = 2 }\n";
 
+    /// <summary>These tests are about which calls box and how they are rewritten; most sit in a plain method, which the
+    /// default scope (hot paths and loops) does not reach, so they widen it. <see cref="DefaultScope_HotPathsAndLoops"/>
+    /// checks the default itself.</summary>
+    private const string ScopeKey = "memsafety.MSA2007.scope";
+
     private static AnalyzerTest Test(string source, ReferenceSet references, string? fixedSource = null)
     {
         var test = fixedSource is null
@@ -20,6 +25,7 @@ public sealed class TargetDependentEnumBoxingTests
             : Verify<TargetDependentEnumBoxingAnalyzer, TargetDependentEnumBoxingFix>.Test(source, fixedSource);
         test.ReferenceSet = references;
         test.NullableContextOptions = NullableContextOptions.Disable;
+        test.AnalyzerOptions[ScopeKey] = "everywhere";
         return test;
     }
 
@@ -240,5 +246,22 @@ public sealed class TargetDependentEnumBoxingTests
             """, ReferenceSet.Net472);
         test.AllowCompilerErrors = true;
         return test.RunAsync();
+    }
+
+    /// <summary>The default scope is hot paths and loops: one box per call of an ordinary method (a schema writer's
+    /// once-per-type IsDefined) was not worth a warning on third-party libraries; per iteration it is.</summary>
+    [Fact]
+    public async Task DefaultScope_HotPathsAndLoops()
+    {
+        const string source = Types + """
+            static class C
+            {
+                static bool Once(Mode m) => Enum.IsDefined(typeof(Mode), m);
+                static int Many(Mode[] modes) { var n = 0; foreach (var m in modes) if ([|Enum.IsDefined(typeof(Mode), m)|]) n++; return n; }
+            }
+            """;
+        var test = Verify<TargetDependentEnumBoxingAnalyzer>.Test(source);
+        test.ReferenceSet = ReferenceSet.Net80;
+        await test.RunAsync();
     }
 }

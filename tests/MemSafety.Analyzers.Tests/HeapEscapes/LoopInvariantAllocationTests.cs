@@ -1,13 +1,15 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.HoistAllocationFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 
 public sealed class LoopInvariantAllocationTests
 {
-    private static Task NoDiagnostic(string source) => Verify<LoopInvariantAllocationAnalyzer>.AnalyzerAsync(source);
+    /// <summary>These tests are about which allocations can be hoisted and how; they use loops of ordinary methods, which the default scope (hot paths only) does not reach, so they widen it to loops. DefaultScope_LoopOfAnUnmarkedMethod_NoDiagnostic checks the default.</summary>
+    private static readonly VerifyWithOptions<MemSafety.Analyzers.HeapEscapes.LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.HoistAllocationFix> VerifyCS = new(("memsafety.MSA1009.scope", "hot_paths_and_loops"));
+
+    private static Task NoDiagnostic(string source) => VerifyCS.AnalyzerAsync(source);
 
     [Fact]
     public Task ConstantArray_HoistedAndClearedEachIteration() => VerifyCS.CodeFixAsync(
@@ -104,7 +106,7 @@ public sealed class LoopInvariantAllocationTests
     [Fact]
     public Task Message_NamesTypeLoopAndReset()
     {
-        var test = Verify<LoopInvariantAllocationAnalyzer>.Test(
+        var test = VerifyCS.AnalyzerTest(
             "using System.Collections.Generic; class C { int M() { var n = 0; for (var i = 0; i < 3; i++) { var seen = {|#0:new HashSet<int>()|}; seen.Add(i); n += seen.Count; } return n; } }");
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1009", 0).WithMessage(
             "'new HashSet<int>()' allocates a new HashSet<int> on every iteration of this loop, and it never outlives the iteration; create it once before the loop and Clear() it each time"));
@@ -112,7 +114,7 @@ public sealed class LoopInvariantAllocationTests
     }
 
     [Fact]
-    public Task SizeFromInvariantArrayLength_Reported() => Verify<LoopInvariantAllocationAnalyzer>.AnalyzerAsync(
+    public Task SizeFromInvariantArrayLength_Reported() => VerifyCS.AnalyzerAsync(
         "class C { int M(int[] data) { var t = 0; for (var i = 0; i < 3; i++) { var copy = [|new int[data.Length + 1]|]; copy[0] = i; t += copy[0]; } return t; } }");
 
     [Fact]
@@ -319,7 +321,7 @@ public sealed class LoopInvariantAllocationTests
         "using System; class C { void M(Action<Func<int>> run) { for (var i = 0; i < 3; i++) run(() => { var a = new int[2]; return a.Length; }); } }");
 
     [Fact]
-    public Task NameReusedInOuterBlock_ReportedWithoutFix() => Verify<LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.HoistAllocationFix>.NoFixAsync(
+    public Task NameReusedInOuterBlock_ReportedWithoutFix() => VerifyCS.NoFixAsync(
         """
         class C
         {
@@ -340,8 +342,30 @@ public sealed class LoopInvariantAllocationTests
     [Fact]
     public Task IncompleteCode_NoDiagnosticAndNoCrash()
     {
-        var test = Verify<LoopInvariantAllocationAnalyzer>.Test("class C { int M() { for (var i = 0; i < 3; i++) { var a = new int[2; a. } } }");
+        var test = VerifyCS.AnalyzerTest("class C { int M() { for (var i = 0; i < 3; i++) { var a = new int[2; a. } } }");
         test.AllowCompilerErrors = true;
         return test.RunAsync();
+    }
+
+    /// <summary>The default scope is hot paths only (loops of unmarked methods were mostly reflection and setup code on
+    /// third-party libraries); a hot member's loops are reported, and hot_paths_and_loops reaches every loop.</summary>
+    [Fact]
+    public async Task DefaultScope_LoopOfAnUnmarkedMethod_NoDiagnostic()
+    {
+        const string source = """
+            sealed class HotPathAttribute : System.Attribute { }
+            static class C
+            {
+                ATTRIBUTE public static int M(byte[][] frames)
+                {
+                    var total = 0;
+                    foreach (var frame in frames) { var counts = MARK; counts[frame.Length & 15]++; total += counts[0]; }
+                    return total;
+                }
+            }
+            """;
+        await Verify<LoopInvariantAllocationAnalyzer>.AnalyzerAsync(source.Replace("ATTRIBUTE", "").Replace("MARK", "new int[16]"));
+        await Verify<LoopInvariantAllocationAnalyzer>.AnalyzerAsync(source.Replace("ATTRIBUTE", "[HotPath]").Replace("MARK", "[|new int[16]|]"));
+        await VerifyCS.AnalyzerAsync(source.Replace("ATTRIBUTE", "").Replace("MARK", "[|new int[16]|]"));
     }
 }

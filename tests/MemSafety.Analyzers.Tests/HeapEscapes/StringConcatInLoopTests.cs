@@ -1670,7 +1670,6 @@ public sealed class StringConcatInLoopTests
         {
             static string Words(string[] words)
             {
-                var text = "";
                 var textBuilder = new StringBuilder();
                 foreach (var word in words)
                 {
@@ -1682,9 +1681,8 @@ public sealed class StringConcatInLoopTests
 
                     textBuilder.Append(word);
                 }
-                text = textBuilder.ToString();
 
-                return text;
+                return textBuilder.ToString();
             }
         }
         """);

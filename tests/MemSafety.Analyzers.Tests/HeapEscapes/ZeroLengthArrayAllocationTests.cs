@@ -7,12 +7,14 @@ using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.ZeroLengthArrayAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.ZeroLengthArrayAllocationFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 
 public sealed class ZeroLengthArrayAllocationTests
 {
+    /// <summary>These tests are about which empty arrays can be shared and how the fix spells it; they use plain methods, which the default scope (hot paths and loops) does not reach, so they widen it. DefaultScope_HotPathsAndLoops checks the default.</summary>
+    private static readonly VerifyWithOptions<MemSafety.Analyzers.HeapEscapes.ZeroLengthArrayAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.ZeroLengthArrayAllocationFix> VerifyCS = new(("memsafety.MSA1008.scope", "everywhere"));
+
     // ------------------------------------------------------------------ reported, with the fix
 
     [Fact]
@@ -37,7 +39,7 @@ public sealed class ZeroLengthArrayAllocationTests
     [Fact]
     public Task MessageQuotesTheAllocationAsWrittenAndNamesTheReplacement()
     {
-        var test = Verify<ZeroLengthArrayAllocationAnalyzer>.Test(
+        var test = VerifyCS.AnalyzerTest(
             """
             class C
             {
@@ -162,7 +164,7 @@ public sealed class ZeroLengthArrayAllocationTests
     // Found on the decompiled BCL: `static readonly ImmutableArray<T> Empty = new ImmutableArray<T>(new T[0]);`
     // runs once per type; "allocates on every call" would be false.
     [Fact]
-    public Task StaticInitializersAndStaticConstructor_RunOnce_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task StaticInitializersAndStaticConstructor_RunOnce_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         using System.Collections.Generic;
         class C<T>
@@ -175,7 +177,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task LambdaInsideStaticInitializer_RunsPerCall_Reported() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task LambdaInsideStaticInitializer_RunsPerCall_Reported() => VerifyCS.AnalyzerAsync(
         """
         using System;
         class C
@@ -476,7 +478,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task ParamsCallWithoutArguments_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task ParamsCallWithoutArguments_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         class C
         {
@@ -486,7 +488,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task NonZeroOrNonConstantSizeOrMultiDimensional_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task NonZeroOrNonConstantSizeOrMultiDimensional_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         class C
         {
@@ -503,7 +505,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task LockObjectsAndObjectTypedSentinels_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task LockObjectsAndObjectTypedSentinels_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         using System.Threading;
 
@@ -527,7 +529,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task ReferenceComparedSentinels_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task ReferenceComparedSentinels_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         class C
         {
@@ -545,7 +547,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task KeysOfReferenceComparedTables_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task KeysOfReferenceComparedTables_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         using System.Collections.Generic;
         using System.Runtime.CompilerServices;
@@ -569,7 +571,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task InsideExpressionTree_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task InsideExpressionTree_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         using System;
         using System.Linq;
@@ -583,7 +585,7 @@ public sealed class ZeroLengthArrayAllocationTests
         """);
 
     [Fact]
-    public Task PointerElementType_NoDiagnostic() => Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+    public Task PointerElementType_NoDiagnostic() => VerifyCS.AnalyzerAsync(
         """
         unsafe class C
         {
@@ -594,7 +596,7 @@ public sealed class ZeroLengthArrayAllocationTests
     [Fact]
     public Task IncompleteCode_NoDiagnostic_NoCrash()
     {
-        var test = Verify<ZeroLengthArrayAllocationAnalyzer>.Test(
+        var test = VerifyCS.AnalyzerTest(
             """
             class C
             {
@@ -648,5 +650,18 @@ public sealed class ZeroLengthArrayAllocationTests
         Assert.False(ZeroLengthArrayAllocationAnalyzer.HasArrayEmpty(user));
         var diagnostics = await user.WithAnalyzers([new ZeroLengthArrayAllocationAnalyzer()]).GetAllDiagnosticsAsync();
         Assert.DoesNotContain(diagnostics, d => d.Id == "MSA1008" || d.Id == "AD0001");
+    }
+
+    /// <summary>The default scope is hot paths and loops: 24 bytes once per call of an ordinary method (an attribute
+    /// constructor, a reflection helper) was not worth a warning on third-party libraries; per iteration or in a hot
+    /// member it is.</summary>
+    [Fact]
+    public async Task DefaultScope_HotPathsAndLoops()
+    {
+        await Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync("class C { int[] M() => new int[0]; }");
+        await Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+            "class C { static int Use(int[] a) => a.Length; int M(int n) { var t = 0; for (var i = 0; i < n; i++) t += Use([|new int[0]|]); return t; } }");
+        await Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
+            "sealed class HotPathAttribute : System.Attribute { } class C { [HotPath] int[] M() => [|new int[0]|]; }");
     }
 }

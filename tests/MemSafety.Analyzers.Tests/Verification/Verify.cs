@@ -39,3 +39,39 @@ public static class Verify<TAnalyzer, TCodeFix>
         return test.RunAsync();
     }
 }
+
+/// <summary>
+/// <see cref="Verify{TAnalyzer, TCodeFix}"/> with analyzer options that every test of a class shares, such as a rule's
+/// scope widened past its default so that tests about what the rule finds can use ordinary methods; the class then
+/// checks the default scope in a test of its own.
+/// </summary>
+public sealed class VerifyWithOptions<TAnalyzer, TCodeFix>
+    where TAnalyzer : DiagnosticAnalyzer, new()
+    where TCodeFix : CodeFixProvider, new()
+{
+    private readonly (string Key, string Value)[] _options;
+
+    public VerifyWithOptions(params (string Key, string Value)[] options) => _options = options;
+
+    public AnalyzerTest AnalyzerTest(string source) => WithOptions(Verify<TAnalyzer>.Test(source));
+
+    public Task AnalyzerAsync(string source) => AnalyzerTest(source).RunAsync();
+
+    public AnalyzerTest Test(string source, string fixedSource) => WithOptions(Verify<TAnalyzer, TCodeFix>.Test(source, fixedSource));
+
+    public Task CodeFixAsync(string source, string fixedSource) => Test(source, fixedSource).RunAsync();
+
+    public Task NoFixAsync(string source)
+    {
+        var test = WithOptions(new AnalyzerTest(new TAnalyzer()) { CodeFix = new TCodeFix(), ExpectNoFix = true });
+        test.Sources.Add(source);
+        return test.RunAsync();
+    }
+
+    private AnalyzerTest WithOptions(AnalyzerTest test)
+    {
+        foreach (var (key, value) in _options)
+            test.AnalyzerOptions[key] = value;
+        return test;
+    }
+}
