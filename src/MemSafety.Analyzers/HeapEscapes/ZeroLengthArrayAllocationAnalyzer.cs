@@ -105,7 +105,8 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             syntax.GetLocation(),
             properties,
             AsWritten(syntax),
-            elementName));
+            elementName,
+            MessageText.Frequency(creation, context.ContainingSymbol, oracle)));
     }
 
     /// <summary>The creation as the source spells it (<c>new int[] { }</c> stays that), on one line.</summary>

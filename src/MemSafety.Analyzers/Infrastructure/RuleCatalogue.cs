@@ -136,7 +136,7 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor ZeroLengthArrayAllocation = new(
         RuleIdentifiers.ZeroLengthArrayAllocation,
         title: "Use Array.Empty instead of allocating an empty array",
-        messageFormat: "'{0}' allocates a new empty array on every call; Array.Empty<{1}>() returns one shared instance",
+        messageFormat: "'{0}' allocates a new empty array {2}; Array.Empty<{1}>() returns one shared instance",
         RuleCategories.HeapEscapes,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,

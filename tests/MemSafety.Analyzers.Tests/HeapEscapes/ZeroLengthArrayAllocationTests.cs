@@ -49,9 +49,9 @@ public sealed class ZeroLengthArrayAllocationTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1008", 0).WithMessage(
-            "'new int[] { }' allocates a new empty array on every call; Array.Empty<int>() returns one shared instance"));
+            "'new int[] { }' allocates a new empty array each time this runs; Array.Empty<int>() returns one shared instance"));
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1008", 1).WithMessage(
-            "'new string[0] []' allocates a new empty array on every call; Array.Empty<string[]>() returns one shared instance"));
+            "'new string[0] []' allocates a new empty array each time this runs; Array.Empty<string[]>() returns one shared instance"));
         return test.RunAsync();
     }
 
@@ -663,5 +663,26 @@ public sealed class ZeroLengthArrayAllocationTests
             "class C { static int Use(int[] a) => a.Length; int M(int n) { var t = 0; for (var i = 0; i < n; i++) t += Use([|new int[0]|]); return t; } }");
         await Verify<ZeroLengthArrayAllocationAnalyzer>.AnalyzerAsync(
             "sealed class HotPathAttribute : System.Attribute { } class C { [HotPath] int[] M() => [|new int[0]|]; }");
+    }
+
+    /// <summary>The message says how often the array is allocated: per iteration on a loop cycle, per call in a hot path.</summary>
+    [Fact]
+    public Task Message_SaysHowOftenItAllocates()
+    {
+        var test = Verify<ZeroLengthArrayAllocationAnalyzer>.Test(
+            """
+            sealed class HotPathAttribute : System.Attribute { }
+            class C
+            {
+                static int Use(int[] a) => a.Length;
+                int Loop(int n) { var t = 0; for (var i = 0; i < n; i++) t += Use({|#0:new int[0]|}); return t; }
+                [HotPath] int[] Hot() => {|#1:new int[0]|};
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1008", 0).WithMessage(
+            "'new int[0]' allocates a new empty array on every iteration; Array.Empty<int>() returns one shared instance"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1008", 1).WithMessage(
+            "'new int[0]' allocates a new empty array on every call of this hot path; Array.Empty<int>() returns one shared instance"));
+        return test.RunAsync();
     }
 }
