@@ -238,6 +238,11 @@ public sealed class PackageIntegrationTests
         public struct Square : IShape { public int Side; public int Area() => Side * Side; }
         public struct Cell { public int Row; public int Column; }
 
+        // The census rules (MSA2001, MSA2006) report in hot paths by default: an attribute named HotPathAttribute marks one.
+        [AttributeUsage(AttributeTargets.All)]
+        public sealed class HotPathAttribute : Attribute { }
+
+        [HotPath]
         public static class Geometry
         {
             private static int Measure(IShape shape) => shape.Area();
