@@ -215,7 +215,9 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                     if (PassesComparer(invocation.Arguments) || invocation.Arguments.Length == 0)
                         return;
                     key = method.TypeArguments[0];
-                    switch (ContainsDispatch(invocation.Arguments[0].Value.WithoutImplicitConversions().Type, key, out var valueType))
+                    // Arguments come in evaluation order; named arguments can put the source second.
+                    var source = invocation.Arguments[0].Parameter?.Ordinal == 0 ? invocation.Arguments[0] : invocation.Arguments[invocation.Arguments.Length - 1];
+                    switch (ContainsDispatch(source.Value.WithoutImplicitConversions().Type, key, out var valueType))
                     {
                         case Dispatch.ArraySearch:
                             site = "'Contains'";
@@ -226,7 +228,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                             // A BCL dictionary's ICollection<KeyValuePair<K, V>>.Contains looks the key up with its own comparer
                             // and compares the value with EqualityComparer<V>.Default: no KeyValuePair equality, and the value
                             // comparison only when the key is found.
-                            site = "'Contains' on a '" + Display(invocation.Arguments[0].Value.WithoutImplicitConversions().Type!) + "'";
+                            site = "'Contains' on a '" + Display(source.Value.WithoutImplicitConversions().Type!) + "'";
                             key = valueType!;
                             noun = "values";
                             kind = SiteKind.DictionaryValue;
@@ -316,11 +318,15 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             return Dispatch.Unknown;
         }
 
-        /// <summary>A dictionary of the BCL's collection namespaces (Dictionary, ConcurrentDictionary, SortedDictionary,
-        /// SortedList, ReadOnlyDictionary, ImmutableDictionary, FrozenDictionary, …): each implements
-        /// <c>ICollection&lt;KeyValuePair&lt;K, V&gt;&gt;.Contains</c> as a key lookup plus <c>EqualityComparer&lt;V&gt;.Default</c>.</summary>
+        /// <summary>A BCL dictionary whose <c>ICollection&lt;KeyValuePair&lt;K, V&gt;&gt;.Contains</c> is a key lookup plus
+        /// <c>EqualityComparer&lt;V&gt;.Default</c>: Dictionary, SortedDictionary, SortedList, ConcurrentDictionary,
+        /// FrozenDictionary. Not ImmutableDictionary/ImmutableSortedDictionary (their value comparer can be replaced
+        /// with WithComparers) nor ReadOnlyDictionary (it forwards to whatever dictionary it wraps): their runtime
+        /// dispatch is not known from the type.</summary>
         private static bool IsBclDictionary(INamedTypeSymbol type, INamedTypeSymbol pair)
         {
+            if (type.Name is not ("Dictionary" or "SortedDictionary" or "SortedList" or "ConcurrentDictionary" or "FrozenDictionary"))
+                return false;
             var ns = type.ContainingNamespace;
             var inCollections = false;
             for (var n = ns; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace)

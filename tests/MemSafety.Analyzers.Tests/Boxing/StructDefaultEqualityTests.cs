@@ -451,6 +451,40 @@ public sealed class StructDefaultEqualityTests
         Assert.Equal(0, IlInspection.Compile(source).AllocatedBytesPerCall("Probe", "Miss"));
     }
 
+    /// <summary>ImmutableDictionary compares values with a comparer WithComparers can replace, ReadOnlyDictionary forwards
+    /// to the dictionary it wraps: what their pair Contains does is not known from the type, so nothing is claimed.</summary>
+    [Fact]
+    public async Task PairContainsOnADictionaryWhoseValueComparerIsNotKnown_NoDiagnostic()
+    {
+        const string source = Usings + "using System.Collections.Immutable;\nusing System.Collections.ObjectModel;\n" + PlainPoint + """
+            public static class Probe
+            {
+                static readonly ImmutableDictionary<int, Point> immutable = ImmutableDictionary<int, Point>.Empty;
+                static readonly ReadOnlyDictionary<int, Point> readOnly = new ReadOnlyDictionary<int, Point>(new Dictionary<int, Point>());
+                public static bool Run(KeyValuePair<int, Point> pair) => immutable.Contains(pair) || readOnly.Contains(pair);
+            }
+            """;
+        await Analyze(source).RunAsync();
+    }
+
+    /// <summary>Named arguments can put the source after the value; the source is still the collection judged.</summary>
+    [Fact]
+    public async Task EnumerableContainsWithNamedArguments_JudgesTheSource()
+    {
+        const string source = Usings + PlainPoint + """
+            public static class Probe
+            {
+                static readonly Dictionary<int, Point> map = new Dictionary<int, Point>();
+                public static bool Run(KeyValuePair<int, Point> pair) => Enumerable.{|#0:Contains(value: pair, source: map)|};
+            }
+            """;
+        var test = Analyze(source);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2003", 0).WithMessage(
+            "'Point' has no IEquatable<Point>: 'Contains' on a 'Dictionary<int, Point>' boxes the values on every hit " +
+            "(a lookup that finds the key) and ValueType.Equals may compare the fields through reflection"));
+        await test.RunAsync();
+    }
+
     [Theory]
     [InlineData(LanguageVersion.CSharp7_3, ReferenceSet.Net80)]
     [InlineData(LanguageVersion.CSharp7_3, ReferenceSet.Net472)]
