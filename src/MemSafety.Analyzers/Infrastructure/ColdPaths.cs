@@ -57,6 +57,9 @@ public sealed class ColdPaths
         // Blocks ending in a throw count only within the operation's own function: a lambda created before a
         // throw may still run later, elsewhere.
         var sameFunction = true;
+        // A loop before a block-ending throw is the work the method does before it fails (a worker loop ended by
+        // `throw new ObjectDisposedException(…)`): its body repeats, it is not an error path.
+        var passedLoop = false;
         var child = operation;
         for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
@@ -77,9 +80,12 @@ public sealed class ColdPaths
                 case IAnonymousFunctionOperation or ILocalFunctionOperation:
                     sameFunction = false;
                     break;
-                case IBlockOperation block when sameFunction && EndsInThrowFrom(block.Operations, child):
+                case ILoopOperation:
+                    passedLoop = true;
+                    break;
+                case IBlockOperation block when sameFunction && !passedLoop && EndsInThrowFrom(block.Operations, child):
                     return true;
-                case ISwitchCaseOperation section when sameFunction && EndsInThrowFrom(section.Body, child):
+                case ISwitchCaseOperation section when sameFunction && !passedLoop && EndsInThrowFrom(section.Body, child):
                     return true;
             }
         }
@@ -126,6 +132,9 @@ public sealed class ColdPaths
         method = method.OriginalDefinition;
         if (method.DeclaringSyntaxReferences.Length != 1 || method.MethodKind is not (MethodKind.Ordinary or MethodKind.LocalFunction))
             return false;
+        // A throwing virtual or interface member is a default that overrides replace: calls through it may run real code.
+        if (method.IsVirtual || method.IsAbstract || (method.IsOverride && !method.IsSealed) || method.ContainingType?.TypeKind == TypeKind.Interface)
+            return false;
         if (_neverReturns.TryGetValue(method, out var known))
             return known;
         var result = Compute(method.DeclaringSyntaxReferences[0].GetSyntax());
@@ -146,7 +155,8 @@ public sealed class ColdPaths
                 return false;
             foreach (var node in body.DescendantNodes(static n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)))
             {
-                if (node is ReturnStatementSyntax or YieldStatementSyntax)
+                // A loop before the final throw does the method's work first (a worker loop that ends in a throw).
+                if (node is ReturnStatementSyntax or YieldStatementSyntax or WhileStatementSyntax or DoStatementSyntax or ForStatementSyntax or ForEachStatementSyntax or ForEachVariableStatementSyntax)
                     return false;
             }
 

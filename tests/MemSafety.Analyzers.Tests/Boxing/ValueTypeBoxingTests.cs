@@ -951,6 +951,37 @@ public sealed class ValueTypeBoxingTests
             """);
     }
 
+    /// <summary>Found in review: a worker loop whose method ends in a throw is the method's work, not its error path
+    /// (it was silent: the loop counted as code before a block-ending throw). Its boxes repeat and are reported.</summary>
+    [Fact]
+    public Task WorkerLoopBeforeAThrow_NotAnErrorPath_Reported() => Reported("""
+        public sealed class Worker
+        {
+            bool _disposed;
+            static void Log(object value) { }
+            public void Run(int[] values)
+            {
+                foreach (var v in values)
+                {
+                    Log({|#0:v|});
+                }
+                throw new ObjectDisposedException(nameof(Worker));
+            }
+            public void Drain(int[] values)
+            {
+                var i = 0;
+                while (!_disposed && i < values.Length)
+                    Log({|#2:values[i++]|});
+                throw new ObjectDisposedException(nameof(Worker));
+            }
+        }
+        """,
+        expected: new[]
+        {
+            ExpectedDiagnostic.At("MSA2001", 0),
+            ExpectedDiagnostic.At("MSA2001", 2),
+        });
+
     /// <summary>The same boxes where the code can go on normally: a throw that is conditional, a block that can
     /// leave by `continue` or `return` before its throw, a helper that throws only sometimes.</summary>
     [Fact]
