@@ -162,20 +162,24 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         if (parameter is null || elements.IsDefaultOrEmpty || context.Operation.Syntax.ContainsDiagnostics)
             return;
 
-        List<string>? boxed = null;
+        // Cheap checks first; the quoted text of each box is built only for a call that is reported.
+        var anyBoxed = false;
         foreach (var element in elements)
-        {
-            if (element is IConversionOperation { Operand.Type: { IsValueType: true, IsRefLikeType: false } type } conversion
-                && type.TypeKind != TypeKind.TypeParameter && conversion.GetConversion().IsBoxing)
-            {
-                (boxed ??= new List<string>()).Add($"'{MessageText.Quote(conversion.Operand)}' ({Display(type)})");
-            }
-        }
-
-        if (boxed is null || IsOwnedElsewhere(method, method.ContainingType) || !IsActionableSink(method, parameter.OriginalDefinition.Type))
+            anyBoxed |= IsBoxedElement(element);
+        if (!anyBoxed || IsOwnedElsewhere(method, method.ContainingType) || !IsActionableSink(method, parameter.OriginalDefinition.Type))
             return;
         if (!IsInScope(context, context.Operation, oracle) || cold.IsColdOrNotRun(context.Operation))
             return;
+
+        var boxed = new List<string>();
+        foreach (var element in elements)
+        {
+            if (IsBoxedElement(element))
+            {
+                var conversion = (IConversionOperation)element;
+                boxed.Add($"'{MessageText.Quote(conversion.Operand)}' ({Display(conversion.Operand.Type!)})");
+            }
+        }
 
         var callee = MemberName(method);
         var allocates = parameter.Type switch
@@ -196,6 +200,10 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             MessageText.Frequency(context.Operation, context.ContainingSymbol, oracle),
             why));
     }
+
+    private static bool IsBoxedElement(IOperation element)
+        => element is IConversionOperation { Operand.Type: { IsValueType: true, IsRefLikeType: false } type } conversion
+           && type.TypeKind != TypeKind.TypeParameter && conversion.GetConversion().IsBoxing;
 
     /// <summary>From the method's name to the closing parenthesis: <c>Ensure(…)</c> of <c>Check.Ensure(…)</c>.</summary>
     private static Location CallLocation(SyntaxNode call)
