@@ -210,6 +210,43 @@ internal sealed class CompositeFormattingSymbols
 internal static class CompositeFormatting
 {
     /// <summary>Cheap name/type test before anything else.</summary>
+    /// <summary>Whether the call is one of the BCL formatting APIs MSA2002 owns (string.Format/Concat,
+    /// StringBuilder.AppendFormat, Console.Write[Line], TextWriter.Write[Line] and its subclasses), judged by name and
+    /// declaring type without the compilation's symbols. A user's own <c>Write(object)</c> is not one.</summary>
+    public static bool IsBclFormattingApi(IMethodSymbol method)
+    {
+        if (!IsCandidateName(method) || method.ContainingType is not { } type)
+            return false;
+        if (type.SpecialType == SpecialType.System_String)
+            return true;
+        if (method.Name == "AppendFormat")
+            return IsSystemType(type, "Text", "StringBuilder");
+        if (IsSystemType(type, null, "Console"))
+            return true;
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if (IsSystemType(t, "IO", "TextWriter"))
+                return true;
+        }
+
+        return false;
+
+        static bool IsSystemType(INamedTypeSymbol t, string? subNamespace, string name)
+        {
+            if (t.Name != name)
+                return false;
+            var ns = t.ContainingNamespace;
+            if (subNamespace is not null)
+            {
+                if (ns is null || ns.Name != subNamespace)
+                    return false;
+                ns = ns.ContainingNamespace;
+            }
+
+            return ns is { Name: "System", ContainingNamespace.IsGlobalNamespace: true };
+        }
+    }
+
     public static bool IsCandidateName(IMethodSymbol method)
     {
         switch (method.Name)

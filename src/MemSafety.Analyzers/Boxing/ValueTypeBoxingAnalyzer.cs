@@ -566,7 +566,8 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         }
 
         // string.Format, Console.Write[Line], TextWriter.Write[Line], StringBuilder.AppendFormat, string.Concat → MSA2002.
-        return CompositeFormatting.IsCandidateName(method);
+        // Only those: a user's own Write(object) was matched by name alone and reported by neither rule.
+        return CompositeFormatting.IsBclFormattingApi(method);
     }
 
     private static bool DescribeReceiver(IMethodSymbol method, out string why)

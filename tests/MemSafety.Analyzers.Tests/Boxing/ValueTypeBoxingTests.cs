@@ -951,6 +951,29 @@ public sealed class ValueTypeBoxingTests
             """);
     }
 
+    /// <summary>Found in review: a method of the user's own named Write/WriteLine/AppendFormat was taken for a BCL
+    /// formatting API (MSA2002's) by its name alone, and reported by neither rule; and a throwing virtual default was
+    /// taken for a throw helper, though overrides run real code.</summary>
+    [Theory]
+    [InlineData("public void Write(object value) { }")]
+    [InlineData("public virtual void Write(object value) { }")]
+    [InlineData("public virtual void Write(object value) => throw new NotSupportedException();")]
+    public Task UserMethodNamedWrite_NotAFormattingApiNorAThrowHelper_Reported(string member) => Reported("""
+        public class Sink
+        {
+            MEMBER
+        }
+        public static class Worker
+        {
+            public static void Run(int[] values, Sink sink)
+            {
+                foreach (var v in values)
+                    sink.Write({|#0:v|});
+            }
+        }
+        """.Replace("MEMBER", member),
+        expected: new[] { ExpectedDiagnostic.At("MSA2001", 0) });
+
     /// <summary>Found in review: a worker loop whose method ends in a throw is the method's work, not its error path
     /// (it was silent: the loop counted as code before a block-ending throw). Its boxes repeat and are reported.</summary>
     [Fact]
