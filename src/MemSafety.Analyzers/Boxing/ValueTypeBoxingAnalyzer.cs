@@ -339,13 +339,6 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                 why = "stored into a tuple element of that type";
                 break;
 
-            // `Invoke(null, [x, y])`: the message names what the expression builds ("converted implicitly" said nothing).
-            case ICollectionExpressionOperation { Type: { } collectionType }:
-                why = collectionType is IArrayTypeSymbol
-                    ? $"stored into a new '{Display(collectionType)}' by the collection expression"
-                    : $"added to a new '{Display(collectionType)}' by the collection expression";
-                break;
-
             case IFieldInitializerOperation fieldInitializer when fieldInitializer.InitializedFields.Length > 0:
                 why = $"stored into the field '{fieldInitializer.InitializedFields[0].Name}'";
                 break;

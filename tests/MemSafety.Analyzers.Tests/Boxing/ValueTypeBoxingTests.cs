@@ -951,34 +951,6 @@ public sealed class ValueTypeBoxingTests
             """);
     }
 
-    /// <summary>A collection-expression element is named as such (found on MessagePack's reflection delegates in the
-    /// Strict sample, where the message said only "converted implicitly").</summary>
-    [Fact]
-    public async Task CollectionExpressionElement_MessageNamesTheCollection()
-    {
-        const string source = """
-            public static class C
-            {
-                static void Use(object[] values) { }
-                static void UseList(System.Collections.Generic.List<object> values) { }
-                public static void M(int[] xs)
-                {
-                    foreach (var x in xs)
-                    {
-                        Use([{|#0:x|}]);
-                        UseList([{|#1:x|}]);
-                    }
-                }
-            }
-            """;
-        await Reported(source, expected: new[]
-        {
-            ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'x' (int) is boxed to 'object' on every iteration: stored into a new 'object[]' by the collection expression"),
-            ExpectedDiagnostic.At("MSA2001", 1).WithMessage("'x' (int) is boxed to 'object' on every iteration: added to a new 'List<object>' by the collection expression"),
-        });
-        Assert.Equal(2, IlInspection.Compile(Shapes + source).Method("C", "M").Boxes.Count(b => !b.ElidedByJit));
-    }
-
     /// <summary>Found in review: a method of the user's own named Write/WriteLine/AppendFormat was taken for a BCL
     /// formatting API (MSA2002's) by its name alone, and reported by neither rule; and a throwing virtual default was
     /// taken for a throw helper, though overrides run real code.</summary>
