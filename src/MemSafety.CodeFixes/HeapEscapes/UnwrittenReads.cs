@@ -26,13 +26,8 @@ internal static class UnwrittenReads
     {
         var writerCounts = new HashSet<IOperation>();
         var requiredCounts = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        foreach (var operation in root.Descendants())
         {
-            var operation = stack.Pop();
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
             if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, array))
                 continue;
             if (!IsSafeUse(reference, writerCounts, requiredCounts))
@@ -152,13 +147,8 @@ internal static class UnwrittenReads
     /// <summary>Every write of <paramref name="count"/> stores the result of one of the readers.</summary>
     private static bool OnlyHoldsWriterCounts(ILocalSymbol count, IOperation root, HashSet<IOperation> writerCounts)
     {
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        foreach (var operation in root.Descendants())
         {
-            var operation = stack.Pop();
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
             switch (operation)
             {
                 case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, count):
