@@ -1,8 +1,8 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
-using MemSafety.CodeFixes.Infrastructure;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.CodeFixes.Core;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;

@@ -2,7 +2,7 @@ using System;
 using System.Globalization;
 using System.Linq;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.Boxing;
+using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.Boxing;
 using Microsoft.CodeAnalysis;

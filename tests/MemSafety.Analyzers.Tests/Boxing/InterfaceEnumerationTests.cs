@@ -4,7 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Runtime.Loader;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.Boxing;
+using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.Boxing;
 using Microsoft.CodeAnalysis;

@@ -1,6 +1,6 @@
 using System.Linq;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.Boxing;
+using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.Boxing;
 using Microsoft.CodeAnalysis;

@@ -1,9 +1,9 @@
 using System.Threading.Tasks;
-using MemSafety.Analyzers.Finalizers;
+using MemSafety.Analyzers.Rules.Finalizers;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.Finalizers;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Finalizers.EmptyFinalizerAnalyzer, MemSafety.CodeFixes.Finalizers.EmptyFinalizerFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.Finalizers.EmptyFinalizerAnalyzer, MemSafety.CodeFixes.Finalizers.EmptyFinalizerFix>;
 
 namespace MemSafety.Analyzers.Tests.Finalizers;
 

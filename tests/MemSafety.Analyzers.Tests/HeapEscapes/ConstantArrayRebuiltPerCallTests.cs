@@ -2,13 +2,13 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.ConstantArrayRebuiltPerCallAnalyzer, MemSafety.CodeFixes.HeapEscapes.ConstantArrayRebuiltPerCallFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.ConstantArrayRebuiltPerCallAnalyzer, MemSafety.CodeFixes.HeapEscapes.ConstantArrayRebuiltPerCallFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 

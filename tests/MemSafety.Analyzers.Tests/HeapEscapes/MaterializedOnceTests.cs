@@ -3,12 +3,12 @@ using System.IO;
 using System.Linq;
 using System.Runtime.Loader;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.MaterializedOnceAnalyzer, MemSafety.CodeFixes.HeapEscapes.MaterializedOnceFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.MaterializedOnceAnalyzer, MemSafety.CodeFixes.HeapEscapes.MaterializedOnceFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 

@@ -1,8 +1,8 @@
 using System.Threading.Tasks;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 

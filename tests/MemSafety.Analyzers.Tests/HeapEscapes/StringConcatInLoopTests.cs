@@ -4,13 +4,13 @@ using System.IO;
 using System.Linq;
 using System.Runtime.Loader;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.HeapEscapes.StringConcatInLoopAnalyzer, MemSafety.CodeFixes.HeapEscapes.StringConcatInLoopFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.StringConcatInLoopAnalyzer, MemSafety.CodeFixes.HeapEscapes.StringConcatInLoopFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 

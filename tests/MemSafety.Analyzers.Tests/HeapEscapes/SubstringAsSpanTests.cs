@@ -1,6 +1,6 @@
 using System.Linq;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;

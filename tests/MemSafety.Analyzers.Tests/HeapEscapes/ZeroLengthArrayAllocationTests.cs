@@ -1,7 +1,7 @@
 using System.IO;
 using System.Linq;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.HeapEscapes;
+using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.HeapEscapes;
 using Microsoft.CodeAnalysis;
@@ -13,7 +13,7 @@ namespace MemSafety.Analyzers.Tests.HeapEscapes;
 public sealed class ZeroLengthArrayAllocationTests
 {
     /// <summary>These tests are about which empty arrays can be shared and how the fix spells it; they use plain methods, which the default scope (hot paths and loops) does not reach, so they widen it. DefaultScope_HotPathsAndLoops checks the default.</summary>
-    private static readonly VerifyWithOptions<MemSafety.Analyzers.HeapEscapes.ZeroLengthArrayAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.ZeroLengthArrayAllocationFix> VerifyCS = new(("memsafety.MSA1008.scope", "everywhere"));
+    private static readonly VerifyWithOptions<MemSafety.Analyzers.Rules.HeapEscapes.ZeroLengthArrayAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.ZeroLengthArrayAllocationFix> VerifyCS = new(("memsafety.MSA1008.scope", "everywhere"));
 
     // ------------------------------------------------------------------ reported, with the fix
 

@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
-using MemSafety.Analyzers.Infrastructure;
+using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 
 namespace MemSafety.Analyzers.Tests.Infrastructure;

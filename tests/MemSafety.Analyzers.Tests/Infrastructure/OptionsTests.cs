@@ -1,5 +1,5 @@
 using System.Collections.Generic;
-using MemSafety.Analyzers.Infrastructure;
+using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Tests.Verification;
 
 namespace MemSafety.Analyzers.Tests.Infrastructure;

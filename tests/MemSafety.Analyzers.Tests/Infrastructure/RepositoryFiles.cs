@@ -3,7 +3,7 @@ using System.Collections.Generic;
 using System.IO;
 using System.Linq;
 using System.Reflection;
-using MemSafety.Analyzers.Infrastructure;
+using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Tests.Integration;
 using MemSafety.CodeFixes.Finalizers;
 using Microsoft.CodeAnalysis.CodeFixes;

@@ -53,7 +53,7 @@ public sealed class RobustnessTests
         test.Sources.Add(source);
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
         test.AnalyzerOptions["memsafety.scope"] = "everywhere";
-        foreach (var descriptor in MemSafety.Analyzers.Infrastructure.RuleCatalogue.All)
+        foreach (var descriptor in MemSafety.Analyzers.Core.RuleCatalogue.All)
             test.DiagnosticSeverities[descriptor.Id] = Microsoft.CodeAnalysis.ReportDiagnostic.Warn;
         await test.AnalyzeAsync();
     }

@@ -37,7 +37,7 @@ public sealed class SamplesTests
         test.AnalyzerOptions["memsafety.scope"] = "everywhere";
         // A rule that is off by default (a report, with no fixed state) is turned on for its own Before sample,
         // as a user would while looking at that code.
-        if (name.EndsWith(".Before.cs") && MemSafety.Analyzers.Infrastructure.RuleCatalogue.All.Single(d => d.Id == id) is { IsEnabledByDefault: false })
+        if (name.EndsWith(".Before.cs") && MemSafety.Analyzers.Core.RuleCatalogue.All.Single(d => d.Id == id) is { IsEnabledByDefault: false })
             test.DiagnosticSeverities[id] = Microsoft.CodeAnalysis.ReportDiagnostic.Warn;
         var diagnostics = await test.AnalyzeAsync();
         var ids = diagnostics.Select(d => d.Id).ToList();

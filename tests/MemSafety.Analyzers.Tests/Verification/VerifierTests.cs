@@ -2,7 +2,7 @@ using System;
 using System.Collections.Immutable;
 using System.Linq;
 using System.Threading.Tasks;
-using MemSafety.Analyzers.Finalizers;
+using MemSafety.Analyzers.Rules.Finalizers;
 using MemSafety.CodeFixes.Finalizers;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;

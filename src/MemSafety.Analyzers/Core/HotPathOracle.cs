@@ -1,0 +1,163 @@
+using System;
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Core;
+
+/// <summary>
+/// Answers "is this code hot?" for rules that report only where allocations matter. A member is hot
+/// when it, a type containing it, or its assembly/module carries an attribute named
+/// <c>PerformanceSensitiveAttribute</c> or <c>HotPathAttribute</c> (matched by name in any namespace,
+/// so users need no runtime dependency), or when its fully-qualified name matches a glob of
+/// <c>memsafety.hot_paths</c>. Create one per compilation; answers are cached per member.
+/// </summary>
+public sealed class HotPathOracle
+{
+    private const string PerformanceSensitiveName = "PerformanceSensitiveAttribute";
+    private const string HotPathName = "HotPathAttribute";
+
+    private static readonly SymbolDisplayFormat TypeNameFormat = new(
+        typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
+        genericsOptions: SymbolDisplayGenericsOptions.None);
+
+    private readonly AnalyzerConfigOptionsProvider _optionsProvider;
+    private readonly ConcurrentDictionary<ISymbol, bool> _members = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<string, string[]> _globs = new(StringComparer.Ordinal);
+    private readonly bool _assemblyIsHot;
+
+    public HotPathOracle(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
+    {
+        _optionsProvider = optionsProvider;
+        _assemblyIsHot = HasHotAttribute(compilation.Assembly) || HasHotAttribute(compilation.SourceModule);
+    }
+
+    /// <summary>Whether <paramref name="operation"/>, found in <paramref name="containingSymbol"/>, is in
+    /// a place where a rule of the given scope reports.</summary>
+    public bool IsInScope(RuleScope scope, IOperation operation, ISymbol containingSymbol) => scope switch
+    {
+        RuleScope.Everywhere => true,
+        RuleScope.HotPaths => IsHot(containingSymbol),
+        _ => IsHot(containingSymbol) || operation.IsExecutedPerLoopIteration(),
+    };
+
+    /// <summary>Whether the member (or local function/lambda's containing member) is hot.</summary>
+    public bool IsHot(ISymbol symbol)
+    {
+        var member = OwningMember(symbol);
+        if (member is null)
+            return _assemblyIsHot;
+        if (_members.TryGetValue(member, out var hot))
+            return hot;
+        hot = Compute(member);
+        _members.TryAdd(member, hot);
+        return hot;
+    }
+
+    private bool Compute(ISymbol member)
+    {
+        if (_assemblyIsHot)
+            return true;
+
+        // The member, then every containing type: an attribute on a class makes all its members hot.
+        for (ISymbol? s = member; s is not null && s.Kind != SymbolKind.Namespace; s = s.ContainingSymbol)
+        {
+            if (HasHotAttribute(s))
+                return true;
+            if (s is IMethodSymbol { AssociatedSymbol: { } property } && HasHotAttribute(property))
+                return true;
+        }
+
+        return MatchesConfiguredGlob(member);
+    }
+
+    private bool MatchesConfiguredGlob(ISymbol member)
+    {
+        var references = member.DeclaringSyntaxReferences;
+        if (references.IsEmpty)
+            return false;
+        var raw = new MemSafetyOptions(_optionsProvider.GetOptions(references[0].SyntaxTree)).GetRaw(MemSafetyOptions.HotPaths);
+        if (raw is null)
+            return false;
+
+        var patterns = _globs.GetOrAdd(raw, static r => r.Split(new[] { ',', ';' }, StringSplitOptions.RemoveEmptyEntries));
+        var name = GlobName(member);
+        foreach (var pattern in patterns)
+        {
+            if (Glob.IsMatch(pattern.Trim(), name))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The name <c>memsafety.hot_paths</c> globs match: <c>Namespace.Type.Member</c> with the
+    /// member's metadata name (<c>.ctor</c>, <c>op_Addition</c>), accessors by their property's name,
+    /// types by their own name.</summary>
+    public static string GlobName(ISymbol member)
+    {
+        var named = member is IMethodSymbol { AssociatedSymbol: { } associated } ? associated : member;
+        if (named is INamedTypeSymbol || named.ContainingType is null)
+            return named.ToDisplayString(TypeNameFormat);
+        return named.ContainingType.ToDisplayString(TypeNameFormat) + "." + named.MetadataName;
+    }
+
+    /// <summary>Local functions and lambdas belong to the member that declares them.</summary>
+    private static ISymbol? OwningMember(ISymbol symbol)
+    {
+        ISymbol? s = symbol;
+        while (s is IMethodSymbol { MethodKind: MethodKind.LocalFunction or MethodKind.AnonymousFunction })
+            s = s.ContainingSymbol;
+        return s is null || s.Kind is SymbolKind.Namespace or SymbolKind.Assembly or SymbolKind.NetModule ? null : s;
+    }
+
+    private static bool HasHotAttribute(ISymbol symbol)
+    {
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            var name = attribute.AttributeClass?.Name;
+            if (name is PerformanceSensitiveName or HotPathName)
+                return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>Shell-style wildcard match over a whole string (<c>*</c> any run, <c>?</c> one character),
+/// ordinal and allocation-free.</summary>
+public static class Glob
+{
+    public static bool IsMatch(string pattern, string text)
+    {
+        int p = 0, t = 0, starP = -1, starT = 0;
+        while (t < text.Length)
+        {
+            if (p < pattern.Length && (pattern[p] == '?' || pattern[p] == text[t]))
+            {
+                p++;
+                t++;
+            }
+            else if (p < pattern.Length && pattern[p] == '*')
+            {
+                starP = p++;
+                starT = t;
+            }
+            else if (starP >= 0)
+            {
+                p = starP + 1;
+                t = ++starT;
+            }
+            else
+            {
+                return false;
+            }
+        }
+
+        while (p < pattern.Length && pattern[p] == '*')
+            p++;
+        return p == pattern.Length;
+    }
+}

@@ -1,0 +1,166 @@
+using System;
+using System.Collections.Immutable;
+using System.Globalization;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace MemSafety.Analyzers.Core;
+
+/// <summary>Where a rule that counts allocations (rather than proving a defect) reports.</summary>
+public enum RuleScope
+{
+    /// <summary>Every method.</summary>
+    Everywhere,
+    /// <summary>Hot methods (see <see cref="HotPathOracle"/>) and the bodies of loops anywhere.</summary>
+    HotPathsAndLoops,
+    /// <summary>Hot methods only.</summary>
+    HotPaths,
+}
+
+/// <summary>One <c>memsafety.*</c> key of .editorconfig/.globalconfig. Every option is declared in
+/// <see cref="MemSafetyOptions.All"/>; a test checks that docs/configuration.md documents each one.</summary>
+public abstract class MemSafetyOption
+{
+    protected MemSafetyOption(string key, string defaultText, string summary)
+    {
+        Key = key;
+        DefaultText = defaultText;
+        Summary = summary;
+    }
+
+    /// <summary>The full key, e.g. <c>memsafety.hot_paths</c>.</summary>
+    public string Key { get; }
+    public string DefaultText { get; }
+    public string Summary { get; }
+}
+
+public sealed class Int32Option : MemSafetyOption
+{
+    public Int32Option(string key, int defaultValue, int minimum, int maximum, string summary)
+        : base(key, defaultValue.ToString(CultureInfo.InvariantCulture), summary)
+    {
+        Default = defaultValue;
+        Minimum = minimum;
+        Maximum = maximum;
+    }
+
+    public int Default { get; }
+    public int Minimum { get; }
+    public int Maximum { get; }
+}
+
+public sealed class BooleanOption : MemSafetyOption
+{
+    public BooleanOption(string key, bool defaultValue, string summary)
+        : base(key, defaultValue ? "true" : "false", summary) => Default = defaultValue;
+
+    public bool Default { get; }
+}
+
+public sealed class StringListOption : MemSafetyOption
+{
+    public StringListOption(string key, string summary) : base(key, "(empty)", summary) { }
+}
+
+public sealed class ScopeOption : MemSafetyOption
+{
+    public ScopeOption(string key, string summary) : base(key, "(the rule's own default)", summary) { }
+}
+
+/// <summary>Typed reads of the <c>memsafety.*</c> keys that apply to one syntax tree. Values that do
+/// not parse or are out of range fall back to the default: a typo in .editorconfig must never make
+/// an analyzer throw.</summary>
+public readonly struct MemSafetyOptions
+{
+    public static readonly StringListOption HotPaths = new(
+        "memsafety.hot_paths",
+        "Comma- or semicolon-separated globs of fully-qualified member names (`*` any run of characters, `?` one) " +
+        "that count as hot paths, e.g. `MyApp.Parsing.*, *.TryFormat`.");
+
+    public static readonly ScopeOption Scope = new(
+        "memsafety.scope",
+        "Where census-style rules report: `everywhere`, `hot_paths_and_loops` or `hot_paths`. " +
+        "`memsafety.<RULE ID>.scope` (e.g. `memsafety.MSA2001.scope`) overrides it for one rule. " +
+        "The escape report MSA1000 does not follow it: only `memsafety.MSA1000.scope` widens it.");
+
+    public static readonly Int32Option StackallocMaxBytes = new(
+        "memsafety.stackalloc_max_bytes",
+        defaultValue: 1024,
+        minimum: 0,
+        maximum: 65536,
+        "The most bytes MSA1001 moves to the stack in one method (all its suggested stackallocs together with the ones already there).");
+
+    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope, StackallocMaxBytes);
+
+    private readonly AnalyzerConfigOptions? _options;
+
+    public MemSafetyOptions(AnalyzerConfigOptions options) => _options = options;
+
+    public int Get(Int32Option option)
+    {
+        if (TryGetRaw(option.Key, out var raw)
+            && int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            && value >= option.Minimum && value <= option.Maximum)
+        {
+            return value;
+        }
+
+        return option.Default;
+    }
+
+    public bool Get(BooleanOption option)
+    {
+        if (TryGetRaw(option.Key, out var raw) && bool.TryParse(raw, out var value))
+            return value;
+        return option.Default;
+    }
+
+    /// <summary>The raw text of a list option, or null when unset.</summary>
+    public string? GetRaw(StringListOption option) => TryGetRaw(option.Key, out var raw) ? raw : null;
+
+    /// <summary>The scope of one rule: <c>memsafety.&lt;id&gt;.scope</c>, else <c>memsafety.scope</c>, else the rule's default.</summary>
+    public RuleScope GetScope(string ruleId, RuleScope ruleDefault)
+    {
+        if (TryGetRaw("memsafety." + ruleId + ".scope", out var raw) && TryParseScope(raw, out var scope))
+            return scope;
+        if (TryGetRaw(Scope.Key, out raw) && TryParseScope(raw, out scope))
+            return scope;
+        return ruleDefault;
+    }
+
+    /// <summary>The scope of a rule that only its own key may change (<c>memsafety.&lt;id&gt;.scope</c>), not
+    /// <c>memsafety.scope</c>: the escape report lists every allocation it sees, so widening every census
+    /// rule (as the <c>Strict</c> preset does) must not turn it into a note per allocation everywhere.</summary>
+    public RuleScope GetOwnScope(string ruleId, RuleScope ruleDefault)
+        => TryGetRaw("memsafety." + ruleId + ".scope", out var raw) && TryParseScope(raw, out var scope) ? scope : ruleDefault;
+
+    internal static bool TryParseScope(string raw, out RuleScope scope)
+    {
+        switch (raw.ToLowerInvariant())
+        {
+            case "everywhere":
+                scope = RuleScope.Everywhere;
+                return true;
+            case "hot_paths_and_loops":
+                scope = RuleScope.HotPathsAndLoops;
+                return true;
+            case "hot_paths":
+                scope = RuleScope.HotPaths;
+                return true;
+            default:
+                scope = default;
+                return false;
+        }
+    }
+
+    private bool TryGetRaw(string key, out string value)
+    {
+        if (_options is not null && _options.TryGetValue(key, out var raw) && raw is not null)
+        {
+            value = raw.Trim();
+            return value.Length > 0;
+        }
+
+        value = string.Empty;
+        return false;
+    }
+}

@@ -1,0 +1,306 @@
+using System.Collections.Immutable;
+using Microsoft.CodeAnalysis;
+
+namespace MemSafety.Analyzers.Core;
+
+/// <summary>Rule ids. Ids are grouped by family: MSA1xxx heap escapes, MSA2xxx boxing, MSA3xxx closures,
+/// MSA4xxx finalizers and disposal, MSA5xxx unsafe pointers, MSA6xxx shared state.</summary>
+public static class RuleIdentifiers
+{
+    public const string EscapeReport = "MSA1000";
+    public const string StackallocCandidate = "MSA1001";
+    public const string ScratchBuffer = "MSA1002";
+    public const string LargeTemporaryArray = "MSA1003";
+    public const string SubstringAsSpan = "MSA1004";
+    public const string ConstantArrayRebuiltPerCall = "MSA1005";
+    public const string StringConcatInLoop = "MSA1006";
+    public const string MaterializedOnce = "MSA1007";
+    public const string ZeroLengthArrayAllocation = "MSA1008";
+    public const string LoopInvariantAllocation = "MSA1009";
+    public const string ValueTypeBoxing = "MSA2001";
+    public const string CompositeFormatting = "MSA2002";
+    public const string StructDefaultEquality = "MSA2003";
+    public const string StructMissingOverride = "MSA2004";
+    public const string ObjectEqualsOfValues = "MSA2005";
+    public const string InterfaceEnumeration = "MSA2006";
+    public const string TargetDependentEnumBoxing = "MSA2007";
+    public const string EmptyFinalizer = "MSA4001";
+}
+
+/// <summary>Diagnostic categories, one per rule family (the category is what
+/// <c>dotnet_analyzer_diagnostic.category-…</c> keys in .editorconfig select).</summary>
+public static class RuleCategories
+{
+    public const string HeapEscapes = "MemSafety.HeapEscapes";
+    public const string Boxing = "MemSafety.Boxing";
+    public const string Closures = "MemSafety.Closures";
+    public const string Finalizers = "MemSafety.Finalizers";
+    public const string UnsafePointers = "MemSafety.UnsafePointers";
+    public const string SharedState = "MemSafety.SharedState";
+}
+
+/// <summary>Every descriptor the package reports. A test keeps this list, the docs pages, the README
+/// table, the presets and the release-tracking files in agreement.</summary>
+public static class RuleCatalogue
+{
+    /// <summary>Where the project lives; mirrored from MemSafetyRepositoryUrl in Directory.Build.props.</summary>
+    public const string RepositoryUrl = "https://github.com/memsafety/MemSafety.Analyzers";
+
+    public static string HelpLink(string id) => RepositoryUrl + "/blob/main/docs/rules/" + id + ".md";
+
+    public static readonly DiagnosticDescriptor EscapeReport = new(
+        RuleIdentifiers.EscapeReport,
+        title: "Escape report: where each allocation in a hot path goes",
+        messageFormat: "'{0}' {1}",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Info,
+        isEnabledByDefault: false,
+        description: "The escape engine's verdict on each heap allocation in hot code, like 'go build -gcflags=-m': " +
+                     "whether it escapes the method and why (returned, stored into a field, captured, passed to code that keeps it), " +
+                     "or that it never escapes and could be avoided. Off by default; turn it on with a severity.",
+        helpLinkUri: HelpLink(RuleIdentifiers.EscapeReport));
+
+    public static readonly DiagnosticDescriptor StackallocCandidate = new(
+        RuleIdentifiers.StackallocCandidate,
+        title: "Allocate a small array that never escapes on the stack",
+        messageFormat: "Array '{0}' ({1} × {2}, {3} bytes) never escapes '{4}' and every use works on a span; stackalloc it instead of allocating on the heap",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A small array of unmanaged values that is created, used and dropped within one method costs a heap allocation and " +
+                     "later GC work on every call. When the escape analysis proves it never leaves the method (not returned, stored, " +
+                     "captured, passed to code that may keep it, or live across await/yield) and every use has a span equivalent, " +
+                     "'Span<T> x = stackalloc T[N]' gives the same behaviour with no allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StackallocCandidate));
+
+    public static readonly DiagnosticDescriptor ScratchBuffer = new(
+        RuleIdentifiers.ScratchBuffer,
+        title: "Use stackalloc or ArrayPool for a variable-size scratch buffer",
+        messageFormat: "Array '{0}' of '{1}' × {2} is scratch space that never escapes '{3}'; stackalloc it when small and rent it from ArrayPool<{2}>.Shared otherwise",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A buffer whose size is only known at run time, used within one method and then dropped, costs a heap allocation " +
+                     "per call. The standard pattern uses a stack buffer below a size threshold and a pooled array above it, returned in a finally block.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ScratchBuffer));
+
+    public static readonly DiagnosticDescriptor LargeTemporaryArray = new(
+        RuleIdentifiers.LargeTemporaryArray,
+        title: "Rent a large temporary array from ArrayPool",
+        messageFormat: "Array '{0}' ({1} × {2}, {3} bytes) lands on the Large Object Heap on every call to '{4}' and never escapes; rent it from ArrayPool<{2}>.Shared and return it when done",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Objects of 85,000 bytes or more are allocated on the Large Object Heap, which is only collected with generation 2 " +
+                     "and is not compacted by default. A large array allocated per call and then dropped drives full collections and fragmentation; " +
+                     "a pooled array is allocated once.",
+        helpLinkUri: HelpLink(RuleIdentifiers.LargeTemporaryArray));
+
+    public static readonly DiagnosticDescriptor SubstringAsSpan = new(
+        RuleIdentifiers.SubstringAsSpan,
+        title: "Read a span of the string instead of a substring copy",
+        messageFormat: "{0} copies {1} into a new {2} that is only {3}; {4} a span of {5} instead",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Substring, Remove, Trim, TrimStart, TrimEnd, ToCharArray and range indexers allocate a new string (or array) and " +
+                     "copy characters into it. When the copy is only parsed, compared, searched, appended or written, by APIs that have a " +
+                     "ReadOnlySpan<char> form with the same meaning, a span over the original string gives the same result without the " +
+                     "allocation. While the SDK's CA1846 is on, a Substring passed directly to a method that has a span overload is left to it.",
+        helpLinkUri: HelpLink(RuleIdentifiers.SubstringAsSpan));
+
+    public static readonly DiagnosticDescriptor LoopInvariantAllocation = new(
+        RuleIdentifiers.LoopInvariantAllocation,
+        title: "Hoist a loop-invariant allocation out of the loop",
+        messageFormat: "'{0}' allocates a new {1} on every iteration of this loop, and it never outlives the iteration; create it once before the loop and {2} it each time",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An array or collection whose size does not change between iterations, created in a loop body and dropped at the end of " +
+                     "the iteration, is allocated once per iteration. Creating it once before the loop and resetting it each iteration keeps the behaviour " +
+                     "and leaves one allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.LoopInvariantAllocation));
+    public static readonly DiagnosticDescriptor ConstantArrayRebuiltPerCall = new(
+        RuleIdentifiers.ConstantArrayRebuiltPerCall,
+        title: "Hoist the constant array out of the method",
+        messageFormat: "Array of {0} is rebuilt on every call to '{1}'; it is never modified, so one static readonly instance can serve every call",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An array creation with an initializer allocates a new array and copies the initial values into it each time " +
+                     "it runs. When every element is a compile-time constant and the array is provably neither modified nor kept " +
+                     "beyond the call, one array created once (a static readonly field) behaves the same and costs nothing per call. " +
+                     "While the SDK's CA1861 is on, the arrays it reports are left to it (its fix can break code that modifies the array).",
+        helpLinkUri: HelpLink(RuleIdentifiers.ConstantArrayRebuiltPerCall));
+
+    public static readonly DiagnosticDescriptor ZeroLengthArrayAllocation = new(
+        RuleIdentifiers.ZeroLengthArrayAllocation,
+        title: "Use Array.Empty instead of allocating an empty array",
+        messageFormat: "'{0}' allocates a new empty array {2}; Array.Empty<{1}>() returns one shared instance",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A zero-length array holds nothing and cannot be modified, yet 'new T[0]' allocates a fresh object (an array " +
+                     "header on the heap) every time it runs. Array.Empty<T>() returns one cached instance per element type. " +
+                     "The rule stays silent where the identity of the array can matter (locks, reference comparisons). " +
+                     "While the SDK's CA1825 is on, which reports every such array, they are left to it.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ZeroLengthArrayAllocation));
+
+    public static readonly DiagnosticDescriptor ValueTypeBoxing = new(
+        RuleIdentifiers.ValueTypeBoxing,
+        title: "Do not box value types on hot paths",
+        messageFormat: "{0} {1}: {2}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Converting a value type to object, System.ValueType, System.Enum or an interface copies it into a new heap " +
+                     "object (a box) every time the conversion runs, and so does turning a struct's instance method into a delegate. " +
+                     "A call to a params object[] method allocates the array and boxes its value-type elements before the callee runs; " +
+                     "it is reported once, naming every boxed argument. " +
+                     "Reported in hot paths by default (loops too with memsafety.scope = hot_paths_and_loops), and only where the box is real: string concatenation, " +
+                     "type and null tests, (T)(object)x, GetType() and Enum.HasFlag are left alone (the compiler or the JIT removes those boxes), " +
+                     "as are type parameters, [Conditional] calls such as Debug.Assert, error paths (throw, catch, building an exception) " +
+                     "and static initialization.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ValueTypeBoxing));
+
+    public static readonly DiagnosticDescriptor CompositeFormatting = new(
+        RuleIdentifiers.CompositeFormatting,
+        title: "Use an interpolated string instead of composite formatting of value types",
+        messageFormat: "'{0}' ({1}) is boxed to 'object' {3}: '{2}' takes object arguments; an interpolated string formats it without boxing",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "string.Format, Console.Write/WriteLine, TextWriter.Write/WriteLine, StringBuilder.AppendFormat and string.Concat(object, ...) " +
+                     "take their values as object, so every value-type argument is boxed (and more than three also allocate an object array). " +
+                     "Where System.Runtime.CompilerServices.DefaultInterpolatedStringHandler exists (.NET 6 and later), an interpolated string " +
+                     "formats the same values through a generic method with no box, with the same format specifiers, alignment and culture.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CompositeFormatting));
+
+    public static readonly DiagnosticDescriptor StructDefaultEquality = new(
+        RuleIdentifiers.StructDefaultEquality,
+        title: "Implement IEquatable<T> on a struct that is hashed or compared by the default comparer",
+        messageFormat: "'{0}' {1}: {2} boxes {3} on every {4}{5}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Dictionary, HashSet, ConcurrentDictionary, List<T>.Contains/IndexOf/Remove, Array.IndexOf and the LINQ set and grouping " +
+                     "operators compare through EqualityComparer<T>.Default. For a struct that does not implement IEquatable<T> of itself that is " +
+                     "ObjectEqualityComparer<T>, which boxes the values to call Equals(object) and GetHashCode(); without overrides these run " +
+                     "ValueType.Equals, which may compare the fields through reflection. The boxes happen inside the comparer, on every lookup " +
+                     "(only on hits when the struct overrides GetHashCode), so they never show in the caller's IL. Implementing IEquatable<T> " +
+                     "(with Equals(object) and GetHashCode overrides) removes them; for a struct of another assembly, such as KeyValuePair, pass " +
+                     "a comparer or search with a predicate. " +
+                     "A struct with IEquatable<T> but no GetHashCode override still boxes once per hash in hashing collections and grouping operators.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StructDefaultEquality));
+
+    public static readonly DiagnosticDescriptor ObjectEqualsOfValues = new(
+        RuleIdentifiers.ObjectEqualsOfValues,
+        title: "Do not compare two values with object.Equals",
+        messageFormat: "'object.Equals' boxes both '{0}' operands on every call; {1}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The static object.Equals(object, object) takes its operands as object, so two values of a value type are boxed " +
+                     "(two heap allocations) before the virtual Equals(object) compares them. Comparing them as their own type does the same work without allocating.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ObjectEqualsOfValues));
+
+    public static readonly DiagnosticDescriptor InterfaceEnumeration = new(
+        RuleIdentifiers.InterfaceEnumeration,
+        title: "Declare the concrete collection type of a variable that foreach enumerates",
+        messageFormat: "'{0}' is declared '{1}' but is only ever assigned '{2}': this foreach {3} (one allocation per loop over a non-empty collection) and calls MoveNext/Current through the interface; declare it as '{2}'",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "foreach over an expression typed as an interface calls IEnumerable<T>.GetEnumerator. The base library's collections " +
+                     "(List<T>, HashSet<T>, Dictionary<TKey, TValue>, Queue<T>, Stack<T>, ...) implement it by returning their struct " +
+                     "enumerator boxed, a heap allocation per loop, and arrays return a heap enumerator object; MoveNext and Current are " +
+                     "then interface calls. When a local or private field only ever holds one such type, declaring it as that type lets " +
+                     "foreach use the struct enumerator directly (or index an array), with no allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.InterfaceEnumeration));
+
+    public static readonly DiagnosticDescriptor EmptyFinalizer = new(
+        RuleIdentifiers.EmptyFinalizer,
+        title: "Remove the empty finalizer",
+        messageFormat: "Finalizer of '{0}' {1}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A type that declares a finalizer has every instance registered for finalization when it is allocated. " +
+                     "The garbage collector cannot reclaim such an object in the collection that finds it dead: it moves it to the " +
+                     "finalization queue, the finalizer thread runs the finalizer, and only a later collection frees the memory. " +
+                     "A finalizer that does nothing pays all of that for nothing. While the SDK's CA1821 is on, which reports every such finalizer, they are left to it.",
+        helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
+
+    public static readonly DiagnosticDescriptor MaterializedOnce = new(
+        RuleIdentifiers.MaterializedOnce,
+        title: "Do not copy a sequence only to enumerate it once",
+        messageFormat: "'{0}' copies the sequence into a new {1} {2}; {3}",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "ToList() and ToArray() allocate a new buffer and copy every element into it (for a sequence of unknown length, " +
+                     "several buffers, doubling each time). When the copy is then enumerated by one foreach, or only asked its Count, " +
+                     "Length or Any(), the allocation and the copy buy nothing: the source can be enumerated or counted directly. " +
+                     "The rule stays silent where the copy is a snapshot the code needs: the loop changes the source, the source is " +
+                     "shared or queried lazily with side effects, or it is an IQueryable.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MaterializedOnce));
+
+    public static readonly DiagnosticDescriptor StringConcatInLoop = new(
+        RuleIdentifiers.StringConcatInLoop,
+        title: "Build strings in loops with a StringBuilder, not concatenation",
+        messageFormat: "String '{0}' is rebuilt by '{1}' on every iteration of this '{2}' loop: each append copies all the characters so far, so the loop takes quadratic time and leaves a dead string per iteration; use a StringBuilder",
+        RuleCategories.HeapEscapes,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Strings are immutable: 's += x' allocates a new string and copies every character of 's' and 'x' into it. " +
+                     "Appending n pieces in a loop therefore copies O(n\u00b2) characters and leaves n garbage strings for the " +
+                     "collector (large ones on the large object heap). A StringBuilder appends into a growing buffer: O(n) copies " +
+                     "and one final string.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StringConcatInLoop));
+
+    public static readonly DiagnosticDescriptor StructMissingOverride = new(
+        RuleIdentifiers.StructMissingOverride,
+        title: "Do not call an inherited ToString, GetHashCode or Equals on a struct",
+        messageFormat: "'{0}' does not override {1}: this call {2} to run ValueType.{1}, {3}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "C# calls ToString, GetHashCode and Equals(object) on a struct through a constrained call. When the struct " +
+                     "implements the member, the call is direct; when it inherits it from System.ValueType, the runtime boxes the " +
+                     "receiver (Equals boxes its argument too) and runs ValueType's version: ToString returns the type name, " +
+                     "Equals may compare the fields through reflection and GetHashCode may hash only the first field. " +
+                     "Override the member in the struct (a record struct does it for you).",
+        helpLinkUri: HelpLink(RuleIdentifiers.StructMissingOverride));
+
+    public static readonly DiagnosticDescriptor TargetDependentEnumBoxing = new(
+        RuleIdentifiers.TargetDependentEnumBoxing,
+        title: "Use the enum helper that does not box on this target",
+        messageFormat: "'{0}' boxes {1}: {2}",
+        RuleCategories.Boxing,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Enum.HasFlag boxes its receiver and argument in IL; CoreCLR removes both boxes, .NET Framework does not, so it is " +
+                     "reported only when the project targets .NET Framework. Enum.IsDefined(Type, object) and Enum.GetName(Type, object) " +
+                     "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
+        helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
+
+    public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
+        EscapeReport,
+        StackallocCandidate,
+        ScratchBuffer,
+        LargeTemporaryArray,
+        SubstringAsSpan,
+        ConstantArrayRebuiltPerCall,
+        StringConcatInLoop,
+        MaterializedOnce,
+        ZeroLengthArrayAllocation,
+        LoopInvariantAllocation,
+        ValueTypeBoxing,
+        CompositeFormatting,
+        StructDefaultEquality,
+        StructMissingOverride,
+        ObjectEqualsOfValues,
+        InterfaceEnumeration,
+        TargetDependentEnumBoxing,
+        EmptyFinalizer);
+}

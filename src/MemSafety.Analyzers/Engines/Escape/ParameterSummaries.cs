@@ -1,0 +1,157 @@
+using System.Collections.Concurrent;
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Engines.Escape;
+
+/// <summary>What a method does with one of its parameters, as seen by a caller.</summary>
+public enum ParameterVerdict
+{
+    /// <summary>The method may keep it (stores it, passes it on to unknown code, …) or could not be analysed.</summary>
+    Retains,
+    /// <summary>The method keeps nothing, but may return it: the call's result must be followed.</summary>
+    Returns,
+    /// <summary>The method only uses it during the call.</summary>
+    DoesNotRetain,
+}
+
+/// <summary>A summary: the verdict and, when the method keeps the parameter, how (the callee's own escape reason).</summary>
+public sealed class ParameterSummary
+{
+    public static readonly ParameterSummary Unknown = new(ParameterVerdict.Retains, null);
+    public static readonly ParameterSummary Safe = new(ParameterVerdict.DoesNotRetain, null);
+    public static readonly ParameterSummary ReturnsIt = new(ParameterVerdict.Returns, null);
+
+    public ParameterSummary(ParameterVerdict verdict, string? reason)
+    {
+        Verdict = verdict;
+        Reason = reason;
+    }
+
+    public ParameterVerdict Verdict { get; }
+
+    /// <summary>Why the callee keeps it ("stored into field '_items'"), or null when unknown.</summary>
+    public string? Reason { get; }
+}
+
+/// <summary>
+/// Go's "leaking param" summaries: for a method of the same compilation whose body we can see, whether
+/// it keeps a parameter. One instance per compilation; summaries are cached per (method, parameter).
+/// Analysis is bounded: callees are followed <see cref="MaxDepth"/> levels deep and recursion is cut;
+/// a verdict reached through such a cut is conservative (Retains) and not cached, so every cached
+/// verdict is the same whichever thread or caller computed it.
+/// </summary>
+public sealed class ParameterSummaries
+{
+    public const int MaxDepth = 3;
+
+    private readonly Compilation _compilation;
+    private readonly CancellationToken _cancellationToken;
+    private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal), ParameterSummary> _cache = new();
+    private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
+
+    public ParameterSummaries(Compilation compilation, CancellationToken cancellationToken = default)
+    {
+        _compilation = compilation;
+        _cancellationToken = cancellationToken;
+    }
+
+    internal ParameterSummary Get(IMethodSymbol method, int ordinal, SummaryContext context)
+    {
+        method = method.OriginalDefinition;
+        if (!CanSummarize(method))
+            return ParameterSummary.Unknown;
+        var key = (method, ordinal);
+        if (_cache.TryGetValue(key, out var cached))
+            return cached;
+        if (context.Depth >= MaxDepth || context.InProgress.Contains(key))
+        {
+            context.Cut = true;
+            return ParameterSummary.Unknown;
+        }
+
+        var inner = new SummaryContext(context.Depth + 1, context.InProgress);
+        inner.InProgress.Add(key);
+        var verdict = Compute(method, ordinal, inner);
+        inner.InProgress.Remove(key);
+        if (inner.Cut)
+            context.Cut = true;
+        else
+            _cache.TryAdd(key, verdict);
+        return verdict;
+    }
+
+    private static bool CanSummarize(IMethodSymbol method)
+    {
+        if (method.IsAbstract || method.IsExtern || method.DeclaringSyntaxReferences.Length != 1)
+            return false;
+        // A virtual or overridable member may run someone else's body.
+        if ((method.IsVirtual || method.IsOverride) && !method.IsSealed && !method.ContainingType.IsSealed)
+            return false;
+        return method.ContainingType.TypeKind != TypeKind.Interface
+            && method.MethodKind is MethodKind.Ordinary or MethodKind.Constructor or MethodKind.StaticConstructor;
+    }
+
+    private ParameterSummary Compute(IMethodSymbol method, int ordinal, SummaryContext context)
+    {
+        var syntax = method.DeclaringSyntaxReferences[0].GetSyntax(_cancellationToken);
+        if (!_compilation.ContainsSyntaxTree(syntax.SyntaxTree))
+            return ParameterSummary.Unknown;
+
+        // Binding the callee's body is the cost of interprocedural precision; it happens once per
+        // (method, parameter) that receives a candidate value, never for the whole compilation.
+#pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
+        var model = _models.GetOrAdd(syntax.SyntaxTree, tree => _compilation.GetSemanticModel(tree));
+#pragma warning restore RS1030
+        var body = model.GetOperation(syntax, _cancellationToken);
+        if (body is null || ordinal >= method.Parameters.Length)
+            return ParameterSummary.Unknown;
+
+        var result = new EscapeEngine(body, this, context).AnalyzeSymbol(method.Parameters[ordinal]);
+        if (!result.Escapes)
+            return ParameterSummary.Safe;
+        if (result.Kind == EscapeKind.Returned && result.Sink is IReturnOperation { Kind: OperationKind.Return } ret && !IsInNestedFunction(ret))
+            return ParameterSummary.ReturnsIt;
+        return new ParameterSummary(ParameterVerdict.Retains, result.Reason);
+    }
+
+    private static bool IsInNestedFunction(IOperation operation)
+    {
+        for (var p = operation.Parent; p is not null; p = p.Parent)
+        {
+            if (p is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>The chain of summaries being computed on this call stack.</summary>
+internal sealed class SummaryContext
+{
+    public SummaryContext(int depth, HashSet<(IMethodSymbol, int)> inProgress)
+    {
+        Depth = depth;
+        InProgress = inProgress;
+    }
+
+    public static SummaryContext Root() => new(0, new HashSet<(IMethodSymbol, int)>(new KeyComparer()));
+
+    public int Depth { get; }
+
+    public HashSet<(IMethodSymbol, int)> InProgress { get; }
+
+    /// <summary>Set when a depth limit or recursion cut made some verdict conservative.</summary>
+    public bool Cut { get; set; }
+
+    private sealed class KeyComparer : IEqualityComparer<(IMethodSymbol, int)>
+    {
+        public bool Equals((IMethodSymbol, int) x, (IMethodSymbol, int) y)
+            => x.Item2 == y.Item2 && SymbolEqualityComparer.Default.Equals(x.Item1, y.Item1);
+
+        public int GetHashCode((IMethodSymbol, int) obj) => SymbolEqualityComparer.Default.GetHashCode(obj.Item1) * 31 + obj.Item2;
+    }
+}

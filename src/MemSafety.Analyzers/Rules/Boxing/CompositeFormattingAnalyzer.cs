@@ -1,0 +1,63 @@
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Core;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.Boxing;
+
+/// <summary>
+/// MSA2002. <c>string.Format("{0:N2}", total)</c>, <c>Console.WriteLine("{0}", count)</c>,
+/// <c>sb.AppendFormat("{0}", x)</c>, <c>writer.Write("{0}", x)</c>, <c>string.Concat(a, b)</c>: each value-type
+/// argument is boxed to <c>object</c> (plus a <c>params object[]</c> past three). Where the compilation has
+/// <c>DefaultInterpolatedStringHandler</c> (net6.0+), an interpolated string formats the same values through
+/// the generic <c>AppendFormatted&lt;T&gt;</c> without boxing. Reported per boxed argument; only for
+/// value types the handler formats without boxing (see <see cref="CompositeFormatting"/>). Not on error paths
+/// (<see cref="ColdPaths"/>).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.CompositeFormatting);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        // Without the handler an interpolated string lowers to string.Format and boxes just the same.
+        var symbols = CompositeFormattingSymbols.Create(start.Compilation);
+        if (symbols is null)
+            return;
+        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var cold = new ColdPaths(start.Compilation);
+        start.RegisterOperationAction(operation =>
+        {
+            var invocation = (IInvocationOperation)operation.Operation;
+            if (!CompositeFormatting.IsCandidateName(invocation.TargetMethod) || invocation.Syntax.ContainsDiagnostics)
+                return;
+            var tree = invocation.Syntax.SyntaxTree;
+            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
+                .GetScope(RuleIdentifiers.CompositeFormatting, RuleScope.HotPaths);
+            // An error message is formatted once per failure: `throw new X(string.Format(…, count))` is not a
+            // repeated allocation, whatever loop or hot path it sits in.
+            if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol) || cold.IsColdOrNotRun(invocation))
+                return;
+            var version = tree.Options is CSharpParseOptions parse ? parse.LanguageVersion : LanguageVersion.Latest;
+            var call = CompositeFormatting.Analyze(invocation, symbols, version);
+            if (call is null)
+                return;
+            var api = call.ApiName;
+            var frequency = MessageText.Frequency(invocation, operation.ContainingSymbol, oracle);
+            foreach (var boxed in call.Boxed)
+            {
+                var operand = boxed.Conversion.Operand;
+                operation.ReportDiagnostic(Diagnostic.Create(
+                    RuleCatalogue.CompositeFormatting,
+                    operand.Syntax.GetLocation(),
+                    MessageText.Quote(operand),
+                    operand.Type!.ToDisplayString(SymbolDisplayFormat.CSharpShortErrorMessageFormat),
+                    api,
+                    frequency));
+            }
+        }, OperationKind.Invocation);
+    });
+}

@@ -1,0 +1,74 @@
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Engines.Escape;
+using MemSafety.Analyzers.Core;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.HeapEscapes;
+
+/// <summary>
+/// MSA1000: our <c>go build -gcflags=-m</c>. For every heap allocation (array, class instance, anonymous
+/// object) in hot code it reports the escape engine's verdict and reason, with the sink as an additional
+/// location. Off by default: it is a lens for performance work, not a defect finder.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
+{
+    private const int MaxShownLength = 48;
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.EscapeReport);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
+        start.RegisterOperationBlockStartAction(block =>
+        {
+            if (block.OperationBlocks.IsEmpty)
+                return;
+            var tree = block.OperationBlocks[0].Syntax.SyntaxTree;
+            var scope = new MemSafetyOptions(block.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
+                .GetOwnScope(RuleIdentifiers.EscapeReport, RuleScope.HotPaths);
+            // The common case, a cold method under the default scope, costs one cached lookup.
+            if (scope == RuleScope.HotPaths && !oracle.IsHot(block.OwningSymbol))
+                return;
+
+            EscapeEngine? engine = null;
+            var gate = new object();
+            block.RegisterOperationAction(operation =>
+            {
+                var allocation = operation.Operation;
+                // Struct construction is not a heap allocation; an attribute application is metadata.
+                if (allocation is IObjectCreationOperation { Type.IsReferenceType: false } || allocation.Parent is IAttributeOperation)
+                    return;
+                if (allocation.Syntax.ContainsDiagnostics || !oracle.IsInScope(scope, allocation, operation.ContainingSymbol))
+                    return;
+
+                EscapeResult result;
+                lock (gate)
+                {
+                    engine ??= EscapeEngine.ForBodyOf(allocation, summaries);
+                    result = engine.Analyze(allocation);
+                }
+
+                var verdict = result.Escapes
+                    ? "escapes: " + result.Reason
+                    : result.Suspension is { } suspension
+                        ? $"does not escape, but {suspension}, so the state machine keeps it on the heap"
+                        : "does not escape: it could be avoided or live on the stack";
+                var additional = result.SinkLocation is { } sink ? ImmutableArray.Create(sink) : ImmutableArray<Location>.Empty;
+                operation.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.EscapeReport, allocation.Syntax.GetLocation(), additional, Shown(allocation), verdict));
+            }, OperationKind.ArrayCreation, OperationKind.ObjectCreation, OperationKind.AnonymousObjectCreation);
+        });
+    });
+
+    private static string Shown(IOperation allocation)
+    {
+        var text = allocation.Syntax.ToString();
+        var newline = text.IndexOfAny(new[] { '\r', '\n' });
+        if (newline >= 0)
+            text = text.Substring(0, newline).TrimEnd() + " …";
+        return text.Length <= MaxShownLength ? text : text.Substring(0, MaxShownLength - 1) + "…";
+    }
+}

@@ -1,0 +1,199 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Engines.ControlFlow;
+using MemSafety.Analyzers.Engines.Escape;
+using MemSafety.Analyzers.Core;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.HeapEscapes;
+
+/// <summary>
+/// MSA1009. <c>for (…) { var buffer = new byte[size]; … }</c> allocates once per iteration. When the size
+/// (or capacity) does not change in the loop and the object never outlives its iteration, one instance
+/// created before the loop and reset at the top of each iteration does the same work with one allocation.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property: how the fix resets the object each iteration ("ArrayClear" or "Clear").</summary>
+    public const string ResetProperty = "Reset";
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.LoopInvariantAllocation);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
+        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        start.RegisterOperationAction(operation =>
+        {
+            var creation = operation.Operation;
+            var reset = ResetFor(creation);
+            if (reset is null)
+                return;
+
+            // The loop to hoist out of is the one whose iterations repeat the creation: not a loop that every
+            // path leaves after it (hoisting would then allocate on every call instead of once on the way out),
+            // and for a creation that only a break ends the inner loop after, the outer one.
+            if (creation.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }
+                || declarator.Parent is not IVariableDeclarationOperation { Declarators.Length: 1, Parent: IVariableDeclarationGroupOperation group }
+                || group.Syntax is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: 0 }
+                || declarator.Symbol.RefKind != RefKind.None
+                || LoopCycles.RepeatingLoop(creation) is not { } loop)
+            {
+                return;
+            }
+
+            // A large array is MSA1003's (it reports in loops too): never both on one node.
+            if (creation is IArrayCreationOperation { DimensionSizes: var sizes } array && sizes[0].ConstantValue is { HasValue: true, Value: int n }
+                && (long)n * ScratchArrays.SizeOf(((IArrayTypeSymbol)array.Type!).ElementType, includeReferences: true) + 24 >= LargeTemporaryArrayAnalyzer.LargeObjectThreshold)
+            {
+                return;
+            }
+
+            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree))
+                .GetScope(RuleIdentifiers.LoopInvariantAllocation, RuleScope.HotPaths);
+            if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol))
+                return;
+
+            // Every argument must be the same on each iteration and never negative (hoisting must not make a
+            // loop that runs zero times throw).
+            var written = WrittenIn(loop);
+            foreach (var argument in Arguments(creation))
+            {
+                if (!IsInvariantNonNegative(argument, written))
+                    return;
+            }
+
+            // The object must die with its iteration; then one instance, reset, serves every iteration.
+            if (EscapeEngine.ForBodyOf(creation, summaries).Analyze(creation).Escapes)
+                return;
+
+            var type = creation.Type!;
+            var properties = ImmutableDictionary<string, string?>.Empty.Add(ResetProperty, reset);
+            operation.ReportDiagnostic(Diagnostic.Create(
+                RuleCatalogue.LoopInvariantAllocation,
+                creation.Syntax.GetLocation(),
+                ImmutableArray.Create(loop.Syntax.GetLocation()),
+                properties,
+                creation.Syntax.ToString(),
+                type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat),
+                reset == "ArrayClear" ? "clear" : "Clear()"));
+        }, OperationKind.ArrayCreation, OperationKind.ObjectCreation);
+    });
+
+    /// <summary>How an instance is reset to the state of a fresh one, or null for allocations this rule does not handle.</summary>
+    private static string? ResetFor(IOperation creation)
+    {
+        switch (creation)
+        {
+            case IArrayCreationOperation { Initializer: null, DimensionSizes.Length: 1, Type: IArrayTypeSymbol { Rank: 1 } }:
+                return "ArrayClear";
+            case IObjectCreationOperation { Initializer: null, Type: INamedTypeSymbol type, Constructor: { } constructor }:
+                if (!IsResettable(type))
+                    return null;
+                // new List<T>() or new List<T>(capacity): other constructors copy or configure.
+                foreach (var parameter in constructor.Parameters)
+                {
+                    if (parameter.Type.SpecialType != SpecialType.System_Int32)
+                        return null;
+                }
+
+                return "Clear";
+            default:
+                return null;
+        }
+    }
+
+    private static bool IsResettable(INamedTypeSymbol type)
+    {
+        var ns = type.ContainingNamespace;
+        if (type.Name == "StringBuilder")
+            return NonRetainingMembers.IsNamespace(ns, "System.Text");
+        return type.Name is "List" or "HashSet" or "Dictionary" or "Queue" or "Stack"
+               && NonRetainingMembers.IsNamespace(ns, "System.Collections.Generic");
+    }
+
+    private static IEnumerable<IOperation> Arguments(IOperation creation) => creation switch
+    {
+        IArrayCreationOperation array => array.DimensionSizes,
+        IObjectCreationOperation objectCreation => ArgumentValues(objectCreation.Arguments),
+        _ => System.Linq.Enumerable.Empty<IOperation>(),
+    };
+
+    private static IEnumerable<IOperation> ArgumentValues(ImmutableArray<IArgumentOperation> arguments)
+    {
+        foreach (var argument in arguments)
+            yield return argument.Value;
+    }
+
+    /// <summary>Locals and parameters that the loop (including its header) may change.</summary>
+    private static HashSet<ISymbol> WrittenIn(ILoopOperation loop)
+    {
+        var written = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        foreach (var local in loop.Locals)
+            written.Add(local); // loop variables (for/foreach) change every iteration
+        var stack = new Stack<IOperation>();
+        stack.Push(loop);
+        while (stack.Count > 0)
+        {
+            var operation = stack.Pop();
+            foreach (var child in operation.ChildOperations)
+                stack.Push(child);
+            var target = operation switch
+            {
+                IAssignmentOperation assignment => assignment.Target,
+                IIncrementOrDecrementOperation increment => increment.Target,
+                IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument => argument.Value,
+                IDeclarationExpressionOperation declaration => declaration.Expression,
+                _ => null,
+            };
+            if (target is ILocalReferenceOperation local)
+                written.Add(local.Local);
+            else if (target is IParameterReferenceOperation parameter)
+                written.Add(parameter.Parameter);
+            else if (target is not null)
+                MarkAll(target, written);
+        }
+
+        return written;
+    }
+
+    private static void MarkAll(IOperation target, HashSet<ISymbol> written)
+    {
+        // Deconstruction targets and the like: every local mentioned may change.
+        var stack = new Stack<IOperation>();
+        stack.Push(target);
+        while (stack.Count > 0)
+        {
+            var operation = stack.Pop();
+            if (operation is ILocalReferenceOperation local)
+                written.Add(local.Local);
+            else if (operation is IParameterReferenceOperation parameter)
+                written.Add(parameter.Parameter);
+            foreach (var child in operation.ChildOperations)
+                stack.Push(child);
+        }
+    }
+
+    /// <summary>Constants that are not negative, and Length/Count of locals or parameters the loop does
+    /// not change, combined with + and *.</summary>
+    private static bool IsInvariantNonNegative(IOperation operation, HashSet<ISymbol> written) => operation switch
+    {
+        { ConstantValue: { HasValue: true, Value: int value } } => value >= 0,
+        IConversionOperation { IsImplicit: true } conversion => IsInvariantNonNegative(conversion.Operand, written),
+        IPropertyReferenceOperation { Property.Name: "Length" or "Count", Arguments.IsEmpty: true, Instance: { } instance } => IsInvariantReceiver(instance, written),
+        IBinaryOperation { OperatorKind: BinaryOperatorKind.Add or BinaryOperatorKind.Multiply } binary
+            => IsInvariantNonNegative(binary.LeftOperand, written) && IsInvariantNonNegative(binary.RightOperand, written),
+        _ => false,
+    };
+
+    private static bool IsInvariantReceiver(IOperation instance, HashSet<ISymbol> written) => instance switch
+    {
+        ILocalReferenceOperation local => !written.Contains(local.Local) && local.Type is IArrayTypeSymbol or { SpecialType: SpecialType.System_String },
+        IParameterReferenceOperation parameter => !written.Contains(parameter.Parameter) && parameter.Type is IArrayTypeSymbol or { SpecialType: SpecialType.System_String },
+        _ => false,
+    };
+}

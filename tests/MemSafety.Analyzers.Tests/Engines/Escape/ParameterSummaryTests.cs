@@ -1,0 +1,116 @@
+using System.Linq;
+using MemSafety.Analyzers.Engines.Escape;
+using MemSafety.Analyzers.Tests.Verification;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MemSafety.Analyzers.Tests.Engines.Escape;
+
+/// <summary>Interprocedural precision: calls into methods of the same compilation are judged by the
+/// callee's own body ("leaking param" summaries), bounded and recursion-safe.</summary>
+public sealed class ParameterSummaryTests
+{
+    private static EscapeResult Analyze(string members, bool withSummaries = true)
+    {
+        var parsed = Markup.Parse($$"""
+            using System;
+            using System.Collections.Generic;
+            class C
+            {
+                int[]? _kept;
+                static int Total;
+            {{members}}
+            }
+            """);
+        var tree = CSharpSyntaxTree.ParseText(parsed.Source);
+        var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join("\n", errors));
+        var operation = compilation.GetSemanticModel(tree).GetOperation(tree.GetRoot().FindNode(parsed.Spans.Single().Span, getInnermostNodeForTie: true))!;
+        return EscapeEngine.ForBodyOf(operation, withSummaries ? new ParameterSummaries(compilation) : null).Analyze(operation);
+    }
+
+    private const string Readers = """
+            static int Sum(int[] values) { var s = 0; foreach (var v in values) s += v; return s; }
+            static int First(int[] values) => values.Length > 0 ? values[0] : -1;
+        """;
+
+    [Fact]
+    public void CalleeOnlyReads_NoEscape()
+        => Assert.True(Analyze(Readers + "void M() { var a = [|new int[4]|]; Total = Sum(a) + First(a); }").CanLiveOnStack);
+
+    [Fact]
+    public void WithoutSummaries_SameCallCountsAsEscape()
+        => Assert.Equal("passed to 'C.Sum', which may keep it",
+            Analyze(Readers + "void M() { var a = [|new int[4]|]; Total = Sum(a); }", withSummaries: false).Reason);
+
+    [Fact]
+    public void CalleeStoresIntoField_EscapesWithTheCalleesReason()
+    {
+        var result = Analyze("void Keep(int[] values) { _kept = values; }\nvoid M() { var a = [|new int[4]|]; Keep(a); }");
+        Assert.Equal(EscapeKind.PassedToMethod, result.Kind);
+        Assert.Equal("passed to 'C.Keep', where it is stored into field '_kept'", result.Reason);
+    }
+
+    [Fact]
+    public void CalleePassesToSafeCallee_NoEscape()
+        => Assert.True(Analyze(Readers + "static int Twice(int[] v) => Sum(v) * 2;\nvoid M() { var a = [|new int[4]|]; Total = Twice(a); }").CanLiveOnStack);
+
+    [Fact]
+    public void CalleeReturnsIt_ResultIsFollowed()
+    {
+        const string identity = "static int[] Same(int[] v) => v;\n";
+        Assert.True(Analyze(identity + "void M() { var a = [|new int[4]|]; var b = Same(a); Total = b[0]; }").CanLiveOnStack);
+        var escaped = Analyze(identity + "void M() { var a = [|new int[4]|]; _kept = Same(a); }");
+        Assert.Equal("stored into field '_kept'", escaped.Reason);
+    }
+
+    [Fact]
+    public void VirtualCallee_IsNotSummarized()
+        => Assert.Equal("passed to 'C.Look', which may keep it",
+            Analyze("protected virtual int Look(int[] v) => v.Length;\nvoid M() { var a = [|new int[4]|]; Total = Look(a); }").Reason);
+
+    [Fact]
+    public void OverrideInSealedType_IsSummarized()
+        => Assert.True(Analyze("""
+                class Base { public virtual int Look(int[] v) => 0; }
+                sealed class Derived : Base { public override int Look(int[] v) => v.Length; }
+                void M(Derived d) { var a = [|new int[4]|]; Total = d.Look(a); }
+            """).CanLiveOnStack);
+
+    [Fact]
+    public void Recursion_IsCutConservatively()
+        => Assert.True(Analyze("static int Loop(int[] v, int n) => n == 0 ? v.Length : Loop(v, n - 1);\nvoid M() { var a = [|new int[4]|]; Total = Loop(a, 3); }").Escapes);
+
+    [Fact]
+    public void DeepChains_AreBoundedConservatively()
+    {
+        const string chain = """
+                static int L1(int[] v) => L2(v);
+                static int L2(int[] v) => L3(v);
+                static int L3(int[] v) => L4(v);
+                static int L4(int[] v) => L5(v);
+                static int L5(int[] v) => v.Length;
+            """;
+        Assert.True(Analyze(chain + "void M() { var a = [|new int[4]|]; Total = L1(a); }").Escapes);
+        Assert.True(Analyze(chain + "void M() { var a = [|new int[4]|]; Total = L3(a); }").CanLiveOnStack);
+    }
+
+    [Fact]
+    public void ConstructorStoringArgument_Escapes()
+        => Assert.Equal("passed to the constructor of 'Holder', where it is stored into field 'Data'",
+            Analyze("sealed class Holder { public int[] Data; public Holder(int[] d) { Data = d; } }\nvoid M() { var a = [|new int[4]|]; var h = new Holder(a); }").Reason);
+
+    [Fact]
+    public void LocalFunctionParameter_IsFollowedInline()
+    {
+        Assert.True(Analyze("void M() { var a = [|new int[4]|]; Total = Count(a); static int Count(int[] v) => v.Length; }").CanLiveOnStack);
+        Assert.Equal("stored into field '_kept'",
+            Analyze("void M() { var a = [|new int[4]|]; Store(a); void Store(int[] v) { _kept = v; } }").Reason);
+    }
+
+    [Fact]
+    public void InterfaceCallee_IsNotSummarized()
+        => Assert.True(Analyze("interface IReader { int Read(int[] v); }\nvoid M(IReader r) { var a = [|new int[4]|]; Total = r.Read(a); }").Escapes);
+}
