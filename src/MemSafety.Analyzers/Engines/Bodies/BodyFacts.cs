@@ -1,0 +1,294 @@
+using System.Collections.Generic;
+using System.Runtime.CompilerServices;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Engines.Bodies;
+
+/// <summary>
+/// Facts about one function body (a member's operation tree, with its lambdas and local functions),
+/// computed by one walk on the first question and shared by every rule and engine that asks: who reads and
+/// writes each local and parameter, what each lambda or local function captures, where the body awaits or
+/// yields, its loops, <c>try</c>, <c>lock</c> and <c>using</c> regions, and which local functions are
+/// turned into delegates. Rules ask this instead of walking the body themselves.
+/// <para>Cached per root operation in a <see cref="ConditionalWeakTable{TKey,TValue}"/>: the analyzer driver
+/// gives every analyzer the same operation tree of a body, and the facts die with it. Every list is in
+/// source order (pre-order, left to right), so "the first" always means the first in reading order.</para>
+/// </summary>
+public sealed class BodyFacts
+{
+    private static readonly ConditionalWeakTable<IOperation, BodyFacts> Cache = new();
+    private static readonly ConditionalWeakTable<IOperation, BodyFacts>.CreateValueCallback Create = static root => new BodyFacts(root);
+    private static readonly IReadOnlyList<IOperation> None = new IOperation[0];
+    private static readonly IReadOnlyList<ISymbol> NoSymbols = new ISymbol[0];
+
+    private readonly Dictionary<ISymbol, List<IOperation>> _references = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ISymbol, List<IOperation>> _writes = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<IOperation, FunctionFacts> _functions = new();
+    private readonly HashSet<IMethodSymbol> _localFunctionsAsDelegates = new(SymbolEqualityComparer.Default);
+    private readonly List<IOperation> _suspensions = new();
+    private readonly List<IOperation> _functionList = new();
+    private readonly List<ILoopOperation> _loops = new();
+    private readonly List<ITryOperation> _tries = new();
+    private readonly List<ILockOperation> _locks = new();
+    private readonly List<IOperation> _usings = new();
+    private readonly FunctionFacts _rootFunction = new(null);
+
+    private BodyFacts(IOperation root)
+    {
+        Root = root;
+        Index(root);
+    }
+
+    /// <summary>The facts of the body that contains <paramref name="operation"/> (any operation of it).</summary>
+    public static BodyFacts Of(IOperation operation)
+    {
+        var root = operation;
+        while (root.Parent is not null)
+            root = root.Parent;
+        return Cache.GetValue(root, Create);
+    }
+
+    /// <summary>The root of the body's operation tree.</summary>
+    public IOperation Root { get; }
+
+    /// <summary>Every reference (<see cref="ILocalReferenceOperation"/>, <see cref="IParameterReferenceOperation"/>)
+    /// to a local or parameter in the body, including those inside its lambdas and local functions.</summary>
+    public IReadOnlyList<IOperation> ReferencesTo(ISymbol localOrParameter)
+        => _references.TryGetValue(localOrParameter, out var list) ? list : None;
+
+    /// <summary>The references to a local or parameter that write it: the target of an assignment (simple,
+    /// compound, <c>??=</c>, deconstruction), of <c>++</c>/<c>--</c>, an <c>out</c> or <c>ref</c> argument, or a
+    /// <c>ref</c> alias (<c>ref var r = ref x</c>, <c>&amp;x</c>) through which it may be written later. A
+    /// declaration's initializer is not a reference and so not listed.</summary>
+    public IReadOnlyList<IOperation> WritesTo(ISymbol localOrParameter)
+        => _writes.TryGetValue(localOrParameter, out var list) ? list : None;
+
+    /// <summary>Whether anything in the body writes the local or parameter after its declaration.</summary>
+    public bool IsWritten(ISymbol localOrParameter) => _writes.ContainsKey(localOrParameter);
+
+    /// <summary>Every point where the body may suspend: <c>await</c>, <c>yield return</c>, <c>await using</c>,
+    /// <c>await foreach</c> (in every function of the body).</summary>
+    public IReadOnlyList<IOperation> Suspensions => _suspensions;
+
+    /// <summary>Lambdas (<see cref="IAnonymousFunctionOperation"/>) and local functions
+    /// (<see cref="ILocalFunctionOperation"/>) declared in the body, outermost first.</summary>
+    public IReadOnlyList<IOperation> Functions => _functionList;
+
+    /// <summary>Loop statements of the body (of every function in it).</summary>
+    public IReadOnlyList<ILoopOperation> Loops => _loops;
+
+    /// <summary><c>try</c> statements of the body.</summary>
+    public IReadOnlyList<ITryOperation> TryStatements => _tries;
+
+    /// <summary><c>lock</c> statements of the body.</summary>
+    public IReadOnlyList<ILockOperation> LockStatements => _locks;
+
+    /// <summary><c>using</c> statements (<see cref="IUsingOperation"/>) and declarations (<see cref="IUsingDeclarationOperation"/>).</summary>
+    public IReadOnlyList<IOperation> UsingStatements => _usings;
+
+    /// <summary>Whether the local function is converted to a delegate somewhere in the body (then it may run
+    /// later, like a lambda, and what it captures lives in a closure object).</summary>
+    public bool IsConvertedToDelegate(IMethodSymbol localFunction) => _localFunctionsAsDelegates.Contains(localFunction.OriginalDefinition);
+
+    /// <summary>Locals and parameters declared outside the lambda or local function and used inside it.</summary>
+    public IReadOnlyList<ISymbol> CapturedBy(IOperation function)
+        => _functions.TryGetValue(function, out var facts) && facts.Captures is { } captures ? captures : NoSymbols;
+
+    /// <summary>Whether the lambda or local function uses <c>this</c> (explicitly or through a member access).</summary>
+    public bool CapturesThis(IOperation function) => _functions.TryGetValue(function, out var facts) && facts.UsesThis;
+
+    /// <summary>Whether the function (the body's own member when <paramref name="function"/> is null, else a
+    /// lambda or local function of it) contains <c>yield</c>: an iterator, which cannot hold a span local.</summary>
+    public bool IsIterator(IOperation? function) => FactsOf(function)?.Yields == true;
+
+    /// <summary>Whether the function (as for <see cref="IsIterator"/>) contains <c>await</c> itself (not in a nested function).</summary>
+    public bool ContainsAwait(IOperation? function) => FactsOf(function)?.Awaits == true;
+
+    private FunctionFacts? FactsOf(IOperation? function)
+        => function is null ? _rootFunction : _functions.TryGetValue(function, out var facts) ? facts : null;
+
+    // ------------------------------------------------------------------ the walk
+
+    private void Index(IOperation root)
+    {
+        // Pre-order, children left to right: push them in reverse, each with the function it belongs to.
+        var stack = new Stack<(IOperation Operation, FunctionFacts Function)>();
+        stack.Push((root, _rootFunction));
+        var children = new List<IOperation>();
+        while (stack.Count > 0)
+        {
+            var (operation, function) = stack.Pop();
+            var inner = Visit(operation, function);
+
+            children.Clear();
+            foreach (var child in operation.ChildOperations)
+                children.Add(child);
+            for (var i = children.Count - 1; i >= 0; i--)
+                stack.Push((children[i], inner));
+        }
+    }
+
+    private FunctionFacts Visit(IOperation operation, FunctionFacts function)
+    {
+        switch (operation)
+        {
+            case ILocalReferenceOperation local:
+                Reference(local.Local, operation, function);
+                break;
+            case IParameterReferenceOperation parameter:
+                Reference(parameter.Parameter, operation, function);
+                break;
+            case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
+                for (var f = function; f.Operation is not null; f = f.Outer!)
+                    f.UsesThis = true;
+                break;
+            case IAwaitOperation:
+                _suspensions.Add(operation);
+                function.Awaits = true;
+                break;
+            case IReturnOperation { Kind: OperationKind.YieldReturn }:
+                _suspensions.Add(operation);
+                function.Yields = true;
+                break;
+            case IReturnOperation { Kind: OperationKind.YieldBreak }:
+                function.Yields = true;
+                break;
+            case IUsingOperation { IsAsynchronous: true }:
+            case IUsingDeclarationOperation { IsAsynchronous: true }:
+                _suspensions.Add(operation);
+                _usings.Add(operation);
+                function.Awaits = true;
+                break;
+            case IUsingOperation:
+            case IUsingDeclarationOperation:
+                _usings.Add(operation);
+                break;
+            case IForEachLoopOperation { IsAsynchronous: true } loop:
+                _suspensions.Add(operation);
+                _loops.Add(loop);
+                function.Awaits = true;
+                break;
+            case ILoopOperation loop:
+                _loops.Add(loop);
+                break;
+            case ITryOperation tryOperation:
+                _tries.Add(tryOperation);
+                break;
+            case ILockOperation lockOperation:
+                _locks.Add(lockOperation);
+                break;
+            case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference when methodReference.Parent is IDelegateCreationOperation:
+                _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
+                break;
+            case IAnonymousFunctionOperation lambda:
+                return Enter(operation, lambda.Symbol, function);
+            case ILocalFunctionOperation localFunction:
+                return Enter(operation, localFunction.Symbol, function);
+        }
+
+        return function;
+    }
+
+    private FunctionFacts Enter(IOperation operation, IMethodSymbol symbol, FunctionFacts outer)
+    {
+        var facts = new FunctionFacts(operation) { Symbol = symbol, Outer = outer };
+        _functions[operation] = facts;
+        _functionList.Add(operation);
+        return facts;
+    }
+
+    private void Reference(ISymbol symbol, IOperation reference, FunctionFacts function)
+    {
+        Add(_references, symbol, reference);
+        if (IsWrite(reference))
+            Add(_writes, symbol, reference);
+
+        // Captured by every function between the reference and the symbol's declaring function.
+        var owner = symbol.ContainingSymbol;
+        for (var f = function; f.Operation is not null; f = f.Outer!)
+        {
+            if (SymbolEqualityComparer.Default.Equals(f.Symbol, owner))
+                break;
+            f.Captures ??= new List<ISymbol>();
+            if (!Contains(f.Captures, symbol))
+                f.Captures.Add(symbol);
+        }
+    }
+
+    /// <summary>Whether the reference is (part of) something written: see <see cref="WritesTo"/>.</summary>
+    private static bool IsWrite(IOperation reference)
+    {
+        var current = reference;
+        var parent = current.Parent;
+
+        // Deconstruction targets: (a, b) = …, (var x, y) = …
+        while (parent is ITupleOperation or IDeclarationExpressionOperation)
+        {
+            current = parent;
+            parent = current.Parent;
+        }
+
+        switch (parent)
+        {
+            case IAssignmentOperation assignment when assignment.Target == current:
+                return true;
+            case IIncrementOrDecrementOperation:
+                return true;
+            case IArgumentOperation argument:
+                return argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out
+                       || argument.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.ArgumentSyntax { RefKindKeyword.RawKind: not 0 } syntax
+                          && !syntax.RefKindKeyword.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.InKeyword);
+            case IAddressOfOperation:
+                return true;
+            case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation { Symbol.RefKind: RefKind.Ref } }:
+                return true;
+            case IReturnOperation when IsRefReturn(parent):
+                return true;
+            default:
+                return false;
+        }
+    }
+
+    private static bool IsRefReturn(IOperation returnOperation)
+        => returnOperation.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.ReturnStatementSyntax { Expression: Microsoft.CodeAnalysis.CSharp.Syntax.RefExpressionSyntax }
+           or Microsoft.CodeAnalysis.CSharp.Syntax.ArrowExpressionClauseSyntax { Expression: Microsoft.CodeAnalysis.CSharp.Syntax.RefExpressionSyntax };
+
+    private static bool Contains(List<ISymbol> list, ISymbol symbol)
+    {
+        foreach (var item in list)
+        {
+            if (SymbolEqualityComparer.Default.Equals(item, symbol))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static void Add(Dictionary<ISymbol, List<IOperation>> map, ISymbol symbol, IOperation reference)
+    {
+        if (!map.TryGetValue(symbol, out var list))
+            map[symbol] = list = new List<IOperation>();
+        list.Add(reference);
+    }
+
+    private sealed class FunctionFacts
+    {
+        public FunctionFacts(IOperation? operation) => Operation = operation;
+
+        /// <summary>The lambda or local function; null for the member's own body.</summary>
+        public IOperation? Operation { get; }
+
+        public IMethodSymbol? Symbol { get; set; }
+
+        public FunctionFacts? Outer { get; set; }
+
+        public List<ISymbol>? Captures { get; set; }
+
+        public bool UsesThis { get; set; }
+
+        public bool Yields { get; set; }
+
+        public bool Awaits { get; set; }
+    }
+}
