@@ -92,6 +92,9 @@ internal sealed class FunctionCycles
         return new FunctionCycles(graph, BlockGraph.Build(blocks, spans), blockOf, moreBlocksOf, lambdas);
     }
 
+    /// <summary>The function's graph (for engines that walk it themselves).</summary>
+    public ControlFlowGraph Graph => _graph;
+
     public ControlFlowGraph? LambdaGraph(SyntaxNode syntax)
         => _lambdas is not null && _lambdas.TryGetValue(syntax, out var lambda) ? _graph.GetAnonymousFunctionControlFlowGraph(lambda) : null;
 

@@ -87,6 +87,15 @@ public static class LoopCycles
         return null;
     }
 
+    /// <summary>The control-flow graph of the function (member body, lambda or local function) that contains the
+    /// operation: the graph this class builds once per function and keeps with the body's operation tree, so
+    /// other engines (Engines/Dataflow) do not build a second one. Null when the graph cannot be built.</summary>
+    internal static ControlFlowGraph? GraphOf(IOperation operation)
+    {
+        var function = EnclosingFunction(operation, out var root);
+        return s_bodies.GetValue(root, s_create).For(function)?.Graph;
+    }
+
     /// <summary>Whether some loop statement of the operation's own function has it in its repeated part
     /// (not a foreach's collection, not a for's initializer). Every cycle of a function without goto
     /// passes through such a part, so this bounds <see cref="IsOnCycle(IOperation)"/> without a graph.</summary>
