@@ -1,6 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
-using MemSafety.Analyzers.ControlFlow;
+using MemSafety.Analyzers.Engines.ControlFlow;
 using MemSafety.Analyzers.Engines.Dataflow;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis;
