@@ -10,7 +10,7 @@ namespace MemSafety.Analyzers.Core;
 /// <summary>
 /// Answers "does this code run on an error path, or not at all?" for the census rules (those that count
 /// allocations where code repeats): an allocation there happens once per failure, not per iteration or
-/// per call, so reporting it is noise. Create one per compilation; answers about callees are cached.
+/// per call, so reporting it is noise. Rules share the compilation's one instance (<see cref="CompilationServices.ColdPaths"/>); answers about callees are cached.
 /// <para>Cold (runs only when something has gone wrong):</para>
 /// <list type="bullet">
 /// <item>inside a <c>throw</c> (statement or expression) or a <c>catch</c> handler;</item>
@@ -36,6 +36,7 @@ public sealed class ColdPaths
 
     public ColdPaths(Compilation compilation)
     {
+        CreationCounts.Record(compilation, nameof(ColdPaths));
         _conditional = compilation.GetTypeByMetadataName("System.Diagnostics.ConditionalAttribute");
         _doesNotReturn = compilation.GetTypeByMetadataName("System.Diagnostics.CodeAnalysis.DoesNotReturnAttribute");
         _expression = compilation.GetTypeByMetadataName("System.Linq.Expressions.Expression`1");

@@ -12,7 +12,7 @@ namespace MemSafety.Analyzers.Core;
 /// when it, a type containing it, or its assembly/module carries an attribute named
 /// <c>PerformanceSensitiveAttribute</c> or <c>HotPathAttribute</c> (matched by name in any namespace,
 /// so users need no runtime dependency), or when its fully-qualified name matches a glob of
-/// <c>memsafety.hot_paths</c>. Create one per compilation; answers are cached per member.
+/// <c>memsafety.hot_paths</c>. Rules share the compilation's one instance (<see cref="CompilationServices.HotPaths"/>); answers are cached per member.
 /// </summary>
 public sealed class HotPathOracle
 {
@@ -31,6 +31,7 @@ public sealed class HotPathOracle
     public HotPathOracle(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
     {
         _optionsProvider = optionsProvider;
+        CreationCounts.Record(compilation, nameof(HotPathOracle));
         _assemblyIsHot = HasHotAttribute(compilation.Assembly) || HasHotAttribute(compilation.SourceModule);
     }
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Immutable;
 using System.Globalization;
+using System.Threading;
 using Microsoft.CodeAnalysis.Diagnostics;
 
 namespace MemSafety.Analyzers.Core;
@@ -119,19 +120,22 @@ public readonly struct MemSafetyOptions
 
     /// <summary>The scope of one rule: <c>memsafety.&lt;id&gt;.scope</c>, else <c>memsafety.scope</c>, else the rule's default.</summary>
     public RuleScope GetScope(string ruleId, RuleScope ruleDefault)
-    {
-        if (TryGetRaw("memsafety." + ruleId + ".scope", out var raw) && TryParseScope(raw, out var scope))
-            return scope;
-        if (TryGetRaw(Scope.Key, out raw) && TryParseScope(raw, out scope))
-            return scope;
-        return ruleDefault;
-    }
+        => ResolveScope(RuleScopeOption.KeyOf(ruleId), followsGlobalScope: true, ruleDefault);
 
     /// <summary>The scope of a rule that only its own key may change (<c>memsafety.&lt;id&gt;.scope</c>), not
     /// <c>memsafety.scope</c>: the escape report lists every allocation it sees, so widening every census
     /// rule (as the <c>Strict</c> preset does) must not turn it into a note per allocation everywhere.</summary>
     public RuleScope GetOwnScope(string ruleId, RuleScope ruleDefault)
-        => TryGetRaw("memsafety." + ruleId + ".scope", out var raw) && TryParseScope(raw, out var scope) ? scope : ruleDefault;
+        => ResolveScope(RuleScopeOption.KeyOf(ruleId), followsGlobalScope: false, ruleDefault);
+
+    internal RuleScope ResolveScope(string ruleKey, bool followsGlobalScope, RuleScope ruleDefault)
+    {
+        if (TryGetRaw(ruleKey, out var raw) && TryParseScope(raw, out var scope))
+            return scope;
+        if (followsGlobalScope && TryGetRaw(Scope.Key, out raw) && TryParseScope(raw, out scope))
+            return scope;
+        return ruleDefault;
+    }
 
     internal static bool TryParseScope(string raw, out RuleScope scope)
     {
@@ -163,4 +167,51 @@ public readonly struct MemSafetyOptions
         value = string.Empty;
         return false;
     }
+}
+
+/// <summary>
+/// One rule's scope declaration: its key (<c>memsafety.&lt;id&gt;.scope</c>, built once here rather than per node)
+/// and its default. Each rule declares one as a static field, naming its id and default literally (the catalogue
+/// test reads these declarations to check the README's "Default scope" column);
+/// <see cref="CompilationServices.ScopeOf"/> resolves it once per file.
+/// </summary>
+public sealed class RuleScopeOption
+{
+    private static int s_count;
+
+    private RuleScopeOption(string ruleId, RuleScope ruleDefault, bool followsGlobalScope)
+    {
+        RuleId = ruleId;
+        Key = KeyOf(ruleId);
+        Default = ruleDefault;
+        FollowsGlobalScope = followsGlobalScope;
+        Index = Interlocked.Increment(ref s_count) - 1;
+    }
+
+    /// <summary>A census rule's scope: <c>memsafety.&lt;id&gt;.scope</c>, else <c>memsafety.scope</c>, else <paramref name="ruleDefault"/>.</summary>
+    public static RuleScopeOption For(string ruleId, RuleScope ruleDefault) => new(ruleId, ruleDefault, followsGlobalScope: true);
+
+    /// <summary>A scope only the rule's own key changes (see <see cref="MemSafetyOptions.GetOwnScope"/>).</summary>
+    public static RuleScopeOption OwnKeyOnly(string ruleId, RuleScope ruleDefault) => new(ruleId, ruleDefault, followsGlobalScope: false);
+
+    public string RuleId { get; }
+
+    /// <summary><c>memsafety.&lt;id&gt;.scope</c>.</summary>
+    public string Key { get; }
+
+    public RuleScope Default { get; }
+
+    /// <summary>Whether <c>memsafety.scope</c> applies when the rule's own key is not set.</summary>
+    public bool FollowsGlobalScope { get; }
+
+    /// <summary>A dense number per declaration, for per-file caches.</summary>
+    internal int Index { get; }
+
+    /// <summary>How many declarations exist so far.</summary>
+    internal static int Count => Volatile.Read(ref s_count);
+
+    internal static string KeyOf(string ruleId) => "memsafety." + ruleId + ".scope";
+
+    /// <summary>The scope under <paramref name="options"/> (a file's options).</summary>
+    public RuleScope Resolve(MemSafetyOptions options) => options.ResolveScope(Key, FollowsGlobalScope, Default);
 }

@@ -60,7 +60,7 @@ public sealed class SdkRule
 /// .editorconfig and global configs (where the SDK's <c>AnalysisMode</c> configs live), then the bulk keys
 /// <c>dotnet_analyzer_diagnostic.category-Performance.severity</c> and <c>dotnet_analyzer_diagnostic.severity</c>,
 /// then the rule's default. Without the property (no package targets, as in our unit tests) the SDK
-/// analyzers are taken to be absent. Create one per compilation; answers are cached per rule and tree.
+/// analyzers are taken to be absent. Rules share the compilation's one instance (<see cref="CompilationServices.SdkRules"/>); answers are cached per rule and tree.
 /// </summary>
 public sealed class SdkRules
 {
@@ -73,9 +73,15 @@ public sealed class SdkRules
     private readonly ConcurrentDictionary<(SdkRule Rule, SyntaxTree Tree), bool> _answers = new();
 
     public SdkRules(Compilation compilation, AnalyzerOptions options)
+        : this(compilation, options.AnalyzerConfigOptionsProvider)
+    {
+    }
+
+    internal SdkRules(Compilation compilation, AnalyzerConfigOptionsProvider options)
     {
         _compilation = compilation;
-        _options = options.AnalyzerConfigOptionsProvider;
+        _options = options;
+        CreationCounts.Record(compilation, nameof(SdkRules));
         _loaded = _options.GlobalOptions.TryGetValue(NetAnalyzersProperty, out var value)
                   && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase);
     }

@@ -104,7 +104,7 @@ public sealed class StructDefaultEqualityFix : CodeFixProvider
     private static StructDeclarationSyntax? Rewrite(StructDeclarationSyntax declaration, INamedTypeSymbol type, SemanticModel model)
     {
         var compilation = model.Compilation;
-        var equatable = compilation.GetTypeByMetadataName("System.IEquatable`1");
+        var equatable = WellKnownTypes.Of(compilation).IEquatable;
         var members = StructEquality.PlanFix(type, compilation, equatable);
         if (members.IsDefault)
             return null; // already fixed (another site of the same struct) or no longer safe

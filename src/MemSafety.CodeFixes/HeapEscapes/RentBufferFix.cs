@@ -99,9 +99,7 @@ public sealed class RentBufferFix : CodeFixProvider
     /// needs ArrayPool&lt;T&gt; and Span&lt;T&gt; (netstandard2.0 and .NET Framework have them only with the
     /// System.Buffers / System.Memory packages) and span locals (C# 7.2).</summary>
     private static bool HasPoolAndSpans(Compilation compilation, SyntaxTree tree)
-        => compilation.GetTypeByMetadataName("System.Buffers.ArrayPool`1") is not null
-           && compilation.GetTypeByMetadataName("System.Span`1") is not null
-           && compilation.GetTypeByMetadataName("System.MemoryExtensions") is not null
+        => WellKnownTypes.Of(compilation) is { ArrayPool: not null, Span: not null, MemoryExtensions: not null }
            && ((CSharpParseOptions)tree.Options).LanguageVersion >= LanguageVersion.CSharp7_2;
 
     private static async Task<Document> ApplyAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)

@@ -118,21 +118,29 @@ public sealed class CatalogueConsistencyTests
     };
 
     /// <summary>Where each rule reports when no <c>memsafety.*scope</c> key is set, read from the analyzers' source:
-    /// the default each passes to <c>GetScope</c>/<c>GetOwnScope</c>; a rule without a scope reports everywhere.</summary>
+    /// the default each rule's <c>RuleScopeOption.For(…)</c>/<c>RuleScopeOption.OwnKeyOnly(…)</c> declaration names;
+    /// a rule without one reports everywhere. Every declaration must name its rule id and default literally, a rule
+    /// declares at most one, and no analyzer reads a scope by id (<c>GetScope</c>/<c>GetOwnScope</c>) around them.</summary>
     private static Dictionary<string, RuleScope> DefaultScopes()
     {
         var idByName = typeof(RuleIdentifiers).GetFields().ToDictionary(f => f.Name, f => (string)f.GetValue(null)!);
         var scopes = RuleCatalogue.All.ToDictionary(d => d.Id, _ => RuleScope.Everywhere);
+        var declared = new HashSet<string>();
         foreach (var file in Directory.GetFiles(Path.Combine(RepositoryFiles.Root, "src", "MemSafety.Analyzers"), "*.cs", SearchOption.AllDirectories))
         {
             if (file.Contains(Path.DirectorySeparatorChar + "obj" + Path.DirectorySeparatorChar, StringComparison.Ordinal) || Path.GetFileName(file) == "MemSafetyOptions.cs")
                 continue;
             var text = File.ReadAllText(file);
-            var calls = Regex.Matches(text, @"\.Get(Own)?Scope\(");
-            var parsed = Regex.Matches(text, @"\.Get(?:Own)?Scope\(\s*RuleIdentifiers\.(\w+)\s*,\s*RuleScope\.(\w+)\s*\)");
-            Assert.True(calls.Count == parsed.Count, $"{file}: every GetScope call must name its rule and its default literally, so the README's scope column can be checked");
+            Assert.True(!Regex.IsMatch(text, @"\.Get(Own)?Scope\("), $"{file}: a rule declares its scope as a RuleScopeOption (built once) instead of reading it by id");
+            var declarations = Regex.Matches(text, @"\bRuleScopeOption\.\w+\(|\bnew\s+RuleScopeOption\b");
+            var parsed = Regex.Matches(text, @"\bRuleScopeOption\.(?:For|OwnKeyOnly)\(\s*RuleIdentifiers\.(\w+)\s*,\s*RuleScope\.(\w+)\s*\)");
+            Assert.True(declarations.Count == parsed.Count, $"{file}: every RuleScopeOption must name its rule and its default literally, so the README's scope column can be checked");
             foreach (Match m in parsed)
-                scopes[idByName[m.Groups[1].Value]] = Enum.Parse<RuleScope>(m.Groups[2].Value);
+            {
+                var id = idByName[m.Groups[1].Value];
+                Assert.True(declared.Add(id), $"{id} declares its scope twice");
+                scopes[id] = Enum.Parse<RuleScope>(m.Groups[2].Value);
+            }
         }
 
         return scopes;

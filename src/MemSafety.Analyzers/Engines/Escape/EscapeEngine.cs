@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using System.Threading;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -25,8 +26,10 @@ public sealed class EscapeEngine
     /// <param name="root">The function body (the root of its operation tree).</param>
     /// <param name="summaries">Summaries of the compilation's methods; without them every call to a
     /// method outside the curated BCL table counts as an escape.</param>
-    public EscapeEngine(IOperation root, ParameterSummaries? summaries = null)
-        : this(root, summaries, SummaryContext.Root())
+    /// <param name="cancellationToken">The token of the analyzer callback the engine serves (summaries it
+    /// computes observe it).</param>
+    public EscapeEngine(IOperation root, ParameterSummaries? summaries = null, CancellationToken cancellationToken = default)
+        : this(root, summaries, SummaryContext.Root(cancellationToken))
     {
     }
 
@@ -38,9 +41,9 @@ public sealed class EscapeEngine
     }
 
     /// <summary>The engine for the body that contains <paramref name="operation"/>.</summary>
-    public static EscapeEngine ForBodyOf(IOperation operation, ParameterSummaries? summaries = null)
+    public static EscapeEngine ForBodyOf(IOperation operation, ParameterSummaries? summaries = null, CancellationToken cancellationToken = default)
     {
-        return new EscapeEngine(operation.Root(), summaries);
+        return new EscapeEngine(operation.Root(), summaries, cancellationToken);
     }
 
     /// <summary>Does the value produced by <paramref name="value"/> (an allocation, usually) escape?</summary>

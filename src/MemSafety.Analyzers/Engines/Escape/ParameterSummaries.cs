@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Threading;
@@ -38,25 +39,32 @@ public sealed class ParameterSummary
 
 /// <summary>
 /// Go's "leaking param" summaries: for a method of the same compilation whose body we can see, whether
-/// it keeps a parameter. One instance per compilation; summaries are cached per (method, parameter).
-/// Analysis is bounded: callees are followed <see cref="MaxDepth"/> levels deep and recursion is cut;
-/// a verdict reached through such a cut is conservative (Retains) and not cached, so every cached
-/// verdict is the same whichever thread or caller computed it.
+/// it keeps a parameter. One instance per compilation, shared by every rule (<see cref="Core.CompilationServices.Summaries"/>);
+/// summaries are cached per (method, parameter). Analysis is bounded: callees are followed <see cref="MaxDepth"/>
+/// levels deep and recursion is cut; a verdict reached through such a cut is conservative (Retains) and not cached,
+/// so every cached verdict is the same whichever thread or caller computed it.
+/// <para>Each request brings its own cancellation token (in its <see cref="SummaryContext"/>): a cancelled request
+/// throws <see cref="OperationCanceledException"/> to its own caller and caches nothing it had not finished, so
+/// another rule's request is never cancelled by it nor served a summary cut short.</para>
 /// </summary>
 public sealed class ParameterSummaries
 {
     public const int MaxDepth = 3;
 
     private readonly Compilation _compilation;
-    private readonly CancellationToken _cancellationToken;
     private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal), ParameterSummary> _cache = new();
     private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
 
-    public ParameterSummaries(Compilation compilation, CancellationToken cancellationToken = default)
+    public ParameterSummaries(Compilation compilation)
     {
         _compilation = compilation;
-        _cancellationToken = cancellationToken;
+        Core.CreationCounts.Record(compilation, nameof(ParameterSummaries));
     }
+
+    /// <summary>What <paramref name="method"/> does with its parameter <paramref name="ordinal"/>, for a request
+    /// cancelled by <paramref name="cancellationToken"/>.</summary>
+    internal ParameterSummary Get(IMethodSymbol method, int ordinal, CancellationToken cancellationToken)
+        => Get(method, ordinal, SummaryContext.Root(cancellationToken));
 
     internal ParameterSummary Get(IMethodSymbol method, int ordinal, SummaryContext context)
     {
@@ -72,7 +80,10 @@ public sealed class ParameterSummaries
             return ParameterSummary.Unknown;
         }
 
-        var inner = new SummaryContext(context.Depth + 1, context.InProgress);
+        // Before any work, and never caught below: a cancelled request ends here or in Roslyn's binding, and
+        // the exception leaves through every level without caching a verdict.
+        context.CancellationToken.ThrowIfCancellationRequested();
+        var inner = new SummaryContext(context.Depth + 1, context.InProgress, context.CancellationToken);
         inner.InProgress.Add(key);
         var verdict = Compute(method, ordinal, inner);
         inner.InProgress.Remove(key);
@@ -96,7 +107,7 @@ public sealed class ParameterSummaries
 
     private ParameterSummary Compute(IMethodSymbol method, int ordinal, SummaryContext context)
     {
-        var syntax = method.DeclaringSyntaxReferences[0].GetSyntax(_cancellationToken);
+        var syntax = method.DeclaringSyntaxReferences[0].GetSyntax(context.CancellationToken);
         if (!_compilation.ContainsSyntaxTree(syntax.SyntaxTree))
             return ParameterSummary.Unknown;
 
@@ -105,7 +116,7 @@ public sealed class ParameterSummaries
 #pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
         var model = _models.GetOrAdd(syntax.SyntaxTree, tree => _compilation.GetSemanticModel(tree));
 #pragma warning restore RS1030
-        var body = model.GetOperation(syntax, _cancellationToken);
+        var body = model.GetOperation(syntax, context.CancellationToken);
         if (body is null || ordinal >= method.Parameters.Length)
             return ParameterSummary.Unknown;
 
@@ -129,18 +140,22 @@ public sealed class ParameterSummaries
     }
 }
 
-/// <summary>The chain of summaries being computed on this call stack.</summary>
+/// <summary>The chain of summaries being computed on this call stack, for one request.</summary>
 internal sealed class SummaryContext
 {
-    public SummaryContext(int depth, HashSet<(IMethodSymbol, int)> inProgress)
+    public SummaryContext(int depth, HashSet<(IMethodSymbol, int)> inProgress, CancellationToken cancellationToken)
     {
         Depth = depth;
         InProgress = inProgress;
+        CancellationToken = cancellationToken;
     }
 
-    public static SummaryContext Root() => new(0, new HashSet<(IMethodSymbol, int)>(new KeyComparer()));
+    public static SummaryContext Root(CancellationToken cancellationToken) => new(0, new HashSet<(IMethodSymbol, int)>(new KeyComparer()), cancellationToken);
 
     public int Depth { get; }
+
+    /// <summary>The token of the request (the analyzer callback) that asked; never shared between requests.</summary>
+    public CancellationToken CancellationToken { get; }
 
     public HashSet<(IMethodSymbol, int)> InProgress { get; }
 

@@ -171,7 +171,7 @@ internal sealed class CompositeFormattingSymbols
         var formattable = compilation.GetTypeByMetadataName("System.IFormattable");
         if (handler is null || provider is null || formattable is null)
             return null;
-        var stringBuilder = compilation.GetTypeByMetadataName("System.Text.StringBuilder");
+        var stringBuilder = WellKnownTypes.Of(compilation).StringBuilder;
         var appendHandler = compilation.GetTypeByMetadataName("System.Text.StringBuilder+AppendInterpolatedStringHandler");
         var hasCreate = false;
         foreach (var member in compilation.GetSpecialType(SpecialType.System_String).GetMembers("Create"))
@@ -197,7 +197,7 @@ internal sealed class CompositeFormattingSymbols
             }
         }
 
-        return new CompositeFormattingSymbols(provider, compilation.GetTypeByMetadataName("System.IO.TextWriter"), stringBuilder,
+        return new CompositeFormattingSymbols(provider, WellKnownTypes.Of(compilation).TextWriter, stringBuilder,
             compilation.GetTypeByMetadataName("System.Console"), formattable, hasCreate, hasAppend, hasAppendProvider);
     }
 }

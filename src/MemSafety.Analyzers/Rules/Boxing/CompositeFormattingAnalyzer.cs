@@ -19,6 +19,8 @@ namespace MemSafety.Analyzers.Rules.Boxing;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
 {
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.CompositeFormatting, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.CompositeFormatting);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
@@ -27,16 +29,16 @@ public sealed class CompositeFormattingAnalyzer : MemSafetyAnalyzer
         var symbols = CompositeFormattingSymbols.Create(start.Compilation);
         if (symbols is null)
             return;
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
-        var cold = new ColdPaths(start.Compilation);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var oracle = services.HotPaths;
+        var cold = services.ColdPaths;
         start.RegisterOperationAction(operation =>
         {
             var invocation = (IInvocationOperation)operation.Operation;
             if (!CompositeFormatting.IsCandidateName(invocation.TargetMethod) || invocation.Syntax.ContainsDiagnostics)
                 return;
             var tree = invocation.Syntax.SyntaxTree;
-            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
-                .GetScope(RuleIdentifiers.CompositeFormatting, RuleScope.HotPaths);
+            var scope = services.ScopeOf(Scope, tree);
             // An error message is formatted once per failure: `throw new X(string.Format(…, count))` is not a
             // repeated allocation, whatever loop or hot path it sits in.
             if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol) || cold.IsColdOrNotRun(invocation))

@@ -30,6 +30,8 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
     /// <summary>Diagnostic property: the concrete type, fully qualified, for the fix.</summary>
     public const string ConcreteTypeProperty = "ConcreteType";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.InterfaceEnumeration, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.InterfaceEnumeration);
 
     private static readonly SymbolDisplayFormat Display = SymbolDisplayFormat.MinimallyQualifiedFormat;
@@ -41,7 +43,7 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
         start.RegisterSymbolStartAction(symbolStart =>
         {
             var type = (INamedTypeSymbol)symbolStart.Symbol;
@@ -50,7 +52,7 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
             // type's analysis: fields of such a type are not candidates.
             var fieldsAreClosed = type.GetTypeMembers().IsEmpty;
 
-            symbolStart.RegisterOperationAction(c => OnForEach(c, type, facts, fieldsAreClosed, oracle), OperationKind.Loop);
+            symbolStart.RegisterOperationAction(c => OnForEach(c, type, facts, fieldsAreClosed, services), OperationKind.Loop);
             symbolStart.RegisterOperationAction(c => OnReference(c, type, facts, fieldsAreClosed), OperationKind.LocalReference, OperationKind.FieldReference);
             symbolStart.RegisterOperationAction(c => OnDeclarator(c, type, facts), OperationKind.VariableDeclarator);
             symbolStart.RegisterOperationAction(c => OnFieldInitializer(c, type, facts, fieldsAreClosed), OperationKind.FieldInitializer);
@@ -60,7 +62,7 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
 
     // ------------------------------------------------------------------ collection
 
-    private static void OnForEach(OperationAnalysisContext context, INamedTypeSymbol type, ConcurrentDictionary<ISymbol, VariableFacts> facts, bool fieldsAreClosed, HotPathOracle oracle)
+    private static void OnForEach(OperationAnalysisContext context, INamedTypeSymbol type, ConcurrentDictionary<ISymbol, VariableFacts> facts, bool fieldsAreClosed, CompilationServices services)
     {
         if (context.Operation is not IForEachLoopOperation { IsAsynchronous: false } loop || !InThisType(context, type))
             return;
@@ -80,9 +82,8 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
         if (info?.GetEnumeratorMethod is not { ContainingType.TypeKind: TypeKind.Interface, ReturnType.IsReferenceType: true })
             return;
 
-        var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(syntax.SyntaxTree))
-            .GetScope(RuleIdentifiers.InterfaceEnumeration, RuleScope.HotPaths);
-        if (!oracle.IsInScope(scope, loop, context.ContainingSymbol))
+        var scope = services.ScopeOf(Scope, syntax.SyntaxTree);
+        if (!services.HotPaths.IsInScope(scope, loop, context.ContainingSymbol))
             return;
         var state = facts.GetOrAdd(variable, _ => new VariableFacts());
         lock (state)

@@ -19,12 +19,15 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
     /// <summary>Diagnostic property: "Operator" (enums: <c>a == b</c>) or "Equals" (<c>a.Equals(b)</c>); absent: no fix.</summary>
     public const string RewriteProperty = "Rewrite";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.ObjectEqualsOfValues, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ObjectEqualsOfValues);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var equatable = start.Compilation.GetTypeByMetadataName("System.IEquatable`1");
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var equatable = services.Types.IEquatable;
+        var oracle = services.HotPaths;
         start.RegisterOperationAction(operation =>
         {
             var invocation = (IInvocationOperation)operation.Operation;
@@ -42,8 +45,7 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
             }
 
             var type = left.Type!;
-            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(invocation.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.ObjectEqualsOfValues, RuleScope.HotPaths);
+            var scope = services.ScopeOf(Scope, invocation.Syntax.SyntaxTree);
             if (!oracle.IsInScope(scope, invocation, operation.ContainingSymbol))
                 return;
 

@@ -38,7 +38,8 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var compilation = start.Compilation;
-        var equatable = compilation.GetTypeByMetadataName("System.IEquatable`1");
+        var types = WellKnownTypes.Of(compilation);
+        var equatable = types.IEquatable;
         var comparerInterface = compilation.GetTypeByMetadataName("System.Collections.Generic.IEqualityComparer`1");
         if (equatable is null || comparerInterface is null)
             return;
@@ -49,9 +50,9 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             compilation.GetTypeByMetadataName("System.Collections.Generic.Dictionary`2"),
             compilation.GetTypeByMetadataName("System.Collections.Generic.HashSet`1"),
             compilation.GetTypeByMetadataName("System.Collections.Concurrent.ConcurrentDictionary`2"),
-            compilation.GetTypeByMetadataName("System.Collections.Generic.List`1"),
+            types.List,
             compilation.GetTypeByMetadataName("System.Collections.Generic.EqualityComparer`1"),
-            compilation.GetTypeByMetadataName("System.Linq.Enumerable"),
+            types.Enumerable,
             compilation.GetTypeByMetadataName("System.Collections.Generic.ICollection`1"),
             compilation.GetTypeByMetadataName("System.Collections.Generic.KeyValuePair`2"));
         start.RegisterOperationAction(state.AnalyzeCreation, OperationKind.ObjectCreation);

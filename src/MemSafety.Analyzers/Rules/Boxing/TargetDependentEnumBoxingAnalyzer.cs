@@ -22,6 +22,8 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
     public const string GenericFix = "Generic";
     public const string BitTestFix = "BitTest";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.TargetDependentEnumBoxing, RuleScope.HotPathsAndLoops);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.TargetDependentEnumBoxing);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
@@ -35,7 +37,8 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
         if (!isNetFramework && !hasGenericIsDefined && !hasGenericGetName)
             return;
 
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var oracle = services.HotPaths;
         start.RegisterOperationAction(context =>
         {
             var invocation = (IInvocationOperation)context.Operation;
@@ -44,8 +47,7 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
                 return;
             // One box per call is worth a change where the call repeats: hot paths and loop cycles (judged on
             // third-party libraries: a schema writer's once-per-type IsDefined is not worth a warning).
-            var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(invocation.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.TargetDependentEnumBoxing, RuleScope.HotPathsAndLoops);
+            var scope = services.ScopeOf(Scope, invocation.Syntax.SyntaxTree);
             if (!oracle.IsInScope(scope, invocation, context.ContainingSymbol))
                 return;
 

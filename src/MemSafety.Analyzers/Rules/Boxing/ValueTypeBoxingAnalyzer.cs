@@ -28,25 +28,27 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// constrained type parameter instead.</summary>
     public const string InterfaceParameterProperty = "InterfaceParameter";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.ValueTypeBoxing, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ValueTypeBoxing);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var cold = new ColdPaths(start.Compilation);
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var cold = services.ColdPaths;
         // Conversions get a per-block index of what each local is assigned, built at most once per block and
         // only if a box in scope lands in a local (see WrittenTypes).
         start.RegisterOperationBlockStartAction(block =>
         {
             var written = new WrittenTypes();
-            block.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, oracle, written), OperationKind.Conversion);
+            block.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, services, written), OperationKind.Conversion);
         });
-        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, oracle), OperationKind.MethodReference);
-        start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, cold, oracle), OperationKind.Invocation);
-        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, oracle), OperationKind.Invocation, OperationKind.ObjectCreation);
+        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, services), OperationKind.MethodReference);
+        start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, cold, services), OperationKind.Invocation);
+        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, services), OperationKind.Invocation, OperationKind.ObjectCreation);
     });
 
-    private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle, WrittenTypes written)
+    private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, CompilationServices services, WrittenTypes written)
     {
         var conversion = (IConversionOperation)context.Operation;
 
@@ -60,7 +62,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         if (!conversion.GetConversion().IsBoxing || conversion.Syntax.ContainsDiagnostics)
             return;
 
-        if (!IsInScope(context, conversion, oracle))
+        if (!IsInScope(context, conversion, services))
             return;
         if (!IsRealAndOurs(conversion, cold, written, out var why, out var interfaceParameter))
             return;
@@ -73,12 +75,12 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             conversion.Operand.Syntax.GetLocation(),
             properties,
             IsBoxed(conversion.Operand, operandType, target),
-            MessageText.Frequency(conversion, context.ContainingSymbol, oracle),
+            MessageText.Frequency(conversion, context.ContainingSymbol, services.HotPaths),
             why));
     }
 
     /// <summary><c>Func&lt;int&gt; f = point.Length;</c>: the delegate's target is a boxed copy of the struct.</summary>
-    private static void AnalyzeMethodReference(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle)
+    private static void AnalyzeMethodReference(OperationAnalysisContext context, ColdPaths cold, CompilationServices services)
     {
         var reference = (IMethodReferenceOperation)context.Operation;
         if (reference.Method.IsStatic || reference.Instance is not { } instance || reference.Parent is not IDelegateCreationOperation creation)
@@ -86,14 +88,14 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var type = instance.Type;
         if (type is null || !type.IsValueType || type.TypeKind == TypeKind.TypeParameter || type.IsRefLikeType || reference.Syntax.ContainsDiagnostics)
             return;
-        if (!IsInScope(context, reference, oracle) || cold.IsColdOrNotRun(creation))
+        if (!IsInScope(context, reference, services) || cold.IsColdOrNotRun(creation))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.ValueTypeBoxing,
             reference.Syntax.GetLocation(),
             IsBoxed(instance, type, context.Compilation.ObjectType),
-            MessageText.Frequency(reference, context.ContainingSymbol, oracle),
+            MessageText.Frequency(reference, context.ContainingSymbol, services.HotPaths),
             $"a delegate to the instance method '{reference.Method.Name}' holds a boxed copy of the struct as its target"));
     }
 
@@ -104,7 +106,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// call. Only the two members measured to allocate (ValueTypeBoxingTests) are reported; <c>HasFlag</c> is
     /// a JIT intrinsic, <c>GetHashCode</c>/<c>Equals</c> were not measured.
     /// </summary>
-    private static void AnalyzeEnumReceiver(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle)
+    private static void AnalyzeEnumReceiver(OperationAnalysisContext context, ColdPaths cold, CompilationServices services)
     {
         var invocation = (IInvocationOperation)context.Operation;
         var method = invocation.TargetMethod;
@@ -115,14 +117,14 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             return;
         }
 
-        if (!IsInScope(context, invocation, oracle) || cold.IsColdOrNotRun(invocation))
+        if (!IsInScope(context, invocation, services) || cold.IsColdOrNotRun(invocation))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.ValueTypeBoxing,
             receiverSyntax.GetLocation(),
             IsBoxed(instance, instance.Type!, method.ContainingType),
-            MessageText.Frequency(invocation, context.ContainingSymbol, oracle),
+            MessageText.Frequency(invocation, context.ContainingSymbol, services.HotPaths),
             $"'{MemberName(method)}' is declared by System.Enum, so the enum value is boxed to call it"));
     }
 
@@ -136,7 +138,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// not actionable (library members with an <c>object</c> parameter) or owned by another rule (composite
     /// formatting → MSA2002) are left out, as for single arguments.
     /// </summary>
-    private static void AnalyzeParamsCall(OperationAnalysisContext context, ColdPaths cold, HotPathOracle oracle)
+    private static void AnalyzeParamsCall(OperationAnalysisContext context, ColdPaths cold, CompilationServices services)
     {
         var (method, arguments) = context.Operation switch
         {
@@ -168,7 +170,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             anyBoxed |= IsBoxedElement(element);
         if (!anyBoxed || IsOwnedElsewhere(method, method.ContainingType) || !IsActionableSink(method, parameter.OriginalDefinition.Type))
             return;
-        if (!IsInScope(context, context.Operation, oracle) || cold.IsColdOrNotRun(context.Operation))
+        if (!IsInScope(context, context.Operation, services) || cold.IsColdOrNotRun(context.Operation))
             return;
 
         var boxed = new List<string>();
@@ -197,7 +199,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             RuleCatalogue.ValueTypeBoxing,
             CallLocation(context.Operation.Syntax),
             $"'{callee}' {allocates}boxes {MessageText.List(boxed)}",
-            MessageText.Frequency(context.Operation, context.ContainingSymbol, oracle),
+            MessageText.Frequency(context.Operation, context.ContainingSymbol, services.HotPaths),
             why));
     }
 
@@ -217,13 +219,12 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     private static string IsBoxed(IOperation value, ITypeSymbol type, ITypeSymbol target)
         => $"'{MessageText.Quote(value)}' ({Display(type)}) is boxed to '{Display(target)}'";
 
-    private static bool IsInScope(OperationAnalysisContext context, IOperation operation, HotPathOracle oracle)
+    private static bool IsInScope(OperationAnalysisContext context, IOperation operation, CompilationServices services)
     {
-        var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(operation.Syntax.SyntaxTree))
-            .GetScope(RuleIdentifiers.ValueTypeBoxing, RuleScope.HotPaths);
+        var scope = services.ScopeOf(Scope, operation.Syntax.SyntaxTree);
 
         // A static initializer or static constructor runs once per type: never a repeated box.
-        return oracle.IsInScope(scope, operation, context.ContainingSymbol) && !operation.RunsOncePerType(context.ContainingSymbol);
+        return services.HotPaths.IsInScope(scope, operation, context.ContainingSymbol) && !operation.RunsOncePerType(context.ContainingSymbol);
     }
 
     /// <summary>

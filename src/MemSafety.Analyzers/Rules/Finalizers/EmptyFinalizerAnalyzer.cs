@@ -27,7 +27,7 @@ public sealed class EmptyFinalizerAnalyzer : MemSafetyAnalyzer
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var sdk = new SdkRules(start.Compilation, start.Options);
+        var sdk = CompilationServices.Get(start.Compilation, start.Options).SdkRules;
         start.RegisterOperationBlockAction(block => AnalyzeBlock(block, sdk));
     });
 

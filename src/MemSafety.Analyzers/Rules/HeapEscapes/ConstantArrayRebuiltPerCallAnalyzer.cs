@@ -28,25 +28,30 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
     private static readonly ImmutableDictionary<string, string?> SpanLocalProperties
         = ImmutableDictionary<string, string?>.Empty.Add(SpanLocalProperty, "true");
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.ConstantArrayRebuiltPerCall, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ConstantArrayRebuiltPerCall);
 
     protected override void Register(AnalysisContext context)
         => context.RegisterCompilationStartAction(start =>
         {
-            var facts = new CompilationFacts(start.Compilation, new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider), new SdkRules(start.Compilation, start.Options));
+            var facts = new CompilationFacts(start.Compilation, CompilationServices.Get(start.Compilation, start.Options));
             start.RegisterOperationAction(c => Analyze(c, facts), OperationKind.ArrayCreation);
         });
 
     private sealed class CompilationFacts
     {
-        public CompilationFacts(Compilation compilation, HotPathOracle oracle, SdkRules sdk)
+        public CompilationFacts(Compilation compilation, CompilationServices services)
         {
-            Oracle = oracle;
-            Sdk = sdk;
-            ReadOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
+            Services = services;
+            Oracle = services.HotPaths;
+            Sdk = services.SdkRules;
+            ReadOnlySpan = services.Types.ReadOnlySpan;
             var helpers = compilation.GetTypeByMetadataName("System.Runtime.CompilerServices.RuntimeHelpers");
             HasCreateSpan = helpers is not null && !helpers.GetMembers("CreateSpan").IsEmpty;
         }
+
+        public CompilationServices Services { get; }
 
         public HotPathOracle Oracle { get; }
 
@@ -117,8 +122,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         if (Ca1861Reports(creation, facts.ReadOnlySpan) && facts.Sdk.Reports(SdkRule.AvoidConstantArraysAsArguments, creation.Syntax.SyntaxTree, context.CancellationToken))
             return;
 
-        var options = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree));
-        if (!facts.Oracle.IsInScope(options.GetScope(RuleIdentifiers.ConstantArrayRebuiltPerCall, RuleScope.HotPaths), creation, method))
+        if (!facts.Oracle.IsInScope(facts.Services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, method))
             return;
 
         if (!IsReadOnlyUse(creation, element, facts, out var spanLocal))

@@ -17,19 +17,21 @@ public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
 {
     private const int MaxShownLength = 48;
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.OwnKeyOnly(RuleIdentifiers.EscapeReport, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.EscapeReport);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
-        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var oracle = services.HotPaths;
+        var summaries = services.Summaries;
         start.RegisterOperationBlockStartAction(block =>
         {
             if (block.OperationBlocks.IsEmpty)
                 return;
             var tree = block.OperationBlocks[0].Syntax.SyntaxTree;
-            var scope = new MemSafetyOptions(block.Options.AnalyzerConfigOptionsProvider.GetOptions(tree))
-                .GetOwnScope(RuleIdentifiers.EscapeReport, RuleScope.HotPaths);
+            var scope = services.ScopeOf(Scope, tree);
             // The common case, a cold method under the default scope, costs one cached lookup.
             if (scope == RuleScope.HotPaths && !oracle.IsHot(block.OwningSymbol))
                 return;
@@ -48,7 +50,7 @@ public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
                 EscapeResult result;
                 lock (gate)
                 {
-                    engine ??= EscapeEngine.ForBodyOf(allocation, summaries);
+                    engine ??= EscapeEngine.ForBodyOf(allocation, summaries, operation.CancellationToken);
                     result = engine.Analyze(allocation);
                 }
 

@@ -21,12 +21,15 @@ public sealed class LargeTemporaryArrayAnalyzer : MemSafetyAnalyzer
     public const int LargeObjectThreshold = 85000;
     private const int ArrayHeaderBytes = 24;
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.LargeTemporaryArray, RuleScope.Everywhere);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.LargeTemporaryArray);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var summaries = services.Summaries;
+        var oracle = services.HotPaths;
         start.RegisterOperationAction(operation =>
         {
             var creation = (IArrayCreationOperation)operation.Operation;
@@ -40,13 +43,12 @@ public sealed class LargeTemporaryArrayAnalyzer : MemSafetyAnalyzer
             var scratch = ScratchArrays.TryGet(creation);
             if (scratch is null)
                 return;
-            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.LargeTemporaryArray, RuleScope.Everywhere);
+            var scope = services.ScopeOf(Scope, creation.Syntax.SyntaxTree);
             if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol))
                 return;
 
             // Living across an await is fine for a pooled array: only escaping matters here.
-            if (EscapeEngine.ForBodyOf(creation, summaries).Analyze(creation).Escapes)
+            if (EscapeEngine.ForBodyOf(creation, summaries, operation.CancellationToken).Analyze(creation).Escapes)
                 return;
 
             operation.ReportDiagnostic(Diagnostic.Create(

@@ -21,12 +21,15 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
     /// <summary>Diagnostic property: how the fix resets the object each iteration ("ArrayClear" or "Clear").</summary>
     public const string ResetProperty = "Reset";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.LoopInvariantAllocation, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.LoopInvariantAllocation);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var summaries = services.Summaries;
+        var oracle = services.HotPaths;
         start.RegisterOperationAction(operation =>
         {
             var creation = operation.Operation;
@@ -53,8 +56,7 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
                 return;
             }
 
-            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(creation.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.LoopInvariantAllocation, RuleScope.HotPaths);
+            var scope = services.ScopeOf(Scope, creation.Syntax.SyntaxTree);
             if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol))
                 return;
 
@@ -68,7 +70,7 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
             }
 
             // The object must die with its iteration; then one instance, reset, serves every iteration.
-            if (EscapeEngine.ForBodyOf(creation, summaries).Analyze(creation).Escapes)
+            if (EscapeEngine.ForBodyOf(creation, summaries, operation.CancellationToken).Analyze(creation).Escapes)
                 return;
 
             var type = creation.Type!;

@@ -40,6 +40,8 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
     /// <summary><c>q.ToList().Count</c>/<c>q.ToArray().Length</c>: replaced by <see cref="ReplacementProperty"/> on the source.</summary>
     public const string PropertyForm = "Property";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.MaterializedOnce, RuleScope.Everywhere);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.MaterializedOnce);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(static start =>
@@ -47,19 +49,17 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         var types = MaterializedOnceTypes.Create(start.Compilation);
         if (types is null)
             return;
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
-        var provider = start.Options.AnalyzerConfigOptionsProvider;
+        var services = CompilationServices.Get(start.Compilation, start.Options);
         var locking = new ConcurrentDictionary<INamedTypeSymbol, bool>(SymbolEqualityComparer.Default);
         start.RegisterOperationAction(
-            context => AnalyzeInvocation(context, types, oracle, provider, locking),
+            context => AnalyzeInvocation(context, types, services, locking),
             OperationKind.Invocation);
     });
 
     private static void AnalyzeInvocation(
         OperationAnalysisContext context,
         MaterializedOnceTypes types,
-        HotPathOracle oracle,
-        AnalyzerConfigOptionsProvider provider,
+        CompilationServices services,
         ConcurrentDictionary<INamedTypeSymbol, bool> locking)
     {
         var invocation = (IInvocationOperation)context.Operation;
@@ -114,8 +114,8 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         if (use is null)
             return;
 
-        var scope = new MemSafetyOptions(provider.GetOptions(syntax.SyntaxTree)).GetScope(RuleIdentifiers.MaterializedOnce, RuleScope.Everywhere);
-        if (!oracle.IsInScope(scope, invocation, context.ContainingSymbol))
+        var scope = services.ScopeOf(Scope, syntax.SyntaxTree);
+        if (!services.HotPaths.IsInScope(scope, invocation, context.ContainingSymbol))
             return;
 
         var source = MaterializedOnceAnalysis.Unwrap(sourceOperation);
@@ -348,8 +348,8 @@ internal sealed class MaterializedOnceTypes
 
     public static MaterializedOnceTypes? Create(Compilation compilation)
     {
-        var enumerable = compilation.GetTypeByMetadataName("System.Linq.Enumerable");
-        var list = compilation.GetTypeByMetadataName("System.Collections.Generic.List`1");
+        var enumerable = WellKnownTypes.Of(compilation).Enumerable;
+        var list = WellKnownTypes.Of(compilation).List;
         if (enumerable is null)
             return null;
         return new MaterializedOnceTypes(

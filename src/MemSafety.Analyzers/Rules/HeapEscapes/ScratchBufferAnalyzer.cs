@@ -21,14 +21,17 @@ public sealed class ScratchBufferAnalyzer : MemSafetyAnalyzer
     /// <summary>Diagnostic property: how many elements the fix puts on the stack before renting.</summary>
     public const string StackElementsProperty = "StackElements";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.ScratchBuffer, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ScratchBuffer);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        if (start.Compilation.GetTypeByMetadataName("System.Span`1") is null || start.Compilation.GetTypeByMetadataName("System.Buffers.ArrayPool`1") is null)
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        if (services.Types.Span is null || services.Types.ArrayPool is null)
             return;
-        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var summaries = services.Summaries;
+        var oracle = services.HotPaths;
         start.RegisterOperationAction(operation =>
         {
             var creation = (IArrayCreationOperation)operation.Operation;
@@ -45,16 +48,15 @@ public sealed class ScratchBufferAnalyzer : MemSafetyAnalyzer
             if (elementSize == 0)
                 return;
 
-            var options = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(tree));
-            var scope = options.GetScope(RuleIdentifiers.ScratchBuffer, RuleScope.HotPaths);
+            var scope = services.ScopeOf(Scope, tree);
             if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol))
                 return;
-            if (!EscapeEngine.ForBodyOf(creation, summaries).Analyze(creation).CanLiveOnStack)
+            if (!EscapeEngine.ForBodyOf(creation, summaries, operation.CancellationToken).Analyze(creation).CanLiveOnStack)
                 return;
             if (SpanUses.Classify(scratch.Local, scratch.Root, scratch.Function) is null)
                 return;
 
-            var stackElements = System.Math.Max(1, options.Get(MemSafetyOptions.StackallocMaxBytes) / elementSize);
+            var stackElements = System.Math.Max(1, services.OptionsFor(tree).Get(MemSafetyOptions.StackallocMaxBytes) / elementSize);
             operation.ReportDiagnostic(Diagnostic.Create(
                 RuleCatalogue.ScratchBuffer,
                 creation.Syntax.GetLocation(),

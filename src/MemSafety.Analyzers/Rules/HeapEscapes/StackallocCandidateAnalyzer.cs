@@ -24,15 +24,18 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
     /// (new T[N] is zeroed; stackalloc under SkipLocalsInit is not).</summary>
     public const string SkipLocalsInitProperty = "SkipLocalsInit";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.StackallocCandidate, RuleScope.Everywhere);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.StackallocCandidate);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         // Span<T> must exist (netstandard2.0 without System.Memory has none).
-        if (start.Compilation.GetTypeByMetadataName("System.Span`1") is null)
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        if (services.Types.Span is null)
             return;
-        var summaries = new ParameterSummaries(start.Compilation, start.CancellationToken);
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
+        var summaries = services.Summaries;
+        var oracle = services.HotPaths;
         var moduleSkipsInit = HasSkipLocalsInit(start.Compilation.SourceModule) || HasSkipLocalsInit(start.Compilation.Assembly);
 
         start.RegisterOperationBlockStartAction(block =>
@@ -59,8 +62,8 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
             {
                 if (candidates.Count == 0)
                     return;
-                var options = new MemSafetyOptions(end.Options.AnalyzerConfigOptionsProvider.GetOptions(tree));
-                var scope = options.GetScope(RuleIdentifiers.StackallocCandidate, RuleScope.Everywhere);
+                var options = services.OptionsFor(tree);
+                var scope = services.ScopeOf(Scope, tree);
                 var budget = options.Get(MemSafetyOptions.StackallocMaxBytes) - ExistingStackallocBytes(end.OperationBlocks);
                 EscapeEngine? engine = null;
                 candidates.Sort(static (a, b) => a.Creation.Syntax.SpanStart.CompareTo(b.Creation.Syntax.SpanStart));
@@ -71,7 +74,7 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                     var (creation, local, bytes, _, function) = candidate;
                     if (!oracle.IsInScope(scope, creation, end.OwningSymbol))
                         continue;
-                    engine ??= EscapeEngine.ForBodyOf(creation, summaries);
+                    engine ??= EscapeEngine.ForBodyOf(creation, summaries, end.CancellationToken);
                     if (!engine.Analyze(creation).CanLiveOnStack)
                         continue;
                     var uses = SpanUses.Classify(local, creation.Root(), function);

@@ -20,6 +20,8 @@ namespace MemSafety.Analyzers.Rules.HeapEscapes;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
 {
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.SubstringAsSpan, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.SubstringAsSpan);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
@@ -27,16 +29,16 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
         var symbols = SubstringCopySymbols.Create(start.Compilation);
         if (symbols is null)
             return;
-        var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
-        var sdk = new SdkRules(start.Compilation, start.Options);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var oracle = services.HotPaths;
+        var sdk = services.SdkRules;
         start.RegisterOperationAction(operation =>
         {
             var producer = operation.Operation;
             // Cheap shape test first: a string member that copies, or a range indexer on a string.
             if (!IsCandidate(producer))
                 return;
-            var scope = new MemSafetyOptions(operation.Options.AnalyzerConfigOptionsProvider.GetOptions(producer.Syntax.SyntaxTree))
-                .GetScope(RuleIdentifiers.SubstringAsSpan, RuleScope.HotPaths);
+            var scope = services.ScopeOf(Scope, producer.Syntax.SyntaxTree);
             if (!oracle.IsInScope(scope, producer, operation.ContainingSymbol))
                 return;
             var deferToCa1846 = sdk.Reports(SdkRule.PreferAsSpanOverSubstring, producer.Syntax.SyntaxTree, operation.CancellationToken);

@@ -125,7 +125,7 @@ internal sealed class SubstringCopySymbols
         // .NET Core's string converts to ReadOnlySpan<char> (an operator on String); netstandard2.0 with
         // System.Memory has the spans but not the operator, so a string passed where a span is taken needs AsSpan().
         StringConvertsToSpan = compilation.ClassifyCommonConversion(compilation.GetSpecialType(SpecialType.System_String), readOnlySpanOfChar).IsImplicit;
-        StringBuilder = compilation.GetTypeByMetadataName("System.Text.StringBuilder");
+        StringBuilder = WellKnownTypes.Of(compilation).StringBuilder;
         StreamWriter = compilation.GetTypeByMetadataName("System.IO.StreamWriter");
         StringWriter = compilation.GetTypeByMetadataName("System.IO.StringWriter");
         RangeType = compilation.GetTypeByMetadataName("System.Range");
@@ -184,7 +184,7 @@ internal sealed class SubstringCopySymbols
             }
         }
 
-        if (compilation.GetTypeByMetadataName("System.IO.TextWriter") is { } textWriter)
+        if (WellKnownTypes.Of(compilation).TextWriter is { } textWriter)
         {
             foreach (var member in textWriter.GetMembers())
             {
@@ -200,8 +200,8 @@ internal sealed class SubstringCopySymbols
     /// <summary>The symbols, or null when the compilation has no <c>MemoryExtensions.AsSpan(string, …)</c>.</summary>
     public static SubstringCopySymbols? Create(Compilation compilation)
     {
-        var readOnlySpan = compilation.GetTypeByMetadataName("System.ReadOnlySpan`1");
-        var memoryExtensions = compilation.GetTypeByMetadataName("System.MemoryExtensions");
+        var readOnlySpan = WellKnownTypes.Of(compilation).ReadOnlySpan;
+        var memoryExtensions = WellKnownTypes.Of(compilation).MemoryExtensions;
         if (readOnlySpan is null || memoryExtensions is null)
             return null;
         var asSpanShapes = 0;

@@ -29,6 +29,8 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
     private static readonly ImmutableDictionary<string, string?> CollectionExpressionProperties
         = ImmutableDictionary<string, string?>.Empty.Add(CollectionExpressionProperty, "true");
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.ZeroLengthArrayAllocation, RuleScope.HotPathsAndLoops);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ZeroLengthArrayAllocation);
 
     protected override void Register(AnalysisContext context)
@@ -37,9 +39,8 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             // Array.Empty<T> is missing on .NET Framework before 4.6 and on old portable profiles.
             if (!HasArrayEmpty(start.Compilation))
                 return;
-            var sdk = new SdkRules(start.Compilation, start.Options);
-            var oracle = new HotPathOracle(start.Compilation, start.Options.AnalyzerConfigOptionsProvider);
-            start.RegisterOperationAction(context => Analyze(context, sdk, oracle), OperationKind.ArrayCreation);
+            var services = CompilationServices.Get(start.Compilation, start.Options);
+            start.RegisterOperationAction(context => Analyze(context, services), OperationKind.ArrayCreation);
         });
 
     internal static bool HasArrayEmpty(Compilation compilation)
@@ -53,7 +54,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
         return false;
     }
 
-    private static void Analyze(OperationAnalysisContext context, SdkRules sdk, HotPathOracle oracle)
+    private static void Analyze(OperationAnalysisContext context, CompilationServices services)
     {
         var creation = (IArrayCreationOperation)context.Operation;
 
@@ -86,14 +87,13 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
         // CA1825 reports every one-dimensional creation of constant size 0 (of any integral type) of a non-pointer
         // element type, outside attributes and expression trees, when Array.Empty exists: every array this rule
         // reports, and the identity cases too.
-        if (sdk.Reports(SdkRule.AvoidZeroLengthArrayAllocations, syntax.SyntaxTree, context.CancellationToken))
+        if (services.SdkRules.Reports(SdkRule.AvoidZeroLengthArrayAllocations, syntax.SyntaxTree, context.CancellationToken))
             return;
 
         // 24 bytes per call is worth a warning where the code repeats: hot paths and loop cycles. Judged on
         // third-party libraries, the once-per-type cases (attribute constructors, reflection helpers) were not.
-        var scope = new MemSafetyOptions(context.Options.AnalyzerConfigOptionsProvider.GetOptions(syntax.SyntaxTree))
-            .GetScope(RuleIdentifiers.ZeroLengthArrayAllocation, RuleScope.HotPathsAndLoops);
-        if (!oracle.IsInScope(scope, creation, context.ContainingSymbol))
+        var scope = services.ScopeOf(Scope, syntax.SyntaxTree);
+        if (!services.HotPaths.IsInScope(scope, creation, context.ContainingSymbol))
             return;
 
         var elementName = arrayType.ElementType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
@@ -106,7 +106,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
             properties,
             AsWritten(syntax),
             elementName,
-            MessageText.Frequency(creation, context.ContainingSymbol, oracle)));
+            MessageText.Frequency(creation, context.ContainingSymbol, services.HotPaths)));
     }
 
     /// <summary>The creation as the source spells it (<c>new int[] { }</c> stays that), on one line.</summary>
