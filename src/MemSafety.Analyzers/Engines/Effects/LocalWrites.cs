@@ -1,3 +1,4 @@
+using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -14,10 +15,12 @@ public static class LocalWrites
     /// <summary>
     /// Whether running <paramref name="region"/> may change <paramref name="localOrParameter"/>: it is a
     /// variable of the loop itself (<see cref="ILoopOperation.Locals"/>: a <c>for</c> header's variables, a
-    /// <c>foreach</c> variable); or a write of it lies inside the region (<see cref="BodyFacts.WritesTo"/>:
-    /// assignments of every kind, <c>++</c>/<c>--</c>, <c>out</c>/<c>ref</c> arguments, ref aliases); or it is
-    /// mentioned anywhere inside a written target there. The last is deliberately coarse: <c>a[i] = x</c> and
-    /// <c>Fill(out a[i])</c> count as changing both <c>a</c> and <c>i</c>.
+    /// <c>foreach</c> variable); or it is a local declared inside the region (each run of the region gives it
+    /// a new value); or a write of it lies inside the region (<see cref="BodyFacts.WritesTo"/>: assignments of
+    /// every kind, <c>++</c>/<c>--</c>, <c>out</c>/<c>ref</c> arguments, ref aliases); or a lambda or local
+    /// function that captures it writes it anywhere (the region may call it, or it may run on another thread);
+    /// or it is mentioned anywhere inside a written target in the region. The last is deliberately coarse:
+    /// <c>a[i] = x</c> and <c>Fill(out a[i])</c> count as changing both <c>a</c> and <c>i</c>.
     /// </summary>
     public static bool MayChange(IOperation region, ISymbol localOrParameter)
     {
@@ -30,10 +33,13 @@ public static class LocalWrites
             }
         }
 
+        if (localOrParameter is ILocalSymbol && IsDeclaredWithin(localOrParameter, region))
+            return true;
+
         var facts = BodyFacts.Of(region);
         foreach (var write in facts.WritesTo(localOrParameter))
         {
-            if (IsWithin(write, region))
+            if (IsWithin(write, region) || IsCapturedWrite(write, localOrParameter))
                 return true;
         }
 
@@ -45,6 +51,22 @@ public static class LocalWrites
 
         return false;
     }
+
+    private static bool IsDeclaredWithin(ISymbol local, IOperation region)
+    {
+        var syntax = region.Syntax;
+        foreach (var declaration in local.DeclaringSyntaxReferences)
+        {
+            if (declaration.SyntaxTree == syntax.SyntaxTree && syntax.Span.Contains(declaration.Span))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>A write inside a lambda or local function other than the one that declares the variable.</summary>
+    private static bool IsCapturedWrite(IOperation write, ISymbol localOrParameter)
+        => write.EnclosingFunction() is { } function && !SymbolEqualityComparer.Default.Equals(function, localOrParameter.ContainingSymbol);
 
     private static bool IsWithin(IOperation operation, IOperation region)
     {

@@ -70,6 +70,24 @@ public sealed class LocalWritesTests
         Assert.False(MayChangeIn("void M(int x) { var a = 0; [|if (x > 0) Use(a);|] a = x; }", "a"));
     }
 
+    [Theory]
+    [InlineData("var row = arr; Use(row);")]
+    [InlineData("if (arr is int[] row) Use(row);")]
+    public void DeclaredInTheLoop_ChangesEveryIteration(string statement) => Assert.True(MayChange(statement, "row"));
+
+    [Fact]
+    public void LocalOfALambda_WrittenInThatLambdaBeforeTheLoop_DoesNotChange()
+        => Assert.False(MayChangeIn("void M(int x) { Func<int> f = () => { var b = 0; b = 5; [|while (x > 0) Use(b);|] return b; }; }", "b"));
+
+    [Fact]
+    public void WrittenByALambdaOutsideTheLoop_MayChange()
+    {
+        Assert.True(MayChange("Use(a);", before: "Action grow = () => a = 2;"));
+        Assert.True(MayChange("Use(a);", before: "void Grow() => a++;"));
+        Assert.True(MayChange("Use(x);", "x", after: "Action later = () => x = 0;"));
+        Assert.False(MayChange("Use(a);", before: "Func<int> read = () => a;"));
+    }
+
     [Fact]
     public void IncompleteCode_NoCrash()
         => Assert.True(MayChangeIn("void M(int x) { var a = 0; [|while (x > 0) { a = Missing(; }|] }", "a", allowErrors: true));
