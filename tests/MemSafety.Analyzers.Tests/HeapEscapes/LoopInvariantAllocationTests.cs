@@ -286,6 +286,16 @@ public sealed class LoopInvariantAllocationTests
         """);
 
     [Fact]
+    public Task SizeFromLocalDeclaredInTheLoop_NoDiagnostic() => NoDiagnostic(
+        // 'row' gets a new value on every iteration, and the hoisted array could not even see it.
+        "class C { int M(int[][] rows) { var t = 0; for (var k = 0; k < rows.Length; k++) { var row = rows[k]; var a = new int[row.Length]; t += a.Length; } return t; } }");
+
+    [Fact]
+    public Task SizeFromArrayThatALambdaReplaces_NoDiagnostic() => NoDiagnostic(
+        // 'grow' is declared before the loop and called in it: every call gives 'arr' another length.
+        "using System; class C { int M(int[] arr) { var t = 0; Action grow = () => arr = new int[arr.Length + 1]; for (var k = 0; k < 3; k++) { grow(); var a = new int[arr.Length]; t += a.Length; } return t; } }");
+
+    [Fact]
     public Task OutsideLoop_NoDiagnostic() => NoDiagnostic("class C { int M() { var a = new int[2]; return a.Length; } }");
 
     [Fact]

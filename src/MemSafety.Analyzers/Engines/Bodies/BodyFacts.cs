@@ -33,6 +33,7 @@ public sealed class BodyFacts
     private readonly List<ILockOperation> _locks = new();
     private readonly List<IOperation> _usings = new();
     private readonly FunctionFacts _rootFunction = new(null);
+    private readonly Dictionary<ILocalSymbol, IVariableDeclaratorOperation> _declarators = new(SymbolEqualityComparer.Default);
 
     private BodyFacts(IOperation root)
     {
@@ -104,6 +105,11 @@ public sealed class BodyFacts
 
     /// <summary>Whether the function (as for <see cref="IsIterator"/>) contains <c>await</c> itself (not in a nested function).</summary>
     public bool ContainsAwait(IOperation? function) => FactsOf(function)?.Awaits == true;
+
+    /// <summary>The declarator of a local declared with <c>var x = …</c> / <c>T x;</c> in the body (a local of a
+    /// pattern, <c>out var</c>, deconstruction or <c>catch</c> has none), or null.</summary>
+    public IVariableDeclaratorOperation? DeclaratorOf(ILocalSymbol local)
+        => _declarators.TryGetValue(local, out var declarator) ? declarator : null;
 
     private FunctionFacts? FactsOf(IOperation? function)
         => function is null ? _rootFunction : _functions.TryGetValue(function, out var facts) ? facts : null;
@@ -180,6 +186,9 @@ public sealed class BodyFacts
                 break;
             case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference when methodReference.Parent is IDelegateCreationOperation:
                 _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
+                break;
+            case IVariableDeclaratorOperation declarator:
+                _declarators[declarator.Symbol] = declarator;
                 break;
             case IAnonymousFunctionOperation lambda:
                 return Enter(operation, lambda.Symbol, function);

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Engines.ControlFlow;
+using MemSafety.Analyzers.Engines.Effects;
 using MemSafety.Analyzers.Engines.Escape;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
@@ -62,10 +63,9 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
 
             // Every argument must be the same on each iteration and never negative (hoisting must not make a
             // loop that runs zero times throw).
-            var written = WrittenIn(loop);
             foreach (var argument in Arguments(creation))
             {
-                if (!IsInvariantNonNegative(argument, written))
+                if (!IsInvariantNonNegative(argument, loop))
                     return;
             }
 
@@ -131,71 +131,22 @@ public sealed class LoopInvariantAllocationAnalyzer : MemSafetyAnalyzer
             yield return argument.Value;
     }
 
-    /// <summary>Locals and parameters that the loop (including its header) may change.</summary>
-    private static HashSet<ISymbol> WrittenIn(ILoopOperation loop)
-    {
-        var written = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-        foreach (var local in loop.Locals)
-            written.Add(local); // loop variables (for/foreach) change every iteration
-        var stack = new Stack<IOperation>();
-        stack.Push(loop);
-        while (stack.Count > 0)
-        {
-            var operation = stack.Pop();
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
-            var target = operation switch
-            {
-                IAssignmentOperation assignment => assignment.Target,
-                IIncrementOrDecrementOperation increment => increment.Target,
-                IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument => argument.Value,
-                IDeclarationExpressionOperation declaration => declaration.Expression,
-                _ => null,
-            };
-            if (target is ILocalReferenceOperation local)
-                written.Add(local.Local);
-            else if (target is IParameterReferenceOperation parameter)
-                written.Add(parameter.Parameter);
-            else if (target is not null)
-                MarkAll(target, written);
-        }
-
-        return written;
-    }
-
-    private static void MarkAll(IOperation target, HashSet<ISymbol> written)
-    {
-        // Deconstruction targets and the like: every local mentioned may change.
-        var stack = new Stack<IOperation>();
-        stack.Push(target);
-        while (stack.Count > 0)
-        {
-            var operation = stack.Pop();
-            if (operation is ILocalReferenceOperation local)
-                written.Add(local.Local);
-            else if (operation is IParameterReferenceOperation parameter)
-                written.Add(parameter.Parameter);
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
-        }
-    }
-
     /// <summary>Constants that are not negative, and Length/Count of locals or parameters the loop does
     /// not change, combined with + and *.</summary>
-    private static bool IsInvariantNonNegative(IOperation operation, HashSet<ISymbol> written) => operation switch
+    private static bool IsInvariantNonNegative(IOperation operation, ILoopOperation loop) => operation switch
     {
         { ConstantValue: { HasValue: true, Value: int value } } => value >= 0,
-        IConversionOperation { IsImplicit: true } conversion => IsInvariantNonNegative(conversion.Operand, written),
-        IPropertyReferenceOperation { Property.Name: "Length" or "Count", Arguments.IsEmpty: true, Instance: { } instance } => IsInvariantReceiver(instance, written),
+        IConversionOperation { IsImplicit: true } conversion => IsInvariantNonNegative(conversion.Operand, loop),
+        IPropertyReferenceOperation { Property.Name: "Length" or "Count", Arguments.IsEmpty: true, Instance: { } instance } => IsInvariantReceiver(instance, loop),
         IBinaryOperation { OperatorKind: BinaryOperatorKind.Add or BinaryOperatorKind.Multiply } binary
-            => IsInvariantNonNegative(binary.LeftOperand, written) && IsInvariantNonNegative(binary.RightOperand, written),
+            => IsInvariantNonNegative(binary.LeftOperand, loop) && IsInvariantNonNegative(binary.RightOperand, loop),
         _ => false,
     };
 
-    private static bool IsInvariantReceiver(IOperation instance, HashSet<ISymbol> written) => instance switch
+    private static bool IsInvariantReceiver(IOperation instance, ILoopOperation loop) => instance switch
     {
-        ILocalReferenceOperation local => !written.Contains(local.Local) && local.Type is IArrayTypeSymbol or { SpecialType: SpecialType.System_String },
-        IParameterReferenceOperation parameter => !written.Contains(parameter.Parameter) && parameter.Type is IArrayTypeSymbol or { SpecialType: SpecialType.System_String },
+        ILocalReferenceOperation local => local.Type is IArrayTypeSymbol or { SpecialType: SpecialType.System_String } && !LocalWrites.MayChange(loop, local.Local),
+        IParameterReferenceOperation parameter => parameter.Type is IArrayTypeSymbol or { SpecialType: SpecialType.System_String } && !LocalWrites.MayChange(loop, parameter.Parameter),
         _ => false,
     };
 }

@@ -1,7 +1,7 @@
-using System.Collections.Concurrent;
 using System.Collections.Immutable;
-using System.Threading;
 using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Effects;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -50,17 +50,15 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         if (types is null)
             return;
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        var locking = new ConcurrentDictionary<INamedTypeSymbol, bool>(SymbolEqualityComparer.Default);
         start.RegisterOperationAction(
-            context => AnalyzeInvocation(context, types, services, locking),
+            context => AnalyzeInvocation(context, types, services),
             OperationKind.Invocation);
     });
 
     private static void AnalyzeInvocation(
         OperationAnalysisContext context,
         MaterializedOnceTypes types,
-        CompilationServices services,
-        ConcurrentDictionary<INamedTypeSymbol, bool> locking)
+        CompilationServices services)
     {
         var invocation = (IInvocationOperation)context.Operation;
         var method = invocation.TargetMethod;
@@ -118,7 +116,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         if (!services.HotPaths.IsInScope(scope, invocation, context.ContainingSymbol))
             return;
 
-        var source = MaterializedOnceAnalysis.Unwrap(sourceOperation);
+        var source = KnownMembers.Unwrap(sourceOperation);
         if (source.Type is not { } sourceType
             || MaterializedOnceAnalysis.SequenceElementType(sourceType, types) is not { } sourceElement
             || !SymbolEqualityComparer.Default.Equals(sourceElement, elementType))
@@ -149,7 +147,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
                     return; // foreach over the source would use another GetEnumerator.
                 }
 
-                if (!analysis.CanDropCopyBefore(use.Body!, locking))
+                if (!analysis.CanDropCopyBefore(use.Body!))
                     return;
                 break;
 
@@ -158,7 +156,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
                     return; // source.Any() would bind to the source's own method.
                 if (use.Body is not null)
                 {
-                    if (!analysis.CanDropCopyBefore(use.Body, locking))
+                    if (!analysis.CanDropCopyBefore(use.Body))
                         return;
                 }
                 else if (use.Member == "Any" && !analysis.CanStopEarly())
@@ -311,7 +309,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
             return null;
         if (operations[index + 1] is not IForEachLoopOperation { IsAsynchronous: false } loop
             || loop.Syntax.ContainsDiagnostics
-            || MaterializedOnceAnalysis.Unwrap(loop.Collection) is not ILocalReferenceOperation reference
+            || KnownMembers.Unwrap(loop.Collection) is not ILocalReferenceOperation reference
             || !SymbolEqualityComparer.Default.Equals(reference.Local, local)
             || loop.Syntax is not CommonForEachStatementSyntax { Expression: IdentifierNameSyntax } forEach
             || forEach.Parent != statement.Parent)
@@ -320,10 +318,10 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         }
 
         // The foreach must be the copy's only use (the escape engine agrees it goes nowhere else).
-        var root = block.Root();
-        if (MaterializedOnceAnalysis.CountReferences(root, local) != 1)
+        var facts = BodyFacts.Of(block);
+        if (facts.ReferencesTo(local).Count != 1)
             return null;
-        if (new Engines.Escape.EscapeEngine(root).AnalyzeSymbol(local).Escapes)
+        if (new Engines.Escape.EscapeEngine(facts.Root).AnalyzeSymbol(local).Escapes)
             return null;
 
         return new Use(UseKind.LocalForEach, "foreach", loop, local);
@@ -339,12 +337,19 @@ internal sealed class MaterializedOnceTypes
         List = list;
         Queryable = queryable;
         Char = charType;
+        Members = new KnownMembers(enumerable, list);
     }
 
     public INamedTypeSymbol Enumerable { get; }
     public INamedTypeSymbol? List { get; }
     public INamedTypeSymbol? Queryable { get; }
     public ITypeSymbol Char { get; }
+
+    /// <summary>The effects engine's knowledge of library members, for this compilation.</summary>
+    public KnownMembers Members { get; }
+
+    /// <summary>Which types of this compilation synchronise (cached per type).</summary>
+    public Synchronization Synchronization { get; } = new();
 
     public static MaterializedOnceTypes? Create(Compilation compilation)
     {

@@ -222,4 +222,27 @@ public sealed class BodyFactsTests
         Assert.NotEmpty(body.Facts.ReferencesTo(a));
         Assert.True(body.Facts.IsWritten(a));
     }
+
+    [Fact]
+    public void DeclaratorOf_DeclaredLocals_IncludingLoopsAndNestedFunctions_NotPatternsOrOutVars()
+    {
+        var body = Compile("""
+            var a = new List<int>();
+            int b;
+            foreach (var v in list) { }
+            Func<int> f = () => { var inner = 2; return inner; };
+            if (s is { Length: var n }) Out(out var o);
+            return a.Count;
+            """);
+        var a = (ILocalSymbol)Local(body, "a");
+        Assert.IsAssignableFrom<IObjectCreationOperation>(body.Facts.DeclaratorOf(a)!.Initializer!.Value);
+        Assert.Null(body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "b"))!.Initializer);
+        Assert.NotNull(body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "v")));
+        Assert.NotNull(body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "inner")));
+        var declared = body.Root.Descendants().OfType<ILocalReferenceOperation>().Where(r => r.IsDeclaration).Select(r => r.Local).ToList();
+        Assert.Equal(new[] { "o" }, declared.Select(l => l.Name));
+        Assert.Null(body.Facts.DeclaratorOf(declared[0]));
+        var n = body.Root.Descendants().OfType<IDeclarationPatternOperation>().Single().DeclaredSymbol;
+        Assert.Null(body.Facts.DeclaratorOf((ILocalSymbol)n!));
+    }
 }
