@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
 using System.Text;
@@ -9,7 +8,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -27,28 +25,22 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// Offered only where that move is safe.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RentBufferFix)), Shared]
-public sealed class RentBufferFix : CodeFixProvider
+public sealed class RentBufferFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ScratchBuffer, RuleIdentifiers.LargeTemporaryArray);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public RentBufferFix()
+        : base(RuleIdentifiers.ScratchBuffer, RuleIdentifiers.LargeTemporaryArray)
     {
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (model is null || root is null)
+    }
+
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (Plan.TryCreate(model, node, diagnostic, request.CancellationToken) is null)
             return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            var plan = Plan.TryCreate(model, root, diagnostic, context.CancellationToken);
-            if (plan is null)
-                continue;
-            var title = diagnostic.Id == RuleIdentifiers.ScratchBuffer
-                ? "Use stackalloc or a pooled array for the buffer"
-                : "Rent the array from ArrayPool";
-            context.RegisterCodeFix(CodeAction.Create(title, ct => ApplyAsync(context.Document, diagnostic, ct), diagnostic.Id), diagnostic);
-        }
+        var title = diagnostic.Id == RuleIdentifiers.ScratchBuffer
+            ? "Use stackalloc or a pooled array for the buffer"
+            : "Rent the array from ArrayPool";
+        request.Register(title, ct => ApplyAsync(request.Document, diagnostic, ct), diagnostic);
     }
 
     /// <summary>What the fix needs, checked before offering it.</summary>
@@ -59,9 +51,8 @@ public sealed class RentBufferFix : CodeFixProvider
         public LocalDeclarationStatementSyntax Statement = null!;
         public BlockSyntax Block = null!;
 
-        public static Plan? TryCreate(SemanticModel model, SyntaxNode root, Diagnostic diagnostic, CancellationToken cancellationToken)
+        public static Plan? TryCreate(SemanticModel model, SyntaxNode node, Diagnostic diagnostic, CancellationToken cancellationToken)
         {
-            var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
             if (model.GetOperation(node, cancellationToken) is not IArrayCreationOperation creation || !HasPoolAndSpans(model.Compilation, node.SyntaxTree))
                 return null;
             var scratch = ScratchArrays.TryGet(creation);
@@ -106,9 +97,8 @@ public sealed class RentBufferFix : CodeFixProvider
 
     private static async Task<Document> ApplyAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
-        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-        var plan = Plan.TryCreate(model, root, diagnostic, cancellationToken);
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        var plan = Plan.TryCreate(model, root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true), diagnostic, cancellationToken);
         if (plan is null)
             return document;
 
