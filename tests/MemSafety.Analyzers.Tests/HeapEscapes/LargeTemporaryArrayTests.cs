@@ -4,7 +4,7 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 
@@ -124,7 +124,7 @@ public sealed class LargeTemporaryArrayTests
         "class C { int M() { var slots = [|new object[11000]|]; slots[0] = 1; return slots.Length; } }");
 
     [Fact]
-    public Task AsyncMethod_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+    public Task AsyncMethod_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         """
         using System.IO;
         using System.Threading.Tasks;
@@ -141,11 +141,11 @@ public sealed class LargeTemporaryArrayTests
         """);
 
     [Fact]
-    public Task UseWithoutSpanForm_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+    public Task UseWithoutSpanForm_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         "class C { int M() { var big = [|new int[50000]|]; var copy = (int[])big.Clone(); return copy.Length; } }");
 
     [Fact]
-    public Task LocalFunctionInBlock_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+    public Task LocalFunctionInBlock_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         "class C { int M() { var big = [|new int[50000]|]; big[0] = Two(); return big[0]; static int Two() => 2; } }");
 
     [Fact]
@@ -479,7 +479,7 @@ public sealed class LargeTemporaryArrayTests
     public Task NetStandard20WithSystemMemory_StreamReadHasNoSpanOverload_ReportedWithoutFix()
     {
         // Stream.Read(Span<byte>) is .NET Core 2.1+; System.Memory does not add it.
-        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.Test(
+        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.Test(
             """
             using System.IO;
 
@@ -501,7 +501,7 @@ public sealed class LargeTemporaryArrayTests
     public Task NetStandard20WithoutSystemMemory_ReportedWithoutFix()
     {
         // No ArrayPool and no Span there: the allocation is still worth knowing about, but there is nothing to rewrite it into.
-        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.Test(
+        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.Test(
             "class C { int M() { var big = [|new int[50000]|]; big[0] = 1; return big[0] + big.Length; } }", string.Empty);
         test.FixedSources.Clear();
         test.ExpectNoFix = true;

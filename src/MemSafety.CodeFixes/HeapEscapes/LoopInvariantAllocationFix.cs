@@ -19,10 +19,10 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// iteration still starts from an empty/zeroed object. A small hoisted array can then be made a
 /// <c>stackalloc</c> by MSA1001's fix. Offered only when the name can move to the outer block unambiguously.
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(HoistAllocationFix)), Shared]
-public sealed class HoistAllocationFix : MemSafetyCodeFix
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(LoopInvariantAllocationFix)), Shared]
+public sealed class LoopInvariantAllocationFix : MemSafetyCodeFix
 {
-    public HoistAllocationFix()
+    public LoopInvariantAllocationFix()
         : base(RuleIdentifiers.LoopInvariantAllocation)
     {
     }

@@ -21,10 +21,10 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// <c>Array.Fill(b, x)</c> → <c>b.Fill(x)</c>, …). Under [SkipLocalsInit] stackalloc memory is not zeroed
 /// while <c>new T[N]</c> is, so the fix then adds <c>b.Clear();</c>. It never introduces pointers or unsafe code.
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(StackallocFix)), Shared]
-public sealed class StackallocFix : MemSafetyCodeFix
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(StackallocCandidateFix)), Shared]
+public sealed class StackallocCandidateFix : MemSafetyCodeFix
 {
-    public StackallocFix()
+    public StackallocCandidateFix()
         : base(RuleIdentifiers.StackallocCandidate)
     {
     }

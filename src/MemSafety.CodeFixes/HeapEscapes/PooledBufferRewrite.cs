@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Composition;
 using System.Linq;
 using System.Text;
 using System.Threading;
@@ -8,7 +7,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -17,30 +15,22 @@ using Microsoft.CodeAnalysis.Text;
 namespace MemSafety.CodeFixes.HeapEscapes;
 
 /// <summary>
-/// MSA1002 and MSA1003: the pooled-buffer pattern. The array becomes a <c>Span&lt;T&gt;</c> over a buffer rented
+/// The pooled-buffer pattern, shared by the fixes of MSA1002 (<see cref="ScratchBufferFix"/>) and MSA1003
+/// (<see cref="LargeTemporaryArrayFix"/>). The array becomes a <c>Span&lt;T&gt;</c> over a buffer rented
 /// from <c>ArrayPool&lt;T&gt;.Shared</c> (for MSA1002, over <c>stackalloc</c> memory when the size is small),
 /// sliced to the requested length so <c>Length</c> keeps its meaning, cleared because <c>new T[n]</c> was
 /// zeroed and a rented array is not (unless <see cref="UnwrittenReads"/> proves that no element is read
 /// before it is written), and the rest of the block moves into a try whose finally returns the array.
 /// Offered only where that move is safe.
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RentBufferFix)), Shared]
-public sealed class RentBufferFix : MemSafetyCodeFix
+internal static class PooledBufferRewrite
 {
-    public RentBufferFix()
-        : base(RuleIdentifiers.ScratchBuffer, RuleIdentifiers.LargeTemporaryArray)
-    {
-    }
-
-    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    /// <summary>Offers the rewrite for the diagnostic (of either rule) where it is safe.</summary>
+    public static async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node, string title)
     {
         var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
-        if (Plan.TryCreate(model, node, diagnostic, request.CancellationToken) is null)
-            return;
-        var title = diagnostic.Id == RuleIdentifiers.ScratchBuffer
-            ? "Use stackalloc or a pooled array for the buffer"
-            : "Rent the array from ArrayPool";
-        request.Register(title, ct => ApplyAsync(request.Document, diagnostic, ct), diagnostic);
+        if (Plan.TryCreate(model, node, diagnostic, request.CancellationToken) is not null)
+            request.Register(title, ct => ApplyAsync(request.Document, diagnostic, ct), diagnostic);
     }
 
     /// <summary>What the fix needs, checked before offering it.</summary>
