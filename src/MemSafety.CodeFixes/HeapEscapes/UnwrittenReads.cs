@@ -166,11 +166,15 @@ internal static class UnwrittenReads
     /// <summary>Every write of <paramref name="count"/> stores the result of one of the readers.</summary>
     private static bool OnlyHoldsWriterCounts(ILocalSymbol count, BodyFacts facts, Counts counts)
     {
-        // Its initializer, if it has one.
+        // A plain declaration, initialized (if at all) by a reader: `out var n`, a pattern or a foreach
+        // variable gets its value where it is declared.
         foreach (var declaration in count.DeclaringSyntaxReferences)
         {
-            if (declaration.GetSyntax() is VariableDeclaratorSyntax { Initializer: not null } && !counts.InitializedByWriter.Contains(count))
+            if (declaration.GetSyntax() is not VariableDeclaratorSyntax declarator
+                || declarator.Initializer is not null && !counts.InitializedByWriter.Contains(count))
+            {
                 return false;
+            }
         }
 
         foreach (var reference in facts.ReferencesTo(count))

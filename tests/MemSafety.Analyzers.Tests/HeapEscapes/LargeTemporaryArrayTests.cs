@@ -357,6 +357,10 @@ public sealed class LargeTemporaryArrayTests
     [InlineData("var n = source.Read(buffer, 0, buffer.Length); n++; target.Write(buffer, 0, n);", "var n = source.Read(buffer); n++; target.Write(buffer.Slice(0, n));")]
     [InlineData("var n = source.Read(buffer, 1, 100); target.Write(buffer, 0, n);", "var n = source.Read(buffer.Slice(1, 100)); target.Write(buffer.Slice(0, n));")]
     [InlineData("buffer[1] = 2; target.WriteByte(buffer[0]);", "buffer[1] = 2; target.WriteByte(buffer[0]);")]
+    // A count declared by `out var`, a pattern or foreach gets its value there, not from a reader.
+    [InlineData("int.TryParse(\"5\", out var n); source.Read(buffer, 0, buffer.Length); target.Write(buffer, 0, n);", "int.TryParse(\"5\", out var n); source.Read(buffer); target.Write(buffer.Slice(0, n));")]
+    [InlineData("if (source.ReadByte() is int n) { source.Read(buffer, 0, buffer.Length); target.Write(buffer, 0, n); }", "if (source.ReadByte() is int n) { source.Read(buffer); target.Write(buffer.Slice(0, n)); }")]
+    [InlineData("foreach (var n in new[] { 5 }) { source.Read(buffer, 0, buffer.Length); target.Write(buffer, 0, n); }", "foreach (var n in new[] { 5 }) { source.Read(buffer); target.Write(buffer.Slice(0, n)); }")]
     public Task ElementThatMayBeUnwrittenIsRead_Cleared(string uses, string rewritten) => VerifyCS.CodeFixAsync(
         "using System.IO;\nclass C\n{\n    void M(Stream source, Stream target)\n    {\n        var buffer = [|new byte[100000]|];\n        " + uses + "\n    }\n}\n",
         "using System;\nusing System.Buffers;\nusing System.IO;\nclass C\n{\n    void M(Stream source, Stream target)\n    {\n        byte[] bufferArray = ArrayPool<byte>.Shared.Rent(100000);\n        try\n        {\n            Span<byte> buffer = bufferArray.AsSpan(0, 100000);\n            buffer.Clear();\n            "
