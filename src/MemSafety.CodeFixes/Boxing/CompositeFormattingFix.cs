@@ -7,8 +7,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -25,28 +25,24 @@ namespace MemSafety.CodeFixes.Boxing;
 /// fix is offered only when it approved the rewrite. Fix All rewrites every call once, nested calls included.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(CompositeFormattingFix)), Shared]
-public sealed class CompositeFormattingFix : CodeFixProvider
+public sealed class CompositeFormattingFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.CompositeFormatting);
+    public CompositeFormattingFix()
+        : base(RuleIdentifiers.CompositeFormatting)
+    {
+    }
 
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(
         async (context, document, diagnostics) => await FixAsync(document, diagnostics, context.CancellationToken).ConfigureAwait(false));
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (Plan(node, model, request.CancellationToken) is not { } plan)
             return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            if (Plan(root, model, diagnostic, context.CancellationToken) is not { } plan)
-                continue;
-            var title = plan.Call.Api == FormattingApi.AppendFormat ? "Append an interpolated string" : "Use an interpolated string";
-            context.RegisterCodeFix(
-                CodeAction.Create(title, ct => FixAsync(context.Document, ImmutableArray.Create(diagnostic), ct), RuleIdentifiers.CompositeFormatting),
-                diagnostic);
-        }
+        var title = plan.Call.Api == FormattingApi.AppendFormat ? "Append an interpolated string" : "Use an interpolated string";
+        var document = request.Document;
+        request.Register(title, ct => FixAsync(document, ImmutableArray.Create(diagnostic), ct), diagnostic);
     }
 
     private sealed class FixPlan
@@ -69,9 +65,8 @@ public sealed class CompositeFormattingFix : CodeFixProvider
         public int ProviderArgument { get; }
     }
 
-    private static FixPlan? Plan(SyntaxNode root, SemanticModel model, Diagnostic diagnostic, CancellationToken cancellationToken)
+    private static FixPlan? Plan(SyntaxNode node, SemanticModel model, CancellationToken cancellationToken)
     {
-        var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
         var invocationSyntax = node.FirstAncestorOrSelf<InvocationExpressionSyntax>();
         if (invocationSyntax is null || model.GetOperation(invocationSyntax, cancellationToken) is not IInvocationOperation invocation)
             return null;
@@ -114,14 +109,11 @@ public sealed class CompositeFormattingFix : CodeFixProvider
 
     private static async Task<Document> FixAsync(Document document, ImmutableArray<Diagnostic> diagnostics, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
-            return document;
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         var plans = new Dictionary<InvocationExpressionSyntax, FixPlan>();
         foreach (var diagnostic in diagnostics)
         {
-            if (Plan(root, model, diagnostic, cancellationToken) is { } plan && !plans.ContainsKey(plan.Syntax))
+            if (Plan(root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true), model, cancellationToken) is { } plan && !plans.ContainsKey(plan.Syntax))
                 plans.Add(plan.Syntax, plan);
         }
 

@@ -5,8 +5,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -25,24 +25,24 @@ namespace MemSafety.CodeFixes.Boxing;
 /// <c>var</c> copy would change type — no fix is offered.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(InterfaceEnumerationFix)), Shared]
-public sealed class InterfaceEnumerationFix : CodeFixProvider
+public sealed class InterfaceEnumerationFix : MemSafetyCodeFix
 {
     private const string Title = "Declare the concrete collection type";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.InterfaceEnumeration);
+    public InterfaceEnumerationFix()
+        : base(RuleIdentifiers.InterfaceEnumeration)
+    {
+    }
 
     /// <summary>Several loops over one variable give several diagnostics but one declaration change, and
     /// each change is validated against the document as it is after the previous ones.</summary>
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
     {
-        var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
-            return document;
+        var (root, model) = await FixDocument.ReadAsync(document, context.CancellationToken).ConfigureAwait(false);
         var annotations = new Dictionary<VariableDeclaratorSyntax, (SyntaxAnnotation Annotation, string Concrete)>();
         foreach (var diagnostic in diagnostics)
         {
-            if (Target(root, model, diagnostic, context.CancellationToken) is { } declarator && !annotations.ContainsKey(declarator)
+            if (Target(root, root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true), model, context.CancellationToken) is { } declarator && !annotations.ContainsKey(declarator)
                 && diagnostic.Properties.TryGetValue(InterfaceEnumerationAnalyzer.ConcreteTypeProperty, out var concrete) && concrete is not null)
             {
                 annotations.Add(declarator, (new SyntaxAnnotation(), concrete));
@@ -62,32 +62,25 @@ public sealed class InterfaceEnumerationFix : CodeFixProvider
         return current;
     });
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
+        if (!diagnostic.Properties.TryGetValue(InterfaceEnumerationAnalyzer.ConcreteTypeProperty, out var concrete) || concrete is null)
             return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            if (!diagnostic.Properties.TryGetValue(InterfaceEnumerationAnalyzer.ConcreteTypeProperty, out var concrete) || concrete is null)
-                continue;
-            if (Target(root, model, diagnostic, context.CancellationToken) is not { } declarator)
-                continue;
-            var annotation = new SyntaxAnnotation();
-            var annotated = context.Document.WithSyntaxRoot(root.ReplaceNode(declarator, declarator.WithAdditionalAnnotations(annotation)));
-            // The check needs the compiler, so it runs now: a fix that is not offered must not be listed.
-            var fixedDocument = await TryFixAsync(annotated, annotation, concrete, context.CancellationToken).ConfigureAwait(false);
-            if (fixedDocument is null)
-                continue;
-            context.RegisterCodeFix(CodeAction.Create(Title, _ => Task.FromResult(fixedDocument), RuleIdentifiers.InterfaceEnumeration), diagnostic);
-        }
+        var root = request.Root;
+        if (Target(root, node, await request.GetSemanticModelAsync().ConfigureAwait(false), request.CancellationToken) is not { } declarator)
+            return;
+        var annotation = new SyntaxAnnotation();
+        var annotated = request.Document.WithSyntaxRoot(root.ReplaceNode(declarator, declarator.WithAdditionalAnnotations(annotation)));
+        // The check needs the compiler, so it runs now: a fix that is not offered must not be listed.
+        var fixedDocument = await TryFixAsync(annotated, annotation, concrete, request.CancellationToken).ConfigureAwait(false);
+        if (fixedDocument is not null)
+            request.Register(Title, _ => Task.FromResult(fixedDocument), diagnostic);
     }
 
     /// <summary>The declarator of the enumerated variable, when it is in this document and declares it alone.</summary>
-    private static VariableDeclaratorSyntax? Target(SyntaxNode root, SemanticModel model, Diagnostic diagnostic, CancellationToken cancellationToken)
+    private static VariableDeclaratorSyntax? Target(SyntaxNode root, SyntaxNode node, SemanticModel model, CancellationToken cancellationToken)
     {
-        if (root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not ExpressionSyntax expression)
+        if (node is not ExpressionSyntax expression)
             return null;
         var symbol = model.GetSymbolInfo(expression, cancellationToken).Symbol;
         if (symbol is not (ILocalSymbol or IFieldSymbol) || symbol.DeclaringSyntaxReferences.Length != 1)
@@ -106,8 +99,7 @@ public sealed class InterfaceEnumerationFix : CodeFixProvider
     /// that something else would change.</summary>
     private static async Task<Document?> TryFixAsync(Document document, SyntaxAnnotation annotation, string concrete, CancellationToken cancellationToken)
     {
-        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-        var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         var declarator = FindAnnotated(root, annotation);
         if (declarator?.Parent is not VariableDeclarationSyntax declaration || model.GetDeclaredSymbol(declarator, cancellationToken) is not { } before)
             return null;
@@ -121,8 +113,7 @@ public sealed class InterfaceEnumerationFix : CodeFixProvider
         var changed = document.WithSyntaxRoot(root.ReplaceNode(declaration.Type, newType));
         changed = await Simplifier.ReduceAsync(changed, Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
 
-        var newRoot = (await changed.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-        var newModel = (await changed.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
+        var (newRoot, newModel) = await FixDocument.ReadAsync(changed, cancellationToken).ConfigureAwait(false);
         var newDeclarator = FindAnnotated(newRoot, annotation);
         if (newDeclarator is null || newModel.GetDeclaredSymbol(newDeclarator, cancellationToken) is not { } after)
             return null;

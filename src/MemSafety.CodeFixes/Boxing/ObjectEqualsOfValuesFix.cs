@@ -1,11 +1,10 @@
-using System.Collections.Immutable;
 using System.Composition;
 using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -17,24 +16,23 @@ namespace MemSafety.CodeFixes.Boxing;
 /// types). Both keep the evaluation order (a, then b); parentheses are added where needed and the
 /// simplifier removes the ones that are not.</summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ObjectEqualsOfValuesFix)), Shared]
-public sealed class ObjectEqualsOfValuesFix : CodeFixProvider
+public sealed class ObjectEqualsOfValuesFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ObjectEqualsOfValues);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public ObjectEqualsOfValuesFix()
+        : base(RuleIdentifiers.ObjectEqualsOfValues)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root?.FindNode(context.Span, getInnermostNodeForTie: true) is not InvocationExpressionSyntax { ArgumentList.Arguments.Count: 2 })
-            return;
-        foreach (var diagnostic in context.Diagnostics)
+    }
+
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (node is InvocationExpressionSyntax { ArgumentList.Arguments.Count: 2 }
+            && diagnostic.Properties.TryGetValue(ObjectEqualsOfValuesAnalyzer.RewriteProperty, out var rewrite) && rewrite is not null)
         {
-            if (!diagnostic.Properties.TryGetValue(ObjectEqualsOfValuesAnalyzer.RewriteProperty, out var rewrite) || rewrite is null)
-                continue;
             var title = rewrite == "Operator" ? "Compare with '=='" : "Call Equals on the value";
-            context.RegisterCodeFix(CodeAction.Create(title, ct => FixAsync(context.Document, diagnostic, rewrite, ct), RuleIdentifiers.ObjectEqualsOfValues), diagnostic);
+            request.Register(title, ct => FixAsync(request.Document, diagnostic, rewrite, ct), diagnostic);
         }
+
+        return Task.CompletedTask;
     }
 
     private static async Task<Document> FixAsync(Document document, Diagnostic diagnostic, string rewrite, CancellationToken cancellationToken)

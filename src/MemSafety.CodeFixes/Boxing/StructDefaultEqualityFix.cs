@@ -7,6 +7,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
@@ -28,24 +29,23 @@ namespace MemSafety.CodeFixes.Boxing;
 /// IEquatable is left alone.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(StructDefaultEqualityFix)), Shared]
-public sealed class StructDefaultEqualityFix : CodeFixProvider
+public sealed class StructDefaultEqualityFix : MemSafetyCodeFix
 {
     private const string Title = "Implement IEquatable<T> on the struct";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.StructDefaultEquality);
+    public StructDefaultEqualityFix()
+        : base(RuleIdentifiers.StructDefaultEquality)
+    {
+    }
 
     public override FixAllProvider GetFixAllProvider() => DeclarationFixAll.Instance;
 
-    public override Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        foreach (var diagnostic in context.Diagnostics)
+        if (FixLocation(diagnostic) is { } location)
         {
-            if (FixLocation(diagnostic) is not { } location)
-                continue;
-            var solution = context.Document.Project.Solution;
-            context.RegisterCodeFix(
-                CodeAction.Create(Title, ct => ImplementAsync(solution, new[] { location }, ct), RuleIdentifiers.StructDefaultEquality),
-                diagnostic);
+            var solution = request.Document.Project.Solution;
+            request.Register(Title, ct => ImplementAsync(solution, new[] { location }, ct), diagnostic);
         }
 
         return Task.CompletedTask;
@@ -78,8 +78,7 @@ public sealed class StructDefaultEqualityFix : CodeFixProvider
             // Last declaration first, so the positions of the earlier ones stay valid.
             foreach (var start in pair.Value.Reverse())
             {
-                var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-                var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
+                var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
                 if (root.FindToken(start).Parent is not StructDeclarationSyntax declaration
                     || model.GetDeclaredSymbol(declaration, cancellationToken) is not { } type
                     || Rewrite(declaration, type, model) is not { } rewritten)

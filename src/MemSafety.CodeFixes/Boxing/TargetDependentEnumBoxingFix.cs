@@ -1,11 +1,10 @@
-using System.Collections.Immutable;
 using System.Composition;
 using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -20,40 +19,32 @@ namespace MemSafety.CodeFixes.Boxing;
 /// and a flag that can be read twice without side effects): HasFlag computes exactly that on the underlying values.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(TargetDependentEnumBoxingFix)), Shared]
-public sealed class TargetDependentEnumBoxingFix : CodeFixProvider
+public sealed class TargetDependentEnumBoxingFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.TargetDependentEnumBoxing);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public TargetDependentEnumBoxingFix()
+        : base(RuleIdentifiers.TargetDependentEnumBoxing)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null)
-            return;
+    }
 
-        foreach (var diagnostic in context.Diagnostics)
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (!diagnostic.Properties.TryGetValue(TargetDependentEnumBoxingAnalyzer.FixProperty, out var kind) || node is not InvocationExpressionSyntax invocation)
+            return Task.CompletedTask;
+
+        ExpressionSyntax? replacement = kind switch
         {
-            if (!diagnostic.Properties.TryGetValue(TargetDependentEnumBoxingAnalyzer.FixProperty, out var kind)
-                || root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is not InvocationExpressionSyntax invocation)
-            {
-                continue;
-            }
-
-            ExpressionSyntax? replacement = kind switch
-            {
-                TargetDependentEnumBoxingAnalyzer.GenericFix => GenericCall(invocation),
-                TargetDependentEnumBoxingAnalyzer.BitTestFix => BitTest(invocation),
-                _ => null,
-            };
-            if (replacement is null)
-                continue;
-
+            TargetDependentEnumBoxingAnalyzer.GenericFix => GenericCall(invocation),
+            TargetDependentEnumBoxingAnalyzer.BitTestFix => BitTest(invocation),
+            _ => null,
+        };
+        if (replacement is not null)
+        {
             var title = kind == TargetDependentEnumBoxingAnalyzer.GenericFix ? "Use the generic overload" : "Test the flag with '&'";
-            context.RegisterCodeFix(
-                CodeAction.Create(title, ct => Replace(context.Document, invocation, replacement, ct), RuleIdentifiers.TargetDependentEnumBoxing + kind),
-                diagnostic);
+            var document = request.Document;
+            request.Register(title, ct => Replace(document, invocation, replacement, ct), diagnostic, RuleIdentifiers.TargetDependentEnumBoxing + kind);
         }
+
+        return Task.CompletedTask;
     }
 
     private static async Task<Document> Replace(Document document, SyntaxNode node, SyntaxNode replacement, CancellationToken cancellationToken)

@@ -6,6 +6,7 @@ using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Boxing;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
@@ -36,44 +37,37 @@ namespace MemSafety.CodeFixes.Boxing;
 /// the interface are seen within the callee and never by the caller, as before.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ValueTypeBoxingFix)), Shared]
-public sealed class ValueTypeBoxingFix : CodeFixProvider
+public sealed class ValueTypeBoxingFix : MemSafetyCodeFix
 {
     private const string Title = "Make the method generic over the interface";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ValueTypeBoxing);
+    public ValueTypeBoxingFix()
+        : base(RuleIdentifiers.ValueTypeBoxing)
+    {
+    }
 
     public override FixAllProvider GetFixAllProvider() => GenericParameterFixAll.Instance;
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            if (!diagnostic.Properties.ContainsKey(ValueTypeBoxingAnalyzer.InterfaceParameterProperty))
-                continue;
-            var target = await FindTargetAsync(context.Document, diagnostic, context.CancellationToken).ConfigureAwait(false);
-            if (target is null)
-                continue;
-            context.RegisterCodeFix(
-                CodeAction.Create(Title, ct => ApplyAsync(context.Document.Project.Solution, new[] { target.Value }, ct), RuleIdentifiers.ValueTypeBoxing),
-                diagnostic);
-        }
+        if (!diagnostic.Properties.ContainsKey(ValueTypeBoxingAnalyzer.InterfaceParameterProperty))
+            return;
+        var solution = request.Document.Project.Solution;
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (await FindTargetAsync(solution, node, model, request.CancellationToken).ConfigureAwait(false) is { } target)
+            request.Register(Title, ct => ApplyAsync(solution, new[] { target }, ct), diagnostic);
     }
 
-    /// <summary>The method and parameter a diagnostic's argument goes to, when the rewrite is safe.</summary>
-    internal static async Task<(IMethodSymbol Method, int Ordinal)?> FindTargetAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    /// <summary>The method and parameter the argument at <paramref name="node"/> goes to, when the rewrite is safe.</summary>
+    private static async Task<(IMethodSymbol Method, int Ordinal)?> FindTargetAsync(Solution solution, SyntaxNode node, SemanticModel model, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
-            return null;
-        var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
         var argumentSyntax = node.FirstAncestorOrSelf<ArgumentSyntax>();
         if (argumentSyntax is null || model.GetOperation(argumentSyntax, cancellationToken) is not IArgumentOperation { Parameter: { } parameter })
             return null;
         if (parameter.ContainingSymbol is not IMethodSymbol method)
             return null;
         method = method.OriginalDefinition;
-        return await IsSafeAsync(document.Project.Solution, method, parameter.Ordinal, cancellationToken).ConfigureAwait(false)
+        return await IsSafeAsync(solution, method, parameter.Ordinal, cancellationToken).ConfigureAwait(false)
             ? (method, parameter.Ordinal)
             : null;
     }
@@ -180,7 +174,7 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
     }
 
     /// <summary>Rewrites each method once, with one type parameter per fixed parameter.</summary>
-    internal static async Task<Solution> ApplyAsync(Solution solution, IEnumerable<(IMethodSymbol Method, int Ordinal)> targets, CancellationToken cancellationToken)
+    private static async Task<Solution> ApplyAsync(Solution solution, IEnumerable<(IMethodSymbol Method, int Ordinal)> targets, CancellationToken cancellationToken)
     {
         // One entry per declaration (however many call sites named it), with the parameters to make generic.
         var byDeclaration = new Dictionary<(SyntaxTree Tree, Microsoft.CodeAnalysis.Text.TextSpan Span), SortedSet<int>>();
@@ -199,10 +193,7 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
             if (documentId is null)
                 continue;
             var document = solution.GetDocument(documentId)!;
-            var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-            var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-            if (root is null || model is null)
-                continue;
+            var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
             var replacements = new Dictionary<SyntaxNode, SyntaxNode>();
             foreach (var pair in group)
             {
@@ -319,11 +310,13 @@ public sealed class ValueTypeBoxingFix : CodeFixProvider
             var targets = new List<(IMethodSymbol, int)>();
             foreach (var document in documents)
             {
+                FixDocument? read = null;
                 foreach (var diagnostic in await context.GetDocumentDiagnosticsAsync(document).ConfigureAwait(false))
                 {
                     if (!diagnostic.Properties.ContainsKey(ValueTypeBoxingAnalyzer.InterfaceParameterProperty))
                         continue;
-                    if (await FindTargetAsync(document, diagnostic, cancellationToken).ConfigureAwait(false) is { } found)
+                    read ??= await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+                    if (await FindTargetAsync(context.Solution, read.FindNode(diagnostic.Location.SourceSpan), read.Model, cancellationToken).ConfigureAwait(false) is { } found)
                         targets.Add(found);
                 }
             }

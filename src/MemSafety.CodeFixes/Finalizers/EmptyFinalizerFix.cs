@@ -1,5 +1,4 @@
 using System.Collections.Generic;
-using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
 using System.Threading;
@@ -8,7 +7,6 @@ using MemSafety.Analyzers.Rules.Finalizers;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -24,43 +22,26 @@ namespace MemSafety.CodeFixes.Finalizers;
 /// calls: it is wrapped in <c>#if SYMBOL</c> instead.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(EmptyFinalizerFix)), Shared]
-public sealed class EmptyFinalizerFix : CodeFixProvider
+public sealed class EmptyFinalizerFix : MemSafetyCodeFix
 {
     // One key for both rewrites, so Fix All (and `dotnet format`) applies each where it belongs.
     internal const string EquivalenceKey = RuleIdentifiers.EmptyFinalizer;
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.EmptyFinalizer);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public EmptyFinalizerFix()
+        : base(RuleIdentifiers.EmptyFinalizer)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var declaration = root?.FindToken(context.Span.Start).Parent?.FirstAncestorOrSelf<DestructorDeclarationSyntax>();
-        if (declaration is null)
-            return;
+    }
 
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            if (diagnostic.Properties.TryGetValue(EmptyFinalizerAnalyzer.ConditionalSymbolsProperty, out var condition) && condition is not null)
-            {
-                context.RegisterCodeFix(
-                    CodeAction.Create(
-                        $"Compile the finalizer only under '{condition}'",
-                        ct => WrapInConditionalAsync(context.Document, declaration, condition, ct),
-                        EquivalenceKey),
-                    diagnostic);
-            }
-            else
-            {
-                context.RegisterCodeFix(
-                    CodeAction.Create(
-                        "Remove the empty finalizer",
-                        ct => RemoveAsync(context.Document, declaration, ct),
-                        EquivalenceKey),
-                    diagnostic);
-            }
-        }
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (node.FirstAncestorOrSelf<DestructorDeclarationSyntax>() is not { } declaration)
+            return Task.CompletedTask;
+        var document = request.Document;
+        if (diagnostic.Properties.TryGetValue(EmptyFinalizerAnalyzer.ConditionalSymbolsProperty, out var condition) && condition is not null)
+            request.Register($"Compile the finalizer only under '{condition}'", ct => WrapInConditionalAsync(document, declaration, condition, ct), diagnostic, EquivalenceKey);
+        else
+            request.Register("Remove the empty finalizer", ct => RemoveAsync(document, declaration, ct), diagnostic, EquivalenceKey);
+        return Task.CompletedTask;
     }
 
     private static async Task<Document> WrapInConditionalAsync(Document document, DestructorDeclarationSyntax declaration, string condition, CancellationToken cancellationToken)

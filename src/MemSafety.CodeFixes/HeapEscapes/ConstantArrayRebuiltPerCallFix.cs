@@ -7,8 +7,8 @@ using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -33,59 +33,52 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// </list>
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ConstantArrayRebuiltPerCallFix)), Shared]
-public sealed class ConstantArrayRebuiltPerCallFix : CodeFixProvider
+public sealed class ConstantArrayRebuiltPerCallFix : MemSafetyCodeFix
 {
     internal const string FieldKey = RuleIdentifiers.ConstantArrayRebuiltPerCall + ".Field";
     internal const string SpanKey = RuleIdentifiers.ConstantArrayRebuiltPerCall + ".Span";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ConstantArrayRebuiltPerCall);
+    public ConstantArrayRebuiltPerCallFix()
+        : base(RuleIdentifiers.ConstantArrayRebuiltPerCall)
+    {
+    }
 
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(
         async (context, document, diagnostics) => context.CodeActionEquivalenceKey == SpanKey
             ? await UseSpanLocalsAsync(document, diagnostics, context.CancellationToken).ConfigureAwait(false)
             : await HoistAsync(document, diagnostics, context.CancellationToken).ConfigureAwait(false));
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
+        if (AsCreation(node) is not { } creation)
             return;
-
-        foreach (var diagnostic in context.Diagnostics)
+        var document = request.Document;
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (Plan(creation, model, request.CancellationToken) is { } plan)
         {
-            var creation = FindCreation(root, diagnostic);
-            if (creation is null)
-                continue;
-            var plan = Plan(creation, model, context.CancellationToken);
-            if (plan is not null)
-            {
-                var name = UniqueName(plan, model, new HashSet<string>());
-                context.RegisterCodeFix(
-                    CodeAction.Create(
-                        $"Hoist the array into static readonly field '{name}'",
-                        ct => HoistAsync(context.Document, ImmutableArray.Create(diagnostic), ct),
-                        FieldKey),
-                    diagnostic);
-            }
+            var name = UniqueName(plan, model, new HashSet<string>());
+            request.Register(
+                $"Hoist the array into static readonly field '{name}'",
+                ct => HoistAsync(document, ImmutableArray.Create(diagnostic), ct),
+                diagnostic,
+                FieldKey);
+        }
 
-            if (diagnostic.Properties.ContainsKey(ConstantArrayRebuiltPerCallAnalyzer.SpanLocalProperty) && SpanDeclaration(creation) is not null)
-            {
-                context.RegisterCodeFix(
-                    CodeAction.Create(
-                        "Use a ReadOnlySpan local (the compiler backs it with static data)",
-                        ct => UseSpanLocalsAsync(context.Document, ImmutableArray.Create(diagnostic), ct),
-                        SpanKey),
-                    diagnostic);
-            }
+        if (diagnostic.Properties.ContainsKey(ConstantArrayRebuiltPerCallAnalyzer.SpanLocalProperty) && SpanDeclaration(creation) is not null)
+        {
+            request.Register(
+                "Use a ReadOnlySpan local (the compiler backs it with static data)",
+                ct => UseSpanLocalsAsync(document, ImmutableArray.Create(diagnostic), ct),
+                diagnostic,
+                SpanKey);
         }
     }
 
     private static ExpressionSyntax? FindCreation(SyntaxNode root, Diagnostic diagnostic)
-        => root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is var node
-           && node is ArrayCreationExpressionSyntax or ImplicitArrayCreationExpressionSyntax
-            ? (ExpressionSyntax)node
-            : null;
+        => AsCreation(root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true));
+
+    private static ExpressionSyntax? AsCreation(SyntaxNode node)
+        => node is ArrayCreationExpressionSyntax or ImplicitArrayCreationExpressionSyntax ? (ExpressionSyntax)node : null;
 
     // ------------------------------------------------------------------ hoisting into a field
 
@@ -191,10 +184,7 @@ public sealed class ConstantArrayRebuiltPerCallFix : CodeFixProvider
 
     private static async Task<Document> HoistAsync(Document document, ImmutableArray<Diagnostic> diagnostics, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
-            return document;
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
 
         var plans = new List<HoistPlan>();
         foreach (var diagnostic in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
@@ -268,10 +258,7 @@ public sealed class ConstantArrayRebuiltPerCallFix : CodeFixProvider
 
     private static async Task<Document> UseSpanLocalsAsync(Document document, ImmutableArray<Diagnostic> diagnostics, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
-            return document;
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
 
         var editor = new SyntaxEditor(root, document.Project.Solution.Services);
         var changed = false;

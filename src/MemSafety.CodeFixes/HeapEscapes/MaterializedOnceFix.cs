@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Composition;
 using System.Threading;
 using System.Threading.Tasks;
@@ -6,7 +5,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -21,35 +19,25 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// that enumerating the source directly behaves the same; the fix only rewrites syntax.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(MaterializedOnceFix)), Shared]
-public sealed class MaterializedOnceFix : CodeFixProvider
+public sealed class MaterializedOnceFix : MemSafetyCodeFix
 {
     internal const string EquivalenceKey = RuleIdentifiers.MaterializedOnce;
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.MaterializedOnce);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public MaterializedOnceFix()
+        : base(RuleIdentifiers.MaterializedOnce)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null)
-            return;
+    }
 
-        foreach (var diagnostic in context.Diagnostics)
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (diagnostic.Properties.TryGetValue(MaterializedOnceAnalyzer.FormProperty, out var form) && form is not null && Find(node) is { } copy)
         {
-            if (!diagnostic.Properties.TryGetValue(MaterializedOnceAnalyzer.FormProperty, out var form) || form is null)
-                continue;
-            if (Find(root, diagnostic) is not { } copy)
-                continue;
-            var document = context.Document;
+            var document = request.Document;
             var name = copy.Access.Name.Identifier.ValueText;
-            context.RegisterCodeFix(
-                CodeAction.Create(
-                    $"Remove the unneeded '{name}()' copy",
-                    ct => FixAsync(document, diagnostic, ct),
-                    EquivalenceKey),
-                diagnostic);
+            request.Register($"Remove the unneeded '{name}()' copy", ct => FixAsync(document, diagnostic, ct), diagnostic, EquivalenceKey);
         }
+
+        return Task.CompletedTask;
     }
 
     private readonly struct Copy
@@ -72,9 +60,8 @@ public sealed class MaterializedOnceFix : CodeFixProvider
         public ExpressionSyntax Source => IsStaticForm ? Invocation.ArgumentList.Arguments[0].Expression : Access.Expression;
     }
 
-    private static Copy? Find(SyntaxNode root, Diagnostic diagnostic)
+    private static Copy? Find(SyntaxNode node)
     {
-        var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
         if (node is SimpleNameSyntax { Parent: MemberAccessExpressionSyntax access } name
             && access.Name == name
             && access.Parent is InvocationExpressionSyntax invocation
@@ -90,7 +77,7 @@ public sealed class MaterializedOnceFix : CodeFixProvider
     private static async Task<Document> FixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
         var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null || Find(root, diagnostic) is not { } copy)
+        if (root is null || Find(root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true)) is not { } copy)
             return document;
         diagnostic.Properties.TryGetValue(MaterializedOnceAnalyzer.FormProperty, out var form);
         var newRoot = form switch

@@ -9,7 +9,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -37,41 +36,34 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// exactly what fixing them one by one does.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(StringConcatInLoopFix)), Shared]
-public sealed class StringConcatInLoopFix : CodeFixProvider
+public sealed class StringConcatInLoopFix : MemSafetyCodeFix
 {
     internal const string EquivalenceKey = RuleIdentifiers.StringConcatInLoop;
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.StringConcatInLoop);
+    public StringConcatInLoopFix()
+        : base(RuleIdentifiers.StringConcatInLoop)
+    {
+    }
 
     public override FixAllProvider GetFixAllProvider()
         => FixAllProvider.Create((context, document, diagnostics) => FixAsync(document, diagnostics, context.CancellationToken));
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        SyntaxNode? root = null;
-        SemanticModel? model = null;
-        foreach (var diagnostic in context.Diagnostics)
+        // Offer the action only when the rewrite can be planned here (the code may have changed).
+        if (!IsFixable(diagnostic)
+            || Target(request.Root, diagnostic) is not { } target
+            || CreatePlan(request.Root, await request.GetSemanticModelAsync().ConfigureAwait(false), target.Loop, target.Appends, StartsEmpty(diagnostic), request.CancellationToken) is not { } plan)
         {
-            if (!IsFixable(diagnostic))
-                continue;
-
-            // Offer the action only when the rewrite can be planned here (the code may have changed).
-            root ??= await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-            model ??= await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-            if (root is null || model is null
-                || Target(root, diagnostic) is not { } target
-                || CreatePlan(root, model, target.Loop, target.Appends, StartsEmpty(diagnostic), context.CancellationToken) is not { } plan)
-            {
-                continue;
-            }
-
-            context.RegisterCodeFix(
-                CodeAction.Create(
-                    $"Build '{plan.Variable.ValueText}' with a StringBuilder",
-                    async ct => await FixAsync(context.Document, ImmutableArray.Create(diagnostic), ct).ConfigureAwait(false) ?? context.Document,
-                    EquivalenceKey),
-                diagnostic);
+            return;
         }
+
+        var document = request.Document;
+        request.Register(
+            $"Build '{plan.Variable.ValueText}' with a StringBuilder",
+            async ct => await FixAsync(document, ImmutableArray.Create(diagnostic), ct).ConfigureAwait(false) ?? document,
+            diagnostic,
+            EquivalenceKey);
     }
 
     private static bool IsFixable(Diagnostic diagnostic)
@@ -177,9 +169,8 @@ public sealed class StringConcatInLoopFix : CodeFixProvider
         foreach (var entry in entries)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var currentRoot = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-            var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-            if (currentRoot is null || model is null || currentRoot.GetAnnotatedNodes(entry.Loop).FirstOrDefault() is not StatementSyntax loop)
+            var (currentRoot, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+            if (currentRoot.GetAnnotatedNodes(entry.Loop).FirstOrDefault() is not StatementSyntax loop)
                 continue;
             var appends = new List<AssignmentExpressionSyntax>();
             foreach (var mark in entry.Appends)

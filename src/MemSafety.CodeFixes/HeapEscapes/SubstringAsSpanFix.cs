@@ -9,7 +9,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -28,37 +27,36 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// fixing them one at a time would.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(SubstringAsSpanFix)), Shared]
-public sealed class SubstringAsSpanFix : CodeFixProvider
+public sealed class SubstringAsSpanFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.SubstringAsSpan);
+    public SubstringAsSpanFix()
+        : base(RuleIdentifiers.SubstringAsSpan)
+    {
+    }
 
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(
         async (context, document, diagnostics) => await FixAllAsync(document, diagnostics, context.CancellationToken).ConfigureAwait(false));
 
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null || model is null)
-            return;
-        foreach (var diagnostic in context.Diagnostics)
+        if (AsProducer(node) is not { } producer
+            || Plan(await request.GetSemanticModelAsync().ConfigureAwait(false), producer, request.CancellationToken) is not { } plan)
         {
-            var node = FindProducer(root, diagnostic.Location.SourceSpan);
-            if (node is null || Plan(model, node, context.CancellationToken) is not { } plan)
-                continue;
-            var title = plan.Local is null
-                ? "Use a span of the string instead of a copy"
-                : $"Make '{plan.Local.Name}' a ReadOnlySpan<char> over the string";
-            context.RegisterCodeFix(
-                CodeAction.Create(title, ct => FixOneAsync(context.Document, diagnostic.Location.SourceSpan, ct), RuleIdentifiers.SubstringAsSpan),
-                diagnostic);
+            return;
         }
+
+        var title = plan.Local is null
+            ? "Use a span of the string instead of a copy"
+            : $"Make '{plan.Local.Name}' a ReadOnlySpan<char> over the string";
+        var document = request.Document;
+        request.Register(title, ct => FixOneAsync(document, diagnostic.Location.SourceSpan, ct), diagnostic);
     }
 
     private static ExpressionSyntax? FindProducer(SyntaxNode root, Microsoft.CodeAnalysis.Text.TextSpan span)
-        => root.FindNode(span, getInnermostNodeForTie: true) is ExpressionSyntax node and (InvocationExpressionSyntax or ElementAccessExpressionSyntax)
-            ? node
-            : null;
+        => AsProducer(root.FindNode(span, getInnermostNodeForTie: true));
+
+    private static ExpressionSyntax? AsProducer(SyntaxNode node)
+        => node is ExpressionSyntax expression and (InvocationExpressionSyntax or ElementAccessExpressionSyntax) ? expression : null;
 
     private static SubstringCopyPlan? Plan(SemanticModel model, SyntaxNode producer, CancellationToken cancellationToken)
     {
@@ -73,9 +71,8 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
 
     private static async Task<Document> FixOneAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, CancellationToken cancellationToken)
     {
-        var root = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-        var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-        if (root is null || model is null || FindProducer(root, span) is not { } node || Plan(model, node, cancellationToken) is not { } plan)
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        if (FindProducer(root, span) is not { } node || Plan(model, node, cancellationToken) is not { } plan)
             return document;
         return await ApplyAsync(document, root, model, plan, cancellationToken).ConfigureAwait(false);
     }
@@ -100,9 +97,8 @@ public sealed class SubstringAsSpanFix : CodeFixProvider
         foreach (var mark in order)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var currentRoot = await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false);
-            var model = await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false);
-            if (currentRoot is null || model is null || currentRoot.GetAnnotatedNodes(mark).FirstOrDefault() is not { } node
+            var (currentRoot, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+            if (currentRoot.GetAnnotatedNodes(mark).FirstOrDefault() is not { } node
                 || Plan(model, node, cancellationToken) is not { } plan)
             {
                 continue;

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace MemSafety.CodeFixes.HeapEscapes;
@@ -24,27 +26,38 @@ internal static class UnwrittenReads
 {
     public static bool MayReadUnwritten(ILocalSymbol array, IOperation root)
     {
-        var writerCounts = new HashSet<IOperation>();
-        var requiredCounts = new HashSet<ILocalSymbol>(SymbolEqualityComparer.Default);
-        foreach (var operation in root.Descendants())
+        var facts = BodyFacts.Of(root);
+        var counts = new Counts();
+        foreach (var reference in facts.ReferencesTo(array))
         {
-            if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, array))
-                continue;
-            if (!IsSafeUse(reference, writerCounts, requiredCounts))
+            if (reference is not ILocalReferenceOperation local || !IsSafeUse(local, counts))
                 return true;
         }
 
         // Every count that bounds a read must come from a reader that wrote that many elements from index 0.
-        foreach (var count in requiredCounts)
+        foreach (var count in counts.Required)
         {
-            if (!OnlyHoldsWriterCounts(count, root, writerCounts))
+            if (!OnlyHoldsWriterCounts(count, facts, counts))
                 return true;
         }
 
         return false;
     }
 
-    private static bool IsSafeUse(ILocalReferenceOperation reference, HashSet<IOperation> writerCounts, HashSet<ILocalSymbol> requiredCounts)
+    /// <summary>What the uses of the array found out about the locals that hold counts.</summary>
+    private sealed class Counts
+    {
+        /// <summary>Calls of counted writers whose result is stored in a local.</summary>
+        public HashSet<IOperation> Writers { get; } = new();
+
+        /// <summary>Locals declared with a counted writer's result as their initializer.</summary>
+        public HashSet<ILocalSymbol> InitializedByWriter { get; } = new(SymbolEqualityComparer.Default);
+
+        /// <summary>Locals that bound a read of the array's first elements.</summary>
+        public HashSet<ILocalSymbol> Required { get; } = new(SymbolEqualityComparer.Default);
+    }
+
+    private static bool IsSafeUse(ILocalReferenceOperation reference, Counts counts)
     {
         switch (reference.Parent)
         {
@@ -76,10 +89,16 @@ internal static class UnwrittenReads
             // The count is dropped, or kept where a later read can be bounded by it.
             if (call.Parent is IExpressionStatementOperation)
                 return true;
-            if (call.Parent is ISimpleAssignmentOperation { Target: ILocalReferenceOperation } assignment && assignment.Value == call
-                || call.Parent is IVariableInitializerOperation { Parent: IVariableDeclaratorOperation })
+            if (call.Parent is ISimpleAssignmentOperation { Target: ILocalReferenceOperation } assignment && assignment.Value == call)
             {
-                writerCounts.Add(call);
+                counts.Writers.Add(call);
+                return true;
+            }
+
+            if (call.Parent is IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator })
+            {
+                counts.Writers.Add(call);
+                counts.InitializedByWriter.Add(declarator.Symbol);
                 return true;
             }
 
@@ -89,7 +108,7 @@ internal static class UnwrittenReads
         // (array, 0, n): only the first n elements are read.
         if (value == reference && BoundedRead(method, parameter, arguments) is { } count)
         {
-            requiredCounts.Add(count);
+            counts.Required.Add(count);
             return true;
         }
 
@@ -145,40 +164,41 @@ internal static class UnwrittenReads
     }
 
     /// <summary>Every write of <paramref name="count"/> stores the result of one of the readers.</summary>
-    private static bool OnlyHoldsWriterCounts(ILocalSymbol count, IOperation root, HashSet<IOperation> writerCounts)
+    private static bool OnlyHoldsWriterCounts(ILocalSymbol count, BodyFacts facts, Counts counts)
     {
-        foreach (var operation in root.Descendants())
+        // A plain declaration, initialized (if at all) by a reader: `out var n`, a pattern or a foreach
+        // variable gets its value where it is declared.
+        foreach (var declaration in count.DeclaringSyntaxReferences)
         {
-            switch (operation)
+            if (declaration.GetSyntax() is not VariableDeclaratorSyntax declarator
+                || declarator.Initializer is not null && !counts.InitializedByWriter.Contains(count))
             {
-                case IVariableDeclaratorOperation declarator when SymbolEqualityComparer.Default.Equals(declarator.Symbol, count):
-                    if (declarator.Initializer is { } initializer && !writerCounts.Contains(initializer.Value))
+                return false;
+            }
+        }
+
+        foreach (var reference in facts.ReferencesTo(count))
+        {
+            switch (reference.Parent)
+            {
+                case ISimpleAssignmentOperation assignment when assignment.Target == reference:
+                    if (!counts.Writers.Contains(assignment.Value))
                         return false;
                     break;
-                case ILocalReferenceOperation reference when SymbolEqualityComparer.Default.Equals(reference.Local, count):
-                    switch (reference.Parent)
-                    {
-                        case ISimpleAssignmentOperation assignment when assignment.Target == reference:
-                            if (!writerCounts.Contains(assignment.Value))
-                                return false;
-                            break;
-                        case IAssignmentOperation assignment when assignment.Target == reference:
-                        case IIncrementOrDecrementOperation:
-                        case IArgumentOperation { Parameter.RefKind: not RefKind.None }:
-                        case IAddressOfOperation:
-                        case IDeconstructionAssignmentOperation:
-                        case ITupleOperation:
-                            return false;
-                    }
+                case IAssignmentOperation assignment when assignment.Target == reference:
+                case IIncrementOrDecrementOperation:
+                case IArgumentOperation { Parameter.RefKind: not RefKind.None }:
+                case IAddressOfOperation:
+                case IDeconstructionAssignmentOperation:
+                case ITupleOperation:
+                    return false;
+            }
 
-                    // Captured: a lambda or local function could change it at any time.
-                    for (var p = reference.Parent; p is not null; p = p.Parent)
-                    {
-                        if (p is IAnonymousFunctionOperation or ILocalFunctionOperation)
-                            return false;
-                    }
-
-                    break;
+            // Captured: a lambda or local function could change it at any time.
+            for (var p = reference.Parent; p is not null; p = p.Parent)
+            {
+                if (p is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                    return false;
             }
         }
 

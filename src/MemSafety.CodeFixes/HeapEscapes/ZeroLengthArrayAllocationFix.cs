@@ -1,11 +1,10 @@
-using System.Collections.Immutable;
 using System.Composition;
 using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -21,40 +20,26 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// to <c>Array.Empty</c> too (C# 12+), a second action offers <c>[]</c>.
 /// </summary>
 [ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(ZeroLengthArrayAllocationFix)), Shared]
-public sealed class ZeroLengthArrayAllocationFix : CodeFixProvider
+public sealed class ZeroLengthArrayAllocationFix : MemSafetyCodeFix
 {
     internal const string ArrayEmptyKey = RuleIdentifiers.ZeroLengthArrayAllocation;
     internal const string CollectionExpressionKey = RuleIdentifiers.ZeroLengthArrayAllocation + ".CollectionExpression";
 
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ZeroLengthArrayAllocation);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public ZeroLengthArrayAllocationFix()
+        : base(RuleIdentifiers.ZeroLengthArrayAllocation)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root?.FindNode(context.Span, getInnermostNodeForTie: true) is not ArrayCreationExpressionSyntax creation)
-            return;
+    }
 
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            var element = ElementTypeSyntax(creation);
-            context.RegisterCodeFix(
-                CodeAction.Create(
-                    $"Use Array.Empty<{element}>()",
-                    ct => ReplaceAsync(context.Document, creation, ArrayEmptyCall(element), ct),
-                    ArrayEmptyKey),
-                diagnostic);
-            if (diagnostic.Properties.ContainsKey(ZeroLengthArrayAllocationAnalyzer.CollectionExpressionProperty))
-            {
-                context.RegisterCodeFix(
-                    CodeAction.Create(
-                        "Use '[]'",
-                        ct => ReplaceAsync(context.Document, creation, SyntaxFactory.ParseExpression("[]"), ct),
-                        CollectionExpressionKey),
-                    diagnostic);
-            }
-        }
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (node is not ArrayCreationExpressionSyntax creation)
+            return Task.CompletedTask;
+        var document = request.Document;
+        var element = ElementTypeSyntax(creation);
+        request.Register($"Use Array.Empty<{element}>()", ct => ReplaceAsync(document, creation, ArrayEmptyCall(element), ct), diagnostic, ArrayEmptyKey);
+        if (diagnostic.Properties.ContainsKey(ZeroLengthArrayAllocationAnalyzer.CollectionExpressionProperty))
+            request.Register("Use '[]'", ct => ReplaceAsync(document, creation, SyntaxFactory.ParseExpression("[]"), ct), diagnostic, CollectionExpressionKey);
+        return Task.CompletedTask;
     }
 
     /// <summary>The element type as written: <c>new int[0][]</c> creates an array of <c>int[]</c>.</summary>

@@ -4,7 +4,7 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 
@@ -124,7 +124,7 @@ public sealed class LargeTemporaryArrayTests
         "class C { int M() { var slots = [|new object[11000]|]; slots[0] = 1; return slots.Length; } }");
 
     [Fact]
-    public Task AsyncMethod_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+    public Task AsyncMethod_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         """
         using System.IO;
         using System.Threading.Tasks;
@@ -141,11 +141,11 @@ public sealed class LargeTemporaryArrayTests
         """);
 
     [Fact]
-    public Task UseWithoutSpanForm_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+    public Task UseWithoutSpanForm_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         "class C { int M() { var big = [|new int[50000]|]; var copy = (int[])big.Clone(); return copy.Length; } }");
 
     [Fact]
-    public Task LocalFunctionInBlock_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.NoFixAsync(
+    public Task LocalFunctionInBlock_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         "class C { int M() { var big = [|new int[50000]|]; big[0] = Two(); return big[0]; static int Two() => 2; } }");
 
     [Fact]
@@ -357,6 +357,10 @@ public sealed class LargeTemporaryArrayTests
     [InlineData("var n = source.Read(buffer, 0, buffer.Length); n++; target.Write(buffer, 0, n);", "var n = source.Read(buffer); n++; target.Write(buffer.Slice(0, n));")]
     [InlineData("var n = source.Read(buffer, 1, 100); target.Write(buffer, 0, n);", "var n = source.Read(buffer.Slice(1, 100)); target.Write(buffer.Slice(0, n));")]
     [InlineData("buffer[1] = 2; target.WriteByte(buffer[0]);", "buffer[1] = 2; target.WriteByte(buffer[0]);")]
+    // A count declared by `out var`, a pattern or foreach gets its value there, not from a reader.
+    [InlineData("int.TryParse(\"5\", out var n); source.Read(buffer, 0, buffer.Length); target.Write(buffer, 0, n);", "int.TryParse(\"5\", out var n); source.Read(buffer); target.Write(buffer.Slice(0, n));")]
+    [InlineData("if (source.ReadByte() is int n) { source.Read(buffer, 0, buffer.Length); target.Write(buffer, 0, n); }", "if (source.ReadByte() is int n) { source.Read(buffer); target.Write(buffer.Slice(0, n)); }")]
+    [InlineData("foreach (var n in new[] { 5 }) { source.Read(buffer, 0, buffer.Length); target.Write(buffer, 0, n); }", "foreach (var n in new[] { 5 }) { source.Read(buffer); target.Write(buffer.Slice(0, n)); }")]
     public Task ElementThatMayBeUnwrittenIsRead_Cleared(string uses, string rewritten) => VerifyCS.CodeFixAsync(
         "using System.IO;\nclass C\n{\n    void M(Stream source, Stream target)\n    {\n        var buffer = [|new byte[100000]|];\n        " + uses + "\n    }\n}\n",
         "using System;\nusing System.Buffers;\nusing System.IO;\nclass C\n{\n    void M(Stream source, Stream target)\n    {\n        byte[] bufferArray = ArrayPool<byte>.Shared.Rent(100000);\n        try\n        {\n            Span<byte> buffer = bufferArray.AsSpan(0, 100000);\n            buffer.Clear();\n            "
@@ -479,7 +483,7 @@ public sealed class LargeTemporaryArrayTests
     public Task NetStandard20WithSystemMemory_StreamReadHasNoSpanOverload_ReportedWithoutFix()
     {
         // Stream.Read(Span<byte>) is .NET Core 2.1+; System.Memory does not add it.
-        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.Test(
+        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.Test(
             """
             using System.IO;
 
@@ -501,7 +505,7 @@ public sealed class LargeTemporaryArrayTests
     public Task NetStandard20WithoutSystemMemory_ReportedWithoutFix()
     {
         // No ArrayPool and no Span there: the allocation is still worth knowing about, but there is nothing to rewrite it into.
-        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.RentBufferFix>.Test(
+        var test = Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.Test(
             "class C { int M() { var big = [|new int[50000]|]; big[0] = 1; return big[0] + big.Length; } }", string.Empty);
         test.FixedSources.Clear();
         test.ExpectNoFix = true;

@@ -7,7 +7,7 @@ namespace MemSafety.Analyzers.Tests.HeapEscapes;
 public sealed class LoopInvariantAllocationTests
 {
     /// <summary>These tests are about which allocations can be hoisted and how; they use loops of ordinary methods, which the default scope (hot paths only) does not reach, so they widen it to loops. DefaultScope_LoopOfAnUnmarkedMethod_NoDiagnostic checks the default.</summary>
-    private static readonly VerifyWithOptions<MemSafety.Analyzers.Rules.HeapEscapes.LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.HoistAllocationFix> VerifyCS = new(("memsafety.MSA1009.scope", "hot_paths_and_loops"));
+    private static readonly VerifyWithOptions<MemSafety.Analyzers.Rules.HeapEscapes.LoopInvariantAllocationAnalyzer, MemSafety.CodeFixes.HeapEscapes.LoopInvariantAllocationFix> VerifyCS = new(("memsafety.MSA1009.scope", "hot_paths_and_loops"));
 
     private static Task NoDiagnostic(string source) => VerifyCS.AnalyzerAsync(source);
 

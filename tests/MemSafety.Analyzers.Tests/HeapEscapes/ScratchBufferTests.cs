@@ -13,7 +13,7 @@ public sealed class ScratchBufferTests
         test.Sources.Add(source);
         if (fixedSource is not null)
         {
-            test.CodeFix = new MemSafety.CodeFixes.HeapEscapes.RentBufferFix();
+            test.CodeFix = new MemSafety.CodeFixes.HeapEscapes.ScratchBufferFix();
             test.FixedSources.Add(fixedSource);
         }
 

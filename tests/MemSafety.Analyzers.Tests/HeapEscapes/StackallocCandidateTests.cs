@@ -2,7 +2,7 @@ using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocFix>;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocCandidateFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 
@@ -345,7 +345,7 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task FixAll_AcrossMethodsAndDocuments()
     {
-        var test = new AnalyzerTest(new StackallocCandidateAnalyzer()) { CodeFix = new MemSafety.CodeFixes.HeapEscapes.StackallocFix() };
+        var test = new AnalyzerTest(new StackallocCandidateAnalyzer()) { CodeFix = new MemSafety.CodeFixes.HeapEscapes.StackallocCandidateFix() };
         test.Sources.Add("using System;\nclass A { int M() { var a = [|new int[2]|]; a[0] = 1; return a[0]; } int N() { var b = [|new int[3]|]; return b.Length; } }\n");
         test.Sources.Add("using System;\nclass B { int M() { var c = [|new short[8]|]; return c[7]; } }\n");
         test.FixedSources.Add("using System;\nclass A { int M() { Span<int> a = stackalloc int[2]; a[0] = 1; return a[0]; } int N() { Span<int> b = stackalloc int[3]; return b.Length; } }\n");

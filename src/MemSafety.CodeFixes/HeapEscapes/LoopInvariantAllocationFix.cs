@@ -1,4 +1,3 @@
-using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
 using System.Threading;
@@ -7,7 +6,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -21,26 +19,19 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// iteration still starts from an empty/zeroed object. A small hoisted array can then be made a
 /// <c>stackalloc</c> by MSA1001's fix. Offered only when the name can move to the outer block unambiguously.
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(HoistAllocationFix)), Shared]
-public sealed class HoistAllocationFix : CodeFixProvider
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(LoopInvariantAllocationFix)), Shared]
+public sealed class LoopInvariantAllocationFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.LoopInvariantAllocation);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public LoopInvariantAllocationFix()
+        : base(RuleIdentifiers.LoopInvariantAllocation)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root is null)
-            return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            if (Locate(root, diagnostic) is null)
-                continue;
-            context.RegisterCodeFix(
-                CodeAction.Create("Create it once before the loop", ct => FixAsync(context.Document, diagnostic, ct), RuleIdentifiers.LoopInvariantAllocation),
-                diagnostic);
-        }
+    }
+
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (Locate(request.Root, diagnostic) is not null)
+            request.Register("Create it once before the loop", ct => FixAsync(request.Document, diagnostic, ct), diagnostic);
+        return Task.CompletedTask;
     }
 
     private static (LocalDeclarationStatementSyntax Declaration, StatementSyntax Loop)? Locate(SyntaxNode root, Diagnostic diagnostic)
@@ -75,12 +66,12 @@ public sealed class HoistAllocationFix : CodeFixProvider
 
     private static async Task<Document> FixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-        if (Locate(root, diagnostic) is not var (declaration, loop))
+        var fixDocument = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        if (Locate(fixDocument.Root, diagnostic) is not var (declaration, loop))
             return document;
-        var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
+        var model = fixDocument.Model;
         var name = declaration.Declaration.Variables[0].Identifier.ValueText;
-        var lineBreak = TriviaEditing.LineBreak(await document.GetTextAsync(cancellationToken).ConfigureAwait(false));
+        var lineBreak = await fixDocument.LineBreakAsync(cancellationToken).ConfigureAwait(false);
 
         string reset;
         if (diagnostic.Properties.TryGetValue(LoopInvariantAllocationAnalyzer.ResetProperty, out var kind) && kind == "ArrayClear")

@@ -1,12 +1,11 @@
-using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
+using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -22,30 +21,24 @@ namespace MemSafety.CodeFixes.HeapEscapes;
 /// <c>Array.Fill(b, x)</c> → <c>b.Fill(x)</c>, …). Under [SkipLocalsInit] stackalloc memory is not zeroed
 /// while <c>new T[N]</c> is, so the fix then adds <c>b.Clear();</c>. It never introduces pointers or unsafe code.
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(StackallocFix)), Shared]
-public sealed class StackallocFix : CodeFixProvider
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(StackallocCandidateFix)), Shared]
+public sealed class StackallocCandidateFix : MemSafetyCodeFix
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.StackallocCandidate);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    public StackallocCandidateFix()
+        : base(RuleIdentifiers.StackallocCandidate)
     {
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (root?.FindNode(context.Span, getInnermostNodeForTie: true) is not ArrayCreationExpressionSyntax and not ImplicitArrayCreationExpressionSyntax)
-            return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            context.RegisterCodeFix(
-                CodeAction.Create("Allocate with stackalloc into a Span", ct => FixAsync(context.Document, diagnostic, ct), RuleIdentifiers.StackallocCandidate),
-                diagnostic);
-        }
+    }
+
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (node is ArrayCreationExpressionSyntax or ImplicitArrayCreationExpressionSyntax)
+            request.Register("Allocate with stackalloc into a Span", ct => FixAsync(request.Document, diagnostic, ct), diagnostic);
+        return Task.CompletedTask;
     }
 
     private static async Task<Document> FixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-        var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         var creationSyntax = (ExpressionSyntax)root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
         if (model.GetOperation(creationSyntax, cancellationToken) is not IArrayCreationOperation creation
             || creation.Parent is not IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }
@@ -55,10 +48,7 @@ public sealed class StackallocFix : CodeFixProvider
         }
 
         var local = declarator.Symbol;
-        var operationRoot = (IOperation)creation;
-        while (operationRoot.Parent is not null)
-            operationRoot = operationRoot.Parent;
-        var uses = SpanUses.Classify(local, operationRoot, FunctionOf(creation, local));
+        var uses = SpanUses.Classify(local, creation.Root(), (ISymbol?)creation.EnclosingFunction() ?? local.ContainingSymbol);
         if (uses is null)
             return document;
 
@@ -98,9 +88,6 @@ public sealed class StackallocFix : CodeFixProvider
             newRoot = unit.AddUsings(SyntaxFactory.UsingDirective(SyntaxFactory.ParseName("System")).WithTrailingTrivia(SyntaxFactory.ElasticCarriageReturnLineFeed));
         return document.WithSyntaxRoot(newRoot);
     }
-
-    private static ISymbol FunctionOf(IOperation operation, ILocalSymbol local)
-        => (ISymbol?)operation.EnclosingFunction() ?? local.ContainingSymbol;
 
     private static bool SpanInScope(SemanticModel model, int position)
     {

@@ -1,6 +1,4 @@
 using System.Collections.Generic;
-using System.Collections.Immutable;
-using System.Composition;
 using System.Linq;
 using System.Text;
 using System.Threading;
@@ -9,8 +7,6 @@ using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
-using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -19,36 +15,22 @@ using Microsoft.CodeAnalysis.Text;
 namespace MemSafety.CodeFixes.HeapEscapes;
 
 /// <summary>
-/// MSA1002 and MSA1003: the pooled-buffer pattern. The array becomes a <c>Span&lt;T&gt;</c> over a buffer rented
+/// The pooled-buffer pattern, shared by the fixes of MSA1002 (<see cref="ScratchBufferFix"/>) and MSA1003
+/// (<see cref="LargeTemporaryArrayFix"/>). The array becomes a <c>Span&lt;T&gt;</c> over a buffer rented
 /// from <c>ArrayPool&lt;T&gt;.Shared</c> (for MSA1002, over <c>stackalloc</c> memory when the size is small),
 /// sliced to the requested length so <c>Length</c> keeps its meaning, cleared because <c>new T[n]</c> was
 /// zeroed and a rented array is not (unless <see cref="UnwrittenReads"/> proves that no element is read
 /// before it is written), and the rest of the block moves into a try whose finally returns the array.
 /// Offered only where that move is safe.
 /// </summary>
-[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(RentBufferFix)), Shared]
-public sealed class RentBufferFix : CodeFixProvider
+internal static class PooledBufferRewrite
 {
-    public override ImmutableArray<string> FixableDiagnosticIds { get; } = ImmutableArray.Create(RuleIdentifiers.ScratchBuffer, RuleIdentifiers.LargeTemporaryArray);
-
-    public override FixAllProvider GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
-
-    public override async Task RegisterCodeFixesAsync(CodeFixContext context)
+    /// <summary>Offers the rewrite for the diagnostic (of either rule) where it is safe.</summary>
+    public static async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node, string title)
     {
-        var model = await context.Document.GetSemanticModelAsync(context.CancellationToken).ConfigureAwait(false);
-        var root = await context.Document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
-        if (model is null || root is null)
-            return;
-        foreach (var diagnostic in context.Diagnostics)
-        {
-            var plan = Plan.TryCreate(model, root, diagnostic, context.CancellationToken);
-            if (plan is null)
-                continue;
-            var title = diagnostic.Id == RuleIdentifiers.ScratchBuffer
-                ? "Use stackalloc or a pooled array for the buffer"
-                : "Rent the array from ArrayPool";
-            context.RegisterCodeFix(CodeAction.Create(title, ct => ApplyAsync(context.Document, diagnostic, ct), diagnostic.Id), diagnostic);
-        }
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (Plan.TryCreate(model, node, diagnostic, request.CancellationToken) is not null)
+            request.Register(title, ct => ApplyAsync(request.Document, diagnostic, ct), diagnostic);
     }
 
     /// <summary>What the fix needs, checked before offering it.</summary>
@@ -59,9 +41,8 @@ public sealed class RentBufferFix : CodeFixProvider
         public LocalDeclarationStatementSyntax Statement = null!;
         public BlockSyntax Block = null!;
 
-        public static Plan? TryCreate(SemanticModel model, SyntaxNode root, Diagnostic diagnostic, CancellationToken cancellationToken)
+        public static Plan? TryCreate(SemanticModel model, SyntaxNode node, Diagnostic diagnostic, CancellationToken cancellationToken)
         {
-            var node = root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true);
             if (model.GetOperation(node, cancellationToken) is not IArrayCreationOperation creation || !HasPoolAndSpans(model.Compilation, node.SyntaxTree))
                 return null;
             var scratch = ScratchArrays.TryGet(creation);
@@ -104,9 +85,8 @@ public sealed class RentBufferFix : CodeFixProvider
 
     private static async Task<Document> ApplyAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
     {
-        var model = (await document.GetSemanticModelAsync(cancellationToken).ConfigureAwait(false))!;
-        var root = (await document.GetSyntaxRootAsync(cancellationToken).ConfigureAwait(false))!;
-        var plan = Plan.TryCreate(model, root, diagnostic, cancellationToken);
+        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        var plan = Plan.TryCreate(model, root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true), diagnostic, cancellationToken);
         if (plan is null)
             return document;
 
