@@ -509,9 +509,9 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
 
         private static bool IsWrittenIn(IOperation body, ILocalSymbol counter)
         {
-            foreach (var operation in body.DescendantsAndSelf())
+            foreach (var reference in BodyFacts.Of(body).ReferencesTo(counter))
             {
-                if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, counter))
+                if (!reference.IsWithin(body))
                     continue;
                 var parent = reference.Parent;
                 if (parent is IAssignmentOperation assignment && assignment.Target == reference
