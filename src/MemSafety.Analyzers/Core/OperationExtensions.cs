@@ -43,18 +43,41 @@ public static class OperationExtensions
     /// <summary>The innermost lambda or local function containing the operation, or null when it is
     /// directly in the member's body.</summary>
     public static IMethodSymbol? EnclosingFunction(this IOperation operation)
+        => operation.EnclosingFunctionOperation() switch
+        {
+            IAnonymousFunctionOperation lambda => lambda.Symbol,
+            ILocalFunctionOperation localFunction => localFunction.Symbol,
+            _ => null,
+        };
+
+    /// <summary>The innermost lambda (<see cref="IAnonymousFunctionOperation"/>) or local function
+    /// (<see cref="ILocalFunctionOperation"/>) containing the operation, or null when it is directly in the
+    /// member's body: the function operation that <c>BodyFacts</c> answers per-function questions about.</summary>
+    public static IOperation? EnclosingFunctionOperation(this IOperation operation)
     {
         for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
         {
-            switch (parent)
-            {
-                case IAnonymousFunctionOperation lambda:
-                    return lambda.Symbol;
-                case ILocalFunctionOperation localFunction:
-                    return localFunction.Symbol;
-            }
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return parent;
         }
 
         return null;
+    }
+
+    /// <summary>The function the operation runs in: the innermost lambda or local function containing it,
+    /// else <paramref name="containingSymbol"/> (the member whose body it is).</summary>
+    public static ISymbol FunctionOf(this IOperation operation, ISymbol containingSymbol)
+        => (ISymbol?)operation.EnclosingFunction() ?? containingSymbol;
+
+    /// <summary>Whether <paramref name="ancestor"/> is the operation itself or one of its parents.</summary>
+    public static bool IsWithin(this IOperation operation, IOperation ancestor)
+    {
+        for (IOperation? current = operation; current is not null; current = current.Parent)
+        {
+            if (current == ancestor)
+                return true;
+        }
+
+        return false;
     }
 }

@@ -48,7 +48,7 @@ public sealed class StackallocCandidateFix : MemSafetyCodeFix
         }
 
         var local = declarator.Symbol;
-        var uses = SpanUses.Classify(local, creation.Root(), (ISymbol?)creation.EnclosingFunction() ?? local.ContainingSymbol);
+        var uses = SpanUses.Classify(local, creation.Root(), creation.FunctionOf(local.ContainingSymbol));
         if (uses is null)
             return document;
 

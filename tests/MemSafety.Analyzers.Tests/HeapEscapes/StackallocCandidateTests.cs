@@ -541,6 +541,26 @@ public sealed class StackallocCandidateTests
         "using System.Collections.Generic; class C { IEnumerable<int> M() { var a = new int[2]; a[0] = 5; yield return a[0]; } }");
 
     [Fact]
+    public Task IteratorLocalFunctionInsideAnotherLocalFunction_NoDiagnostic() => NoDiagnostic(
+        """
+        using System.Collections.Generic;
+        class C
+        {
+            int M()
+            {
+                return Outer();
+                int Outer()
+                {
+                    foreach (var x in Iterate())
+                        return x;
+                    return 0;
+                    IEnumerable<int> Iterate() { var a = new int[2]; a[0] = 5; yield return a[0]; }
+                }
+            }
+        }
+        """);
+
+    [Fact]
     public Task CapturedByLambdaOrLocalFunction_NoDiagnostic() => NoDiagnostic(
         """
         using System;

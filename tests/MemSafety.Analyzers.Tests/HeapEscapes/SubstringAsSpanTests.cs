@@ -980,6 +980,12 @@ public sealed class SubstringAsSpanTests
                 return int.Parse(s.Substring(1)) + await Task.FromResult(1);
             }
 
+            // The statement's whole expression is the await itself.
+            async Task<bool> G(string s)
+            {
+                return await Task.FromResult(s.Substring(1) == "x");
+            }
+
             System.Func<string, Task<int>> F() => async s =>
             {
                 var part = s.Trim();

@@ -34,6 +34,7 @@ public sealed class BodyFacts
     private readonly List<IOperation> _usings = new();
     private readonly FunctionFacts _rootFunction = new(null);
     private readonly Dictionary<ILocalSymbol, IVariableDeclaratorOperation> _declarators = new(SymbolEqualityComparer.Default);
+    private readonly List<IBranchOperation> _gotos = new();
 
     private BodyFacts(IOperation root)
     {
@@ -106,10 +107,14 @@ public sealed class BodyFacts
     /// <summary>Whether the function (as for <see cref="IsIterator"/>) contains <c>await</c> itself (not in a nested function).</summary>
     public bool ContainsAwait(IOperation? function) => FactsOf(function)?.Awaits == true;
 
-    /// <summary>The declarator of a local declared with <c>var x = …</c> / <c>T x;</c> in the body (a local of a
-    /// pattern, <c>out var</c>, deconstruction or <c>catch</c> has none), or null.</summary>
+    /// <summary>The declarator of a local declared in the body (<c>var x = …</c>, <c>int a, b;</c>, a <c>using</c>,
+    /// <c>for</c> or <c>foreach</c> declaration), with its initializer if any (a <c>foreach</c> variable has none);
+    /// null for pattern and <c>out var</c> designations and for locals of other bodies.</summary>
     public IVariableDeclaratorOperation? DeclaratorOf(ILocalSymbol local)
         => _declarators.TryGetValue(local, out var declarator) ? declarator : null;
+
+    /// <summary><c>goto</c> statements of the body (<c>goto label</c>, <c>goto case</c>, <c>goto default</c>).</summary>
+    public IReadOnlyList<IBranchOperation> GoToStatements => _gotos;
 
     private FunctionFacts? FactsOf(IOperation? function)
         => function is null ? _rootFunction : _functions.TryGetValue(function, out var facts) ? facts : null;
@@ -189,6 +194,9 @@ public sealed class BodyFacts
                 break;
             case IVariableDeclaratorOperation declarator:
                 _declarators[declarator.Symbol] = declarator;
+                break;
+            case IBranchOperation { BranchKind: BranchKind.GoTo } branch:
+                _gotos.Add(branch);
                 break;
             case IAnonymousFunctionOperation lambda:
                 return Enter(operation, lambda.Symbol, function);

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -36,19 +37,13 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var cold = services.ColdPaths;
-        // Conversions get a per-block index of what each local is assigned, built at most once per block and
-        // only if a box in scope lands in a local (see WrittenTypes).
-        start.RegisterOperationBlockStartAction(block =>
-        {
-            var written = new WrittenTypes();
-            block.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, services, written), OperationKind.Conversion);
-        });
+        start.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, services), OperationKind.Conversion);
         start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, services), OperationKind.MethodReference);
         start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, cold, services), OperationKind.Invocation);
         start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, services), OperationKind.Invocation, OperationKind.ObjectCreation);
     });
 
-    private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, CompilationServices services, WrittenTypes written)
+    private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, CompilationServices services)
     {
         var conversion = (IConversionOperation)context.Operation;
 
@@ -64,7 +59,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
 
         if (!IsInScope(context, conversion, services))
             return;
-        if (!IsRealAndOurs(conversion, cold, written, out var why, out var interfaceParameter))
+        if (!IsRealAndOurs(conversion, cold, out var why, out var interfaceParameter))
             return;
 
         var properties = interfaceParameter
@@ -232,7 +227,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     /// removes some) and whose it is (another rule's); any enclosing conditional call, throw, attribute or
     /// expression tree means it does not run, runs once on a cold path, or is not code at all.
     /// </summary>
-    private static bool IsRealAndOurs(IConversionOperation conversion, ColdPaths cold, WrittenTypes written, out string why, out bool interfaceParameter)
+    private static bool IsRealAndOurs(IConversionOperation conversion, ColdPaths cold, out string why, out bool interfaceParameter)
     {
         why = "";
         interfaceParameter = false;
@@ -253,7 +248,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         // `object value; … value = reader.ReadInt32(); … value = reader.ReadString();`: the same; and for the
         // elements of a local `object[]`: `args[i] = Convert.ToInt32(args[i]); … args[j] = node.Eval();`.
         if (LocalDestination(consumer, value, out var elements) is { } destination
-            && written.HoldsAnotherType(conversion.Root(), destination, elements, conversion.Operand.Type!))
+            && HoldsAnotherType(conversion, destination, elements, conversion.Operand.Type!))
         {
             return false;
         }
@@ -404,75 +399,45 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     }
 
     /// <summary>
-    /// For one operation block: the types of the values written to each local, and to the elements of each
-    /// local array (assignments, declarator initializers, array-creation initializers), built in one walk of
-    /// the block the first time a box lands in a local, then shared by every box of the block.
+    /// Whether anything whose own type is known and is not <paramref name="boxedType"/> is written to the local
+    /// (its initializer, simple assignments) or, with <paramref name="elements"/>, to the elements of the local
+    /// array (its array-creation initializer, element stores): from the body's facts (the local's declarator
+    /// and references), computed once per body and only if a box in scope lands in a local.
     /// </summary>
-    private sealed class WrittenTypes
+    private static bool HoldsAnotherType(IOperation operation, ILocalSymbol local, bool elements, ITypeSymbol boxedType)
     {
-        private IOperation? _root;
-        private Dictionary<ILocalSymbol, List<ITypeSymbol>>? _locals;
-        private Dictionary<ILocalSymbol, List<ITypeSymbol>>? _elements;
-
-        /// <summary>Whether anything whose own type is known and is not <paramref name="boxedType"/> is written there.</summary>
-        public bool HoldsAnotherType(IOperation root, ILocalSymbol local, bool elements, ITypeSymbol boxedType)
+        var facts = BodyFacts.Of(operation);
+        var initial = facts.DeclaratorOf(local)?.Initializer?.Value;
+        if (!elements && initial is not null && IsAnotherType(initial, boxedType))
+            return true;
+        if (elements && initial?.WithoutImplicitConversions() is IArrayCreationOperation { Initializer: { } initializer })
         {
-            List<ITypeSymbol>? types;
-            lock (this)
+            foreach (var element in initializer.ElementValues)
             {
-                if (!ReferenceEquals(_root, root))
-                    Build(root);
-                (elements ? _elements! : _locals!).TryGetValue(local, out types);
-            }
-
-            if (types is null)
-                return false;
-            foreach (var type in types)
-            {
-                if (!SymbolEqualityComparer.Default.Equals(type, boxedType))
+                if (IsAnotherType(element, boxedType))
                     return true;
             }
-
-            return false;
         }
 
-        private void Build(IOperation root)
+        foreach (var reference in facts.ReferencesTo(local))
         {
-            _root = root;
-            _locals = new Dictionary<ILocalSymbol, List<ITypeSymbol>>(SymbolEqualityComparer.Default);
-            _elements = new Dictionary<ILocalSymbol, List<ITypeSymbol>>(SymbolEqualityComparer.Default);
-            foreach (var operation in root.Descendants())
+            var target = reference;
+            if (elements)
             {
-                switch (operation)
-                {
-                    case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment:
-                        Add(_locals, target.Local, assignment.Value);
-                        break;
-                    case ISimpleAssignmentOperation { Target: IArrayElementReferenceOperation { ArrayReference: ILocalReferenceOperation array } } store:
-                        Add(_elements, array.Local, store.Value);
-                        break;
-                    case IVariableDeclaratorOperation { Initializer.Value: { } initial } declarator:
-                        Add(_locals, declarator.Symbol, initial);
-                        if (initial.WithoutImplicitConversions() is IArrayCreationOperation { Initializer: { } initializer })
-                        {
-                            foreach (var element in initializer.ElementValues)
-                                Add(_elements, declarator.Symbol, element);
-                        }
-
-                        break;
-                }
+                if (reference.Parent is not IArrayElementReferenceOperation element || element.ArrayReference != reference)
+                    continue;
+                target = element;
             }
+
+            if (target.Parent is ISimpleAssignmentOperation assignment && assignment.Target == target && IsAnotherType(assignment.Value, boxedType))
+                return true;
         }
 
-        private static void Add(Dictionary<ILocalSymbol, List<ITypeSymbol>> map, ILocalSymbol local, IOperation value)
-        {
-            if (value.WithoutImplicitConversions().Type is not { } type)
-                return;
-            if (!map.TryGetValue(local, out var types))
-                map.Add(local, types = new List<ITypeSymbol>());
-            types.Add(type);
-        }
+        return false;
     }
+
+    private static bool IsAnotherType(IOperation value, ITypeSymbol boxedType)
+        => value.WithoutImplicitConversions().Type is { } type && !SymbolEqualityComparer.Default.Equals(type, boxedType);
 
     /// <summary>Operations that hand the boxed value on unchanged: parentheses, the branches of <c>?:</c>
     /// and <c>??</c>, and the elements of an array initializer (a params array's too).</summary>

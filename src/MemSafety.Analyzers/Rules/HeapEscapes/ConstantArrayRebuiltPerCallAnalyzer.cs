@@ -4,6 +4,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.Escape;
 using MemSafety.Analyzers.Core;
 
@@ -343,28 +344,25 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         if (local.RefKind != RefKind.None || local.IsConst || local.IsUsing)
             return false;
 
-        var root = creation.Root();
+        var body = BodyFacts.Of(creation);
 
         // Only readers, and a list of whether each would work on a ReadOnlySpan too.
         var spanCompatible = facts.ReadOnlySpan is not null && facts.SpanIsStaticData(element)
                              && declarator.Parent is IVariableDeclarationOperation { Declarators.Length: 1 }
                              && local.ContainingSymbol is IMethodSymbol { IsAsync: false, MethodKind: not MethodKind.AnonymousFunction };
-        var uses = 0;
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        for (var i = 0; spanCompatible && i < body.Suspensions.Count; i++)
         {
-            var operation = stack.Pop();
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
-            if (operation is IReturnOperation { Kind: OperationKind.YieldReturn })
+            if (body.Suspensions[i] is IReturnOperation { Kind: OperationKind.YieldReturn })
                 spanCompatible = false; // an iterator cannot hold a span local
-            if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local))
-                continue;
-            uses++;
-            if (!IsReadOfLocal(reference, element, facts, ref spanCompatible))
+        }
+
+        var references = body.ReferencesTo(local);
+        var uses = references.Count;
+        foreach (var reference in references)
+        {
+            if (!IsReadOfLocal((ILocalReferenceOperation)reference, element, facts, ref spanCompatible))
                 return false;
-            if (FunctionOf(reference) is { } function && !SymbolEqualityComparer.Default.Equals(function, local.ContainingSymbol))
+            if (reference.EnclosingFunction() is { } function && !SymbolEqualityComparer.Default.Equals(function, local.ContainingSymbol))
                 spanCompatible = false; // used in a lambda or local function: a span cannot be captured
         }
 
@@ -376,19 +374,6 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
 
         spanLocal = spanCompatible;
         return true;
-    }
-
-    private static ISymbol? FunctionOf(IOperation operation)
-    {
-        for (var p = operation.Parent; p is not null; p = p.Parent)
-        {
-            if (p is IAnonymousFunctionOperation lambda)
-                return lambda.Symbol;
-            if (p is ILocalFunctionOperation function)
-                return function.Symbol;
-        }
-
-        return null;
     }
 
     private static bool IsReadOfLocal(ILocalReferenceOperation reference, ITypeSymbol element, CompilationFacts facts, ref bool spanCompatible)

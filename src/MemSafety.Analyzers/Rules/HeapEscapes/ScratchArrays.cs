@@ -1,4 +1,4 @@
-using System.Collections.Generic;
+using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.ControlFlow;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
@@ -35,9 +35,17 @@ public sealed class ScratchArray
     public bool InLoop { get; }
     public bool InCatchOrFinally { get; }
     /// <summary>Spans cannot live in async methods or iterators. Computed on first use: finding an
-    /// iterator means walking the whole body, which rules that exit earlier (or never ask) should not pay.</summary>
+    /// iterator means the body's facts (one walk, shared), which rules that exit earlier (or never ask) should
+    /// not pay. A lambda or local function counts as an iterator when the member is one as well (conservative:
+    /// a nested function has its own iterator-ness, but this rule family has always left those alone).</summary>
     public bool FunctionIsAsyncOrIterator
-        => _functionIsAsyncOrIterator ??= Function is IMethodSymbol { IsAsync: true } || ScratchArrays.ContainsYield(Root, Function);
+        => _functionIsAsyncOrIterator ??= Function is IMethodSymbol { IsAsync: true } || IsIterator();
+
+    private bool IsIterator()
+    {
+        var facts = BodyFacts.Of(Creation);
+        return facts.IsIterator(null) || Creation.EnclosingFunctionOperation() is { } function && facts.IsIterator(function);
+    }
 
     public ITypeSymbol ElementType => ((IArrayTypeSymbol)Creation.Type!).ElementType;
 
@@ -91,30 +99,6 @@ public static class ScratchArrays
         // for that one: the body of a loop statement counts as well.
         var inLoop = LoopCycles.InsideLoopStatement(creation) || creation.IsExecutedPerLoopIteration();
         return new ScratchArray(creation, declarator.Symbol, function, group, group.Parent is IBlockOperation, inLoop, inCatchOrFinally);
-    }
-
-    /// <summary>Iterators cannot hold spans; Roslyn 4.14 does not expose IsIterator, so look for yield.</summary>
-    internal static bool ContainsYield(IOperation root, ISymbol function)
-    {
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
-        {
-            var operation = stack.Pop();
-            if (operation is IReturnOperation { Kind: OperationKind.YieldReturn or OperationKind.YieldBreak })
-                return true;
-            foreach (var child in operation.ChildOperations)
-            {
-                // Nested functions have their own iterator-ness.
-                if (child is IAnonymousFunctionOperation lambda && !SymbolEqualityComparer.Default.Equals(lambda.Symbol, function))
-                    continue;
-                if (child is ILocalFunctionOperation local && !SymbolEqualityComparer.Default.Equals(local.Symbol, function))
-                    continue;
-                stack.Push(child);
-            }
-        }
-
-        return false;
     }
 
     /// <summary>Size of primitive, enum and (on 64-bit) reference elements; 0 for anything whose layout we do not know.</summary>

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -52,15 +53,11 @@ public static class SpanUses
     public static List<SpanUse>? Classify(ILocalSymbol local, IOperation root, ISymbol declaringFunction)
     {
         var uses = new List<SpanUse>();
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        // Last to first: the order the uses have always been listed in (and fixes apply them in).
+        var references = BodyFacts.Of(root).ReferencesTo(local);
+        for (var i = references.Count - 1; i >= 0; i--)
         {
-            var operation = stack.Pop();
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
-            if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local))
-                continue;
+            var reference = (ILocalReferenceOperation)references[i];
 
             // A span cannot be captured by a lambda or a local function (it is a ref struct).
             if (!IsInFunction(reference, declaringFunction))

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
+using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.ControlFlow;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
@@ -126,7 +127,7 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
 
             // Captured by a lambda or local function: it lives in a closure, and the other function
             // may read it at any time.
-            if (!SymbolEqualityComparer.Default.Equals(EnclosingFunction(reference), symbol.ContainingSymbol))
+            if (!SymbolEqualityComparer.Default.Equals(reference.FunctionOf(_context.OwningSymbol), symbol.ContainingSymbol))
                 variable.Disqualified = true;
 
             switch (RefUse(reference))
@@ -167,19 +168,6 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
             }
 
             return false;
-        }
-
-        private ISymbol EnclosingFunction(IOperation operation)
-        {
-            for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
-            {
-                if (parent is IAnonymousFunctionOperation lambda)
-                    return lambda.Symbol;
-                if (parent is ILocalFunctionOperation local)
-                    return local.Symbol;
-            }
-
-            return _context.OwningSymbol;
         }
 
         /// <summary>How the reference passes the variable by reference, if it does: an argument to a
@@ -521,9 +509,9 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
 
         private static bool IsWrittenIn(IOperation body, ILocalSymbol counter)
         {
-            foreach (var operation in body.DescendantsAndSelf())
+            foreach (var reference in BodyFacts.Of(body).ReferencesTo(counter))
             {
-                if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, counter))
+                if (!reference.IsWithin(body))
                     continue;
                 var parent = reference.Parent;
                 if (parent is IAssignmentOperation assignment && assignment.Target == reference
@@ -590,9 +578,9 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
                 return false;
 
             // A goto could leave the loop without passing the `s = builder.ToString();` after it.
-            foreach (var operation in loop.Descendants())
+            foreach (var goTo in BodyFacts.Of(loop).GoToStatements)
             {
-                if (operation is IBranchOperation { BranchKind: BranchKind.GoTo })
+                if (goTo.IsWithin(loop))
                     return false;
             }
 

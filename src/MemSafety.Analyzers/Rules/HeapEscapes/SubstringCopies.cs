@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
 using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
@@ -286,7 +287,7 @@ internal static class SubstringCopies
 
         // A span temporary cannot be kept across an await: in an async function, the whole expression
         // around the copy must be free of awaits.
-        var function = FunctionOf(producer, containingSymbol, out _);
+        var function = producer.FunctionOf(containingSymbol);
         if (function is IMethodSymbol { IsAsync: true } && ContainsAwait(FullExpression(producer)))
             return null;
 
@@ -387,28 +388,24 @@ internal static class SubstringCopies
         }
 
         // Spans cannot be locals of async methods or iterators.
-        var function = FunctionOf(declarator, containingSymbol, out var body);
+        var function = declarator.FunctionOf(containingSymbol);
         if (function is IMethodSymbol { IsAsync: true })
             return null;
 
-        var root = declarator.Root();
-        if (ContainsYield(body ?? root))
+        var facts = BodyFacts.Of(declarator);
+        if (facts.IsIterator(declarator.EnclosingFunctionOperation()))
             return null;
 
         var uses = new List<CopyUse>();
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        // Last to first, as the stack walk that preceded BodyFacts listed them (the uses are sorted below).
+        var references = facts.ReferencesTo(local);
+        for (var i = references.Count - 1; i >= 0; i--)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var operation = stack.Pop();
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
-            if (operation is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local))
-                continue;
+            var reference = (ILocalReferenceOperation)references[i];
 
             // A span cannot be captured by a lambda or a local function.
-            if (!SymbolEqualityComparer.Default.Equals(FunctionOf(reference, containingSymbol, out _), function))
+            if (!SymbolEqualityComparer.Default.Equals(reference.FunctionOf(containingSymbol), function))
                 return null;
             if (!TryClassifyUse(reference, local, kind, symbols, out var use))
                 return null;
@@ -419,26 +416,6 @@ internal static class SubstringCopies
             return null;
         uses.Sort(static (a, b) => a.Value.Syntax.SpanStart.CompareTo(b.Value.Syntax.SpanStart));
         return new SubstringCopyPlan(producer, kind, receiver, local, declarator, uses);
-    }
-
-    /// <summary>The method, lambda or local function that contains the operation, and its body when it is nested.</summary>
-    private static ISymbol FunctionOf(IOperation operation, ISymbol containingSymbol, out IOperation? body)
-    {
-        for (var p = operation.Parent; p is not null; p = p.Parent)
-        {
-            switch (p)
-            {
-                case IAnonymousFunctionOperation lambda:
-                    body = lambda.Body;
-                    return lambda.Symbol;
-                case ILocalFunctionOperation localFunction:
-                    body = localFunction.Body;
-                    return localFunction.Symbol;
-            }
-        }
-
-        body = null;
-        return containingSymbol;
     }
 
     /// <summary>The outermost operation of the statement-level expression that contains the operation.</summary>
@@ -454,38 +431,20 @@ internal static class SubstringCopies
         return top;
     }
 
-    private static bool ContainsYield(IOperation root)
+    /// <summary>Whether an <c>await</c> of the expression's own function lies inside it (one in a lambda
+    /// within the expression runs later, in that lambda).</summary>
+    private static bool ContainsAwait(IOperation expression)
     {
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        foreach (var suspension in BodyFacts.Of(expression).Suspensions)
         {
-            var operation = stack.Pop();
-            if (operation is IReturnOperation { Kind: OperationKind.YieldReturn or OperationKind.YieldBreak })
-                return true;
-            foreach (var child in operation.ChildOperations)
+            if (suspension is not IAwaitOperation)
+                continue;
+            for (IOperation? current = suspension; current is not null; current = current.Parent)
             {
-                if (child is not (IAnonymousFunctionOperation or ILocalFunctionOperation))
-                    stack.Push(child);
-            }
-        }
-
-        return false;
-    }
-
-    private static bool ContainsAwait(IOperation root)
-    {
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
-        {
-            var operation = stack.Pop();
-            if (operation is IAwaitOperation)
-                return true;
-            foreach (var child in operation.ChildOperations)
-            {
-                if (child is not (IAnonymousFunctionOperation or ILocalFunctionOperation))
-                    stack.Push(child);
+                if (current == expression)
+                    return true;
+                if (current is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                    break;
             }
         }
 
@@ -739,27 +698,25 @@ internal static class SubstringCopies
                 return false;
         }
 
-        var stack = new Stack<IOperation>();
-        stack.Push(producer);
-        while (stack.Count > 0)
+        // A lambda in the copy's evaluation could write it when called.
+        var facts = BodyFacts.Of(producer);
+        foreach (var function in facts.Functions)
         {
-            var operation = stack.Pop();
-            var target = operation switch
-            {
-                IAssignmentOperation assignment => assignment.Target,
-                IIncrementOrDecrementOperation increment => increment.Target,
-                IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument => argument.Value,
-                _ => null,
-            };
-            if (target is ILocalReferenceOperation { Local: var writtenLocal } && SymbolEqualityComparer.Default.Equals(writtenLocal, symbol)
-                || target is IParameterReferenceOperation { Parameter: var writtenParameter } && SymbolEqualityComparer.Default.Equals(writtenParameter, symbol)
-                || operation is IAnonymousFunctionOperation)
-            {
+            if (function is IAnonymousFunctionOperation && function.IsWithin(producer))
                 return false;
-            }
+        }
 
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
+        foreach (var reference in facts.ReferencesTo(symbol))
+        {
+            var written = reference.Parent switch
+            {
+                IAssignmentOperation assignment => assignment.Target == reference,
+                IIncrementOrDecrementOperation increment => increment.Target == reference,
+                IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument => argument.Value == reference,
+                _ => false,
+            };
+            if (written && reference.IsWithin(producer))
+                return false;
         }
 
         return true;

@@ -1,11 +1,13 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.Escape;
 using MemSafety.Analyzers.Core;
 
@@ -235,24 +237,14 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
 
     private static bool LocalIdentityMayMatter(IOperation creation, ILocalSymbol local, int depth, CancellationToken cancellationToken)
     {
-        var root = creation.Root();
-        var stack = new Stack<IOperation>();
-        stack.Push(root);
-        while (stack.Count > 0)
+        foreach (var reference in BodyFacts.Of(creation).ReferencesTo(local))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var operation = stack.Pop();
-            if (operation is ILocalReferenceOperation reference && SymbolEqualityComparer.Default.Equals(reference.Local, local))
-            {
-                var isWrite = reference.Parent is ISimpleAssignmentOperation assignment && assignment.Target == reference;
-                if (!isWrite && IdentityMayMatter(reference, depth + 1, cancellationToken))
-                    return true;
-                if (reference.Parent is IArgumentOperation { Parameter.RefKind: not RefKind.None and not RefKind.In })
-                    return true;
-            }
-
-            foreach (var child in operation.ChildOperations)
-                stack.Push(child);
+            var isWrite = reference.Parent is ISimpleAssignmentOperation assignment && assignment.Target == reference;
+            if (!isWrite && IdentityMayMatter(reference, depth + 1, cancellationToken))
+                return true;
+            if (reference.Parent is IArgumentOperation { Parameter.RefKind: not RefKind.None and not RefKind.In })
+                return true;
         }
 
         return false;
@@ -262,20 +254,35 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
     /// uses that depend on identity (lock, ==, !=, ReferenceEquals and other identity calls). Uses in
     /// other types are not seen, as for an array that is returned.</summary>
     private static bool MemberIdentityMayMatter(ISymbol member, CancellationToken cancellationToken)
-    {
-        var name = member.Name;
-        foreach (var reference in member.ContainingType?.DeclaringSyntaxReferences ?? ImmutableArray<SyntaxReference>.Empty)
-        {
-            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
-            {
-                if (node is not IdentifierNameSyntax identifier || identifier.Identifier.ValueText != name)
-                    continue;
-                if (IsIdentityUse(identifier))
-                    return true;
-            }
-        }
+        => member.ContainingType is { } type && IdentityUsedNames.In(type, cancellationToken).Contains(member.Name);
 
-        return false;
+    /// <summary>
+    /// Per type: the names written somewhere in the type's syntax (all its partial declarations) in a use that
+    /// depends on identity (see <see cref="IsIdentityUse"/>). A fact about the type, not a body, so it is cached
+    /// per type symbol (its original definition) here rather than in BodyFacts: one syntax walk per type instead
+    /// of one per field or property asked about. Weakly keyed, it dies with the compilation.
+    /// </summary>
+    private static class IdentityUsedNames
+    {
+        private static readonly ConditionalWeakTable<INamedTypeSymbol, HashSet<string>> Cache = new();
+
+        public static HashSet<string> In(INamedTypeSymbol type, CancellationToken cancellationToken)
+        {
+            type = type.OriginalDefinition;
+            if (Cache.TryGetValue(type, out var names))
+                return names;
+            var found = new HashSet<string>(System.StringComparer.Ordinal);
+            foreach (var reference in type.DeclaringSyntaxReferences)
+            {
+                foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+                {
+                    if (node is IdentifierNameSyntax identifier && IsIdentityUse(identifier))
+                        found.Add(identifier.Identifier.ValueText);
+                }
+            }
+
+            return Cache.GetValue(type, _ => found);
+        }
     }
 
     private static bool IsIdentityUse(ExpressionSyntax expression)

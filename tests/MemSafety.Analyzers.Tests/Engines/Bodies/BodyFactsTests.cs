@@ -211,6 +211,40 @@ public sealed class BodyFactsTests
     }
 
     [Fact]
+    public void DeclaratorOf_DeclaredLocals_NotDesignations()
+    {
+        var body = Compile("""
+            int a = 1, b;
+            Func<int> f = () => { var inner = 2; return inner; };
+            if (s is { Length: var n }) { }
+            Out(out var o);
+            foreach (var v in list) { }
+            return a;
+            """);
+        Assert.Equal(1, body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "a"))!.Initializer!.Value.ConstantValue.Value);
+        Assert.Null(body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "b"))!.Initializer);
+        Assert.NotNull(body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "inner")));
+        var designated = body.Root.Descendants().OfType<IDeclarationPatternOperation>().Select(p => (ILocalSymbol)p.DeclaredSymbol!)
+            .Concat(body.Root.Descendants().OfType<ILocalReferenceOperation>().Where(r => r.IsDeclaration).Select(r => r.Local)).ToList();
+        Assert.Equal(2, designated.Count);
+        Assert.All(designated, l => Assert.Null(body.Facts.DeclaratorOf(l)));
+        // A foreach variable is declared by the loop, with no initializer (the loop assigns it each iteration).
+        Assert.Null(body.Facts.DeclaratorOf((ILocalSymbol)Local(body, "v"))!.Initializer);
+    }
+
+    [Fact]
+    public void GoToStatements_GotoLabelCaseAndDefault_NotOtherBranches()
+    {
+        var body = Compile("""
+            switch (x) { case 1: goto case 2; case 2: goto default; default: break; }
+            while (x > 0) { x--; if (x == 3) continue; if (x == 5) goto done; }
+            done:
+            return 0;
+            """);
+        Assert.Equal("0,0,1", Lines(body, body.Facts.GoToStatements));
+    }
+
+    [Fact]
     public void IncompleteCode_NoCrash_FactsOfWhatBinds()
     {
         var body = Compile("""
