@@ -108,6 +108,33 @@ public sealed class EscapeResult
         return text.Length > 0 ? text.ToString() : Reason;
     }
 
+    /// <summary>The path as a report shows it: the locations the value went through after the one it was
+    /// first assigned to (which the reader sees at the allocation), then the short sink reason; a callee's
+    /// own steps stay summarised in the reason ("passed to 'C.Keep', where it is stored into field '_kept'").
+    /// For <c>var a = new int[4]; var b = a; _f = b;</c>: "assigned to 'b' (line 2), stored into field '_f'".</summary>
+    public string ExplainBriefly()
+    {
+        if (_trail is null || _trail.Step is null)
+            return Reason;
+        var text = new StringBuilder();
+        var first = true;
+        for (var t = _trail; t is not null; t = t.Next)
+        {
+            if (t.Step is null)
+                continue;
+            if (first && t.Step.Kind == StepKind.Assigned)
+            {
+                first = false;
+                continue;
+            }
+
+            first = false;
+            text.Append(t.Step.Describe()).Append(", ");
+        }
+
+        return text.Append(Reason).ToString();
+    }
+
     /// <summary>Non-null when the value is live across an await/yield: "live across 'await' at line 12".</summary>
     public string? Suspension => _suspension ??= _suspensionAt is null ? null : $"it is live across '{Describe(_suspensionAt)}' at line {EscapeEngine.Line(_suspensionAt)}";
 
