@@ -56,7 +56,8 @@ public static class RuleCatalogue
         DiagnosticSeverity.Info,
         isEnabledByDefault: false,
         description: "The escape engine's verdict on each heap allocation in hot code, like 'go build -gcflags=-m': " +
-                     "whether it escapes the method and why (returned, stored into a field, captured, passed to code that keeps it), " +
+                     "whether it escapes the method and why (returned, stored into a field, captured, passed to code that keeps it, " +
+                     "with the locals it went through on the way), " +
                      "or that it never escapes and could be avoided. Off by default; turn it on with a severity.",
         helpLinkUri: HelpLink(RuleIdentifiers.EscapeReport));
 

@@ -32,6 +32,30 @@ public sealed class EscapeReportTests
         return test.RunAsync();
     }
 
+    /// <summary>Like <c>go build -gcflags=-m=2</c>: when the value reaches its sink through other locals, the
+    /// message names them in order, so the reader can follow it without hunting through the method.</summary>
+    [Fact]
+    public Task EscapesThroughOtherLocals_MessageShowsThePath()
+    {
+        var test = Enabled("""
+            class Cache
+            {
+                object? _last;
+                [HotPath] void Fill(bool wide)
+                {
+                    var b = {|#0:new byte[16]|};
+                    var chosen = b;
+                    if (chosen is byte[] bytes)
+                        {|#1:_last = bytes|};
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1000", 0)
+            .WithMessage("'new byte[16]' escapes: assigned to 'chosen' (line 7), matched as 'bytes' (line 8), stored into field '_last'")
+            .WithAdditionalLocation(1));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task NonEscaping_SaysItCouldBeAvoided()
     {

@@ -21,20 +21,35 @@ public enum ParameterVerdict
 /// <summary>A summary: the verdict and, when the method keeps the parameter, how (the callee's own escape reason).</summary>
 public sealed class ParameterSummary
 {
-    public static readonly ParameterSummary Unknown = new(ParameterVerdict.Retains, null);
-    public static readonly ParameterSummary Safe = new(ParameterVerdict.DoesNotRetain, null);
-    public static readonly ParameterSummary ReturnsIt = new(ParameterVerdict.Returns, null);
+    public static readonly ParameterSummary Unknown = new(ParameterVerdict.Retains, (string?)null);
+    public static readonly ParameterSummary Safe = new(ParameterVerdict.DoesNotRetain, (string?)null);
+    public static readonly ParameterSummary ReturnsIt = new(ParameterVerdict.Returns, (string?)null);
+
+    private readonly string? _reason;
 
     public ParameterSummary(ParameterVerdict verdict, string? reason)
     {
         Verdict = verdict;
-        Reason = reason;
+        _reason = reason;
+    }
+
+    /// <summary>The callee keeps it, as <paramref name="callee"/> (the callee's own verdict) says; its
+    /// reason and path are rendered only when a caller's diagnostic needs them.</summary>
+    internal ParameterSummary(ParameterVerdict verdict, EscapeResult callee)
+    {
+        Verdict = verdict;
+        Callee = callee;
     }
 
     public ParameterVerdict Verdict { get; }
 
     /// <summary>Why the callee keeps it ("stored into field '_items'"), or null when unknown.</summary>
-    public string? Reason { get; }
+    public string? Reason => _reason ?? Callee?.Reason;
+
+    /// <summary>The callee's verdict on its parameter (with its path), when the summary was computed.</summary>
+    internal EscapeResult? Callee { get; }
+
+    internal bool HasReason => _reason is not null || Callee is not null;
 }
 
 /// <summary>
@@ -125,7 +140,7 @@ public sealed class ParameterSummaries
             return ParameterSummary.Safe;
         if (result.Kind == EscapeKind.Returned && result.Sink is IReturnOperation { Kind: OperationKind.Return } ret && !IsInNestedFunction(ret))
             return ParameterSummary.ReturnsIt;
-        return new ParameterSummary(ParameterVerdict.Retains, result.Reason);
+        return new ParameterSummary(ParameterVerdict.Retains, result);
     }
 
     private static bool IsInNestedFunction(IOperation operation)

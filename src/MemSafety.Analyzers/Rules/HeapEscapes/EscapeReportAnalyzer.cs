@@ -9,8 +9,8 @@ namespace MemSafety.Analyzers.Rules.HeapEscapes;
 
 /// <summary>
 /// MSA1000: our <c>go build -gcflags=-m</c>. For every heap allocation (array, class instance, anonymous
-/// object) in hot code it reports the escape engine's verdict and reason, with the sink as an additional
-/// location. Off by default: it is a lens for performance work, not a defect finder.
+/// object) in hot code it reports the escape engine's verdict and reason (with the locals it went through
+/// on the way to its sink, as <c>-m=2</c> does), with the sink as an additional location. Off by default: it is a lens for performance work, not a defect finder.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
@@ -55,7 +55,7 @@ public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
                 }
 
                 var verdict = result.Escapes
-                    ? "escapes: " + result.Reason
+                    ? "escapes: " + result.ExplainBriefly()
                     : result.Suspension is { } suspension
                         ? $"does not escape, but {suspension}, so the state machine keeps it on the heap"
                         : "does not escape: it could be avoided or live on the stack";
