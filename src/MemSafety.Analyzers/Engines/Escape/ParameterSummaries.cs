@@ -56,8 +56,13 @@ public sealed class ParameterSummary
 /// Go's "leaking param" summaries: for a method of the same compilation whose body we can see, whether
 /// it keeps a parameter. One instance per compilation, shared by every rule (<see cref="Core.CompilationServices.Summaries"/>);
 /// summaries are cached per (method, parameter). Analysis is bounded: callees are followed <see cref="MaxDepth"/>
-/// levels deep and recursion is cut; a verdict reached through such a cut is conservative (Retains) and not cached,
-/// so every cached verdict is the same whichever thread or caller computed it.
+/// levels deep and recursion is cut; a verdict reached through a cut is conservative (Retains).
+/// <para>Every verdict is a function of the question alone, never of what the cache held when it was asked (the
+/// rules share one instance and run in any order, so a cache-dependent verdict would make diagnostics differ
+/// between two builds of the same code): a verdict computed without any cut is cached with its height (how many
+/// levels of summaries it needed) and served only where those levels are still available; one that met the depth
+/// limit is cached for the depth it was asked at only; one that met a recursion cut (it depends on the call
+/// stack) is not cached.</para>
 /// <para>Each request brings its own cancellation token (in its <see cref="SummaryContext"/>): a cancelled request
 /// throws <see cref="OperationCanceledException"/> to its own caller and caches nothing it had not finished, so
 /// another rule's request is never cancelled by it nor served a summary cut short.</para>
@@ -67,7 +72,8 @@ public sealed class ParameterSummaries
     public const int MaxDepth = 3;
 
     private readonly Compilation _compilation;
-    private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal), ParameterSummary> _cache = new();
+    private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal), (ParameterSummary Summary, int Height)> _complete = new();
+    private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal, int Depth), ParameterSummary> _atDepth = new();
     private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
 
     public ParameterSummaries(Compilation compilation)
@@ -87,11 +93,29 @@ public sealed class ParameterSummaries
         if (!CanSummarize(method))
             return ParameterSummary.Unknown;
         var key = (method, ordinal);
-        if (_cache.TryGetValue(key, out var cached))
-            return cached;
-        if (context.Depth >= MaxDepth || context.InProgress.Contains(key))
+
+        // The stack first: a summary being computed here is a recursion cut even if another thread has cached it.
+        if (context.InProgress.Contains(key))
         {
-            context.Cut = true;
+            context.RecursionCut = true;
+            return ParameterSummary.Unknown;
+        }
+
+        if (_complete.TryGetValue(key, out var complete) && context.Depth + complete.Height <= MaxDepth)
+        {
+            context.NoteHeight(complete.Height);
+            return complete.Summary;
+        }
+
+        if (_atDepth.TryGetValue((method, ordinal, context.Depth), out var limited))
+        {
+            context.DepthCut = true;
+            return limited;
+        }
+
+        if (context.Depth >= MaxDepth)
+        {
+            context.DepthCut = true;
             return ParameterSummary.Unknown;
         }
 
@@ -102,10 +126,24 @@ public sealed class ParameterSummaries
         inner.InProgress.Add(key);
         var verdict = Compute(method, ordinal, inner);
         inner.InProgress.Remove(key);
-        if (inner.Cut)
-            context.Cut = true;
+        var height = inner.Height + 1;
+        context.NoteHeight(height);
+        if (inner.RecursionCut)
+        {
+            context.RecursionCut = true;
+            if (inner.DepthCut)
+                context.DepthCut = true;
+        }
+        else if (inner.DepthCut)
+        {
+            context.DepthCut = true;
+            _atDepth.TryAdd((method, ordinal, context.Depth), verdict);
+        }
         else
-            _cache.TryAdd(key, verdict);
+        {
+            _complete.TryAdd(key, (verdict, height));
+        }
+
         return verdict;
     }
 
@@ -174,8 +212,21 @@ internal sealed class SummaryContext
 
     public HashSet<(IMethodSymbol, int)> InProgress { get; }
 
-    /// <summary>Set when a depth limit or recursion cut made some verdict conservative.</summary>
-    public bool Cut { get; set; }
+    /// <summary>Set when a recursion cut (a summary already being computed on this stack) made some verdict
+    /// conservative: the verdict depends on the call stack and is not cached.</summary>
+    public bool RecursionCut { get; set; }
+
+    /// <summary>Set when the depth limit made some verdict conservative: the verdict holds for this depth only.</summary>
+    public bool DepthCut { get; set; }
+
+    /// <summary>The most levels of summaries any summary obtained in this context needed (0: none).</summary>
+    public int Height { get; private set; }
+
+    public void NoteHeight(int height)
+    {
+        if (height > Height)
+            Height = height;
+    }
 
     private sealed class KeyComparer : IEqualityComparer<(IMethodSymbol, int)>
     {

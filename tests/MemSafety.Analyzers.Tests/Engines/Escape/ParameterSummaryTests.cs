@@ -1,4 +1,5 @@
 using System.Linq;
+using System.Threading;
 using MemSafety.Analyzers.Engines.Escape;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis;
@@ -113,4 +114,40 @@ public sealed class ParameterSummaryTests
     [Fact]
     public void InterfaceCallee_IsNotSummarized()
         => Assert.True(Analyze("interface IReader { int Read(int[] v); }\nvoid M(IReader r) { var a = [|new int[4]|]; Total = r.Read(a); }").Escapes);
+
+    /// <summary>The rules share one summaries instance and ask in any order, so a verdict must not depend on what
+    /// the cache held: a chain one level deeper than <see cref="ParameterSummaries.MaxDepth"/> is cut (and so kept
+    /// conservatively) whether or not the deeper summaries were computed first, from a shallower question.</summary>
+    [Fact]
+    public void VerdictDoesNotDependOnWhatWasCachedBefore()
+    {
+        const string chain = """
+                static int P0(int[] v) => P1(v);
+                static int P1(int[] v) => P2(v);
+                static int P2(int[] v) => P3(v);
+                static int P3(int[] v) => v.Length;
+                void M() { var a = [|new int[4]|]; Total = P0(a); }
+            """;
+        var parsed = Markup.Parse("class C { static int Total; " + chain + " }");
+        var tree = CSharpSyntaxTree.ParseText(parsed.Source);
+        var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        var operation = compilation.GetSemanticModel(tree).GetOperation(tree.GetRoot().FindNode(parsed.Spans.Single().Span, getInnermostNodeForTie: true))!;
+        IMethodSymbol Method(string name) => compilation.GetTypeByMetadataName("C")!.GetMembers(name).OfType<IMethodSymbol>().Single();
+
+        var cold = new ParameterSummaries(compilation);
+        var coldResult = EscapeEngine.ForBodyOf(operation, cold).Analyze(operation);
+
+        var warmed = new ParameterSummaries(compilation);
+        Assert.Equal(ParameterVerdict.DoesNotRetain, warmed.Get(Method("P2"), 0, CancellationToken.None).Verdict);
+        Assert.Equal(ParameterVerdict.DoesNotRetain, warmed.Get(Method("P1"), 0, CancellationToken.None).Verdict);
+        var warmResult = EscapeEngine.ForBodyOf(operation, warmed).Analyze(operation);
+
+        Assert.True(coldResult.Escapes, "four levels of calls are beyond the depth limit: kept conservatively");
+        Assert.Equal(coldResult.Explain(), warmResult.Explain());
+
+        // And the other way round: what a deep question computed does not change a shallow one.
+        Assert.Equal(ParameterVerdict.DoesNotRetain, cold.Get(Method("P1"), 0, CancellationToken.None).Verdict);
+    }
 }
