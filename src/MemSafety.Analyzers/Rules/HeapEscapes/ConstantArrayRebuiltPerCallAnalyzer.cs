@@ -1,12 +1,13 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Threading;
+using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Escape;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
-using MemSafety.Analyzers.Engines.Bodies;
-using MemSafety.Analyzers.Engines.Escape;
-using MemSafety.Analyzers.Core;
 
 namespace MemSafety.Analyzers.Rules.HeapEscapes;
 
@@ -126,7 +127,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         if (!facts.Oracle.IsInScope(facts.Services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, method))
             return;
 
-        if (!IsReadOnlyUse(creation, element, facts, out var spanLocal))
+        if (!IsReadOnlyUse(creation, element, facts, context.CancellationToken, out var spanLocal))
             return;
 
         var count = initializer.ElementValues.Length;
@@ -254,7 +255,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
     // ------------------------------------------------------------------ proof that the array is only read
 
     /// <summary>The new array goes straight to a reader, or initializes a local that only readers use.</summary>
-    private static bool IsReadOnlyUse(IArrayCreationOperation creation, ITypeSymbol element, CompilationFacts facts, out bool spanLocal)
+    private static bool IsReadOnlyUse(IArrayCreationOperation creation, ITypeSymbol element, CompilationFacts facts, CancellationToken cancellationToken, out bool spanLocal)
     {
         spanLocal = false;
         IOperation current = creation;
@@ -274,7 +275,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         switch (current.Parent)
         {
             case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
-                return IsReadOnlyLocal(creation, declarator, element, facts, out spanLocal);
+                return IsReadOnlyLocal(creation, declarator, element, facts, cancellationToken, out spanLocal);
             case IForEachLoopOperation loop when loop.Collection == current:
                 return true;
             case IArrayElementReferenceOperation elementReference when elementReference.ArrayReference == current:
@@ -337,7 +338,7 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
     /// <c>Length</c>, a <c>foreach</c>, a reading argument. The escape engine must agree that the array
     /// does not escape (a lambda that captures the local, for instance, is left alone).
     /// </summary>
-    private static bool IsReadOnlyLocal(IArrayCreationOperation creation, IVariableDeclaratorOperation declarator, ITypeSymbol element, CompilationFacts facts, out bool spanLocal)
+    private static bool IsReadOnlyLocal(IArrayCreationOperation creation, IVariableDeclaratorOperation declarator, ITypeSymbol element, CompilationFacts facts, CancellationToken cancellationToken, out bool spanLocal)
     {
         spanLocal = false;
         var local = declarator.Symbol;
@@ -369,7 +370,8 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         if (uses == 0)
             return false; // unused: nothing to say but "remove it", which is not this rule's business
 
-        if (EscapeEngine.ForBodyOf(creation).Analyze(creation).Escapes)
+        // With the compilation's summaries, as every rule asks: one verdict per array whichever rule asks.
+        if (EscapeEngine.ForBodyOf(creation, facts.Services.Summaries, cancellationToken).Analyze(creation).Escapes)
             return false;
 
         spanLocal = spanCompatible;

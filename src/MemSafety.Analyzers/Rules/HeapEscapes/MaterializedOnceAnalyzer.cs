@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Threading;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.Effects;
@@ -108,7 +109,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
             return;
         }
 
-        var use = FindUse(invocation, isToList, types);
+        var use = FindUse(invocation, isToList, types, services, context.CancellationToken);
         if (use is null)
             return;
 
@@ -248,7 +249,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
     }
 
     /// <summary>How the copy is consumed; null unless it is consumed once, in a way we can rewrite.</summary>
-    private static Use? FindUse(IInvocationOperation invocation, bool isToList, MaterializedOnceTypes types)
+    private static Use? FindUse(IInvocationOperation invocation, bool isToList, MaterializedOnceTypes types, CompilationServices services, CancellationToken cancellationToken)
     {
         IOperation node = invocation;
         while (node.Parent is IConversionOperation { IsImplicit: true, OperatorMethod: null } conversion)
@@ -279,7 +280,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
                     : null;
 
             case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
-                return FindLocalForEach(declarator);
+                return FindLocalForEach(declarator, services, cancellationToken);
 
             default:
                 return null;
@@ -289,7 +290,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
     /// <summary><c>var copy = source.ToList();</c> immediately followed by <c>foreach (… in copy)</c>, the
     /// copy's only use. Nothing runs between the two statements, so the source can be evaluated at the
     /// foreach instead.</summary>
-    private static Use? FindLocalForEach(IVariableDeclaratorOperation declarator)
+    private static Use? FindLocalForEach(IVariableDeclaratorOperation declarator, CompilationServices services, CancellationToken cancellationToken)
     {
         var local = declarator.Symbol;
         if (local.RefKind != RefKind.None || local.IsConst
@@ -321,7 +322,7 @@ public sealed class MaterializedOnceAnalyzer : MemSafetyAnalyzer
         var facts = BodyFacts.Of(block);
         if (facts.ReferencesTo(local).Count != 1)
             return null;
-        if (new Engines.Escape.EscapeEngine(facts.Root).AnalyzeSymbol(local).Escapes)
+        if (new Engines.Escape.EscapeEngine(facts.Root, services.Summaries, cancellationToken).AnalyzeSymbol(local).Escapes)
             return null;
 
         return new Use(UseKind.LocalForEach, "foreach", loop, local);
