@@ -84,8 +84,8 @@ internal sealed class CorpusOptions
                                  findings differ
           --diff BEFORE.tsv AFTER.tsv
                                  Compare two TSVs of this tool (on the columns both have) and print the findings
-                                 removed and added, with counts per rule; nothing else is run. Exit code 0 when
-                                 identical, 3 when not
+                                 removed and added, with counts per rule (and how many only changed their
+                                 message); nothing else is run. Exit code 0 when identical, 3 when not
           --help                 This text
 
         Exit code: 0, or 2 when any analyzer threw (AD0001), 3 when --compare or --diff found different

@@ -363,13 +363,13 @@ internal static class Report
         md.AppendLine("### Findings: before → after").AppendLine();
         md.AppendLine(diff.Identical
             ? $"**Identical** ({diff.AfterCount} findings, compared on {string.Join(", ", diff.Columns)})."
-            : $"**Different**: {diff.Removed.Count} removed, {diff.Added.Count} added (compared on {string.Join(", ", diff.Columns)}). " +
-              "Every line: `--diff FILE.before.tsv FILE.tsv`.");
+            : $"**Different**: {diff.Removed.Count} removed, {diff.Added.Count} added, {diff.Reworded} of them the same finding with another message " +
+              $"(compared on {string.Join(", ", diff.Columns)}). Every line: `--diff FILE.before.tsv FILE.tsv`.");
         md.AppendLine();
-        md.AppendLine("| Rule | before | after | removed | added |");
-        md.AppendLine("|---|---:|---:|---:|---:|");
+        md.AppendLine("| Rule | before | after | removed | added | reworded |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
         foreach (var r in diff.PerRule)
-            md.AppendLine($"| {r.Rule} | {r.Before} | {r.After} | {r.Removed} | {r.Added} |");
+            md.AppendLine($"| {r.Rule} | {r.Before} | {r.After} | {r.Removed} | {r.Added} | {r.Reworded} |");
         md.AppendLine();
     }
 

@@ -57,7 +57,12 @@ internal sealed class TsvDiff
 
     public bool Identical => Removed.Count == 0 && Added.Count == 0;
 
-    internal sealed record RuleCounts(string Rule, int Before, int After, int Removed, int Added);
+    /// <summary><paramref name="Reworded"/>: removed findings that have an added one at the same place (rule,
+    /// library, file, span) with another message: the finding stayed, its message changed.</summary>
+    internal sealed record RuleCounts(string Rule, int Before, int After, int Removed, int Added, int Reworded);
+
+    /// <summary>How many removed findings reappear at the same place with another message (0 without a message column).</summary>
+    public int Reworded => PerRule.Sum(r => r.Reworded);
 
     public static TsvDiff Compare(string beforeText, string afterText, string beforeName = "before", string afterName = "after")
     {
@@ -103,6 +108,25 @@ internal sealed class TsvDiff
         removed.Sort(order);
         added.Sort(order);
 
+        // Reworded: a removed finding paired with an added one that differs in the message only.
+        var message = columns.IndexOf("message");
+        var reworded = new HashSet<string[]>();
+        if (message >= 0)
+        {
+            string Place(string[] row) => string.Join('\t', row.Where((_, i) => i != message));
+            var addedPlaces = new Dictionary<string, int>(StringComparer.Ordinal);
+            foreach (var row in added)
+                addedPlaces[Place(row)] = addedPlaces.GetValueOrDefault(Place(row)) + 1;
+            foreach (var row in removed)
+            {
+                if (addedPlaces.TryGetValue(Place(row), out var count) && count > 0)
+                {
+                    addedPlaces[Place(row)] = count - 1;
+                    reworded.Add(row);
+                }
+            }
+        }
+
         var rule = columns.IndexOf("rule");
         var rules = beforeRows.Concat(afterRows).Select(r => r[rule]).Distinct(StringComparer.Ordinal).Order(StringComparer.Ordinal);
         var perRule = rules.Select(id => new RuleCounts(
@@ -110,7 +134,8 @@ internal sealed class TsvDiff
             beforeRows.Count(r => r[rule] == id),
             afterRows.Count(r => r[rule] == id),
             removed.Count(r => r[rule] == id),
-            added.Count(r => r[rule] == id))).ToList();
+            added.Count(r => r[rule] == id),
+            reworded.Count(r => r[rule] == id))).ToList();
         return new TsvDiff(columns, ignored, beforeRows.Count, afterRows.Count, removed, added, perRule);
     }
 
@@ -124,12 +149,14 @@ internal sealed class TsvDiff
         text.Append("compared on: ").Append(string.Join(", ", Columns)).Append('\n');
         if (Ignored.Count > 0)
             text.Append("not compared (only one file has them): ").Append(string.Join(", ", Ignored)).Append('\n');
-        text.Append(Identical ? "IDENTICAL\n" : $"DIFFERENT: {Removed.Count} removed, {Added.Count} added\n");
+        text.Append(Identical
+            ? "IDENTICAL\n"
+            : $"DIFFERENT: {Removed.Count} removed, {Added.Count} added; {Reworded} of them the same finding (rule, place) with another message\n");
         text.Append('\n');
-        text.Append("| rule | before | after | removed | added |\n|---|---:|---:|---:|---:|\n");
+        text.Append("| rule | before | after | removed | added | reworded |\n|---|---:|---:|---:|---:|---:|\n");
         foreach (var r in PerRule)
-            text.Append($"| {r.Rule} | {r.Before} | {r.After} | {r.Removed} | {r.Added} |\n");
-        text.Append($"| total | {BeforeCount} | {AfterCount} | {Removed.Count} | {Added.Count} |\n");
+            text.Append($"| {r.Rule} | {r.Before} | {r.After} | {r.Removed} | {r.Added} | {r.Reworded} |\n");
+        text.Append($"| total | {BeforeCount} | {AfterCount} | {Removed.Count} | {Added.Count} | {Reworded} |\n");
         if (Identical)
             return text.ToString();
 
