@@ -33,13 +33,15 @@ internal sealed record Finding(
     int Line,
     int Column,
     int EndLine,
+    int EndColumn,
     string Message,
     string Member,
     ImmutableArray<FindingLocation> AdditionalLocations);
 
 internal sealed record FindingLocation(string FullPath, string DisplayPath, int Line, int EndLine);
 
-/// <summary>An analyzer exception: the severity-1 bug the tool exists to catch first.</summary>
+/// <summary>An analyzer exception: the severity-1 bug the tool exists to catch first. <paramref name="Analyzer"/>
+/// carries the build's label when a run compares two builds.</summary>
 internal sealed record AnalyzerCrash(string Assembly, string Analyzer, string Detail, string? Location);
 
 /// <summary>One compilation to analyse: a decompiled runtime assembly or a third-party library.</summary>
@@ -69,6 +71,9 @@ internal sealed class CorpusUnit
 internal sealed class AssemblyResult
 {
     public required string Name { get; init; }
+
+    /// <summary>Label of the analyzer build these analyzer times and counts are of.</summary>
+    public required string Build { get; init; }
     public required string SourceFolder { get; init; }
     public LibraryInfo? Library { get; init; }
     public int Files { get; set; }
@@ -89,6 +94,30 @@ internal sealed class AssemblyResult
     public double AnalyzerSecondsTotal => AnalyzerSeconds.Values.Sum();
     public Dictionary<string, int> IdCounts { get; } = new(StringComparer.Ordinal);
     public long PeakWorkingSetBytes { get; set; }
+
+    /// <summary>A result of the same compilation for another analyzer build: everything up to the analysis.</summary>
+    public AssemblyResult CopyCompilePart(string? build = null)
+    {
+        var copy = new AssemblyResult
+        {
+            Name = Name,
+            Build = build ?? Build,
+            SourceFolder = SourceFolder,
+            Library = Library,
+            Files = Files,
+            Lines = Lines,
+            FilesWithErrors = FilesWithErrors,
+            PrepareSeconds = PrepareSeconds,
+            ParseSeconds = ParseSeconds,
+            ReferenceSeconds = ReferenceSeconds,
+            CompileSeconds = CompileSeconds,
+            CompileCpuSeconds = CompileCpuSeconds,
+            CompileErrors = CompileErrors,
+            CompileWarnings = CompileWarnings,
+        };
+        copy.TopErrors.AddRange(TopErrors);
+        return copy;
+    }
 }
 
 /// <summary>Compiles decompiled sources and runs every MemSafety analyzer on them.</summary>
@@ -106,11 +135,22 @@ internal sealed class CorpusAnalysis
         _options = options;
         _frameworkFolder = frameworkFolder;
         _frameworkReferences = LoadFrameworkReferences(frameworkFolder);
-        Analyzers = CreateAnalyzers();
-        Descriptors = Analyzers
-            .SelectMany(a => a.SupportedDiagnostics)
-            .GroupBy(d => d.Id, StringComparer.Ordinal)
-            .ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        // The build whose findings the report lists comes first; the one it is compared with second.
+        var builds = new List<AnalyzerBuild>
+        {
+            options.AnalyzerAssembly is null ? AnalyzerBuild.Referenced(AfterLabel) : AnalyzerBuild.Load(options.AnalyzerAssembly, AfterLabel),
+        };
+        if (options.CompareAssembly is not null)
+            builds.Add(AnalyzerBuild.Load(options.CompareAssembly, BeforeLabel));
+        Builds = builds;
+        var descriptors = new Dictionary<string, DiagnosticDescriptor>(StringComparer.Ordinal);
+        foreach (var build in builds)
+        {
+            foreach (var pair in build.Descriptors)
+                descriptors.TryAdd(pair.Key, pair.Value);
+        }
+
+        Descriptors = descriptors;
         var specific = ImmutableDictionary.CreateBuilder<string, ReportDiagnostic>(StringComparer.Ordinal);
         foreach (var id in options.Enable)
         {
@@ -145,8 +185,19 @@ internal sealed class CorpusAnalysis
 
     public AnalyzerConfiguration Configuration => _configuration;
 
-    public ImmutableArray<DiagnosticAnalyzer> Analyzers { get; }
+    /// <summary>Label of the build the report lists findings of (the referenced project, or <c>--analyzer-assembly</c>).</summary>
+    public const string AfterLabel = "after";
 
+    /// <summary>Label of the build given with <c>--compare</c>.</summary>
+    public const string BeforeLabel = "before";
+
+    /// <summary>The analyzer builds the run uses: the one reported on first, then the one of <c>--compare</c>.</summary>
+    public IReadOnlyList<AnalyzerBuild> Builds { get; }
+
+    /// <summary>The analyzers of the build reported on.</summary>
+    public ImmutableArray<DiagnosticAnalyzer> Analyzers => Builds[0].Analyzers;
+
+    /// <summary>Every id any build reports (the first build's descriptor where both have it).</summary>
     public IReadOnlyDictionary<string, DiagnosticDescriptor> Descriptors { get; }
 
     public IReadOnlyCollection<AnalyzerCrash> Crashes => _crashes;
@@ -159,27 +210,6 @@ internal sealed class CorpusAnalysis
     /// System.Private.CoreLib (about a million decompiled lines; name it explicitly to include it).</summary>
     public IEnumerable<string> AllAssembliesWithCode()
         => _assembliesWithCode.Where(n => !string.Equals(n, "System.Private.CoreLib", StringComparison.OrdinalIgnoreCase));
-
-    /// <summary>Every concrete <see cref="DiagnosticAnalyzer"/> of MemSafety.Analyzers.dll, by reflection,
-    /// so a new rule is covered without touching this tool.</summary>
-    private static ImmutableArray<DiagnosticAnalyzer> CreateAnalyzers()
-    {
-        var assembly = typeof(MemSafetyAnalyzer).Assembly;
-        var analyzers = ImmutableArray.CreateBuilder<DiagnosticAnalyzer>();
-        foreach (var type in assembly.GetTypes().OrderBy(t => t.FullName, StringComparer.Ordinal))
-        {
-            if (type.IsAbstract || !typeof(DiagnosticAnalyzer).IsAssignableFrom(type))
-                continue;
-            var attribute = type.GetCustomAttribute<DiagnosticAnalyzerAttribute>();
-            if (attribute is null || !attribute.Languages.Contains(LanguageNames.CSharp))
-                continue;
-            analyzers.Add((DiagnosticAnalyzer)Activator.CreateInstance(type, nonPublic: true)!);
-        }
-
-        if (analyzers.Count == 0)
-            throw new InvalidOperationException("no analyzer found in " + assembly.Location);
-        return analyzers.ToImmutable();
-    }
 
     /// <summary>Every managed assembly of the shared framework folder (facades included, as a real
     /// compilation against the implementation assemblies would see them).</summary>
@@ -284,7 +314,7 @@ internal sealed class CorpusAnalysis
 
     /// <summary>Options of one analyzer run. Only the run whose findings are kept records exceptions, so a
     /// crash is reported once however many times the assembly is analysed.</summary>
-    private CompilationWithAnalyzersOptions AnalyzerOptionsFor(string assembly, string sourceFolder, IReadOnlyList<SyntaxTree> trees, bool recordCrashes)
+    private CompilationWithAnalyzersOptions AnalyzerOptionsFor(string assembly, string sourceFolder, IReadOnlyList<SyntaxTree> trees, bool recordCrashes, string buildTag = "")
         => new(
             new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, _configuration.ProviderFor(trees)),
             onAnalyzerException: (exception, analyzer, diagnostic) =>
@@ -293,7 +323,7 @@ internal sealed class CorpusAnalysis
                     return;
                 var crash = new AnalyzerCrash(
                     assembly,
-                    analyzer.GetType().FullName ?? analyzer.GetType().Name,
+                    buildTag + (analyzer.GetType().FullName ?? analyzer.GetType().Name),
                     exception.ToString() + Environment.NewLine + Environment.NewLine + "AD0001: " + diagnostic.GetMessage(),
                     Describe(diagnostic.Location, sourceFolder));
                 _crashes.Enqueue(crash);
@@ -307,11 +337,11 @@ internal sealed class CorpusAnalysis
     /// <summary>Compiles one unit, runs the analyzers and returns the numbers and findings. Nothing of the
     /// compilation survives the call. With <paramref name="warmUp"/>, first compiles and analyses a slice of
     /// the unit untimed, so JIT compilation of Roslyn and the analyzers does not land in the first unit's timings.</summary>
-    public async Task<(AssemblyResult Result, List<Finding> Findings)> AnalyzeAsync(CorpusUnit unit, bool warmUp, TextWriter log)
+    public async Task<List<(AssemblyResult Result, List<Finding> Findings)>> AnalyzeAsync(CorpusUnit unit, bool warmUp, TextWriter log)
     {
         var name = unit.Name;
         var sourceFolder = unit.SourceRoot;
-        var result = new AssemblyResult { Name = name, SourceFolder = sourceFolder, PrepareSeconds = unit.PrepareSeconds, Library = unit.Library };
+        var result = new AssemblyResult { Name = name, Build = Builds[0].Label, SourceFolder = sourceFolder, PrepareSeconds = unit.PrepareSeconds, Library = unit.Library };
 
         // Parse.
         var files = unit.Files;
@@ -342,7 +372,8 @@ internal sealed class CorpusAnalysis
 
             var warm = SourceGenerators.Run(CreateCompilation(unit, slice), unit.Generators, unit.ParseOptions, _configuration.ProviderFor(slice), TextWriter.Null, "warm-up");
             warm.GetDiagnostics();
-            await warm.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, slice, recordCrashes: false)).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+            foreach (var build in Builds)
+                await warm.WithAnalyzers(build.Analyzers, AnalyzerOptionsFor(name, sourceFolder, slice, recordCrashes: false, BuildTag(build))).GetAnalyzerDiagnosticsAsync(CancellationToken.None);
             log.WriteLine($"   warmed up on {slice.Count} files ({lines} lines) in {stopwatch.Elapsed.TotalSeconds:F1} s");
         }
 
@@ -387,7 +418,7 @@ internal sealed class CorpusAnalysis
         {
             foreach (var (id, count, example) in result.TopErrors)
                 log.WriteLine($"     {id} × {count}, e.g. {example}");
-            return (result, new List<Finding>());
+            return new List<(AssemblyResult, List<Finding>)> { (result, new List<Finding>()) };
         }
 
         // Analyze. CompilationWithAnalyzers works on its own clone of the compilation, so each run binds
@@ -396,61 +427,94 @@ internal sealed class CorpusAnalysis
         // Baseline: the same driver with one analyzer that registers operation actions and does nothing.
         // That pays for what any build with operation analyzers pays (compilation events, IOperation trees),
         // so Driver CPU minus this is what our analyzers themselves add. Baseline and real runs alternate
-        // (and swap order every run) so that neither profits more from the JIT tiering up meanwhile.
-        var findings = new List<Finding>();
+        // (and swap order every run) so that neither profits more from the JIT tiering up meanwhile; with two
+        // analyzer builds (--compare) both analyse the same compilation, in alternating order too.
+        var builds = Builds;
+        var outcomes = new List<(AssemblyResult Result, List<Finding> Findings)>(builds.Count);
+        foreach (var build in builds)
+        {
+            var copy = result.CopyCompilePart(build.Label);
+            outcomes.Add((copy, new List<Finding>()));
+        }
+
         var crashesBefore = _crashes.Count;
         var baselineCpu = double.MaxValue;
         for (var run = 0; run < _options.Repeat; run++)
         {
             if (run % 2 == 0)
                 baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder, trees));
-            var withAnalyzers = compilation.WithAnalyzers(Analyzers, AnalyzerOptionsFor(name, sourceFolder, trees, recordCrashes: run == 0));
-            Collect();
-            var cpu = CpuSeconds();
-            stopwatch.Restart();
-            var diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
-            var wall = stopwatch.Elapsed.TotalSeconds;
-            cpu = CpuSeconds() - cpu;
-            result.AnalyzerWallSeconds = run == 0 ? wall : Math.Min(result.AnalyzerWallSeconds, wall);
-            result.AnalyzerCpuSeconds = run == 0 ? cpu : Math.Min(result.AnalyzerCpuSeconds, cpu);
-            foreach (var analyzer in Analyzers)
+            for (var k = 0; k < builds.Count; k++)
             {
-                var telemetry = await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, CancellationToken.None);
-                var key = analyzer.GetType().Name;
-                var seconds = telemetry.ExecutionTime.TotalSeconds;
-                result.AnalyzerSeconds[key] = run == 0 ? seconds : Math.Min(result.AnalyzerSeconds[key], seconds);
+                var index = run % 2 == 0 ? k : builds.Count - 1 - k;
+                await AnalyzeOnceAsync(compilation, unit, trees, builds[index], run, outcomes[index].Result, outcomes[index].Findings);
             }
 
             if (run % 2 == 1)
                 baselineCpu = Math.Min(baselineCpu, await BaselineCpuAsync(compilation, name, sourceFolder, trees));
-            if (run > 0)
-                continue;
-
-            var crashMessages = _crashes.Select(c => c.Detail).ToList();
-            foreach (var diagnostic in diagnostics)
-            {
-                if (diagnostic.Id.StartsWith("AD", StringComparison.Ordinal))
-                {
-                    // Normally also seen by onAnalyzerException; keep any that was not.
-                    var message = diagnostic.GetMessage();
-                    if (!crashMessages.Any(m => m.EndsWith(message, StringComparison.Ordinal)))
-                        _crashes.Enqueue(new AnalyzerCrash(name, diagnostic.Id, message, Describe(diagnostic.Location, sourceFolder)));
-                    continue;
-                }
-
-                result.IdCounts[diagnostic.Id] = result.IdCounts.GetValueOrDefault(diagnostic.Id) + 1;
-                findings.Add(ToFinding(name, sourceFolder, diagnostic));
-            }
         }
 
-        result.BaselineCpuSeconds = baselineCpu;
-        result.PeakWorkingSetBytes = Process.GetCurrentProcess().PeakWorkingSet64;
-        log.WriteLine($"   {findings.Count} diagnostics; analyzers {result.AnalyzerSecondsTotal:F1} s = {Ratio(result.AnalyzerSecondsTotal, result.CompileSeconds)} of compile; " +
-                      $"CPU: compile {result.CompileCpuSeconds:F1} s, driver {result.AnalyzerCpuSeconds:F1} s, baseline driver {result.BaselineCpuSeconds:F1} s");
+        var peak = Process.GetCurrentProcess().PeakWorkingSet64;
+        foreach (var (buildResult, buildFindings) in outcomes)
+        {
+            buildResult.BaselineCpuSeconds = baselineCpu;
+            buildResult.PeakWorkingSetBytes = peak;
+            var label = builds.Count > 1 ? $"   [{buildResult.Build}] " : "   ";
+            log.WriteLine($"{label}{buildFindings.Count} diagnostics; analyzers {buildResult.AnalyzerSecondsTotal:F1} s = {Ratio(buildResult.AnalyzerSecondsTotal, buildResult.CompileSeconds)} of compile; " +
+                          $"CPU: compile {buildResult.CompileCpuSeconds:F1} s, driver {buildResult.AnalyzerCpuSeconds:F1} s, baseline driver {buildResult.BaselineCpuSeconds:F1} s");
+        }
+
         if (_crashes.Count > crashesBefore)
             log.WriteLine($"   !!! {_crashes.Count - crashesBefore} ANALYZER EXCEPTION(S) in {name}");
-        return (result, findings);
+        return outcomes;
     }
+
+    /// <summary>One timed run of one build's analyzers over the compilation; the first run also keeps its
+    /// findings and exceptions.</summary>
+    private async Task AnalyzeOnceAsync(
+        CSharpCompilation compilation, CorpusUnit unit, IReadOnlyList<SyntaxTree> trees, AnalyzerBuild build, int run, AssemblyResult result, List<Finding> findings)
+    {
+        var name = unit.Name;
+        var sourceFolder = unit.SourceRoot;
+        var crashesBefore = _crashes.Count;
+        var withAnalyzers = compilation.WithAnalyzers(build.Analyzers, AnalyzerOptionsFor(name, sourceFolder, trees, recordCrashes: run == 0, BuildTag(build)));
+        Collect();
+        var cpu = CpuSeconds();
+        var stopwatch = Stopwatch.StartNew();
+        var diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
+        var wall = stopwatch.Elapsed.TotalSeconds;
+        cpu = CpuSeconds() - cpu;
+        result.AnalyzerWallSeconds = run == 0 ? wall : Math.Min(result.AnalyzerWallSeconds, wall);
+        result.AnalyzerCpuSeconds = run == 0 ? cpu : Math.Min(result.AnalyzerCpuSeconds, cpu);
+        foreach (var analyzer in build.Analyzers)
+        {
+            var telemetry = await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, CancellationToken.None);
+            var key = analyzer.GetType().Name;
+            var seconds = telemetry.ExecutionTime.TotalSeconds;
+            result.AnalyzerSeconds[key] = run == 0 ? seconds : Math.Min(result.AnalyzerSeconds[key], seconds);
+        }
+
+        if (run > 0)
+            return;
+
+        var crashMessages = _crashes.Skip(crashesBefore).Select(c => c.Detail).ToList();
+        foreach (var diagnostic in diagnostics)
+        {
+            if (diagnostic.Id.StartsWith("AD", StringComparison.Ordinal))
+            {
+                // Normally also seen by onAnalyzerException; keep any that was not.
+                var message = diagnostic.GetMessage();
+                if (!crashMessages.Any(m => m.EndsWith(message, StringComparison.Ordinal)))
+                    _crashes.Enqueue(new AnalyzerCrash(name, BuildTag(build) + diagnostic.Id, message, Describe(diagnostic.Location, sourceFolder)));
+                continue;
+            }
+
+            result.IdCounts[diagnostic.Id] = result.IdCounts.GetValueOrDefault(diagnostic.Id) + 1;
+            findings.Add(ToFinding(name, sourceFolder, diagnostic));
+        }
+    }
+
+    /// <summary>"[before] " in front of an analyzer's name when a run compares two builds.</summary>
+    private string BuildTag(AnalyzerBuild build) => Builds.Count > 1 ? "[" + build.Label + "] " : string.Empty;
 
     private async Task<double> BaselineCpuAsync(CSharpCompilation compilation, string name, string sourceFolder, IReadOnlyList<SyntaxTree> trees)
     {
@@ -507,6 +571,7 @@ internal sealed class CorpusAnalysis
             span.StartLinePosition.Line + 1,
             span.StartLinePosition.Character + 1,
             span.EndLinePosition.Line + 1,
+            span.EndLinePosition.Character + 1,
             diagnostic.GetMessage(System.Globalization.CultureInfo.InvariantCulture),
             member,
             additional.ToImmutable());

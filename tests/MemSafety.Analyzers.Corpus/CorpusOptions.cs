@@ -69,10 +69,27 @@ internal sealed class CorpusOptions
                                  checking the settings of the list file
           --repeat N             Compile and analyse each assembly N times and keep the fastest times (default 1)
           --report FILE          Write the Markdown report there (default: only the summary on stdout), and
-                                 every finding as TSV (rule, library, file, line, message) next to it (.tsv)
+                                 every finding as TSV next to it (FILE.tsv): rule, library, file, line,
+                                 message, column, end_line, end_column (1-based; the end column is the one just
+                                 after the span)
+          --analyzer-assembly DLL
+                                 Run the analyzers of this build of MemSafety.Analyzers.dll instead of the
+                                 project the tool is built with (loaded into a load context of its own that
+                                 shares Roslyn with the tool, so it must be built against the tool's Roslyn
+                                 version or an older one)
+          --compare DLL          Also run the analyzers of this other build ("before") on the same compilations,
+                                 alternating with the build above ("after") per assembly and run: the report
+                                 compares their times (totals and per analyzer) and findings, and
+                                 FILE.before.tsv holds the before build's findings. Exit code 3 when the
+                                 findings differ
+          --diff BEFORE.tsv AFTER.tsv
+                                 Compare two TSVs of this tool (on the columns both have) and print the findings
+                                 removed and added, with counts per rule (and how many only changed their
+                                 message); nothing else is run. Exit code 0 when identical, 3 when not
           --help                 This text
 
-        Exit code: 0, or 2 when any analyzer threw (AD0001), 1 on a usage or setup error.
+        Exit code: 0, or 2 when any analyzer threw (AD0001), 3 when --compare or --diff found different
+        findings, 1 on a usage or setup error.
         """;
 
     public CorpusKind Corpus { get; private set; } = CorpusKind.Runtime;
@@ -98,6 +115,15 @@ internal sealed class CorpusOptions
     public bool? Nullable { get; private set; }
     public int Repeat { get; private set; } = 1;
     public string? ReportPath { get; private set; }
+
+    /// <summary>A build of MemSafety.Analyzers.dll to run instead of the referenced project.</summary>
+    public string? AnalyzerAssembly { get; private set; }
+
+    /// <summary>A second build to run and compare with (the "before" build).</summary>
+    public string? CompareAssembly { get; private set; }
+
+    /// <summary>The two TSVs of <c>--diff</c>, or null.</summary>
+    public (string Before, string After)? Diff { get; private set; }
     public bool Help { get; private set; }
 
     /// <summary>The list file actually read (for the report).</summary>
@@ -213,6 +239,20 @@ internal sealed class CorpusOptions
                 case "--report":
                     options.ReportPath = Path.GetFullPath(Value(args, ref i));
                     break;
+                case "--analyzer-assembly":
+                    options.AnalyzerAssembly = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--compare":
+                    options.CompareAssembly = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--diff":
+                {
+                    if (args.Length != 3 || i != 0)
+                        throw new UsageException("--diff takes two TSV files and no other option");
+                    var before = Value(args, ref i);
+                    options.Diff = (Path.GetFullPath(before), Path.GetFullPath(Value(args, ref i)));
+                    break;
+                }
                 default:
                     throw new UsageException("unknown argument '" + arg + "'");
             }
@@ -229,6 +269,9 @@ internal sealed class CorpusOptions
         {
             throw new UsageException("--assemblies needs --corpus runtime; use --libraries");
         }
+
+        if (options.CompareAssembly is not null && options.CompileOnly)
+            throw new UsageException("--compare needs analysis; drop --compile-only");
 
         if (options.Sample < 0)
             options.Sample = options.Corpus == CorpusKind.Runtime ? 30 : int.MaxValue;

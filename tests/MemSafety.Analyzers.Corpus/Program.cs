@@ -33,6 +33,9 @@ internal static class Program
             return 0;
         }
 
+        if (options.Diff is { } files)
+            return Diff(files.Before, files.After);
+
         var frameworkFolder = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
         if (RepositoryLayout.IsInside(options.CacheDirectory) || (options.ReportPath is not null && RepositoryLayout.IsInside(options.ReportPath)))
         {
@@ -73,10 +76,11 @@ internal static class Program
         Directory.CreateDirectory(options.CacheDirectory);
         Console.WriteLine($"{analysis.Analyzers.Length} analyzers; framework {frameworkFolder}; cache {options.CacheDirectory}" +
                           (options.Preset is null ? "" : "; preset " + analysis.Configuration.PresetPath));
+        foreach (var build in analysis.Builds)
+            Console.WriteLine($"analyzers{(analysis.Builds.Count > 1 ? " " + build.Label : "")}: {build.Location} ({build.Identity})");
 
         var total = Stopwatch.StartNew();
-        var results = new List<AssemblyResult>();
-        var findings = new List<Finding>();
+        var builds = analysis.Builds.Select(b => new BuildRun(b, new List<AssemblyResult>(), new List<Finding>())).ToList();
         var skipped = new List<(string Name, string Reason)>();
         if (thirdParty is null)
         {
@@ -85,9 +89,7 @@ internal static class Program
                 // One assembly at a time; nothing of its compilation outlives this iteration.
                 Console.WriteLine($"== {name}");
                 var unit = analysis.RuntimeUnit(name, Console.Out);
-                var (result, unitFindings) = await analysis.AnalyzeAsync(unit, warmUp: results.Count == 0, Console.Out);
-                results.Add(result);
-                findings.AddRange(unitFindings);
+                Add(builds, await analysis.AnalyzeAsync(unit, warmUp: builds[0].Results.Count == 0, Console.Out));
             }
         }
         else
@@ -107,30 +109,54 @@ internal static class Program
                     continue;
                 }
 
-                var (result, unitFindings) = await analysis.AnalyzeAsync(unit, warmUp: results.Count == 0, Console.Out);
-                results.Add(result);
-                findings.AddRange(unitFindings);
+                Add(builds, await analysis.AnalyzeAsync(unit, warmUp: builds[0].Results.Count == 0, Console.Out));
             }
         }
 
         total.Stop();
         var run = new RunSummary(total.Elapsed.TotalSeconds, skipped, analysis.ReferenceAssembliesFolder);
+        var findings = builds[0].Findings;
         var samples = Report.Sample(options, findings);
+        var tsv = Report.Tsv(findings);
+
+        // --compare: the before build's findings against the after build's.
+        TsvDiff? diff = null;
+        string? beforeTsv = null;
+        if (builds.Count > 1 && !options.CompileOnly)
+        {
+            beforeTsv = Report.Tsv(builds[1].Findings);
+            diff = TsvDiff.Compare(beforeTsv, tsv, CorpusAnalysis.BeforeLabel, CorpusAnalysis.AfterLabel);
+        }
+
         string? tsvPath = null;
+        string? beforeTsvPath = null;
         if (options.ReportPath is not null)
         {
             Directory.CreateDirectory(Path.GetDirectoryName(options.ReportPath)!);
             tsvPath = Path.ChangeExtension(options.ReportPath, ".tsv");
-            File.WriteAllText(options.ReportPath, Report.Markdown(options, analysis, run, results, samples, includeSampleContext: true));
-            File.WriteAllText(tsvPath, Report.Tsv(findings));
+            File.WriteAllText(options.ReportPath, Report.Markdown(options, analysis, run, builds, samples, includeSampleContext: true, diff));
+            File.WriteAllText(tsvPath, tsv);
+            if (beforeTsv is not null)
+            {
+                beforeTsvPath = Path.ChangeExtension(options.ReportPath, "." + CorpusAnalysis.BeforeLabel + ".tsv");
+                File.WriteAllText(beforeTsvPath, beforeTsv);
+            }
         }
 
         Console.WriteLine();
-        Console.WriteLine(Report.Markdown(options, analysis, run, results, samples, includeSampleContext: false));
+        Console.WriteLine(Report.Markdown(options, analysis, run, builds, samples, includeSampleContext: false, diff));
         if (options.ReportPath is not null)
         {
             Console.WriteLine("Report with source context: " + options.ReportPath);
             Console.WriteLine($"Every finding ({findings.Count}) as TSV: " + tsvPath);
+            if (beforeTsvPath is not null)
+                Console.WriteLine($"Every finding of the before build ({builds[1].Findings.Count}) as TSV: " + beforeTsvPath);
+        }
+
+        if (diff is not null)
+        {
+            Console.WriteLine();
+            Console.WriteLine(diff.Format(beforeTsvPath ?? CorpusAnalysis.BeforeLabel, tsvPath ?? CorpusAnalysis.AfterLabel));
         }
 
         foreach (var (name, reason) in skipped)
@@ -145,7 +171,34 @@ internal static class Program
             return 2;
         }
 
-        return 0;
+        return diff is { Identical: false } ? 3 : 0;
+    }
+
+    private static void Add(List<BuildRun> builds, List<(AssemblyResult Result, List<Finding> Findings)> outcomes)
+    {
+        // Compile-only runs analyse nothing and give one result, which stands for every build.
+        for (var i = 0; i < builds.Count; i++)
+        {
+            var (result, findings) = outcomes[Math.Min(i, outcomes.Count - 1)];
+            builds[i].Results.Add(result);
+            builds[i].Findings.AddRange(findings);
+        }
+    }
+
+    /// <summary><c>--diff</c>: 0 when the two TSVs hold the same findings, 3 when not, 1 when one cannot be read.</summary>
+    private static int Diff(string before, string after)
+    {
+        try
+        {
+            var diff = TsvDiff.Compare(File.ReadAllText(before), File.ReadAllText(after), before, after);
+            Console.Write(diff.Format(before, after));
+            return diff.Identical ? 0 : 3;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
+        }
     }
 
     private static string FirstLine(string text)

@@ -12,6 +12,9 @@ namespace MemSafety.Analyzers.Corpus;
 /// <summary>What the whole run did, beyond the per-unit results.</summary>
 internal sealed record RunSummary(double WallSeconds, IReadOnlyList<(string Name, string Reason)> Skipped, string? ReferenceAssembliesFolder);
 
+/// <summary>What one analyzer build did over the whole run: a result per unit and every finding.</summary>
+internal sealed record BuildRun(AnalyzerBuild Build, List<AssemblyResult> Results, List<Finding> Findings);
+
 /// <summary>A seeded sample of findings for hand-checking, grouped by id prefix (a rule family) or by id.</summary>
 internal sealed record SampleGroup(string Name, int Population, IReadOnlyList<Finding> Items);
 
@@ -68,22 +71,33 @@ internal static class Report
         return result;
     }
 
-    /// <summary>Every finding, one a line: rule, library, file (relative to the library's root), line, message.
-    /// Sorted, so two runs diff line by line against a judged list.</summary>
+    /// <summary>The columns of <see cref="Tsv"/>. The span columns come after the message so that the first five
+    /// keep their place from before they were added (judged lists and older TSVs use the first four).</summary>
+    public const string TsvHeader = "rule\tlibrary\tfile\tline\tmessage\tcolumn\tend_line\tend_column";
+
+    /// <summary>Every finding, one a line: rule, library, file (relative to the library's root), line, message,
+    /// then the rest of the span: start column, end line and end column (1-based; the end column is the one just
+    /// after the span's last character, as in SARIF). Sorted, so two runs diff line by line, and (rule, library,
+    /// file, span, message) identifies a finding for <see cref="TsvDiff"/>.</summary>
     public static string Tsv(IEnumerable<Finding> findings)
     {
-        var tsv = new StringBuilder("rule\tlibrary\tfile\tline\tmessage\n");
+        var tsv = new StringBuilder(TsvHeader).Append('\n');
         foreach (var f in findings
                      .OrderBy(f => f.Assembly, StringComparer.Ordinal)
                      .ThenBy(f => f.DisplayPath, StringComparer.Ordinal)
                      .ThenBy(f => f.Line)
                      .ThenBy(f => f.Column)
+                     .ThenBy(f => f.EndLine)
+                     .ThenBy(f => f.EndColumn)
                      .ThenBy(f => f.Id, StringComparer.Ordinal)
                      .ThenBy(f => f.Message, StringComparer.Ordinal))
         {
             tsv.Append(f.Id).Append('\t').Append(f.Assembly).Append('\t').Append(f.DisplayPath).Append('\t')
                .Append(f.Line.ToString(CultureInfo.InvariantCulture)).Append('\t')
-               .Append(f.Message.Replace('\t', ' ').Replace('\r', ' ').Replace('\n', ' ')).Append('\n');
+               .Append(f.Message.Replace('\t', ' ').Replace('\r', ' ').Replace('\n', ' ')).Append('\t')
+               .Append(f.Column.ToString(CultureInfo.InvariantCulture)).Append('\t')
+               .Append(f.EndLine.ToString(CultureInfo.InvariantCulture)).Append('\t')
+               .Append(f.EndColumn.ToString(CultureInfo.InvariantCulture)).Append('\n');
         }
 
         return tsv.ToString();
@@ -93,10 +107,13 @@ internal static class Report
         CorpusOptions options,
         CorpusAnalysis analysis,
         RunSummary run,
-        IReadOnlyList<AssemblyResult> results,
+        IReadOnlyList<BuildRun> builds,
         IReadOnlyList<SampleGroup> samples,
-        bool includeSampleContext)
+        bool includeSampleContext,
+        TsvDiff? diff = null)
     {
+        // The build reported on: its findings are the sample and the counts; a compared build gets its own section.
+        var results = builds[0].Results;
         var md = new StringBuilder();
         md.AppendLine("# MemSafety.Analyzers corpus report").AppendLine();
         md.AppendLine($"- Command line: `{(options.CommandLine.Length == 0 ? "(defaults)" : options.CommandLine)}`");
@@ -113,6 +130,8 @@ internal static class Report
         md.AppendLine($"- Roslyn: {FileVersion(typeof(Compilation))}; decompiler: ICSharpCode.Decompiler {Decompilation.DecompilerVersion}; " +
                       $"{Environment.ProcessorCount} cores");
         md.AppendLine($"- Analyzers ({analysis.Analyzers.Length}): {string.Join(", ", analysis.Analyzers.Select(a => a.GetType().Name))}");
+        foreach (var build in builds)
+            md.AppendLine($"- Analyzer build{(builds.Count > 1 ? " **" + build.Build.Label + "**" : "")}: `{build.Build.Location}` ({build.Build.Identity})");
         md.AppendLine($"- --option: {(options.AnalyzerOptions.Count == 0 ? "(none)" : string.Join(", ", options.AnalyzerOptions.Select(p => $"`{p.Key} = {p.Value}`")))}; " +
                       $"--enable: {(options.Enable.Count == 0 ? "(none)" : string.Join(", ", options.Enable))}; " +
                       (options.Corpus == CorpusKind.Runtime
@@ -148,6 +167,8 @@ internal static class Report
             AppendLibraries(md, results);
         AppendAssemblies(md, results, options.Repeat);
         AppendAnalyzerTimes(md, results);
+        if (builds.Count > 1)
+            AppendComparison(md, builds, diff);
         AppendCounts(md, options, analysis, results);
 
         var all = options.Sample == int.MaxValue;
@@ -161,7 +182,7 @@ internal static class Report
             md.AppendLine($"### {group.Name}: {group.Items.Count} of {group.Population}").AppendLine();
             if (group.Items.Count == 0)
             {
-                md.AppendLine("No diagnostics.").AppendLine();
+                md.AppendLine(group.Population == 0 ? "No diagnostics." : "None listed (--sample 0).").AppendLine();
                 continue;
             }
 
@@ -265,6 +286,90 @@ internal static class Report
             md.AppendLine();
         }
 
+        md.AppendLine();
+    }
+
+    private static void AppendComparison(StringBuilder md, IReadOnlyList<BuildRun> builds, TsvDiff? diff)
+    {
+        md.AppendLine("## Builds compared").AppendLine();
+        md.AppendLine("Both builds analysed the same compilations in the same process, one after the other per assembly " +
+                      "(order swapped on every repetition), so compile times, the no-op baseline and the machine's load are shared. " +
+                      "Columns as in \"Compilations and timings\".").AppendLine();
+        md.AppendLine("| Build | Findings | Compile | Compile CPU | Analyzers | A/C | Driver | Driver CPU | ΔCPU/C | Baseline CPU | Ours/C |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var b in builds)
+        {
+            var r = b.Results;
+            var compile = r.Sum(x => x.CompileSeconds);
+            var compileCpu = r.Sum(x => x.CompileCpuSeconds);
+            var analyzers = r.Sum(x => x.AnalyzerSecondsTotal);
+            var driverCpu = r.Sum(x => x.AnalyzerCpuSeconds);
+            var baselineCpu = r.Sum(x => x.BaselineCpuSeconds);
+            md.AppendLine($"| {b.Build.Label} | {b.Findings.Count} | {Seconds(compile)} | {Seconds(compileCpu)} | {Seconds(analyzers)} | **{CorpusAnalysis.Ratio(analyzers, compile)}** | " +
+                          $"{Seconds(r.Sum(x => x.AnalyzerWallSeconds))} | {Seconds(driverCpu)} | **{CorpusAnalysis.Ratio(driverCpu - compileCpu, compileCpu)}** | " +
+                          $"{Seconds(baselineCpu)} | **{CorpusAnalysis.Ratio(driverCpu - baselineCpu, compileCpu)}** |");
+        }
+
+        md.AppendLine();
+        var after = builds[0];
+        md.AppendLine("### Analyzer execution time per build (ms, all assemblies)").AppendLine();
+        md.Append("| Analyzer |");
+        foreach (var b in builds)
+            md.Append(' ').Append(b.Build.Label).Append(" |");
+        foreach (var b in builds.Skip(1))
+            md.Append($" {after.Build.Label} − {b.Build.Label} | {after.Build.Label} / {b.Build.Label} |");
+        md.AppendLine();
+        md.Append("|---|").Append(string.Concat(builds.Select(_ => "---:|"))).AppendLine(string.Concat(builds.Skip(1).Select(_ => "---:|---:|")));
+        var names = builds.SelectMany(b => b.Results.SelectMany(r => r.AnalyzerSeconds.Keys)).Distinct(StringComparer.Ordinal)
+            .OrderByDescending(n => after.Results.Sum(r => r.AnalyzerSeconds.GetValueOrDefault(n)))
+            .ThenBy(n => n, StringComparer.Ordinal)
+            .ToList();
+        foreach (var name in names.Cast<string?>().Append(null))
+        {
+            double Total(BuildRun b) => b.Results.Sum(r => name is null ? r.AnalyzerSecondsTotal : r.AnalyzerSeconds.GetValueOrDefault(name));
+            md.Append(name is null ? "| **Total** |" : $"| {name} |");
+            foreach (var b in builds)
+                md.Append(' ').Append(Milliseconds(Total(b))).Append(" |");
+            foreach (var b in builds.Skip(1))
+                md.Append(' ').Append(Milliseconds(Total(after) - Total(b))).Append(" | ").Append(Total(b) > 0 ? (Total(after) / Total(b)).ToString("F2", CultureInfo.InvariantCulture) : "n/a").Append(" |");
+            md.AppendLine();
+        }
+
+        md.AppendLine();
+        md.AppendLine("### Per assembly").AppendLine();
+        md.Append("| Assembly | Compile |");
+        foreach (var b in builds)
+            md.Append($" Analyzers {b.Build.Label} | A/C {b.Build.Label} | Ours/C {b.Build.Label} | Findings {b.Build.Label} |");
+        md.AppendLine();
+        md.Append("|---|---:|").AppendLine(string.Concat(builds.Select(_ => "---:|---:|---:|---:|")));
+        for (var i = 0; i < after.Results.Count; i++)
+        {
+            var first = after.Results[i];
+            md.Append($"| {first.Name} | {Seconds(first.CompileSeconds)} |");
+            foreach (var b in builds)
+            {
+                var r = b.Results[i];
+                md.Append($" {Seconds(r.AnalyzerSecondsTotal)} | {CorpusAnalysis.Ratio(r.AnalyzerSecondsTotal, r.CompileSeconds)} | " +
+                          $"{CorpusAnalysis.Ratio(r.AnalyzerCpuSeconds - r.BaselineCpuSeconds, r.CompileCpuSeconds)} | {r.IdCounts.Values.Sum()} |");
+            }
+
+            md.AppendLine();
+        }
+
+        md.AppendLine();
+        if (diff is null)
+            return;
+
+        md.AppendLine("### Findings: before → after").AppendLine();
+        md.AppendLine(diff.Identical
+            ? $"**Identical** ({diff.AfterCount} findings, compared on {string.Join(", ", diff.Columns)})."
+            : $"**Different**: {diff.Removed.Count} removed, {diff.Added.Count} added, {diff.Reworded} of them the same finding with another message " +
+              $"(compared on {string.Join(", ", diff.Columns)}). Every line: `--diff FILE.before.tsv FILE.tsv`.");
+        md.AppendLine();
+        md.AppendLine("| Rule | before | after | removed | added | reworded |");
+        md.AppendLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var r in diff.PerRule)
+            md.AppendLine($"| {r.Rule} | {r.Before} | {r.After} | {r.Removed} | {r.Added} | {r.Reworded} |");
         md.AppendLine();
     }
 

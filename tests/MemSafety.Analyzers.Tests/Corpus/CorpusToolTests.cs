@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.IO;
 using System.Linq;
+using System.Runtime.Loader;
 using System.Threading;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Corpus;
@@ -104,22 +105,233 @@ public sealed class CorpusToolTests
         Assert.Equal(
             new[]
             {
-                "rule\tlibrary\tfile\tline\tmessage",
-                "MSA1005\tAlib\tsrc/B.cs\t2\tearlier line",
-                "MSA1002\tAlib\tsrc/B.cs\t10\ta message over lines",
-                "MSA2001\tZlib\tsrc/A.cs\t3\tsecond library",
+                "rule\tlibrary\tfile\tline\tmessage\tcolumn\tend_line\tend_column",
+                "MSA1005\tAlib\tsrc/B.cs\t2\tearlier line\t1\t2\t5",
+                "MSA1002\tAlib\tsrc/B.cs\t10\ta message over lines\t1\t10\t5",
+                "MSA2001\tZlib\tsrc/A.cs\t3\tsecond library\t1\t3\t5",
             },
             lines);
     }
 
-    private static Finding Finding(string library, string path, int line, string id, string message)
-        => new(library, id, "Warning", "/x/" + path, path, line, 1, line, message, "C.M", ImmutableArray<FindingLocation>.Empty);
+    [Fact]
+    public void Tsv_SameLineAndRule_OrderedByColumnThenEnd()
+    {
+        // Two findings of one rule on one line differ only by span: the TSV, and so a diff, must tell them apart.
+        var findings = new List<Finding>
+        {
+            Finding("Lib", "A.cs", 7, "MSA2001", "boxed", column: 20, endLine: 7, endColumn: 24),
+            Finding("Lib", "A.cs", 7, "MSA2001", "boxed", column: 5, endLine: 8, endColumn: 2),
+            Finding("Lib", "A.cs", 7, "MSA2001", "boxed", column: 5, endLine: 7, endColumn: 9),
+        };
+
+        var lines = Report.Tsv(findings).TrimEnd('\n').Split('\n').Skip(1).ToArray();
+
+        Assert.Equal(
+            new[]
+            {
+                "MSA2001\tLib\tA.cs\t7\tboxed\t5\t7\t9",
+                "MSA2001\tLib\tA.cs\t7\tboxed\t5\t8\t2",
+                "MSA2001\tLib\tA.cs\t7\tboxed\t20\t7\t24",
+            },
+            lines);
+    }
+
+    private const string DiffHeader = "rule\tlibrary\tfile\tline\tmessage\tcolumn\tend_line\tend_column\n";
+
+    [Fact]
+    public void Diff_SameFindingsInAnotherOrder_Identical()
+    {
+        var before = DiffHeader +
+                     "MSA1002\tLib\tA.cs\t10\tscratch\t5\t10\t20\n" +
+                     "MSA2001\tLib\tB.cs\t3\tboxed\t1\t3\t4\n";
+        var after = DiffHeader +
+                    "MSA2001\tLib\tB.cs\t3\tboxed\t1\t3\t4\n" +
+                    "MSA1002\tLib\tA.cs\t10\tscratch\t5\t10\t20\n";
+
+        var diff = TsvDiff.Compare(before, after);
+
+        Assert.True(diff.Identical);
+        Assert.Equal(TsvDiff.KeyColumns, diff.Columns);
+        Assert.Contains("IDENTICAL", diff.Format("a.tsv", "b.tsv"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Diff_SpanMovedMessageChangedFindingDropped_ListsRemovedAndAdded()
+    {
+        var before = DiffHeader +
+                     "MSA1002\tLib\tA.cs\t10\tscratch\t5\t10\t20\n" +   // kept
+                     "MSA2001\tLib\tA.cs\t12\tboxed\t9\t12\t14\n" +     // its span moves
+                     "MSA2001\tLib\tB.cs\t3\told words\t1\t3\t4\n" +    // its message changes
+                     "MSA1009\tLib\tC.cs\t8\thoist\t2\t8\t30\n";        // dropped
+        var after = DiffHeader +
+                    "MSA1002\tLib\tA.cs\t10\tscratch\t5\t10\t20\n" +
+                    "MSA2001\tLib\tA.cs\t12\tboxed\t10\t12\t14\n" +
+                    "MSA2001\tLib\tB.cs\t3\tnew words\t1\t3\t4\n";
+
+        var diff = TsvDiff.Compare(before, after);
+        var lines = diff.Format("before.tsv", "after.tsv").Split('\n');
+
+        Assert.False(diff.Identical);
+        Assert.Equal(
+            new[]
+            {
+                "- MSA2001\tLib\tA.cs\t12\t9\t12\t14\tboxed",
+                "+ MSA2001\tLib\tA.cs\t12\t10\t12\t14\tboxed",
+                "- MSA2001\tLib\tB.cs\t3\t1\t3\t4\told words",
+                "+ MSA2001\tLib\tB.cs\t3\t1\t3\t4\tnew words",
+                "- MSA1009\tLib\tC.cs\t8\t2\t8\t30\thoist",
+            },
+            lines.Where(l => l.StartsWith("- ", StringComparison.Ordinal) || l.StartsWith("+ ", StringComparison.Ordinal)).ToArray());
+        // Reworded: only B.cs:3 stayed in place with another message; A.cs:12 moved.
+        Assert.Contains("| MSA1002 | 1 | 1 | 0 | 0 | 0 |", lines);
+        Assert.Contains("| MSA1009 | 1 | 0 | 1 | 0 | 0 |", lines);
+        Assert.Contains("| MSA2001 | 2 | 2 | 2 | 2 | 1 |", lines);
+        Assert.Contains("| total | 4 | 3 | 3 | 2 | 1 |", lines);
+    }
+
+    [Fact]
+    public void Diff_FindingReportedTwiceThenOnce_OneRemoved()
+    {
+        // Two diagnostics of one rule on the same span with the same message are two findings, not one.
+        const string Row = "MSA2001\tLib\tA.cs\t12\tboxed\t9\t12\t14\n";
+
+        var diff = TsvDiff.Compare(DiffHeader + Row + Row, DiffHeader + Row);
+
+        Assert.Single(diff.Removed);
+        Assert.Empty(diff.Added);
+    }
+
+    [Fact]
+    public void Diff_JudgedListWithoutSpanOrMessage_ComparedOnTheColumnsBothHave()
+    {
+        // A judged list (committed under judged/) has rule, library, file, line and its verdict columns.
+        var judged = "rule\tlibrary\tfile\tline\tverdict\tmessage_clear\treason\n" +
+                     "MSA1001\tLib\tA.cs\t170\tworth changing\tyes\tper formatted field\n";
+        var run = DiffHeader +
+                  "MSA1001\tLib\tA.cs\t170\tchar[16] ...\t9\t170\t30\n" +
+                  "MSA1001\tLib\tA.cs\t256\tchar[16] ...\t9\t256\t30\n";
+
+        var diff = TsvDiff.Compare(judged, run);
+
+        Assert.Equal(new[] { "rule", "library", "file", "line" }, diff.Columns);
+        Assert.Equal(new[] { "column", "end_line", "end_column", "message" }, diff.Ignored);
+        Assert.Empty(diff.Removed);
+        Assert.Equal(new[] { "MSA1001", "Lib", "A.cs", "256" }, Assert.Single(diff.Added));
+    }
+
+    [Fact]
+    public void Diff_RowWithTooFewFields_RefusedWithItsLine()
+    {
+        var broken = DiffHeader + "MSA1002\tLib\tA.cs\t10\n";
+
+        var error = Assert.Throws<InvalidDataException>(() => TsvDiff.Compare(DiffHeader, broken, "a.tsv", "b.tsv"));
+
+        Assert.StartsWith("b.tsv:2:", error.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("--diff", "a.tsv")]
+    [InlineData("--diff", "a.tsv", "b.tsv", "--sample", "0")]
+    [InlineData("--sample", "0", "--diff", "a.tsv", "b.tsv")]
+    [InlineData("--compare", "x.dll", "--compile-only")]
+    public void Options_DiffWithOtherOptionsOrCompareWithoutAnalysis_UsageError(params string[] args)
+        => Assert.Throws<UsageException>(() => CorpusOptions.Parse(args));
+
+    [Fact]
+    public void AnalyzerBuild_NotAnAssembly_UsageError()
+    {
+        var path = Path.Combine(Path.GetTempPath(), "memsafety-not-an-assembly-" + Guid.NewGuid().ToString("N") + ".dll");
+        File.WriteAllText(path, "not a PE file");
+        try
+        {
+            Assert.Throws<UsageException>(() => AnalyzerBuild.Load(path, "before"));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
+
+    [Fact]
+    public async Task AnalyzerBuild_LoadedFromPath_OwnLoadContextSharingRoslyn()
+    {
+        // The referenced build's own DLL, loaded again: a second copy of every analyzer type, in a context of its
+        // own. Its analyzers are found only if they derive from the DiagnosticAnalyzer of the Roslyn the tool runs.
+        var referenced = typeof(EscapeReportAnalyzer).Assembly;
+        var loaded = AnalyzerBuild.Load(referenced.Location, "before");
+        var escape = Assert.Single(loaded.Analyzers, a => a.GetType().Name == nameof(EscapeReportAnalyzer));
+
+        Assert.NotSame(referenced, escape.GetType().Assembly);
+        Assert.NotSame(AssemblyLoadContext.Default, AssemblyLoadContext.GetLoadContext(escape.GetType().Assembly));
+        Assert.Equal(AnalyzerBuild.Referenced("after").Analyzers.Select(a => a.GetType().FullName), loaded.Analyzers.Select(a => a.GetType().FullName));
+
+        // And it runs, reporting what the referenced build reports.
+        var options = new Dictionary<string, string> { ["memsafety.MSA1000.scope"] = "everywhere" };
+        var specific = ImmutableDictionary<string, ReportDiagnostic>.Empty.Add("MSA1000", ReportDiagnostic.Info);
+        var fromLoaded = Assert.Single(await EscapeReportsAsync(null, options, specific, analyzer: escape));
+        var fromReferenced = Assert.Single(await EscapeReportsAsync(null, options, specific));
+        Assert.Equal(fromReferenced.ToString(), fromLoaded.ToString());
+    }
+
+    [Fact]
+    public async Task Compare_TwoBuildsOnOneCompilation_FindingsAndTimesForEach()
+    {
+        var folder = Path.Combine(Path.GetTempPath(), "memsafety-compare-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(folder);
+        try
+        {
+            var file = Path.Combine(folder, "C.cs");
+            File.WriteAllText(file, "class C { object M(int i) => i; object N() => new object(); }");
+            var options = CorpusOptions.Parse(new[]
+            {
+                "--compare", typeof(EscapeReportAnalyzer).Assembly.Location,
+                "--option", "memsafety.scope=everywhere", "--option", "memsafety.MSA1000.scope=everywhere", "--enable", "MSA1000",
+                "--cache", folder,
+            });
+            var analysis = new CorpusAnalysis(options, Path.GetDirectoryName(typeof(object).Assembly.Location)!);
+            var unit = new CorpusUnit
+            {
+                Name = "Lib",
+                AssemblyName = "Lib",
+                SourceRoot = folder,
+                Files = new[] { file },
+                ParseOptions = new CSharpParseOptions(LanguageVersion.Latest),
+                References = Basic.Reference.Assemblies.Net80.References.All,
+                CompilationOptions = new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary),
+            };
+
+            var outcomes = await analysis.AnalyzeAsync(unit, warmUp: false, TextWriter.Null);
+
+            Assert.Equal(new[] { "after", "before" }, outcomes.Select(o => o.Result.Build));
+            Assert.Equal(new[] { "MSA1000", "MSA2001" }, outcomes[0].Findings.Select(f => f.Id).Order(StringComparer.Ordinal));
+            Assert.Equal(Report.Tsv(outcomes[0].Findings), Report.Tsv(outcomes[1].Findings));
+            Assert.All(outcomes, o => Assert.Equal(analysis.Analyzers.Length, o.Result.AnalyzerSeconds.Count));
+            Assert.All(outcomes, o => Assert.Equal(outcomes[0].Result.CompileSeconds, o.Result.CompileSeconds));
+
+            var builds = analysis.Builds.Select((b, i) => new BuildRun(b, new List<AssemblyResult> { outcomes[i].Result }, outcomes[i].Findings)).ToList();
+            var diff = TsvDiff.Compare(Report.Tsv(builds[1].Findings), Report.Tsv(builds[0].Findings));
+            var markdown = Report.Markdown(options, analysis, new RunSummary(1, Array.Empty<(string, string)>(), null), builds, Report.Sample(options, builds[0].Findings), includeSampleContext: false, diff);
+            Assert.Contains("## Builds compared", markdown, StringComparison.Ordinal);
+            Assert.Contains("\n| after | 2 |", markdown, StringComparison.Ordinal);
+            Assert.Contains("\n| before | 2 |", markdown, StringComparison.Ordinal);
+            Assert.Contains("\n| EscapeReportAnalyzer |", markdown, StringComparison.Ordinal);
+            Assert.Contains("**Identical** (2 findings", markdown, StringComparison.Ordinal);
+        }
+        finally
+        {
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
+    private static Finding Finding(string library, string path, int line, string id, string message, int column = 1, int? endLine = null, int endColumn = 5)
+        => new(library, id, "Warning", "/x/" + path, path, line, column, endLine ?? line, endColumn, message, "C.M", ImmutableArray<FindingLocation>.Empty);
 
     private static async Task<ImmutableArray<Diagnostic>> EscapeReportsAsync(
         string? preset,
         IReadOnlyDictionary<string, string>? options = null,
         ImmutableDictionary<string, ReportDiagnostic>? specific = null,
-        string source = Allocation)
+        string source = Allocation,
+        DiagnosticAnalyzer? analyzer = null)
     {
         var presetPath = preset is null ? null : Path.Combine(RepositoryFiles.Root, "build", $"MemSafety.{preset}.globalconfig");
         var configuration = new AnalyzerConfiguration(presetPath, options ?? new Dictionary<string, string>(), specific ?? ImmutableDictionary<string, ReportDiagnostic>.Empty);
@@ -131,7 +343,7 @@ public sealed class CorpusToolTests
             configuration.Apply(new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary), trees));
         Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
         var analyzers = compilation.WithAnalyzers(
-            ImmutableArray.Create<DiagnosticAnalyzer>(new EscapeReportAnalyzer()),
+            ImmutableArray.Create(analyzer ?? new EscapeReportAnalyzer()),
             new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, configuration.ProviderFor(trees)));
         return await analyzers.GetAnalyzerDiagnosticsAsync(CancellationToken.None);
     }
