@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -29,6 +30,7 @@ internal sealed class FunctionCycles
     private readonly ControlFlowGraph _graph;
     private GraphIndex? _index;
     private BlockGraph? _blocks;
+    private bool _failed;
 
     private FunctionCycles(ControlFlowGraph graph) => _graph = graph;
 
@@ -63,6 +65,26 @@ internal sealed class FunctionCycles
         }
     }
 
+    /// <summary>Builds the index and the block graph if not yet done. False when that fails: as when the graph
+    /// itself cannot be built (see LoopCycles), no answer means "does not repeat".</summary>
+    private bool Ready()
+    {
+        if (Volatile.Read(ref _blocks) is not null)
+            return true;
+        if (Volatile.Read(ref _failed))
+            return false;
+        try
+        {
+            _ = Blocks;
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Volatile.Write(ref _failed, true);
+            return false;
+        }
+    }
+
     /// <summary>The function's graph (for engines that walk it themselves).</summary>
     public ControlFlowGraph Graph => _graph;
 
@@ -89,6 +111,8 @@ internal sealed class FunctionCycles
     /// </summary>
     public bool Repeats(IOperation operation, LoopScope? within)
     {
+        if (!Ready())
+            return false;
         var current = operation;
         Stack<IOperation>? pending = null;
         while (true)
