@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -10,10 +12,8 @@ namespace MemSafety.Analyzers.Engines.ControlFlow;
 /// The cycles of one function's control-flow graph, and where the operations of its (original) operation
 /// tree sit in it.
 /// <para>
-/// The graph's operations are rewritten copies, so an operation is found by its syntax: every explicit
-/// operation of a block (at any depth) indexes its block. Implicit ones do not: the compiler gives them the
-/// syntax of what they serve (a foreach's <c>MoveNext</c> and <c>Current</c> carry the collection's syntax),
-/// and a flow capture reference re-reads a value evaluated elsewhere.
+/// The graph's operations are rewritten copies, so an operation is found by its syntax, in the graph's
+/// <see cref="GraphIndex"/> (explicit operations only: see there).
 /// </para>
 /// <para>
 /// Edges: the branches between blocks (a branch that leaves a try through its finally goes straight to its
@@ -28,75 +28,68 @@ namespace MemSafety.Analyzers.Engines.ControlFlow;
 internal sealed class FunctionCycles
 {
     private readonly ControlFlowGraph _graph;
-    private readonly BlockGraph _blocks;
-    private readonly Dictionary<SyntaxNode, int> _blockOf;
-    private readonly Dictionary<SyntaxNode, List<int>>? _moreBlocksOf;
-    private readonly Dictionary<SyntaxNode, IFlowAnonymousFunctionOperation>? _lambdas;
+    private GraphIndex? _index;
+    private BlockGraph? _blocks;
+    private bool _failed;
 
-    private FunctionCycles(ControlFlowGraph graph, BlockGraph blocks, Dictionary<SyntaxNode, int> blockOf,
-        Dictionary<SyntaxNode, List<int>>? moreBlocksOf, Dictionary<SyntaxNode, IFlowAnonymousFunctionOperation>? lambdas)
+    private FunctionCycles(ControlFlowGraph graph) => _graph = graph;
+
+    /// <summary>Holds the graph; its index and block graph are built on the first question that needs them
+    /// (a caller that only wants <see cref="Graph"/>, such as Engines/Dataflow, builds neither).</summary>
+    public static FunctionCycles? Create(ControlFlowGraph? graph) => graph is null ? null : new FunctionCycles(graph);
+
+    private GraphIndex Index
     {
-        _graph = graph;
-        _blocks = blocks;
-        _blockOf = blockOf;
-        _moreBlocksOf = moreBlocksOf;
-        _lambdas = lambdas;
+        get
+        {
+            var index = Volatile.Read(ref _index);
+            if (index is null)
+                Volatile.Write(ref _index, index = GraphIndex.Of(_graph));
+            return index;
+        }
     }
 
-    public static FunctionCycles? Create(ControlFlowGraph? graph)
+    private BlockGraph Blocks
     {
-        if (graph is null)
-            return null;
-
-        var blocks = graph.Blocks;
-        var count = blocks.Length;
-        var blockOf = new Dictionary<SyntaxNode, int>();
-        Dictionary<SyntaxNode, List<int>>? moreBlocksOf = null;
-        Dictionary<SyntaxNode, IFlowAnonymousFunctionOperation>? lambdas = null;
-        var spans = new BlockSpans(count);
-        var stack = new Stack<IOperation>();
-        for (var b = 0; b < count; b++)
+        get
         {
-            var block = blocks[b];
-            foreach (var operation in block.Operations)
-                stack.Push(operation);
-            if (block.BranchValue is { } branchValue)
-                stack.Push(branchValue);
-            while (stack.Count > 0)
+            var blocks = Volatile.Read(ref _blocks);
+            if (blocks is null)
             {
-                var operation = stack.Pop();
-                foreach (var child in operation.ChildOperations)
-                    stack.Push(child);
-                if (operation is IFlowAnonymousFunctionOperation lambda)
-                    (lambdas ??= new Dictionary<SyntaxNode, IFlowAnonymousFunctionOperation>())[lambda.Syntax] = lambda;
-                var syntax = operation.Syntax;
-                var isExplicit = !operation.IsImplicit && operation is not IFlowCaptureReferenceOperation;
-                spans.Add(b, syntax.Span, isExplicit);
-                if (!isExplicit)
-                    continue;
-                if (!blockOf.TryGetValue(syntax, out var first))
-                {
-                    blockOf[syntax] = b;
-                }
-                else if (first != b)
-                {
-                    moreBlocksOf ??= new Dictionary<SyntaxNode, List<int>>();
-                    if (!moreBlocksOf.TryGetValue(syntax, out var more))
-                        moreBlocksOf[syntax] = more = new List<int>();
-                    if (!more.Contains(b))
-                        more.Add(b);
-                }
+                // Two threads may both build it; either result is the same graph.
+                blocks = BlockGraph.Build(_graph.Blocks, Index.Spans);
+                blocks = Interlocked.CompareExchange(ref _blocks, blocks, null) ?? blocks;
             }
-        }
 
-        return new FunctionCycles(graph, BlockGraph.Build(blocks, spans), blockOf, moreBlocksOf, lambdas);
+            return blocks;
+        }
+    }
+
+    /// <summary>Builds the index and the block graph if not yet done. False when that fails: as when the graph
+    /// itself cannot be built (see LoopCycles), no answer means "does not repeat".</summary>
+    private bool Ready()
+    {
+        if (Volatile.Read(ref _blocks) is not null)
+            return true;
+        if (Volatile.Read(ref _failed))
+            return false;
+        try
+        {
+            _ = Blocks;
+            return true;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            Volatile.Write(ref _failed, true);
+            return false;
+        }
     }
 
     /// <summary>The function's graph (for engines that walk it themselves).</summary>
     public ControlFlowGraph Graph => _graph;
 
     public ControlFlowGraph? LambdaGraph(SyntaxNode syntax)
-        => _lambdas is not null && _lambdas.TryGetValue(syntax, out var lambda) ? _graph.GetAnonymousFunctionControlFlowGraph(lambda) : null;
+        => Index.Lambda(syntax) is { } lambda ? _graph.GetAnonymousFunctionControlFlowGraph(lambda) : null;
 
     public ControlFlowGraph? LocalFunctionGraph(IMethodSymbol symbol)
     {
@@ -118,6 +111,8 @@ internal sealed class FunctionCycles
     /// </summary>
     public bool Repeats(IOperation operation, LoopScope? within)
     {
+        if (!Ready())
+            return false;
         var current = operation;
         Stack<IOperation>? pending = null;
         while (true)
@@ -135,8 +130,8 @@ internal sealed class FunctionCycles
                 case ILocalFunctionOperation:
                     break; // declared, not run here
                 default:
-                    if (_blockOf.TryGetValue(current.Syntax, out var block))
-                        return AnyRepeats(current.Syntax, block, within);
+                    if (Index.TryGetPositions(current.Syntax, out var positions))
+                        return AnyRepeats(positions, within);
                     if (current is not IAnonymousFunctionOperation)
                     {
                         // Not in the graph as written (a statement, a declaration): its first evaluated part is.
@@ -169,28 +164,26 @@ internal sealed class FunctionCycles
             stack.Push(item);
     }
 
-    private bool AnyRepeats(SyntaxNode syntax, int first, LoopScope? within)
+    /// <summary>Whether any block holding the operation repeats. Positions come by block (the order the
+    /// former per-block walk met them), so each block is asked once; the answer does not depend on the order.</summary>
+    private bool AnyRepeats(GraphPositions positions, LoopScope? within)
     {
-        if (BlockRepeats(first, within))
-            return true;
-        if (_moreBlocksOf is not null && _moreBlocksOf.TryGetValue(syntax, out var more))
+        var blocks = Blocks;
+        for (var i = 0; i < positions.Count; i++)
         {
-            foreach (var block in more)
-            {
-                if (BlockRepeats(block, within))
-                    return true;
-            }
+            var block = positions[i].Block;
+            if ((i == 0 || positions[i - 1].Block != block) && BlockRepeats(blocks, block, within))
+                return true;
         }
 
         return false;
     }
 
-    private bool BlockRepeats(int block, LoopScope? within)
+    private static bool BlockRepeats(BlockGraph blocks, int block, LoopScope? within)
     {
-        var blocks = _blocks;
         if (!blocks.Reachable[block] || within is not null && !within.Allows(blocks, block))
             return false;
-        if (NormalCycle(block, within))
+        if (NormalCycle(blocks, block, within))
             return true;
 
         // A finally block runs each time its try is left; it repeats when the try is entered again on a cycle
@@ -202,7 +195,7 @@ internal sealed class FunctionCycles
             foreach (var predecessor in blocks.NormalPredecessors[entry])
             {
                 if ((predecessor < tryAndFinally.FirstBlockOrdinal || predecessor > tryAndFinally.LastBlockOrdinal)
-                    && OnCycle(entry, predecessor, within))
+                    && OnCycle(blocks, entry, predecessor, within))
                 {
                     return true;
                 }
@@ -215,16 +208,16 @@ internal sealed class FunctionCycles
     }
 
     /// <summary>Whether a normal exit of the block leads back to it.</summary>
-    private bool NormalCycle(int block, LoopScope? within)
+    private static bool NormalCycle(BlockGraph blocks, int block, LoopScope? within)
     {
-        var successors = _blocks.Successors[block];
-        var normal = _blocks.NormalCount[block];
+        var successors = blocks.Successors[block];
+        var normal = blocks.NormalCount[block];
         if (within is null)
         {
-            var component = _blocks.Component[block];
+            var component = blocks.Component[block];
             for (var i = 0; i < normal; i++)
             {
-                if (_blocks.Component[successors[i]] == component)
+                if (blocks.Component[successors[i]] == component)
                     return true;
             }
 
@@ -233,7 +226,7 @@ internal sealed class FunctionCycles
 
         for (var i = 0; i < normal; i++)
         {
-            if (Reaches(successors[i], block, within))
+            if (Reaches(blocks, successors[i], block, within))
                 return true;
         }
 
@@ -241,12 +234,11 @@ internal sealed class FunctionCycles
     }
 
     /// <summary>Whether <paramref name="from"/> reaches <paramref name="to"/>, given the edge from <paramref name="to"/> to <paramref name="from"/>.</summary>
-    private bool OnCycle(int from, int to, LoopScope? within)
-        => within is null ? _blocks.Component[from] == _blocks.Component[to] : within.Allows(_blocks, to) && Reaches(from, to, within);
+    private static bool OnCycle(BlockGraph blocks, int from, int to, LoopScope? within)
+        => within is null ? blocks.Component[from] == blocks.Component[to] : within.Allows(blocks, to) && Reaches(blocks, from, to, within);
 
-    private bool Reaches(int from, int to, LoopScope within)
+    private static bool Reaches(BlockGraph blocks, int from, int to, LoopScope within)
     {
-        var blocks = _blocks;
         if (!within.Allows(blocks, from))
             return false;
         var seen = new bool[blocks.Count];
@@ -274,14 +266,14 @@ internal sealed class FunctionCycles
     /// <summary>A loop statement repeats when a block outside it leads into one of its blocks and back.</summary>
     private bool IsReentered(TextSpan loop, LoopScope? within)
     {
-        var blocks = _blocks;
+        var blocks = Blocks;
         for (var b = 0; b < blocks.Count; b++)
         {
             if (!blocks.Reachable[b] || !blocks.HasOperations(b) || !loop.Contains(blocks.Span(b)))
                 continue;
             foreach (var predecessor in blocks.NormalPredecessors[b])
             {
-                if (blocks.HasOperations(predecessor) && !loop.Contains(blocks.Span(predecessor)) && OnCycle(b, predecessor, within))
+                if (blocks.HasOperations(predecessor) && !loop.Contains(blocks.Span(predecessor)) && OnCycle(blocks, b, predecessor, within))
                 {
                     return true;
                 }

@@ -1,5 +1,4 @@
-using System.Collections.Generic;
-using System.Threading;
+using MemSafety.Analyzers.Engines.ControlFlow;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.FlowAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -25,7 +24,6 @@ internal sealed class DataflowResult<TState>
     private readonly TState[] _start;
     private readonly TState[] _end;
     private readonly bool[] _reached;
-    private Dictionary<SyntaxNode, List<(int Block, int Index)>>? _positions;
 
     internal DataflowResult(FlowGraph flow, DataflowAnalysis<TState> analysis, TState[] start, TState[] end, bool[] reached)
     {
@@ -66,21 +64,23 @@ internal sealed class DataflowResult<TState>
     private bool TryAt(IOperation operation, bool after, out TState state)
     {
         state = default!;
-        var positions = Positions();
-        if (!positions.TryGetValue(operation.Syntax, out var list)
-            && !(operation is IExpressionStatementOperation statement && positions.TryGetValue(statement.Operation.Syntax, out list)))
+        // Where the graph holds the operation, by block then top-level index (see GraphIndex), shared with LoopCycles.
+        var index = GraphIndex.Of(_flow.Graph);
+        if (!index.TryGetPositions(operation.Syntax, out var positions)
+            && !(operation is IExpressionStatementOperation statement && index.TryGetPositions(statement.Operation.Syntax, out positions)))
         {
             return false;
         }
 
         var any = false;
-        foreach (var (block, index) in list)
+        for (var p = 0; p < positions.Count; p++)
         {
-            foreach (var node in _flow.NodesOfBlock[block])
+            var position = positions[p];
+            foreach (var node in _flow.NodesOfBlock[position.Block])
             {
                 if (!_reached[node])
                     continue;
-                var at = At(node, index, after);
+                var at = At(node, position.Index, after);
                 state = any ? _analysis.Join(state, at) : at;
                 any = true;
             }
@@ -114,43 +114,5 @@ internal sealed class DataflowResult<TState>
         for (var i = block.BranchValue is null ? operations.Length - 1 : operations.Length; i >= stop; i--)
             backward = Dataflow.Step(_analysis, i < operations.Length ? operations[i] : block.BranchValue!, backward, throws, thrown);
         return backward;
-    }
-
-    /// <summary>Where each explicit operation of the graph sits: its block and the top-level operation holding it.</summary>
-    private Dictionary<SyntaxNode, List<(int Block, int Index)>> Positions()
-    {
-        var known = Volatile.Read(ref _positions);
-        if (known is not null)
-            return known;
-        var positions = new Dictionary<SyntaxNode, List<(int Block, int Index)>>();
-        var stack = new Stack<IOperation>();
-        var blocks = _flow.Graph.Blocks;
-        for (var b = 0; b < blocks.Length; b++)
-        {
-            var block = blocks[b];
-            var operations = block.Operations;
-            for (var i = 0; i <= operations.Length; i++)
-            {
-                var top = i < operations.Length ? operations[i] : block.BranchValue;
-                if (top is null)
-                    continue;
-                stack.Push(top);
-                while (stack.Count > 0)
-                {
-                    var operation = stack.Pop();
-                    foreach (var child in operation.ChildOperations)
-                        stack.Push(child);
-                    if (operation.IsImplicit || operation is IFlowCaptureReferenceOperation)
-                        continue;
-                    if (!positions.TryGetValue(operation.Syntax, out var list))
-                        positions[operation.Syntax] = list = new List<(int Block, int Index)>(1);
-                    if (!list.Contains((b, i)))
-                        list.Add((b, i));
-                }
-            }
-        }
-
-        Volatile.Write(ref _positions, positions);
-        return positions;
     }
 }
