@@ -126,82 +126,83 @@ public sealed class BodyFacts
         // Pre-order, children left to right: push them in reverse, each with the function it belongs to.
         var stack = new Stack<(IOperation Operation, FunctionFacts Function)>();
         stack.Push((root, _rootFunction));
-        var children = new List<IOperation>();
         while (stack.Count > 0)
         {
             var (operation, function) = stack.Pop();
             var inner = Visit(operation, function);
-
-            children.Clear();
-            foreach (var child in operation.ChildOperations)
-                children.Add(child);
-            for (var i = children.Count - 1; i >= 0; i--)
-                stack.Push((children[i], inner));
+            foreach (var child in operation.ChildOperations.Reverse())
+                stack.Push((child, inner));
         }
     }
 
+    /// <summary>One node: dispatched on <see cref="IOperation.Kind"/> (one virtual call and a jump), not on a chain of
+    /// interface type tests, since every node of every body comes through here.</summary>
     private FunctionFacts Visit(IOperation operation, FunctionFacts function)
     {
-        switch (operation)
+        switch (operation.Kind)
         {
-            case ILocalReferenceOperation local:
-                Reference(local.Local, operation, function);
+            case OperationKind.LocalReference:
+                Reference(((ILocalReferenceOperation)operation).Local, operation, function);
                 break;
-            case IParameterReferenceOperation parameter:
-                Reference(parameter.Parameter, operation, function);
+            case OperationKind.ParameterReference:
+                Reference(((IParameterReferenceOperation)operation).Parameter, operation, function);
                 break;
-            case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
+            case OperationKind.InstanceReference when ((IInstanceReferenceOperation)operation).ReferenceKind == InstanceReferenceKind.ContainingTypeInstance:
                 for (var f = function; f.Operation is not null; f = f.Outer!)
                     f.UsesThis = true;
                 break;
-            case IAwaitOperation:
+            case OperationKind.Await:
                 _suspensions.Add(operation);
                 function.Awaits = true;
                 break;
-            case IReturnOperation { Kind: OperationKind.YieldReturn }:
+            case OperationKind.YieldReturn:
                 _suspensions.Add(operation);
                 function.Yields = true;
                 break;
-            case IReturnOperation { Kind: OperationKind.YieldBreak }:
+            case OperationKind.YieldBreak:
                 function.Yields = true;
                 break;
-            case IUsingOperation { IsAsynchronous: true }:
-            case IUsingDeclarationOperation { IsAsynchronous: true }:
-                _suspensions.Add(operation);
+            case OperationKind.Using:
+            case OperationKind.UsingDeclaration:
                 _usings.Add(operation);
-                function.Awaits = true;
+                if (operation is IUsingOperation { IsAsynchronous: true } or IUsingDeclarationOperation { IsAsynchronous: true })
+                {
+                    _suspensions.Add(operation);
+                    function.Awaits = true;
+                }
+
                 break;
-            case IUsingOperation:
-            case IUsingDeclarationOperation:
-                _usings.Add(operation);
-                break;
-            case IForEachLoopOperation { IsAsynchronous: true } loop:
-                _suspensions.Add(operation);
+            case OperationKind.Loop:
+                var loop = (ILoopOperation)operation;
+                if (loop is IForEachLoopOperation { IsAsynchronous: true })
+                {
+                    _suspensions.Add(operation);
+                    function.Awaits = true;
+                }
+
                 _loops.Add(loop);
-                function.Awaits = true;
                 break;
-            case ILoopOperation loop:
-                _loops.Add(loop);
+            case OperationKind.Try:
+                _tries.Add((ITryOperation)operation);
                 break;
-            case ITryOperation tryOperation:
-                _tries.Add(tryOperation);
+            case OperationKind.Lock:
+                _locks.Add((ILockOperation)operation);
                 break;
-            case ILockOperation lockOperation:
-                _locks.Add(lockOperation);
+            case OperationKind.MethodReference:
+                if (operation is IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference && methodReference.Parent is IDelegateCreationOperation)
+                    _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
                 break;
-            case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference when methodReference.Parent is IDelegateCreationOperation:
-                _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
-                break;
-            case IVariableDeclaratorOperation declarator:
+            case OperationKind.VariableDeclarator:
+                var declarator = (IVariableDeclaratorOperation)operation;
                 _declarators[declarator.Symbol] = declarator;
                 break;
-            case IBranchOperation { BranchKind: BranchKind.GoTo } branch:
-                _gotos.Add(branch);
+            case OperationKind.Branch when ((IBranchOperation)operation).BranchKind == BranchKind.GoTo:
+                _gotos.Add((IBranchOperation)operation);
                 break;
-            case IAnonymousFunctionOperation lambda:
-                return Enter(operation, lambda.Symbol, function);
-            case ILocalFunctionOperation localFunction:
-                return Enter(operation, localFunction.Symbol, function);
+            case OperationKind.AnonymousFunction:
+                return Enter(operation, ((IAnonymousFunctionOperation)operation).Symbol, function);
+            case OperationKind.LocalFunction:
+                return Enter(operation, ((ILocalFunctionOperation)operation).Symbol, function);
         }
 
         return function;
