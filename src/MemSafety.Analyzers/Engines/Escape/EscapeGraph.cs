@@ -46,7 +46,7 @@ internal sealed class EscapeGraph
     /// own token and starts its summaries from the root.</param>
     internal EscapeGraph(IOperation root, ParameterSummaries? summaries, SummaryContext? summaryContext)
     {
-        Facts = BodyFacts.Of(root);
+        _root = root;
         Summaries = summaries;
         _fixedContext = summaryContext;
         _classifier = new FlowClassifier(this);
@@ -56,11 +56,19 @@ internal sealed class EscapeGraph
     /// shared by every rule that asks with the same summaries.</summary>
     public static EscapeGraph For(IOperation operation, ParameterSummaries? summaries)
     {
-        var facts = BodyFacts.Of(operation);
-        return Cache.GetValue(facts.Root, NewShelf).Get(facts.Root, summaries);
+        var root = operation;
+        while (root.Parent is not null)
+            root = root.Parent;
+        return Cache.GetValue(root, NewShelf).Get(root, summaries);
     }
 
-    public BodyFacts Facts { get; }
+    private readonly IOperation _root;
+    private BodyFacts? _facts;
+
+    /// <summary>The body's facts, asked for only when a question needs them (a value that flows into a local, or
+    /// one that does not escape and may be live across an await): most allocations go straight to their sink.
+    /// Read under the graph's lock.</summary>
+    public BodyFacts Facts => _facts ??= BodyFacts.Of(_root);
 
     public ParameterSummaries? Summaries { get; }
 
