@@ -37,7 +37,9 @@ internal sealed class EscapeGraph
     private int _epoch;
     private int _index;
 
+    private readonly IOperation _root;
     private readonly SummaryContext? _fixedContext;
+    private BodyFacts? _facts;
     private SummaryContext? _requestContext;
     private CancellationToken _requestToken;
 
@@ -61,9 +63,6 @@ internal sealed class EscapeGraph
             root = root.Parent;
         return Cache.GetValue(root, NewShelf).Get(root, summaries);
     }
-
-    private readonly IOperation _root;
-    private BodyFacts? _facts;
 
     /// <summary>The body's facts, asked for only when a question needs them (a value that flows into a local, or
     /// one that does not escape and may be live across an await): most allocations go straight to their sink.
