@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
+using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -229,7 +230,7 @@ public sealed class BodyFacts
             if (SymbolEqualityComparer.Default.Equals(f.Symbol, owner))
                 break;
             f.Captures ??= new List<ISymbol>();
-            if (!Contains(f.Captures, symbol))
+            if (!f.Captures.ContainsSymbol(symbol))
                 f.Captures.Add(symbol);
         }
     }
@@ -271,17 +272,6 @@ public sealed class BodyFacts
     private static bool IsRefReturn(IOperation returnOperation)
         => returnOperation.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.ReturnStatementSyntax { Expression: Microsoft.CodeAnalysis.CSharp.Syntax.RefExpressionSyntax }
            or Microsoft.CodeAnalysis.CSharp.Syntax.ArrowExpressionClauseSyntax { Expression: Microsoft.CodeAnalysis.CSharp.Syntax.RefExpressionSyntax };
-
-    private static bool Contains(List<ISymbol> list, ISymbol symbol)
-    {
-        foreach (var item in list)
-        {
-            if (SymbolEqualityComparer.Default.Equals(item, symbol))
-                return true;
-        }
-
-        return false;
-    }
 
     private static void Add(Dictionary<ISymbol, List<IOperation>> map, ISymbol symbol, IOperation reference)
     {

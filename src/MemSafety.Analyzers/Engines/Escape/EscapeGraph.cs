@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
@@ -309,7 +310,7 @@ internal sealed class EscapeGraph
             var node = stack.Pop();
             if (!visited.Add(node))
                 continue;
-            if (node.Symbol is not null && !Contains(reached, node.Symbol))
+            if (node.Symbol is not null && !reached.ContainsSymbol(node.Symbol))
                 reached.Add(node.Symbol);
             if (node.Edges is null)
                 continue;
@@ -349,17 +350,6 @@ internal sealed class EscapeGraph
         }
 
         return _suspensions;
-    }
-
-    private static bool Contains(List<ISymbol> symbols, ISymbol symbol)
-    {
-        foreach (var s in symbols)
-        {
-            if (SymbolEqualityComparer.Default.Equals(s, symbol))
-                return true;
-        }
-
-        return false;
     }
 
     private static bool SharesLoop(IOperation suspension, IOperation use, IOperation creation)
