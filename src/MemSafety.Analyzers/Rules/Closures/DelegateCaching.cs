@@ -1,0 +1,194 @@
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Core;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.Closures;
+
+/// <summary>
+/// When the C# compiler creates a new delegate for each evaluation of a lambda, and when it caches it.
+/// <para>
+/// Roslyn's closure conversion (ClosureConversion.cs, <c>shouldCacheInLoop</c> and <c>InLoopOrLambda</c>, unchanged
+/// from Roslyn 1.0 to 4.14) caches the delegate of a capturing lambda in a field of its display class (<c>&lt;&gt;9__N</c>)
+/// when (1) the scope nearest to the lambda is not the scope of its display class (some scope lies between: a block
+/// that declares locals, a <c>foreach</c> or a <c>for</c> with variables, a <c>using</c>, <c>lock</c> or <c>catch</c>,
+/// or a temporary the compiler introduces while lowering the expression) and (2) a loop statement or a lambda lies
+/// between them. Scopes exist only where variables are declared: in <c>while (…) { t += xs.Count(y =&gt; y &gt; limit); }</c>
+/// no scope lies between the lambda and <c>limit</c>'s, so every iteration allocates a delegate; add <c>var z = 1;</c> to
+/// the body and the compiler caches it. A lambda that captures only <c>this</c> has no display class of its own (it
+/// becomes an instance method of the type, with a new delegate each time) unless the top-level scope has one (some
+/// other function captures a parameter or top-level local), which then holds <c>this</c> and the lambda.
+/// CapturingDelegateInLoopTests and UncachedDelegateTests check each shape with IL.
+/// </para>
+/// <para>
+/// The lowering temporaries cannot be seen in the operation tree, so the answer is three-valued where it matters:
+/// <see cref="IsCreatedOnEachEvaluation"/> is true only when the path from the lambda to its scope consists of
+/// constructs known to lower without temporaries (calls with arguments in order on a local, parameter, field or
+/// <c>this</c>, assignments to locals, conditions, blocks without locals, loops without variables); anything else
+/// answers false, "may be cached", and the rules stay silent.
+/// </para>
+/// </summary>
+public static class DelegateCaching
+{
+    /// <summary>Whether the compiler certainly creates a new delegate each time <paramref name="creation"/> runs, given
+    /// <paramref name="scope"/>, the scope whose display class holds the lambda (see <see cref="ScopeOf"/>; the
+    /// function's own scope for parameters, <c>this</c> and top-level locals): true when no scope, function or
+    /// lowering temporary lies between them.</summary>
+    public static bool IsCreatedOnEachEvaluation(IOperation creation, IOperation scope)
+    {
+        var child = creation;
+        for (var parent = creation.Parent; parent is not null; child = parent, parent = parent.Parent)
+        {
+            if (parent == scope || NormalizeScope(parent) == scope)
+                return true;
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return false;
+            if (!LocalsOf(parent).IsEmpty)
+                return false;
+            if (!LowersWithoutTemporaries(parent, child))
+                return false;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// The scope a captured variable lives in, as the compiler allocates display classes: for a parameter or
+    /// <c>this</c>, the function that declares it (the member body's root operation, or the lambda or local function);
+    /// for a local, the operation that declares it in its <c>Locals</c> (a block, a loop, a <c>using</c>, a switch section,
+    /// a catch clause), where a function's top-level block counts as the function itself (parameters and top-level
+    /// locals share one display class). <paramref name="reference"/> is a reference to the variable, or any operation
+    /// of the function for <c>this</c> (<paramref name="variable"/> null). Null when it cannot be found.
+    /// </summary>
+    public static IOperation? ScopeOf(ISymbol? variable, IOperation reference)
+    {
+        if (variable is null)
+            return reference.Root();
+
+        if (variable is IParameterSymbol parameter)
+        {
+            for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
+            {
+                var symbol = parent switch
+                {
+                    IAnonymousFunctionOperation lambda => lambda.Symbol,
+                    ILocalFunctionOperation localFunction => localFunction.Symbol,
+                    _ => null,
+                };
+                if (symbol is not null && SymbolEqualityComparer.Default.Equals(symbol, parameter.ContainingSymbol))
+                    return parent;
+            }
+
+            return reference.Root();
+        }
+
+        for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
+        {
+            foreach (var local in LocalsOf(parent))
+            {
+                if (SymbolEqualityComparer.Default.Equals(local, variable))
+                    return NormalizeScope(parent);
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The locals an operation declares for its whole extent (what the compiler makes a scope of).</summary>
+    public static ImmutableArray<ILocalSymbol> LocalsOf(IOperation operation) => operation switch
+    {
+        IBlockOperation block => block.Locals,
+        IForLoopOperation forLoop => forLoop.ConditionLocals.IsEmpty ? forLoop.Locals : forLoop.Locals.AddRange(forLoop.ConditionLocals),
+        ILoopOperation loop => loop.Locals,
+        IUsingOperation usingOperation => usingOperation.Locals,
+        ISwitchOperation switchOperation => switchOperation.Locals,
+        ISwitchCaseOperation switchCase => switchCase.Locals,
+        ICatchClauseOperation catchClause => catchClause.Locals,
+        ISwitchExpressionArmOperation arm => arm.Locals,
+        _ => ImmutableArray<ILocalSymbol>.Empty,
+    };
+
+    /// <summary>A function's top-level block and the function (parameters) are one scope: the function stands for both.</summary>
+    public static IOperation NormalizeScope(IOperation scope)
+        => scope is IBlockOperation { Parent: IMethodBodyBaseOperation or IAnonymousFunctionOperation or ILocalFunctionOperation } block ? block.Parent! : scope;
+
+    /// <summary>
+    /// Constructs between a lambda and its scope that the compiler lowers without a temporary (a temporary would be a
+    /// scope of its own, and the delegate then cached). Each was checked in IL (CapturingDelegateInLoopTests); what is
+    /// not listed, such as <c>?.</c>, <c>??</c>, compound assignment to an element or property, named arguments out of
+    /// order, <c>lock</c>, <c>using</c>, object initializers and string interpolation, counts as "may introduce one".
+    /// </summary>
+    private static bool LowersWithoutTemporaries(IOperation parent, IOperation child)
+    {
+        switch (parent)
+        {
+            case IDelegateCreationOperation:
+            case IConversionOperation:
+            case IArgumentOperation:
+            case IExpressionStatementOperation:
+            case IReturnOperation:
+            case IVariableInitializerOperation:
+            case IVariableDeclaratorOperation:
+            case IVariableDeclarationOperation:
+            case IUnaryOperation:
+            case IBinaryOperation:
+            case IConditionalOperation:
+            case ILabeledOperation:
+            case IBlockOperation:
+            case ISwitchCaseOperation:
+            case ISwitchOperation:
+            case IWhileLoopOperation:
+            case IForLoopOperation:
+                return true;
+            case IVariableDeclarationGroupOperation group:
+                return group.Syntax is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: not 0 };
+            case IInvocationOperation invocation:
+                return IsPlainReceiver(invocation.Instance) && ArgumentsInOrder(invocation.Arguments);
+            case IObjectCreationOperation creation:
+                return creation.Initializer is null && ArgumentsInOrder(creation.Arguments);
+            case ISimpleAssignmentOperation assignment:
+                return assignment.Target != child && IsPlainTarget(assignment.Target);
+            case ICompoundAssignmentOperation compound:
+                return compound.Target != child && IsPlainTarget(compound.Target);
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>A receiver the compiler reads directly: none (static or extension), a local, a parameter, <c>this</c> or a
+    /// field, or the result of a call or property read of a reference type (left on the stack; a value-type result
+    /// would be copied into a temporary to call a method on it).</summary>
+    private static bool IsPlainReceiver(IOperation? instance) => instance switch
+    {
+        null => true,
+        ILocalReferenceOperation or IParameterReferenceOperation or IInstanceReferenceOperation => true,
+        IFieldReferenceOperation field => field.Instance is null or IInstanceReferenceOperation,
+        IInvocationOperation or IPropertyReferenceOperation { Arguments.IsEmpty: true } => instance.Type is { IsReferenceType: true },
+        _ => false,
+    };
+
+    private static bool IsPlainTarget(IOperation target) => target switch
+    {
+        ILocalReferenceOperation or IParameterReferenceOperation => true,
+        IFieldReferenceOperation field => field.Instance is null or IInstanceReferenceOperation,
+        _ => false,
+    };
+
+    /// <summary>Arguments evaluated in parameter order: named arguments out of order are spilled into temporaries.</summary>
+    private static bool ArgumentsInOrder(ImmutableArray<IArgumentOperation> arguments)
+    {
+        var last = -1;
+        foreach (var argument in arguments)
+        {
+            if (argument.IsImplicit || argument.ArgumentKind != ArgumentKind.Explicit)
+                continue;
+            var start = argument.Syntax.SpanStart;
+            if (start < last)
+                return false;
+            last = start;
+        }
+
+        return true;
+    }
+}
