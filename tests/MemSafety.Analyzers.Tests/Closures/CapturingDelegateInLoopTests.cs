@@ -766,6 +766,27 @@ public sealed class CapturingDelegateInLoopTests
         Assert.True(perCallBefore - perCallAfter >= 99 * 64, $"before {perCallBefore} B/call, after {perCallAfter} B/call");
     }
 
+    /// <summary>Every shape a positive test above reports as "a new delegate on every iteration", compiled: no display
+    /// class caches a delegate (no <c>ldfld &lt;&gt;9__N</c> anywhere), so each evaluation runs the delegate's newobj.</summary>
+    [Theory]
+    [InlineData("int M(List<int> xs, int threshold, int rounds) { var t = 0; while (rounds-- > 0) { t += xs.Count(y => y > threshold); } return t; }")]
+    [InlineData("int _bias; int M(List<int> xs, int threshold) { var t = 0; var k = 0; do t += xs.FindIndex(y => y > threshold + _bias); while (++k < 3); return t; }")]
+    [InlineData("int M(List<int> xs) { var limit = 0; var t = 0; while (limit < 10) { t += xs.FindIndex(y => y > limit); limit += 2; } return t; }")]
+    [InlineData("int M(List<int> xs, int threshold) { var t = 0; var i = 0; var j = 0; while (i++ < 3) { while (j++ < 3) t += xs.FindIndex(y => y > threshold); j = 0; } return t; }")]
+    [InlineData("int M(List<int> xs) { return Count(3); int Count(int threshold) { var t = 0; var k = 0; while (k++ < 3) t += xs.FindIndex(y => y > threshold); return t; } }")]
+    [InlineData("IEnumerable<int> M(List<int> xs, List<int> limits) => limits.Select(limit => { var t = 0; var k = 0; while (k++ < 2) t += xs.FindIndex(y => y > limit); return t; });")]
+    [InlineData("static void Run(Func<Task> work) => work().Wait(); void M(int delay, int rounds) { while (rounds-- > 0) Run(async () => await Task.Delay(delay)); }")]
+    [InlineData("int M(List<int> xs, int low, int high) { var t = 0; var k = 0; while (k++ < 3) t += xs.FindIndex(y => y > low) + xs.FindLastIndex(y => y < high); return t; }")]
+    [InlineData("int M(List<List<int>> batches, int limit) { var removed = 0; var i = 0; while (i < batches.Count) { removed += batches[i].RemoveAll(x => x < limit); i++; } return removed; }")]
+    public void Il_ReportedShapes_CreateTheDelegateOnEveryEvaluation(string member)
+    {
+        var assembly = IlInspection.Compile(
+            "using System; using System.Collections.Generic; using System.Linq; using System.Threading.Tasks; class C { " + member + " }", LanguageVersion.CSharp10);
+        foreach (var method in assembly.Methods)
+            Assert.False(CachesADelegate(method), method.Dump());
+        Assert.Contains(assembly.Methods, m => DelegateConstructions(m) > 0 && m.Instructions.Any(i => i.Token?.Contains("DisplayClass") == true));
+    }
+
     [Fact]
     public void Fix_KeepsBehaviour()
     {

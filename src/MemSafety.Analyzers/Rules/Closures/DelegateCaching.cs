@@ -164,7 +164,7 @@ public static class DelegateCaching
         null => true,
         ILocalReferenceOperation or IParameterReferenceOperation or IInstanceReferenceOperation => true,
         IFieldReferenceOperation field => field.Instance is null or IInstanceReferenceOperation,
-        IInvocationOperation or IPropertyReferenceOperation { Arguments.IsEmpty: true } => instance.Type is { IsReferenceType: true },
+        IInvocationOperation or IPropertyReferenceOperation or IArrayElementReferenceOperation => instance.Type is { IsReferenceType: true },
         _ => false,
     };
 

@@ -92,6 +92,10 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 return;
         }
 
+        // 'cache ??= M' and 'cache ?? (cache = M)' create the delegate once (what the fix writes).
+        if (IsLazilyCached(creation))
+            return;
+
         var oracle = services.HotPaths;
         if (!oracle.IsInScope(services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, context.ContainingSymbol)
             || OneTimeCode.IsOneTime(context.ContainingSymbol, oracle) || services.ColdPaths.IsColdOrNotRun(creation))
@@ -132,7 +136,9 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
 
                 break;
             case ThisLambda:
-                properties = properties.Add(KindProperty, kind);
+                // A query clause's lambda has no syntax of its own to cache.
+                if (creation.Target.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.AnonymousFunctionExpressionSyntax)
+                    properties = properties.Add(KindProperty, kind);
                 advice = "cache the delegate in a field of this object";
                 break;
             case StaticMethod:
@@ -157,6 +163,32 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
 
     private static LanguageVersion LanguageVersionOf(IOperation operation)
         => operation.Syntax.SyntaxTree.Options is CSharpParseOptions options ? options.LanguageVersion : LanguageVersion.Latest;
+
+    /// <summary>The value of <c>field ??= …</c> or of <c>field ?? (field = …)</c> (a field, or a local of the function):
+    /// created only while the variable is null.</summary>
+    internal static bool IsLazilyCached(IOperation creation)
+    {
+        var value = creation;
+        while (value.Parent is IConversionOperation { IsImplicit: true } conversion)
+            value = conversion;
+        return value.Parent switch
+        {
+            ICoalesceAssignmentOperation assignment => assignment.Value == value && IsCacheVariable(assignment.Target),
+            ISimpleAssignmentOperation { Parent: ICoalesceOperation coalesce } assignment
+                => assignment.Value == value && coalesce.WhenNull == assignment && IsCacheVariable(assignment.Target)
+                   && SameVariable(coalesce.Value.WithoutImplicitConversions(), assignment.Target),
+            _ => false,
+        };
+    }
+
+    private static bool IsCacheVariable(IOperation target) => target is IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation } or ILocalReferenceOperation;
+
+    private static bool SameVariable(IOperation a, IOperation b) => (a, b) switch
+    {
+        (IFieldReferenceOperation x, IFieldReferenceOperation y) => SymbolEqualityComparer.Default.Equals(x.Field, y.Field),
+        (ILocalReferenceOperation x, ILocalReferenceOperation y) => SymbolEqualityComparer.Default.Equals(x.Local, y.Local),
+        _ => false,
+    };
 
     private static bool IsEventSubscription(IOperation creation)
     {
