@@ -280,6 +280,59 @@ public sealed class UncachedDelegateTests
     }
 
     [Fact]
+    public Task InstanceMethodWithoutState_CSharp10_NoMakeStaticAdvice()
+    {
+        // Before C# 11 a static method group is not cached either: making the method static would not help.
+        const string source = """
+            using System.Collections.Generic;
+            class Sorter
+            {
+                public void SortAll(List<List<int>> lists)
+                {
+                    foreach (var list in lists)
+                        list.Sort({|#0:Compare|});
+                }
+                private int Compare(int a, int b) => a.CompareTo(b);
+            }
+            """;
+        var test = VerifyCS.AnalyzerTest(source);
+        test.LanguageVersion = LanguageVersion.CSharp10;
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3004", 0).WithMessage(
+            "Method group 'Compare' allocates a new 'Comparison<int>' delegate on every iteration: 'Compare' is an instance method, so the delegate is bound to 'this' " +
+            "and the compiler cannot cache it; cache the delegate in a field of this object"));
+        return test.RunAsync();
+    }
+
+    [Theory]
+    [InlineData("private int Compare(int a, int b) => a.CompareTo(b); int Other(Sorter other) => other.Compare(1, 2);")]
+    [InlineData("public int Compare(int a, int b) => a.CompareTo(b);")]
+    [InlineData("private virtual int Compare(int a, int b) => a.CompareTo(b);")]
+    public Task MethodReachedThroughAnotherInstanceOrPartOfTheApi_NotMadeStatic(string members)
+    {
+        // The make-static action changes nothing (it is not offered); the cache-in-field action still is.
+        var source = "using System.Collections.Generic;\nclass Sorter\n{\n    public void SortAll(List<List<int>> lists)\n    {\n        foreach (var list in lists)\n            list.Sort([|Compare|]);\n    }\n    " + members + "\n}\n";
+        if (members.Contains("virtual"))
+            source = source.Replace("private virtual", "protected virtual");
+        return FixTest(source, source, "MSA3004.MakeStatic").RunAsync();
+    }
+
+    [Fact]
+    public Task DelegateTypeUsesAMethodTypeParameter_NoFix() => VerifyCS.NoFixAsync(
+        """
+        using System.Collections.Generic;
+        class Sorter
+        {
+            int _direction = 1;
+            public void SortAll<T>(List<List<T>> lists) where T : System.IComparable<T>
+            {
+                foreach (var list in lists)
+                    list.Sort([|Compare<T>|]);
+            }
+            private int Compare<T>(T a, T b) where T : System.IComparable<T> => _direction * a.CompareTo(b);
+        }
+        """);
+
+    [Fact]
     public Task MethodGroupOfAnotherObject_ReportedWithoutFix()
     {
         const string source = """

@@ -124,15 +124,12 @@ public static class DelegateCaching
         switch (parent)
         {
             case IDelegateCreationOperation:
-            case IConversionOperation:
             case IArgumentOperation:
             case IExpressionStatementOperation:
             case IReturnOperation:
             case IVariableInitializerOperation:
             case IVariableDeclaratorOperation:
             case IVariableDeclarationOperation:
-            case IUnaryOperation:
-            case IBinaryOperation:
             case IConditionalOperation:
             case ILabeledOperation:
             case IBlockOperation:
@@ -141,6 +138,13 @@ public static class DelegateCaching
             case IWhileLoopOperation:
             case IForLoopOperation:
                 return true;
+            // Lifted (nullable) operators and conversions keep their operands in temporaries.
+            case IConversionOperation conversion:
+                return !conversion.Conversion.IsNullable;
+            case IUnaryOperation unary:
+                return !unary.IsLifted;
+            case IBinaryOperation binary:
+                return !binary.IsLifted;
             case IVariableDeclarationGroupOperation group:
                 return group.Syntax is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: not 0 };
             case IInvocationOperation invocation:
@@ -150,21 +154,21 @@ public static class DelegateCaching
             case ISimpleAssignmentOperation assignment:
                 return assignment.Target != child && IsPlainTarget(assignment.Target);
             case ICompoundAssignmentOperation compound:
-                return compound.Target != child && IsPlainTarget(compound.Target);
+                return compound.Target != child && !compound.IsLifted && IsPlainTarget(compound.Target);
             default:
                 return false;
         }
     }
 
-    /// <summary>A receiver the compiler reads directly: none (static or extension), a local, a parameter, <c>this</c> or a
-    /// field, or the result of a call or property read of a reference type (left on the stack; a value-type result
-    /// would be copied into a temporary to call a method on it).</summary>
+    /// <summary>A receiver the compiler uses in place: none (static or extension), <c>this</c>, a local or a by-value
+    /// parameter (a struct is called through its address), or a field, call result, property or element of a reference
+    /// type (left on the stack). A struct read from a readonly place or returned by a call is first copied into a temporary.</summary>
     private static bool IsPlainReceiver(IOperation? instance) => instance switch
     {
-        null => true,
-        ILocalReferenceOperation or IParameterReferenceOperation or IInstanceReferenceOperation => true,
-        IFieldReferenceOperation field => field.Instance is null or IInstanceReferenceOperation,
-        IInvocationOperation or IPropertyReferenceOperation or IArrayElementReferenceOperation => instance.Type is { IsReferenceType: true },
+        null or IInstanceReferenceOperation => true,
+        ILocalReferenceOperation local => local.Local.RefKind == RefKind.None,
+        IParameterReferenceOperation parameter => parameter.Parameter.RefKind is RefKind.None or RefKind.Ref or RefKind.Out,
+        IFieldReferenceOperation or IInvocationOperation or IPropertyReferenceOperation or IArrayElementReferenceOperation => instance.Type is { IsReferenceType: true },
         _ => false,
     };
 
@@ -175,12 +179,19 @@ public static class DelegateCaching
         _ => false,
     };
 
-    /// <summary>Arguments evaluated in parameter order: named arguments out of order are spilled into temporaries.</summary>
+    /// <summary>Arguments evaluated in parameter order into by-value or by-reference parameters: named arguments out of
+    /// order are spilled into temporaries, and so are values passed to <c>in</c> parameters and interpolated strings.</summary>
     private static bool ArgumentsInOrder(ImmutableArray<IArgumentOperation> arguments)
     {
         var last = -1;
         foreach (var argument in arguments)
         {
+            if (argument.Parameter?.RefKind is not (null or RefKind.None or RefKind.Ref or RefKind.Out)
+                || argument.Value.WithoutImplicitConversions() is IInterpolatedStringOperation)
+            {
+                return false;
+            }
+
             if (argument.IsImplicit || argument.ArgumentKind != ArgumentKind.Explicit)
                 continue;
             var start = argument.Syntax.SpanStart;

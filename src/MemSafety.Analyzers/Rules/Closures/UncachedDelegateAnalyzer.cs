@@ -45,20 +45,39 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
         if (creation.Type is not { TypeKind: TypeKind.Delegate } delegateType || creation.Syntax.ContainsDiagnostics)
             return;
 
+        // Cheap shape first: what the compiler caches, and what other rules own, stops here.
+        switch (creation.Target)
+        {
+            case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction }:
+                return;
+            case IMethodReferenceOperation { Method: { IsStatic: true, ReducedFrom: null } } when LanguageVersionOf(creation) >= LanguageVersion.CSharp11:
+                return;
+            case IMethodReferenceOperation:
+            case IAnonymousFunctionOperation { Symbol.IsStatic: false }:
+                break;
+            default:
+                return;
+        }
+
+        var oracle = services.HotPaths;
+        if (!oracle.IsInScope(services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, context.ContainingSymbol)
+            || OneTimeCode.IsOneTime(context.ContainingSymbol, oracle)
+            // 'cache ??= M' and 'cache ?? (cache = M)' create the delegate once (what the fix writes).
+            || IsLazilyCached(creation) || services.ColdPaths.IsColdOrNotRun(creation))
+        {
+            return;
+        }
+
         string subject, reason, kind;
         IMethodSymbol? target = null;
         switch (creation.Target)
         {
             case IMethodReferenceOperation reference:
                 var method = reference.Method;
-                if (method.MethodKind == MethodKind.LocalFunction)
-                    return;
                 subject = $"Method group '{MessageText.Quote(reference.Syntax)}'";
                 if (method.IsStatic && method.ReducedFrom is null)
                 {
-                    // C# 11 caches the delegate of a static method group in a static field (<>O).
-                    if (LanguageVersionOf(creation) >= LanguageVersion.CSharp11)
-                        return;
+                    // C# 11 caches the delegate of a static method group in a static field (<>O): filtered above.
                     kind = StaticMethod;
                     reason = $"before C# 11 the compiler does not cache delegates of static methods (this code is compiled as C# {LanguageVersionOf(creation).ToDisplayString()})";
                 }
@@ -80,7 +99,7 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 }
 
                 break;
-            case IAnonymousFunctionOperation { Symbol.IsStatic: false } lambda:
+            case IAnonymousFunctionOperation lambda:
                 var facts = BodyFacts.Of(creation);
                 if (facts.CapturedBy(lambda).Count != 0 || !facts.CapturesThis(lambda) || LoopClosure.CallsLocalFunction(lambda))
                     return;
@@ -90,17 +109,6 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 break;
             default:
                 return;
-        }
-
-        // 'cache ??= M' and 'cache ?? (cache = M)' create the delegate once (what the fix writes).
-        if (IsLazilyCached(creation))
-            return;
-
-        var oracle = services.HotPaths;
-        if (!oracle.IsInScope(services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, context.ContainingSymbol)
-            || OneTimeCode.IsOneTime(context.ContainingSymbol, oracle) || services.ColdPaths.IsColdOrNotRun(creation))
-        {
-            return;
         }
 
         // Subscribing to an event outside a loop is registration: once per object.
