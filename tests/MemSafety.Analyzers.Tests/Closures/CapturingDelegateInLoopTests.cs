@@ -78,7 +78,7 @@ public sealed class CapturingDelegateInLoopTests
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3002", 0).WithAdditionalLocation(1).WithMessage(
             "Lambda capturing 'threshold' and 'this' allocates a new 'Predicate<int>' delegate on every iteration of this 'do' loop; " +
-            "its display class is allocated once, at method entry (line 6), and nothing it captures changes in the loop: create the delegate once before the loop"));
+            "its display class is allocated at method entry (line 7), on every call, outside the loop, and nothing it captures changes there: create the delegate once before the loop"));
         return test.RunAsync();
     }
 
@@ -104,8 +104,8 @@ public sealed class CapturingDelegateInLoopTests
             """;
         var test = VerifyCS.AnalyzerTest(source);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3002", 0).WithMessage(
-            "Lambda capturing 'limit' allocates a new 'Predicate<int>' delegate on every iteration of this 'while' loop; its display class is allocated once, " +
-            "at method entry (line 4), so one delegate created before the loop would serve every iteration ('limit' is assigned in the loop: it must have its value there too)"));
+            "Lambda capturing 'limit' allocates a new 'Predicate<int>' delegate on every iteration of this 'while' loop; its display class is allocated " +
+            "at method entry (line 5), on every call, outside the loop, so one delegate created before the loop would serve every iteration ('limit' is assigned in the loop: it must have its value there too)"));
         return Task.WhenAll(test.RunAsync(), VerifyCS.NoFixAsync(source.Replace("{|#0:", "[|").Replace("limit|})", "limit|])")));
     }
 
@@ -382,7 +382,8 @@ public sealed class CapturingDelegateInLoopTests
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3002", 0).WithMessage(
             "Lambda capturing 'order' and 'bias' allocates a new display class for 'order' and a new 'Func<int, bool>' delegate on every iteration of this 'foreach' loop; " +
-            "'order' is declared in the loop, but the delegate does not outlive its call to 'Count': a plain loop there would allocate neither"));
+            "'order' is declared in the loop: its display class is allocated at the start of the loop body (line 9), on every iteration; " +
+            "the delegate does not outlive its call to 'Count', so a plain loop there would allocate neither"));
         return test.RunAsync();
     }
 
@@ -469,6 +470,26 @@ public sealed class CapturingDelegateInLoopTests
             }
         }
         """);
+
+    private const string MergedBlock =
+        "using System.Collections.Generic; class C { int M(List<int> xs, int threshold, int k) { var t = 0; { var b = threshold * 2; while (k-- > 0) t += xs.FindIndex(MARK); } return t; } }";
+
+    /// <summary>An optimized build merges the block's display class ('b') into the method's ('threshold'): the lambda then
+    /// lives in the method's display class with the block as a scope between them, and its delegate is cached. A debug
+    /// build keeps two display classes and creates the delegate on every iteration. The rule follows the build.</summary>
+    [Fact]
+    public async Task DisplayClassMergedInReleaseBuilds_ReportedOnlyInDebug()
+    {
+        var release = VerifyCS.AnalyzerTest(MergedBlock.Replace("MARK", "y => y > b + threshold"));
+        release.OptimizationLevel = Microsoft.CodeAnalysis.OptimizationLevel.Release;
+        await release.RunAsync();
+        await VerifyCS.AnalyzerAsync(MergedBlock.Replace("MARK", "[|y => y > b + threshold|]"));
+
+        var releaseIl = IlInspection.Compile(MergedBlock.Replace("MARK", "y => y > b + threshold"));
+        var debugIl = IlInspection.Compile(MergedBlock.Replace("MARK", "y => y > b + threshold"), optimization: Microsoft.CodeAnalysis.OptimizationLevel.Debug);
+        Assert.True(releaseIl.Methods.Any(CachesADelegate), releaseIl.Method("C", "M").Dump());
+        Assert.False(debugIl.Methods.Any(CachesADelegate), debugIl.Method("C", "M").Dump());
+    }
 
     [Fact]
     public Task ForWithItsOwnVariable_CachedByTheCompiler_NoDiagnostic() => NoDiagnostic(

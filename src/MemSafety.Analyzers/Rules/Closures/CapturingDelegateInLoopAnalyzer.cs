@@ -69,22 +69,22 @@ public sealed class CapturingDelegateInLoopAnalyzer : MemSafetyAnalyzer
                 return;
             }
 
-            allocation = $"a new display class for {Names(closure.PerIterationVariables, capturesThis: false)} and a new '{delegateType}' delegate";
-            advice = $"{Names(closure.PerIterationVariables, capturesThis: false)} {(closure.PerIterationVariables.Count == 1 ? "is" : "are")} declared in the loop, " +
-                     $"but the delegate does not outlive its call to '{call.TargetMethod.Name}': a plain loop there would allocate neither";
+            var variables = Names(closure.PerIterationVariables, capturesThis: false);
+            allocation = $"a new display class for {variables} and a new '{delegateType}' delegate";
+            advice = $"{variables} {(closure.PerIterationVariables.Count == 1 ? "is" : "are")} declared in the loop: its display class is allocated " +
+                     $"{closure.DisplayClass.Where}; the delegate does not outlive its call to '{call.TargetMethod.Name}', so a plain loop there would allocate neither";
         }
         else
         {
-            var where = Where(closure.Scope, context.ContainingSymbol);
             allocation = $"a new '{delegateType}' delegate";
             if (closure.HoistBefore is not null)
             {
-                advice = $"its display class is allocated once, {where}, and nothing it captures changes in the loop: create the delegate once before the loop";
+                advice = $"its display class is allocated {closure.DisplayClass.Where}, outside the loop, and nothing it captures changes there: create the delegate once before the loop";
                 properties = properties.Add(HoistProperty, "true");
             }
             else
             {
-                advice = $"its display class is allocated once, {where}, so one delegate created before the loop would serve every iteration " +
+                advice = $"its display class is allocated {closure.DisplayClass.Where}, outside the loop, so one delegate created before the loop would serve every iteration " +
                          $"('{closure.ChangedInLoop?.Name}' is assigned in the loop: it must have its value there too)";
             }
         }
@@ -117,17 +117,6 @@ public sealed class CapturingDelegateInLoopAnalyzer : MemSafetyAnalyzer
             names.Add("'this'");
         return MessageText.List(names);
     }
-
-    /// <summary>Where the display class of <paramref name="scope"/> is allocated.</summary>
-    private static string Where(IOperation scope, ISymbol containingSymbol) => scope switch
-    {
-        { Parent: null } => $"at {(containingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor or MethodKind.StaticConstructor } ? "constructor" : "method")} entry (line {Line(containingSymbol.Locations.Length > 0 ? containingSymbol.Locations[0] : scope.Syntax.GetLocation())})",
-        IAnonymousFunctionOperation => $"on entry to the enclosing lambda (line {Line(scope.Syntax.GetLocation())})",
-        ILocalFunctionOperation localFunction => $"on entry to local function '{localFunction.Symbol.Name}' (line {Line(scope.Syntax.GetLocation())})",
-        _ => $"where its block begins (line {Line(scope.Syntax.GetLocation())}), outside the loop",
-    };
-
-    private static int Line(Location location) => location.GetLineSpan().StartLinePosition.Line + 1;
 
     internal static string LoopKeyword(ILoopOperation loop) => loop.Syntax switch
     {

@@ -32,9 +32,9 @@ namespace MemSafety.Analyzers.Rules.Closures;
 public static class DelegateCaching
 {
     /// <summary>Whether the compiler certainly creates a new delegate each time <paramref name="creation"/> runs, given
-    /// <paramref name="scope"/>, the scope whose display class holds the lambda (see <see cref="ScopeOf"/>; the
-    /// function's own scope for parameters, <c>this</c> and top-level locals): true when no scope, function or
-    /// lowering temporary lies between them.</summary>
+    /// <paramref name="scope"/>, the scope of the display class that holds the lambda (<c>DisplayClass.Scope</c> of the
+    /// innermost of <c>ClosureFacts.EnvironmentsOf</c>; the member's or function's own scope for parameters, <c>this</c>
+    /// and top-level locals): true when no scope, function or lowering temporary lies between them.</summary>
     public static bool IsCreatedOnEachEvaluation(IOperation creation, IOperation scope)
     {
         var child = creation;
@@ -51,48 +51,6 @@ public static class DelegateCaching
         }
 
         return false;
-    }
-
-    /// <summary>
-    /// The scope a captured variable lives in, as the compiler allocates display classes: for a parameter or
-    /// <c>this</c>, the function that declares it (the member body's root operation, or the lambda or local function);
-    /// for a local, the operation that declares it in its <c>Locals</c> (a block, a loop, a <c>using</c>, a switch section,
-    /// a catch clause), where a function's top-level block counts as the function itself (parameters and top-level
-    /// locals share one display class). <paramref name="reference"/> is a reference to the variable, or any operation
-    /// of the function for <c>this</c> (<paramref name="variable"/> null). Null when it cannot be found.
-    /// </summary>
-    public static IOperation? ScopeOf(ISymbol? variable, IOperation reference)
-    {
-        if (variable is null)
-            return reference.Root();
-
-        if (variable is IParameterSymbol parameter)
-        {
-            for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
-            {
-                var symbol = parent switch
-                {
-                    IAnonymousFunctionOperation lambda => lambda.Symbol,
-                    ILocalFunctionOperation localFunction => localFunction.Symbol,
-                    _ => null,
-                };
-                if (symbol is not null && SymbolEqualityComparer.Default.Equals(symbol, parameter.ContainingSymbol))
-                    return parent;
-            }
-
-            return reference.Root();
-        }
-
-        for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
-        {
-            foreach (var local in LocalsOf(parent))
-            {
-                if (SymbolEqualityComparer.Default.Equals(local, variable))
-                    return NormalizeScope(parent);
-            }
-        }
-
-        return null;
     }
 
     /// <summary>The locals an operation declares for its whole extent (what the compiler makes a scope of).</summary>

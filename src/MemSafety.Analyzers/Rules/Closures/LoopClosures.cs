@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Closures;
 using MemSafety.Analyzers.Engines.ControlFlow;
 using MemSafety.Analyzers.Engines.Effects;
 using Microsoft.CodeAnalysis;
@@ -27,13 +28,13 @@ public enum LoopClosureKind
 /// </summary>
 public sealed class LoopClosure
 {
-    private LoopClosure(LoopClosureKind kind, ILoopOperation loop, IReadOnlyList<ISymbol> captures, bool capturesThis, IOperation scope)
+    private LoopClosure(LoopClosureKind kind, ILoopOperation loop, IReadOnlyList<ISymbol> captures, bool capturesThis, DisplayClass displayClass)
     {
         Kind = kind;
         Loop = loop;
         Captures = captures;
         CapturesThis = capturesThis;
-        Scope = scope;
+        DisplayClass = displayClass;
     }
 
     public LoopClosureKind Kind { get; }
@@ -46,8 +47,10 @@ public sealed class LoopClosure
 
     public bool CapturesThis { get; }
 
-    /// <summary>The scope whose display class holds the lambda (see <see cref="DelegateCaching.ScopeOf"/>).</summary>
-    public IOperation Scope { get; }
+    /// <summary>For <see cref="LoopClosureKind.DelegatePerIteration"/>, the display class that holds the lambda (allocated
+    /// outside <see cref="Loop"/>); for <see cref="LoopClosureKind.DisplayClassPerIteration"/>, the one allocated on every
+    /// iteration of it.</summary>
+    public DisplayClass DisplayClass { get; }
 
     /// <summary>For <see cref="LoopClosureKind.DisplayClassPerIteration"/>: the captured variables declared in <see cref="Loop"/>.</summary>
     public IReadOnlyList<ISymbol> PerIterationVariables { get; private set; } = new ISymbol[0];
@@ -84,38 +87,32 @@ public sealed class LoopClosure
         if (loops.Count == 0 || CallsLocalFunction(lambda))
             return null;
 
-        // The display class that holds the lambda is that of the innermost scope among its captures ('this' lives in
-        // the function's own scope); each variable is placed against every loop.
-        var capturesThis = facts.CapturesThis(lambda);
-        IOperation? scope = capturesThis ? DelegateCaching.ScopeOf(null, creation) : null;
-        var innermostLoopWithVariable = -1;
-        foreach (var variable in captures)
+        // The display classes the lambda uses (outer to inner); the innermost holds it and, perhaps, its delegate.
+        var environments = ClosureFacts.Of(creation).EnvironmentsOf(lambda);
+        if (environments.Count == 0)
+            return null;
+        var holder = environments[environments.Count - 1];
+        var innermostLoopWithEnvironment = -1;
+        foreach (var environment in environments)
         {
-            var reference = FirstReferenceWithin(facts, variable, lambda);
-            if (reference is null || DelegateCaching.ScopeOf(variable, reference) is not { } variableScope)
-                return null;
-            if (scope is null || variableScope.IsWithin(scope))
-                scope = variableScope;
             for (var i = 0; i < loops.Count; i++)
             {
-                switch (Place(variableScope, variable, loops[i]))
+                switch (Place(environment.Scope, loops[i]))
                 {
                     case Placement.Unknown:
                         return null;
-                    case Placement.InsideIteration when innermostLoopWithVariable < 0 || i < innermostLoopWithVariable:
-                        innermostLoopWithVariable = i;
+                    case Placement.InsideIteration when innermostLoopWithEnvironment < 0 || i < innermostLoopWithEnvironment:
+                        innermostLoopWithEnvironment = i;
                         break;
                 }
             }
         }
 
-        if (scope is null)
-            return null;
-
-        if (innermostLoopWithVariable != 0 && DelegateCaching.IsCreatedOnEachEvaluation(creation, scope))
+        var capturesThis = facts.CapturesThis(lambda);
+        if (innermostLoopWithEnvironment != 0 && DelegateCaching.IsCreatedOnEachEvaluation(creation, holder.Scope))
         {
-            var result = new LoopClosure(LoopClosureKind.DelegatePerIteration, loops[0], captures, capturesThis, scope);
-            var outermost = innermostLoopWithVariable < 0 ? loops.Count : innermostLoopWithVariable;
+            var result = new LoopClosure(LoopClosureKind.DelegatePerIteration, loops[0], captures, capturesThis, holder);
+            var outermost = innermostLoopWithEnvironment < 0 ? loops.Count : innermostLoopWithEnvironment;
             for (var i = 0; i < outermost && IsInvariant(captures, loops[i], lambda); i++)
                 result.HoistBefore = loops[i];
             if (result.HoistBefore is null)
@@ -123,41 +120,40 @@ public sealed class LoopClosure
             return result;
         }
 
-        if (innermostLoopWithVariable < 0)
+        if (innermostLoopWithEnvironment < 0)
             return null;
 
-        // The display class is allocated on every iteration of that loop, and the delegate with it (cached in the
-        // display class or not, there is one per display class at least).
+        // A display class is allocated on every iteration of that loop, and the delegate with it (cached in the display
+        // class or not, there is one per display class at least).
+        var loopWithEnvironment = loops[innermostLoopWithEnvironment];
+        DisplayClass? perIterationClass = null;
         var perIteration = new List<ISymbol>();
-        var loopWithVariable = loops[innermostLoopWithVariable];
-        foreach (var variable in captures)
+        foreach (var environment in environments)
         {
-            var reference = FirstReferenceWithin(facts, variable, lambda)!;
-            if (Place(DelegateCaching.ScopeOf(variable, reference)!, variable, loopWithVariable) == Placement.InsideIteration)
-                perIteration.Add(variable);
+            if (Place(environment.Scope, loopWithEnvironment) != Placement.InsideIteration)
+                continue;
+            perIterationClass ??= environment;
+            foreach (var variable in environment.Variables)
+            {
+                if (Contains(captures, variable) && !perIteration.ContainsSymbol(variable))
+                    perIteration.Add(variable);
+            }
         }
 
-        return new LoopClosure(LoopClosureKind.DisplayClassPerIteration, loopWithVariable, captures, capturesThis, scope) { PerIterationVariables = perIteration };
+        return new LoopClosure(LoopClosureKind.DisplayClassPerIteration, loopWithEnvironment, captures, capturesThis, perIterationClass!)
+        {
+            PerIterationVariables = perIteration,
+        };
     }
 
-    /// <summary>Whether any other lambda or local function captures a variable declared in <see cref="Loop"/>: then the
-    /// display class of the iteration serves it too, and avoiding this lambda's allocations would not remove it.</summary>
+    /// <summary>Whether any lambda or local function other than this one (and those nested in it) uses the display class
+    /// allocated per iteration: then avoiding this lambda's allocations would not remove it.</summary>
     public bool SharesIterationDisplayClass(IOperation lambda)
     {
-        var facts = BodyFacts.Of(lambda);
-        foreach (var function in facts.Functions)
+        foreach (var function in DisplayClass.Functions)
         {
-            if (function == lambda || function.IsWithin(lambda) || !function.IsWithin(Loop))
-                continue;
-            foreach (var variable in facts.CapturedBy(function))
-            {
-                var reference = FirstReferenceWithin(facts, variable, function);
-                if (reference is not null && DelegateCaching.ScopeOf(variable, reference) is { } variableScope
-                    && Place(variableScope, variable, Loop) == Placement.InsideIteration)
-                {
-                    return true;
-                }
-            }
+            if (function != lambda && !function.IsWithin(lambda))
+                return true;
         }
 
         return false;
@@ -165,10 +161,10 @@ public sealed class LoopClosure
 
     private enum Placement { Outside, InsideIteration, Unknown }
 
-    /// <summary>Where a variable's scope lies against a loop: outside it (or in the part that runs once, the foreach
-    /// collection or for initializer), inside what repeats (the body, a foreach variable), or unknown (a for header
-    /// variable, shared by the iterations but written by them; a condition variable of while or for).</summary>
-    private static Placement Place(IOperation variableScope, ISymbol variable, ILoopOperation loop)
+    /// <summary>Where a display class's scope lies against a loop: outside it (or in the part that runs once, the foreach
+    /// collection or for initializer), inside what repeats (the body, a foreach variable), or unknown (a for statement's
+    /// variables, shared by the iterations but written by them; a condition variable of while).</summary>
+    private static Placement Place(IOperation variableScope, ILoopOperation loop)
     {
         if (variableScope == loop)
         {
@@ -189,6 +185,17 @@ public sealed class LoopClosure
         return Placement.InsideIteration;
     }
 
+    private static bool Contains(IReadOnlyList<ISymbol> symbols, ISymbol symbol)
+    {
+        for (var i = 0; i < symbols.Count; i++)
+        {
+            if (SymbolEqualityComparer.Default.Equals(symbols[i], symbol))
+                return true;
+        }
+
+        return false;
+    }
+
     private static bool IsInvariant(IReadOnlyList<ISymbol> captures, ILoopOperation loop, IAnonymousFunctionOperation lambda)
     {
         foreach (var variable in captures)
@@ -206,17 +213,6 @@ public sealed class LoopClosure
         {
             if (LocalWrites.MayChange(loop, variable))
                 return variable;
-        }
-
-        return null;
-    }
-
-    private static IOperation? FirstReferenceWithin(BodyFacts facts, ISymbol variable, IOperation function)
-    {
-        foreach (var reference in facts.ReferencesTo(variable))
-        {
-            if (reference.IsWithin(function))
-                return reference;
         }
 
         return null;

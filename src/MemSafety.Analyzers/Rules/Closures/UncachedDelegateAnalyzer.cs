@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Closures;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -117,10 +118,12 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
             return;
 
         var frequency = MessageText.Frequency(creation, context.ContainingSymbol, oracle);
-        if (kind == ThisLambda && onCycle && RootDisplayClassMayExist(creation) && !DelegateCaching.IsCreatedOnEachEvaluation(creation, creation.Root()))
+        if (kind == ThisLambda && onCycle && !ClosureFacts.Of(creation).CapturesOnlyThis(creation.Target)
+            && ClosureFacts.Of(creation).EnvironmentsOf(creation.Target) is { Count: > 0 } environments
+            && !DelegateCaching.IsCreatedOnEachEvaluation(creation, environments[environments.Count - 1].Scope))
         {
-            // The lambda may live in the method's own display class, which holds 'this' and caches the delegate: one
-            // per call, not per iteration.
+            // The lambda lives in a display class that holds 'this' (another function captures a variable of the
+            // member), which caches its delegate: not one per iteration.
             if (!oracle.IsHot(context.ContainingSymbol))
                 return;
             frequency = "on every call of this hot path";
@@ -204,46 +207,6 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
         while (value.Parent is IConversionOperation { IsImplicit: true } conversion)
             value = conversion;
         return value.Parent is IEventAssignmentOperation;
-    }
-
-    /// <summary>
-    /// Whether the member's top-level scope may get a display class (some lambda or local function captures a parameter
-    /// of the member or a local declared outside its loops and nested functions, which the compiler may merge into the
-    /// top-level scope): then 'this' lives in it, and so does a lambda that uses only 'this', whose delegate the compiler
-    /// may then cache there.
-    /// </summary>
-    private static bool RootDisplayClassMayExist(IOperation creation)
-    {
-        var facts = BodyFacts.Of(creation);
-        var root = creation.Root();
-        foreach (var function in facts.Functions)
-        {
-            foreach (var variable in facts.CapturedBy(function))
-            {
-                foreach (var reference in facts.ReferencesTo(variable))
-                {
-                    if (!reference.IsWithin(function))
-                        continue;
-                    var scope = DelegateCaching.ScopeOf(variable, reference);
-                    if (scope is null || scope == root || !IsInLoopOrFunction(scope))
-                        return true;
-                    break;
-                }
-            }
-        }
-
-        return false;
-    }
-
-    private static bool IsInLoopOrFunction(IOperation scope)
-    {
-        for (IOperation? current = scope; current is not null; current = current.Parent)
-        {
-            if (current is ILoopOperation or IAnonymousFunctionOperation or ILocalFunctionOperation)
-                return true;
-        }
-
-        return false;
     }
 
     /// <summary>
