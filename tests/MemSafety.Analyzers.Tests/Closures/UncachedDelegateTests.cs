@@ -357,6 +357,45 @@ public sealed class UncachedDelegateTests
     }
 
     [Fact]
+    public Task MethodGroupOfAnObjectThatChanges_NoDiagnostic() => NoDiagnostic(
+        // Each iteration or call binds a different object: a new delegate is needed each time.
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        class C
+        {
+            void M(List<List<int>> lists, List<int[]> rows, List<int> sink, string[] prefixes)
+            {
+                foreach (var list in lists)
+                    rows.ForEach(r => Array.ForEach(r, list.Add));
+                foreach (var row in rows)
+                    Array.ForEach(row, new List<int>().Add);
+                var i = 0;
+                while (i < lists.Count)
+                    Array.ForEach(rows[i], lists[i++].Add);
+                var matches = prefixes.Where(p => prefixes.Any(p.StartsWith)).ToList();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task MethodGroupOfAReadonlyField_InAHotPath_Reported()
+    {
+        var test = Verify<UncachedDelegateAnalyzer>.Test(
+            """
+            using System.Collections.Generic;
+            sealed class HotPathAttribute : System.Attribute { }
+            class C
+            {
+                readonly HashSet<int> _seen = new();
+                [HotPath] public int[] M(int[] row) => System.Array.FindAll(row, [|_seen.Contains|]);
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task ThisOnlyLambda_Message()
     {
         var test = VerifyCS.AnalyzerTest(
@@ -654,8 +693,10 @@ public sealed class UncachedDelegateTests
         Assert.Equal(Behaviour.Run(Source("IsPositive", method: "bool IsPositive(int x) => x > 0;")), Behaviour.Run(Source("IsPositive", method: staticMethod)));
 
         // A static readonly field (the fix before C# 11) allocates nothing per call either.
-        var field = IlInspection.Compile(Source("s_isPositive", "static readonly System.Predicate<int> s_isPositive = IsPositive;", staticMethod), LanguageVersion.CSharp10);
+        var fieldSource = Source("s_isPositive", "static readonly System.Predicate<int> s_isPositive = IsPositive;", staticMethod);
+        var field = IlInspection.Compile(fieldSource, LanguageVersion.CSharp10);
         Assert.True(field.AllocatedBytesPerCall("Program", "Measure") < 64);
+        Assert.Equal(Behaviour.Run(Source("IsPositive", method: staticMethod), languageVersion: LanguageVersion.CSharp10), Behaviour.Run(fieldSource, languageVersion: LanguageVersion.CSharp10));
     }
 
     [Fact]

@@ -2,6 +2,8 @@ using System.Collections.Immutable;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.Closures;
+using MemSafety.Analyzers.Engines.ControlFlow;
+using MemSafety.Analyzers.Engines.Effects;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -93,7 +95,10 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 }
                 else
                 {
-                    if (reference.Instance is not { Type.IsReferenceType: true } receiver)
+                    // Avoidable only when the receiver is the same object each time: a readonly field, or in a loop a
+                    // local or parameter the loop does not change. A receiver created or read anew (new X().M, item.M,
+                    // kvp.Key.StartsWith) needs a new delegate each time.
+                    if (reference.Instance is not { Type.IsReferenceType: true } receiver || !IsStableReceiver(receiver, creation))
                         return;
                     kind = "";
                     reason = $"the delegate is bound to '{MessageText.Quote(receiver)}', so the compiler cannot cache it";
@@ -170,6 +175,21 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
             frequency,
             reason,
             advice));
+    }
+
+    private static bool IsStableReceiver(IOperation receiver, IOperation creation)
+    {
+        switch (receiver.WithoutImplicitConversions())
+        {
+            case IFieldReferenceOperation { Field.IsReadOnly: true, Instance: null or IInstanceReferenceOperation }:
+                return true;
+            case ILocalReferenceOperation { Local: var local }:
+                return LoopCycles.RepeatingLoop(creation) is { } loop && !LocalWrites.MayChange(loop, local);
+            case IParameterReferenceOperation { Parameter: var parameter }:
+                return LoopCycles.RepeatingLoop(creation) is { } loop2 && !LocalWrites.MayChange(loop2, parameter);
+            default:
+                return false;
+        }
     }
 
     private static LanguageVersion LanguageVersionOf(IOperation operation)
