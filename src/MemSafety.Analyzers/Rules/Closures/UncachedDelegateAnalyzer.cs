@@ -32,6 +32,9 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
     public const string ThisLambda = "ThisLambda";
     public const string StaticMethod = "StaticMethod";
 
+    /// <summary>A delegate bound to another object: reported without a fix (no <see cref="KindProperty"/>).</summary>
+    private const string OtherObject = "OtherObject";
+
     private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.UncachedDelegate, RuleScope.HotPaths);
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.UncachedDelegate);
@@ -100,7 +103,7 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                     // kvp.Key.StartsWith) needs a new delegate each time.
                     if (reference.Instance is not { Type.IsReferenceType: true } receiver || !IsStableReceiver(receiver, creation))
                         return;
-                    kind = "";
+                    kind = OtherObject;
                     reason = $"the delegate is bound to '{MessageText.Quote(receiver)}', so the compiler cannot cache it";
                 }
 

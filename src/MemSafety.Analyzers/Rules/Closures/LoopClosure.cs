@@ -23,8 +23,9 @@ public enum LoopClosureKind
 /// <summary>
 /// MSA3002's decision, shared by the analyzer and its fix: does a capturing lambda on a loop cycle allocate on every
 /// iteration, what, and can its delegate be created once before the loop? Built from <see cref="BodyFacts"/> (captures),
-/// <see cref="LoopCycles"/> (which loops repeat it), <see cref="LocalWrites"/> (what the loop changes) and
-/// <see cref="DelegateCaching"/> (what the compiler caches).
+/// <see cref="ClosureFacts"/> (the display classes the lambda uses, where each is allocated), <see cref="LoopCycles"/>
+/// (which loops repeat it), <see cref="LocalWrites"/> (what the loop changes) and <see cref="DelegateCaching"/> (whether
+/// the compiler caches the delegate in its display class).
 /// </summary>
 public sealed class LoopClosure
 {
