@@ -24,6 +24,7 @@ public static class RuleIdentifiers
     public const string ObjectEqualsOfValues = "MSA2005";
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
+    public const string CapturingLocalFunctionAsDelegate = "MSA3005";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -285,6 +286,21 @@ public static class RuleCatalogue
                      "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
         helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
 
+    public static readonly DiagnosticDescriptor CapturingLocalFunctionAsDelegate = new(
+        RuleIdentifiers.CapturingLocalFunctionAsDelegate,
+        title: "Call a capturing local function directly instead of converting it to a delegate",
+        messageFormat: "Converting local function '{0}' to a delegate allocates the delegate and moves captured variables from a struct on the stack to the heap: {1}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A local function that is only called directly keeps the variables it captures in a struct on the stack, passed to it by " +
+                     "reference: no allocation. Converting it to a delegate anywhere in the method (passing it as an argument, assigning it, " +
+                     "returning it, 'new Action(Local)') makes the compiler put those variables, and every other variable of their scope " +
+                     "that a local function captures, into a display class on the heap, allocated where the scope begins, on every call or " +
+                     "every iteration, whether or not the conversion runs; each conversion also allocates a delegate. Direct calls then use " +
+                     "the heap object too.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CapturingLocalFunctionAsDelegate));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -303,5 +319,6 @@ public static class RuleCatalogue
         ObjectEqualsOfValues,
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
+        CapturingLocalFunctionAsDelegate,
         EmptyFinalizer);
 }

@@ -22,6 +22,7 @@ public sealed class BodyFacts
     private static readonly ConditionalWeakTable<IOperation, BodyFacts>.CreateValueCallback Create = static root => new BodyFacts(root);
     private static readonly IReadOnlyList<IOperation> None = new IOperation[0];
     private static readonly IReadOnlyList<ISymbol> NoSymbols = new ISymbol[0];
+    private static readonly IReadOnlyList<IMethodSymbol> NoMethods = new IMethodSymbol[0];
 
     private readonly Dictionary<ISymbol, List<IOperation>> _references = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<ISymbol, List<IOperation>> _writes = new(SymbolEqualityComparer.Default);
@@ -94,9 +95,17 @@ public sealed class BodyFacts
     /// later, like a lambda, and what it captures lives in a closure object).</summary>
     public bool IsConvertedToDelegate(IMethodSymbol localFunction) => _localFunctionsAsDelegates.Contains(localFunction.OriginalDefinition);
 
-    /// <summary>Locals and parameters declared outside the lambda or local function and used inside it.</summary>
+    /// <summary>Locals and parameters declared outside the lambda or local function and used inside it (in it or in
+    /// a function nested in it). Constants are not captured: the compiler inlines their values.</summary>
     public IReadOnlyList<ISymbol> CapturedBy(IOperation function)
         => _functions.TryGetValue(function, out var facts) && facts.Captures is { } captures ? captures : NoSymbols;
+
+    /// <summary>Local functions declared outside the lambda or local function that it calls or converts to a delegate
+    /// (in it or in a function nested in it; not itself). The compiler counts them as captured: a function that calls
+    /// a local function needs the environments that local function captures (C# spec on local functions; Roslyn's
+    /// closure conversion adds them to the caller's captured variables).</summary>
+    public IReadOnlyList<IMethodSymbol> LocalFunctionsUsedBy(IOperation function)
+        => _functions.TryGetValue(function, out var facts) && facts.LocalFunctionsUsed is { } used ? used : NoMethods;
 
     /// <summary>Whether the lambda or local function uses <c>this</c> (explicitly or through a member access).</summary>
     public bool CapturesThis(IOperation function) => _functions.TryGetValue(function, out var facts) && facts.UsesThis;
@@ -190,8 +199,16 @@ public sealed class BodyFacts
                 _locks.Add((ILockOperation)operation);
                 break;
             case OperationKind.MethodReference:
-                if (operation is IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference && methodReference.Parent is IDelegateCreationOperation)
-                    _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
+                if (operation is IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference)
+                {
+                    if (methodReference.Parent is IDelegateCreationOperation)
+                        _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
+                    UseLocalFunction(methodReference.Method.OriginalDefinition, function);
+                }
+
+                break;
+            case OperationKind.Invocation when ((IInvocationOperation)operation).TargetMethod.MethodKind == MethodKind.LocalFunction:
+                UseLocalFunction(((IInvocationOperation)operation).TargetMethod.OriginalDefinition, function);
                 break;
             case OperationKind.VariableDeclarator:
                 var declarator = (IVariableDeclaratorOperation)operation;
@@ -223,7 +240,9 @@ public sealed class BodyFacts
         if (IsWrite(reference))
             Add(_writes, symbol, reference);
 
-        // Captured by every function between the reference and the symbol's declaring function.
+        // Captured by every function between the reference and the symbol's declaring function; a constant is inlined.
+        if (symbol is ILocalSymbol { IsConst: true })
+            return;
         var owner = symbol.ContainingSymbol;
         for (var f = function; f.Operation is not null; f = f.Outer!)
         {
@@ -232,6 +251,23 @@ public sealed class BodyFacts
             f.Captures ??= new List<ISymbol>();
             if (!f.Captures.ContainsSymbol(symbol))
                 f.Captures.Add(symbol);
+        }
+    }
+
+    /// <summary>A call or conversion of a local function: used by every function between the use and the local
+    /// function's declaring function, except the local function itself (recursion).</summary>
+    private static void UseLocalFunction(IMethodSymbol localFunction, FunctionFacts function)
+    {
+        var owner = localFunction.ContainingSymbol;
+        for (var f = function; f.Operation is not null; f = f.Outer!)
+        {
+            if (SymbolEqualityComparer.Default.Equals(f.Symbol, owner))
+                break;
+            if (SymbolEqualityComparer.Default.Equals(f.Symbol, localFunction))
+                continue;
+            f.LocalFunctionsUsed ??= new List<IMethodSymbol>();
+            if (!f.LocalFunctionsUsed.ContainsSymbol(localFunction))
+                f.LocalFunctionsUsed.Add(localFunction);
         }
     }
 
@@ -292,6 +328,8 @@ public sealed class BodyFacts
         public FunctionFacts? Outer { get; set; }
 
         public List<ISymbol>? Captures { get; set; }
+
+        public List<IMethodSymbol>? LocalFunctionsUsed { get; set; }
 
         public bool UsesThis { get; set; }
 

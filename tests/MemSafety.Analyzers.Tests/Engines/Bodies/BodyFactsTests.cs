@@ -175,6 +175,41 @@ public sealed class BodyFactsTests
     }
 
     [Fact]
+    public void LocalFunctionsUsed_CallsAndConversions_FromNestedFunctionsToo_NotRecursionNorOwnNestedOnes()
+    {
+        var body = Compile("""
+            int Add(int y) => x + y;
+            int Loop(int n) => n == 0 ? 0 : Loop(n - 1);
+            Func<int> outer = () =>
+            {
+                int Own() => 1;
+                Func<int, int> f = Add;
+                Func<int> inner = () => Loop(Own());
+                return f(inner());
+            };
+            return outer();
+            """);
+        var loop = Function(body, 1);
+        var outer = Function(body, 2);
+        var inner = Function(body, 4);
+        Assert.Empty(body.Facts.LocalFunctionsUsedBy(loop));
+        Assert.Equal(new[] { "Add", "Loop" }, body.Facts.LocalFunctionsUsedBy(outer).Select(s => s.Name).OrderBy(n => n));
+        Assert.Equal(new[] { "Loop", "Own" }, body.Facts.LocalFunctionsUsedBy(inner).Select(s => s.Name).OrderBy(n => n));
+    }
+
+    [Fact]
+    public void Constants_AreNotCaptured()
+    {
+        var body = Compile("""
+            const int Size = 4;
+            var n = 2;
+            Func<int> f = () => Size * n;
+            return f();
+            """);
+        Assert.Equal(new[] { "n" }, body.Facts.CapturedBy(Function(body, 0)).Select(s => s.Name));
+    }
+
+    [Fact]
     public void Suspensions_InSourceOrder_AndPerFunctionAwaitAndYield()
     {
         var body = Compile("""
