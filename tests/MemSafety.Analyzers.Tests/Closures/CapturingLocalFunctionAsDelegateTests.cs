@@ -552,4 +552,146 @@ public sealed class CapturingLocalFunctionAsDelegateTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ compiler facts (IL, Roslyn 4.14) and run-time cost (.NET 10)
+
+    private const string IlSource = """
+        using System;
+        using System.Linq.Expressions;
+        using System.Runtime.CompilerServices;
+        using System.Threading.Tasks;
+
+        public class C
+        {
+            int _field;
+            static int _sink;
+
+            [MethodImpl(MethodImplOptions.NoInlining)] static void Use(Action a) => a();
+
+            static int DirectOnly(int x) { int y = 2; return Add(1); int Add(int z) => x + y + z; }
+
+            static int Converted(int x) { int y = 2; Use(Print); return Add(1); int Add(int z) => x + y + z; void Print() => _sink += x; }
+
+            static void NonCapturing() { Use(Hello); void Hello() => _sink++; }
+
+            static void StaticLocal() { Use(Hello); static void Hello() => _sink++; }
+
+            void ThisOnly() { Use(Show); void Show() => _sink += _field; }
+
+            void ThisOnlyLambdaBeside(int x) { Use(() => _sink += _field); Add(); void Add() => _sink += x; }
+
+            static void InBlock(int x, bool c) { if (c) { int y = 2; Use(Print); void Print() => _sink += x + y; } }
+
+            static async Task AsyncLocal(int x) { await Run(); async Task Run() { await Task.Yield(); _sink += x; } }
+
+            static Expression<Func<int>> Tree(int x) { Add(); return () => x; void Add() => _sink += x; }
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] public static void RunDirectOnly() => _sink += DirectOnly(3);
+
+            [MethodImpl(MethodImplOptions.AggressiveOptimization)] public static void RunConverted() => _sink += Converted(3);
+        }
+        """;
+
+    private static string[] NewObjects(IlAssembly il, string method)
+        => il.Method("C", method).Instructions.Where(i => i.OpCode == System.Reflection.Metadata.ILOpCode.Newobj).Select(i => i.Token!).ToArray();
+
+    private static bool IsDisplayClass(string constructor) => constructor.Contains("<>c__DisplayClass");
+
+    private static bool IsDelegate(string constructor) => constructor.StartsWith("System.Action::") || constructor.StartsWith("System.Func");
+
+    [Fact]
+    public void Il_OnlyCalledDirectly_CapturesLiveInAStructPassedByRef()
+    {
+        var il = IlInspection.Compile(IlSource);
+        Assert.Empty(NewObjects(il, "DirectOnly"));
+        var call = Assert.Single(il.Method("C", "DirectOnly").Calls);
+        Assert.Contains("<>c__DisplayClass", call);
+        Assert.EndsWith("&)", call);
+    }
+
+    [Fact]
+    public void Il_Converted_OneHeapDisplayClassForTheScope_ADelegate_AndDirectCallsUseTheClass()
+    {
+        var il = IlInspection.Compile(IlSource);
+        var created = NewObjects(il, "Converted");
+        Assert.Equal(2, created.Length);
+        Assert.True(IsDisplayClass(created[0]), il.Method("C", "Converted").Dump());
+        Assert.True(IsDelegate(created[1]), il.Method("C", "Converted").Dump());
+
+        // 'Add' is only called directly, yet it became an instance method of the heap display class.
+        Assert.Contains(il.Method("C", "Converted").Instructions, i => i.OpCode == System.Reflection.Metadata.ILOpCode.Callvirt && i.Token!.Contains("g__Add"));
+    }
+
+    [Fact]
+    public void Allocation_DirectCallsAllocateNothing_ConversionAllocatesTheDisplayClassAndTheDelegate()
+    {
+        var il = IlInspection.Compile(IlSource);
+        Assert.Equal(0, il.AllocatedBytesPerCall("C", "RunDirectOnly"));
+
+        // .NET 10, x64: the display class (header, method table, two ints: 24 bytes) and the Action (64 bytes).
+        Assert.Equal(88, il.AllocatedBytesPerCall("C", "RunConverted"));
+    }
+
+    [Theory]
+    [InlineData(LanguageVersion.CSharp10)]
+    [InlineData(LanguageVersion.CSharp11)]
+    [InlineData(LanguageVersion.Latest)]
+    public void Il_NonCapturingLocalFunction_NoDisplayClass_ButANewDelegateOnEveryConversion(LanguageVersion version)
+    {
+        var il = IlInspection.Compile(IlSource, version);
+        var created = Assert.Single(NewObjects(il, "NonCapturing"));
+        Assert.True(IsDelegate(created));
+        Assert.DoesNotContain(il.Method("C", "NonCapturing").Instructions, i => i.OpCode == System.Reflection.Metadata.ILOpCode.Ldsfld);
+    }
+
+    [Theory]
+    [InlineData(LanguageVersion.CSharp10, false)]
+    [InlineData(LanguageVersion.CSharp11, true)]
+    public void Il_StaticLocalFunction_DelegateCachedSinceCSharp11(LanguageVersion version, bool cached)
+    {
+        var il = IlInspection.Compile(IlSource, version);
+        Assert.Equal(cached, il.Method("C", "StaticLocal").Instructions.Any(i => i.OpCode == System.Reflection.Metadata.ILOpCode.Ldsfld && i.Token!.Contains("<>O")));
+    }
+
+    [Fact]
+    public void Il_CapturesOnlyThis_NoDisplayClass_ButANewDelegate()
+    {
+        var il = IlInspection.Compile(IlSource);
+        var created = Assert.Single(NewObjects(il, "ThisOnly"));
+        Assert.True(IsDelegate(created));
+    }
+
+    [Fact]
+    public void Il_AThisOnlyLambdaMakesTheMethodScopeAClass_WithNoLocalFunctionConverted()
+    {
+        var il = IlInspection.Compile(IlSource);
+        Assert.Contains(NewObjects(il, "ThisOnlyLambdaBeside"), IsDisplayClass);
+    }
+
+    [Fact]
+    public void Il_AsyncLocalFunction_UsesAClassEvenWhenOnlyCalledDirectly()
+    {
+        var il = IlInspection.Compile(IlSource);
+        Assert.Contains(il.Methods.Where(m => m.Type.StartsWith("C+<AsyncLocal>")).SelectMany(m => m.Calls), IsDisplayClass);
+    }
+
+    [Fact]
+    public void Il_AnExpressionTreeCapture_MakesTheScopeAClass()
+    {
+        var il = IlInspection.Compile(IlSource);
+        Assert.Contains(NewObjects(il, "Tree"), IsDisplayClass);
+    }
+
+    [Theory]
+    [InlineData(OptimizationLevel.Release, 1)]
+    [InlineData(OptimizationLevel.Debug, 2)]
+    public void Il_NestedBlock_ReleaseMergesItsDisplayClassIntoTheMethodEntryOne(OptimizationLevel optimization, int displayClasses)
+    {
+        var il = IlInspection.Compile(IlSource, optimization: optimization);
+        var method = il.Method("C", "InBlock");
+        var creations = method.Instructions.Where(i => i.OpCode == System.Reflection.Metadata.ILOpCode.Newobj && IsDisplayClass(i.Token!)).ToList();
+        Assert.Equal(displayClasses, creations.Count);
+        if (optimization == OptimizationLevel.Release)
+            Assert.Equal(0, creations[0].Offset);
+    }
 }
