@@ -6,8 +6,7 @@ namespace MemSafety.Analyzers.Core;
 internal static class SymbolLists
 {
     /// <summary>Whether a short list (kept in order, so not a set) holds the symbol, by symbol equality.</summary>
-    public static bool ContainsSymbol<T>(this List<T> list, ISymbol symbol)
-        where T : ISymbol
+    public static bool ContainsSymbol(this List<ISymbol> list, ISymbol symbol)
     {
         foreach (var item in list)
         {

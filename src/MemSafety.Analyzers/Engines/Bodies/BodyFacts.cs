@@ -22,7 +22,6 @@ public sealed class BodyFacts
     private static readonly ConditionalWeakTable<IOperation, BodyFacts>.CreateValueCallback Create = static root => new BodyFacts(root);
     private static readonly IReadOnlyList<IOperation> None = new IOperation[0];
     private static readonly IReadOnlyList<ISymbol> NoSymbols = new ISymbol[0];
-    private static readonly IReadOnlyList<IMethodSymbol> NoMethods = new IMethodSymbol[0];
 
     private readonly Dictionary<ISymbol, List<IOperation>> _references = new(SymbolEqualityComparer.Default);
     private readonly Dictionary<ISymbol, List<IOperation>> _writes = new(SymbolEqualityComparer.Default);
@@ -101,11 +100,10 @@ public sealed class BodyFacts
         => _functions.TryGetValue(function, out var facts) && facts.Captures is { } captures ? captures : NoSymbols;
 
     /// <summary>Local functions declared outside the lambda or local function that it calls or converts to a delegate
-    /// (in it or in a function nested in it; not itself). The compiler counts them as captured: a function that calls
-    /// a local function needs the environments that local function captures (C# spec on local functions; Roslyn's
-    /// closure conversion adds them to the caller's captured variables).</summary>
-    public IReadOnlyList<IMethodSymbol> LocalFunctionsUsedBy(IOperation function)
-        => _functions.TryGetValue(function, out var facts) && facts.LocalFunctionsUsed is { } used ? used : NoMethods;
+    /// (itself excluded: recursion captures nothing), including those used by functions nested in it: through them it
+    /// needs whatever they capture (the compiler's closure conversion follows these chains).</summary>
+    public IReadOnlyList<ISymbol> LocalFunctionsUsedBy(IOperation function)
+        => _functions.TryGetValue(function, out var facts) && facts.LocalFunctionsUsed is { } used ? used : NoSymbols;
 
     /// <summary>Whether the lambda or local function uses <c>this</c> (explicitly or through a member access).</summary>
     public bool CapturesThis(IOperation function) => _functions.TryGetValue(function, out var facts) && facts.UsesThis;
@@ -122,6 +120,45 @@ public sealed class BodyFacts
     /// null for pattern and <c>out var</c> designations and for locals of other bodies.</summary>
     public IVariableDeclaratorOperation? DeclaratorOf(ILocalSymbol local)
         => _declarators.TryGetValue(local, out var declarator) ? declarator : null;
+
+    /// <summary>The operation whose <c>Locals</c> declare the local: a block (also a function's or the member's body
+    /// block), a loop (<c>for</c> variables and condition locals, <c>foreach</c> iteration variables, <c>while</c>
+    /// condition locals), a <c>using</c>, <c>switch</c>, switch section, switch-expression arm, catch
+    /// clause, constructor body or initializer; null for a local of another body or when the tree holds no reference
+    /// or declarator of it. Found on request by walking up from its declarator or first reference (no cost to
+    /// bodies that never ask).</summary>
+    public IOperation? DeclaringScopeOf(ILocalSymbol local)
+    {
+        IOperation? start = DeclaratorOf(local);
+        if (start is null && _references.TryGetValue(local, out var references))
+            start = references[0];
+        for (var current = start; current is not null; current = current.Parent)
+        {
+            if (Declares(current, local))
+                return current;
+        }
+
+        return null;
+    }
+
+    private static bool Declares(IOperation operation, ILocalSymbol local)
+    {
+        var locals = operation switch
+        {
+            IBlockOperation block => block.Locals,
+            IForLoopOperation forLoop => forLoop.ConditionLocals.Contains(local) ? forLoop.ConditionLocals : forLoop.Locals,
+            ILoopOperation loop => loop.Locals,
+            IUsingOperation usingOperation => usingOperation.Locals,
+            ISwitchOperation switchOperation => switchOperation.Locals,
+            ISwitchCaseOperation switchCase => switchCase.Locals,
+            ISwitchExpressionArmOperation arm => arm.Locals,
+            ICatchClauseOperation catchClause => catchClause.Locals,
+            IConstructorBodyOperation constructorBody => constructorBody.Locals,
+            ISymbolInitializerOperation initializer => initializer.Locals,
+            _ => default,
+        };
+        return !locals.IsDefaultOrEmpty && locals.Contains(local);
+    }
 
     /// <summary><c>goto</c> statements of the body (<c>goto label</c>, <c>goto case</c>, <c>goto default</c>).</summary>
     public IReadOnlyList<IBranchOperation> GoToStatements => _gotos;
@@ -254,7 +291,7 @@ public sealed class BodyFacts
         }
     }
 
-    /// <summary>A call or conversion of a local function: used by every function between the use and the local
+    /// <summary>A call or conversion of a local function: recorded by every function between the use and the local
     /// function's declaring function, except the local function itself (recursion).</summary>
     private static void UseLocalFunction(IMethodSymbol localFunction, FunctionFacts function)
     {
@@ -263,9 +300,9 @@ public sealed class BodyFacts
         {
             if (SymbolEqualityComparer.Default.Equals(f.Symbol, owner))
                 break;
-            if (SymbolEqualityComparer.Default.Equals(f.Symbol, localFunction))
+            if (SymbolEqualityComparer.Default.Equals(f.Symbol?.OriginalDefinition, localFunction))
                 continue;
-            f.LocalFunctionsUsed ??= new List<IMethodSymbol>();
+            f.LocalFunctionsUsed ??= new List<ISymbol>();
             if (!f.LocalFunctionsUsed.ContainsSymbol(localFunction))
                 f.LocalFunctionsUsed.Add(localFunction);
         }
@@ -329,7 +366,7 @@ public sealed class BodyFacts
 
         public List<ISymbol>? Captures { get; set; }
 
-        public List<IMethodSymbol>? LocalFunctionsUsed { get; set; }
+        public List<ISymbol>? LocalFunctionsUsed { get; set; }
 
         public bool UsesThis { get; set; }
 

@@ -38,7 +38,7 @@ internal sealed class LocalFunctionClosures
     private readonly Scope _root;
     private readonly Dictionary<IOperation, Scope> _scopes = new();
     private readonly List<Scope> _scopeList = new();
-    private readonly Dictionary<IMethodSymbol, IOperation> _localFunctions = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ISymbol, IOperation> _localFunctions = new(SymbolEqualityComparer.Default);
 
     private LocalFunctionClosures(IOperation root, ISymbol member, bool release)
     {
