@@ -25,6 +25,7 @@ public static class RuleIdentifiers
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
     public const string CapturingLocalFunctionAsDelegate = "MSA3005";
+    public const string ImplicitCapture = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -301,6 +302,19 @@ public static class RuleCatalogue
                      "the heap object too.",
         helpLinkUri: HelpLink(RuleIdentifiers.CapturingLocalFunctionAsDelegate));
 
+    public static readonly DiagnosticDescriptor ImplicitCapture = new(
+        RuleIdentifiers.ImplicitCapture,
+        title: "Do not let a long-lived delegate keep alive what only another closure captures",
+        messageFormat: "This delegate {0} and keeps {1} reachable as long as it lives: it does not use {2}, but it shares a display class with {3}, which captures {2}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Every lambda and converted local function that captures variables of one scope uses that scope's single display class, " +
+                     "and its delegate points to that object. A delegate that outlives the method (stored into a field, a property or an " +
+                     "array, subscribed to an event, returned) keeps every variable of the display class reachable, also the array, " +
+                     "collection or disposable object that only another, short-lived closure captures: a leak that no compiler warning shows.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ImplicitCapture));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -320,5 +334,6 @@ public static class RuleCatalogue
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
         CapturingLocalFunctionAsDelegate,
+        ImplicitCapture,
         EmptyFinalizer);
 }

@@ -76,6 +76,20 @@ internal sealed class LocalFunctionClosures
         return moved ?? (IReadOnlyList<Scope>)new Scope[0];
     }
 
+    /// <summary>The environments <paramref name="function"/> uses (it captures their variables, directly, in a function
+    /// nested in it or through local functions it calls): what its delegate keeps reachable.</summary>
+    public IReadOnlyList<Scope> ScopesUsedBy(IOperation function)
+    {
+        List<Scope>? used = null;
+        foreach (var scope in _scopeList)
+        {
+            if (scope.Closures.Contains(function))
+                (used ??= new List<Scope>()).Add(scope);
+        }
+
+        return used ?? (IReadOnlyList<Scope>)new Scope[0];
+    }
+
     /// <summary>Where the heap environment of <paramref name="scope"/> is allocated: the scope itself, or in a Release
     /// build the enclosing scope it is merged into.</summary>
     public Scope AllocationScopeOf(Scope scope)
