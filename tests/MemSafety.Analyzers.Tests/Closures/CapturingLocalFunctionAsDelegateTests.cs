@@ -199,7 +199,7 @@ public sealed class CapturingLocalFunctionAsDelegateTests
         }
         """,
         "Converting local function 'Print' to a delegate allocates the delegate and moves captured variables from a struct on the stack " +
-        "to the heap: 'doubled' into a display class allocated at the start of every iteration of the loop at line 12",
+        "to the heap: 'doubled' into a display class allocated at the start of the loop body (line 13), on every iteration",
         additionalLocation: 1);
 
     [Fact]
@@ -220,7 +220,7 @@ public sealed class CapturingLocalFunctionAsDelegateTests
         }
         """,
         "Converting local function 'Print' to a delegate allocates the delegate and moves captured variables from a struct on the stack " +
-        "to the heap: 'value' into a display class allocated at the start of every iteration of the loop at line 12",
+        "to the heap: 'value' into a display class allocated at the start of the loop body (line 13), on every iteration",
         additionalLocation: 1);
 
     [Fact]
@@ -239,7 +239,7 @@ public sealed class CapturingLocalFunctionAsDelegateTests
         }
         """,
         "Converting local function 'Print' to a delegate allocates the delegate and moves captured variables from a struct on the stack " +
-        "to the heap: 'n' into a display class allocated at the start of the lambda at line 10, on every call of it",
+        "to the heap: 'n' into a display class allocated at the start of the lambda (line 10), on every call of it",
         additionalLocation: 1);
 
     [Fact]
@@ -283,7 +283,7 @@ public sealed class CapturingLocalFunctionAsDelegateTests
         }
         """,
         "Converting local function 'Print' to a delegate allocates the delegate and moves captured variables from a struct on the stack " +
-        "to the heap: 'y' into a display class allocated where the block at line 13 begins");
+        "to the heap: 'y' into a display class allocated at the start of the block (line 13), each time it runs");
 
     [Fact]
     public Task InAnAsyncMethod_Reported() => Analyze(

@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Text;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Closures;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
@@ -16,7 +17,7 @@ namespace MemSafety.Analyzers.Rules.Closures;
 /// turns the environment into a class: allocated on the heap where its scope begins (on every call, or every
 /// iteration for a loop body), whether or not the conversion runs, and used by the direct calls too; the conversion
 /// itself allocates a delegate each time. Reported at the conversion when it is what moves an environment to the
-/// heap (<see cref="LocalFunctionClosures"/>): not when a lambda, an async or an iterator function already forces a
+/// heap (<see cref="ClosureFacts"/>): not when a lambda, an async or an iterator function already forces a
 /// class, and not when the local function captures nothing or only <c>this</c> (no environment; the delegate alone
 /// is MSA3004's concern).
 /// </summary>
@@ -25,13 +26,9 @@ public sealed class CapturingLocalFunctionAsDelegateAnalyzer : MemSafetyAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.CapturingLocalFunctionAsDelegate);
 
-    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
-    {
-        var release = start.Compilation.Options.OptimizationLevel == OptimizationLevel.Release;
-        start.RegisterOperationAction(operation => Analyze(operation, release), OperationKind.DelegateCreation);
-    });
+    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(Analyze, OperationKind.DelegateCreation);
 
-    private static void Analyze(OperationAnalysisContext context, bool release)
+    private static void Analyze(OperationAnalysisContext context)
     {
         var creation = (IDelegateCreationOperation)context.Operation;
 
@@ -47,9 +44,8 @@ public sealed class CapturingLocalFunctionAsDelegateAnalyzer : MemSafetyAnalyzer
             return;
         }
 
-        var closures = LocalFunctionClosures.Of(creation, context.ContainingSymbol, release);
-        var moved = closures.ScopesMovedToTheHeap(localFunction);
-        if (moved.Count == 0)
+        var moved = MovedToTheHeap(ClosureFacts.Of(creation), localFunction, facts, context.ContainingSymbol);
+        if (moved is null)
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -57,7 +53,68 @@ public sealed class CapturingLocalFunctionAsDelegateAnalyzer : MemSafetyAnalyzer
             creation.Syntax.GetLocation(),
             AdditionalLocations(moved),
             method.Name,
-            Explain(closures, moved)));
+            Explain(moved)));
+    }
+
+    /// <summary>The display classes the local function uses that are classes only because local functions are
+    /// converted to delegates: no lambda, async or iterator function uses them (those need a class anyway), and they
+    /// hold more than <c>this</c>. Null when the conversion moves nothing to the heap.</summary>
+    private static List<DisplayClass>? MovedToTheHeap(ClosureFacts closures, ILocalFunctionOperation localFunction, BodyFacts facts, ISymbol member)
+    {
+        // In a variant interface the compiler always uses classes (the runtime may reject a struct-taking method there).
+        if (member.ContainingType is { TypeKind: TypeKind.Interface } type && HasVariance(type))
+            return null;
+
+        List<DisplayClass>? moved = null;
+        foreach (var displayClass in closures.EnvironmentsOf(localFunction))
+        {
+            if (displayClass.IsStruct || displayClass.Variables.Count == 0 || !StructUnlessConverted(displayClass, facts) || HoldsUncapturable(displayClass))
+                continue;
+            (moved ??= new List<DisplayClass>()).Add(displayClass);
+        }
+
+        return moved;
+    }
+
+    /// <summary>Ref locals, ref parameters and ref struct values cannot be captured: such code is in error (CS8175,
+    /// CS1628, CS8350) and the compiler emits nothing for it.</summary>
+    private static bool HoldsUncapturable(DisplayClass displayClass)
+    {
+        foreach (var variable in displayClass.Variables)
+        {
+            if (variable is ILocalSymbol { IsRef: true } or ILocalSymbol { Type.IsRefLikeType: true }
+                or IParameterSymbol { RefKind: not RefKind.None } or IParameterSymbol { Type.IsRefLikeType: true })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool StructUnlessConverted(DisplayClass displayClass, BodyFacts facts)
+    {
+        foreach (var user in displayClass.Functions)
+        {
+            if (user is not ILocalFunctionOperation other || other.Symbol.IsAsync || facts.IsIterator(user))
+                return false;
+        }
+
+        return true;
+    }
+
+    private static bool HasVariance(INamedTypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.ContainingType)
+        {
+            foreach (var parameter in current.TypeParameters)
+            {
+                if (parameter.Variance != VarianceKind.None)
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     private static ILocalFunctionOperation? Declaration(BodyFacts facts, IMethodSymbol method)
@@ -72,78 +129,32 @@ public sealed class CapturingLocalFunctionAsDelegateAnalyzer : MemSafetyAnalyzer
     }
 
     /// <summary>"'x' and 'y' into a display class allocated at method entry (line 3), on every call", one clause per
-    /// place of allocation (a Release build merges some environments into one).</summary>
-    private static string Explain(LocalFunctionClosures closures, IReadOnlyList<LocalFunctionClosures.Scope> moved)
+    /// display class.</summary>
+    private static string Explain(List<DisplayClass> moved)
     {
-        var places = new List<string>();
-        var names = new List<List<string>>();
-        foreach (var scope in moved)
-        {
-            var place = Where(closures.AllocationScopeOf(scope));
-            var index = places.IndexOf(place);
-            if (index < 0)
-            {
-                places.Add(place);
-                names.Add(new List<string>());
-                index = places.Count - 1;
-            }
-
-            foreach (var variable in scope.Variables)
-                names[index].Add("'" + variable.Name + "'");
-            if (scope.HoldsThis)
-                names[index].Add("'this'");
-        }
-
         var text = new StringBuilder();
-        for (var i = 0; i < places.Count; i++)
+        var names = new List<string>();
+        foreach (var displayClass in moved)
         {
-            if (i > 0)
+            names.Clear();
+            foreach (var variable in displayClass.Variables)
+                names.Add("'" + variable.Name + "'");
+            if (displayClass.HoldsThis)
+                names.Add("'this'");
+            if (text.Length > 0)
                 text.Append("; ");
-            text.Append(MessageText.List(names[i])).Append(" into a display class allocated ").Append(places[i]);
+            text.Append(MessageText.List(names)).Append(" into a display class allocated ").Append(displayClass.Where);
         }
 
         return text.ToString();
     }
 
-    private static string Where(LocalFunctionClosures.Scope scope)
-    {
-        var operation = scope.Operation;
-        switch (scope.Kind)
-        {
-            case LocalFunctionClosures.ScopeKind.FunctionBody:
-                return scope.Function switch
-                {
-                    ILocalFunctionOperation localFunction => $"at the start of local function '{localFunction.Symbol.Name}' (line {Line(operation)}), on every call of it",
-                    IAnonymousFunctionOperation => $"at the start of the lambda at line {Line(operation)}, on every call of it",
-                    _ => $"at method entry (line {Line(operation)}), on every call",
-                };
-            case LocalFunctionClosures.ScopeKind.LoopBody:
-                return $"at the start of every iteration of the loop at line {Line(LoopOf(operation))}";
-            case LocalFunctionClosures.ScopeKind.LoopHeader:
-                return $"before the loop at line {Line(operation)}" + (operation.IsExecutedPerLoopIteration() ? ", on every iteration of the loop around it" : "");
-            default:
-                return $"where the block at line {Line(operation)} begins" + (operation.IsExecutedPerLoopIteration() ? ", on every iteration" : "");
-        }
-    }
-
-    private static IOperation LoopOf(IOperation scope) => scope is IBlockOperation { Parent: ILoopOperation loop } ? loop : scope;
-
-    private static int Line(IOperation operation)
-    {
-        var syntax = operation.Syntax;
-        if (operation.Parent is null && syntax is Microsoft.CodeAnalysis.CSharp.Syntax.BaseMethodDeclarationSyntax method)
-            syntax = (SyntaxNode?)method.Body ?? method.ExpressionBody ?? syntax;
-        else if (operation.Parent is null && syntax is Microsoft.CodeAnalysis.CSharp.Syntax.AccessorDeclarationSyntax accessor)
-            syntax = (SyntaxNode?)accessor.Body ?? accessor.ExpressionBody ?? syntax;
-        return syntax.GetLocation().GetLineSpan().StartLinePosition.Line + 1;
-    }
-
-    private static IEnumerable<Location> AdditionalLocations(IReadOnlyList<LocalFunctionClosures.Scope> moved)
+    private static IEnumerable<Location> AdditionalLocations(List<DisplayClass> moved)
     {
         var locations = new List<Location>();
-        foreach (var scope in moved)
+        foreach (var displayClass in moved)
         {
-            foreach (var variable in scope.Variables)
+            foreach (var variable in displayClass.Variables)
             {
                 if (variable.Locations.Length > 0 && variable.Locations[0].IsInSource)
                     locations.Add(variable.Locations[0]);

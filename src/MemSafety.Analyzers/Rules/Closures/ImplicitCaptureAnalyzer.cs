@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Closures;
 using MemSafety.Analyzers.Engines.Escape;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -26,11 +27,10 @@ public sealed class ImplicitCaptureAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        var release = start.Compilation.Options.OptimizationLevel == OptimizationLevel.Release;
-        start.RegisterOperationAction(operation => Analyze(operation, services, release), OperationKind.DelegateCreation);
+        start.RegisterOperationAction(operation => Analyze(operation, services), OperationKind.DelegateCreation);
     });
 
-    private static void Analyze(OperationAnalysisContext context, CompilationServices services, bool release)
+    private static void Analyze(OperationAnalysisContext context, CompilationServices services)
     {
         var creation = (IDelegateCreationOperation)context.Operation;
         if (creation.Type is not { TypeKind: TypeKind.Delegate })
@@ -52,19 +52,18 @@ public sealed class ImplicitCaptureAnalyzer : MemSafetyAnalyzer
         // What the display classes this delegate keeps alive hold that it does not use itself, and that another
         // closure captures: only objects the method created (so nothing else needs to keep them) and never writes
         // again (a write of null would release them), of a kind that is worth keeping from the collector.
-        var closures = LocalFunctionClosures.Of(creation, context.ContainingSymbol, release);
         var needed = NeededBy(function, facts);
         List<ISymbol>? keptAlive = null;
         IOperation? capturer = null;
-        foreach (var scope in closures.ScopesUsedBy(function))
+        foreach (var displayClass in ClosureFacts.Of(creation).EnvironmentsOf(function))
         {
-            if (scope.IsStruct)
+            if (displayClass.IsStruct)
                 continue;
-            foreach (var variable in scope.Variables)
+            foreach (var variable in displayClass.Variables)
             {
                 if (needed.Contains(variable) || variable is not ILocalSymbol local || facts.IsWritten(local) || !IsHeavy(local, facts, out _))
                     continue;
-                var other = OtherCapturer(scope, function, local, facts);
+                var other = OtherCapturer(displayClass, function, local, facts);
                 if (other is null)
                     continue;
                 (keptAlive ??= new List<ISymbol>()).Add(local);
@@ -157,9 +156,9 @@ public sealed class ImplicitCaptureAnalyzer : MemSafetyAnalyzer
         return needed;
     }
 
-    private static IOperation? OtherCapturer(LocalFunctionClosures.Scope scope, IOperation function, ILocalSymbol local, BodyFacts facts)
+    private static IOperation? OtherCapturer(DisplayClass displayClass, IOperation function, ILocalSymbol local, BodyFacts facts)
     {
-        foreach (var other in scope.Closures)
+        foreach (var other in displayClass.Functions)
         {
             if (other == function || other.IsWithin(function) || function.IsWithin(other))
                 continue;
