@@ -24,6 +24,7 @@ public static class RuleIdentifiers
     public const string ObjectEqualsOfValues = "MSA2005";
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
+    public const string DisplayClassOnUnusedPaths = "MSA3003";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -285,6 +286,20 @@ public static class RuleCatalogue
                      "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
         helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
 
+    public static readonly DiagnosticDescriptor DisplayClassOnUnusedPaths = new(
+        RuleIdentifiers.DisplayClassOnUnusedPaths,
+        title: "Do not allocate a display class on paths that never use it",
+        messageFormat: "{0} captured only by {1} {2}, but the display class holding {3} is allocated {4}, also when {5}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The C# compiler puts the captured variables of a scope into one display-class object, which it allocates when the " +
+                     "scope is entered, not where the lambda is created. A captured parameter therefore costs an allocation at method " +
+                     "entry on every call, even when the only lambda that captures it sits in a branch that rarely runs or after an " +
+                     "early return. Copying the captured variables into locals declared inside the branch, and capturing those, moves " +
+                     "the allocation into the branch.",
+        helpLinkUri: HelpLink(RuleIdentifiers.DisplayClassOnUnusedPaths));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -303,5 +318,6 @@ public static class RuleCatalogue
         ObjectEqualsOfValues,
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
+        DisplayClassOnUnusedPaths,
         EmptyFinalizer);
 }
