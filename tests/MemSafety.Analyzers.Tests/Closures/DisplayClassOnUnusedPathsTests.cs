@@ -488,14 +488,44 @@ public sealed class DisplayClassOnUnusedPathsTests
         """);
 
     [Fact]
-    public Task LocalFunctionDeclaredOutsideTheBranch_NoDiagnostic() => NoDiagnostic(
+    public Task LocalFunctionDeclaredOutsideTheBranch_ConvertedOnlyInIt_ReportedWithoutFix() => Reported(
         """
         class C
         {
-            void M(int p, bool rare)
+            void M(int [|p|], bool rare)
             {
                 if (rare)
                     H.Run(Print);
+                void Print() => System.Console.WriteLine(p);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LocalFunctionDeclaredAfterAnEarlyReturn_ButConvertedBeforeIt_NoDiagnostic() => NoDiagnostic(
+        """
+        class C
+        {
+            void M(int p, bool done)
+            {
+                H.Run(Print);
+                if (done)
+                    return;
+                void Print() => System.Console.WriteLine(p);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LocalFunctionConvertedAfterAnEarlyReturn_Reported() => Reported(
+        """
+        class C
+        {
+            void M(int [|p|], bool done)
+            {
+                if (done)
+                    return;
+                H.Run(Print);
                 void Print() => System.Console.WriteLine(p);
             }
         }

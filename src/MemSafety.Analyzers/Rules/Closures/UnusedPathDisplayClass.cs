@@ -92,8 +92,28 @@ public sealed class UnusedPathDisplayClass
                 return null;
         }
 
+        // Where the users run: a lambda where it is created, a local function where it is called or converted (not where
+        // it is declared), leaving out uses inside other users, which those users already place.
+        var anchors = new List<IOperation>();
+        foreach (var function in functions)
+        {
+            if (function is not ILocalFunctionOperation localFunction)
+            {
+                anchors.Add(function);
+                continue;
+            }
+
+            foreach (var use in body.UsesOf(localFunction.Symbol))
+            {
+                if (!IsInAny(use, functions))
+                    anchors.Add(use);
+            }
+        }
+
+        if (anchors.Count == 0)
+            return null;
         var scope = displayClass.Scope;
-        var common = CommonAncestor(functions, scope);
+        var common = CommonAncestor(anchors, scope);
         if (common is null)
             return null;
 
@@ -263,6 +283,14 @@ public sealed class UnusedPathDisplayClass
         if (plan.DisplayClass.HoldsThis || body.GoToStatements.Count > 0)
             return false;
         var branchStart = plan.Region.Syntax.SpanStart;
+
+        // Only what is written inside the branch can capture the copies: no local function declared outside it.
+        foreach (var function in plan.DisplayClass.Functions)
+        {
+            if (!plan.Region.Syntax.Span.Contains(function.Syntax.Span))
+                return false;
+        }
+
         foreach (var variable in plan.DisplayClass.Variables)
         {
             if (variable is IParameterSymbol { RefKind: not RefKind.None } or ILocalSymbol { IsRef: true })
