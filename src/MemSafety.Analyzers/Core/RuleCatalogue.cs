@@ -25,6 +25,7 @@ public static class RuleIdentifiers
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
     public const string DisplayClassOnUnusedPaths = "MSA3003";
+    public const string ImplicitCaptureKeepsAlive = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -300,6 +301,21 @@ public static class RuleCatalogue
                      "the allocation into the branch.",
         helpLinkUri: HelpLink(RuleIdentifiers.DisplayClassOnUnusedPaths));
 
+    public static readonly DiagnosticDescriptor ImplicitCaptureKeepsAlive = new(
+        RuleIdentifiers.ImplicitCaptureKeepsAlive,
+        title: "Do not let a long-lived delegate keep another lambda's captures alive",
+        messageFormat: "This {0} is {1}, and it keeps {2} alive as long as it lives, though it does not use {3}: it shares with {5}, which captures {3}, the display class allocated {4}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The C# compiler puts all the captured variables of a scope into one display-class object, shared by every lambda " +
+                     "of that scope, and each delegate references the whole object. When one of those delegates outlives the method " +
+                     "(stored in a field, subscribed to an event, returned), it keeps every variable of the display class reachable, " +
+                     "including an array, collection or disposable object that only another, short-lived lambda captured: memory that " +
+                     "no compiler warning shows is retained until the delegate dies. Capture a copy of the large variable in an inner " +
+                     "block for the short-lived lambda, so it moves to a display class of its own.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ImplicitCaptureKeepsAlive));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -319,5 +335,6 @@ public static class RuleCatalogue
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
         DisplayClassOnUnusedPaths,
+        ImplicitCaptureKeepsAlive,
         EmptyFinalizer);
 }
