@@ -46,6 +46,14 @@ public sealed class ImplicitCapture
     /// <summary>The display class holding <see cref="Variable"/>.</summary>
     public DisplayClass DisplayClass { get; }
 
+    /// <summary>The statement that creates the long-lived delegate, when the fix may give the lambda copies of what it
+    /// captures, declared in a new block around that statement: then the lambda uses a display class of its own and
+    /// references nothing else. Null when that is not safe: the keeper is a local function, captures <c>this</c> or
+    /// calls local functions, a captured variable is ever assigned after its declaration (a copy would not see the
+    /// new value), the statement is not an expression statement or <c>return</c> directly in a block, or the body
+    /// has a <c>goto</c>.</summary>
+    public IOperation? IsolatableStatement { get; private set; }
+
     /// <summary>The findings for one lambda, or for one conversion of a local function to a delegate.</summary>
     public static List<ImplicitCapture>? For(IOperation delegateValue, IOperation keeper, ClosureFacts closures, BodyFacts body, EscapeEngine escape)
     {
@@ -78,11 +86,38 @@ public sealed class ImplicitCapture
                     continue;
                 if (sink is null && !OutlivesTheMethod(delegateValue, escape, out sink, out sinkOperation))
                     return null;
-                (found ??= new List<ImplicitCapture>()).Add(new ImplicitCapture(keeper, delegateValue, sink!, sinkOperation, variable, capturer, displayClass));
+                (found ??= new List<ImplicitCapture>()).Add(new ImplicitCapture(keeper, delegateValue, sink!, sinkOperation, variable, capturer, displayClass)
+                {
+                    IsolatableStatement = IsolatableStatementOf(keeper, delegateValue, body),
+                });
             }
         }
 
         return found;
+    }
+
+    private static IOperation? IsolatableStatementOf(IOperation keeper, IOperation delegateValue, BodyFacts body)
+    {
+        if (keeper is not IAnonymousFunctionOperation || body.CapturesThis(keeper) || body.LocalFunctionsUsedBy(keeper).Count > 0
+            || body.GoToStatements.Count > 0 || body.CapturedBy(keeper).Count == 0)
+            return null;
+        foreach (var variable in body.CapturedBy(keeper))
+        {
+            if (body.IsWritten(variable) || variable is IParameterSymbol { RefKind: not RefKind.None } or ILocalSymbol { IsRef: true } or ILocalSymbol { IsConst: true })
+                return null;
+        }
+
+        var statement = delegateValue;
+        while (statement.Parent is not null and not IBlockOperation)
+        {
+            if (statement.Parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return null;
+            statement = statement.Parent;
+        }
+
+        return statement is IExpressionStatementOperation or IReturnOperation { Kind: OperationKind.Return } && statement.Parent is IBlockOperation
+            ? statement
+            : null;
     }
 
     private static bool HasLargeVariable(DisplayClass target)

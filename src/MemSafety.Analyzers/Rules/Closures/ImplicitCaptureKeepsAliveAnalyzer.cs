@@ -21,6 +21,9 @@ namespace MemSafety.Analyzers.Rules.Closures;
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ImplicitCaptureKeepsAliveAnalyzer : MemSafetyAnalyzer
 {
+    /// <summary>Diagnostic property: the span ("start:length") of the statement the fix wraps; absent when no fix.</summary>
+    public const string StatementProperty = "Statement";
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ImplicitCaptureKeepsAlive);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
@@ -97,10 +100,14 @@ public sealed class ImplicitCaptureKeepsAliveAnalyzer : MemSafetyAnalyzer
         var what = finding.Keeper is ILocalFunctionOperation localFunction
             ? "delegate of local function '" + localFunction.Symbol.Name + "'"
             : "lambda";
+        var properties = finding.IsolatableStatement is { } statement
+            ? ImmutableDictionary<string, string?>.Empty.Add(StatementProperty, statement.Syntax.SpanStart + ":" + statement.Syntax.Span.Length)
+            : ImmutableDictionary<string, string?>.Empty;
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.ImplicitCaptureKeepsAlive,
             location,
             additional,
+            properties,
             what,
             finding.Sink,
             "'" + finding.Variable.Name + "' (" + type?.WithNullableAnnotation(NullableAnnotation.None).ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + ")",
