@@ -220,6 +220,19 @@ public sealed class ImplicitCapture
         }
     }
 
+    /// <summary>A delegate returned from a lambda or local function goes to that function's caller, often code that
+    /// runs it at once: not certainly long-lived.</summary>
+    private static bool InNestedFunction(IOperation operation)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>Whether the delegate certainly outlives the method: stored in a field or property, subscribed to an
     /// event, or returned (a delegate passed to a method may or may not be kept: not reported).</summary>
     private static bool OutlivesTheMethod(IOperation delegateValue, EscapeEngine escape, out string? sink, out IOperation? sinkOperation)
@@ -237,7 +250,7 @@ public sealed class ImplicitCapture
         var result = escape.Analyze(delegateValue);
         switch (result.Kind)
         {
-            case EscapeKind.Returned:
+            case EscapeKind.Returned when !InNestedFunction(delegateValue):
             case EscapeKind.StoredInField:
             case EscapeKind.StoredInProperty:
                 sink = result.Reason;
