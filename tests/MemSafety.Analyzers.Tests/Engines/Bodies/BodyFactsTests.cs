@@ -333,6 +333,11 @@ public sealed class BodyFactsTests
         Assert.Equal(new[] { "Call", "Thrice", "Twice" }, body.Facts.LocalFunctionsUsedBy(lambda).Select(s => s.Name).OrderBy(n => n));
         Assert.Equal(new[] { "Thrice" }, body.Facts.LocalFunctionsUsedBy(inner).Select(s => s.Name));
         Assert.Empty(body.Facts.LocalFunctionsUsedBy(twice));
+
+        // Every call and conversion, the recursive call and the top-level conversion included.
+        Assert.Equal(2, body.Facts.UsesOf(twice.Symbol).Count);
+        var twice2 = body.Facts.Functions.OfType<ILocalFunctionOperation>().Single(l => l.Symbol.Name == "Twice2");
+        Assert.IsAssignableFrom<IMethodReferenceOperation>(Assert.Single(body.Facts.UsesOf(twice2.Symbol)));
     }
 
     [Fact]
