@@ -25,7 +25,10 @@ public static class RuleIdentifiers
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
     public const string CapturingDelegateInLoop = "MSA3002";
+    public const string DisplayClassOnUnusedPaths = "MSA3003";
     public const string UncachedDelegate = "MSA3004";
+    public const string CapturingLocalFunctionAsDelegate = "MSA3005";
+    public const string ImplicitCaptureKeepsAlive = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
 }
 
@@ -318,6 +321,50 @@ public static class RuleCatalogue
                      "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
         helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
 
+    public static readonly DiagnosticDescriptor DisplayClassOnUnusedPaths = new(
+        RuleIdentifiers.DisplayClassOnUnusedPaths,
+        title: "Do not allocate a display class on paths that never use it",
+        messageFormat: "{0} captured only by {1} {2}, but the display class holding {3} is allocated {4}, also when {5}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The C# compiler puts the captured variables of a scope into one display-class object, which it allocates when the " +
+                     "scope is entered, not where the lambda is created. A captured parameter therefore costs an allocation at method " +
+                     "entry on every call, even when the only lambda that captures it sits in a branch that rarely runs or after an " +
+                     "early return. Copying the captured variables into locals declared inside the branch, and capturing those, moves " +
+                     "the allocation into the branch.",
+        helpLinkUri: HelpLink(RuleIdentifiers.DisplayClassOnUnusedPaths));
+
+    public static readonly DiagnosticDescriptor CapturingLocalFunctionAsDelegate = new(
+        RuleIdentifiers.CapturingLocalFunctionAsDelegate,
+        title: "Call a capturing local function directly instead of converting it to a delegate",
+        messageFormat: "Converting local function '{0}' to a delegate allocates the delegate and moves captured variables from a struct on the stack to the heap: {1}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A local function that is only called directly keeps the variables it captures in a struct on the stack, passed to it by " +
+                     "reference: no allocation. Converting it to a delegate anywhere in the method (passing it as an argument, assigning it, " +
+                     "returning it, 'new Action(Local)') makes the compiler put those variables, and every other variable of their scope " +
+                     "that a local function captures, into a display class on the heap, allocated where the scope begins, on every call or " +
+                     "every iteration, whether or not the conversion runs; each conversion also allocates a delegate. Direct calls then use " +
+                     "the heap object too.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CapturingLocalFunctionAsDelegate));
+
+    public static readonly DiagnosticDescriptor ImplicitCaptureKeepsAlive = new(
+        RuleIdentifiers.ImplicitCaptureKeepsAlive,
+        title: "Do not let a long-lived delegate keep another lambda's captures alive",
+        messageFormat: "This {0} is {1}, and it keeps {2} alive as long as it lives, though it does not use {3}: it shares with {5}, which captures {3}, the display class allocated {4}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The C# compiler puts all the captured variables of a scope into one display-class object, shared by every lambda " +
+                     "of that scope, and each delegate references the whole object. When one of those delegates outlives the method " +
+                     "(stored in a field, subscribed to an event, returned), it keeps every variable of the display class reachable, " +
+                     "including an array, collection or disposable object that only another, short-lived lambda captured: memory that " +
+                     "no compiler warning shows is retained until the delegate dies. Capture a copy of the large variable in an inner " +
+                     "block for the short-lived lambda, so it moves to a display class of its own.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ImplicitCaptureKeepsAlive));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -337,6 +384,9 @@ public static class RuleCatalogue
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
         CapturingDelegateInLoop,
+        DisplayClassOnUnusedPaths,
         UncachedDelegate,
+        CapturingLocalFunctionAsDelegate,
+        ImplicitCaptureKeepsAlive,
         EmptyFinalizer);
 }

@@ -36,6 +36,7 @@ public sealed class BodyFacts
     private readonly FunctionFacts _rootFunction = new(null);
     private readonly Dictionary<ILocalSymbol, IVariableDeclaratorOperation> _declarators = new(SymbolEqualityComparer.Default);
     private readonly List<IBranchOperation> _gotos = new();
+    private readonly Dictionary<IMethodSymbol, List<IOperation>> _localFunctionUses = new(SymbolEqualityComparer.Default);
 
     private BodyFacts(IOperation root)
     {
@@ -94,7 +95,8 @@ public sealed class BodyFacts
     /// later, like a lambda, and what it captures lives in a closure object).</summary>
     public bool IsConvertedToDelegate(IMethodSymbol localFunction) => _localFunctionsAsDelegates.Contains(localFunction.OriginalDefinition);
 
-    /// <summary>Locals and parameters declared outside the lambda or local function and used inside it.</summary>
+    /// <summary>Locals and parameters declared outside the lambda or local function and used inside it (in it or in
+    /// a function nested in it). Constants are not captured: the compiler inlines their values.</summary>
     public IReadOnlyList<ISymbol> CapturedBy(IOperation function)
         => _functions.TryGetValue(function, out var facts) && facts.Captures is { } captures ? captures : NoSymbols;
 
@@ -103,6 +105,11 @@ public sealed class BodyFacts
     /// needs whatever they capture (the compiler's closure conversion follows these chains).</summary>
     public IReadOnlyList<ISymbol> LocalFunctionsUsedBy(IOperation function)
         => _functions.TryGetValue(function, out var facts) && facts.LocalFunctionsUsed is { } used ? used : NoSymbols;
+
+    /// <summary>The calls (<see cref="IInvocationOperation"/>) and conversions (<see cref="IMethodReferenceOperation"/>) of a
+    /// local function in the body, in source order, recursive ones included.</summary>
+    public IReadOnlyList<IOperation> UsesOf(IMethodSymbol localFunction)
+        => _localFunctionUses.TryGetValue(localFunction.OriginalDefinition, out var list) ? list : None;
 
     /// <summary>Whether the lambda or local function uses <c>this</c> (explicitly or through a member access).</summary>
     public bool CapturesThis(IOperation function) => _functions.TryGetValue(function, out var facts) && facts.UsesThis;
@@ -239,12 +246,12 @@ public sealed class BodyFacts
                 {
                     if (methodReference.Parent is IDelegateCreationOperation)
                         _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
-                    UseLocalFunction(methodReference.Method.OriginalDefinition, function);
+                    UseLocalFunction(methodReference.Method.OriginalDefinition, operation, function);
                 }
 
                 break;
             case OperationKind.Invocation when ((IInvocationOperation)operation).TargetMethod.MethodKind == MethodKind.LocalFunction:
-                UseLocalFunction(((IInvocationOperation)operation).TargetMethod.OriginalDefinition, function);
+                UseLocalFunction(((IInvocationOperation)operation).TargetMethod.OriginalDefinition, operation, function);
                 break;
             case OperationKind.VariableDeclarator:
                 var declarator = (IVariableDeclaratorOperation)operation;
@@ -276,7 +283,9 @@ public sealed class BodyFacts
         if (IsWrite(reference))
             Add(_writes, symbol, reference);
 
-        // Captured by every function between the reference and the symbol's declaring function.
+        // Captured by every function between the reference and the symbol's declaring function; a constant is inlined.
+        if (symbol is ILocalSymbol { IsConst: true })
+            return;
         var owner = symbol.ContainingSymbol;
         for (var f = function; f.Operation is not null; f = f.Outer!)
         {
@@ -290,8 +299,12 @@ public sealed class BodyFacts
 
     /// <summary>A call or conversion of a local function: recorded by every function between the use and the local
     /// function's declaring function, except the local function itself (recursion).</summary>
-    private static void UseLocalFunction(IMethodSymbol localFunction, FunctionFacts function)
+    private void UseLocalFunction(IMethodSymbol localFunction, IOperation use, FunctionFacts function)
     {
+        if (!_localFunctionUses.TryGetValue(localFunction, out var uses))
+            _localFunctionUses[localFunction] = uses = new List<IOperation>();
+        uses.Add(use);
+
         var owner = localFunction.ContainingSymbol;
         for (var f = function; f.Operation is not null; f = f.Outer!)
         {

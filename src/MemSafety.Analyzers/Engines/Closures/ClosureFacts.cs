@@ -456,6 +456,9 @@ public sealed class ClosureFacts
                 return (operation, DisplayClassScopeKind.LoopIteration);
             case IConstructorBodyOperation or ISymbolInitializerOperation when operation.Parent is null:
                 return (_body.Root, DisplayClassScopeKind.Member);
+            case ISwitchCaseOperation { Parent: ISwitchOperation switchOperation }:
+                // The compiler declares a section's pattern variables with the switch block's locals (IL-checked).
+                return (switchOperation, DisplayClassScopeKind.Block);
             default:
                 return (operation, DisplayClassScopeKind.Block);
         }
@@ -588,7 +591,6 @@ public sealed class ClosureFacts
                     ICatchClauseOperation => "at the start of the catch clause ({0}), each time it runs",
                     IUsingOperation => "at the start of the using statement ({0}), each time it runs",
                     ISwitchOperation => "at the start of the switch statement ({0}), each time it runs",
-                    ISwitchCaseOperation => "at the start of the switch section ({0}), each time it runs",
                     _ => "at the start of the block ({0}), each time it runs",
                 };
                 break;

@@ -41,7 +41,7 @@ public sealed class DisplayClass
 
     /// <summary>The operation whose entry allocates it: the body's root (<see cref="DisplayClassScopeKind.Member"/>),
     /// the lambda or local function, the block, the loop (iteration variables and <c>for</c> variables; a loop body
-    /// block is its <see cref="IBlockOperation"/>), the <c>using</c>, <c>switch</c>, switch section or catch clause.
+    /// block is its <see cref="IBlockOperation"/>), the <c>using</c>, <c>switch</c> (whose sections' locals and case pattern variables it declares) or catch clause.
     /// After the compiler's merging (Release builds) this is the outermost scope of the merged ones.</summary>
     public IOperation Scope { get; private set; }
 

@@ -175,6 +175,41 @@ public sealed class BodyFactsTests
     }
 
     [Fact]
+    public void LocalFunctionsUsed_CallsAndConversions_FromNestedFunctionsToo_NotRecursionNorOwnNestedOnes()
+    {
+        var body = Compile("""
+            int Add(int y) => x + y;
+            int Loop(int n) => n == 0 ? 0 : Loop(n - 1);
+            Func<int> outer = () =>
+            {
+                int Own() => 1;
+                Func<int, int> f = Add;
+                Func<int> inner = () => Loop(Own());
+                return f(inner());
+            };
+            return outer();
+            """);
+        var loop = Function(body, 1);
+        var outer = Function(body, 2);
+        var inner = Function(body, 4);
+        Assert.Empty(body.Facts.LocalFunctionsUsedBy(loop));
+        Assert.Equal(new[] { "Add", "Loop" }, body.Facts.LocalFunctionsUsedBy(outer).Select(s => s.Name).OrderBy(n => n));
+        Assert.Equal(new[] { "Loop", "Own" }, body.Facts.LocalFunctionsUsedBy(inner).Select(s => s.Name).OrderBy(n => n));
+    }
+
+    [Fact]
+    public void Constants_AreNotCaptured()
+    {
+        var body = Compile("""
+            const int Size = 4;
+            var n = 2;
+            Func<int> f = () => Size * n;
+            return f();
+            """);
+        Assert.Equal(new[] { "n" }, body.Facts.CapturedBy(Function(body, 0)).Select(s => s.Name));
+    }
+
+    [Fact]
     public void Suspensions_InSourceOrder_AndPerFunctionAwaitAndYield()
     {
         var body = Compile("""
@@ -298,6 +333,11 @@ public sealed class BodyFactsTests
         Assert.Equal(new[] { "Call", "Thrice", "Twice" }, body.Facts.LocalFunctionsUsedBy(lambda).Select(s => s.Name).OrderBy(n => n));
         Assert.Equal(new[] { "Thrice" }, body.Facts.LocalFunctionsUsedBy(inner).Select(s => s.Name));
         Assert.Empty(body.Facts.LocalFunctionsUsedBy(twice));
+
+        // Every call and conversion, the recursive call and the top-level conversion included.
+        Assert.Equal(2, body.Facts.UsesOf(twice.Symbol).Count);
+        var twice2 = body.Facts.Functions.OfType<ILocalFunctionOperation>().Single(l => l.Symbol.Name == "Twice2");
+        Assert.IsAssignableFrom<IMethodReferenceOperation>(Assert.Single(body.Facts.UsesOf(twice2.Symbol)));
     }
 
     [Fact]

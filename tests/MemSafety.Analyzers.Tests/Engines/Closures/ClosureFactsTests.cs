@@ -87,6 +87,10 @@ public sealed class ClosureFactsTests
         return name[(name.LastIndexOf('+') + 1)..].StartsWith("<>c__DisplayClass", StringComparison.Ordinal);
     }
 
+    /// <summary>A field's variable name: the compiler names a hoisted pattern variable '&lt;z&gt;5__2'.</summary>
+    private static string FieldName(string field)
+        => field.StartsWith('<') && field.IndexOf(">5__", StringComparison.Ordinal) is > 0 and var end ? field[1..end] : field;
+
     /// <summary>The display-class types of the IL with the fields the code reads or writes.</summary>
     private static Dictionary<string, HashSet<string>> IlDisplayClasses(IlAssembly il)
     {
@@ -102,7 +106,7 @@ public sealed class ClosureFactsTests
             if (!types.TryGetValue(type, out var fields))
                 types[type] = fields = new HashSet<string>();
             if (instruction.OpCode != ILOpCode.Newobj)
-                fields.Add(token[(separator + 2)..]);
+                fields.Add(FieldName(token[(separator + 2)..]));
         }
 
         return types;
@@ -580,7 +584,7 @@ public sealed class ClosureFactsTests
     }
 
     [Fact]
-    public void SwitchSectionLocal()
+    public void SwitchSectionLocalsAndCasePatternVariables_OneDisplayClassAtTheStartOfTheSwitch()
     {
         var compiled = Compile("""
             void M(int k)
@@ -592,14 +596,40 @@ public sealed class ClosureFactsTests
                         var x = k + 1;
                         Run(() => Use(x));
                         break;
-                    default:
+                    case 2:
+                        { var y = k; Run(() => Use(y)); }
+                        break;
+                    case int z when z > 5:
+                        Run(() => Use(z));
                         break;
                 }
             }
-            """, OptimizationLevel.Debug);
+            """);
 
-        Assert.Single(compiled.Facts.DisplayClasses);
-        AssertAgreesWithIl(compiled);
+        Assert.Equal(2, compiled.Facts.DisplayClasses.Count);
+        var switchClass = compiled.Facts.DisplayClasses[0];
+        Assert.Equal("x,z", Names(switchClass));
+        Assert.IsAssignableFrom<ISwitchOperation>(switchClass.Scope);
+        Assert.Equal("y", Names(compiled.Facts.DisplayClasses[1]));
+        var allocations = AssertAgreesWithIl(compiled);
+        Assert.Equal(new[] { IlPlace.Entry, IlPlace.Conditional }, allocations.Select(a => a.Place).OrderBy(p => p));
+    }
+
+    [Fact]
+    public void UsingStatementLocal_DisplayClassAtTheUsing()
+    {
+        var compiled = Compile("""
+            void M(bool flag)
+            {
+                if (flag)
+                    return;
+                using (var d = new System.IO.MemoryStream()) { Run(() => Use(d)); }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.IsAssignableFrom<IUsingOperation>(displayClass.Scope);
+        Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
     }
 
     [Fact]
