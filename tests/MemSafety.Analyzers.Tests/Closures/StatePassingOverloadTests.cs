@@ -1,0 +1,432 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Rules.Closures;
+using MemSafety.Analyzers.Tests.Verification;
+using MemSafety.CodeFixes.Closures;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MemSafety.Analyzers.Tests.Closures;
+
+/// <summary>MSA3001: a capturing lambda passed where the method has a state-passing form.</summary>
+public sealed class StatePassingOverloadTests
+{
+    private const string Usings = "using System;\nusing System.Collections.Concurrent;\nusing System.Collections.Immutable;\nusing System.Linq;\nusing System.Threading;\nusing System.Threading.Tasks;\n";
+
+    private static Task Analyze(string source, LanguageVersion languageVersion = LanguageVersion.Latest)
+    {
+        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + source);
+        test.LanguageVersion = languageVersion;
+        return test.RunAsync();
+    }
+
+    private static AnalyzerTest Fix(string source, string fixedSource, LanguageVersion languageVersion = LanguageVersion.Latest)
+    {
+        var test = Verify<StatePassingOverloadAnalyzer, StatePassingOverloadFix>.Test(Usings + source, Usings + fixedSource);
+        test.LanguageVersion = languageVersion;
+        return test;
+    }
+
+    // ------------------------------------------------------------------ reported
+
+    [Fact]
+    public Task GetOrAdd_CapturedParameter()
+        => Analyze("""
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, [|k =>|] k.Length + offset);
+            }
+            """);
+
+    [Fact]
+    public Task Message_NamesCapturesOverloadAndDeclarations()
+    {
+        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                private int _bias;
+                public int Get(string key, int {|#1:offset|}) => _map.GetOrAdd(key, {|#0:k =>|} k.Length + offset + _bias);
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3001", 0).WithAdditionalLocation(1).WithMessage(
+            "Lambda passed to 'ConcurrentDictionary.GetOrAdd' captures 'offset' and 'this', so a display class holds them on the heap and a new delegate is allocated each time the lambda is evaluated; " +
+            "pass them as state to a static lambda through the overload 'GetOrAdd<TArg>(TKey, Func<TKey, TArg, TValue>, TArg)'"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Message_ThisOnly_NoDisplayClass()
+    {
+        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+            public class Watcher
+            {
+                private int _count;
+                public void Watch(CancellationToken token) => token.Register({|#0:() =>|} _count++);
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3001", 0).WithMessage(
+            "Lambda passed to 'CancellationToken.Register' captures 'this', so a new delegate is allocated each time the lambda is evaluated; " +
+            "pass it as state to a static lambda through the overload 'Register(Action<object?>, object?)'"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task AddOrUpdate_TwoLambdas_ReportedOnce()
+        => Analyze("""
+            public static class Counter
+            {
+                public static int Add(ConcurrentDictionary<string, int> map, string key, int step)
+                    => map.AddOrUpdate(key, [|_ =>|] step, (_, old) => old + step);
+            }
+            """);
+
+    [Fact]
+    public Task AddOrUpdate_OnlyTheUpdateCaptures_ReportedThere()
+        => Analyze("""
+            public static class Counter
+            {
+                public static int Add(ConcurrentDictionary<string, int> map, string key, int step)
+                    => map.AddOrUpdate(key, _ => 1, [|(_, old) =>|] old + step);
+            }
+            """);
+
+    [Fact]
+    public Task ImmutableInterlockedGetOrAdd()
+        => Analyze("""
+            public class Registry
+            {
+                private ImmutableDictionary<int, string> _names = ImmutableDictionary<int, string>.Empty;
+                public string Name(int id, string prefix) => ImmutableInterlocked.GetOrAdd(ref _names, id, [|i =>|] prefix + i);
+            }
+            """);
+
+    [Fact]
+    public Task CancellationTokenRegister_OneReference()
+        => Analyze("""
+            public static class Waits
+            {
+                public static Task<int> Wait(CancellationToken token)
+                {
+                    var source = new TaskCompletionSource<int>();
+                    token.Register([|() =>|] source.TrySetCanceled());
+                    return source.Task;
+                }
+            }
+            """);
+
+    [Fact]
+    public Task ContinueWith_CapturesThis()
+        => Analyze("""
+            public class Logger
+            {
+                private int _failures;
+                public Task Watch(Task task) => task.ContinueWith([|t =>|] { if (t.IsFaulted) _failures++; });
+            }
+            """);
+
+    [Fact]
+    public Task StringCreate_UnusedState()
+        => Analyze("""
+            public static class Text
+            {
+                public static string Repeat(char c, int count) => string.Create(count, 0, [|(span, _) =>|] span.Fill(c));
+            }
+            """);
+
+    [Fact]
+    public Task StringCreate_UsedStatePlusCapture()
+        => Analyze("""
+            public static class Text
+            {
+                public static string Pad(string s, char c, int width) => string.Create(width, s, [|(span, value) =>|] { span.Fill(c); value.AsSpan().CopyTo(span); });
+            }
+            """);
+
+    [Fact]
+    public Task Timer_NullState()
+        => Analyze("""
+            public sealed class Poller
+            {
+                public static Timer Start(Action work) => new Timer([|_ =>|] work(), null, 1000, 1000);
+            }
+            """);
+
+    [Fact]
+    public Task ThreadPoolQueueUserWorkItem()
+        => Analyze("""
+            public static class Work
+            {
+                public static void Run(int[] items, int factor) => ThreadPool.QueueUserWorkItem([|_ =>|] { for (var i = 0; i < items.Length; i++) items[i] *= factor; });
+            }
+            """);
+
+    [Fact]
+    public Task SourceSiblingOverload()
+        => Analyze("""
+            public static class Scheduler
+            {
+                public static void Post(Action action) => action();
+                public static void Post<TState>(Action<TState> action, TState state) => action(state);
+                public static void Use(string name) => Post([|() =>|] Console.WriteLine(name));
+            }
+            """);
+
+    [Fact]
+    public Task NestedLambda_InnerCapturesOuterParameter()
+        => Analyze("""
+            public static class Names
+            {
+                public static string[] All(ConcurrentDictionary<int, string> map, int[] ids, string prefix)
+                    => ids.Select(id => map.GetOrAdd(id, [|i =>|] prefix + i)).ToArray();
+            }
+            """);
+
+    [Fact]
+    public Task LambdaInLocalFunction()
+        => Analyze("""
+            public static class Names
+            {
+                public static string Get(ConcurrentDictionary<int, string> map, int id)
+                {
+                    return Lookup("n");
+                    string Lookup(string prefix) => map.GetOrAdd(id, [|i =>|] prefix + i);
+                }
+            }
+            """);
+
+    [Fact]
+    public Task AsyncLambda()
+        => Analyze("""
+            public static class Jobs
+            {
+                public static Task Start(TaskFactory factory, Func<Task> step) => factory.StartNew([|async () =>|] await step()).Unwrap();
+            }
+            """);
+
+    [Fact]
+    public Task ForeachVariable()
+        => Analyze("""
+            public static class Names
+            {
+                public static void Warm(ConcurrentDictionary<string, int> map, string[] keys, int seed)
+                {
+                    foreach (var key in keys)
+                        map.GetOrAdd(key, [|k =>|] k.Length + seed);
+                }
+            }
+            """);
+
+    [Fact]
+    public Task LinqQuerySyntax()
+        => Analyze("""
+            public static class Names
+            {
+                public static int[] Lengths(ConcurrentDictionary<string, int> map, string[] keys, int bias)
+                    => (from key in keys select map.GetOrAdd(key, [|k =>|] k.Length + bias)).ToArray();
+            }
+            """);
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task NonCapturingLambda_NoDiagnostic()
+        => Analyze("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key) => map.GetOrAdd(key, k => k.Length);
+            }
+            """);
+
+    [Fact]
+    public Task StaticLambdaAlreadyPassingState_NoDiagnostic()
+        => Analyze("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int offset) => map.GetOrAdd(key, static (k, o) => k.Length + o, offset);
+            }
+            """);
+
+    [Fact]
+    public Task MethodGroup_NoDiagnostic()
+        => Analyze("""
+            public class Cache
+            {
+                private int _offset;
+                private int Compute(string k) => k.Length + _offset;
+                public int Get(ConcurrentDictionary<string, int> map, string key) => map.GetOrAdd(key, Compute);
+            }
+            """);
+
+    [Fact]
+    public Task ExpressionTree_NoDiagnostic()
+        => Analyze("""
+            using System.Linq.Expressions;
+            public static class Queries
+            {
+                public static void Where(Expression<Func<int, bool>> predicate) { }
+                public static void Where<TState>(Expression<Func<int, TState, bool>> predicate, TState state) { }
+                public static void Use(int limit) => Where(x => x < limit);
+            }
+            """);
+
+    [Fact]
+    public Task NoStateOverload_TaskRun_NoDiagnostic()
+        => Analyze("""
+            public static class Jobs
+            {
+                public static Task Start(int[] items) => Task.Run(() => Array.Sort(items));
+            }
+            """);
+
+    [Fact]
+    public Task LambdaWritesCapturedVariable_NoDiagnostic()
+        => Analyze("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key)
+                {
+                    var created = 0;
+                    var value = map.GetOrAdd(key, k => { created++; return k.Length; });
+                    return value + created;
+                }
+            }
+            """);
+
+    [Fact]
+    public Task CapturedVariableWrittenAfterTheCall_NoDiagnostic()
+        => Analyze("""
+            public static class Waits
+            {
+                public static void Watch(CancellationToken token, Action<string> log)
+                {
+                    var state = "waiting";
+                    token.Register(() => log(state));
+                    state = "done";
+                }
+            }
+            """);
+
+    [Fact]
+    public Task ForLoopVariable_SharedAcrossIterations_NoDiagnostic()
+        => Analyze("""
+            public static class Work
+            {
+                public static void Run(Action<int> body, int count)
+                {
+                    for (var i = 0; i < count; i++)
+                        ThreadPool.QueueUserWorkItem(_ => body(i));
+                }
+            }
+            """);
+
+    [Fact]
+    public Task ObjectStateWouldBoxAValue_NoDiagnostic()
+        => Analyze("""
+            public static class Waits
+            {
+                public static void Watch(CancellationToken token, int id) => token.Register(() => Console.WriteLine(id));
+            }
+            """);
+
+    [Fact]
+    public Task ObjectStateWouldNeedATuple_NoDiagnostic()
+        => Analyze("""
+            public static class Waits
+            {
+                public static void Watch(CancellationToken token, TaskCompletionSource<int> source, Exception error)
+                    => token.Register(() => source.TrySetException(error));
+            }
+            """);
+
+    [Fact]
+    public Task CapturingLocalFunctionCalled_NoDiagnostic()
+        => Analyze("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int offset)
+                {
+                    return map.GetOrAdd(key, k => Length(k));
+                    int Length(string k) => k.Length + offset;
+                }
+            }
+            """);
+
+    [Fact]
+    public Task BaseAccess_NoDiagnostic()
+        => Analyze("""
+            public class Base { public virtual int Size(string k) => k.Length; }
+            public class Derived : Base
+            {
+                public override int Size(string k) => 0;
+                public int Get(ConcurrentDictionary<string, int> map, string key) => map.GetOrAdd(key, k => base.Size(k));
+            }
+            """);
+
+    [Fact]
+    public Task MutableStructMutatedAfterTheCall_NoDiagnostic()
+        => Analyze("""
+            public struct Tally { public int Count; public void Add() => Count++; }
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key)
+                {
+                    var tally = new Tally();
+                    var value = map.GetOrAdd(key, k => k.Length + tally.Count);
+                    tally.Add();
+                    return value + tally.Count;
+                }
+            }
+            """);
+
+    [Fact]
+    public Task StaticInitialization_NoDiagnostic()
+        => Analyze("""
+            public static class Names
+            {
+                private static readonly ConcurrentDictionary<string, int> Map = new();
+                private static readonly int Seed = 3;
+                static Names() { var seed = Seed; Map.GetOrAdd("b", k => k.Length + seed); }
+                // A lambda created in a static initializer runs on every call of that lambda: reported.
+                private static readonly Func<int, int> Lookup = n => Map.GetOrAdd("c", [|k =>|] k.Length + n);
+            }
+            """);
+
+    [Fact]
+    public Task GeneratedCode_NoDiagnostic()
+        => Verify<StatePassingOverloadAnalyzer>.AnalyzerAsync("// <auto-generated/>\n" + Usings + """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int offset) => map.GetOrAdd(key, k => k.Length + offset);
+            }
+            """);
+
+    [Fact]
+    public Task RefLocalCannotBeCaptured_NoDiagnosticAndNoCrash()
+    {
+        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int[] values)
+                {
+                    ref int first = ref values[0];
+                    return map.GetOrAdd(key, k => k.Length + first);
+                }
+            }
+            """);
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task IncompleteCode_NoDiagnosticAndNoCrash()
+    {
+        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int offset) => map.GetOrAdd(key, k => k.Length + offset
+            }
+            """);
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+}
