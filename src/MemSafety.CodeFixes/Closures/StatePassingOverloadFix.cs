@@ -12,7 +12,6 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Formatting;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace MemSafety.CodeFixes.Closures;
@@ -54,7 +53,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
         var rewrite = Rewrite.Plan(file.Model, node, cancellationToken);
         if (rewrite is null)
             return document;
-        var (call, replacement) = rewrite.Apply();
+        var (call, replacement) = rewrite.Apply(await file.LineBreakAsync(cancellationToken).ConfigureAwait(false));
         return file.WithRoot(file.Root.ReplaceNode(call, replacement));
     }
 
@@ -69,6 +68,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
         private string _selfName = "self";
         private string _stateName = "state";
         private ITypeSymbol _stateType = null!;
+        private string _lineBreak = "\n";
 
         private Rewrite(StatePassingPlan plan, SemanticModel model, bool makeStatic)
         {
@@ -276,8 +276,9 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
             return target >= positional ? (arguments.Arguments.Count, true) : null;
         }
 
-        public (SyntaxNode Call, SyntaxNode Replacement) Apply()
+        public (SyntaxNode Call, SyntaxNode Replacement) Apply(string lineBreak)
         {
+            _lineBreak = lineBreak;
             var call = _plan.Call.Syntax;
             var lambdas = new Dictionary<SyntaxNode, StateLambda>();
             foreach (var each in _plan.Lambdas)
@@ -332,7 +333,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
         /// <summary>An identifier token for a symbol's name, verbatim (<c>@event</c>) where the name is a keyword.</summary>
         private static SyntaxToken Token(string name)
             => SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None
-                ? SyntaxFactory.VerbatimIdentifier(default, "@" + name, name, default)
+                ? SyntaxFactory.Identifier(default, SyntaxKind.IdentifierToken, "@" + name, name, default)
                 : SyntaxFactory.Identifier(name);
 
         // ------------------------------------------------------------------ the lambda
@@ -368,7 +369,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
             var prologue = Prologue(each);
             var rewritten = WithParameters(lambda, Spaced(parameters));
             if (prologue is not null)
-                rewritten = WithPrologue(rewritten, prologue, each.Lambda);
+                rewritten = WithPrologue(rewritten, prologue, each.Lambda, LineIndentation(each.Lambda.Syntax), _lineBreak);
             if (_makeStatic && !rewritten.Modifiers.Any(SyntaxKind.StaticKeyword))
             {
                 var leading = rewritten.GetLeadingTrivia();
@@ -412,13 +413,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
 
                 if (!any)
                     return null;
-                var designation = SyntaxFactory.ParenthesizedVariableDesignation(SyntaxFactory.SeparatedList<VariableDesignationSyntax>(names.Select(n => n == "_"
-                    ? SyntaxFactory.DiscardDesignation()
-                    : (VariableDesignationSyntax)SyntaxFactory.SingleVariableDesignation(Token(n)))));
-                return SyntaxFactory.ExpressionStatement(SyntaxFactory.AssignmentExpression(
-                    SyntaxKind.SimpleAssignmentExpression,
-                    SyntaxFactory.DeclarationExpression(SyntaxFactory.IdentifierName("var"), designation),
-                    SyntaxFactory.IdentifierName(_stateName))).NormalizeWhitespace();
+                return SyntaxFactory.ParseStatement("var (" + string.Join(", ", names.Select(n => n == "_" ? n : Identifier(n).Identifier.Text)) + ") = " + _stateName + ";");
             }
 
             if (!_plan.Overload.ObjectState)
@@ -426,13 +421,9 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
             var (name, type) = _plan.CapturesThis
                 ? (_selfName, (ITypeSymbol)_plan.Reported.Symbol.ContainingType)
                 : (_captureNames[_plan.Captures[0]], StatePassingPlan.TypeOf(_plan.Captures[0])!);
-            ExpressionSyntax value = SyntaxFactory.IdentifierName(_stateName);
-            if (_model.GetNullableContext(each.Lambda.Syntax.SpanStart).WarningsEnabled())
-                value = SyntaxFactory.PostfixUnaryExpression(SyntaxKind.SuppressNullableWarningExpression, value);
-            return SyntaxFactory.LocalDeclarationStatement(SyntaxFactory.VariableDeclaration(
-                SyntaxFactory.IdentifierName("var"),
-                SyntaxFactory.SingletonSeparatedList(SyntaxFactory.VariableDeclarator(Token(name)).WithInitializer(SyntaxFactory.EqualsValueClause(
-                    SyntaxFactory.CastExpression(SyntaxFactory.ParseTypeName(type.ToMinimalDisplayString(_model, each.Lambda.Syntax.SpanStart)), value)))))).NormalizeWhitespace();
+            var bang = _model.GetNullableContext(each.Lambda.Syntax.SpanStart).WarningsEnabled() ? "!" : "";
+            var typeName = type.ToMinimalDisplayString(_model, each.Lambda.Syntax.SpanStart);
+            return SyntaxFactory.ParseStatement("var " + Identifier(name).Identifier.Text + " = (" + typeName + ")" + _stateName + bang + ";");
         }
 
         private static List<ISymbol> BodyFactsOf(IAnonymousFunctionOperation lambda)
@@ -469,6 +460,18 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
                         .WithAttributeLists(simple.AttributeLists)
                         .WithTriviaFrom(simple);
                 case ParenthesizedLambdaExpressionSyntax parenthesized:
+                    if (parameters.Count == 1 && parameters[0] is { Type: null, Modifiers.Count: 0, AttributeLists.Count: 0 } single && parenthesized.ReturnType is null
+                        && parenthesized.ParameterList.Parameters.Count == 0)
+                    {
+                        return SyntaxFactory.SimpleLambdaExpression(single.WithTrailingTrivia(parenthesized.ParameterList.GetTrailingTrivia()))
+                            .WithArrowToken(parenthesized.ArrowToken)
+                            .WithBlock(parenthesized.Block)
+                            .WithExpressionBody(parenthesized.ExpressionBody)
+                            .WithModifiers(parenthesized.Modifiers)
+                            .WithAttributeLists(parenthesized.AttributeLists)
+                            .WithLeadingTrivia(parenthesized.GetLeadingTrivia());
+                    }
+
                     return parenthesized.WithParameterList(parenthesized.ParameterList.WithParameters(parameters));
                 case AnonymousMethodExpressionSyntax method:
                     return method.WithParameterList(method.ParameterList!.WithParameters(parameters));
@@ -477,21 +480,53 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
             }
         }
 
-        private static AnonymousFunctionExpressionSyntax WithPrologue(AnonymousFunctionExpressionSyntax lambda, StatementSyntax prologue, IAnonymousFunctionOperation original)
+        /// <summary>The whitespace that starts the line the node starts on.</summary>
+        private static string LineIndentation(SyntaxNode node)
+        {
+            var text = node.SyntaxTree.GetText();
+            var line = text.Lines.GetLineFromPosition(node.SpanStart);
+            var end = line.Start;
+            while (end < line.End && text[end] is ' ' or '\t')
+                end++;
+            return text.ToString(Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(line.Start, end));
+        }
+
+        /// <summary>Puts <paramref name="prologue"/> first in the lambda's body; an expression body becomes a block laid out
+        /// under the line the lambda starts on.</summary>
+        private static AnonymousFunctionExpressionSyntax WithPrologue(AnonymousFunctionExpressionSyntax lambda, StatementSyntax prologue, IAnonymousFunctionOperation original,
+            string indentation, string lineBreak)
         {
             if (lambda.Block is { } block)
-                return lambda.WithBlock(block.WithStatements(block.Statements.Insert(0, prologue.WithAdditionalAnnotations(Formatter.Annotation))));
+            {
+                var first = block.Statements.FirstOrDefault();
+                var leading = first?.GetLeadingTrivia() ?? SyntaxFactory.TriviaList(SyntaxFactory.Space);
+                var separator = first is not null && block.OpenBraceToken.TrailingTrivia.Any(SyntaxKind.EndOfLineTrivia)
+                    ? SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine(lineBreak))
+                    : SyntaxFactory.TriviaList(SyntaxFactory.Space);
+                var statement = prologue.WithLeadingTrivia(leading).WithTrailingTrivia(separator);
+                if (first is null)
+                    return lambda.WithBlock(block.WithStatements(block.Statements.Add(statement)));
+                return lambda.WithBlock(block.WithStatements(block.Statements.Insert(0, statement)));
+            }
+
             var expression = lambda.ExpressionBody!;
             var symbol = original.Symbol;
             var returnsNothing = symbol.ReturnsVoid || symbol.IsAsync && symbol.ReturnType is INamedTypeSymbol { IsGenericType: false };
+            var unit = indentation.Contains("\t") ? "\t" : "    ";
+            var inner = SyntaxFactory.TriviaList(SyntaxFactory.Whitespace(indentation + unit));
+            var end = SyntaxFactory.TriviaList(SyntaxFactory.EndOfLine(lineBreak));
             StatementSyntax body = returnsNothing
                 ? SyntaxFactory.ExpressionStatement(expression.WithoutTrivia())
-                : SyntaxFactory.ReturnStatement(expression.WithoutTrivia());
-            var newBlock = SyntaxFactory.Block(prologue, body).WithAdditionalAnnotations(Formatter.Annotation).WithTrailingTrivia(expression.GetTrailingTrivia());
+                : SyntaxFactory.ReturnStatement(SyntaxFactory.Token(SyntaxKind.ReturnKeyword).WithTrailingTrivia(SyntaxFactory.Space), expression.WithoutTrivia(), SyntaxFactory.Token(SyntaxKind.SemicolonToken));
+            var newBlock = SyntaxFactory.Block(
+                    SyntaxFactory.Token(SyntaxKind.OpenBraceToken).WithLeadingTrivia(SyntaxFactory.Whitespace(indentation)).WithTrailingTrivia(end),
+                    SyntaxFactory.List(new[] { prologue.WithLeadingTrivia(inner).WithTrailingTrivia(end), body.WithLeadingTrivia(inner).WithTrailingTrivia(end) }),
+                    SyntaxFactory.Token(SyntaxKind.CloseBraceToken).WithLeadingTrivia(SyntaxFactory.Whitespace(indentation)))
+                .WithTrailingTrivia(expression.GetTrailingTrivia());
             return lambda switch
             {
-                ParenthesizedLambdaExpressionSyntax parenthesized => parenthesized.WithExpressionBody(null).WithBlock(newBlock),
-                SimpleLambdaExpressionSyntax simple => simple.WithExpressionBody(null).WithBlock(newBlock),
+                ParenthesizedLambdaExpressionSyntax parenthesized => parenthesized.WithArrowToken(parenthesized.ArrowToken.WithTrailingTrivia(end)).WithExpressionBody(null).WithBlock(newBlock),
+                SimpleLambdaExpressionSyntax simple => simple.WithArrowToken(simple.ArrowToken.WithTrailingTrivia(end)).WithExpressionBody(null).WithBlock(newBlock),
                 _ => lambda,
             };
         }

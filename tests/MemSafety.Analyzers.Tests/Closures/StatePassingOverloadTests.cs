@@ -226,6 +226,334 @@ public sealed class StatePassingOverloadTests
             }
             """);
 
+    // ------------------------------------------------------------------ fix
+
+    [Fact]
+    public Task Fix_OneCapture_PassedUnderItsOwnName()
+        => Fix("""
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, [|k =>|] k.Length + offset);
+            }
+            """, """
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, static (k, offset) => k.Length + offset, offset);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_CaptureAndThis_TupleDeconstructed()
+        => Fix("""
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                private int _bias;
+                private int Scale(int n) => n * 2;
+                public int Get(string key, int offset) => _map.GetOrAdd(key, [|k =>|] Scale(k.Length) + offset + this._bias);
+            }
+            """, """
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                private int _bias;
+                private int Scale(int n) => n * 2;
+                public int Get(string key, int offset) => _map.GetOrAdd(key, static (k, state) =>
+                {
+                    var (offset, self) = state;
+                    return self.Scale(k.Length) + offset + self._bias;
+                }, (offset, this));
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_ThisOnly_ObjectStateCastBack()
+        => Fix("""
+            public class Watcher
+            {
+                private int _count;
+                public void Watch(CancellationToken token) => token.Register([|() =>|] _count++);
+            }
+            """, """
+            public class Watcher
+            {
+                private int _count;
+                public void Watch(CancellationToken token) => token.Register(static state =>
+                {
+                    var self = (Watcher)state!;
+                    self._count++;
+                }, this);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_AddOrUpdate_BothLambdasTakeTheState()
+        => Fix("""
+            public static class Counter
+            {
+                public static int Add(ConcurrentDictionary<string, int> map, string key, int step)
+                    => map.AddOrUpdate(key, [|_ =>|] step, (_, old) => old + step);
+            }
+            """, """
+            public static class Counter
+            {
+                public static int Add(ConcurrentDictionary<string, int> map, string key, int step)
+                    => map.AddOrUpdate(key, static (_, step) => step, static (_, old, step) => old + step, step);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_StringCreate_UnusedStateReplaced()
+        => Fix("""
+            public static class Text
+            {
+                public static string Repeat(char c, int count) => string.Create(count, 0, [|(span, _) =>|] span.Fill(c));
+            }
+            """, """
+            public static class Text
+            {
+                public static string Repeat(char c, int count) => string.Create(count, c, static (span, c) => span.Fill(c));
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_StringCreate_UsedStateJoinsTheTuple()
+        => Fix("""
+            public static class Text
+            {
+                public static string Pad(string s, char c, int width) => string.Create(width, s, [|(span, value) =>|]
+                {
+                    span.Fill(c);
+                    value.AsSpan().CopyTo(span);
+                });
+            }
+            """, """
+            public static class Text
+            {
+                public static string Pad(string s, char c, int width) => string.Create(width, (s, c), static (span, state) =>
+                {
+                    var (value, c) = state;
+                    span.Fill(c);
+                    value.AsSpan().CopyTo(span);
+                });
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_Timer_NullStateReplacedByTheReference()
+        => Fix("""
+            public sealed class Poller
+            {
+                public static Timer Start(Action work) => new Timer([|_ =>|] work(), null, 1000, 1000);
+            }
+            """, """
+            public sealed class Poller
+            {
+                public static Timer Start(Action work) => new Timer(static state =>
+                {
+                    var work = (Action)state!;
+                    work();
+                }, work, 1000, 1000);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_ThreadPool_GenericOverloadOnTheGlobalQueue()
+        => Fix("""
+            public static class Work
+            {
+                public static void Run(int[] items, int factor) => ThreadPool.QueueUserWorkItem([|_ =>|] { for (var i = 0; i < items.Length; i++) items[i] *= factor; });
+            }
+            """, """
+            public static class Work
+            {
+                public static void Run(int[] items, int factor) => ThreadPool.QueueUserWorkItem(static state => { var (items, factor) = state; for (var i = 0; i < items.Length; i++) items[i] *= factor; }, (items, factor), preferLocal: false);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_ImmutableInterlocked_StateAfterTheFactory()
+        => Fix("""
+            public class Registry
+            {
+                private ImmutableDictionary<int, string> _names = ImmutableDictionary<int, string>.Empty;
+                public string Name(int id, string prefix) => ImmutableInterlocked.GetOrAdd(ref _names, id, [|i =>|] prefix + i);
+            }
+            """, """
+            public class Registry
+            {
+                private ImmutableDictionary<int, string> _names = ImmutableDictionary<int, string>.Empty;
+                public string Name(int id, string prefix) => ImmutableInterlocked.GetOrAdd(ref _names, id, static (i, prefix) => prefix + i, prefix);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_SourceSiblingOverload_AndExtensionMethodForm()
+        => Fix("""
+            public static class Scheduler
+            {
+                public static void Post(this SynchronizationContext context, Action action) => action();
+                public static void Post<TState>(this SynchronizationContext context, Action<TState> action, TState state) => action(state);
+                public static void Use(SynchronizationContext context, string name) => context.Post([|() =>|] Console.WriteLine(name));
+            }
+            """, """
+            public static class Scheduler
+            {
+                public static void Post(this SynchronizationContext context, Action action) => action();
+                public static void Post<TState>(this SynchronizationContext context, Action<TState> action, TState state) => action(state);
+                public static void Use(SynchronizationContext context, string name) => context.Post(static name => Console.WriteLine(name), name);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_ExplicitParameterTypesAndAnonymousMethod()
+        => Fix("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int? offset)
+                    => map.GetOrAdd(key, [|(string k) =>|] k.Length + offset ?? 0) + map.GetOrAdd(key + "!", [|delegate (string k)|] { return k.Length + offset ?? 1; });
+            }
+            """, """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int? offset)
+                    => map.GetOrAdd(key, static (string k, int? offset) => k.Length + offset ?? 0, offset) + map.GetOrAdd(key + "!", static delegate (string k, int? offset) { return k.Length + offset ?? 1; }, offset);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_NamedArguments_StateNamedToo()
+        => Fix("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int offset)
+                    => map.GetOrAdd(key, valueFactory: [|k =>|] k.Length + offset);
+            }
+            """, """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, int offset)
+                    => map.GetOrAdd(key, valueFactory: static (k, offset) => k.Length + offset, factoryArgument: offset);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_KeywordNameAndBlockBody()
+        => Fix("""
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, string @event, int limit)
+                {
+                    return map.GetOrAdd(key, [|k =>|]
+                    {
+                        var n = k.Length + @event.Length;
+                        return n > limit ? limit : n;
+                    });
+                }
+            }
+            """, """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key, string @event, int limit)
+                {
+                    return map.GetOrAdd(key, static (k, state) =>
+                    {
+                        var (@event, limit) = state;
+                        var n = k.Length + @event.Length;
+                        return n > limit ? limit : n;
+                    }, (@event, limit));
+                }
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task FixAll_EveryCallInTheDocument()
+        => Fix("""
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, [|k =>|] k.Length + offset);
+                public int Other(string key, int scale) => _map.GetOrAdd(key, [|k =>|] k.Length * scale);
+                public void Watch(CancellationToken token, TaskCompletionSource<int> source) => token.Register([|() =>|] source.TrySetCanceled());
+            }
+            """, """
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, static (k, offset) => k.Length + offset, offset);
+                public int Other(string key, int scale) => _map.GetOrAdd(key, static (k, scale) => k.Length * scale, scale);
+                public void Watch(CancellationToken token, TaskCompletionSource<int> source) => token.Register(static state =>
+                {
+                    var source = (TaskCompletionSource<int>)state!;
+                    source.TrySetCanceled();
+                }, source);
+            }
+            """).RunAsync();
+
+    [Fact]
+    public Task Fix_CSharp8_NotStatic()
+        => Fix("""
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new ConcurrentDictionary<string, int>();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, [|k =>|] k.Length + offset);
+            }
+            """, """
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new ConcurrentDictionary<string, int>();
+                public int Get(string key, int offset) => _map.GetOrAdd(key, (k, offset) => k.Length + offset, offset);
+            }
+            """, LanguageVersion.CSharp8).RunAsync();
+
+    [Fact]
+    public Task CSharp73_ReportedWithoutFix()
+    {
+        var test = new AnalyzerTest(new StatePassingOverloadAnalyzer()) { CodeFix = new StatePassingOverloadFix(), ExpectNoFix = true, LanguageVersion = LanguageVersion.CSharp7_3, NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable };
+        test.Sources.Add(Usings + """
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new ConcurrentDictionary<string, int>();
+                public int Get(string key, int offset) { return _map.GetOrAdd(key, [|k =>|] k.Length + offset); }
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task TaskWhoseAsyncStateMayBeRead_ReportedWithoutFix()
+    {
+        // ContinueWith(…, state) stores the state in the continuation's AsyncState: a returned task may be asked for it.
+        var test = new AnalyzerTest(new StatePassingOverloadAnalyzer()) { CodeFix = new StatePassingOverloadFix(), ExpectNoFix = true };
+        test.Sources.Add(Usings + """
+            public class Logger
+            {
+                public Task Watch(Task task, Action<Exception> log) => task.ContinueWith([|t =>|] log(t.Exception!));
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Fix_TaskAwaited_AsyncStateNeverSeen()
+        => Fix("""
+            public class Logger
+            {
+                public async Task Watch(Task task, Action<Exception> log) => await task.ContinueWith([|t =>|] log(t.Exception!)).ConfigureAwait(false);
+            }
+            """, """
+            public class Logger
+            {
+                public async Task Watch(Task task, Action<Exception> log) => await task.ContinueWith(static (t, state) =>
+                {
+                    var log = (Action<Exception>)state!;
+                    log(t.Exception!);
+                }, log).ConfigureAwait(false);
+            }
+            """).RunAsync();
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
