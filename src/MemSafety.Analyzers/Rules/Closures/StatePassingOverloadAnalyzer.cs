@@ -67,8 +67,8 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
             names.Add("'this'");
         var several = names.Count > 1;
         var cost = plan.Captures.Length == 0
-            ? "a new delegate is allocated each time the lambda is evaluated"
-            : "a display class holds " + (several ? "them" : "it") + " on the heap and a new delegate is allocated each time the lambda is evaluated";
+            ? "each evaluation of the lambda creates a new delegate"
+            : "a display class holds " + (several ? "them" : "it") + " on the heap and each evaluation of the lambda creates a new delegate";
         var overload = plan.Overload;
         var through = overload.Kind switch
         {
