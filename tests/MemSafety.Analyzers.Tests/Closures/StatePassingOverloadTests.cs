@@ -163,6 +163,18 @@ public sealed class StatePassingOverloadTests
             """);
 
     [Fact]
+    public Task ImmutableInterlockedUpdate_ExecutionContextRun_QueueUserWorkItemWithState()
+        => Analyze("""
+            public class Registry
+            {
+                private ImmutableList<string> _names = ImmutableList<string>.Empty;
+                public void Add(string name) => ImmutableInterlocked.Update(ref _names, [|list =>|] list.Add(name));
+                public static void Run(ExecutionContext context, Action work) => ExecutionContext.Run(context, [|_ =>|] work(), null);
+                public static void Queue(Action work) => ThreadPool.QueueUserWorkItem([|_ =>|] work(), null);
+            }
+            """);
+
+    [Fact]
     public Task SourceSiblingOverload()
         => Analyze("""
             public static class Scheduler
@@ -843,7 +855,8 @@ public sealed class StatePassingOverloadTests
             {
                 public static int Get(ConcurrentDictionary<string, int> map, string key, int offset)
                 {
-                    return map.GetOrAdd(key, k => Length(k));
+                    // A static lambda cannot call a local function that captures: no rewrite exists.
+                    return map.GetOrAdd(key, k => Length(k) * offset);
                     int Length(string k) => k.Length + offset;
                 }
             }
