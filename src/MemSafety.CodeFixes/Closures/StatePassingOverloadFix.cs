@@ -384,7 +384,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
         /// (discarding what this lambda does not use), or a cast of an object state; null when the parameter already is the value.</summary>
         private StatementSyntax? Prologue(StateLambda each)
         {
-            var captured = BodyFactsOf(each.Lambda);
+            var captured = CapturedBy(each.Lambda);
             if (Tuple)
             {
                 var names = new List<string>(_plan.StateElementCount);
@@ -426,7 +426,7 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
             return SyntaxFactory.ParseStatement("var " + Identifier(name).Identifier.Text + " = (" + typeName + ")" + _stateName + bang + ";");
         }
 
-        private static List<ISymbol> BodyFactsOf(IAnonymousFunctionOperation lambda)
+        private static List<ISymbol> CapturedBy(IAnonymousFunctionOperation lambda)
             => new(BodyFacts.Of(lambda).CapturedBy(lambda));
 
         /// <summary>A separated list whose separators are followed by a space where they had no trivia (new ones).</summary>

@@ -748,6 +748,26 @@ public sealed class StatePassingOverloadTests
             """);
 
     [Fact]
+    public async Task ConstantLocal_NotACapture_NoDiagnostic()
+    {
+        const string source = """
+            public static class Cache
+            {
+                public static int Get(ConcurrentDictionary<string, int> map, string key)
+                {
+                    const int Offset = 3;
+                    return map.GetOrAdd(key, k => k.Length + Offset);
+                }
+            }
+            """;
+        await Analyze(source);
+        // The compiler folds the constant into the lambda: no display class, one cached delegate.
+        var method = IlInspection.Compile(Usings + source).Method("Cache", "Get");
+        Assert.Equal(0, DisplayClassCreations(method));
+        Assert.Equal(0, DelegateCreations(method, cached: false));
+    }
+
+    [Fact]
     public Task StaticLambdaAlreadyPassingState_NoDiagnostic()
         => Analyze("""
             public static class Cache

@@ -109,11 +109,12 @@ public sealed class StatePassingPlan
                 return null;
         }
 
-        var facts = BodyFacts.Of(lambda);
-        if (facts.CapturedBy(lambda).Count == 0 && !facts.CapturesThis(lambda))
-            return null;
+        // The overload first: one table lookup, and most calls that take a lambda (LINQ) have no state-passing form.
         var overload = overloads.Of(method);
         if (overload is null)
+            return null;
+        var facts = BodyFacts.Of(lambda);
+        if (facts.CapturedBy(lambda).Count == 0 && !facts.CapturesThis(lambda))
             return null;
 
         var slotFound = false;
@@ -126,7 +127,8 @@ public sealed class StatePassingPlan
         var lambdas = ImmutableArray.CreateBuilder<StateLambda>(overload.Slots.Length);
         foreach (var slot in overload.Slots)
         {
-            if (ArgumentFor(arguments, slot.Parameter) is not { ArgumentKind: ArgumentKind.Explicit, Value: IDelegateCreationOperation { Target: IAnonymousFunctionOperation target } })
+            // A query clause's lambda is implicit: there is no lambda in the source to rewrite.
+            if (ArgumentFor(arguments, slot.Parameter) is not { ArgumentKind: ArgumentKind.Explicit, Value: IDelegateCreationOperation { Target: IAnonymousFunctionOperation { IsImplicit: false, Syntax: AnonymousFunctionExpressionSyntax } target } })
                 return null;
             lambdas.Add(new StateLambda(target, slot));
         }
@@ -138,13 +140,18 @@ public sealed class StatePassingPlan
         {
             var captured = facts.CapturedBy(each.Lambda);
             var usesThis = facts.CapturesThis(each.Lambda);
-            if (reported is null && (captured.Count > 0 || usesThis))
+            if (reported is null && usesThis)
                 reported = each.Lambda;
             capturesThis |= usesThis;
             foreach (var symbol in captured)
             {
+                // A constant is compiled into the lambda, not captured.
+                if (symbol is ILocalSymbol { IsConst: true })
+                    continue;
                 if (!captures.ContainsSymbol(symbol))
                     captures.Add(symbol);
+                if (reported is null)
+                    reported = each.Lambda;
             }
         }
 
