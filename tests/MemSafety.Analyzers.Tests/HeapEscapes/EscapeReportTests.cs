@@ -110,6 +110,27 @@ public sealed class EscapeReportTests
     }
 
     [Fact]
+    public Task AllocationLongerThanTheReadWindow_ShownFromItsStart()
+    {
+        // Over 256 characters on one line, then a line break: only the start of the source is read.
+        var elements = string.Join(", ", System.Linq.Enumerable.Range(1_000_000, 60));
+        var test = Enabled("class C { [HotPath] int M() { var b = {|#0:new int[] { " + elements + ",\n 7 }|}; return b[0]; } }");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1000", 0).WithMessage(
+            "'new int[] { 1000000, 1000001, 1000002, 1000003,…' does not escape: it could be avoided or live on the stack"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task AllocationWithABlankRunPastTheReadWindow_ShownAsRendered()
+    {
+        // The first line ends in more blanks than the read window holds: the whole node decides the text.
+        var test = Enabled("class C { [HotPath] object M() { return {|#0:new object(" + new string(' ', 300) + "\n)|}; } }");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1000", 0).WithMessage(
+            "'new object( …' escapes: returned"));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task GlobConfiguredHotPath_Reported()
     {
         var test = Enabled("namespace App { class Parser { int M() { var b = [|new int[2]|]; return b[1]; } } }");

@@ -98,6 +98,12 @@ public sealed class BodyFacts
     public IReadOnlyList<ISymbol> CapturedBy(IOperation function)
         => _functions.TryGetValue(function, out var facts) && facts.Captures is { } captures ? captures : NoSymbols;
 
+    /// <summary>Local functions declared outside the lambda or local function that it calls or converts to a delegate
+    /// (itself excluded: recursion captures nothing), including those used by functions nested in it: through them it
+    /// needs whatever they capture (the compiler's closure conversion follows these chains).</summary>
+    public IReadOnlyList<ISymbol> LocalFunctionsUsedBy(IOperation function)
+        => _functions.TryGetValue(function, out var facts) && facts.LocalFunctionsUsed is { } used ? used : NoSymbols;
+
     /// <summary>Whether the lambda or local function uses <c>this</c> (explicitly or through a member access).</summary>
     public bool CapturesThis(IOperation function) => _functions.TryGetValue(function, out var facts) && facts.UsesThis;
 
@@ -113,6 +119,45 @@ public sealed class BodyFacts
     /// null for pattern and <c>out var</c> designations and for locals of other bodies.</summary>
     public IVariableDeclaratorOperation? DeclaratorOf(ILocalSymbol local)
         => _declarators.TryGetValue(local, out var declarator) ? declarator : null;
+
+    /// <summary>The operation whose <c>Locals</c> declare the local: a block (also a function's or the member's body
+    /// block), a loop (<c>for</c> variables and condition locals, <c>foreach</c> iteration variables, <c>while</c>
+    /// condition locals), a <c>using</c>, <c>switch</c>, switch section, switch-expression arm, catch
+    /// clause, constructor body or initializer; null for a local of another body or when the tree holds no reference
+    /// or declarator of it. Found on request by walking up from its declarator or first reference (no cost to
+    /// bodies that never ask).</summary>
+    public IOperation? DeclaringScopeOf(ILocalSymbol local)
+    {
+        IOperation? start = DeclaratorOf(local);
+        if (start is null && _references.TryGetValue(local, out var references))
+            start = references[0];
+        for (var current = start; current is not null; current = current.Parent)
+        {
+            if (Declares(current, local))
+                return current;
+        }
+
+        return null;
+    }
+
+    private static bool Declares(IOperation operation, ILocalSymbol local)
+    {
+        var locals = operation switch
+        {
+            IBlockOperation block => block.Locals,
+            IForLoopOperation forLoop => forLoop.ConditionLocals.Contains(local) ? forLoop.ConditionLocals : forLoop.Locals,
+            ILoopOperation loop => loop.Locals,
+            IUsingOperation usingOperation => usingOperation.Locals,
+            ISwitchOperation switchOperation => switchOperation.Locals,
+            ISwitchCaseOperation switchCase => switchCase.Locals,
+            ISwitchExpressionArmOperation arm => arm.Locals,
+            ICatchClauseOperation catchClause => catchClause.Locals,
+            IConstructorBodyOperation constructorBody => constructorBody.Locals,
+            ISymbolInitializerOperation initializer => initializer.Locals,
+            _ => default,
+        };
+        return !locals.IsDefaultOrEmpty && locals.Contains(local);
+    }
 
     /// <summary><c>goto</c> statements of the body (<c>goto label</c>, <c>goto case</c>, <c>goto default</c>).</summary>
     public IReadOnlyList<IBranchOperation> GoToStatements => _gotos;
@@ -190,8 +235,16 @@ public sealed class BodyFacts
                 _locks.Add((ILockOperation)operation);
                 break;
             case OperationKind.MethodReference:
-                if (operation is IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference && methodReference.Parent is IDelegateCreationOperation)
-                    _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
+                if (operation is IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } methodReference)
+                {
+                    if (methodReference.Parent is IDelegateCreationOperation)
+                        _localFunctionsAsDelegates.Add(methodReference.Method.OriginalDefinition);
+                    UseLocalFunction(methodReference.Method.OriginalDefinition, function);
+                }
+
+                break;
+            case OperationKind.Invocation when ((IInvocationOperation)operation).TargetMethod.MethodKind == MethodKind.LocalFunction:
+                UseLocalFunction(((IInvocationOperation)operation).TargetMethod.OriginalDefinition, function);
                 break;
             case OperationKind.VariableDeclarator:
                 var declarator = (IVariableDeclaratorOperation)operation;
@@ -232,6 +285,23 @@ public sealed class BodyFacts
             f.Captures ??= new List<ISymbol>();
             if (!f.Captures.ContainsSymbol(symbol))
                 f.Captures.Add(symbol);
+        }
+    }
+
+    /// <summary>A call or conversion of a local function: recorded by every function between the use and the local
+    /// function's declaring function, except the local function itself (recursion).</summary>
+    private static void UseLocalFunction(IMethodSymbol localFunction, FunctionFacts function)
+    {
+        var owner = localFunction.ContainingSymbol;
+        for (var f = function; f.Operation is not null; f = f.Outer!)
+        {
+            if (SymbolEqualityComparer.Default.Equals(f.Symbol, owner))
+                break;
+            if (SymbolEqualityComparer.Default.Equals(f.Symbol?.OriginalDefinition, localFunction))
+                continue;
+            f.LocalFunctionsUsed ??= new List<ISymbol>();
+            if (!f.LocalFunctionsUsed.ContainsSymbol(localFunction))
+                f.LocalFunctionsUsed.Add(localFunction);
         }
     }
 
@@ -292,6 +362,8 @@ public sealed class BodyFacts
         public FunctionFacts? Outer { get; set; }
 
         public List<ISymbol>? Captures { get; set; }
+
+        public List<ISymbol>? LocalFunctionsUsed { get; set; }
 
         public bool UsesThis { get; set; }
 

@@ -83,9 +83,11 @@ internal static class NonRetainingMembers
             definition = reduced;
 
         var type = definition.ContainingType;
+        // Once per call: a generic type's metadata name is built on each read.
+        var typeName = type.MetadataName;
         foreach (var entry in Entries)
         {
-            if (type.MetadataName != entry.Type || !IsNamespace(type.ContainingNamespace, entry.Namespace))
+            if (typeName != entry.Type || !IsNamespace(type.ContainingNamespace, entry.Namespace))
                 continue;
             if (entry.Members.Length == 0 || System.Array.IndexOf(entry.Members, definition.Name) >= 0)
             {

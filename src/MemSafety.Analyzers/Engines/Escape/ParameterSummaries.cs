@@ -90,8 +90,6 @@ public sealed class ParameterSummaries
     internal ParameterSummary Get(IMethodSymbol method, int ordinal, SummaryContext context)
     {
         method = method.OriginalDefinition;
-        if (!CanSummarize(method))
-            return ParameterSummary.Unknown;
         var key = (method, ordinal);
 
         // The stack first: a summary being computed here is a recursion cut even if another thread has cached it.
@@ -111,6 +109,13 @@ public sealed class ParameterSummaries
         {
             context.DepthCut = true;
             return limited;
+        }
+
+        // A method we cannot see into is Unknown at any depth: cached with height 0, so the checks below run once.
+        if (!CanSummarize(method))
+        {
+            _complete.TryAdd(key, (ParameterSummary.Unknown, 0));
+            return ParameterSummary.Unknown;
         }
 
         if (context.Depth >= MaxDepth)

@@ -1,9 +1,11 @@
+using System;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Engines.Escape;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.Rules.HeapEscapes;
 
@@ -16,6 +18,8 @@ namespace MemSafety.Analyzers.Rules.HeapEscapes;
 public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
 {
     private const int MaxShownLength = 48;
+    private const int ShownWindow = 256;
+    private static readonly char[] LineBreaks = { '\r', '\n' };
 
     private static readonly RuleScopeOption Scope = RuleScopeOption.OwnKeyOnly(RuleIdentifiers.EscapeReport, RuleScope.HotPaths);
 
@@ -67,8 +71,24 @@ public sealed class EscapeReportAnalyzer : MemSafetyAnalyzer
 
     private static string Shown(IOperation allocation)
     {
-        var text = allocation.Syntax.ToString();
-        var newline = text.IndexOfAny(new[] { '\r', '\n' });
+        // Read only the start of the expression from the source text rather than rendering the whole node: an
+        // array initializer can hold thousands of elements. The window decides the result whenever it holds the
+        // first line break or enough text to be cut; otherwise (a window of blanks) the whole node is rendered.
+        var syntax = allocation.Syntax;
+        if (syntax.Span.Length > ShownWindow && syntax.SyntaxTree.TryGetText(out var source))
+        {
+            var window = source.ToString(new TextSpan(syntax.Span.Start, ShownWindow));
+            var newline = window.IndexOfAny(LineBreaks);
+            if (newline >= 0 || window.Substring(MaxShownLength).Trim().Length > 0)
+                return Shorten(window);
+        }
+
+        return Shorten(syntax.ToString());
+    }
+
+    private static string Shorten(string text)
+    {
+        var newline = text.IndexOfAny(LineBreaks);
         if (newline >= 0)
             text = text.Substring(0, newline).TrimEnd() + " …";
         return text.Length <= MaxShownLength ? text : text.Substring(0, MaxShownLength - 1) + "…";

@@ -279,4 +279,51 @@ public sealed class BodyFactsTests
         var n = body.Root.Descendants().OfType<IDeclarationPatternOperation>().Single().DeclaredSymbol;
         Assert.Null(body.Facts.DeclaratorOf((ILocalSymbol)n!));
     }
+
+    [Fact]
+    public void LocalFunctionsUsedBy_CallsAndConversionsOfOuterLocalFunctions_PropagatedOutward_RecursionExcluded()
+    {
+        var body = Compile("""
+            Func<int> f = () => Twice() + Call(() => Thrice());
+            Action a = Twice2;
+            return f();
+            int Twice() => x * 2 + Twice();
+            int Thrice() => x * 3;
+            void Twice2() { }
+            static int Call(Func<int> g) => g();
+            """);
+        var lambda = Function(body, 0);
+        var inner = Function(body, 1);
+        var twice = body.Facts.Functions.OfType<ILocalFunctionOperation>().Single(l => l.Symbol.Name == "Twice");
+        Assert.Equal(new[] { "Call", "Thrice", "Twice" }, body.Facts.LocalFunctionsUsedBy(lambda).Select(s => s.Name).OrderBy(n => n));
+        Assert.Equal(new[] { "Thrice" }, body.Facts.LocalFunctionsUsedBy(inner).Select(s => s.Name));
+        Assert.Empty(body.Facts.LocalFunctionsUsedBy(twice));
+    }
+
+    [Fact]
+    public void DeclaringScopeOf_TheOperationWhoseLocalsDeclareIt()
+    {
+        var body = Compile("""
+            var top = 1;
+            foreach (var item in list) { var inner = item; }
+            for (var i = 0; i < 2; i++) { }
+            try { } catch (Exception e) { Use(e); }
+            if (s is string t) Use(t);
+            return top;
+            """);
+        ILocalSymbol L(string name) => (ILocalSymbol)body.Root.Descendants().Select(o => o switch
+        {
+            IVariableDeclaratorOperation d => (ISymbol)d.Symbol,
+            IDeclarationPatternOperation p => p.DeclaredSymbol!,
+            ICatchClauseOperation c => c.Locals.FirstOrDefault()!,
+            _ => null!,
+        }).First(x => x?.Name == name);
+
+        Assert.Same(((IMethodBodyOperation)body.Root).BlockBody, body.Facts.DeclaringScopeOf(L("top")));
+        Assert.IsAssignableFrom<IForEachLoopOperation>(body.Facts.DeclaringScopeOf(L("item")));
+        Assert.IsAssignableFrom<IBlockOperation>(body.Facts.DeclaringScopeOf(L("inner")));
+        Assert.IsAssignableFrom<IForLoopOperation>(body.Facts.DeclaringScopeOf(L("i")));
+        Assert.IsAssignableFrom<ICatchClauseOperation>(body.Facts.DeclaringScopeOf(L("e")));
+        Assert.Same(((IMethodBodyOperation)body.Root).BlockBody, body.Facts.DeclaringScopeOf(L("t")));
+    }
 }

@@ -1,0 +1,747 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Reflection.Metadata;
+using MemSafety.Analyzers.Engines.Closures;
+using MemSafety.Analyzers.Tests.Verification;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+using Xunit.Abstractions;
+
+namespace MemSafety.Analyzers.Tests.Engines.Closures;
+
+/// <summary>
+/// The closure model asked about the body of <c>C.M</c>, and checked against what the compiler emits: every
+/// <c>&lt;&gt;c__DisplayClass</c> type of the IL (its fields read from <c>ldfld</c>/<c>stfld</c>) must be one display
+/// class of the model with the same variables, <c>this</c> and parent pointer; a class must be created by exactly one
+/// <c>newobj</c>, in the method of the model's scope (the member, the lambda, the local function), a struct by none.
+/// </summary>
+public sealed class ClosureFactsTests
+{
+    private readonly ITestOutputHelper _output;
+
+    public ClosureFactsTests(ITestOutputHelper output) => _output = output;
+
+    private const string Header = """
+        using System;
+        using System.Collections.Generic;
+        using System.Linq;
+        using System.Linq.Expressions;
+        using System.Threading.Tasks;
+        #pragma warning disable CS0162, CS0168, CS0219, CS8321, CS1998, CS0649
+        public class C
+        {
+            int _field;
+            static void Use(object o) { }
+            static void Run(Action a) => a();
+            static int Call(Func<int> f) => f();
+
+        """;
+
+    private sealed record Compiled(ClosureFacts Facts, IOperation Root, IlAssembly? Il, string Source);
+
+    /// <summary>Where a <c>newobj</c> sits in its method's IL.</summary>
+    private enum IlPlace
+    {
+        /// <summary>Before any branch: on every path through the method.</summary>
+        Entry,
+
+        /// <summary>Under a backward branch: repeated by a loop.</summary>
+        InLoop,
+
+        /// <summary>After a forward branch only: on some paths.</summary>
+        Conditional,
+    }
+
+    private sealed record Allocation(string Type, string Method, IlPlace Place);
+
+    private static Compiled Compile(string members, OptimizationLevel optimization = OptimizationLevel.Release, bool allowErrors = false)
+    {
+        var source = Header + members + "\n}\n";
+        var tree = CSharpSyntaxTree.ParseText(source, new CSharpParseOptions(LanguageVersion.Latest), path: "/src/Test0.cs");
+        var compilation = CSharpCompilation.Create("t", new[] { tree }, IlInspection.References(ReferenceSet.Net80),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, optimizationLevel: optimization));
+        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        if (!allowErrors)
+            Assert.True(errors.Count == 0, string.Join("\n", errors));
+        var model = compilation.GetSemanticModel(tree);
+        var declaration = tree.GetRoot().DescendantNodes().OfType<MethodDeclarationSyntax>().First(m => m.Identifier.ValueText == "M");
+        var root = model.GetOperation(declaration)!;
+        var il = allowErrors ? null : IlInspection.Compile(source, optimization: optimization);
+        return new Compiled(ClosureFacts.Of(root), root, il, source);
+    }
+
+    private static string Names(DisplayClass displayClass)
+        => string.Join(",", displayClass.Variables.Select(v => v.Name)) + (displayClass.HoldsThis ? (displayClass.Variables.Count > 0 ? "," : "") + "this" : "");
+
+    private static IOperation Lambda(Compiled compiled, int index)
+        => compiled.Root.Descendants().Where(o => o is IAnonymousFunctionOperation or ILocalFunctionOperation).ElementAt(index);
+
+    /// <summary>A display class, not a type nested in one (an async local function's state machine).</summary>
+    private static bool IsDisplayClass(string type)
+    {
+        var member = type.IndexOf("::", StringComparison.Ordinal);
+        var name = member < 0 ? type : type[..member];
+        return name[(name.LastIndexOf('+') + 1)..].StartsWith("<>c__DisplayClass", StringComparison.Ordinal);
+    }
+
+    /// <summary>The display-class types of the IL with the fields the code reads or writes.</summary>
+    private static Dictionary<string, HashSet<string>> IlDisplayClasses(IlAssembly il)
+    {
+        var types = new Dictionary<string, HashSet<string>>();
+        foreach (var instruction in il.Methods.SelectMany(m => m.Instructions))
+        {
+            if (instruction.OpCode is not (ILOpCode.Ldfld or ILOpCode.Stfld or ILOpCode.Ldflda or ILOpCode.Newobj) || instruction.Token is not { } token)
+                continue;
+            var separator = token.IndexOf("::", StringComparison.Ordinal);
+            if (separator < 0 || !IsDisplayClass(token[..separator]))
+                continue;
+            var type = token[..separator];
+            if (!types.TryGetValue(type, out var fields))
+                types[type] = fields = new HashSet<string>();
+            if (instruction.OpCode != ILOpCode.Newobj)
+                fields.Add(token[(separator + 2)..]);
+        }
+
+        return types;
+    }
+
+    private static List<Allocation> IlAllocations(IlAssembly il)
+    {
+        var list = new List<Allocation>();
+        foreach (var method in il.Methods)
+        {
+            foreach (var instruction in method.Instructions)
+            {
+                if (instruction.OpCode != ILOpCode.Newobj || instruction.Token is not { } token || !IsDisplayClass(token))
+                    continue;
+                list.Add(new Allocation(token[..token.IndexOf("::", StringComparison.Ordinal)], method.Name, PlaceOf(method, instruction.Offset)));
+            }
+        }
+
+        return list;
+    }
+
+    private static IlPlace PlaceOf(IlMethod method, int offset)
+    {
+        var place = IlPlace.Entry;
+        foreach (var instruction in method.Instructions)
+        {
+            foreach (var target in Targets(instruction))
+            {
+                if (instruction.Offset > offset && target <= offset)
+                    return IlPlace.InLoop;
+                if (instruction.Offset < offset)
+                    place = IlPlace.Conditional;
+            }
+        }
+
+        return place;
+    }
+
+    private static IEnumerable<int> Targets(IlInstruction instruction) => instruction.Operand switch
+    {
+        int target when instruction.OpCode.IsBranch() => new[] { target },
+        System.Collections.Immutable.ImmutableArray<int> targets => targets,
+        _ => Array.Empty<int>(),
+    };
+
+    /// <summary>The model and the IL agree on every display class: variables, <c>this</c>, parent pointer, struct or
+    /// class, and the method that allocates it. Returns the allocations for placement assertions.</summary>
+    private List<Allocation> AssertAgreesWithIl(Compiled compiled)
+    {
+        var il = compiled.Il!;
+        var types = IlDisplayClasses(il);
+        var allocations = IlAllocations(il);
+        var model = compiled.Facts.DisplayClasses;
+        var report = "IL: " + string.Join("; ", types.Select(t => t.Key + " {" + string.Join(",", t.Value.OrderBy(f => f)) + "}"))
+            + "\nallocations: " + string.Join("; ", allocations)
+            + "\nmodel: " + string.Join("; ", model);
+        _output.WriteLine(report);
+
+        Assert.True(types.Count == model.Count, report);
+        foreach (var displayClass in model)
+        {
+            var variables = displayClass.Variables.Select(v => v.Name).OrderBy(n => n).ToList();
+            var match = types.Where(t =>
+                    t.Value.Where(f => !f.StartsWith("<>4__this", StringComparison.Ordinal) && !f.StartsWith("CS$<>8__locals", StringComparison.Ordinal)).OrderBy(f => f).SequenceEqual(variables)
+                    && t.Value.Contains("<>4__this") == displayClass.HoldsThis
+                    && t.Value.Any(f => f.StartsWith("CS$<>8__locals", StringComparison.Ordinal)) == (displayClass.Parent is not null))
+                .ToList();
+            Assert.True(match.Count == 1, $"{displayClass} has {match.Count} matching IL types\n{report}");
+            var type = match[0].Key;
+            types.Remove(type);
+            var sites = allocations.Where(a => a.Type == type).ToList();
+            if (displayClass.IsStruct)
+            {
+                Assert.True(sites.Count == 0, $"{displayClass} is a struct but the IL allocates it\n{report}");
+                continue;
+            }
+
+            var site = Assert.Single(sites);
+            var expectedMethod = displayClass.Kind switch
+            {
+                DisplayClassScopeKind.Function when displayClass.Scope is ILocalFunctionOperation local => "g__" + local.Symbol.Name + "|",
+                DisplayClassScopeKind.Function => "b__",
+                _ => "M",
+            };
+            Assert.True(expectedMethod == "M" ? site.Method is "M" or "MoveNext" : site.Method.Contains(expectedMethod, StringComparison.Ordinal),
+                $"{displayClass} is allocated in {site.Method}, expected {expectedMethod}\n{report}");
+            if (displayClass.Kind is DisplayClassScopeKind.Member or DisplayClassScopeKind.Function && site.Method != "MoveNext")
+                Assert.True(site.Place == IlPlace.Entry, $"{displayClass} is at {site.Place} in IL\n{report}");
+            if (displayClass.AllocatedPerIteration)
+                Assert.True(site.Place == IlPlace.InLoop, $"{displayClass} is at {site.Place} in IL\n{report}");
+        }
+
+        return allocations;
+    }
+
+    // ------------------------------------------------------------------ what allocates where
+
+    [Fact]
+    public void CapturedParameter_OneDisplayClassAtMethodEntry_EvenWhenTheLambdaIsInABranch()
+    {
+        var compiled = Compile("""
+            void M(int p, bool rare)
+            {
+                if (rare)
+                    Run(() => Use(p));
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("p", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.Member, displayClass.Kind);
+        Assert.False(displayClass.IsStruct);
+        Assert.False(displayClass.AllocatedPerIteration);
+        Assert.Equal("at method entry (line 14), on every call", displayClass.Where);
+        Assert.Equal(displayClass, compiled.Facts.DisplayClassOf(displayClass.Variables[0]));
+        Assert.Equal(new[] { displayClass }, compiled.Facts.EnvironmentsOf(Lambda(compiled, 0)));
+        var allocation = Assert.Single(AssertAgreesWithIl(compiled));
+        Assert.Equal(IlPlace.Entry, allocation.Place);
+    }
+
+    [Fact]
+    public void LocalOfANestedBlock_AllocatedWhenTheBlockIsEntered_InDebugBuilds()
+    {
+        var compiled = Compile("""
+            void M(bool rare)
+            {
+                Use(1);
+                if (rare)
+                {
+                    var x = 1;
+                    Run(() => Use(x));
+                }
+            }
+            """, OptimizationLevel.Debug);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("x", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.Block, displayClass.Kind);
+        Assert.IsAssignableFrom<IBlockOperation>(displayClass.Scope);
+        Assert.Equal("at the start of the block (line 17), each time it runs", displayClass.Where);
+        Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void LocalOfANestedBlock_UsedByTheSameLambdaAsAParameter_MergedToMethodEntry_InReleaseBuilds()
+    {
+        // Roslyn's MergeEnvironments (optimized builds): the same closures use both scopes, so the block's variables
+        // move into the method's display class, allocated at entry even when the block never runs.
+        var compiled = Compile("""
+            void M(int p, bool rare)
+            {
+                if (rare)
+                {
+                    var x = 1;
+                    Run(() => Use(x + p));
+                }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("p,x", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.Member, displayClass.Kind);
+        Assert.Equal(IlPlace.Entry, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void LocalOfANestedBlock_AndAParameterUsedByDifferentLambdas_TwoDisplayClassesChained()
+    {
+        var compiled = Compile("""
+            void M(int p, bool rare)
+            {
+                Run(() => Use(p));
+                if (rare)
+                {
+                    var x = 1;
+                    Run(() => Use(x + p));
+                }
+            }
+            """);
+
+        Assert.Equal(2, compiled.Facts.DisplayClasses.Count);
+        var outer = compiled.Facts.DisplayClasses[0];
+        var inner = compiled.Facts.DisplayClasses[1];
+        Assert.Equal("p", Names(outer));
+        Assert.Equal("x", Names(inner));
+        Assert.Same(outer, inner.Parent);
+        Assert.Equal(new[] { outer, inner }, compiled.Facts.EnvironmentsOf(Lambda(compiled, 1)));
+        Assert.Equal(2, outer.Functions.Count);
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void LoopBodyLocal_ANewDisplayClassEveryIteration()
+    {
+        var compiled = Compile("""
+            void M(int n)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    var x = i;
+                    Run(() => Use(x));
+                }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("x", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.LoopIteration, displayClass.Kind);
+        Assert.True(displayClass.AllocatedPerIteration);
+        Assert.Equal("at the start of the loop body (line 16), on every iteration", displayClass.Where);
+        Assert.Equal(IlPlace.InLoop, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void ForEachVariable_ANewDisplayClassEveryIteration()
+    {
+        var compiled = Compile("""
+            void M(List<int> list)
+            {
+                foreach (var item in list)
+                    Run(() => Use(item));
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("item", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.LoopIteration, displayClass.Kind);
+        Assert.IsAssignableFrom<IForEachLoopOperation>(displayClass.Scope);
+        Assert.Equal(IlPlace.InLoop, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void ForVariable_OneDisplayClassBeforeTheLoop_SharedByEveryIteration()
+    {
+        var compiled = Compile("""
+            void M(int n, bool flag)
+            {
+                if (flag)
+                    return;
+                for (var i = 0; i < n; i++)
+                    Run(() => Use(i));
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("i", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.ForVariables, displayClass.Kind);
+        Assert.False(displayClass.AllocatedPerIteration);
+        Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void LoopBodyLocal_NeverMergedWithTheEnclosingScope_EvenWhenTheSameLambdaUsesBoth()
+    {
+        var compiled = Compile("""
+            void M(int p, int n)
+            {
+                for (var i = 0; i < n; i++)
+                {
+                    var x = i;
+                    Run(() => Use(x + p));
+                }
+            }
+            """);
+
+        Assert.Equal(2, compiled.Facts.DisplayClasses.Count);
+        Assert.Equal(DisplayClassScopeKind.Member, compiled.Facts.DisplayClasses[0].Kind);
+        Assert.Equal(DisplayClassScopeKind.LoopIteration, compiled.Facts.DisplayClasses[1].Kind);
+        Assert.Same(compiled.Facts.DisplayClasses[0], compiled.Facts.DisplayClasses[1].Parent);
+        var allocations = AssertAgreesWithIl(compiled);
+        Assert.Equal(new[] { IlPlace.Entry, IlPlace.InLoop }, allocations.Select(a => a.Place).OrderBy(p => p));
+    }
+
+    [Fact]
+    public void TwoLambdasCapturingOneScope_ShareOneDisplayClass()
+    {
+        var compiled = Compile("""
+            Func<int> M(int small, int[] large)
+            {
+                Run(() => Use(large.Length));
+                return () => small;
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        // In the order first captured, as the compiler declares its fields.
+        Assert.Equal("large,small", Names(displayClass));
+        Assert.Equal(2, displayClass.Functions.Count);
+        Assert.Same(displayClass, compiled.Facts.EnvironmentsOf(Lambda(compiled, 0)).Single());
+        Assert.Same(displayClass, compiled.Facts.EnvironmentsOf(Lambda(compiled, 1)).Single());
+        Assert.Single(AssertAgreesWithIl(compiled));
+    }
+
+    [Fact]
+    public void LocalFunctionOnlyCalledDirectly_StructDisplayClass_NoAllocation()
+    {
+        var compiled = Compile("""
+            int M(int p)
+            {
+                return Twice() + Twice();
+                int Twice() => p * 2;
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.True(displayClass.IsStruct);
+        Assert.Equal("p", Names(displayClass));
+        Assert.StartsWith("none: a struct", displayClass.Where, StringComparison.Ordinal);
+        Assert.Empty(AssertAgreesWithIl(compiled));
+    }
+
+    [Fact]
+    public void LocalFunctionConvertedToADelegate_ClassDisplayClass_ForEveryFunctionOfTheScope()
+    {
+        var compiled = Compile("""
+            int M(int p)
+            {
+                Run(Print);
+                return Twice();
+                int Twice() => p * 2;
+                void Print() => Use(p);
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.False(displayClass.IsStruct);
+        Assert.Equal(2, displayClass.Functions.Count);
+        Assert.Equal(IlPlace.Entry, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void LambdaCallingACapturingLocalFunction_UsesItsDisplayClass_WhichBecomesAClass()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                Run(() => Print());
+                void Print() => Use(p);
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.False(displayClass.IsStruct);
+        Assert.Equal(2, displayClass.Functions.Count);
+        Assert.Single(compiled.Facts.EnvironmentsOf(Lambda(compiled, 0)));
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void AsyncLocalFunction_CalledDirectly_StillAClass()
+    {
+        var compiled = Compile("""
+            Task M(int p)
+            {
+                return Later();
+                async Task Later() { await Task.Yield(); Use(p); }
+            }
+            """);
+
+        Assert.False(Assert.Single(compiled.Facts.DisplayClasses).IsStruct);
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void ThisOnlyCapture_NoDisplayClass()
+    {
+        var compiled = Compile("""
+            void M()
+            {
+                Run(() => Use(_field));
+            }
+            """);
+
+        Assert.Empty(compiled.Facts.DisplayClasses);
+        Assert.True(compiled.Facts.CapturesOnlyThis(Lambda(compiled, 0)));
+        Assert.Empty(AssertAgreesWithIl(compiled));
+    }
+
+    [Fact]
+    public void ThisAndAParameter_ThisIsAFieldOfTheMethodsDisplayClass()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                Run(() => Use(_field + p));
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("p,this", Names(displayClass));
+        Assert.False(compiled.Facts.CapturesOnlyThis(Lambda(compiled, 0)));
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void ThisAndABlockLocal_InDebugBuilds_TheBlocksDisplayClassHoldsThis()
+    {
+        var compiled = Compile("""
+            void M(bool rare)
+            {
+                if (rare)
+                {
+                    var x = 1;
+                    Run(() => Use(_field + x));
+                }
+            }
+            """, OptimizationLevel.Debug);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("x,this", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.Block, displayClass.Kind);
+        Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void ThisAndABlockLocal_InReleaseBuilds_MergedIntoADisplayClassAtMethodEntry()
+    {
+        // The member scope holds 'this'; the same lambda is the only user of both scopes, so the block merges into it.
+        var compiled = Compile("""
+            void M(bool rare)
+            {
+                if (rare)
+                {
+                    var x = 1;
+                    Run(() => Use(_field + x));
+                }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("x,this", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.Member, displayClass.Kind);
+        Assert.Equal(IlPlace.Entry, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    [Fact]
+    public void NestedLambdas_TheOuterLambdasParameterLivesInADisplayClassAllocatedInTheOuterLambda()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                Func<int, Func<int>> outer = q => () => p + q;
+                Use(outer(1)());
+            }
+            """);
+
+        Assert.Equal(2, compiled.Facts.DisplayClasses.Count);
+        var member = compiled.Facts.DisplayClasses[0];
+        var lambda = compiled.Facts.DisplayClasses[1];
+        Assert.Equal("p", Names(member));
+        Assert.Equal("q", Names(lambda));
+        Assert.Equal(DisplayClassScopeKind.Function, lambda.Kind);
+        Assert.Same(member, lambda.Parent);
+        Assert.Equal("at the start of the lambda (line 15), on every call of it", lambda.Where);
+        Assert.Equal(new[] { member, lambda }, compiled.Facts.EnvironmentsOf(Lambda(compiled, 1)));
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void CatchVariable_DisplayClassInTheCatchClause()
+    {
+        var compiled = Compile("""
+            void M()
+            {
+                try { Use(1); }
+                catch (Exception e) { Run(() => Use(e)); }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("e", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.Block, displayClass.Kind);
+        Assert.IsAssignableFrom<ICatchClauseOperation>(displayClass.Scope);
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void SwitchSectionLocal()
+    {
+        var compiled = Compile("""
+            void M(int k)
+            {
+                Use(0);
+                switch (k)
+                {
+                    case 1:
+                        var x = k + 1;
+                        Run(() => Use(x));
+                        break;
+                    default:
+                        break;
+                }
+            }
+            """, OptimizationLevel.Debug);
+
+        Assert.Single(compiled.Facts.DisplayClasses);
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void ConstantsAndNameOf_AreNotCaptures()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                const int k = 3;
+                Run(() => Use(k + nameof(p).Length));
+            }
+            """);
+
+        Assert.Empty(compiled.Facts.DisplayClasses);
+        Assert.Empty(AssertAgreesWithIl(compiled));
+    }
+
+    [Fact]
+    public void ExpressionTree_CapturedLocalStillLivesInADisplayClass_ItsOwnParametersDoNot()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                Expression<Func<int, Func<int>>> e = q => () => p + q;
+                Use(e);
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("p", Names(displayClass));
+        Assert.True(ClosureFacts.IsExpressionTree(Lambda(compiled, 0)));
+        Assert.False(ClosureFacts.IsExpressionTree(Lambda(compiled, 1)));
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void StaticLambdaAndNonCapturingLambda_NoDisplayClass()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                Run(static () => Use(1));
+                Run(() => Use(2));
+            }
+            """);
+
+        Assert.Empty(compiled.Facts.DisplayClasses);
+        Assert.Empty(AssertAgreesWithIl(compiled));
+    }
+
+    [Fact]
+    public void AsyncMethod_ParameterDisplayClassAllocatedInMoveNext()
+    {
+        var compiled = Compile("""
+            async Task M(int p)
+            {
+                await Task.Yield();
+                Run(() => Use(p));
+            }
+            """);
+
+        Assert.Equal(DisplayClassScopeKind.Member, Assert.Single(compiled.Facts.DisplayClasses).Kind);
+        Assert.Equal("MoveNext", Assert.Single(AssertAgreesWithIl(compiled)).Method);
+    }
+
+    [Fact]
+    public void IteratorMethod_AllocatedWhenEnumerationStarts()
+    {
+        var compiled = Compile("""
+            IEnumerable<Func<int>> M(int p)
+            {
+                yield return () => p;
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.StartsWith("when enumeration starts", displayClass.Where, StringComparison.Ordinal);
+        Assert.Equal("MoveNext", Assert.Single(AssertAgreesWithIl(compiled)).Method);
+    }
+
+    [Fact]
+    public void QuerySyntax_CapturedParameter()
+    {
+        var compiled = Compile("""
+            int M(List<int> list, int threshold)
+            {
+                return (from x in list where x > threshold select x * 2).Sum();
+            }
+            """);
+
+        Assert.Equal("threshold", Names(Assert.Single(compiled.Facts.DisplayClasses)));
+        AssertAgreesWithIl(compiled);
+    }
+
+    [Fact]
+    public void GotoBackwards_BlocksTheMerge()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                var n = 0;
+            again:
+                {
+                    var x = n;
+                    Run(() => Use(x + p));
+                }
+                if (++n < 3)
+                    goto again;
+            }
+            """);
+
+        Assert.Equal(2, compiled.Facts.DisplayClasses.Count);
+        var allocations = AssertAgreesWithIl(compiled);
+        Assert.Contains(allocations, a => a.Place == IlPlace.InLoop);
+    }
+
+    [Fact]
+    public void IncompleteCode_NoCrash()
+    {
+        var compiled = Compile("""
+            void M(int p)
+            {
+                var x = ;
+                Run(() => Use(x + p + undefined));
+                foreach (var y in ) Run(() => y);
+                Func<int> f = () => { return q; 
+            }
+            """, allowErrors: true);
+
+        Assert.NotNull(compiled.Facts.DisplayClasses);
+        foreach (var displayClass in compiled.Facts.DisplayClasses)
+            Assert.NotNull(displayClass.Where);
+    }
+
+    [Fact]
+    public void NoLambdas_EmptyModel_SharedPerBody()
+    {
+        var compiled = Compile("""
+            int M(int p) => p + 1;
+            """);
+
+        Assert.Empty(compiled.Facts.DisplayClasses);
+        Assert.Same(compiled.Facts, ClosureFacts.Of(compiled.Root.Descendants().Last()));
+    }
+}
