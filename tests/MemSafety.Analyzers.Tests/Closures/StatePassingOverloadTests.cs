@@ -51,7 +51,7 @@ public sealed class StatePassingOverloadTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3001", 0).WithAdditionalLocation(1).WithMessage(
-            "Lambda passed to 'ConcurrentDictionary.GetOrAdd' captures 'offset' and 'this', so a display class holds them on the heap and each evaluation of the lambda creates a new delegate; " +
+            "Lambda passed to 'ConcurrentDictionary.GetOrAdd' captures 'offset' and 'this', so they live in a display class allocated at method entry (line 11), on every call, and each evaluation of the lambda creates a new delegate; " +
             "pass them as state to a static lambda through the overload 'GetOrAdd<TArg>(TKey, Func<TKey, TArg, TValue>, TArg)'"));
         return test.RunAsync();
     }
@@ -218,17 +218,25 @@ public sealed class StatePassingOverloadTests
             """);
 
     [Fact]
-    public Task ForeachVariable()
-        => Analyze("""
+    public Task ForeachVariable_DisplayClassPerIteration()
+    {
+        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
             public static class Names
             {
                 public static void Warm(ConcurrentDictionary<string, int> map, string[] keys, int seed)
                 {
-                    foreach (var key in keys)
-                        map.GetOrAdd(key, [|k =>|] k.Length + seed);
+                    foreach (var {|#1:key|} in keys)
+                    {
+                        map.GetOrAdd(key + "!", {|#0:k =>|} k.Length + key.Length);
+                    }
                 }
             }
             """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3001", 0).WithAdditionalLocation(1).WithMessage(
+            "Lambda passed to 'ConcurrentDictionary.GetOrAdd' captures 'key', so it lives in a display class allocated at the start of the loop body (line 12), on every iteration, and each evaluation of the lambda creates a new delegate; " +
+            "pass it as state to a static lambda through the overload 'GetOrAdd<TArg>(TKey, Func<TKey, TArg, TValue>, TArg)'"));
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task LinqQuerySyntax()
@@ -920,6 +928,22 @@ public sealed class StatePassingOverloadTests
                 // A lambda created in a static initializer runs on every call of that lambda: reported.
                 private static readonly Func<int, int> Lookup = n => Map.GetOrAdd("c", [|k =>|] k.Length + n);
             }
+            """);
+
+    [Fact]
+    public Task Constructor_NoDiagnosticUnlessHot()
+        => Analyze("""
+            public sealed class Poller
+            {
+                private readonly Timer _timer;
+                private readonly Timer _hot;
+                private void Tick() { }
+                // Once per object: registration code.
+                public Poller() => _timer = new Timer(_ => Tick(), null, 1000, 1000);
+                [HotPath]
+                public Poller(int period) => _hot = new Timer([|_ =>|] Tick(), null, period, period);
+            }
+            [AttributeUsage(AttributeTargets.All)] public sealed class HotPathAttribute : Attribute { }
             """);
 
     [Fact]

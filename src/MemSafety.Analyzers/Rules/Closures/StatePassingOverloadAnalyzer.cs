@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Closures;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -15,8 +16,9 @@ namespace MemSafety.Analyzers.Rules.Closures;
 /// allocated when their scope is entered) and the delegate is created anew each time the lambda is evaluated, where a
 /// static lambda given the values as state would be one delegate, created once and cached by the compiler. The
 /// decision (which overload, which lambdas, whether the captured values can travel as state without changing what the
-/// lambda sees) is <see cref="StatePassingPlan"/>, which the fix follows too. Reported everywhere but in static
-/// initialization, which runs once.
+/// lambda sees) is <see cref="StatePassingPlan"/>, which the fix follows too; where the display class is allocated comes
+/// from the closure model (<see cref="ClosureFacts"/>). Reported everywhere but in code that runs once per type or per
+/// object: static initialization, and constructors outside their loops and lambdas unless marked hot.
 /// </summary>
 [DiagnosticAnalyzer(Microsoft.CodeAnalysis.LanguageNames.CSharp)]
 public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
@@ -38,6 +40,7 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var overloads = new StateOverloads();
+        var hotPaths = CompilationServices.Get(start.Compilation, start.Options).HotPaths;
         start.RegisterOperationAction(operation =>
         {
             var lambda = (IAnonymousFunctionOperation)operation.Operation;
@@ -45,12 +48,21 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
             if (lambda.Symbol.IsStatic || lambda.Parent is not IDelegateCreationOperation { Parent: IArgumentOperation })
                 return;
             var plan = StatePassingPlan.For(lambda, overloads);
-            // Static initialization runs once per process: the allocation is not worth a warning.
-            if (plan is null || plan.Call.Syntax.ContainsDiagnostics || plan.Call.RunsOncePerType(operation.ContainingSymbol))
+            if (plan is null || plan.Call.Syntax.ContainsDiagnostics || RunsOncePerObject(plan.Call, operation.ContainingSymbol, hotPaths))
                 return;
             operation.ReportDiagnostic(Create(plan));
         }, OperationKind.AnonymousFunction);
     });
+
+    /// <summary>Static initialization runs once per process, a constructor once per object (outside its loops and
+    /// lambdas): registration code whose two allocations are not worth a warning, unless the constructor is marked hot.</summary>
+    private static bool RunsOncePerObject(IOperation call, ISymbol containingSymbol, HotPathOracle hotPaths)
+    {
+        if (call.RunsOncePerType(containingSymbol))
+            return true;
+        return containingSymbol is IMethodSymbol { MethodKind: MethodKind.Constructor } && call.EnclosingFunctionOperation() is null
+               && !call.IsExecutedPerLoopIteration() && !hotPaths.IsHot(containingSymbol);
+    }
 
     private static Diagnostic Create(StatePassingPlan plan)
     {
@@ -68,7 +80,7 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
         var several = names.Count > 1;
         var cost = plan.Captures.Length == 0
             ? "each evaluation of the lambda creates a new delegate"
-            : "a display class holds " + (several ? "them" : "it") + " on the heap and each evaluation of the lambda creates a new delegate";
+            : (several ? "they live in " : "it lives in ") + DisplayClasses(plan) + ", and each evaluation of the lambda creates a new delegate";
         var overload = plan.Overload;
         var through = overload.Kind switch
         {
@@ -88,6 +100,32 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
             cost,
             several ? "them" : "it",
             through);
+    }
+
+    /// <summary>"a display class allocated at method entry (line 12), on every call", from the closure model; several
+    /// when the lambdas use nested scopes' variables.</summary>
+    private static string DisplayClasses(StatePassingPlan plan)
+    {
+        var closures = ClosureFacts.Of(plan.Reported);
+        var places = new List<string>(2);
+        var seen = new List<DisplayClass>(2);
+        foreach (var each in plan.Lambdas)
+        {
+            foreach (var environment in closures.EnvironmentsOf(each.Lambda))
+            {
+                if (environment.IsStruct || seen.Contains(environment))
+                    continue;
+                seen.Add(environment);
+                places.Add(environment.Where);
+            }
+        }
+
+        return places.Count switch
+        {
+            0 => "a display class on the heap",
+            1 => "a display class allocated " + places[0],
+            _ => "display classes allocated " + MessageText.List(places),
+        };
     }
 
     /// <summary>The lambda up to its arrow (<c>async (k, v) =&gt;</c>), or an anonymous method up to its parameter list:
