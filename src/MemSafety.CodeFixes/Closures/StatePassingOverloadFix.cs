@@ -166,8 +166,13 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
             var types = new List<ITypeSymbol>(_plan.StateElementCount);
             if (_plan.KeepsOldState)
             {
-                if (_plan.OldState!.Value.WithoutImplicitConversions().Type is not { } oldType)
+                // The tuple element needs a type of its own: not a bare null, default, lambda or target-typed new().
+                if (_model.GetTypeInfo(((ArgumentSyntax)_plan.OldState!.Syntax).Expression).Type is not { } oldType
+                    || _plan.OldState.Value.WithoutImplicitConversions() is IDefaultValueOperation or IObjectCreationOperation { Syntax: ImplicitObjectCreationExpressionSyntax })
+                {
                     return null;
+                }
+
                 types.Add(oldType);
             }
 

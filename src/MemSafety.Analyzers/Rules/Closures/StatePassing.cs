@@ -160,9 +160,20 @@ public sealed class StatePassingPlan
 
         foreach (var symbol in captures)
         {
-            // Not capturable in valid code; with errors, leave them alone.
-            if (symbol is ILocalSymbol { IsRef: true } or IParameterSymbol { RefKind: not RefKind.None } || TypeOf(symbol) is null or { IsRefLikeType: true })
+            // Ref locals and ref-like values cannot be captured (code with errors); pointers cannot be type arguments; a
+            // dynamic argument would make the call dynamically bound, where lambdas are not allowed.
+            if (symbol is ILocalSymbol { IsRef: true } or IParameterSymbol { RefKind: not RefKind.None }
+                || TypeOf(symbol) is null or { IsRefLikeType: true } or { TypeKind: TypeKind.Pointer or TypeKind.FunctionPointer or TypeKind.Dynamic })
+            {
                 return null;
+            }
+        }
+
+        // A sibling overload the calling code cannot see (a private one of another type) is no alternative.
+        if (overload.Kind != StateOverloadKind.OwnState && lambda.Symbol.ContainingType is { } caller
+            && lambda.SemanticModel?.Compilation.IsSymbolAccessibleWithin(overload.Method, caller) == false)
+        {
+            return null;
         }
 
         // The old state argument: does it stay in the state? A lambda that reads it needs it; an argument with side
