@@ -355,7 +355,12 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
         private SyntaxNode RewriteLambda(AnonymousFunctionExpressionSyntax lambda, StateLambda each)
         {
             var parameterName = ParameterName();
-            var typeSyntax = SyntaxFactory.ParseTypeName(_stateType.ToMinimalDisplayString(_model, each.Lambda.Syntax.SpanStart));
+            var position = each.Lambda.Syntax.SpanStart;
+            // The delegates take 'object?' where annotations are on; a lambda parameter typed 'object' would not match.
+            var stateType = _plan.Overload.ObjectState && _model.GetNullableContext(position).AnnotationsEnabled()
+                ? _stateType.WithNullableAnnotation(NullableAnnotation.Annotated)
+                : _stateType;
+            var typeSyntax = SyntaxFactory.ParseTypeName(stateType.ToMinimalDisplayString(_model, position));
             var parameters = ParametersOf(lambda);
             var explicitTypes = lambda is AnonymousMethodExpressionSyntax || parameters.Any(p => p.Type is not null);
             var newParameter = SyntaxFactory.Parameter(Token(parameterName));

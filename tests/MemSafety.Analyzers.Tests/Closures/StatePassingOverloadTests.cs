@@ -446,6 +446,24 @@ public sealed class StatePassingOverloadTests
             """).RunAsync();
 
     [Fact]
+    public Task Fix_ExplicitParameterTypes_ObjectStateIsNullable()
+        => Fix("""
+            public class Logger
+            {
+                public async Task Watch(Task task, Action<Exception> log) => await task.ContinueWith([|(Task t) =>|] log(t.Exception!));
+            }
+            """, """
+            public class Logger
+            {
+                public async Task Watch(Task task, Action<Exception> log) => await task.ContinueWith(static (Task t, object? state) =>
+                {
+                    var log = (Action<Exception>)state!;
+                    log(t.Exception!);
+                }, log);
+            }
+            """).RunAsync();
+
+    [Fact]
     public Task Fix_NamedArguments_StateNamedToo()
         => Fix("""
             public static class Cache
