@@ -117,7 +117,7 @@ public sealed class StateOverloads
             var state = method.Parameters[s];
             if (state.RefKind != RefKind.None)
                 continue;
-            if (state.Type is ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } typeParameter)
+            if (state.Type is ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } typeParameter && IsUnconstrained(typeParameter))
             {
                 if (ContainsType(method.ReturnType, typeParameter))
                     continue;
@@ -208,7 +208,7 @@ public sealed class StateOverloads
                 // The state's type parameter may be any of the candidate's (TArg is last by convention, not by rule).
                 for (var extra = candidate.TypeParameters.Length - 1; extra >= 0; extra--)
                 {
-                    if (Match(method, candidate, candidate.TypeParameters[extra]) is { } generic)
+                    if (IsUnconstrained(candidate.TypeParameters[extra]) && Match(method, candidate, candidate.TypeParameters[extra]) is { } generic)
                         return generic;
                 }
             }
@@ -330,6 +330,15 @@ public sealed class StateOverloads
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>
+    /// A state's type parameter has no constraint (<c>allows ref struct</c> only relaxes): the method can do nothing
+    /// with the value but hand it on, which is what makes it state. A constrained one (<c>TBinder : DynamicMetaObjectBinder</c>)
+    /// is an argument the method uses itself, and a tuple would not satisfy it.
+    /// </summary>
+    private static bool IsUnconstrained(ITypeParameterSymbol typeParameter)
+        => typeParameter.ConstraintTypes.IsEmpty && !typeParameter.HasReferenceTypeConstraint && !typeParameter.HasValueTypeConstraint
+           && !typeParameter.HasUnmanagedTypeConstraint && !typeParameter.HasConstructorConstraint && !typeParameter.HasNotNullConstraint;
 
     private static bool IsObsolete(ISymbol symbol)
     {
