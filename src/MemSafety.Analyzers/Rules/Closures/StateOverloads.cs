@@ -117,7 +117,8 @@ public sealed class StateOverloads
             var state = method.Parameters[s];
             if (state.RefKind != RefKind.None)
                 continue;
-            if (state.Type is ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } typeParameter && IsUnconstrained(typeParameter))
+            if (state.Type is ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } typeParameter && IsUnconstrained(typeParameter)
+                && (NamesState(state.Name) || NamesState(typeParameter.Name)))
             {
                 if (ContainsType(method.ReturnType, typeParameter))
                     continue;
@@ -330,6 +331,12 @@ public sealed class StateOverloads
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>The method's own argument is only taken for state when its name or its type's says so (<c>state</c>,
+    /// <c>factoryArgument</c>, <c>arg1</c>, <c>TState</c>, <c>TArg</c>): a plain <c>Log&lt;T&gt;(T value, Func&lt;T, string&gt;
+    /// format)</c> may use the value itself (print it, test it, ask <c>typeof(T)</c>), and a tuple would change that.</summary>
+    private static bool NamesState(string name)
+        => name.IndexOf("state", StringComparison.OrdinalIgnoreCase) >= 0 || name.IndexOf("arg", StringComparison.OrdinalIgnoreCase) >= 0;
 
     /// <summary>
     /// A state's type parameter has no constraint (<c>allows ref struct</c> only relaxes): the method can do nothing
