@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using MemSafety.Analyzers.Engines.Disposal;
 using MemSafety.Analyzers.Engines.Escape;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -30,6 +31,7 @@ public sealed class CompilationServices
     private ColdPaths? _coldPaths;
     private SdkRules? _sdkRules;
     private ParameterSummaries? _summaries;
+    private DisposableTypes? _disposal;
 
     private CompilationServices(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
     {
@@ -64,6 +66,10 @@ public sealed class CompilationServices
 
     /// <summary>The escape engine's parameter summaries; each request passes its own cancellation token.</summary>
     public ParameterSummaries Summaries => GetOrCreate(ref _summaries, static s => new ParameterSummaries(s.Compilation));
+
+    /// <summary>Type-level disposal facts: disposable, finalizable, <c>SafeHandle</c>, native fields, what a
+    /// finalizer runs (Engines/Disposal).</summary>
+    public DisposableTypes Disposal => GetOrCreate(ref _disposal, static s => new DisposableTypes(s.Compilation, s.Summaries));
 
     /// <summary>The <c>memsafety.*</c> options of one file.</summary>
     public MemSafetyOptions OptionsFor(SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).Options;
