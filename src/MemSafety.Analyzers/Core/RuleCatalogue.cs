@@ -27,6 +27,7 @@ public static class RuleIdentifiers
     public const string CapturingLocalFunctionAsDelegate = "MSA3005";
     public const string ImplicitCapture = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
+    public const string MissingSuppressFinalize = "MSA4002";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -234,6 +235,20 @@ public static class RuleCatalogue
                      "A finalizer that does nothing pays all of that for nothing. While the SDK's CA1821 is on, which reports every such finalizer, they are left to it.",
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
+    public static readonly DiagnosticDescriptor MissingSuppressFinalize = new(
+        RuleIdentifiers.MissingSuppressFinalize,
+        title: "Call GC.SuppressFinalize(this) when disposing an object that has a finalizer",
+        messageFormat: "'{0}' does not call GC.SuppressFinalize(this){1}: '{2}' has a finalizer{3}, so every disposed instance is still queued for finalization, survives one more garbage collection and runs its finalizer",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An object whose type has a finalizer is registered for finalization when it is allocated. Dispose releases what the " +
+                     "finalizer would; without GC.SuppressFinalize(this) the disposed object stays registered, so the collection that finds it " +
+                     "dead cannot free it: it is queued for the finalizer thread, promoted a generation with everything it references, and its " +
+                     "finalizer runs anyway. Reported only for types whose hierarchy has a finalizer that does work and whose Dispose reaches " +
+                     "what that finalizer releases.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MissingSuppressFinalize));
+
     public static readonly DiagnosticDescriptor MaterializedOnce = new(
         RuleIdentifiers.MaterializedOnce,
         title: "Do not copy a sequence only to enumerate it once",
@@ -335,5 +350,6 @@ public static class RuleCatalogue
         TargetDependentEnumBoxing,
         CapturingLocalFunctionAsDelegate,
         ImplicitCapture,
-        EmptyFinalizer);
+        EmptyFinalizer,
+        MissingSuppressFinalize);
 }
