@@ -28,6 +28,7 @@ public static class RuleIdentifiers
     public const string ImplicitCapture = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
     public const string MissingSuppressFinalize = "MSA4002";
+    public const string ManagedStateFinalizer = "MSA4005";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -249,6 +250,20 @@ public static class RuleCatalogue
                      "what that finalizer releases.",
         helpLinkUri: HelpLink(RuleIdentifiers.MissingSuppressFinalize));
 
+    public static readonly DiagnosticDescriptor ManagedStateFinalizer = new(
+        RuleIdentifiers.ManagedStateFinalizer,
+        title: "Remove the finalizer of a type that holds only managed state",
+        messageFormat: "Finalizer of '{0}' releases nothing unmanaged: {1}; every instance is still registered for finalization when allocated and survives one more garbage collection",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A finalizer exists to release what the garbage collector cannot: native handles and memory. One that only reads and " +
+                     "writes the fields of the object being finalized (typically ~T() { Dispose(false); } over a Dispose(bool) that does " +
+                     "everything under 'if (disposing)') releases nothing, yet every instance is registered for finalization when it is " +
+                     "allocated, cannot be reclaimed by the collection that finds it dead, and is promoted with everything it references " +
+                     "until the finalizer thread has run it. Removing the finalizer changes nothing anyone can observe.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ManagedStateFinalizer));
+
     public static readonly DiagnosticDescriptor MaterializedOnce = new(
         RuleIdentifiers.MaterializedOnce,
         title: "Do not copy a sequence only to enumerate it once",
@@ -351,5 +366,6 @@ public static class RuleCatalogue
         CapturingLocalFunctionAsDelegate,
         ImplicitCapture,
         EmptyFinalizer,
-        MissingSuppressFinalize);
+        MissingSuppressFinalize,
+        ManagedStateFinalizer);
 }

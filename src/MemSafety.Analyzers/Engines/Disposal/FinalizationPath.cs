@@ -283,6 +283,13 @@ public sealed class FinalizationPath
                         Visit(child, frame);
                     Add(NativeMembers.IsNativeCall(pointerCall) ? FinalizerEffectKind.NativeCall : FinalizerEffectKind.OutsideEffect, pointerCall, frame);
                     return false;
+                case IInvalidOperation:
+                    // Code that does not bind (being typed): nothing can be said about it.
+                    foreach (var child in operation.ChildOperations)
+                        Visit(child, frame);
+                    Complete = false;
+                    Add(FinalizerEffectKind.OutsideEffect, operation, frame);
+                    return false;
                 case IUsingOperation:
                 case IUsingDeclarationOperation:
                 case IAwaitOperation:
