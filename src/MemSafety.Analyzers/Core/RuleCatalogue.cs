@@ -29,6 +29,7 @@ public static class RuleIdentifiers
     public const string EmptyFinalizer = "MSA4001";
     public const string MissingSuppressFinalize = "MSA4002";
     public const string ManagedStateFinalizer = "MSA4005";
+    public const string FinalizerResurrection = "MSA4009";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -264,6 +265,20 @@ public static class RuleCatalogue
                      "until the finalizer thread has run it. Removing the finalizer changes nothing anyone can observe.",
         helpLinkUri: HelpLink(RuleIdentifiers.ManagedStateFinalizer));
 
+    public static readonly DiagnosticDescriptor FinalizerResurrection = new(
+        RuleIdentifiers.FinalizerResurrection,
+        title: "Do not make the object reachable again from its finalizer",
+        messageFormat: "Finalizer of '{0}' {1}: {2}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A finalizer runs once the object is unreachable, on the finalizer thread, in no particular order with the finalizers " +
+                     "of the objects it references. Storing 'this' into a static, a collection or another object's field from there " +
+                     "resurrects the object: other code then uses an object whose finalizable fields may already have been finalized, " +
+                     "and whose own finalizer will not run again unless it calls GC.ReRegisterForFinalize. Return objects to a pool " +
+                     "from Dispose instead.",
+        helpLinkUri: HelpLink(RuleIdentifiers.FinalizerResurrection));
+
     public static readonly DiagnosticDescriptor MaterializedOnce = new(
         RuleIdentifiers.MaterializedOnce,
         title: "Do not copy a sequence only to enumerate it once",
@@ -367,5 +382,6 @@ public static class RuleCatalogue
         ImplicitCapture,
         EmptyFinalizer,
         MissingSuppressFinalize,
-        ManagedStateFinalizer);
+        ManagedStateFinalizer,
+        FinalizerResurrection);
 }
