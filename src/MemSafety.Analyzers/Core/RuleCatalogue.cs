@@ -28,6 +28,7 @@ public static class RuleIdentifiers
     public const string ImplicitCapture = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
     public const string MissingSuppressFinalize = "MSA4002";
+    public const string FinalizerTouchesManagedObject = "MSA4003";
     public const string ManagedStateFinalizer = "MSA4005";
     public const string FinalizerResurrection = "MSA4009";
 }
@@ -279,6 +280,19 @@ public static class RuleCatalogue
                      "from Dispose instead.",
         helpLinkUri: HelpLink(RuleIdentifiers.FinalizerResurrection));
 
+    public static readonly DiagnosticDescriptor FinalizerTouchesManagedObject = new(
+        RuleIdentifiers.FinalizerTouchesManagedObject,
+        title: "Do not use finalizable or disposable fields from a finalizer",
+        messageFormat: "Finalizer of '{0}' {1}: {2}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "When an object becomes unreachable, so do the objects only it references, and the runtime runs all their finalizers " +
+                     "in no particular order. A finalizer (or the Dispose(false) it runs) that calls, reads or passes on a field whose object " +
+                     "may already have been finalized works on a dead object, and an exception thrown on the finalizer thread ends the " +
+                     "process. Release only unmanaged resources when not disposing: managed objects clean up after themselves.",
+        helpLinkUri: HelpLink(RuleIdentifiers.FinalizerTouchesManagedObject));
+
     public static readonly DiagnosticDescriptor MaterializedOnce = new(
         RuleIdentifiers.MaterializedOnce,
         title: "Do not copy a sequence only to enumerate it once",
@@ -382,6 +396,7 @@ public static class RuleCatalogue
         ImplicitCapture,
         EmptyFinalizer,
         MissingSuppressFinalize,
+        FinalizerTouchesManagedObject,
         ManagedStateFinalizer,
         FinalizerResurrection);
 }
