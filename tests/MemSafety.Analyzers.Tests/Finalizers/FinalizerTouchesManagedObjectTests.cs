@@ -6,12 +6,58 @@ namespace MemSafety.Analyzers.Tests.Finalizers;
 
 public sealed class FinalizerTouchesManagedObjectTests
 {
+    // The rule is off by default (a suggestion in the Strict preset): each test turns it on, as a user would.
+    private static AnalyzerTest On(string source)
+    {
+        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test(source);
+        test.DiagnosticSeverities["MSA4003"] = Microsoft.CodeAnalysis.ReportDiagnostic.Warn;
+        return test;
+    }
+
+    private static Task OnAsync(string source) => On(source).RunAsync();
+
+    [Fact]
+    public Task OffByDefault_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+        sealed class Log
+        {
+            private readonly System.IO.StreamWriter _writer = new System.IO.StreamWriter(new System.IO.MemoryStream());
+            ~Log() { _writer.Flush(); }
+        }
+        """);
+
+    [Fact]
+    public Task PureMembersOfTheField_NoDiagnostic() => OnAsync("""
+        sealed class Traced
+        {
+            private readonly System.IO.Stream _stream = new System.IO.MemoryStream();
+            public static int Last;
+            ~Traced() { Last = _stream.GetHashCode(); }
+        }
+        """);
+
+    [Fact]
+    public Task SealedDisposableHoldingOnlyOpenDisposables_NoDiagnostic() => OnAsync("""
+        using System;
+        using System.Threading.Tasks;
+        sealed class WaitState : IDisposable
+        {
+            private Task _pending = Task.CompletedTask;
+            public void Release() { }
+            public void Dispose() => _pending = Task.CompletedTask;
+        }
+        sealed class Holder
+        {
+            private readonly WaitState _state = new WaitState();
+            ~Holder() { _state.Release(); }
+        }
+        """);
+
     // ------------------------------------------------------------------ reported
 
     [Fact]
     public Task WriterFlushedInTheFinalizer_MessageSaysWhy()
     {
-        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test("""
+        var test = On("""
             using System.IO;
             sealed class Log
             {
@@ -27,7 +73,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     [Fact]
     public Task OutsideIfDisposingInDisposeFalse_MessageSaysWhere()
     {
-        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test("""
+        var test = On("""
             using System;
             using System.IO;
             sealed class Archive : IDisposable
@@ -52,7 +98,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     [Fact]
     public Task FieldWhoseTypeHasAFinalizer_MessageSaysItMayBeFinalized()
     {
-        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test("""
+        var test = On("""
             using System;
             using System.Runtime.InteropServices;
             sealed class Block
@@ -75,7 +121,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     [Fact]
     public Task PassedToAHelperOrReadThroughAProperty_Reported()
     {
-        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test("""
+        var test = On("""
             using System.IO;
             static class Streams { public static void Close(Stream stream) => stream.Dispose(); }
             sealed class Passing
@@ -98,7 +144,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     }
 
     [Fact]
-    public Task ThroughALocalCopyOrConditionalAccess_ReportedOncePerField() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task ThroughALocalCopyOrConditionalAccess_ReportedOncePerField() => OnAsync("""
         using System;
         sealed class Wrapper
         {
@@ -115,7 +161,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     [Fact]
     public Task SealedDisposableOfTheCompilationHoldingAStream_Reported()
     {
-        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test("""
+        var test = On("""
             using System;
             using System.IO;
             sealed class Journal : IDisposable
@@ -136,7 +182,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     }
 
     [Fact]
-    public Task TouchedByAnOverrideOfADerivedType_Reported() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task TouchedByAnOverrideOfADerivedType_Reported() => OnAsync("""
         using System.IO;
         internal abstract class Base
         {
@@ -153,7 +199,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     // ------------------------------------------------------------------ not reported
 
     [Fact]
-    public Task TouchedOnlyWhenDisposing_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task TouchedOnlyWhenDisposing_NoDiagnostic() => OnAsync("""
         using System;
         using System.IO;
         sealed class Archive : IDisposable
@@ -172,7 +218,7 @@ public sealed class FinalizerTouchesManagedObjectTests
         """);
 
     [Fact]
-    public Task SafeHandleField_FinalizedAfterOrdinaryFinalizers_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task SafeHandleField_FinalizedAfterOrdinaryFinalizers_NoDiagnostic() => OnAsync("""
         using Microsoft.Win32.SafeHandles;
         sealed class Holder
         {
@@ -182,7 +228,7 @@ public sealed class FinalizerTouchesManagedObjectTests
         """);
 
     [Fact]
-    public Task NonDisposableObjectsAndSealedLibraryDisposables_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task NonDisposableObjectsAndSealedLibraryDisposables_NoDiagnostic() => OnAsync("""
         using System.Collections.Generic;
         using System.Threading;
         sealed class Tracker
@@ -200,7 +246,7 @@ public sealed class FinalizerTouchesManagedObjectTests
         """);
 
     [Fact]
-    public Task NullChecksAndClearingTheField_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task NullChecksAndClearingTheField_NoDiagnostic() => OnAsync("""
         sealed class Clearing
         {
             private System.IO.Stream? _stream = new System.IO.MemoryStream();
@@ -215,7 +261,7 @@ public sealed class FinalizerTouchesManagedObjectTests
         """);
 
     [Fact]
-    public Task StaticFieldsAreNotFinalizedWithTheObject_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task StaticFieldsAreNotFinalizedWithTheObject_NoDiagnostic() => OnAsync("""
         sealed class Counter
         {
             private static readonly System.IO.StringWriter s_log = new();
@@ -224,7 +270,7 @@ public sealed class FinalizerTouchesManagedObjectTests
         """);
 
     [Fact]
-    public Task TouchedOutsideTheFinalizersPath_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task TouchedOutsideTheFinalizersPath_NoDiagnostic() => OnAsync("""
         using System;
         sealed class Session : IDisposable
         {
@@ -237,7 +283,7 @@ public sealed class FinalizerTouchesManagedObjectTests
         """);
 
     [Fact]
-    public Task GeneratedCode_NoDiagnostic() => Verify<FinalizerTouchesManagedObjectAnalyzer>.AnalyzerAsync("""
+    public Task GeneratedCode_NoDiagnostic() => OnAsync("""
         // <auto-generated/>
         sealed class Generated
         {
@@ -249,7 +295,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     [Fact]
     public Task IncompleteCode_NoDiagnosticAndNoCrash()
     {
-        var test = Verify<FinalizerTouchesManagedObjectAnalyzer>.Test("""
+        var test = On("""
             sealed class A { System.IO.Stream _s = null!; ~A( { _s.Flush(); } }
             sealed class B { System.IO.Stream _s = null!; ~B() { _s.Missing(); } }
             """);

@@ -92,9 +92,9 @@ public sealed class ManagedStateFinalizerTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4005", 0).WithMessage(
-            "Finalizer of 'Cargo' releases nothing unmanaged: what it runs ('Dispose(disposing: false)') only reads and writes the fields of the object being finalized; every instance is still registered for finalization when allocated and survives one more garbage collection"));
+            "Finalizer of 'Cargo' releases nothing unmanaged: what it runs ('Dispose(disposing: false)') changes nothing outside the object being finalized; every instance is still registered for finalization when allocated and survives one more garbage collection"));
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4005", 1).WithMessage(
-            "Finalizer of 'Flag' releases nothing unmanaged: it only reads and writes the fields of the object being finalized; every instance is still registered for finalization when allocated and survives one more garbage collection"));
+            "Finalizer of 'Flag' releases nothing unmanaged: it changes nothing outside the object being finalized; every instance is still registered for finalization when allocated and survives one more garbage collection"));
         return test.RunAsync();
     }
 

@@ -44,6 +44,7 @@ public sealed class DisposableTypes
     private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
     private readonly object _derivedGate = new();
     private Dictionary<INamedTypeSymbol, List<INamedTypeSymbol>>? _derived;
+    private List<INamedTypeSymbol>? _finalizerTypes;
     private IMethodSymbol? _disposeMember;
     private IMethodSymbol? _disposeAsyncMember;
     private bool _membersResolved;
@@ -355,6 +356,17 @@ public sealed class DisposableTypes
         return result;
     }
 
+    /// <summary>The classes of this compilation that declare a finalizer (in declaration order of a walk of the
+    /// namespaces): few in any code base, so a question about every finalizable type asks these.</summary>
+    public IReadOnlyList<INamedTypeSymbol> TypesDeclaringFinalizers
+    {
+        get
+        {
+            DerivedMap();
+            return _finalizerTypes!;
+        }
+    }
+
     private Dictionary<INamedTypeSymbol, List<INamedTypeSymbol>> DerivedMap()
     {
         var map = Volatile.Read(ref _derived);
@@ -364,32 +376,41 @@ public sealed class DisposableTypes
         {
             if (_derived is not null)
                 return _derived;
+            // One walk over the compilation's types: namespaces and nested types only (GetTypeMembers creates no
+            // member symbols); a type's finalizer is looked up by name.
             map = new Dictionary<INamedTypeSymbol, List<INamedTypeSymbol>>(SymbolEqualityComparer.Default);
-            var stack = new Stack<INamespaceOrTypeSymbol>();
-            stack.Push(Compilation.Assembly.GlobalNamespace);
-            while (stack.Count > 0)
+            var finalizerTypes = new List<INamedTypeSymbol>();
+            var namespaces = new Stack<INamespaceSymbol>();
+            var types = new Stack<INamedTypeSymbol>();
+            namespaces.Push(Compilation.Assembly.GlobalNamespace);
+            while (namespaces.Count > 0)
             {
-                var current = stack.Pop();
-                foreach (var member in current.GetMembers())
+                var ns = namespaces.Pop();
+                foreach (var nested in ns.GetNamespaceMembers())
+                    namespaces.Push(nested);
+                foreach (var type in ns.GetTypeMembers())
+                    types.Push(type);
+                while (types.Count > 0)
                 {
-                    if (member is INamespaceSymbol ns)
+                    var type = types.Pop();
+                    foreach (var nested in type.GetTypeMembers())
+                        types.Push(nested);
+                    if (type.TypeKind != TypeKind.Class)
+                        continue;
+                    if (type.BaseType is { } baseType)
                     {
-                        stack.Push(ns);
+                        var key = baseType.OriginalDefinition;
+                        if (!map.TryGetValue(key, out var list))
+                            map[key] = list = new List<INamedTypeSymbol>();
+                        list.Add(type);
                     }
-                    else if (member is INamedTypeSymbol type)
-                    {
-                        stack.Push(type);
-                        if (type.TypeKind == TypeKind.Class && type.BaseType is { } baseType)
-                        {
-                            var key = baseType.OriginalDefinition;
-                            if (!map.TryGetValue(key, out var list))
-                                map[key] = list = new List<INamedTypeSymbol>();
-                            list.Add(type);
-                        }
-                    }
+
+                    if (DisposableType.DeclaredFinalizer(type) is not null)
+                        finalizerTypes.Add(type);
                 }
             }
 
+            _finalizerTypes = finalizerTypes;
             Volatile.Write(ref _derived, map);
             return map;
         }
@@ -509,6 +530,7 @@ public sealed class DisposableType
     private int _finalizerKind = -1;
     private IMethodSymbol? _nonTrivialFinalizer;
     private ImmutableArray<NativeField>? _nativeFields;
+    private ImmutableArray<IFieldSymbol>? _handleFields;
     private FinalizationPath? _path;
 
     internal DisposableType(DisposableTypes owner, INamedTypeSymbol type)
@@ -546,14 +568,6 @@ public sealed class DisposableType
             }
         }
 
-        var handles = ImmutableArray.CreateBuilder<IFieldSymbol>();
-        foreach (var member in type.GetMembers())
-        {
-            if (member is IFieldSymbol { IsConst: false, IsStatic: false } field && NativeMembers.IsHandleType(field.Type))
-                handles.Add(field);
-        }
-
-        HandleFields = handles.ToImmutable();
     }
 
     public INamedTypeSymbol Type { get; }
@@ -586,7 +600,27 @@ public sealed class DisposableType
 
     /// <summary>Instance fields declared in the type whose type can hold a native handle or native memory
     /// (<see cref="NativeMembers.IsHandleType"/>), whatever they are assigned.</summary>
-    public ImmutableArray<IFieldSymbol> HandleFields { get; }
+    public ImmutableArray<IFieldSymbol> HandleFields
+    {
+        get
+        {
+            if (_handleFields is { } known)
+                return known;
+            var handles = ImmutableArray.CreateBuilder<IFieldSymbol>();
+            foreach (var member in Type.GetMembers())
+            {
+                if (member is IFieldSymbol { IsConst: false, IsStatic: false } handle && NativeMembers.IsHandleType(handle.Type))
+                    handles.Add(handle);
+            }
+
+            var computed = handles.ToImmutable();
+            lock (_gate)
+            {
+                _handleFields ??= computed;
+                return _handleFields.Value;
+            }
+        }
+    }
 
     /// <summary>Whether the finalizers of the hierarchy do anything (<see cref="FinalizerKind"/>).</summary>
     public FinalizerKind GetFinalizerKind(CancellationToken cancellationToken)

@@ -359,9 +359,12 @@ public sealed class FinalizationPath
             var pure = _owner.Known.IsPure(target) || IsOwnFieldAtomic(invocation, frame);
             if (receiverField is not null)
             {
+                // A member known to have no side effects (GetHashCode, Equals, ToString) works on a finalized object too.
+                if (pure)
+                    return;
                 if (receiverField.Type.IsReferenceType && IsTouchable(receiverField.Type))
                     Add(FinalizerEffectKind.ManagedTouch, invocation, frame, receiverField, target);
-                else if (!pure)
+                else
                     Add(FinalizerEffectKind.OutsideEffect, invocation, frame, receiverField, target);
             }
             else if (!pure)

@@ -18,7 +18,9 @@ namespace MemSafety.Analyzers.Rules.Finalizers;
 /// stream whose handle is closed, a writer whose buffer was flushed into a closed file, and an exception thrown there
 /// ends the process. The engine's <see cref="FinalizerEffectKind.ManagedTouch"/> effects are reported when the
 /// field's type has a finalizer, or is a disposable interface or unsealed class (the object behind it may be a
-/// <c>FileStream</c>), or is a sealed disposable class of the compilation with such a field of its own.
+/// <c>FileStream</c>), or is a sealed disposable class of the compilation with a field of a finalizable type. Off by
+/// default (on as a suggestion in the Strict preset): on real code most such touches are deliberate and harmless
+/// (a second Dispose of a stream, a reference count released on a shared object), see docs/rules/MSA4003.md.
 /// <c>SafeHandle</c> and other <c>CriticalFinalizerObject</c> fields are finalized after every ordinary finalizer and
 /// are never reported. One diagnostic per field and finalizer, at its first touch.
 /// </summary>
@@ -147,7 +149,7 @@ public sealed class FinalizerTouchesManagedObjectAnalyzer : MemSafetyAnalyzer
             return None;
         foreach (var member in sealedType.GetMembers())
         {
-            if (member is IFieldSymbol { IsStatic: false } inner && Category(inner.Type, disposal, cancellationToken, depth + 1) is Finalizable or OpenDisposable)
+            if (member is IFieldSymbol { IsStatic: false } inner && Category(inner.Type, disposal, cancellationToken, depth + 1) == Finalizable)
                 return OwnsFinalizable;
         }
 

@@ -54,8 +54,8 @@ public sealed class ManagedStateFinalizerAnalyzer : MemSafetyAnalyzer
 
         var runs = FirstCallOnThis(path.Body);
         var what = runs is null
-            ? "it only reads and writes the fields of the object being finalized"
-            : $"what it runs ('{runs}') only reads and writes the fields of the object being finalized";
+            ? "it changes nothing outside the object being finalized"
+            : $"what it runs ('{runs}') changes nothing outside the object being finalized";
         var properties = type.IsSealed || (!DisposableTypes.IsExternallyDerivable(type) && !DerivedTypeHasFinalizer(type, disposal))
             ? RemoveSuppressFinalize
             : ImmutableDictionary<string, string?>.Empty;

@@ -30,15 +30,17 @@ internal static class ManagedStateFinalizers
                 return null;
         }
 
+        // The path first: most finalizers do something, and it binds only what the finalizer runs, while the native
+        // field scan binds every member of the type.
+        var path = facts.GetFinalizationPath(cancellationToken);
+        if (path is not { OnlyTouchesItself: true })
+            return null;
         foreach (var field in facts.HandleFields)
         {
             if (field.Type is IPointerTypeSymbol or IFunctionPointerTypeSymbol || field.Type.Name == "GCHandle")
                 return null;
         }
 
-        if (!facts.GetNativeFields(cancellationToken).IsEmpty)
-            return null;
-        var path = facts.GetFinalizationPath(cancellationToken);
-        return path is { OnlyTouchesItself: true } ? path : null;
+        return facts.GetNativeFields(cancellationToken).IsEmpty ? path : null;
     }
 }

@@ -121,16 +121,41 @@ public sealed class MissingSuppressFinalizeAnalyzer : MemSafetyAnalyzer
         var member = isDispose ? disposal.DisposeInterfaceMember : disposal.DisposeAsyncInterfaceMember;
         if (member is null)
             return null;
-        foreach (var derived in disposal.DerivedTypesOf(type))
+        // The compilation's finalizers are few: ask each whether its type derives from this one and inherits the method.
+        foreach (var candidate in disposal.TypesDeclaringFinalizers)
         {
-            if (derived.FindImplementationForInterfaceMember(member) is IMethodSymbol implementation && Same(method, implementation)
-                && disposal.Of(derived).GetNonTrivialFinalizer(cancellationToken) is { } finalizer)
+            if (!DerivesFrom(candidate, type))
+                continue;
+            foreach (var derived in Including(candidate, disposal))
             {
-                return (derived, finalizer);
+                if (derived.FindImplementationForInterfaceMember(member) is IMethodSymbol implementation && Same(method, implementation)
+                    && disposal.Of(derived).GetNonTrivialFinalizer(cancellationToken) is { } finalizer)
+                {
+                    return (derived, finalizer);
+                }
             }
         }
 
         return null;
+    }
+
+    private static bool DerivesFrom(INamedTypeSymbol type, INamedTypeSymbol baseType)
+    {
+        for (var t = type.BaseType; t is not null; t = t.BaseType)
+        {
+            if (SymbolEqualityComparer.Default.Equals(t.OriginalDefinition, baseType.OriginalDefinition))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The type and the types of the compilation derived from it (which inherit its finalizer).</summary>
+    private static IEnumerable<INamedTypeSymbol> Including(INamedTypeSymbol type, DisposableTypes disposal)
+    {
+        yield return type;
+        foreach (var derived in disposal.DerivedTypesOf(type))
+            yield return derived;
     }
 
     /// <summary>
