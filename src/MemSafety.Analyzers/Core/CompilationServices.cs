@@ -2,6 +2,7 @@ using System;
 using System.Collections.Concurrent;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using MemSafety.Analyzers.Engines.Disposal;
 using MemSafety.Analyzers.Engines.Escape;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -31,6 +32,7 @@ public sealed class CompilationServices
     private SdkRules? _sdkRules;
     private ParameterSummaries? _summaries;
     private Rules.Closures.StateOverloads? _stateOverloads;
+    private DisposableTypes? _disposal;
 
     private CompilationServices(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
     {
@@ -68,6 +70,10 @@ public sealed class CompilationServices
 
     /// <summary>The state-passing forms of methods that take a delegate (MSA3001; MSA3004 defers to it), found once per method.</summary>
     public Rules.Closures.StateOverloads StateOverloads => GetOrCreate(ref _stateOverloads, static _ => new Rules.Closures.StateOverloads());
+
+    /// <summary>Type-level disposal facts: disposable, finalizable, <c>SafeHandle</c>, native fields, what a
+    /// finalizer runs (Engines/Disposal).</summary>
+    public DisposableTypes Disposal => GetOrCreate(ref _disposal, static s => new DisposableTypes(s.Compilation, s.Summaries));
 
     /// <summary>The <c>memsafety.*</c> options of one file.</summary>
     public MemSafetyOptions OptionsFor(SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).Options;

@@ -31,6 +31,10 @@ public static class RuleIdentifiers
     public const string CapturingLocalFunctionAsDelegate = "MSA3005";
     public const string ImplicitCaptureKeepsAlive = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
+    public const string MissingSuppressFinalize = "MSA4002";
+    public const string FinalizerTouchesManagedObject = "MSA4003";
+    public const string ManagedStateFinalizer = "MSA4005";
+    public const string FinalizerResurrection = "MSA4009";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -269,6 +273,62 @@ public static class RuleCatalogue
                      "A finalizer that does nothing pays all of that for nothing. While the SDK's CA1821 is on, which reports every such finalizer, they are left to it.",
         helpLinkUri: HelpLink(RuleIdentifiers.EmptyFinalizer));
 
+    public static readonly DiagnosticDescriptor MissingSuppressFinalize = new(
+        RuleIdentifiers.MissingSuppressFinalize,
+        title: "Call GC.SuppressFinalize(this) when disposing an object that has a finalizer",
+        messageFormat: "'{0}' does not call GC.SuppressFinalize(this){1}: '{2}' has a finalizer{3}, so every disposed instance is still queued for finalization, survives one more garbage collection and runs its finalizer",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An object whose type has a finalizer is registered for finalization when it is allocated. Dispose releases what the " +
+                     "finalizer would; without GC.SuppressFinalize(this) the disposed object stays registered, so the collection that finds it " +
+                     "dead cannot free it: it is queued for the finalizer thread, promoted a generation with everything it references, and its " +
+                     "finalizer runs anyway. Reported only for types whose hierarchy has a finalizer that does work and whose Dispose reaches " +
+                     "what that finalizer releases.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MissingSuppressFinalize));
+
+    public static readonly DiagnosticDescriptor ManagedStateFinalizer = new(
+        RuleIdentifiers.ManagedStateFinalizer,
+        title: "Remove the finalizer of a type that holds only managed state",
+        messageFormat: "Finalizer of '{0}' releases nothing unmanaged: {1}; every instance is still registered for finalization when allocated and survives one more garbage collection",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A finalizer exists to release what the garbage collector cannot: native handles and memory. One that only reads and " +
+                     "writes the fields of the object being finalized (typically ~T() { Dispose(false); } over a Dispose(bool) that does " +
+                     "everything under 'if (disposing)') releases nothing, yet every instance is registered for finalization when it is " +
+                     "allocated, cannot be reclaimed by the collection that finds it dead, and is promoted with everything it references " +
+                     "until the finalizer thread has run it. Removing the finalizer changes nothing anyone can observe.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ManagedStateFinalizer));
+
+    public static readonly DiagnosticDescriptor FinalizerResurrection = new(
+        RuleIdentifiers.FinalizerResurrection,
+        title: "Do not make the object reachable again from its finalizer",
+        messageFormat: "Finalizer of '{0}' {1}: {2}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A finalizer runs once the object is unreachable, on the finalizer thread, in no particular order with the finalizers " +
+                     "of the objects it references. Storing 'this' into a static, a collection or another object's field from there " +
+                     "resurrects the object: other code then uses an object whose finalizable fields may already have been finalized, " +
+                     "and whose own finalizer will not run again unless it calls GC.ReRegisterForFinalize. Return objects to a pool " +
+                     "from Dispose instead.",
+        helpLinkUri: HelpLink(RuleIdentifiers.FinalizerResurrection));
+
+    public static readonly DiagnosticDescriptor FinalizerTouchesManagedObject = new(
+        RuleIdentifiers.FinalizerTouchesManagedObject,
+        title: "Do not use finalizable or disposable fields from a finalizer",
+        messageFormat: "Finalizer of '{0}' {1}: {2}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: false,
+        description: "When an object becomes unreachable, so do the objects only it references, and the runtime runs all their finalizers " +
+                     "in no particular order. A finalizer (or the Dispose(false) it runs) that calls, reads or passes on a field whose object " +
+                     "may already have been finalized works on a dead object, and an exception thrown on the finalizer thread ends the " +
+                     "process. Release only unmanaged resources when not disposing: managed objects clean up after themselves. " +
+                     "Off by default (a suggestion in the Strict preset): most such uses in real code are deliberate and harmless.",
+        helpLinkUri: HelpLink(RuleIdentifiers.FinalizerTouchesManagedObject));
+
     public static readonly DiagnosticDescriptor MaterializedOnce = new(
         RuleIdentifiers.MaterializedOnce,
         title: "Do not copy a sequence only to enumerate it once",
@@ -408,5 +468,9 @@ public static class RuleCatalogue
         UncachedDelegate,
         CapturingLocalFunctionAsDelegate,
         ImplicitCaptureKeepsAlive,
-        EmptyFinalizer);
+        EmptyFinalizer,
+        MissingSuppressFinalize,
+        FinalizerTouchesManagedObject,
+        ManagedStateFinalizer,
+        FinalizerResurrection);
 }

@@ -26,6 +26,11 @@ public sealed class WellKnownTypes
     private object? _enumerable;
     private object? _stringBuilder;
     private object? _textWriter;
+    private object? _disposable;
+    private object? _asyncDisposable;
+    private object? _safeHandle;
+    private object? _criticalFinalizerObject;
+    private object? _gc;
 
     private WellKnownTypes(Compilation compilation)
     {
@@ -78,6 +83,21 @@ public sealed class WellKnownTypes
 
     /// <summary><c>System.IO.TextWriter</c>.</summary>
     public INamedTypeSymbol? TextWriter => Get(ref _textWriter, "System.IO.TextWriter");
+
+    /// <summary><c>System.IDisposable</c>.</summary>
+    public INamedTypeSymbol? IDisposable => Get(ref _disposable, "System.IDisposable");
+
+    /// <summary><c>System.IAsyncDisposable</c> (absent on netstandard2.0 without Microsoft.Bcl.AsyncInterfaces).</summary>
+    public INamedTypeSymbol? IAsyncDisposable => Get(ref _asyncDisposable, "System.IAsyncDisposable");
+
+    /// <summary><c>System.Runtime.InteropServices.SafeHandle</c>.</summary>
+    public INamedTypeSymbol? SafeHandle => Get(ref _safeHandle, "System.Runtime.InteropServices.SafeHandle");
+
+    /// <summary><c>System.Runtime.ConstrainedExecution.CriticalFinalizerObject</c>: its finalizers run after the ordinary ones.</summary>
+    public INamedTypeSymbol? CriticalFinalizerObject => Get(ref _criticalFinalizerObject, "System.Runtime.ConstrainedExecution.CriticalFinalizerObject");
+
+    /// <summary><c>System.GC</c>.</summary>
+    public INamedTypeSymbol? GC => Get(ref _gc, "System.GC");
 
     /// <summary>Resolves on first use. Two threads may both look the name up; Roslyn answers both with the same
     /// symbol, so either write is right. A lookup that throws leaves the slot empty: nothing caches an exception.</summary>

@@ -73,7 +73,7 @@ public sealed class CompilationServicesTests
     }
 
     private static readonly string[] Services =
-        { nameof(CompilationServices), nameof(WellKnownTypes), nameof(HotPathOracle), nameof(ColdPaths), nameof(SdkRules), nameof(ParameterSummaries) };
+        { nameof(CompilationServices), nameof(WellKnownTypes), nameof(HotPathOracle), nameof(ColdPaths), nameof(SdkRules), nameof(ParameterSummaries), nameof(MemSafety.Analyzers.Engines.Disposal.DisposableTypes) };
 
     private static readonly string Once = string.Join(", ", Services.Select(s => s + " ×1"));
 
@@ -160,7 +160,7 @@ public sealed class CompilationServicesTests
         {
             start.Wait();
             var services = CompilationServices.Get(compilation, provider);
-            return (services, services.HotPaths, services.Summaries, services.ColdPaths, services.SdkRules, services.Types);
+            return (services, services.HotPaths, services.Summaries, services.ColdPaths, services.SdkRules, services.Types, services.Disposal);
         })).ToList();
         start.Set();
         var results = await Task.WhenAll(tasks);
@@ -168,6 +168,7 @@ public sealed class CompilationServicesTests
         Assert.Single(results.Select(r => r.services).Distinct());
         Assert.Single(results.Select(r => r.HotPaths).Distinct());
         Assert.Single(results.Select(r => r.Summaries).Distinct());
+        Assert.Single(results.Select(r => r.Disposal).Distinct());
         var counts = Counts(compilation);
         Assert.True(counts == Once, counts);
     }
