@@ -24,7 +24,9 @@ public static class RuleIdentifiers
     public const string ObjectEqualsOfValues = "MSA2005";
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
+    public const string CapturingDelegateInLoop = "MSA3002";
     public const string DisplayClassOnUnusedPaths = "MSA3003";
+    public const string UncachedDelegate = "MSA3004";
     public const string CapturingLocalFunctionAsDelegate = "MSA3005";
     public const string ImplicitCaptureKeepsAlive = "MSA3006";
     public const string EmptyFinalizer = "MSA4001";
@@ -222,6 +224,37 @@ public static class RuleCatalogue
                      "foreach use the struct enumerator directly (or index an array), with no allocation.",
         helpLinkUri: HelpLink(RuleIdentifiers.InterfaceEnumeration));
 
+    public static readonly DiagnosticDescriptor CapturingDelegateInLoop = new(
+        RuleIdentifiers.CapturingDelegateInLoop,
+        title: "Do not create a capturing lambda anew on every iteration of a loop",
+        messageFormat: "Lambda capturing {0} allocates {1} on every iteration of this '{2}' loop; {3}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A lambda that captures locals or parameters runs as a method of a compiler-generated display class, allocated at the start " +
+                     "of the scope that declares them, and each evaluation of the lambda creates a delegate over it. The compiler caches that " +
+                     "delegate in the display class when a scope lies between the lambda and its variables, so a loop alone does not make it " +
+                     "repeat. Reported are the lambdas in a loop that really allocate per iteration: those whose captured variables live in the " +
+                     "loop body (a new display class and delegate each iteration; reported when the delegate does not outlive the call that " +
+                     "receives it, so a plain loop could do without), and those the compiler creates anew each time although their display " +
+                     "class lives outside the loop (no scope in between); when nothing they capture changes in the loop, the fix creates " +
+                     "the delegate once before it.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CapturingDelegateInLoop));
+
+    public static readonly DiagnosticDescriptor UncachedDelegate = new(
+        RuleIdentifiers.UncachedDelegate,
+        title: "Cache the delegate of an instance method group or a lambda that captures only this",
+        messageFormat: "{0} allocates a new '{1}' delegate {2}: {3}; {4}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The compiler caches the delegate of a lambda that captures nothing (in a static field) and, since C# 11, of a static " +
+                     "method group. It cannot cache a delegate bound to an object: converting an instance method group (M, this.M, other.M) " +
+                     "or a lambda that uses only 'this' to a delegate allocates a new delegate each time it runs (before C# 11, a static " +
+                     "method group too). In a loop or a hot path, cache the delegate in a field of the instance, or make the method static " +
+                     "when it uses no instance state.",
+        helpLinkUri: HelpLink(RuleIdentifiers.UncachedDelegate));
+
     public static readonly DiagnosticDescriptor EmptyFinalizer = new(
         RuleIdentifiers.EmptyFinalizer,
         title: "Remove the empty finalizer",
@@ -350,7 +383,9 @@ public static class RuleCatalogue
         ObjectEqualsOfValues,
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
+        CapturingDelegateInLoop,
         DisplayClassOnUnusedPaths,
+        UncachedDelegate,
         CapturingLocalFunctionAsDelegate,
         ImplicitCaptureKeepsAlive,
         EmptyFinalizer);

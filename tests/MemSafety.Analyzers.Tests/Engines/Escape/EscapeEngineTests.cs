@@ -77,6 +77,13 @@ public sealed class EscapeEngineTests
     [Fact] public void BitConverter_NoEscape() => NoEscape("var b = [|new byte[8]|]; Use(BitConverter.ToInt32(b, 0));");
     [Fact] public void StringBuilderAppendCharArray_NoEscape() => NoEscape("var b = [|new char[8]|]; var sb = new StringBuilder(); sb.Append(b); Use(sb.Length);");
     [Fact] public void LocalFunctionCalledDirectly_NoEscape() => NoEscape("var a = [|new int[4]|]; Local(); void Local() { a[0] = 1; }");
+    /// <summary>List's searches, RemoveAll, ForEach and Sort call the delegate during the call and keep nothing (MSA3002
+    /// asks this of a lambda in a loop); Enumerable.Where keeps it in the iterator it returns.</summary>
+    [Fact] public void DelegatePassedToListSearchOrEnumerableAny_NoEscape() => NoEscape(
+        "var p = [|new Predicate<int[]>(x => x.Length > n)|]; Use(list.FindIndex(p) + list.RemoveAll(p) + (list.Exists(p) ? 1 : 0) + list.Count(new Func<int[], bool>(p)));");
+    [Fact] public void DelegatePassedToEnumerableWhere_Escapes() => Escapes(
+        "var p = [|new Func<int[], bool>(x => x.Length > n)|]; Keep(list.Where(p));", EscapeKind.PassedToMethod, "passed to 'Enumerable.Where', which may keep it");
+
     [Fact] public void NullCheckAndComparison_NoEscape() => NoEscape("var a = [|new int[4]|]; if (a != null && a.Length > 0) Use(1);");
     [Fact] public void IsPatternVariableUsedLocally_NoEscape() => NoEscape("object o = [|new int[4]|]; if (o is int[] arr) Use(arr[0]);");
     [Fact] public void UsingAndTryFinally_NoEscape() => NoEscape("var ms = [|new MemoryStream()|]; try { using (ms) { Use((int)ms.Length); } } finally { Use(1); }");

@@ -1,0 +1,187 @@
+using System.Composition;
+using System.Linq;
+using System.Threading;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Rules.Closures;
+using MemSafety.CodeFixes.Core;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CodeFixes;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.CodeFixes.Closures;
+
+/// <summary>
+/// MSA3002: creates the delegate once, in a local declared just before the loop, and uses the local where the lambda
+/// was: <c>while (…) t += xs.Count(y =&gt; y &gt; limit);</c> becomes <c>Func&lt;int, bool&gt; predicate = y =&gt; y &gt; limit;
+/// while (…) t += xs.Count(predicate);</c>. The lambda reads its captured variables through the same display class as
+/// before, and none of them changes in the loop, so every call sees what it saw; the delegates the loop created were
+/// equal to each other (same target, same method) and now are one. Offered only for what <see cref="LoopClosure"/>
+/// approves (<see cref="LoopClosure.HoistBefore"/>), when the loop is a statement of a block and the delegate type can
+/// be written.
+/// </summary>
+[ExportCodeFixProvider(LanguageNames.CSharp, Name = nameof(CapturingDelegateInLoopFix)), Shared]
+public sealed class CapturingDelegateInLoopFix : MemSafetyCodeFix
+{
+    private const string Title = "Create the delegate once before the loop";
+
+    public CapturingDelegateInLoopFix()
+        : base(RuleIdentifiers.CapturingDelegateInLoop)
+    {
+    }
+
+    /// <summary>Each hoist is planned on the document as the previous ones left it, so names stay unique and
+    /// lambdas hoisted before the same loop keep their order.</summary>
+    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
+    {
+        var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null)
+            return document;
+        var annotations = new System.Collections.Generic.List<SyntaxAnnotation>();
+        var lambdas = new System.Collections.Generic.Dictionary<SyntaxNode, SyntaxAnnotation>();
+        foreach (var diagnostic in diagnostics)
+        {
+            if (!diagnostic.Properties.ContainsKey(CapturingDelegateInLoopAnalyzer.HoistProperty))
+                continue;
+            if (root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is AnonymousFunctionExpressionSyntax lambda && !lambdas.ContainsKey(lambda))
+            {
+                var annotation = new SyntaxAnnotation();
+                lambdas.Add(lambda, annotation);
+                annotations.Add(annotation);
+            }
+        }
+
+        if (annotations.Count == 0)
+            return document;
+        var current = document.WithSyntaxRoot(root.ReplaceNodes(lambdas.Keys, (original, _) => original.WithAdditionalAnnotations(lambdas[original])));
+        foreach (var annotation in annotations)
+        {
+            var (currentRoot, model) = await FixDocument.ReadAsync(current, context.CancellationToken).ConfigureAwait(false);
+            if (currentRoot.GetAnnotatedNodes(annotation).FirstOrDefault() is AnonymousFunctionExpressionSyntax lambda
+                && Plan(model, lambda, context.CancellationToken) is { } plan)
+            {
+                current = current.WithSyntaxRoot(Apply(currentRoot, plan, await LineBreakAsync(current, context.CancellationToken).ConfigureAwait(false)));
+            }
+        }
+
+        return current;
+    });
+
+    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+    {
+        if (!diagnostic.Properties.ContainsKey(CapturingDelegateInLoopAnalyzer.HoistProperty) || node is not AnonymousFunctionExpressionSyntax lambda)
+            return;
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (Plan(model, lambda, request.CancellationToken) is null)
+            return;
+        var document = request.Document;
+        var span = lambda.Span;
+        request.Register(Title, async ct =>
+        {
+            var (root, currentModel) = await FixDocument.ReadAsync(document, ct).ConfigureAwait(false);
+            if (root.FindNode(span, getInnermostNodeForTie: true) is not AnonymousFunctionExpressionSyntax current || Plan(currentModel, current, ct) is not { } plan)
+                return document;
+            return document.WithSyntaxRoot(Apply(root, plan, await LineBreakAsync(document, ct).ConfigureAwait(false)));
+        }, diagnostic);
+    }
+
+    private sealed class HoistPlan
+    {
+        public HoistPlan(AnonymousFunctionExpressionSyntax lambda, StatementSyntax loop, string type, string name)
+        {
+            Lambda = lambda;
+            Loop = loop;
+            Type = type;
+            Name = name;
+        }
+
+        public AnonymousFunctionExpressionSyntax Lambda { get; }
+        public StatementSyntax Loop { get; }
+        public string Type { get; }
+        public string Name { get; }
+    }
+
+    private static HoistPlan? Plan(SemanticModel model, AnonymousFunctionExpressionSyntax lambda, CancellationToken cancellationToken)
+    {
+        if (model.GetOperation(lambda, cancellationToken) is not IAnonymousFunctionOperation { Parent: IDelegateCreationOperation creation }
+            || LoopClosure.Analyze(creation) is not { Kind: LoopClosureKind.DelegatePerIteration, HoistBefore: { } hoistBefore }
+            || hoistBefore.Syntax is not StatementSyntax { Parent: BlockSyntax } loop
+            || creation.Type is not { } type || !CanBeWritten(type))
+        {
+            return null;
+        }
+
+        var baseName = creation.Parent is IArgumentOperation { Parameter: { } parameter } && SyntaxFacts.IsValidIdentifier(parameter.Name)
+                       && SyntaxFacts.GetKeywordKind(parameter.Name) == SyntaxKind.None
+            ? parameter.Name
+            : "callback";
+        return new HoistPlan(lambda, loop, type.ToMinimalDisplayString(model, loop.SpanStart), UniqueName(model, loop, baseName));
+    }
+
+    /// <summary>A name that nothing in the member uses and that binds to nothing at the loop.</summary>
+    private static string UniqueName(SemanticModel model, StatementSyntax loop, string baseName)
+    {
+        SyntaxNode member = loop.FirstAncestorOrSelf<MemberDeclarationSyntax>() ?? (SyntaxNode)loop.SyntaxTree.GetRoot();
+        var used = new System.Collections.Generic.HashSet<string>(
+            member.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText), System.StringComparer.Ordinal);
+        for (var i = 1; ; i++)
+        {
+            var candidate = i == 1 ? baseName : baseName + i;
+            if (!used.Contains(candidate) && model.LookupSymbols(loop.SpanStart, name: candidate).IsEmpty)
+                return candidate;
+        }
+    }
+
+    /// <summary>Whether the type can be spelled in source: no anonymous types (nor the compiler's anonymous delegate
+    /// types) or error types anywhere in it.</summary>
+    private static bool CanBeWritten(ITypeSymbol type) => type switch
+    {
+        IErrorTypeSymbol => false,
+        IArrayTypeSymbol array => CanBeWritten(array.ElementType),
+        IPointerTypeSymbol pointer => CanBeWritten(pointer.PointedAtType),
+        INamedTypeSymbol { IsAnonymousType: true } => false,
+        INamedTypeSymbol named => named.CanBeReferencedByName && named.TypeArguments.All(CanBeWritten) && (named.ContainingType is null || CanBeWritten(named.ContainingType)),
+        _ => true,
+    };
+
+    private static SyntaxNode Apply(SyntaxNode root, HoistPlan plan, string lineBreak)
+    {
+        var indentation = plan.Loop.GetLeadingTrivia().LastOrDefault(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
+        var lambdaText = Reindent(plan.Lambda, plan.Loop, indentation.ToString(), lineBreak);
+        var declaration = SyntaxFactory.ParseStatement($"{indentation}{plan.Type} {plan.Name} = {lambdaText};{lineBreak}");
+        var trackedRoot = root.TrackNodes(plan.Loop, plan.Lambda);
+        trackedRoot = trackedRoot.ReplaceNode(trackedRoot.GetCurrentNode(plan.Lambda)!, SyntaxFactory.IdentifierName(plan.Name).WithTriviaFrom(plan.Lambda));
+        var loop = trackedRoot.GetCurrentNode(plan.Loop)!;
+        var leading = loop.GetLeadingTrivia();
+        // The declaration takes the loop's own leading trivia (blank lines, comments), the loop keeps its indentation.
+        var movedTrivia = SyntaxFactory.TriviaList(leading.TakeWhile((_, i) => i < leading.Count - (indentation == default ? 0 : 1)));
+        declaration = declaration.WithLeadingTrivia(movedTrivia.AddRange(declaration.GetLeadingTrivia()));
+        var newLoop = loop.WithLeadingTrivia(indentation == default ? SyntaxFactory.TriviaList() : SyntaxFactory.TriviaList(indentation));
+        return trackedRoot.ReplaceNode(loop, new SyntaxNode[] { declaration, newLoop });
+    }
+
+    /// <summary>The lambda's text with its continuation lines shifted left or right as far as its statement moves: from
+    /// the indentation of the line it was on to the loop's.</summary>
+    private static string Reindent(AnonymousFunctionExpressionSyntax lambda, StatementSyntax loop, string loopIndentation, string lineBreak)
+    {
+        var text = lambda.WithoutTrivia().ToFullString();
+        if (!text.Contains('\n'))
+            return text;
+        var sourceText = lambda.SyntaxTree.GetText();
+        var line = sourceText.Lines.GetLineFromPosition(lambda.SpanStart).ToString();
+        var oldIndentation = line.Substring(0, line.Length - line.TrimStart().Length);
+        var lines = text.Replace("\r\n", "\n").Split('\n');
+        for (var i = 1; i < lines.Length; i++)
+        {
+            if (lines[i].StartsWith(oldIndentation, System.StringComparison.Ordinal))
+                lines[i] = loopIndentation + lines[i].Substring(oldIndentation.Length);
+        }
+
+        return string.Join(lineBreak, lines);
+    }
+
+    private static async Task<string> LineBreakAsync(Document document, CancellationToken cancellationToken)
+        => TriviaEditing.LineBreak(await document.GetTextAsync(cancellationToken).ConfigureAwait(false));
+}
