@@ -13,9 +13,15 @@ public sealed class PriceCache
     public decimal Quote(string sku, decimal markup, bool refresh)
     {
         if (refresh)
-            return _prices.AddOrUpdate(sku, _ => Load(sku) * markup, (_, _) => Load(sku) * markup);
+            return _prices[sku] = Retry(() => Load(sku) * markup);
         return _prices.TryGetValue(sku, out var price) ? price : 0m;
     }
 
     private static decimal Load(string sku) => sku.Length;
+
+    private static decimal Retry(Func<decimal> load)
+    {
+        try { return load(); }
+        catch (TimeoutException) { return load(); }
+    }
 }

@@ -30,6 +30,7 @@ public sealed class CompilationServices
     private ColdPaths? _coldPaths;
     private SdkRules? _sdkRules;
     private ParameterSummaries? _summaries;
+    private Rules.Closures.StateOverloads? _stateOverloads;
 
     private CompilationServices(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
     {
@@ -64,6 +65,9 @@ public sealed class CompilationServices
 
     /// <summary>The escape engine's parameter summaries; each request passes its own cancellation token.</summary>
     public ParameterSummaries Summaries => GetOrCreate(ref _summaries, static s => new ParameterSummaries(s.Compilation));
+
+    /// <summary>The state-passing forms of methods that take a delegate (MSA3001; MSA3004 defers to it), found once per method.</summary>
+    public Rules.Closures.StateOverloads StateOverloads => GetOrCreate(ref _stateOverloads, static _ => new Rules.Closures.StateOverloads());
 
     /// <summary>The <c>memsafety.*</c> options of one file.</summary>
     public MemSafetyOptions OptionsFor(SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).Options;

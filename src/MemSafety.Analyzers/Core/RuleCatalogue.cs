@@ -24,6 +24,7 @@ public static class RuleIdentifiers
     public const string ObjectEqualsOfValues = "MSA2005";
     public const string InterfaceEnumeration = "MSA2006";
     public const string TargetDependentEnumBoxing = "MSA2007";
+    public const string StatePassingOverload = "MSA3001";
     public const string CapturingDelegateInLoop = "MSA3002";
     public const string DisplayClassOnUnusedPaths = "MSA3003";
     public const string UncachedDelegate = "MSA3004";
@@ -321,6 +322,24 @@ public static class RuleCatalogue
                      "box the value; they are reported only on targets that have the generic overloads (.NET 5 and later), which do not.",
         helpLinkUri: HelpLink(RuleIdentifiers.TargetDependentEnumBoxing));
 
+    public static readonly DiagnosticDescriptor StatePassingOverload = new(
+        RuleIdentifiers.StatePassingOverload,
+        title: "Pass captured values as state where the method takes state for its delegate",
+        messageFormat: "Lambda passed to '{0}' captures {1}, so {2}; pass {3} as state to a static lambda through {4}",
+        RuleCategories.Closures,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A lambda that captures locals or parameters makes the compiler keep them in a display class, a heap object allocated " +
+                     "when their scope is entered, and allocate a new delegate each time the lambda expression is evaluated; a lambda that " +
+                     "captures only 'this' still allocates a new delegate each time. Methods such as ConcurrentDictionary.GetOrAdd and " +
+                     "AddOrUpdate, ImmutableInterlocked.GetOrAdd, ThreadPool.QueueUserWorkItem, CancellationToken.Register, " +
+                     "TaskFactory.StartNew, Task.ContinueWith, string.Create and Timer take a state argument (or have an overload that does) " +
+                     "and hand it to their delegate: a static lambda that receives the captured values as that state captures nothing, so " +
+                     "the compiler creates its delegate once and caches it. Reported only where passing the values keeps what the lambda " +
+                     "sees (no captured variable is written after the call or by the lambda) and, when the state is typed object, where it is " +
+                     "one reference (a value type or a tuple would be boxed).",
+        helpLinkUri: HelpLink(RuleIdentifiers.StatePassingOverload));
+
     public static readonly DiagnosticDescriptor DisplayClassOnUnusedPaths = new(
         RuleIdentifiers.DisplayClassOnUnusedPaths,
         title: "Do not allocate a display class on paths that never use it",
@@ -383,6 +402,7 @@ public static class RuleCatalogue
         ObjectEqualsOfValues,
         InterfaceEnumeration,
         TargetDependentEnumBoxing,
+        StatePassingOverload,
         CapturingDelegateInLoop,
         DisplayClassOnUnusedPaths,
         UncachedDelegate,

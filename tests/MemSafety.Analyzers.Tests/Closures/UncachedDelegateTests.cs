@@ -475,6 +475,11 @@ public sealed class UncachedDelegateTests
         "using System.Collections.Generic; using System.Linq; class C { int _b; int M(List<int[]> rows, int limit) { var t = 0; var k = 0; while (k++ < 3) t += rows[0].Count(x => x > limit + _b); return t; } }");
 
     [Fact]
+    public Task ThisOnlyLambdaToAMethodWithStateForm_LeftToMSA3001_NoDiagnostic() => NoDiagnostic(
+        // CancellationToken.Register has a state overload: MSA3001 reports it, with a fix that removes the delegate.
+        "using System.Collections.Generic; using System.Threading; class C { int _n; void M(List<CancellationToken> tokens) { foreach (var t in tokens) t.Register(() => _n++); } }");
+
+    [Fact]
     public Task StructMethodGroup_LeftToMSA2001_NoDiagnostic() => NoDiagnostic(
         "using System.Collections.Generic; struct S { int _l; bool Above(int x) => x > _l; public int M(List<int> xs) { var t = 0; foreach (var x in xs) t += xs.FindIndex(Above); return t; } }");
 

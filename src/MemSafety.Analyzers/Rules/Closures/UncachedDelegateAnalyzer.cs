@@ -112,6 +112,10 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 var facts = BodyFacts.Of(creation);
                 if (facts.CapturedBy(lambda).Count != 0 || !facts.CapturesThis(lambda) || LoopClosure.CallsLocalFunction(lambda))
                     return;
+                // An argument of a method with a state-passing form is MSA3001's, whose fix removes the delegate too.
+                if (lambda.Parent is IDelegateCreationOperation { Parent: IArgumentOperation }
+                    && StatePassingPlan.For(lambda, services.StateOverloads) is not null)
+                    return;
                 subject = "Lambda";
                 kind = ThisLambda;
                 reason = "it uses only 'this', so it becomes an instance method of the type and the compiler cannot cache its delegate";
