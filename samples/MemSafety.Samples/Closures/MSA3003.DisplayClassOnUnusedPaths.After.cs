@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 
 namespace MemSafety.Samples.Closures.After;
 
+[MemSafety.HotPath]
 public sealed class PriceCache
 {
     private readonly ConcurrentDictionary<string, decimal> _prices = new();

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 
 namespace MemSafety.Samples.Closures.After;
 
+[MemSafety.HotPath]
 public static class Readings
 {
     // Called directly in a loop: 'threshold' and 'count' stay in a struct on the stack; nothing is allocated.

@@ -3,6 +3,7 @@ using System.Collections.Generic;
 
 namespace MemSafety.Samples.Closures.Before;
 
+[MemSafety.HotPath]
 public static class Readings
 {
     // MSA3005: passing Count to ForEach turns the struct that holds 'threshold' and 'count' into a heap display

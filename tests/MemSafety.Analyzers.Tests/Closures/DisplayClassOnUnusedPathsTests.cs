@@ -4,12 +4,16 @@ using System.Reflection.Metadata;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer, MemSafety.CodeFixes.Closures.DisplayClassOnUnusedPathsFix>;
 
 namespace MemSafety.Analyzers.Tests.Closures;
 
 public sealed class DisplayClassOnUnusedPathsTests
 {
+    // The rule is census-style (hot paths by default); the tests about what it finds use ordinary methods with the
+    // rule's scope widened, and DefaultScope_* check the default.
+    private static readonly VerifyWithOptions<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer, MemSafety.CodeFixes.Closures.DisplayClassOnUnusedPathsFix> VerifyCS
+        = new(("memsafety.MSA3003.scope", "everywhere"));
+
     private const string Helpers = """
 
         static class H
@@ -19,7 +23,7 @@ public sealed class DisplayClassOnUnusedPathsTests
         }
         """;
 
-    private static Task NoDiagnostic(string source) => Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer>.AnalyzerAsync(source + Helpers);
+    private static Task NoDiagnostic(string source) => VerifyCS.AnalyzerAsync(source + Helpers);
 
     private static Task Reported(string source) => VerifyCS.NoFixAsync(source + Helpers);
 
@@ -390,7 +394,7 @@ public sealed class DisplayClassOnUnusedPathsTests
     [Fact]
     public Task Message_NamesVariablesUsersBranchAndAllocation()
     {
-        var test = Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer>.Test(
+        var test = VerifyCS.AnalyzerTest(
             """
             class C
             {
@@ -410,7 +414,7 @@ public sealed class DisplayClassOnUnusedPathsTests
     [Fact]
     public Task Message_TwoLambdasOnOneLine_AndALocalFunction()
     {
-        var test = Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer>.Test(
+        var test = VerifyCS.AnalyzerTest(
             """
             class C
             {
@@ -670,6 +674,69 @@ public sealed class DisplayClassOnUnusedPathsTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ default scope: hot paths
+
+    private const string ColdAndHot = """
+        using System;
+
+        class HotPathAttribute : Attribute { }
+
+        class C
+        {
+            int Cold(int limit, bool rare)
+            {
+                if (rare)
+                    return H.Call(() => limit * 2);
+                return 0;
+            }
+
+            [HotPath]
+            int Hot(int {|#0:limit|}, bool rare)
+            {
+                if (rare)
+                    return H.Call(() => limit * 2);
+                return 0;
+            }
+        }
+        """;
+
+    [Fact]
+    public Task DefaultScope_ColdMethodNotReported_HotMethodReported()
+    {
+        var test = Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer>.Test(ColdAndHot + Helpers);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3003", 0));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task DefaultScope_ColdLoopOfAnUnmarkedMethod_NotReported() => Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer>.AnalyzerAsync(
+        """
+        class C
+        {
+            int M(int[] items, bool rare)
+            {
+                var sum = 0;
+                foreach (var item in items)
+                {
+                    if (rare)
+                        sum += H.Call(() => item * 2);
+                }
+                return sum;
+            }
+        }
+        """ + Helpers);
+
+    [Fact]
+    public Task ScopeEverywhere_TheStrictSetting_ReportsColdMethods()
+    {
+        var test = Verify<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer>.Test(
+            ColdAndHot.Replace("int Cold(int limit", "int Cold(int {|#1:limit|}", StringComparison.Ordinal) + Helpers);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3003", 1));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3003", 0));
+        return test.RunAsync();
+    }
 
     // ------------------------------------------------------------------ evidence for the fix
 

@@ -19,21 +19,30 @@ namespace MemSafety.Analyzers.Rules.Closures;
 /// itself allocates a delegate each time. Reported at the conversion when it is what moves an environment to the
 /// heap (<see cref="ClosureFacts"/>): not when a lambda, an async or an iterator function already forces a
 /// class, and not when the local function captures nothing or only <c>this</c> (no environment; the delegate alone
-/// is MSA3004's concern).
+/// is MSA3004's concern). Census-style (hot paths by default, everywhere under <c>Strict</c>): on real code the
+/// conversions were true but in once-per-type setup, not worth a change.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class CapturingLocalFunctionAsDelegateAnalyzer : MemSafetyAnalyzer
 {
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.CapturingLocalFunctionAsDelegate, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.CapturingLocalFunctionAsDelegate);
 
-    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(Analyze, OperationKind.DelegateCreation);
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        start.RegisterOperationAction(c => Analyze(c, services), OperationKind.DelegateCreation);
+    });
 
-    private static void Analyze(OperationAnalysisContext context)
+    private static void Analyze(OperationAnalysisContext context, CompilationServices services)
     {
         var creation = (IDelegateCreationOperation)context.Operation;
 
         // A static local function cannot capture; a non-capturing one has no environment to move.
         if (creation.Target is not IMethodReferenceOperation { Method: { MethodKind: MethodKind.LocalFunction, IsStatic: false } method })
+            return;
+        if (!services.HotPaths.IsInScope(services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, context.ContainingSymbol))
             return;
         var facts = BodyFacts.Of(creation);
         var localFunction = Declaration(facts, method.OriginalDefinition);

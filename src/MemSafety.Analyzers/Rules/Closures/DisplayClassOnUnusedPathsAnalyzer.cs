@@ -15,7 +15,8 @@ namespace MemSafety.Analyzers.Rules.Closures;
 /// function using it lies in one branch that not every path runs (or after an early return), the paths that skip the
 /// branch allocate it for nothing. The decision is <see cref="UnusedPathDisplayClass"/>, on the closure model
 /// (<see cref="ClosureFacts"/>); reported once per display class, at the first captured variable's declaration, with
-/// the other variables and the users as additional locations.
+/// the other variables and the users as additional locations. Census-style (hot paths by default, everywhere under
+/// <c>Strict</c>): on real code the allocation was true but mostly in cold code, not worth a change.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class DisplayClassOnUnusedPathsAnalyzer : MemSafetyAnalyzer
@@ -26,12 +27,21 @@ public sealed class DisplayClassOnUnusedPathsAnalyzer : MemSafetyAnalyzer
     /// <summary>Diagnostic property present when the copy-into-branch fix is safe.</summary>
     public const string FixableProperty = "Fixable";
 
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.DisplayClassOnUnusedPaths, RuleScope.HotPaths);
+
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.DisplayClassOnUnusedPaths);
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        start.RegisterOperationAction(c => Analyze(c, services.ColdPaths), OperationKind.AnonymousFunction, OperationKind.LocalFunction);
+        start.RegisterOperationAction(c =>
+        {
+            // The scope first: it is a per-tree option read and a per-member cached answer, before any body facts.
+            var scope = services.ScopeOf(Scope, c.Operation.Syntax.SyntaxTree);
+            if (!services.HotPaths.IsInScope(scope, c.Operation, c.ContainingSymbol))
+                return;
+            Analyze(c, services.ColdPaths);
+        }, OperationKind.AnonymousFunction, OperationKind.LocalFunction);
     });
 
     private static void Analyze(OperationAnalysisContext context, ColdPaths coldPaths)
