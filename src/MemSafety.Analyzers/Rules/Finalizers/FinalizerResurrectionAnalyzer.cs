@@ -32,16 +32,7 @@ public sealed class FinalizerResurrectionAnalyzer : MemSafetyAnalyzer
 
     private static void AnalyzeBlock(OperationBlockAnalysisContext context, DisposableTypes disposal, ConcurrentDictionary<Location, byte> reported)
     {
-        if (context.OwningSymbol is not IMethodSymbol { MethodKind: MethodKind.Destructor, IsExtern: false } finalizer
-            || finalizer.ContainingType is not { TypeKind: TypeKind.Class } type
-            || finalizer.DeclaringSyntaxReferences.Length != 1
-            || finalizer.DeclaringSyntaxReferences[0].GetSyntax(context.CancellationToken) is not DestructorDeclarationSyntax { ContainsDiagnostics: false })
-        {
-            return;
-        }
-
-        var facts = disposal.Of(type);
-        if (facts.IsCriticalFinalizable || facts.GetFinalizationPath(context.CancellationToken) is not { } path || !path.Has(FinalizerEffectKind.Publication))
+        if (FinalizerBlocks.PathWith(context, disposal, FinalizerEffectKind.Publication, out var type) is not { } path)
             return;
 
         var reRegisters = path.Has(FinalizerEffectKind.ReRegistration);
@@ -56,7 +47,7 @@ public sealed class FinalizerResurrectionAnalyzer : MemSafetyAnalyzer
             var consequence = reRegisters
                 ? "the object becomes reachable again after finalization, while objects it references may already have been finalized, and it is re-registered to be finalized again"
                 : "the object becomes reachable again after finalization, while objects it references may already have been finalized, and its finalizer will not run again";
-            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.FinalizerResurrection, location, type.Name, where, consequence));
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.FinalizerResurrection, location, type!.Name, where, consequence));
         }
     }
 

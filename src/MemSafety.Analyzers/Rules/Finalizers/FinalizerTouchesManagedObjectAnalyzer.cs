@@ -39,18 +39,9 @@ public sealed class FinalizerTouchesManagedObjectAnalyzer : MemSafetyAnalyzer
 
     private static void AnalyzeBlock(OperationBlockAnalysisContext context, DisposableTypes disposal, ConcurrentDictionary<Location, byte> reported)
     {
-        if (context.OwningSymbol is not IMethodSymbol { MethodKind: MethodKind.Destructor, IsExtern: false } finalizer
-            || finalizer.ContainingType is not { TypeKind: TypeKind.Class } type
-            || finalizer.DeclaringSyntaxReferences.Length != 1
-            || finalizer.DeclaringSyntaxReferences[0].GetSyntax(context.CancellationToken) is not DestructorDeclarationSyntax { ContainsDiagnostics: false })
-        {
+        if (FinalizerBlocks.PathWith(context, disposal, FinalizerEffectKind.ManagedTouch, out var type) is not { } path)
             return;
-        }
-
         var cancellationToken = context.CancellationToken;
-        var facts = disposal.Of(type);
-        if (facts.IsCriticalFinalizable || facts.GetFinalizationPath(cancellationToken) is not { } path || !path.Has(FinalizerEffectKind.ManagedTouch))
-            return;
 
         var fields = new HashSet<IFieldSymbol>(SymbolEqualityComparer.Default);
         foreach (var effect in path.Effects)
@@ -63,7 +54,7 @@ public sealed class FinalizerTouchesManagedObjectAnalyzer : MemSafetyAnalyzer
             if (!context.Compilation.ContainsSyntaxTree(location.SourceTree!) || !reported.TryAdd(location, 0))
                 continue;
             var action = Action(effect, field) + (effect.Via.Length == 0 ? string.Empty : $" (in {effect.Via})");
-            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.FinalizerTouchesManagedObject, location, type.Name, action, reason));
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.FinalizerTouchesManagedObject, location, type!.Name, action, reason));
         }
     }
 
