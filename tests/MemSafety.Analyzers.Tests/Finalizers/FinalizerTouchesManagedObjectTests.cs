@@ -66,7 +66,7 @@ public sealed class FinalizerTouchesManagedObjectTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4003", 0).WithMessage(
-            "Finalizer of 'Log' calls '_writer.Flush': '_writer' is a disposable StreamWriter, and the object behind it may have a finalizer (a FileStream behind a Stream) that has already run, since finalizers run in no particular order; an exception thrown here ends the process"));
+            "Finalizer of 'Log' calls '_writer.Flush': '_writer' is a disposable StreamWriter (not sealed): the object behind it may have a finalizer that has already run, since finalizers run in no particular order"));
         return test.RunAsync();
     }
 
@@ -91,7 +91,7 @@ public sealed class FinalizerTouchesManagedObjectTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4003", 0).WithMessage(
-            "Finalizer of 'Archive' calls '_stream.Dispose' (in Dispose(false)): '_stream' is a disposable Stream, and the object behind it may have a finalizer (a FileStream behind a Stream) that has already run, since finalizers run in no particular order; an exception thrown here ends the process"));
+            "Finalizer of 'Archive' calls '_stream.Dispose' (in Dispose(false)): '_stream' is a disposable Stream (not sealed): the object behind it may have a finalizer that has already run, since finalizers run in no particular order"));
         return test.RunAsync();
     }
 
@@ -137,9 +137,9 @@ public sealed class FinalizerTouchesManagedObjectTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4003", 0).WithMessage(
-            "Finalizer of 'Passing' passes '_stream' to 'Streams.Close': '_stream' is a disposable Stream, and the object behind it may have a finalizer (a FileStream behind a Stream) that has already run, since finalizers run in no particular order; an exception thrown here ends the process"));
+            "Finalizer of 'Passing' passes '_stream' to 'Streams.Close': '_stream' is a disposable Stream (not sealed): the object behind it may have a finalizer that has already run, since finalizers run in no particular order"));
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4003", 1).WithMessage(
-            "Finalizer of 'Reading' reads '_stream.Length': '_stream' is a disposable Stream, and the object behind it may have a finalizer (a FileStream behind a Stream) that has already run, since finalizers run in no particular order; an exception thrown here ends the process"));
+            "Finalizer of 'Reading' reads '_stream.Length': '_stream' is a disposable Stream (not sealed): the object behind it may have a finalizer that has already run, since finalizers run in no particular order"));
         return test.RunAsync();
     }
 
@@ -177,7 +177,7 @@ public sealed class FinalizerTouchesManagedObjectTests
             }
             """);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4003", 0).WithMessage(
-            "Finalizer of 'Recorder' calls '_journal.Append': '_journal' is a Journal, which holds finalizable objects of its own that may already have been finalized, since finalizers run in no particular order; an exception thrown here ends the process"));
+            "Finalizer of 'Recorder' calls '_journal.Append': '_journal' is a Journal, which holds finalizable objects of its own that may already have been finalized, since finalizers run in no particular order"));
         return test.RunAsync();
     }
 

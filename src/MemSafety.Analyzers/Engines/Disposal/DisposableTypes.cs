@@ -405,7 +405,8 @@ public sealed class DisposableTypes
                         list.Add(type);
                     }
 
-                    if (DisposableType.DeclaredFinalizer(type) is not null)
+                    // MemberNames comes from the declarations; GetMembers(name) would build every member of the type.
+                    if (DeclaresMember(type, WellKnownMemberNames.DestructorName) && DisposableType.DeclaredFinalizer(type) is not null)
                         finalizerTypes.Add(type);
                 }
             }
@@ -414,6 +415,17 @@ public sealed class DisposableTypes
             Volatile.Write(ref _derived, map);
             return map;
         }
+    }
+
+    private static bool DeclaresMember(INamedTypeSymbol type, string name)
+    {
+        foreach (var member in type.MemberNames)
+        {
+            if (member == name)
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>The operation tree of a method's body in this compilation (null: no body, or not in source here).</summary>

@@ -109,9 +109,15 @@ public sealed class FinalizerTouchesManagedObjectAnalyzer : MemSafetyAnalyzer
             case Finalizable:
                 return $"'{field.Name}' is a {name}, which has a finalizer of its own; finalizers run in no particular order, so it may already have been finalized";
             case OpenDisposable:
-                return $"'{field.Name}' is a disposable {name}, and the object behind it may have a finalizer (a FileStream behind a Stream) that has already run, since finalizers run in no particular order; an exception thrown here ends the process";
+                var open = type.TypeKind switch
+                {
+                    TypeKind.Interface => "an interface",
+                    TypeKind.TypeParameter => "a type parameter",
+                    _ => "not sealed",
+                };
+                return $"'{field.Name}' is a disposable {name} ({open}): the object behind it may have a finalizer that has already run, since finalizers run in no particular order";
             case OwnsFinalizable:
-                return $"'{field.Name}' is a {name}, which holds finalizable objects of its own that may already have been finalized, since finalizers run in no particular order; an exception thrown here ends the process";
+                return $"'{field.Name}' is a {name}, which holds finalizable objects of its own that may already have been finalized, since finalizers run in no particular order";
             default:
                 return null;
         }

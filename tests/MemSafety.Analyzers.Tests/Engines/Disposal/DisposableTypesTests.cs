@@ -226,8 +226,10 @@ public sealed class DisposableTypesTests
             public sealed class Sealed { }
             public class PrivateConstructor { private PrivateConstructor() { } }
             public abstract class Abstract { }
-            internal class Internal { }
+            internal class Internal { ~Internal() { } }
+            class Outer { sealed class Nested { ~Nested() { System.Console.WriteLine(); } } }
             """);
+        Assert.Equal("Internal Nested", string.Join(" ", code.Types.TypesDeclaringFinalizers.Select(t => t.Name).OrderBy(n => n)));
         Assert.Equal("OpenChild Closed", string.Join(" ", code.Types.DerivedTypesOf(code.Type("Open")).Select(t => t.Name).OrderByDescending(n => n.Length)));
         Assert.True(DisposableTypes.IsExternallyDerivable(code.Type("Open")));
         Assert.True(DisposableTypes.IsExternallyDerivable(code.Type("Abstract")));
