@@ -95,7 +95,7 @@ public static class NativeMembers
 
     /// <summary>Whether a call to the method can be the one that gives a handle back: a platform invoke whose name says
     /// it releases (<c>close</c>, <c>CloseHandle</c>, <c>free</c>, <c>Release…</c>, <c>Destroy…</c>, <c>Delete…</c>,
-    /// <c>munmap</c>, <c>Unload…</c>, <c>Unregister…</c>, …: a native call that only uses a handle, such as
+    /// <c>munmap</c>, <c>Unload…</c>, <c>Unregister…</c>, <c>sqlite3_finalize</c>, <c>…_unref</c>, …: a native call that only uses a handle, such as
     /// <c>SetConsoleMode(_stdout, …)</c> in a finalizer, releases nothing), or a library release helper other than
     /// <c>GCHandle.Free</c> and the COM ones.</summary>
     public static bool ReleasesHandle(IMethodSymbol method)
@@ -131,7 +131,7 @@ public static class NativeMembers
 
     private static readonly string[] ReleaseWords =
     {
-        "close", "free", "release", "destroy", "delete", "unmap", "unload", "dispose", "dealloc", "unregister", "deregister", "cleanup",
+        "close", "free", "release", "destroy", "delete", "unmap", "unload", "dispose", "dealloc", "unregister", "deregister", "cleanup", "finalize", "unref",
     };
 
     private static bool HasReleaseName(string name)
