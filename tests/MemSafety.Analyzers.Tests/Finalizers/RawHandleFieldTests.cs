@@ -1054,13 +1054,33 @@ public sealed class RawHandleFieldTests
 
     // ------------------------------------------------------------------ run-time evidence (Linux, .NET 10, the test host)
 
-    /// <summary>Counts this process's open descriptors in /proc/self/fd while a <c>Descriptor</c> (libc <c>open</c>/<c>close</c>)
+    /// <summary>Counts this process's descriptors open on a temporary file (/proc/self/fd) while a <c>Descriptor</c> (libc <c>open</c>/<c>close</c>)
     /// is opened, disposed, disposed twice, dropped undisposed and collected, and fails to open.</summary>
     private const string DescriptorProbe = """
 
         public static class Program
         {
-            static int OpenDescriptors() => Directory.GetFiles("/proc/self/fd").Length;
+            static string Target = "";
+
+            // Descriptors of this process open on the probe's file (other tests open files concurrently).
+            static int OpenDescriptors()
+            {
+                var count = 0;
+                foreach (var entry in Directory.GetFiles("/proc/self/fd"))
+                {
+                    try
+                    {
+                        if (new FileInfo(entry).LinkTarget == Target)
+                            count++;
+                    }
+                    catch (IOException)
+                    {
+                        // Closed while listed.
+                    }
+                }
+
+                return count;
+            }
 
             [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
             static void OpenAndDrop(string path) => new Descriptor(path);
@@ -1068,6 +1088,7 @@ public sealed class RawHandleFieldTests
             public static string Run()
             {
                 var path = Path.GetTempFileName();
+                Target = path;
                 try
                 {
                     var baseline = OpenDescriptors();
