@@ -92,7 +92,9 @@ public sealed class RawHandleFieldFix : MemSafetyCodeFix
 
         foreach (var site in plan.Sites)
         {
-            editor.ReplaceNode(site[0], SyntaxFactory.ParseStatement(plan.FieldText + ".Dispose();").WithTriviaFrom(site[0]));
+            editor.ReplaceNode(site[0], site[0] is ExpressionSyntax
+                ? SyntaxFactory.ParseExpression(plan.FieldText + ".Dispose()").WithTriviaFrom(site[0])
+                : SyntaxFactory.ParseStatement(plan.FieldText + ".Dispose();").WithTriviaFrom(site[0]));
             for (var i = 1; i < site.Count; i++)
                 editor.RemoveNode(site[i]);
         }

@@ -466,6 +466,144 @@ public sealed class RawHandleFieldTests
         """);
 
     [Fact]
+    public Task NativeMemory_PointerCastInTheRelease_HandleClassIsUnsafe() => VerifyCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+
+        sealed class Scratch
+        {
+            private IntPtr [|_buffer|];
+
+            public unsafe Scratch(int size) => _buffer = (IntPtr)NativeMemory.Alloc((nuint)size);
+
+            public void Fill(int size) => Marshal.WriteByte(_buffer, size - 1, 1);
+
+            ~Scratch()
+            {
+                unsafe
+                {
+                    NativeMemory.Free((void*)_buffer);
+                }
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+
+        sealed class Scratch
+        {
+            private SafeScratchHandle _buffer;
+
+            public unsafe Scratch(int size) => _buffer = new SafeScratchHandle((IntPtr)NativeMemory.Alloc((nuint)size));
+
+            public void Fill(int size) => Marshal.WriteByte(_buffer.DangerousGetHandle(), size - 1, 1);
+
+            private sealed unsafe class SafeScratchHandle : SafeHandle
+            {
+                public SafeScratchHandle() : base(IntPtr.Zero, true)
+                {
+                }
+
+                public SafeScratchHandle(IntPtr handle) : base(IntPtr.Zero, true)
+                {
+                    SetHandle(handle);
+                }
+
+                public override bool IsInvalid => handle == IntPtr.Zero;
+
+                protected override bool ReleaseHandle()
+                {
+                    NativeMemory.Free((void*)handle);
+                    return true;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ExpressionBodiedRelease_ReplacedByDispose() => VerifyCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+
+        sealed class Text : IDisposable
+        {
+            private IntPtr [|_chars|];
+
+            public Text(string value)
+            {
+                _chars = Marshal.StringToHGlobalUni(value);
+            }
+
+            public string? Read() => Marshal.PtrToStringUni(_chars);
+
+            public void Dispose() => Marshal.FreeHGlobal(_chars);
+
+            ~Text() => Marshal.FreeHGlobal(_chars);
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+
+        sealed class Text : IDisposable
+        {
+            private SafeTextHandle _chars;
+
+            public Text(string value)
+            {
+                _chars = new SafeTextHandle(Marshal.StringToHGlobalUni(value));
+            }
+
+            public string? Read() => Marshal.PtrToStringUni(_chars.DangerousGetHandle());
+
+            public void Dispose() => _chars.Dispose();
+
+            private sealed class SafeTextHandle : SafeHandle
+            {
+                public SafeTextHandle() : base(IntPtr.Zero, true)
+                {
+                }
+
+                public SafeTextHandle(IntPtr handle) : base(IntPtr.Zero, true)
+                {
+                    SetHandle(handle);
+                }
+
+                public override bool IsInvalid => handle == IntPtr.Zero;
+
+                protected override bool ReleaseHandle()
+                {
+                    Marshal.FreeHGlobal(handle);
+                    return true;
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task EarlyReturnGuard_ReportedWithoutFixAndSaysWhy()
+    {
+        var test = Verify<RawHandleFieldAnalyzer>.Test("""
+            using System;
+            using System.Runtime.InteropServices;
+            sealed class Library
+            {
+                [DllImport("libdl")] private static extern IntPtr dlopen(string name, int flags);
+                [DllImport("libdl")] private static extern int dlclose(IntPtr handle);
+                private readonly IntPtr {|#0:_library|} = dlopen("libm.so.6", 2);
+                ~Library()
+                {
+                    if (_library == IntPtr.Zero)
+                        return;
+                    dlclose(_library);
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4004", 0).WithMessage(
+            "Field '_library' holds a native handle from 'dlopen' that the finalizer of 'Library' releases with 'dlclose': a SafeHandle releases it in a critical finalizer and keeps it open while a native call still uses it; no automatic fix: 'dlclose' is not guarded by an 'if' that only compares the field with 0 or -1, so the invalid value a SafeHandle needs is unknown"));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task PInvokesDeclaredInAnotherType_WrappedAndRawHandlePassed() => VerifyCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;

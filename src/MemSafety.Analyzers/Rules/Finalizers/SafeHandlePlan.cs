@@ -120,8 +120,8 @@ public sealed class SafeHandlePlan
     public bool NeedsUnsafe { get; private set; }
 
     /// <summary>Release sites outside the finalizer: the statements to replace by <c>_h.Dispose();</c> (the first)
-    /// and delete (a reset after it).</summary>
-    public List<List<StatementSyntax>> Sites { get; } = new();
+    /// and delete (a reset after it), or the call that is a whole expression body, replaced by <c>_h.Dispose()</c>.</summary>
+    public List<List<SyntaxNode>> Sites { get; } = new();
 
     public List<HandleUse> Uses { get; } = new();
 
@@ -250,22 +250,26 @@ public sealed class SafeHandlePlan
                 continue;
             }
 
+            if (call.Parent is IExpressionStatementOperation { IsImplicit: true } && call.Syntax.Parent is ArrowExpressionClauseSyntax)
+            {
+                // `void Close() => CloseHandle(_h);`: the call is the whole body.
+                if (!ReleaseCallNoted(call, reference))
+                    return $"'{releaseMethod.Name}' also needs '{Snippet(OtherArgument(call, argument)!.Syntax)}'";
+                if (!NativeMembers.IsNullTolerantFree(releaseMethod))
+                    return Unguarded(releaseMethod);
+                if (invalid is { } earlier && earlier != InvalidHandleValues.Zero)
+                    return "it is released under different invalid-value checks";
+                invalid = InvalidHandleValues.Zero;
+                if (!IsWithin(call.Syntax, finalizer))
+                    Sites.Add(new List<SyntaxNode> { call.Syntax });
+                continue;
+            }
+
             if (call.Parent is not IExpressionStatementOperation { Syntax: ExpressionStatementSyntax statement })
                 return $"the result of '{releaseMethod.Name}' is used";
-            foreach (var other in call.Arguments)
-            {
-                if (other != argument && !IsConstantArgument(other.Value))
-                    return $"'{releaseMethod.Name}' also needs '{Snippet(other.Value.Syntax)}'";
-            }
-
-            if (ReleaseCall is null)
-            {
-                ReleaseCall = (InvocationExpressionSyntax)call.Syntax;
-                ReleaseFieldReference = reference.Operation.Syntax;
-            }
-
-            reference.Consumed = true;
-            var site = new List<StatementSyntax> { statement };
+            if (!ReleaseCallNoted(call, reference))
+                return $"'{releaseMethod.Name}' also needs '{Snippet(OtherArgument(call, argument)!.Syntax)}'";
+            var site = new List<SyntaxNode> { statement };
             ExpressionSyntax? guard = null;
             if (statement.Parent is IfStatementSyntax { Else: null } single && single.Statement == statement)
             {
@@ -298,7 +302,7 @@ public sealed class SafeHandlePlan
             if (guard is null)
             {
                 if (!NativeMembers.IsNullTolerantFree(releaseMethod))
-                    return $"'{releaseMethod.Name}' is called without checking for an invalid handle, so the invalid value a SafeHandle needs is unknown";
+                    return Unguarded(releaseMethod);
                 values = InvalidHandleValues.Zero;
             }
             else if (GuardValues(ConditionOf(call, site[0]), references) is { } guardValues)
@@ -465,6 +469,37 @@ public sealed class SafeHandlePlan
     }
 
     // ------------------------------------------------------------------ helpers
+
+    /// <summary>Marks the release call's field reference consumed and keeps the first call as the model for
+    /// <c>ReleaseHandle</c>; false when another argument is not a constant.</summary>
+    private bool ReleaseCallNoted(IInvocationOperation call, Reference reference)
+    {
+        if (OtherArgument(call, ArgumentOf(reference.Operation)!) is not null)
+            return false;
+        if (ReleaseCall is null)
+        {
+            ReleaseCall = (InvocationExpressionSyntax)call.Syntax;
+            ReleaseFieldReference = reference.Operation.Syntax;
+        }
+
+        reference.Consumed = true;
+        return true;
+    }
+
+    /// <summary>The first argument besides the handle that is not a constant (null: none).</summary>
+    private static IOperation? OtherArgument(IInvocationOperation call, IArgumentOperation handle)
+    {
+        foreach (var other in call.Arguments)
+        {
+            if (other != handle && !IsConstantArgument(other.Value))
+                return other.Value;
+        }
+
+        return null;
+    }
+
+    private static string Unguarded(IMethodSymbol release)
+        => $"'{release.Name}' is not guarded by an 'if' that only compares the field with 0 or -1, so the invalid value a SafeHandle needs is unknown";
 
     /// <summary>The condition of the <c>if</c> statement <paramref name="statement"/>, from the operation tree the call is in.</summary>
     private static IOperation? ConditionOf(IOperation call, SyntaxNode statement)
