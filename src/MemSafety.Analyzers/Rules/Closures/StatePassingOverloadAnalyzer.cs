@@ -25,7 +25,8 @@ namespace MemSafety.Analyzers.Rules.Closures;
 [DiagnosticAnalyzer(Microsoft.CodeAnalysis.LanguageNames.CSharp)]
 public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
 {
-    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.StatePassingOverload, RuleScope.HotPathsAndLoops);
+    /// <summary>Also read by MSA3004, which leaves such lambdas to this rule only where this rule reports them.</summary>
+    internal static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.StatePassingOverload, RuleScope.HotPathsAndLoops);
 
     private static readonly SymbolDisplayFormat TypeName = new(
         typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameOnly,
