@@ -367,4 +367,43 @@ public sealed class StackAddressEscapeTests
         test.AllowCompilerErrors = true;
         return test.RunAsync();
     }
+
+    // ------------------------------------------------------------------ behaviour
+
+    // The buffer returned by Make lives in Make's frame; Clobber's frame takes the same stack memory once Make has
+    // returned, so the caller reads Clobber's data (.NET 10, test host): a use after return.
+    private const string UseAfterReturn = """
+        using System.Runtime.CompilerServices;
+        unsafe class Program
+        {
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            static int* Make()
+            {
+                int* p = stackalloc int[16];
+                for (int i = 0; i < 16; i++) p[i] = 42;
+                return [|p|];
+            }
+
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            static int Clobber()
+            {
+                int* q = stackalloc int[16];
+                for (int i = 0; i < 16; i++) q[i] = 7;
+                return q[15];
+            }
+
+            static string Run()
+            {
+                int* p = Make();
+                Clobber();
+                return p[0] + "," + p[8];
+            }
+        }
+        """;
+
+    [Fact]
+    public Task UseAfterReturn_Reported() => VerifyCS.AnalyzerAsync(UseAfterReturn);
+
+    [Fact]
+    public void UseAfterReturn_ReadsAnotherCallsData() => Assert.NotEqual("42,42", Behaviour.Run(UseAfterReturn));
 }
