@@ -276,6 +276,11 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return BinaryOperand(binary) is { } operand ? Eval(operand, state) : ImmutableArray<Held>.Empty;
             case ISimpleAssignmentOperation assignment:
                 return Eval(assignment.Value, state);
+            case IConditionalOperation conditional:
+                // Only in an original tree (OriginsOf): the graph splits ?: into flow captures.
+                return ProvenanceState.Union(Eval(conditional.WhenTrue, state), Eval(conditional.WhenFalse, state));
+            case ICoalesceOperation coalesce:
+                return ProvenanceState.Union(Eval(coalesce.Value, state), Eval(coalesce.WhenNull, state));
             case IAddressOfOperation addressOf:
                 return AddressOrigin(addressOf) is { } address ? One(address) : ImmutableArray<Held>.Empty;
             case IInvocationOperation invocation:
