@@ -33,6 +33,7 @@ public static class RuleIdentifiers
     public const string EmptyFinalizer = "MSA4001";
     public const string MissingSuppressFinalize = "MSA4002";
     public const string FinalizerTouchesManagedObject = "MSA4003";
+    public const string RawHandleField = "MSA4004";
     public const string ManagedStateFinalizer = "MSA4005";
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
@@ -289,6 +290,22 @@ public static class RuleCatalogue
                      "what that finalizer releases.",
         helpLinkUri: HelpLink(RuleIdentifiers.MissingSuppressFinalize));
 
+    public static readonly DiagnosticDescriptor RawHandleField = new(
+        RuleIdentifiers.RawHandleField,
+        title: "Use a SafeHandle for a native handle that a finalizer releases",
+        messageFormat: "Field '{0}' holds a native handle from '{1}' that the finalizer of '{2}' releases with '{3}'{4}: a SafeHandle releases it in a critical finalizer and keeps it open while a native call still uses it{5}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An object that keeps a native handle in an IntPtr (or descriptor int) field and closes it in its own finalizer has " +
+                     "three defects a SafeHandle does not: the finalizer may run while a native call that was given the raw handle is " +
+                     "still running (the object is unreachable once its last field was read), so the handle is closed, and possibly reused " +
+                     "by the operating system for another file, under that call; ordinary finalizers run in no order, and not at all in " +
+                     "some shutdown and out-of-memory paths, where a SafeHandle's critical finalizer still runs; and the whole object, with " +
+                     "everything it references, is finalizable instead of a small handle object. Marshalling a SafeHandle adds a " +
+                     "reference count for the duration of each call, so Dispose or finalization waits for in-flight calls.",
+        helpLinkUri: HelpLink(RuleIdentifiers.RawHandleField));
+
     public static readonly DiagnosticDescriptor ManagedStateFinalizer = new(
         RuleIdentifiers.ManagedStateFinalizer,
         title: "Remove the finalizer of a type that holds only managed state",
@@ -503,6 +520,7 @@ public static class RuleCatalogue
         EmptyFinalizer,
         MissingSuppressFinalize,
         FinalizerTouchesManagedObject,
+        RawHandleField,
         ManagedStateFinalizer,
         FinalizerResurrection,
         PinnedPointerEscape,
