@@ -75,7 +75,9 @@ public sealed class UndisposedOwnedFieldFix : MemSafetyCodeFix
 
     private static async Task<Document> DisposeFieldsAsync(Document document, IReadOnlyList<TextSpan> fieldSpans, CancellationToken cancellationToken)
     {
-        var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        var (root, model) = read;
+        var lineBreak = SyntaxFactory.ElasticEndOfLine(await read.LineBreakAsync(cancellationToken).ConfigureAwait(false));
         var disposal = new DisposableTypes(model.Compilation);
         var languageVersion = ((CSharpParseOptions)root.SyntaxTree.Options).LanguageVersion;
 
@@ -115,7 +117,7 @@ public sealed class UndisposedOwnedFieldFix : MemSafetyCodeFix
             var statements = new List<StatementSyntax>();
             foreach (var field in disposed)
                 statements.Add(DisposeStatement(field, kind, original, model, disposal, languageVersion));
-            return Rewrite(original, kind, statements).WithAdditionalAnnotations(Formatter.Annotation);
+            return Rewrite(original, kind, statements, lineBreak).WithAdditionalAnnotations(Formatter.Annotation);
         });
         return await Formatter.FormatAsync(document.WithSyntaxRoot(newRoot), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
@@ -123,7 +125,7 @@ public sealed class UndisposedOwnedFieldFix : MemSafetyCodeFix
     private static StatementSyntax DisposeStatement(IFieldSymbol field, DisposeSiteKind kind, MethodDeclarationSyntax method, SemanticModel model, DisposableTypes disposal, LanguageVersion languageVersion)
     {
         // "this." only where a local or parameter of the method hides the field.
-        var position = method.Body?.CloseBraceToken.SpanStart ?? method.ExpressionBody!.Expression.SpanStart;
+        var position = method.Body?.OpenBraceToken.Span.End ?? method.ExpressionBody!.Expression.SpanStart;
         var visible = model.LookupSymbols(position, name: field.Name);
         var name = visible.Length == 1 && SymbolEqualityComparer.Default.Equals(visible[0].OriginalDefinition, field.OriginalDefinition)
             ? field.Name
@@ -135,10 +137,10 @@ public sealed class UndisposedOwnedFieldFix : MemSafetyCodeFix
         if (field.IsReadOnly && field.DeclaringSyntaxReferences[0].GetSyntax() is VariableDeclaratorSyntax { Initializer: not null })
             return SyntaxFactory.ParseStatement(call);
         var test = languageVersion >= LanguageVersion.CSharp9 ? $"{name} is not null" : $"{name} != null";
-        return SyntaxFactory.ParseStatement($"if ({test})\n    {call}");
+        return SyntaxFactory.IfStatement(SyntaxFactory.ParseExpression(test), SyntaxFactory.ParseStatement(call));
     }
 
-    private static MethodDeclarationSyntax Rewrite(MethodDeclarationSyntax method, DisposeSiteKind kind, List<StatementSyntax> statements)
+    private static MethodDeclarationSyntax Rewrite(MethodDeclarationSyntax method, DisposeSiteKind kind, List<StatementSyntax> statements, SyntaxTrivia lineBreak)
     {
         var block = method.Body;
         if (block is null)
@@ -148,14 +150,14 @@ public sealed class UndisposedOwnedFieldFix : MemSafetyCodeFix
             block = SyntaxFactory.Block(SyntaxFactory.ExpressionStatement(arrow.Expression.WithoutTrivia()))
                 .WithTrailingTrivia(method.SemicolonToken.TrailingTrivia);
             method = method
-                .WithParameterList(method.ParameterList.WithTrailingTrivia(SyntaxFactory.ElasticCarriageReturnLineFeed))
+                .WithParameterList(method.ParameterList.WithTrailingTrivia(lineBreak))
                 .WithExpressionBody(null)
                 .WithSemicolonToken(default)
                 .WithBody(block);
         }
 
         if (kind != DisposeSiteKind.DisposeBool)
-            return method.WithBody(block.AddStatements(statements.ToArray()));
+            return method.WithBody(Append(block, statements, lineBreak));
 
         var disposing = method.ParameterList.Parameters[0].Identifier.ValueText;
         var guard = block.DescendantNodes(n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax))
@@ -163,13 +165,27 @@ public sealed class UndisposedOwnedFieldFix : MemSafetyCodeFix
             .FirstOrDefault(s => s.Condition is IdentifierNameSyntax identifier && identifier.Identifier.ValueText == disposing);
         if (guard is null)
         {
-            var added = SyntaxFactory.IfStatement(SyntaxFactory.IdentifierName(disposing), SyntaxFactory.Block(statements));
-            return method.WithBody(block.AddStatements(added));
+            var added = SyntaxFactory.IfStatement(SyntaxFactory.IdentifierName(disposing), SyntaxFactory.Block(OnOwnLines(statements, lineBreak)));
+            return method.WithBody(Append(block, new List<StatementSyntax> { added }, lineBreak));
         }
 
         var body = guard.Statement is BlockSyntax inner
-            ? inner.AddStatements(statements.ToArray())
-            : SyntaxFactory.Block(new[] { guard.Statement.WithoutTrivia() }.Concat(statements));
+            ? Append(inner, statements, lineBreak)
+            : SyntaxFactory.Block(OnOwnLines(new[] { guard.Statement.WithoutTrivia() }.Concat(statements), lineBreak));
         return method.WithBody(block.ReplaceNode(guard, guard.WithStatement(body.WithAdditionalAnnotations(Formatter.Annotation))));
     }
+
+    /// <summary>Appends the statements to the block, each on a line of its own when the block's last statement ends
+    /// its line (a block written on one line stays on one line).</summary>
+    private static BlockSyntax Append(BlockSyntax block, List<StatementSyntax> statements, SyntaxTrivia lineBreak)
+    {
+        var last = block.Statements.LastOrDefault();
+        var ownLines = last is null
+            ? block.OpenBraceToken.TrailingTrivia.Any(t => t.IsKind(SyntaxKind.EndOfLineTrivia))
+            : last.GetTrailingTrivia().Any(t => t.IsKind(SyntaxKind.EndOfLineTrivia));
+        return block.AddStatements((ownLines ? OnOwnLines(statements, lineBreak) : statements).ToArray());
+    }
+
+    private static IEnumerable<StatementSyntax> OnOwnLines(IEnumerable<StatementSyntax> statements, SyntaxTrivia lineBreak)
+        => statements.Select(s => s.WithLeadingTrivia(SyntaxFactory.ElasticMarker).WithTrailingTrivia(lineBreak));
 }

@@ -366,7 +366,7 @@ public static class DisposedFields
                     return;
             }
 
-            var use = Uses.Classify(reference, 0);
+            var use = new Uses(_disposal, _cancellationToken).Classify(reference, 0);
             if ((use & Use.Disposes) != 0)
                 lifetime.AddDisposal(member);
             if ((use & Use.HandsAway) != 0)
@@ -409,9 +409,18 @@ internal enum Use
 
 /// <summary>How a read of a disposable value is used: disposed (<c>Dispose</c>/<c>DisposeAsync</c>/<c>Close</c>, a
 /// <c>using</c>), handed on (anything but a receiver, a null test, a <c>lock</c>), or neither.</summary>
-internal static class Uses
+internal readonly struct Uses
 {
-    public static Use Classify(IOperation value, int depth)
+    private readonly DisposableTypes _disposal;
+    private readonly CancellationToken _cancellationToken;
+
+    public Uses(DisposableTypes disposal, CancellationToken cancellationToken)
+    {
+        _disposal = disposal;
+        _cancellationToken = cancellationToken;
+    }
+
+    public Use Classify(IOperation value, int depth)
     {
         var current = value;
         while (current.Parent is IConversionOperation conversion && conversion.Operand == current)
@@ -443,13 +452,35 @@ internal static class Uses
                 return depth > 0 ? Use.HandsAway : LocalCopy(declarator.Symbol, declarator, depth);
             case ISimpleAssignmentOperation { Target: ILocalReferenceOperation local } assignment when assignment.Value == current:
                 return depth > 0 ? Use.HandsAway : LocalCopy(local.Local, assignment, depth);
+            case IArgumentOperation { Parameter: { RefKind: RefKind.None or RefKind.In } parameter, Parent: IInvocationOperation invocation }:
+                return Argument(invocation.TargetMethod, parameter, depth);
             default:
                 return Use.HandsAway;
         }
     }
 
+    /// <summary>A value passed to a method: a platform invoke or a library member known to keep nothing uses it
+    /// during the call only; a method of the compilation that keeps nothing (the escape engine's summary) does
+    /// with it what its body does with the parameter (it may dispose it); anything else may keep it.</summary>
+    private Use Argument(IMethodSymbol method, IParameterSymbol parameter, int depth)
+    {
+        if (method.IsExtern || (method.DeclaringSyntaxReferences.Length == 0 && Escape.NonRetainingMembers.IsNonRetaining(method, out var aliases) && !aliases))
+            return Use.None;
+        if (depth > 0 || _disposal.Summaries is not { } summaries || parameter.ContainingSymbol is not IMethodSymbol callee
+            || summaries.Get(callee.OriginalDefinition, parameter.Ordinal, _cancellationToken).Verdict != Escape.ParameterVerdict.DoesNotRetain
+            || _disposal.BodyOf(callee.OriginalDefinition, _cancellationToken) is not { } body)
+        {
+            return Use.HandsAway;
+        }
+
+        var result = Use.None;
+        foreach (var reference in Bodies.BodyFacts.Of(body).ReferencesTo(callee.OriginalDefinition.Parameters[parameter.Ordinal]))
+            result |= Classify(reference, depth + 1);
+        return result;
+    }
+
     /// <summary>A local that holds a copy of the value: what its uses do (a <c>using</c> declaration of it disposes).</summary>
-    private static Use LocalCopy(ILocalSymbol local, IOperation at, int depth)
+    private Use LocalCopy(ILocalSymbol local, IOperation at, int depth)
     {
         if (at is IVariableDeclaratorOperation declarator
             && declarator.Parent is IVariableDeclarationOperation { Parent: IVariableDeclarationGroupOperation group }
