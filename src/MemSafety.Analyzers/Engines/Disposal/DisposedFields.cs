@@ -460,21 +460,21 @@ internal readonly struct Uses
     }
 
     /// <summary>A value passed to a method: a platform invoke or a library member known to keep nothing uses it
-    /// during the call only; a method of the compilation that keeps nothing (the escape engine's summary) does
-    /// with it what its body does with the parameter (it may dispose it); anything else may keep it.</summary>
+    /// during the call only; a method of the compilation that no override can replace does with it what its body
+    /// does with the parameter (one level: it may dispose it, keep it, or only call it); anything else may keep it.</summary>
     private Use Argument(IMethodSymbol method, IParameterSymbol parameter, int depth)
     {
         if (method.IsExtern || (method.DeclaringSyntaxReferences.Length == 0 && Escape.NonRetainingMembers.IsNonRetaining(method, out var aliases) && !aliases))
             return Use.None;
-        if (depth > 0 || _disposal.Summaries is not { } summaries || parameter.ContainingSymbol is not IMethodSymbol callee
-            || summaries.Get(callee.OriginalDefinition, parameter.Ordinal, _cancellationToken).Verdict != Escape.ParameterVerdict.DoesNotRetain
-            || _disposal.BodyOf(callee.OriginalDefinition, _cancellationToken) is not { } body)
+        var callee = method.OriginalDefinition;
+        if (depth > 0 || ((callee.IsVirtual || callee.IsOverride || callee.IsAbstract) && !callee.IsSealed && !callee.ContainingType.IsSealed)
+            || _disposal.BodyOf(callee, _cancellationToken) is not { } body)
         {
             return Use.HandsAway;
         }
 
         var result = Use.None;
-        foreach (var reference in Bodies.BodyFacts.Of(body).ReferencesTo(callee.OriginalDefinition.Parameters[parameter.Ordinal]))
+        foreach (var reference in Bodies.BodyFacts.Of(body).ReferencesTo(callee.Parameters[parameter.Ordinal]))
             result |= Classify(reference, depth + 1);
         return result;
     }
