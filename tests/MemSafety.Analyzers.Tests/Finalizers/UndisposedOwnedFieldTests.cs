@@ -542,6 +542,29 @@ public sealed class UndisposedOwnedFieldTests
         """);
 
     [Fact]
+    public Task CreatedUsedAndDisposedWithinOneMethod_NoDiagnostic() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
+        sealed class Replication : IAsyncDisposable
+        {
+            private Timer? _feedback;
+            public async Task RunAsync()
+            {
+                _feedback = new Timer(_ => Console.WriteLine("feedback"), null, 1000, 1000);
+                try
+                {
+                    await Task.Delay(10);
+                }
+                finally
+                {
+                    if (_feedback != null)
+                        await _feedback.DisposeAsync();
+                    _feedback = null;
+                }
+            }
+            public ValueTask DisposeAsync() => default;
+        }
+        """);
+
+    [Fact]
     public Task ReceivedFromTheConstructorOrASetter_NotOwned_NoDiagnostic() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
         sealed class Owner : IDisposable
         {
@@ -608,6 +631,7 @@ public sealed class UndisposedOwnedFieldTests
             private readonly StringReader _input = new StringReader("x");
             private readonly CancellationTokenSource _cancel = new CancellationTokenSource();
             private readonly Task _done = new Task(() => { });
+            private readonly SemaphoreSlim _gate = new SemaphoreSlim(1);
             public void Dispose() { }
         }
         """);

@@ -41,24 +41,13 @@ public sealed class FieldLifetime
     /// function counts for the member that contains it; a field initializer is no member (never disposes).</summary>
     public IReadOnlyList<ISymbol> DisposedIn => _disposedIn;
 
-    /// <summary>Members that dispose the field and also store a new creation into it: they replace the value, they do
-    /// not end the field's use (the last value still needs disposing).</summary>
+    /// <summary>Members that dispose the field and, later in their code, store a new creation into it: they replace
+    /// the value (<c>_f.Dispose(); _f = new F();</c>), they do not end the field's use (the last value still needs
+    /// disposing). A member that creates first and disposes later (create, use, dispose in <c>finally</c>) ends it.</summary>
     public IReadOnlyList<ISymbol> ReplacedIn => _replacedIn;
 
-    /// <summary>Some member other than a replacing one disposes the field.</summary>
-    public bool IsDisposedBeyondReplacement
-    {
-        get
-        {
-            foreach (var member in _disposedIn)
-            {
-                if (!Contains(_replacedIn, member))
-                    return true;
-            }
-
-            return false;
-        }
-    }
+    /// <summary>Some member disposes the field other than to replace it.</summary>
+    public bool IsDisposedBeyondReplacement => _endsLife;
 
     /// <summary>Whether one of <paramref name="members"/> disposes the field.</summary>
     public bool IsDisposedByAnyOf(IEnumerable<ISymbol> members)
@@ -74,26 +63,43 @@ public sealed class FieldLifetime
 
     private readonly List<ISymbol> _disposedIn = new();
     private readonly List<ISymbol> _replacedIn = new();
-    private readonly List<ISymbol> _createdIn = new();
+    private readonly List<(ISymbol Member, SyntaxTree Tree, int Position)> _disposals = new();
+    private readonly List<(ISymbol Member, SyntaxTree Tree, int Position)> _creations = new();
+    private bool _endsLife;
 
-    internal void AddDisposal(ISymbol? member)
+    internal void AddDisposal(ISymbol? member, SyntaxNode at)
     {
-        if (member is not null && !Contains(_disposedIn, member))
+        if (member is null)
+            return;
+        if (!Contains(_disposedIn, member))
             _disposedIn.Add(member);
+        _disposals.Add((member, at.SyntaxTree, at.SpanStart));
     }
 
-    internal void AddCreation(ISymbol? member)
+    internal void AddCreation(ISymbol? member, SyntaxNode at)
     {
-        if (member is not null && !Contains(_createdIn, member))
-            _createdIn.Add(member);
+        if (member is not null)
+            _creations.Add((member, at.SyntaxTree, at.SpanStart));
     }
 
     internal void Complete()
     {
-        foreach (var member in _disposedIn)
+        foreach (var disposal in _disposals)
         {
-            if (Contains(_createdIn, member))
-                _replacedIn.Add(member);
+            var replaced = false;
+            foreach (var creation in _creations)
+            {
+                if (SymbolEqualityComparer.Default.Equals(creation.Member, disposal.Member) && creation.Tree == disposal.Tree && creation.Position > disposal.Position)
+                {
+                    replaced = true;
+                    break;
+                }
+            }
+
+            if (!replaced)
+                _endsLife = true;
+            else if (!Contains(_replacedIn, disposal.Member))
+                _replacedIn.Add(disposal.Member);
         }
     }
 
@@ -368,7 +374,7 @@ public static class DisposedFields
 
             var use = new Uses(_disposal, _cancellationToken).Classify(reference, 0);
             if ((use & Use.Disposes) != 0)
-                lifetime.AddDisposal(member);
+                lifetime.AddDisposal(member, reference.Syntax);
             if ((use & Use.HandsAway) != 0)
                 lifetime.HandedAway = true;
         }
@@ -380,10 +386,10 @@ public static class DisposedFields
                 case Creation.Nothing:
                     return;
                 case Creation.Ignored:
-                    lifetime.AddCreation(member);
+                    lifetime.AddCreation(member, store.Syntax);
                     return;
                 case Creation.Owned:
-                    lifetime.AddCreation(member);
+                    lifetime.AddCreation(member, store.Syntax);
                     if (lifetime.Creation is null)
                     {
                         lifetime.Creation = store;
@@ -596,7 +602,9 @@ internal static class Creations
 
     // TODO(merge): use Engines/Disposal ignored types (disp-locals owns the list and its option).
     /// <summary>Types whose instances hold nothing that disposal releases: managed memory, a string, a task, a
-    /// cancellation source without a timer (the only constructor that creates none is the parameterless one).</summary>
+    /// cancellation source without a timer (the only constructor that creates none is the parameterless one), and
+    /// the slim synchronization primitives, which create a kernel event only when their <c>WaitHandle</c> /
+    /// <c>AvailableWaitHandle</c> is asked for (and that event's SafeWaitHandle has a finalizer of its own).</summary>
     private static bool IsIgnored(ITypeSymbol type, IObjectCreationOperation creation)
     {
         var ns = type.ContainingNamespace?.ToDisplayString();
@@ -605,6 +613,7 @@ internal static class Creations
             ("System.IO", "MemoryStream" or "StringReader" or "StringWriter") => true,
             ("System.Threading.Tasks", "Task") => true,
             ("System.Threading", "CancellationTokenSource") => creation.Arguments.Length == 0,
+            ("System.Threading", "SemaphoreSlim" or "ManualResetEventSlim") => true,
             _ => false,
         };
     }

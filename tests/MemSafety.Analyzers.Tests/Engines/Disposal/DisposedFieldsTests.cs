@@ -91,8 +91,10 @@ public sealed class DisposedFieldsTests
                 private MemoryStream _memory = new MemoryStream();
                 private CancellationTokenSource _plain = new CancellationTokenSource();
                 private CancellationTokenSource _timed = new CancellationTokenSource(1000);
+                private SemaphoreSlim _gate = new SemaphoreSlim(1);
             }
             """);
+        Assert.Null(Lifetime(code, "Owner", "_gate").Creation);
         Assert.Null(Lifetime(code, "Owner", "_memory").Creation);
         Assert.False(Lifetime(code, "Owner", "_memory").Received);
         Assert.Null(Lifetime(code, "Owner", "_plain").Creation);
@@ -188,10 +190,20 @@ public sealed class DisposedFieldsTests
             {
                 private StreamWriter _current = new StreamWriter("0");
                 private StreamWriter _closed = new StreamWriter("1");
+                private StreamWriter? _scoped;
                 public void Roll() { _current.Dispose(); _current = new StreamWriter("2"); }
                 public void Close() { _closed.Dispose(); }
+                public void Run()
+                {
+                    _scoped = new StreamWriter("3");
+                    try { _scoped.Write('x'); }
+                    finally { _scoped.Dispose(); _scoped = null; }
+                }
             }
             """);
+        // Created, used and disposed within one method: that disposal ends the value's life.
+        Assert.True(Lifetime(code, "Owner", "_scoped").IsDisposedBeyondReplacement);
+        Assert.Empty(Lifetime(code, "Owner", "_scoped").ReplacedIn);
         var current = Lifetime(code, "Owner", "_current");
         Assert.Equal("Roll", Assert.Single(current.ReplacedIn).Name);
         Assert.False(current.IsDisposedBeyondReplacement);
