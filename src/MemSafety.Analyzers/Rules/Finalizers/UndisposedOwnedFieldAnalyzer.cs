@@ -38,8 +38,12 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
     {
         // Shape first: a class or record that is disposable, declares a field of a disposable reference type, and
         // declares its own dispose method.
-        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsStatic: false } type)
+        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsStatic: false } type
+            || !(disposal.IsDisposable(type) || disposal.IsAsyncDisposable(type)))
+        {
             return;
+        }
+
         List<IFieldSymbol>? candidates = null;
         foreach (var member in type.GetMembers())
         {
@@ -52,8 +56,7 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
 
         if (candidates is null)
             return;
-        var facts = disposal.Of(type);
-        if (!(facts.IsDisposable || facts.IsAsyncDisposable) || facts.IsSafeHandle)
+        if (disposal.IsSafeHandle(type))
             return;
         var cancellationToken = context.CancellationToken;
         var declared = DisposedFields.DisposeMethodsDeclaredBy(disposal, type);
