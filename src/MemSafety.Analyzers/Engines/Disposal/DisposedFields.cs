@@ -124,36 +124,51 @@ public sealed class FieldLifetime
 public static class DisposedFields
 {
     /// <summary>The facts of <paramref name="fields"/> (instance fields declared in <paramref name="type"/>), in the
-    /// same order. A field also mentioned where no member body can be bound (an attribute argument, a primary
+    /// same order, binding the members that mention them (nested types included) through <see cref="DisposableTypes"/>'
+    /// semantic models. A field also mentioned where no member body can be bound (an attribute argument, a primary
     /// constructor's base arguments) is <see cref="FieldLifetime.HandedAway"/>, as is anything in code with syntax errors.</summary>
     public static ImmutableArray<FieldLifetime> Scan(DisposableTypes disposal, INamedTypeSymbol type, IReadOnlyList<IFieldSymbol> fields, CancellationToken cancellationToken)
     {
-        var lifetimes = new FieldLifetime[fields.Count];
-        var byName = new Dictionary<string, List<int>>();
-        for (var i = 0; i < fields.Count; i++)
-        {
-            lifetimes[i] = new FieldLifetime(fields[i]);
-            if (!byName.TryGetValue(fields[i].Name, out var list))
-                byName[fields[i].Name] = list = new List<int>();
-            list.Add(i);
-        }
-
-        var scan = new Scanner(disposal, fields, lifetimes, cancellationToken);
+        var collector = new FieldLifetimeCollector(disposal, fields);
         var roots = new HashSet<SyntaxNode>();
 
         // Field initializers: the declarator carries the name as a token, not as an identifier the walk below finds.
-        for (var i = 0; i < fields.Count; i++)
+        foreach (var field in fields)
         {
-            foreach (var reference in fields[i].DeclaringSyntaxReferences)
+            foreach (var reference in field.DeclaringSyntaxReferences)
             {
                 if (reference.GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer: { } initializer } declarator
-                    && disposal.Compilation.ContainsSyntaxTree(declarator.SyntaxTree) && roots.Add(initializer))
+                    && disposal.Compilation.ContainsSyntaxTree(declarator.SyntaxTree) && roots.Add(initializer)
+                    && disposal.ModelOf(initializer.SyntaxTree).GetOperation(initializer, cancellationToken) is { } operation)
                 {
-                    scan.Root(initializer, null);
+                    collector.Add(null, operation, cancellationToken);
                 }
             }
         }
 
+        foreach (var (name, root) in Mentions(disposal, type, collector, bindNestedTypes: true, cancellationToken))
+        {
+            if (root is null)
+            {
+                // Not inside code the scan binds: if it is the field, its use is unknown.
+                var symbol = disposal.ModelOf(name.SyntaxTree).GetSymbolInfo(name, cancellationToken).Symbol;
+                collector.HandedAwayIfNamed(name.Identifier.ValueText, symbol);
+                continue;
+            }
+
+            if (roots.Add(root) && disposal.ModelOf(root.SyntaxTree).GetOperation(root, cancellationToken) is { } operation)
+                collector.Add(MemberOf(disposal, root, cancellationToken), operation, cancellationToken);
+        }
+
+        return collector.Complete();
+    }
+
+    /// <summary>The identifiers in <paramref name="type"/>'s declarations that spell a field's name, each with the
+    /// syntax whose operation tree holds it (null: none the scan binds, or a nested type's member when
+    /// <paramref name="bindNestedTypes"/> is false). Marks every field handed away when a declaration has syntax errors.</summary>
+    private static IEnumerable<(IdentifierNameSyntax Name, SyntaxNode? Root)> Mentions(
+        DisposableTypes disposal, INamedTypeSymbol type, FieldLifetimeCollector collector, bool bindNestedTypes, CancellationToken cancellationToken)
+    {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
             var declaration = reference.GetSyntax(cancellationToken);
@@ -161,37 +176,32 @@ public static class DisposedFields
                 continue;
             if (declaration.ContainsDiagnostics)
             {
-                foreach (var lifetime in lifetimes)
-                    lifetime.HandedAway = true;
+                collector.AllHandedAway();
                 continue;
             }
 
             foreach (var token in declaration.DescendantTokens())
             {
-                if (!token.IsKind(SyntaxKind.IdentifierToken) || token.Parent is not IdentifierNameSyntax name || !byName.TryGetValue(token.ValueText, out var indexes))
+                if (!token.IsKind(SyntaxKind.IdentifierToken) || token.Parent is not IdentifierNameSyntax name || !collector.IsFieldName(token.ValueText))
                     continue;
                 var root = RootOf(name);
-                if (root is null)
-                {
-                    // Not inside code the scan binds: if it is the field, its use is unknown.
-                    var symbol = disposal.ModelOf(name.SyntaxTree).GetSymbolInfo(name, cancellationToken).Symbol;
-                    foreach (var index in indexes)
-                    {
-                        if (symbol is null || SymbolEqualityComparer.Default.Equals(symbol.OriginalDefinition, fields[index]))
-                            lifetimes[index].HandedAway = true;
-                    }
-
-                    continue;
-                }
-
-                if (roots.Add(root))
-                    scan.Root(root, MemberOf(disposal, root, cancellationToken));
+                if (!bindNestedTypes && root is not null && root.FirstAncestorOrSelf<BaseTypeDeclarationSyntax>() != declaration)
+                    root = null;
+                yield return (name, root);
             }
         }
+    }
 
-        foreach (var lifetime in lifetimes)
-            lifetime.Complete();
-        return ImmutableArray.Create(lifetimes);
+    /// <summary>For a rule that receives the type's operation blocks from the analyzer driver (which binds them once for
+    /// every analyzer) instead of binding them again: the mentions of the fields that no block of the type itself
+    /// holds (attribute arguments, nested types' members) make those fields handed away, without binding.</summary>
+    public static void MarkMentionsOutsideOwnBlocks(DisposableTypes disposal, INamedTypeSymbol type, FieldLifetimeCollector collector, CancellationToken cancellationToken)
+    {
+        foreach (var (name, root) in Mentions(disposal, type, collector, bindNestedTypes: false, cancellationToken))
+        {
+            if (root is null)
+                collector.HandedAwayIfNamed(name.Identifier.ValueText, null);
+        }
     }
 
     /// <summary>The methods that disposing an instance of <paramref name="type"/> runs in its own code: the
@@ -301,87 +311,147 @@ public static class DisposedFields
             _ => model.GetDeclaredSymbol(root, cancellationToken),
         };
     }
+}
 
-    private sealed class Scanner
+/// <summary>Collects <see cref="FieldLifetime"/> facts from operation trees of one type's members, in any order and
+/// from several threads (an analyzer's operation-block actions), then completes them once.</summary>
+public sealed class FieldLifetimeCollector
+{
+    private readonly DisposableTypes _disposal;
+    private readonly IReadOnlyList<IFieldSymbol> _fields;
+    private readonly FieldLifetime[] _lifetimes;
+    private readonly object _gate = new();
+
+    public FieldLifetimeCollector(DisposableTypes disposal, IReadOnlyList<IFieldSymbol> fields)
     {
-        private readonly DisposableTypes _disposal;
-        private readonly IReadOnlyList<IFieldSymbol> _fields;
-        private readonly FieldLifetime[] _lifetimes;
-        private readonly CancellationToken _cancellationToken;
+        _disposal = disposal;
+        _fields = fields;
+        _lifetimes = new FieldLifetime[fields.Count];
+        for (var i = 0; i < fields.Count; i++)
+            _lifetimes[i] = new FieldLifetime(fields[i]);
+    }
 
-        public Scanner(DisposableTypes disposal, IReadOnlyList<IFieldSymbol> fields, FieldLifetime[] lifetimes, CancellationToken cancellationToken)
+    internal bool IsFieldName(string name)
+    {
+        foreach (var field in _fields)
         {
-            _disposal = disposal;
-            _fields = fields;
-            _lifetimes = lifetimes;
-            _cancellationToken = cancellationToken;
+            if (field.Name == name)
+                return true;
         }
 
-        public void Root(SyntaxNode syntax, ISymbol? member)
-        {
-            var operation = _disposal.ModelOf(syntax.SyntaxTree).GetOperation(syntax, _cancellationToken);
-            if (operation is null)
-                return;
-            foreach (var op in operation.DescendantsAndSelf())
-            {
-                switch (op)
-                {
-                    case IFieldInitializerOperation initializer:
-                        foreach (var field in initializer.InitializedFields)
-                        {
-                            if (IndexOf(field) is { } index)
-                                Store(_lifetimes[index], initializer.Value, initializer, member);
-                        }
+        return false;
+    }
 
-                        break;
-                    case IFieldReferenceOperation reference when IndexOf(reference.Field) is { } index:
-                        Reference(_lifetimes[index], reference, member);
-                        break;
-                }
-            }
+    internal void AllHandedAway()
+    {
+        lock (_gate)
+        {
+            foreach (var lifetime in _lifetimes)
+                lifetime.HandedAway = true;
         }
+    }
 
-        private int? IndexOf(IFieldSymbol field)
+    /// <summary>The fields named <paramref name="name"/> (all of them when <paramref name="symbol"/> is null, else the
+    /// one it is) are handed away.</summary>
+    internal void HandedAwayIfNamed(string name, ISymbol? symbol)
+    {
+        lock (_gate)
         {
-            var definition = field.OriginalDefinition;
             for (var i = 0; i < _fields.Count; i++)
             {
-                if (SymbolEqualityComparer.Default.Equals(_fields[i], definition))
-                    return i;
+                if (_fields[i].Name == name && (symbol is null || SymbolEqualityComparer.Default.Equals(symbol.OriginalDefinition, _fields[i])))
+                    _lifetimes[i].HandedAway = true;
             }
+        }
+    }
 
-            return null;
+    /// <summary>Reads one operation tree of <paramref name="member"/> (null for a field or property initializer).</summary>
+    public void Add(ISymbol? member, IOperation root, CancellationToken cancellationToken)
+    {
+        if (member is IFieldSymbol or IPropertySymbol)
+            member = null;
+        foreach (var op in root.DescendantsAndSelf())
+        {
+            switch (op)
+            {
+                case IFieldInitializerOperation initializer:
+                    foreach (var field in initializer.InitializedFields)
+                    {
+                        if (IndexOf(field) is { } index)
+                            Store(_lifetimes[index], initializer.Value, initializer, member);
+                    }
+
+                    break;
+                case IFieldReferenceOperation reference when IndexOf(reference.Field) is { } index:
+                    Reference(_lifetimes[index], reference, member, cancellationToken);
+                    break;
+            }
+        }
+    }
+
+    /// <summary>The facts, in the order of the fields given; call once, after every tree was added.</summary>
+    public ImmutableArray<FieldLifetime> Complete()
+    {
+        lock (_gate)
+        {
+            foreach (var lifetime in _lifetimes)
+                lifetime.Complete();
+            return ImmutableArray.Create(_lifetimes);
+        }
+    }
+
+    private int? IndexOf(IFieldSymbol field)
+    {
+        var definition = field.OriginalDefinition;
+        for (var i = 0; i < _fields.Count; i++)
+        {
+            if (SymbolEqualityComparer.Default.Equals(_fields[i], definition))
+                return i;
         }
 
-        private void Reference(FieldLifetime lifetime, IFieldReferenceOperation reference, ISymbol? member)
+        return null;
+    }
+
+    private void Reference(FieldLifetime lifetime, IFieldReferenceOperation reference, ISymbol? member, CancellationToken cancellationToken)
+    {
+        switch (reference.Parent)
         {
-            switch (reference.Parent)
-            {
-                case ISimpleAssignmentOperation assignment when assignment.Target == reference:
-                    Store(lifetime, assignment.Value, assignment, member);
-                    return;
-                case ICoalesceAssignmentOperation coalesce when coalesce.Target == reference:
-                    Store(lifetime, coalesce.Value, coalesce, member);
-                    return;
-                case IAssignmentOperation assignment when assignment.Target == reference:
+            case ISimpleAssignmentOperation assignment when assignment.Target == reference:
+                Store(lifetime, assignment.Value, assignment, member);
+                return;
+            case ICoalesceAssignmentOperation coalesce when coalesce.Target == reference:
+                Store(lifetime, coalesce.Value, coalesce, member);
+                return;
+            case IAssignmentOperation assignment when assignment.Target == reference:
+                lock (_gate)
                     lifetime.Received = true;
-                    return;
-                case IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out }:
+                return;
+            case IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out }:
+                lock (_gate)
+                {
                     lifetime.Received = true;
                     lifetime.HandedAway = true;
-                    return;
-            }
+                }
 
-            var use = new Uses(_disposal, _cancellationToken).Classify(reference, 0);
+                return;
+        }
+
+        var use = new Uses(_disposal, cancellationToken).Classify(reference, 0);
+        lock (_gate)
+        {
             if ((use & Use.Disposes) != 0)
                 lifetime.AddDisposal(member, reference.Syntax);
             if ((use & Use.HandsAway) != 0)
                 lifetime.HandedAway = true;
         }
+    }
 
-        private void Store(FieldLifetime lifetime, IOperation value, IOperation store, ISymbol? member)
+    private void Store(FieldLifetime lifetime, IOperation value, IOperation store, ISymbol? member)
+    {
+        var kind = Creations.Classify(_disposal, value);
+        lock (_gate)
         {
-            switch (Creations.Classify(_disposal, value))
+            switch (kind)
             {
                 case Creation.Nothing:
                     return;
@@ -390,7 +460,8 @@ public static class DisposedFields
                     return;
                 case Creation.Owned:
                     lifetime.AddCreation(member, store.Syntax);
-                    if (lifetime.Creation is null)
+                    // The first in source order, whatever order the trees came in.
+                    if (lifetime.Creation is null || IsBefore(store.Syntax, lifetime.Creation.Syntax))
                     {
                         lifetime.Creation = store;
                         lifetime.CreatedType = Creations.CreatedType(value);
@@ -402,6 +473,12 @@ public static class DisposedFields
                     return;
             }
         }
+    }
+
+    private static bool IsBefore(SyntaxNode a, SyntaxNode b)
+    {
+        var byPath = string.CompareOrdinal(a.SyntaxTree.FilePath, b.SyntaxTree.FilePath);
+        return byPath != 0 ? byPath < 0 : a.SpanStart < b.SpanStart;
     }
 }
 

@@ -31,10 +31,10 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
         var disposal = CompilationServices.Get(start.Compilation, start.Options).Disposal;
         if (disposal.DisposeInterfaceMember is null && disposal.DisposeAsyncInterfaceMember is null)
             return;
-        start.RegisterSymbolAction(symbol => AnalyzeType(symbol, disposal), SymbolKind.NamedType);
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, disposal), SymbolKind.NamedType);
     });
 
-    private static void AnalyzeType(SymbolAnalysisContext context, DisposableTypes disposal)
+    private static void StartType(SymbolStartAnalysisContext context, DisposableTypes disposal)
     {
         // Shape first: a class or record that is disposable, declares a field of a disposable reference type, and
         // declares its own dispose method.
@@ -63,7 +63,35 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
         if (declared.Count == 0 || OwnedFieldDisposal.EditableMethods(declared, disposal.Compilation, cancellationToken) is not { } editable)
             return;
 
-        var lifetimes = DisposedFields.Scan(disposal, type, candidates, cancellationToken);
+        // The driver hands every member's operation tree to the rule (trees it builds once for every analyzer), so
+        // the rule binds nothing itself; a type with a part in generated code (whose blocks the driver skips) is
+        // scanned by binding its members.
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            if (GeneratedCode.IsGenerated(reference.SyntaxTree))
+            {
+                var scanned = DisposedFields.Scan(disposal, type, candidates, cancellationToken);
+                context.RegisterSymbolEndAction(end => Report(end, type, scanned, editable, disposal));
+                return;
+            }
+        }
+
+        var collector = new FieldLifetimeCollector(disposal, candidates);
+        context.RegisterOperationBlockAction(block =>
+        {
+            foreach (var operation in block.OperationBlocks)
+                collector.Add(block.OwningSymbol, operation, block.CancellationToken);
+        });
+        context.RegisterSymbolEndAction(end =>
+        {
+            DisposedFields.MarkMentionsOutsideOwnBlocks(disposal, type, collector, end.CancellationToken);
+            Report(end, type, collector.Complete(), editable, disposal);
+        });
+    }
+
+    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, ImmutableArray<FieldLifetime> lifetimes, List<IMethodSymbol> editable, DisposableTypes disposal)
+    {
+        var cancellationToken = context.CancellationToken;
         foreach (var lifetime in lifetimes)
         {
             if (!lifetime.IsOwned || lifetime.IsDisposedBeyondReplacement || lifetime.CreatedType is not { } created)
