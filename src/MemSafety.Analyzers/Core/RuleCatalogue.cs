@@ -35,6 +35,7 @@ public static class RuleIdentifiers
     public const string FinalizerTouchesManagedObject = "MSA4003";
     public const string RawHandleField = "MSA4004";
     public const string ManagedStateFinalizer = "MSA4005";
+    public const string UndisposedOwnedField = "MSA4007";
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
@@ -320,6 +321,20 @@ public static class RuleCatalogue
                      "until the finalizer thread has run it. Removing the finalizer changes nothing anyone can observe.",
         helpLinkUri: HelpLink(RuleIdentifiers.ManagedStateFinalizer));
 
+    public static readonly DiagnosticDescriptor UndisposedOwnedField = new(
+        RuleIdentifiers.UndisposedOwnedField,
+        title: "Dispose the disposable objects a type creates into its fields",
+        messageFormat: "Field '{0}' holds a {1} that '{2}' creates, but nothing in '{2}' disposes it ({3}): {4}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A disposable type that creates a disposable object into a private field owns it: nothing else can reach it to " +
+                     "dispose it. If none of its members disposes the field, disposing the owner leaves the field's file, socket, timer or " +
+                     "handle open until the garbage collector finalizes it, or for good when its type has no finalizer. Reported only " +
+                     "when the type creates every value it stores in the field, never hands the value on, and declares its own Dispose. " +
+                     "Dispose the field in Dispose (under 'if (disposing)' in Dispose(bool)).",
+        helpLinkUri: HelpLink(RuleIdentifiers.UndisposedOwnedField));
+
     public static readonly DiagnosticDescriptor FinalizerResurrection = new(
         RuleIdentifiers.FinalizerResurrection,
         title: "Do not make the object reachable again from its finalizer",
@@ -522,6 +537,7 @@ public static class RuleCatalogue
         FinalizerTouchesManagedObject,
         RawHandleField,
         ManagedStateFinalizer,
+        UndisposedOwnedField,
         FinalizerResurrection,
         PinnedPointerEscape,
         StackAddressEscape);
