@@ -10,6 +10,7 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.CodeFixes.Closures;
 
@@ -182,23 +183,38 @@ public sealed class CapturingDelegateInLoopFix : MemSafetyCodeFix
     }
 
     /// <summary>The lambda's text with its continuation lines shifted left or right as far as its statement moves: from
-    /// the indentation of the line it was on to the loop's.</summary>
+    /// the indentation of the line it was on to the loop's. A line that begins inside a token (the continuation of a
+    /// verbatim, raw or interpolated string) is part of that token's value: it and the line break before it are kept
+    /// exactly.</summary>
     private static string Reindent(AnonymousFunctionExpressionSyntax lambda, StatementSyntax loop, string loopIndentation, string lineBreak)
     {
-        var text = lambda.WithoutTrivia().ToFullString();
-        if (!text.Contains('\n'))
-            return text;
-        var sourceText = lambda.SyntaxTree.GetText();
-        var line = sourceText.Lines.GetLineFromPosition(lambda.SpanStart).ToString();
-        var oldIndentation = line.Substring(0, line.Length - line.TrimStart().Length);
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        for (var i = 1; i < lines.Length; i++)
+        var source = lambda.SyntaxTree.GetText();
+        var span = lambda.Span;
+        var lines = source.Lines;
+        var first = lines.GetLineFromPosition(span.Start);
+        var last = lines.GetLineFromPosition(span.End);
+        if (first.LineNumber == last.LineNumber)
+            return source.ToString(span);
+        var firstText = first.ToString();
+        var oldIndentation = firstText.Substring(0, firstText.Length - firstText.TrimStart().Length);
+        var builder = new System.Text.StringBuilder(source.ToString(TextSpan.FromBounds(span.Start, first.End)));
+        for (var number = first.LineNumber + 1; number <= last.LineNumber; number++)
         {
-            if (lines[i].StartsWith(oldIndentation, System.StringComparison.Ordinal))
-                lines[i] = loopIndentation + lines[i].Substring(oldIndentation.Length);
+            var previous = lines[number - 1];
+            var line = lines[number];
+            var text = source.ToString(TextSpan.FromBounds(line.Start, number == last.LineNumber ? span.End : line.End));
+            var token = lambda.FindToken(previous.End);
+            if (token.SpanStart < previous.End && previous.End < token.Span.End)
+            {
+                builder.Append(source.ToString(TextSpan.FromBounds(previous.End, previous.EndIncludingLineBreak))).Append(text);
+                continue;
+            }
+
+            builder.Append(lineBreak);
+            builder.Append(text.StartsWith(oldIndentation, System.StringComparison.Ordinal) ? loopIndentation + text.Substring(oldIndentation.Length) : text);
         }
 
-        return string.Join(lineBreak, lines);
+        return builder.ToString();
     }
 
     private static async Task<string> LineBreakAsync(Document document, CancellationToken cancellationToken)

@@ -389,6 +389,54 @@ public sealed class CapturingDelegateInLoopTests
         }
         """);
 
+    // A verbatim string's continuation lines are part of its value: moving the lambda must not re-indent them, while
+    // the lambda's own lines move with it.
+    [Fact]
+    public Task MultiLineLambdaWithAVerbatimString_StringKeepsItsText() => VerifyCS.CodeFixAsync(
+        """
+        using System.Collections.Generic;
+        class C
+        {
+            int M(List<string> xs, string prefix)
+            {
+                var t = 0;
+                var k = 0;
+                while (k++ < 3)
+                {
+                    t += xs.FindIndex([|y =>
+                    {
+                        var header = @"first
+                    second";
+                        return y == prefix + header;
+                    }|]);
+                }
+                return t;
+            }
+        }
+        """,
+        """
+        using System.Collections.Generic;
+        class C
+        {
+            int M(List<string> xs, string prefix)
+            {
+                var t = 0;
+                var k = 0;
+                System.Predicate<string> match = y =>
+                {
+                    var header = @"first
+                    second";
+                    return y == prefix + header;
+                };
+                while (k++ < 3)
+                {
+                    t += xs.FindIndex(match);
+                }
+                return t;
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ a display class per iteration
 
     [Fact]
