@@ -358,6 +358,32 @@ public sealed class UncachedDelegateTests
         return test.RunAsync();
     }
 
+    // An anonymous type has no name a field declaration could use: the advice must not be "cache it in a field".
+    [Fact]
+    public Task Message_DelegateTypeUsesAnAnonymousType_HotPath_NameTheType()
+    {
+        var test = Verify<UncachedDelegateAnalyzer>.Test(
+            """
+            using System.Collections.Generic;
+            sealed class HotPathAttribute : System.Attribute { }
+            class C
+            {
+                int _limit;
+                [HotPath] public int First(int n)
+                {
+                    var xs = new List<int>();
+                    for (var i = 0; i < n; i++) xs.Add(i);
+                    var pairs = xs.ConvertAll(x => new { Value = x });
+                    return pairs.FindIndex({|#0:p => p.Value > _limit|});
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3004", 0).WithMessage(
+            "Lambda allocates a new 'Predicate<<anonymous type: int Value>>' delegate on every call of this hot path: it uses only 'this', so it becomes an instance method of the type and the compiler " +
+            "cannot cache its delegate; its type uses an anonymous type, so no field can hold it: name the type (a record or a tuple) to cache it in a field"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task Message_DelegateTypeUsesAMethodTypeParameter_HotPath_NoFieldAdvice()
     {

@@ -146,8 +146,9 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
         }
 
         var properties = ImmutableDictionary<string, string?>.Empty;
-        // A field cannot hold a delegate whose type uses a type parameter of a generic method (the fix is not offered).
-        var methodTypeParameter = MethodTypeParameterIn(delegateType);
+        // No field can be declared of a delegate type that uses a type parameter of a generic method or an anonymous type
+        // (the fix is not offered): the advice says what can be done instead.
+        var unnameable = UnnameablePart(delegateType);
         string advice;
         switch (kind)
         {
@@ -157,11 +158,11 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 {
                     properties = properties.Add(CanBeStaticProperty, "true");
                     advice = $"'{target.Name}' uses no instance state: make it static (the compiler caches delegates of static methods)"
-                             + (methodTypeParameter is null ? ", or cache the delegate in a field" : "");
+                             + (unnameable is null ? ", or cache the delegate in a field" : "");
                 }
                 else
                 {
-                    advice = methodTypeParameter is null ? "cache the delegate in a field of this object" : NoFieldAdvice(methodTypeParameter, perIteration);
+                    advice = unnameable is null ? "cache the delegate in a field of this object" : NoFieldAdvice(unnameable, perIteration);
                 }
 
                 break;
@@ -169,13 +170,15 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 // A query clause's lambda has no syntax of its own to cache.
                 if (creation.Target.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.AnonymousFunctionExpressionSyntax)
                     properties = properties.Add(KindProperty, kind);
-                advice = methodTypeParameter is null ? "cache the delegate in a field of this object" : NoFieldAdvice(methodTypeParameter, perIteration);
+                advice = unnameable is null ? "cache the delegate in a field of this object" : NoFieldAdvice(unnameable, perIteration);
                 break;
             case StaticMethod:
                 properties = properties.Add(KindProperty, kind);
-                advice = methodTypeParameter is null
+                advice = unnameable is null
                     ? "cache it in a static readonly field, or compile with C# 11 or later"
-                    : $"its type uses {TypeParameterText(methodTypeParameter)}, so cache it in a static readonly field of a generic static class (one per type argument), or compile with C# 11 or later";
+                    : unnameable is ITypeParameterSymbol typeParameter
+                        ? $"its type uses {TypeParameterText(typeParameter)}, so cache it in a static readonly field of a generic static class (one per type argument), or compile with C# 11 or later"
+                        : "its type uses an anonymous type, which no field can be declared of: compile with C# 11 or later, which caches it";
                 break;
             default:
                 advice = "create it once, where its target is known, and reuse it";
@@ -196,30 +199,36 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
     /// <summary>The advice for a delegate bound to 'this' whose type uses a type parameter of a generic method: no field
     /// can hold it. In a loop it can still be created once before the loop; per call, only a cache keyed by the type
     /// argument could keep one.</summary>
-    private static string NoFieldAdvice(ITypeParameterSymbol typeParameter, bool perIteration)
-        => $"its type uses {TypeParameterText(typeParameter)}, so no field can hold it: "
-           + (perIteration ? "create it once before the loop and reuse it" : "only a cache of this object keyed by the type argument could keep it");
+    private static string NoFieldAdvice(ITypeSymbol unnameable, bool perIteration)
+        => unnameable is ITypeParameterSymbol typeParameter
+            ? $"its type uses {TypeParameterText(typeParameter)}, so no field can hold it: "
+              + (perIteration ? "create it once before the loop and reuse it" : "only a cache of this object keyed by the type argument could keep it")
+            : "its type uses an anonymous type, so no field can hold it: "
+              + (perIteration ? "create it once before the loop and reuse it" : "name the type (a record or a tuple) to cache it in a field");
 
     private static string TypeParameterText(ITypeParameterSymbol typeParameter)
         => $"'{typeParameter.Name}', a type parameter of '{typeParameter.DeclaringMethod?.Name}'";
 
-    /// <summary>A type parameter of a method anywhere in the type (a delegate type's arguments, arrays, pointers).</summary>
-    private static ITypeParameterSymbol? MethodTypeParameterIn(ITypeSymbol type)
+    /// <summary>A part of the type no field declaration can name: a type parameter of a method or an anonymous type,
+    /// anywhere in it (a delegate type's arguments, arrays, pointers).</summary>
+    private static ITypeSymbol? UnnameablePart(ITypeSymbol type)
     {
         switch (type)
         {
             case ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } parameter:
                 return parameter;
             case IArrayTypeSymbol array:
-                return MethodTypeParameterIn(array.ElementType);
+                return UnnameablePart(array.ElementType);
             case IPointerTypeSymbol pointer:
-                return MethodTypeParameterIn(pointer.PointedAtType);
+                return UnnameablePart(pointer.PointedAtType);
+            case INamedTypeSymbol { IsAnonymousType: true } anonymous:
+                return anonymous;
             case INamedTypeSymbol named:
                 for (var current = named; current is not null; current = current.ContainingType)
                 {
                     foreach (var argument in current.TypeArguments)
                     {
-                        if (MethodTypeParameterIn(argument) is { } found)
+                        if (UnnameablePart(argument) is { } found)
                             return found;
                     }
                 }
