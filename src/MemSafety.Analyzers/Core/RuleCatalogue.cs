@@ -358,7 +358,7 @@ public static class RuleCatalogue
         isEnabledByDefault: false,
         description: "When an object becomes unreachable, so do the objects only it references, and the runtime runs all their finalizers " +
                      "in no particular order. A finalizer (or the Dispose(false) it runs) that calls, reads or passes on a field whose object " +
-                     "may already have been finalized works on a dead object, and an exception thrown on the finalizer thread ends the " +
+                     "may already have been finalized works on a dead object, and an exception that escapes a finalizer ends the " +
                      "process. Release only unmanaged resources when not disposing: managed objects clean up after themselves. " +
                      "Off by default (a suggestion in the Strict preset): most such uses in real code are deliberate and harmless.",
         helpLinkUri: HelpLink(RuleIdentifiers.FinalizerTouchesManagedObject));
