@@ -801,14 +801,20 @@ public sealed class UndisposedOwnedFieldTests
                 return count;
             }
 
+            // The disposed owners are returned and held while counted: the test host runs other tests' collections in
+            // parallel, which could finalize the files of dropped owners before the count.
             [MethodImpl(MethodImplOptions.NoInlining)]
-            static void WriteAndDispose(string path, int owners)
+            static Log[] WriteAndDispose(string path, int owners)
             {
+                var logs = new Log[owners];
                 for (var i = 0; i < owners; i++)
                 {
                     using var log = new Log(path);
                     log.Write((byte)'a');
+                    logs[i] = log;
                 }
+
+                return logs;
             }
 
             public static string Run()
@@ -816,8 +822,10 @@ public sealed class UndisposedOwnedFieldTests
                 var path = Path.GetTempFileName();
                 try
                 {
-                    WriteAndDispose(path, 20);
+                    var owners = WriteAndDispose(path, 20);
                     var afterDispose = OpenOn(path);
+                    GC.KeepAlive(owners);
+                    Array.Clear(owners, 0, owners.Length);
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     GC.Collect();
