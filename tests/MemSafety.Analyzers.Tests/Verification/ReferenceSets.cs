@@ -19,6 +19,10 @@ public enum ReferenceSet
     /// to <c>ReadOnlySpan&lt;char&gt;</c> and its BCL has none of .NET Core's span overloads
     /// (<c>Stream.Read(Span&lt;byte&gt;)</c>, <c>int.Parse(ReadOnlySpan&lt;char&gt;)</c>, …).</summary>
     NetStandard20WithSystemMemory,
+
+    /// <summary>.NET 10: what only newer targets have, such as <c>System.Threading.Lock</c> (.NET 9+), which C# 13
+    /// lowers <c>lock</c> statements on to <c>Lock.EnterScope()</c>.</summary>
+    Net100,
 }
 
 /// <summary>The metadata references of each <see cref="ReferenceSet"/>, shared by the verifier, IL inspection
@@ -47,6 +51,7 @@ public static class ReferenceSets
             .Where(r => !IsNamed(r, "System.Numerics.Vectors.dll"))
             .Concat(SystemMemory.Value),
         ReferenceSet.Net472 => Basic.Reference.Assemblies.Net472.References.All,
+        ReferenceSet.Net100 => Basic.Reference.Assemblies.Net100.References.All,
         _ => Basic.Reference.Assemblies.Net80.References.All,
     };
 

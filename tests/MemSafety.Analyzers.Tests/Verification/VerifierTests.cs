@@ -160,6 +160,19 @@ public sealed class VerifierTests
     }
 
     [Fact]
+    public async Task Net100_HasSystemThreadingLockWhichNet80Lacks()
+    {
+        // C# 13 lowers lock on a System.Threading.Lock (.NET 9+) to Lock.EnterScope(); rules about locks test it here.
+        const string source = "using System.Threading; class C { private readonly Lock _gate = new(); int _n; void M() { lock (_gate) { _n++; } using (_gate.EnterScope()) { _n--; } } }";
+        var test = Verify<EmptyFinalizerAnalyzer>.Test(source);
+        test.ReferenceSet = ReferenceSet.Net100;
+        await test.RunAsync();
+
+        var onNet80 = Verify<EmptyFinalizerAnalyzer>.Test(source);
+        await FailsWith(onNet80, "CS0246");
+    }
+
+    [Fact]
     public async Task MicrosoftTestingLibrary_RunsOfflineOnOurReferenceSets()
     {
         // The library's own checks (code-action validation, fix iteration counts, severity) on one of our rules,
