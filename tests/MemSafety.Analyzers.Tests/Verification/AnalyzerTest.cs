@@ -148,22 +148,24 @@ public sealed class AnalyzerTest
 
         var references = ReferenceSets.References(ReferenceSet).ToArray();
         Fill(test.TestState, parsed, parsedOther, references);
+        var explicitResults = new List<DiagnosticResult>();
         foreach (var explicitDiagnostic in ExpectedDiagnostics)
         {
             var (file, text, span) = FindLocation(parsed, explicitDiagnostic.LocationIndex);
             var result = Result(explicitDiagnostic.Id, file, text, span);
-            if (explicitDiagnostic.AdditionalLocationIndex is int extra)
+            foreach (var extra in explicitDiagnostic.AdditionalLocationIndices)
             {
                 var (extraFile, extraText, extraSpan) = FindLocation(parsed, extra);
                 result = result.WithSpan(LineSpan(extraFile, extraText, extraSpan));
             }
-            else
-            {
-                result = result.WithOptions(DiagnosticOptions.IgnoreAdditionalLocations);
-            }
 
-            test.TestState.ExpectedDiagnostics.Add(explicitDiagnostic.Message is null ? result : result.WithMessage(explicitDiagnostic.Message));
+            if (explicitDiagnostic.AdditionalLocationIndices.IsEmpty)
+                result = result.WithOptions(DiagnosticOptions.IgnoreAdditionalLocations);
+
+            explicitResults.Add(explicitDiagnostic.Message is null ? result : result.WithMessage(explicitDiagnostic.Message));
         }
+
+        test.TestState.ExpectedDiagnostics.AddRange(explicitResults);
 
         List<ParsedMarkup>? fixedParsed = null;
         List<ParsedMarkup>? fixedOtherParsed = null;
@@ -174,7 +176,7 @@ public sealed class AnalyzerTest
             test.FixedState.InheritanceMode = StateInheritanceMode.Explicit;
             Fill(test.FixedState, fixedParsed, fixedOtherParsed, references);
             if (ExpectNoFix)
-                test.FixedState.ExpectedDiagnostics.AddRange(test.TestState.ExpectedDiagnostics);
+                test.FixedState.ExpectedDiagnostics.AddRange(explicitResults);
         }
 
         Exception? failure = null;
