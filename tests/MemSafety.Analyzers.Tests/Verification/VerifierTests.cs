@@ -134,6 +134,20 @@ public sealed class VerifierTests
     }
 
     [Fact]
+    public async Task AnalyzerThatFailsOnAPragma_FailsTheTest()
+    {
+        // The library analyzes each source again behind '#pragma warning disable <expected ids>' and expects those
+        // diagnostics silenced; an analyzer that trips over the directive is caught there.
+        var test = new AnalyzerTest(new PragmaThrowingAnalyzer());
+        test.Sources.Add("class [|C|] { }");
+        await FailsWith(test, "AD0001");
+
+        // Without that pass the same test passes: the failure came from the #pragma variant.
+        test.TestBehaviors = Microsoft.CodeAnalysis.Testing.TestBehaviors.SkipSuppressionCheck;
+        await test.RunAsync();
+    }
+
+    [Fact]
     public async Task CodeActionWithoutEquivalenceKey_FailsTheTest()
     {
         var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new NoKeyFix() };
@@ -272,6 +286,29 @@ public sealed class VerifierTests
             context.EnableConcurrentExecution();
             context.RegisterSyntaxNodeAction(
                 c => c.ReportDiagnostic(Diagnostic.Create(Rule, ((ClassDeclarationSyntax)c.Node).Identifier.GetLocation(), DiagnosticSeverity.Info, null, null)),
+                SyntaxKind.ClassDeclaration);
+        }
+    }
+
+    /// <summary>Reports every class name, and throws where the file has a #pragma directive.</summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    private sealed class PragmaThrowingAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly DiagnosticDescriptor Rule = new("TESTPRAGMA", "t", "m", "Test", DiagnosticSeverity.Warning, true);
+
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Rule);
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterSyntaxNodeAction(
+                c =>
+                {
+                    if (c.Node.SyntaxTree.GetRoot(c.CancellationToken).ContainsDirectives)
+                        throw new InvalidOperationException("a directive");
+                    c.ReportDiagnostic(Diagnostic.Create(Rule, ((ClassDeclarationSyntax)c.Node).Identifier.GetLocation()));
+                },
                 SyntaxKind.ClassDeclaration);
         }
     }
