@@ -39,6 +39,7 @@ public static class RuleIdentifiers
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
+    public const string UnpinnedManagedAddress = "MSA5003";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -508,6 +509,23 @@ public static class RuleCatalogue
                      "memory inside the method (a Span<T> lets the compiler check it), or allocate what must outlive the call.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackAddressEscape));
 
+    public static readonly DiagnosticDescriptor UnpinnedManagedAddress = new(
+        RuleIdentifiers.UnpinnedManagedAddress,
+        title: "Pin the array or object before keeping a pointer from Unsafe.AsPointer",
+        messageFormat: "The pointer to {0} from Unsafe.AsPointer {1}, but nothing pins the {2}: a garbage collection can move the {2} before the pointer is used, and the pointer then reads and writes whatever occupies the old address",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Unsafe.AsPointer(ref x) turns a managed reference, which the garbage collector updates when it moves the object, " +
+                     "into a pointer, which it does not. For an element of an array or a field of a class (also through " +
+                     "MemoryMarshal.GetArrayDataReference, GetReference of a span over an array or Unsafe.Add) nothing pins the " +
+                     "object, so once the pointer is kept beyond the expression that made it (used in a later statement, passed to a " +
+                     "call that may allocate or block, returned, stored or captured) a compacting collection can move the object and " +
+                     "leave the pointer at the old address: a GC hole that reads wrong data or corrupts the heap, only when a " +
+                     "collection happens to run there. Take the pointer with a fixed statement around all its uses, or keep the ref " +
+                     "(ref T, Span<T>) instead of a pointer.",
+        helpLinkUri: HelpLink(RuleIdentifiers.UnpinnedManagedAddress));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -540,5 +558,6 @@ public static class RuleCatalogue
         UndisposedOwnedField,
         FinalizerResurrection,
         PinnedPointerEscape,
-        StackAddressEscape);
+        StackAddressEscape,
+        UnpinnedManagedAddress);
 }

@@ -156,6 +156,39 @@ public sealed class PinnedPointerEscapeTests
         }
         """);
 
+    // A write through a span's indexer is a use of the span's pointer like a read (the indexer as an assignment
+    // target was not followed before).
+    [Fact]
+    public Task WrittenThroughSpanAfterBlock_Widened() => VerifyCS.CodeFixAsync("""
+        using System;
+        unsafe class C
+        {
+            static void Clear(byte[] data)
+            {
+                byte* start;
+                fixed (byte* p = data)
+                    start = p;
+                var span = new Span<byte>(start, data.Length);
+                [|span[0]|] = 0;
+            }
+        }
+        """, """
+        using System;
+        unsafe class C
+        {
+            static void Clear(byte[] data)
+            {
+                byte* start;
+                fixed (byte* p = data)
+                {
+                    start = p;
+                    var span = new Span<byte>(start, data.Length);
+                    span[0] = 0;
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task CapturedByStoredDelegate() => VerifyCS.NoFixAsync("""
         using System;

@@ -106,6 +106,9 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 {
                     foreach (var argument in property.Arguments)
                         state = Visit(argument, state, sink);
+                    // span[i] = v writes through the span's pointer.
+                    if (sink is not null)
+                        ReportUses(property, state, sink);
                 }
 
                 return state;
@@ -276,6 +279,11 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return BinaryOperand(binary) is { } operand ? Eval(operand, state) : ImmutableArray<Held>.Empty;
             case ISimpleAssignmentOperation assignment:
                 return Eval(assignment.Value, state);
+            case IIncrementOrDecrementOperation { Type: IPointerTypeSymbol } increment:
+                // p++ and ++p move within the same memory.
+                return Eval(increment.Target, state);
+            case ICompoundAssignmentOperation { Type: IPointerTypeSymbol } compound:
+                return Eval(compound.Target, state);
             case IConditionalOperation conditional:
                 // Only in an original tree (OriginsOf): the graph splits ?: into flow captures.
                 return ProvenanceState.Union(Eval(conditional.WhenTrue, state), Eval(conditional.WhenFalse, state));
@@ -399,8 +407,12 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         };
     }
 
-    /// <summary><c>Unsafe.AsPointer(ref x)</c>: of a by-value local or parameter, the frame; of a field of a class, a
-    /// static or an array element, a managed location nothing pins.</summary>
+    /// <summary><c>Unsafe.AsPointer(ref x)</c>: of a by-value local or parameter, the frame; of a field of a class or an
+    /// array element (also reached through <c>Unsafe.Add</c>, <c>MemoryMarshal.GetArrayDataReference</c> or
+    /// <c>GetReference</c> of a span over an array), a managed location nothing pins, unless the array was allocated
+    /// pinned or a fixed statement around the call or a pinned <c>GCHandle</c> of the method holds the same object.
+    /// A static field, a <c>ref</c> parameter or local, or a field of a struct reached through <c>this</c> may be
+    /// storage that does not move (the caller's stack, native memory): unknown.</summary>
     private PointerOrigin? AsPointerOrigin(IInvocationOperation invocation)
     {
         var reference = invocation.Arguments[0].Value;
@@ -413,12 +425,186 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return Origin(invocation.Syntax, ProvenanceKind.Stack, invocation.Syntax, null, "local '" + local.Name + "'");
             case IParameterReferenceOperation { Parameter: { RefKind: RefKind.None } parameter }:
                 return Origin(invocation.Syntax, ProvenanceKind.Stack, invocation.Syntax, null, "parameter '" + parameter.Name + "'");
-            case IArrayElementReferenceOperation:
-            case IFieldReferenceOperation { Member.IsStatic: true }:
-            case IFieldReferenceOperation { Instance.Type.IsReferenceType: true }:
-                return Origin(invocation.Syntax, ProvenanceKind.Unpinned, invocation.Syntax, null, "'" + reference.Syntax + "'");
-            default:
-                return null;
+        }
+
+        var movable = MovableOwner(reference, out var owner);
+        if (movable is null || owner is null || IsAllocatedPinned(owner) || IsPinnedAround(owner, invocation.Syntax))
+            return null;
+        return Origin(invocation.Syntax, ProvenanceKind.Unpinned, invocation.Syntax, null, "'" + Shorten(reference.Syntax.ToString()) + "'", movable);
+    }
+
+    /// <summary>What a managed reference points into when that is certainly a movable heap object: "array" (with the
+    /// array expression) or "object" (with the class instance whose field it is); null otherwise.</summary>
+    private static string? MovableOwner(IOperation reference, out IOperation? owner)
+    {
+        owner = null;
+        for (var depth = 0; depth < 16; depth++)
+        {
+            switch (reference)
+            {
+                case IFieldReferenceOperation { Member.IsStatic: false, Instance: { Type.IsValueType: true } instance }:
+                    reference = instance;
+                    continue;
+                case IFieldReferenceOperation { Member.IsStatic: false, Instance: { Type.IsReferenceType: true } instance }:
+                    owner = instance;
+                    return "object";
+                case IArrayElementReferenceOperation element:
+                    owner = element.ArrayReference;
+                    return "array";
+                case IInvocationOperation { Arguments.Length: > 0 } call when call.TargetMethod.RefKind != RefKind.None:
+                {
+                    var method = call.TargetMethod;
+                    var first = call.Arguments[0].Value;
+                    if (IsInNamespace(method.ContainingType, "Unsafe", "System.Runtime.CompilerServices")
+                        && method.Name is "Add" or "AddByteOffset" or "Subtract" or "SubtractByteOffset" or "As" or "AsRef"
+                        && method.Parameters[0].RefKind != RefKind.None)
+                    {
+                        reference = first;
+                        continue;
+                    }
+
+                    if (IsInNamespace(method.ContainingType, "MemoryMarshal", "System.Runtime.InteropServices"))
+                    {
+                        if (method.Name == "GetArrayDataReference" && first.Type is IArrayTypeSymbol)
+                        {
+                            owner = first;
+                            return "array";
+                        }
+
+                        if (method.Name == "GetReference" && ArrayOfSpan(first) is { } array)
+                        {
+                            owner = array;
+                            return "array";
+                        }
+                    }
+
+                    return null;
+                }
+
+                default:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The array a span is made over: an array converted to a span, <c>array.AsSpan(…)</c>, <c>new Span&lt;T&gt;(array…)</c>.</summary>
+    private static IOperation? ArrayOfSpan(IOperation span)
+    {
+        while (span is IConversionOperation conversion)
+        {
+            if (conversion.Operand.Type is IArrayTypeSymbol)
+                return conversion.Operand;
+            span = conversion.Operand;
+        }
+
+        return span switch
+        {
+            IInvocationOperation { TargetMethod.Name: "AsSpan", Arguments.Length: > 0 } asSpan when asSpan.Arguments[0].Value is var a && Unconverted(a).Type is IArrayTypeSymbol => Unconverted(a),
+            IObjectCreationOperation { Arguments.Length: > 0 } creation when IsSpan(creation.Type) && creation.Arguments[0].Value.Type is IArrayTypeSymbol => creation.Arguments[0].Value,
+            _ => null,
+        };
+    }
+
+    private static IOperation Unconverted(IOperation value)
+    {
+        while (value is IConversionOperation { IsImplicit: true } conversion)
+            value = conversion.Operand;
+        return value;
+    }
+
+    /// <summary>Whether a fixed statement around <paramref name="site"/>, or a pinned <c>GCHandle</c> allocated in the same
+    /// member, pins the object <paramref name="owner"/> names (matched by name: a local, parameter or field, or
+    /// <c>this</c> for a field of the containing object).</summary>
+    private static bool IsPinnedAround(IOperation owner, SyntaxNode site)
+    {
+        var name = owner switch
+        {
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IFieldReferenceOperation field => field.Field.Name,
+            IInstanceReferenceOperation => "this",
+            _ => null,
+        };
+        if (name is null)
+            return false;
+        for (var node = site.Parent; node is not null; node = node.Parent)
+        {
+            if (node is FixedStatementSyntax fixedStatement)
+            {
+                foreach (var declarator in fixedStatement.Declaration.Variables)
+                {
+                    // For a field of this object, any fixed over an address (&_f, &_s.x, &this.f) may pin it: without
+                    // binding, a plain name cannot be told from a local's, and silence is the safe side.
+                    if (declarator.Initializer?.Value is { } value
+                        && (PinnedName(value) == name || (name == "this" && value.IsKind(SyntaxKind.AddressOfExpression))))
+                    {
+                        return true;
+                    }
+                }
+            }
+            else if (node is MemberDeclarationSyntax member)
+            {
+                foreach (var call in member.DescendantNodes())
+                {
+                    if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Alloc" }, ArgumentList.Arguments: { Count: 2 } arguments }
+                        && arguments[1].Expression.ToString().EndsWith("Pinned", System.StringComparison.Ordinal)
+                        && PinnedName(arguments[0].Expression) == name)
+                    {
+                        return true;
+                    }
+                }
+
+                break;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The name of the object a fixed initializer or GCHandle.Alloc argument pins: <c>a</c> for <c>a</c>,
+    /// <c>&amp;a[0]</c>, <c>this.a</c>; <c>o</c> for <c>&amp;o.f</c>; "this" for <c>&amp;_f</c> or <c>&amp;this.f</c>.</summary>
+    private static string? PinnedName(ExpressionSyntax value)
+    {
+        var addressOf = false;
+        while (true)
+        {
+            switch (value)
+            {
+                case ParenthesizedExpressionSyntax parenthesized:
+                    value = parenthesized.Expression;
+                    continue;
+                case CastExpressionSyntax cast:
+                    value = cast.Expression;
+                    continue;
+                case PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.AddressOfExpression } address:
+                    addressOf = true;
+                    value = address.Operand;
+                    continue;
+                case ElementAccessExpressionSyntax element:
+                    return PinnedName(element.Expression);
+                case IdentifierNameSyntax identifier:
+                    return addressOf ? "this" : identifier.Identifier.ValueText;
+                case MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } member:
+                    return addressOf ? "this" : member.Name.Identifier.ValueText;
+                case MemberAccessExpressionSyntax member:
+                    if (!addressOf)
+                        return member.Name.Identifier.ValueText;
+                    // &o.f.g pins o (fields of structs inside it included).
+                    var inner = member.Expression;
+                    while (inner is MemberAccessExpressionSyntax { Expression: not ThisExpressionSyntax } next)
+                        inner = next.Expression;
+                    return inner switch
+                    {
+                        IdentifierNameSyntax id => id.Identifier.ValueText,
+                        MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } thisMember => thisMember.Name.Identifier.ValueText,
+                        ThisExpressionSyntax => "this",
+                        _ => null,
+                    };
+                default:
+                    return null;
+            }
         }
     }
 
