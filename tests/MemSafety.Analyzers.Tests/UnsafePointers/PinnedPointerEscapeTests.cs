@@ -391,6 +391,25 @@ public sealed class PinnedPointerEscapeTests
         }
         """);
 
+    // The exemption above rests on the difference 'dst - start', which ties the caller's pointer to the pinned buffer;
+    // a pointer parameter that is not compared with the pinned pointer says nothing about the caller's pins.
+    [Fact]
+    public Task ReturnedFromMethodWithUnrelatedPointerParameter_NoFix() => VerifyCS.NoFixAsync("""
+        unsafe class Writer
+        {
+            private byte[] _buf = new byte[64];
+
+            byte* Start(byte* scratch, int offset)
+            {
+                fixed (byte* start = _buf)
+                {
+                    *scratch = start[0];
+                    return [|start + offset|];
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task PassedToCallsInsideBlock_NoDiagnostic() => VerifyCS.NoFixAsync("""
         using System;

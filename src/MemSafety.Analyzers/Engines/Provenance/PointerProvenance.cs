@@ -194,7 +194,10 @@ internal sealed class PointerProvenance
         public void Returned(IOperation value, ImmutableArray<Held> held)
         {
             foreach (var h in held)
-                Add(h.Origin, PointerEscapeKind.Returned, value.Syntax, null);
+            {
+                if (!_analysis.IsPinnedByCaller(h.Origin))
+                    Add(h.Origin, PointerEscapeKind.Returned, value.Syntax, null);
+            }
         }
 
         /// <summary>Before an operation outside a fixed statement: a pinned pointer still held by a location that

@@ -22,6 +22,7 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     private readonly Dictionary<(PointerOrigin, SyntaxNode?), Held> _held = new();
     private readonly Dictionary<CaptureId, IOperation> _captured = new();
     private readonly Dictionary<ISymbol, bool> _pinnedArrays = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<PointerOrigin> _pinnedByCaller = new();
 
     public override DataflowDirection Direction => DataflowDirection.Forward;
 
@@ -78,6 +79,12 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
 
             case IDeclarationExpressionOperation or IPatternOperation:
                 return ForgetAll(operation, VisitChildren(operation, state, sink));
+
+            case IBinaryOperation { OperatorKind: BinaryOperatorKind.Subtract, LeftOperand.Type: IPointerTypeSymbol, RightOperand.Type: IPointerTypeSymbol } difference:
+                state = VisitChildren(difference, state, sink);
+                NoteCallerPointerDifference(difference.LeftOperand, difference.RightOperand, state);
+                NoteCallerPointerDifference(difference.RightOperand, difference.LeftOperand, state);
+                return state;
         }
 
         state = VisitChildren(operation, state, sink);
@@ -247,6 +254,29 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         }
 
         return state;
+    }
+
+    /// <summary>Whether a pinned origin's pointer was subtracted from (or was subtracted from) a pointer the caller
+    /// passed in: the difference only means something when both point into the same object, so the caller holds a
+    /// pointer into it and must have it pinned for the call (System.Private.Xml's <c>byte* WriteNewLine(byte* pDst)</c>
+    /// computes <c>pDst - pDstBegin</c> inside its own fixed over the buffer and returns <c>pDstBegin + _bufPos</c>).
+    /// A pointer returned to that caller stays valid under its pin.</summary>
+    internal bool IsPinnedByCaller(PointerOrigin origin) => _pinnedByCaller.Contains(origin);
+
+    private void NoteCallerPointerDifference(IOperation callers, IOperation pinned, ProvenanceState state)
+    {
+        var operand = Unconverted(callers);
+        if (operand is not IParameterReferenceOperation { Parameter: { RefKind: RefKind.None, Type: IPointerTypeSymbol } parameter }
+            || !state.Get(parameter).IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var h in Eval(pinned, state))
+        {
+            if (h.Origin.Kind == ProvenanceKind.Pinned)
+                _pinnedByCaller.Add(h.Origin);
+        }
     }
 
     // ------------------------------------------------------------------ values

@@ -43,11 +43,6 @@ public sealed class PinnedPointerEscapeAnalyzer : MemSafetyAnalyzer
             {
                 if (PointerEscapeReports.CompilerAlreadyReports(context.SemanticModel, escape, context.CancellationToken))
                     continue;
-                // A method that takes a pointer and returns one into the array it pins is called from inside the
-                // caller's own fixed over the same array (the runtime's XmlUtf8RawTextWriter.WriteNewLine idiom):
-                // the caller's pin keeps the array in place, so the claim would not hold.
-                if (escape.Kind == PointerEscapeKind.Returned && HasPointerParameter(context.ContainingSymbol))
-                    continue;
                 if (escape.Kind == PointerEscapeKind.UsedAfterScope)
                 {
                     // One report per statement for uses after the block: the fix widens the block over all of them.
@@ -62,20 +57,6 @@ public sealed class PinnedPointerEscapeAnalyzer : MemSafetyAnalyzer
 
         if (firstUse is not null)
             Report(context, statement, firstUse);
-    }
-
-    private static bool HasPointerParameter(ISymbol? symbol)
-    {
-        if (symbol is IMethodSymbol method)
-        {
-            foreach (var parameter in method.Parameters)
-            {
-                if (parameter.Type is IPointerTypeSymbol)
-                    return true;
-            }
-        }
-
-        return false;
     }
 
     private static void Report(SyntaxNodeAnalysisContext context, FixedStatementSyntax statement, PointerEscape escape)

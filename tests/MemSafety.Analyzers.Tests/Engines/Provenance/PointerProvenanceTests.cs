@@ -130,6 +130,21 @@ public sealed class PointerProvenanceTests
     }
 
     [Fact]
+    public void Escapes_ReturnedIntoTheCallersPinnedBuffer_OnlyWhenTiedByADifference()
+    {
+        // pDst - start means the caller's pointer points into the same buffer, so the caller has it pinned.
+        Assert.Empty(Escapes("""
+            private byte[] _buf = new byte[8];
+            private int _pos;
+            byte* Tied(byte* pDst) { fixed (byte* start = _buf) { _pos = (int)(pDst - start); return start + _pos; } }
+            """));
+        Assert.Equal(PointerEscapeKind.Returned, Escapes("""
+            private byte[] _buf = new byte[8];
+            byte* Untied(byte* pDst, int n) { fixed (byte* start = _buf) { *pDst = 0; return start + n; } }
+            """).Single().Kind);
+    }
+
+    [Fact]
     public void Escapes_NoneForLocalUseClearedFieldsAndReassignment() => Assert.Empty(Escapes("""
         int A(int[] a) { int s = 0; fixed (int* p = a) { _p = p; s = *p; _p = null; } return s; }
         int* B(int* other) { int* p = stackalloc int[1]; p = other; return p; }
