@@ -488,8 +488,8 @@ public static class RuleCatalogue
         isEnabledByDefault: true,
         description: "A fixed statement pins an array, a string or a field of a class only while its block runs. After it, a compacting " +
                      "garbage collection may move the object, so a pointer kept from the block (returned, stored into a field or a ref " +
-                     "parameter, captured by a delegate that outlives the method, or dereferenced after the block, also through IntPtr, " +
-                     "nint or a span made from it) points to memory that may belong to another object: a GC hole that reads wrong data " +
+                     "parameter, captured by a delegate that outlives the method, or dereferenced or made into a span after the block, " +
+                     "also through IntPtr or nint) points to memory that may belong to another object: a GC hole that reads wrong data " +
                      "or corrupts the heap, only when a collection happens to move the object. The compiler checks nothing of the kind " +
                      "for pointers. Widen the fixed block over the later uses, or keep the object pinned with a pinned GCHandle for as " +
                      "long as the pointer is stored.",

@@ -197,6 +197,13 @@ public sealed class UnpinnedManagedAddressTests
                 var span = new Span<int>((void*)address, 2);
                 span[0] = 1;
             }
+
+            // Made in the same expression, the span's reference is tracked by the collector from then on.
+            void SameExpression()
+            {
+                var span = new Span<int>(Unsafe.AsPointer(ref _values[0]), 4);
+                span[1] = 2;
+            }
         }
         """);
 

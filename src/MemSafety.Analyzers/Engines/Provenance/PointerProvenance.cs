@@ -159,7 +159,7 @@ internal sealed class PointerProvenance
                     // Nothing keeps the object in place: the address is only as good as the instructions between taking
                     // it and using it. A call can collect (it may allocate, block or enter native code); so can any
                     // instruction of a later statement in fully interruptible code or at a loop's GC poll.
-                    if (use is IInvocationOperation or IObjectCreationOperation && !IsUnsafeIntrinsic(use))
+                    if (use is IInvocationOperation or IObjectCreationOperation && !IsUnsafeIntrinsic(use) && !IsSpanCreation(use))
                         Add(h.Origin, PointerEscapeKind.PassedToCall, use.Syntax, null);
                     else if (StatementOf(use.Syntax) != StatementOf(h.Origin.Site))
                         Add(h.Origin, PointerEscapeKind.UsedInLaterStatement, use.Syntax, null);
@@ -170,6 +170,10 @@ internal sealed class PointerProvenance
         /// <summary>The <c>Unsafe</c> class's methods are JIT intrinsics (single instructions, no call, no GC poll).</summary>
         private static bool IsUnsafeIntrinsic(IOperation use)
             => use is IInvocationOperation { TargetMethod.ContainingType: { Name: "Unsafe", ContainingNamespace: { Name: "CompilerServices", ContainingNamespace: { Name: "Runtime", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } } } };
+
+        /// <summary><c>new Span&lt;T&gt;(p, n)</c> stores the pointer as a reference (no call that could collect).</summary>
+        private static bool IsSpanCreation(IOperation use)
+            => use is IObjectCreationOperation { Type: INamedTypeSymbol { Name: "Span" or "ReadOnlySpan", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } };
 
         private static SyntaxNode? StatementOf(SyntaxNode node)
         {

@@ -13,7 +13,7 @@ namespace MemSafety.Analyzers.Rules.UnsafePointers;
 /// MSA5001. <c>fixed</c> pins an array, string or field of a class only until its block ends; then the garbage
 /// collector may compact the heap and move the object, and a pointer kept from the block points to whatever the
 /// old address holds next (a GC hole: reads see another object's bytes, writes corrupt it). The compiler checks
-/// nothing of the kind for pointers. Reported when a pointer (or a pointer-sized integer or span made from it) is
+/// nothing of the kind for pointers. Reported when a pointer (or a pointer-sized integer made from it) is
 /// returned, stored where it outlives the block, captured by a delegate that is returned or stored, or used after the
 /// block (dereferenced, indexed, passed to a call: the first such use per statement). Only definite movable
 /// objects: a fixed over a span, a <c>ref</c> or <c>GetPinnableReference</c> may be stack or native memory (silent),
