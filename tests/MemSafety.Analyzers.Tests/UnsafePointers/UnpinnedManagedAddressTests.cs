@@ -468,6 +468,35 @@ public sealed class UnpinnedManagedAddressTests
         }
         """);
 
+    // Decompiled System.Private.Xml (XmlUtf8RawTextWriter.WriteCommentOrPi): ILSpy shows the compiler's pinned
+    // array local as a fixed local of array type (not valid C#: CS0209), and the element address through it.
+    [Fact]
+    public Task ElementOfAFixedArrayLocal_Pinned_NoDiagnostic()
+    {
+        const string source = """
+            using System.Runtime.CompilerServices;
+            unsafe class C
+            {
+                private byte[] _buf = new byte[8];
+                static void Use(byte* p) { }
+
+                void M()
+                {
+                    byte[] bufBytes = _buf;
+                    fixed (byte[] array = bufBytes)
+                    {
+                        byte* p = (byte*)((bufBytes != null && array.Length != 0) ? Unsafe.AsPointer(ref array[0]) : null);
+                        Use(p + 1);
+                    }
+                }
+            }
+            """;
+        var test = VerifyCS.Test(source, source);
+        test.AllowCompilerErrors = true;
+        test.ExpectNoFix = true;
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task FieldOfStructThis_MayBeOnTheStack_NoDiagnostic() => VerifyCS.NoFixAsync("""
         using System.Runtime.CompilerServices;

@@ -575,6 +575,10 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     /// <c>this</c> for a field of the containing object).</summary>
     private static bool IsPinnedAround(IOperation owner, SyntaxNode site)
     {
+        // A fixed local of array type holds the array pinned (ILSpy writes the compiler's pinned local this way:
+        // 'fixed (byte[] array = bufBytes) { … Unsafe.AsPointer(ref array[0]) … }').
+        if (owner is ILocalReferenceOperation { Local.IsFixed: true })
+            return true;
         var name = owner switch
         {
             ILocalReferenceOperation local => local.Local.Name,
