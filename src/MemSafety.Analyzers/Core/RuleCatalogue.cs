@@ -40,6 +40,7 @@ public static class RuleIdentifiers
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
+    public const string StackViewEscape = "MSA5005";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -526,6 +527,21 @@ public static class RuleCatalogue
                      "(ref T, Span<T>) instead of a pointer.",
         helpLinkUri: HelpLink(RuleIdentifiers.UnpinnedManagedAddress));
 
+    public static readonly DiagnosticDescriptor StackViewEscape = new(
+        RuleIdentifiers.StackViewEscape,
+        title: "Do not let a span or reference that MemoryMarshal or Unsafe makes over a local outlive the method",
+        messageFormat: "The {0} that {1} makes over {2} {3}: the method's ref parameter is scoped, so the compiler does not check where the result goes, and {2} lives in this call's stack frame, which the next call reuses once this one returns",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "MemoryMarshal.CreateSpan, MemoryMarshal.CreateReadOnlySpan and Unsafe.AsRef take their ref argument as scoped, " +
+                     "so the compiler lets the span or reference they return go anywhere, whatever the argument refers to. Made over a " +
+                     "local or a by-value parameter and then returned, stored into an out/ref parameter or a field of a ref struct, " +
+                     "it refers to this call's stack frame after the call has returned (use after return): the next call overwrites " +
+                     "it. new Span<T>(ref x) (and a plain ref) would have been refused by the compiler (CS8347, CS8352). Keep the span " +
+                     "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -559,5 +575,6 @@ public static class RuleCatalogue
         FinalizerResurrection,
         PinnedPointerEscape,
         StackAddressEscape,
-        UnpinnedManagedAddress);
+        UnpinnedManagedAddress,
+        StackViewEscape);
 }

@@ -414,9 +414,11 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     private ImmutableArray<Held> EvalCall(IInvocationOperation invocation, ProvenanceState state)
     {
         var method = invocation.TargetMethod;
+        var type = method.ContainingType;
+        if (IsScopedRefView(invocation))
+            return StackViewOrigin(invocation) is { } stack ? One(stack) : ImmutableArray<Held>.Empty;
         if (!IsCarrier(method.ReturnType))
             return ImmutableArray<Held>.Empty;
-        var type = method.ContainingType;
         switch (method.Name)
         {
             case "ToPointer" or "ToInt64" or "ToUInt64" when type.SpecialType is SpecialType.System_IntPtr or SpecialType.System_UIntPtr:
@@ -430,6 +432,37 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         if (IsNativeAllocator(method))
             return One(Origin(invocation.Syntax, ProvenanceKind.Native, invocation.Syntax, null, "native memory"));
         return ImmutableArray<Held>.Empty;
+    }
+
+    /// <summary>Whether the call is an API whose <c>ref</c> parameter is <c>scoped</c>, so the compiler lets its result (a
+    /// span, a reference) go anywhere whatever the argument refers to: <c>MemoryMarshal.CreateSpan</c>,
+    /// <c>CreateReadOnlySpan</c> and <c>Unsafe.AsRef(ref readonly T)</c> (scoped since .NET 7/8).</summary>
+    internal static bool IsScopedRefView(IInvocationOperation invocation)
+    {
+        var method = invocation.TargetMethod;
+        if (invocation.Arguments.Length == 0 || method.Parameters.Length == 0 || method.Parameters[0].RefKind == RefKind.None)
+            return false;
+        var type = method.ContainingType;
+        return method.Name is "CreateSpan" or "CreateReadOnlySpan" && invocation.Arguments.Length == 2 && IsInNamespace(type, "MemoryMarshal", "System.Runtime.InteropServices")
+            // A reference only as a reference (return ref, ref x = ref …): read by value, it is just the value.
+            || method.Name == "AsRef" && invocation.Arguments.Length == 1 && method.ReturnsByRef && invocation.Syntax.Parent is RefExpressionSyntax
+                && IsInNamespace(type, "Unsafe", "System.Runtime.CompilerServices");
+    }
+
+    /// <summary>A span or reference such a call makes over a by-value local or parameter of this frame (or a field of a
+    /// struct one): stack memory that the compiler does not follow through the scoped parameter.</summary>
+    private PointerOrigin? StackViewOrigin(IInvocationOperation invocation)
+    {
+        var view = invocation;
+        var root = invocation.Arguments[0].Value;
+        while (root is IFieldReferenceOperation { Instance: { Type.IsValueType: true } instance, Member.IsStatic: false })
+            root = instance;
+        return root switch
+        {
+            ILocalReferenceOperation { Local: { IsRef: false } local } => Origin(view.Syntax, ProvenanceKind.Stack, view.Syntax, null, "local '" + local.Name + "'"),
+            IParameterReferenceOperation { Parameter: { RefKind: RefKind.None } parameter } => Origin(view.Syntax, ProvenanceKind.Stack, view.Syntax, null, "parameter '" + parameter.Name + "'"),
+            _ => null,
+        };
     }
 
     private static bool IsNativeAllocator(IMethodSymbol method)
