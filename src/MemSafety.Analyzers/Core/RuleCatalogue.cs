@@ -39,6 +39,8 @@ public static class RuleIdentifiers
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
+    public const string UnpinnedManagedAddress = "MSA5003";
+    public const string StackViewEscape = "MSA5005";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -487,8 +489,8 @@ public static class RuleCatalogue
         isEnabledByDefault: true,
         description: "A fixed statement pins an array, a string or a field of a class only while its block runs. After it, a compacting " +
                      "garbage collection may move the object, so a pointer kept from the block (returned, stored into a field or a ref " +
-                     "parameter, captured by a delegate that outlives the method, or dereferenced after the block, also through IntPtr, " +
-                     "nint or a span made from it) points to memory that may belong to another object: a GC hole that reads wrong data " +
+                     "parameter, captured by a delegate that outlives the method, or dereferenced or made into a span after the block, " +
+                     "also through IntPtr or nint) points to memory that may belong to another object: a GC hole that reads wrong data " +
                      "or corrupts the heap, only when a collection happens to move the object. The compiler checks nothing of the kind " +
                      "for pointers. Widen the fixed block over the later uses, or keep the object pinned with a pinned GCHandle for as " +
                      "long as the pointer is stored.",
@@ -507,6 +509,38 @@ public static class RuleCatalogue
                      "after the method returns the pointer addresses memory the next call overwrites (use after return). Keep stack " +
                      "memory inside the method (a Span<T> lets the compiler check it), or allocate what must outlive the call.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackAddressEscape));
+
+    public static readonly DiagnosticDescriptor UnpinnedManagedAddress = new(
+        RuleIdentifiers.UnpinnedManagedAddress,
+        title: "Pin the array or object before keeping a pointer from Unsafe.AsPointer",
+        messageFormat: "The pointer to {0} from Unsafe.AsPointer {1}, but nothing pins the {2}: a garbage collection can move the {2} before the pointer is used, and the pointer then reads and writes whatever occupies the old address",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Unsafe.AsPointer(ref x) turns a managed reference, which the garbage collector updates when it moves the object, " +
+                     "into a pointer, which it does not. For an element of an array or a field of a class (also through " +
+                     "MemoryMarshal.GetArrayDataReference, GetReference of a span over an array or Unsafe.Add) nothing pins the " +
+                     "object, so once the pointer is kept beyond the expression that made it (used in a later statement, passed to a " +
+                     "call that may allocate or block, returned, stored or captured) a compacting collection can move the object and " +
+                     "leave the pointer at the old address: a GC hole that reads wrong data or corrupts the heap, only when a " +
+                     "collection happens to run there. Take the pointer with a fixed statement around all its uses, or keep the ref " +
+                     "(ref T, Span<T>) instead of a pointer.",
+        helpLinkUri: HelpLink(RuleIdentifiers.UnpinnedManagedAddress));
+
+    public static readonly DiagnosticDescriptor StackViewEscape = new(
+        RuleIdentifiers.StackViewEscape,
+        title: "Do not let a span or reference that MemoryMarshal or Unsafe makes over a local outlive the method",
+        messageFormat: "The {0} that {1} makes over {2} {3}: the method's ref parameter is scoped, so the compiler does not check where the result goes, and {2} lives in this call's stack frame, which the next call reuses once this one returns",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "MemoryMarshal.CreateSpan, MemoryMarshal.CreateReadOnlySpan and Unsafe.AsRef take their ref argument as scoped, " +
+                     "so the compiler lets the span or reference they return go anywhere, whatever the argument refers to. Made over a " +
+                     "local or a by-value parameter and then returned, stored into an out/ref parameter or a field of a ref struct, " +
+                     "it refers to this call's stack frame after the call has returned (use after return): the next call overwrites " +
+                     "it. new Span<T>(ref x) (and a plain ref) would have been refused by the compiler (CS8347, CS8352). Keep the span " +
+                     "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
@@ -540,5 +574,7 @@ public static class RuleCatalogue
         UndisposedOwnedField,
         FinalizerResurrection,
         PinnedPointerEscape,
-        StackAddressEscape);
+        StackAddressEscape,
+        UnpinnedManagedAddress,
+        StackViewEscape);
 }

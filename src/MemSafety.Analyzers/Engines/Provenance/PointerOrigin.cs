@@ -17,8 +17,11 @@ public enum ProvenanceKind
     /// collector may move the object.</summary>
     Pinned,
 
-    /// <summary>A managed location never pinned: <c>Unsafe.AsPointer(ref x)</c> of a field, an array element or a
-    /// <c>ref</c> parameter. Valid only until the next collection.</summary>
+    /// <summary>A managed location nothing pins: <c>Unsafe.AsPointer(ref x)</c> of a field of a class or an array element
+    /// (also through <c>MemoryMarshal.GetArrayDataReference</c>, <c>GetReference</c> of a span over an array,
+    /// <c>Unsafe.Add</c>), outside a fixed statement or pinned handle over the same object. Valid only until the next
+    /// collection (<see cref="PointerOrigin.Movable"/> says what moves). A <c>ref</c> parameter or ref local may refer
+    /// to the caller's stack or to pinned memory: unknown, not this.</summary>
     Unpinned,
 
     /// <summary>Native memory, which the garbage collector never moves: <c>NativeMemory.*</c>, <c>Marshal.Alloc*</c>,
@@ -49,7 +52,8 @@ public sealed class PointerOrigin
     /// <summary>What it points to, for messages: "the stackalloc buffer", "local 'x'", "'buffer'".</summary>
     public string What { get; }
 
-    /// <summary>For <see cref="ProvenanceKind.Pinned"/>: what the collector may move ("array", "string", "object").</summary>
+    /// <summary>For <see cref="ProvenanceKind.Pinned"/> and <see cref="ProvenanceKind.Unpinned"/>: what the collector may
+    /// move ("array", "string", "object").</summary>
     public string? Movable { get; }
 
     /// <summary>Whether an operation at <paramref name="syntax"/> runs while the pointer is still valid as far as its
@@ -74,6 +78,14 @@ public enum PointerEscapeKind
 
     /// <summary>Dereferenced, indexed or passed to a call after the fixed block ended (pinned only).</summary>
     UsedAfterScope,
+
+    /// <summary>Unpinned only: passed to a call or constructor (other than the <c>Unsafe</c> intrinsics), which may
+    /// allocate, block or call native code, so a collection can run while the callee holds the address.</summary>
+    PassedToCall,
+
+    /// <summary>Unpinned only: dereferenced or indexed in a later statement than the one that took the address, so
+    /// the address is held across instructions where a collection can stop the thread.</summary>
+    UsedInLaterStatement,
 }
 
 /// <summary>One definite escape of a pointer with a definite origin.</summary>

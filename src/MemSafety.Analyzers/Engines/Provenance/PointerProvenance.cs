@@ -142,7 +142,7 @@ internal sealed class PointerProvenance
 
         private void Add(PointerOrigin origin, PointerEscapeKind kind, SyntaxNode site, string? target)
         {
-            if (origin.Kind is ProvenanceKind.Stack or ProvenanceKind.Pinned && _seen.Add((origin, kind, site)))
+            if (origin.Kind is ProvenanceKind.Stack or ProvenanceKind.Pinned or ProvenanceKind.Unpinned && _seen.Add((origin, kind, site)))
                 Escapes.Add(new PointerEscape(origin, kind, site, target));
         }
 
@@ -151,8 +151,42 @@ internal sealed class PointerProvenance
             foreach (var h in pointer)
             {
                 if (h.Origin.Kind == ProvenanceKind.Pinned && !h.Origin.IsInScope(use.Syntax))
+                {
                     Add(h.Origin, PointerEscapeKind.UsedAfterScope, use.Syntax, null);
+                }
+                else if (h.Origin.Kind == ProvenanceKind.Unpinned)
+                {
+                    // Nothing keeps the object in place: the address is only as good as the instructions between taking
+                    // it and using it. A call can collect (it may allocate, block or enter native code); so can any
+                    // instruction of a later statement in fully interruptible code or at a loop's GC poll.
+                    if (use is IInvocationOperation or IObjectCreationOperation && !IsUnsafeIntrinsic(use) && !IsSpanCreation(use))
+                        Add(h.Origin, PointerEscapeKind.PassedToCall, use.Syntax, null);
+                    else if (StatementOf(use.Syntax) != StatementOf(h.Origin.Site))
+                        Add(h.Origin, PointerEscapeKind.UsedInLaterStatement, use.Syntax, null);
+                }
             }
+        }
+
+        /// <summary>The <c>Unsafe</c> class's methods are JIT intrinsics (single instructions, no call, no GC poll).</summary>
+        private static bool IsUnsafeIntrinsic(IOperation use)
+            => use is IInvocationOperation { TargetMethod.ContainingType: { Name: "Unsafe", ContainingNamespace: { Name: "CompilerServices", ContainingNamespace: { Name: "Runtime", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } } } };
+
+        /// <summary><c>new Span&lt;T&gt;(p, n)</c> stores the pointer as a reference (no call that could collect).</summary>
+        private static bool IsSpanCreation(IOperation use)
+            => use is IObjectCreationOperation { Type: INamedTypeSymbol { Name: "Span" or "ReadOnlySpan", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } };
+
+        private static SyntaxNode? StatementOf(SyntaxNode node)
+        {
+            for (var current = node; current is not null; current = current.Parent)
+            {
+                if (current is Microsoft.CodeAnalysis.CSharp.Syntax.StatementSyntax or Microsoft.CodeAnalysis.CSharp.Syntax.ArrowExpressionClauseSyntax
+                    or Microsoft.CodeAnalysis.CSharp.Syntax.LambdaExpressionSyntax)
+                {
+                    return current;
+                }
+            }
+
+            return null;
         }
 
         public void StoredToHeap(IOperation store, ImmutableArray<Held> value, string target)
@@ -164,7 +198,10 @@ internal sealed class PointerProvenance
         public void Returned(IOperation value, ImmutableArray<Held> held)
         {
             foreach (var h in held)
-                Add(h.Origin, PointerEscapeKind.Returned, value.Syntax, null);
+            {
+                if (!_analysis.IsPinnedByCaller(h.Origin))
+                    Add(h.Origin, PointerEscapeKind.Returned, value.Syntax, null);
+            }
         }
 
         /// <summary>Before an operation outside a fixed statement: a pinned pointer still held by a location that

@@ -22,6 +22,7 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     private readonly Dictionary<(PointerOrigin, SyntaxNode?), Held> _held = new();
     private readonly Dictionary<CaptureId, IOperation> _captured = new();
     private readonly Dictionary<ISymbol, bool> _pinnedArrays = new(SymbolEqualityComparer.Default);
+    private readonly HashSet<PointerOrigin> _pinnedByCaller = new();
 
     public override DataflowDirection Direction => DataflowDirection.Forward;
 
@@ -78,6 +79,12 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
 
             case IDeclarationExpressionOperation or IPatternOperation:
                 return ForgetAll(operation, VisitChildren(operation, state, sink));
+
+            case IBinaryOperation { OperatorKind: BinaryOperatorKind.Subtract, LeftOperand.Type: IPointerTypeSymbol, RightOperand.Type: IPointerTypeSymbol } difference:
+                state = VisitChildren(difference, state, sink);
+                NoteCallerPointerDifference(difference.LeftOperand, difference.RightOperand, state);
+                NoteCallerPointerDifference(difference.RightOperand, difference.LeftOperand, state);
+                return state;
         }
 
         state = VisitChildren(operation, state, sink);
@@ -106,6 +113,9 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 {
                     foreach (var argument in property.Arguments)
                         state = Visit(argument, state, sink);
+                    // span[i] = v writes through the span's pointer.
+                    if (sink is not null)
+                        ReportUses(property, state, sink);
                 }
 
                 return state;
@@ -246,6 +256,29 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         return state;
     }
 
+    /// <summary>Whether a pinned origin's pointer was subtracted from (or was subtracted from) a pointer the caller
+    /// passed in: the difference only means something when both point into the same object, so the caller holds a
+    /// pointer into it and must have it pinned for the call (System.Private.Xml's <c>byte* WriteNewLine(byte* pDst)</c>
+    /// computes <c>pDst - pDstBegin</c> inside its own fixed over the buffer and returns <c>pDstBegin + _bufPos</c>).
+    /// A pointer returned to that caller stays valid under its pin.</summary>
+    internal bool IsPinnedByCaller(PointerOrigin origin) => _pinnedByCaller.Contains(origin);
+
+    private void NoteCallerPointerDifference(IOperation callers, IOperation pinned, ProvenanceState state)
+    {
+        var operand = Unconverted(callers);
+        if (operand is not IParameterReferenceOperation { Parameter: { RefKind: RefKind.None, Type: IPointerTypeSymbol } parameter }
+            || !state.Get(parameter).IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var h in Eval(pinned, state))
+        {
+            if (h.Origin.Kind == ProvenanceKind.Pinned)
+                _pinnedByCaller.Add(h.Origin);
+        }
+    }
+
     // ------------------------------------------------------------------ values
 
     /// <summary>The origins the value may carry: a pointer, a pointer-sized integer cast from one, or a span over one.</summary>
@@ -276,6 +309,11 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return BinaryOperand(binary) is { } operand ? Eval(operand, state) : ImmutableArray<Held>.Empty;
             case ISimpleAssignmentOperation assignment:
                 return Eval(assignment.Value, state);
+            case IIncrementOrDecrementOperation { Type: IPointerTypeSymbol } increment:
+                // p++ and ++p move within the same memory.
+                return Eval(increment.Target, state);
+            case ICompoundAssignmentOperation { Type: IPointerTypeSymbol } compound:
+                return Eval(compound.Target, state);
             case IConditionalOperation conditional:
                 // Only in an original tree (OriginsOf): the graph splits ?: into flow captures.
                 return ProvenanceState.Union(Eval(conditional.WhenTrue, state), Eval(conditional.WhenFalse, state));
@@ -286,7 +324,9 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
             case IInvocationOperation invocation:
                 return EvalCall(invocation, state);
             case IObjectCreationOperation creation:
-                return PointerArgumentOfCarrierConstructor(creation) is { } pointer ? Eval(pointer, state) : ImmutableArray<Held>.Empty;
+                return PointerArgumentOfCarrierConstructor(creation) is { } pointer
+                    ? IsSpan(creation.Type) ? SpanOver(Eval(pointer, state)) : Eval(pointer, state)
+                    : ImmutableArray<Held>.Empty;
             case IMemberReferenceOperation member when KeyOf(member, elements: false) is { } key:
                 return Unstored(state.Get(key));
             default:
@@ -334,6 +374,30 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         return null;
     }
 
+    /// <summary>A span made from a pointer holds a managed reference, which the collector reports and updates: a
+    /// span made while the object is pinned follows it when it moves after the pin (shown on .NET 10: 20 of 20 arrays
+    /// moved after their fixed block, their spans followed). So the span keeps only origins that a tracked reference
+    /// does not save: stack memory (released on return) and native memory. Making the span from a pointer that is
+    /// already stale is a use of the pointer (reported at the creation).</summary>
+    private static ImmutableArray<Held> SpanOver(ImmutableArray<Held> pointer)
+    {
+        if (pointer.IsDefaultOrEmpty)
+            return ImmutableArray<Held>.Empty;
+        var keep = true;
+        foreach (var h in pointer)
+            keep &= h.Origin.Kind is not (ProvenanceKind.Pinned or ProvenanceKind.Unpinned);
+        if (keep)
+            return pointer;
+        var builder = ImmutableArray.CreateBuilder<Held>(pointer.Length);
+        foreach (var h in pointer)
+        {
+            if (h.Origin.Kind is not (ProvenanceKind.Pinned or ProvenanceKind.Unpinned))
+                builder.Add(h);
+        }
+
+        return builder.ToImmutable();
+    }
+
     private static IOperation? PointerArgumentOfCarrierConstructor(IObjectCreationOperation creation)
     {
         if (creation.Constructor is not { } constructor || creation.Arguments.Length == 0 || creation.Arguments[0].Value is not { } first)
@@ -350,9 +414,11 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     private ImmutableArray<Held> EvalCall(IInvocationOperation invocation, ProvenanceState state)
     {
         var method = invocation.TargetMethod;
+        var type = method.ContainingType;
+        if (IsScopedRefView(invocation))
+            return StackViewOrigin(invocation) is { } stack ? One(stack) : ImmutableArray<Held>.Empty;
         if (!IsCarrier(method.ReturnType))
             return ImmutableArray<Held>.Empty;
-        var type = method.ContainingType;
         switch (method.Name)
         {
             case "ToPointer" or "ToInt64" or "ToUInt64" when type.SpecialType is SpecialType.System_IntPtr or SpecialType.System_UIntPtr:
@@ -366,6 +432,37 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         if (IsNativeAllocator(method))
             return One(Origin(invocation.Syntax, ProvenanceKind.Native, invocation.Syntax, null, "native memory"));
         return ImmutableArray<Held>.Empty;
+    }
+
+    /// <summary>Whether the call is an API whose <c>ref</c> parameter is <c>scoped</c>, so the compiler lets its result (a
+    /// span, a reference) go anywhere whatever the argument refers to: <c>MemoryMarshal.CreateSpan</c>,
+    /// <c>CreateReadOnlySpan</c> and <c>Unsafe.AsRef(ref readonly T)</c> (scoped since .NET 7/8).</summary>
+    internal static bool IsScopedRefView(IInvocationOperation invocation)
+    {
+        var method = invocation.TargetMethod;
+        if (invocation.Arguments.Length == 0 || method.Parameters.Length == 0 || method.Parameters[0].RefKind == RefKind.None)
+            return false;
+        var type = method.ContainingType;
+        return method.Name is "CreateSpan" or "CreateReadOnlySpan" && invocation.Arguments.Length == 2 && IsInNamespace(type, "MemoryMarshal", "System.Runtime.InteropServices")
+            // A reference only as a reference (return ref, ref x = ref …): read by value, it is just the value.
+            || method.Name == "AsRef" && invocation.Arguments.Length == 1 && method.ReturnsByRef && invocation.Syntax.Parent is RefExpressionSyntax
+                && IsInNamespace(type, "Unsafe", "System.Runtime.CompilerServices");
+    }
+
+    /// <summary>A span or reference such a call makes over a by-value local or parameter of this frame (or a field of a
+    /// struct one): stack memory that the compiler does not follow through the scoped parameter.</summary>
+    private PointerOrigin? StackViewOrigin(IInvocationOperation invocation)
+    {
+        var view = invocation;
+        var root = invocation.Arguments[0].Value;
+        while (root is IFieldReferenceOperation { Instance: { Type.IsValueType: true } instance, Member.IsStatic: false })
+            root = instance;
+        return root switch
+        {
+            ILocalReferenceOperation { Local: { IsRef: false } local } => Origin(view.Syntax, ProvenanceKind.Stack, view.Syntax, null, "local '" + local.Name + "'"),
+            IParameterReferenceOperation { Parameter: { RefKind: RefKind.None } parameter } => Origin(view.Syntax, ProvenanceKind.Stack, view.Syntax, null, "parameter '" + parameter.Name + "'"),
+            _ => null,
+        };
     }
 
     private static bool IsNativeAllocator(IMethodSymbol method)
@@ -399,8 +496,12 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         };
     }
 
-    /// <summary><c>Unsafe.AsPointer(ref x)</c>: of a by-value local or parameter, the frame; of a field of a class, a
-    /// static or an array element, a managed location nothing pins.</summary>
+    /// <summary><c>Unsafe.AsPointer(ref x)</c>: of a by-value local or parameter, the frame; of a field of a class or an
+    /// array element (also reached through <c>Unsafe.Add</c>, <c>MemoryMarshal.GetArrayDataReference</c> or
+    /// <c>GetReference</c> of a span over an array), a managed location nothing pins, unless the array was allocated
+    /// pinned or a fixed statement around the call or a pinned <c>GCHandle</c> of the method holds the same object.
+    /// A static field, a <c>ref</c> parameter or local, or a field of a struct reached through <c>this</c> may be
+    /// storage that does not move (the caller's stack, native memory): unknown.</summary>
     private PointerOrigin? AsPointerOrigin(IInvocationOperation invocation)
     {
         var reference = invocation.Arguments[0].Value;
@@ -413,12 +514,190 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return Origin(invocation.Syntax, ProvenanceKind.Stack, invocation.Syntax, null, "local '" + local.Name + "'");
             case IParameterReferenceOperation { Parameter: { RefKind: RefKind.None } parameter }:
                 return Origin(invocation.Syntax, ProvenanceKind.Stack, invocation.Syntax, null, "parameter '" + parameter.Name + "'");
-            case IArrayElementReferenceOperation:
-            case IFieldReferenceOperation { Member.IsStatic: true }:
-            case IFieldReferenceOperation { Instance.Type.IsReferenceType: true }:
-                return Origin(invocation.Syntax, ProvenanceKind.Unpinned, invocation.Syntax, null, "'" + reference.Syntax + "'");
-            default:
-                return null;
+        }
+
+        var movable = MovableOwner(reference, out var owner);
+        if (movable is null || owner is null || IsAllocatedPinned(owner) || IsPinnedAround(owner, invocation.Syntax))
+            return null;
+        return Origin(invocation.Syntax, ProvenanceKind.Unpinned, invocation.Syntax, null, "'" + Shorten(reference.Syntax.ToString()) + "'", movable);
+    }
+
+    /// <summary>What a managed reference points into when that is certainly a movable heap object: "array" (with the
+    /// array expression) or "object" (with the class instance whose field it is); null otherwise.</summary>
+    private static string? MovableOwner(IOperation reference, out IOperation? owner)
+    {
+        owner = null;
+        for (var depth = 0; depth < 16; depth++)
+        {
+            switch (reference)
+            {
+                case IFieldReferenceOperation { Member.IsStatic: false, Instance: { Type.IsValueType: true } instance }:
+                    reference = instance;
+                    continue;
+                case IFieldReferenceOperation { Member.IsStatic: false, Instance: { Type.IsReferenceType: true } instance }:
+                    owner = instance;
+                    return "object";
+                case IArrayElementReferenceOperation element:
+                    owner = element.ArrayReference;
+                    return "array";
+                case IInvocationOperation { Arguments.Length: > 0 } call when call.TargetMethod.RefKind != RefKind.None:
+                {
+                    var method = call.TargetMethod;
+                    var first = call.Arguments[0].Value;
+                    if (IsInNamespace(method.ContainingType, "Unsafe", "System.Runtime.CompilerServices")
+                        && method.Name is "Add" or "AddByteOffset" or "Subtract" or "SubtractByteOffset" or "As" or "AsRef"
+                        && method.Parameters[0].RefKind != RefKind.None)
+                    {
+                        reference = first;
+                        continue;
+                    }
+
+                    if (IsInNamespace(method.ContainingType, "MemoryMarshal", "System.Runtime.InteropServices"))
+                    {
+                        if (method.Name == "GetArrayDataReference" && first.Type is IArrayTypeSymbol)
+                        {
+                            owner = first;
+                            return "array";
+                        }
+
+                        if (method.Name == "GetReference" && ArrayOfSpan(first) is { } array)
+                        {
+                            owner = array;
+                            return "array";
+                        }
+                    }
+
+                    return null;
+                }
+
+                default:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The array a span is made over: an array converted to a span, <c>array.AsSpan(…)</c>, <c>new Span&lt;T&gt;(array…)</c>.</summary>
+    private static IOperation? ArrayOfSpan(IOperation span)
+    {
+        while (span is IConversionOperation conversion)
+        {
+            if (conversion.Operand.Type is IArrayTypeSymbol)
+                return conversion.Operand;
+            span = conversion.Operand;
+        }
+
+        return span switch
+        {
+            IInvocationOperation { TargetMethod.Name: "AsSpan", Arguments.Length: > 0 } asSpan when asSpan.Arguments[0].Value is var a && Unconverted(a).Type is IArrayTypeSymbol => Unconverted(a),
+            IObjectCreationOperation { Arguments.Length: > 0 } creation when IsSpan(creation.Type) && creation.Arguments[0].Value.Type is IArrayTypeSymbol => creation.Arguments[0].Value,
+            _ => null,
+        };
+    }
+
+    private static IOperation Unconverted(IOperation value)
+    {
+        while (value is IConversionOperation { IsImplicit: true } conversion)
+            value = conversion.Operand;
+        return value;
+    }
+
+    /// <summary>Whether a fixed statement around <paramref name="site"/>, or a pinned <c>GCHandle</c> allocated in the same
+    /// member, pins the object <paramref name="owner"/> names (matched by name: a local, parameter or field, or
+    /// <c>this</c> for a field of the containing object).</summary>
+    private static bool IsPinnedAround(IOperation owner, SyntaxNode site)
+    {
+        // A fixed local of array type holds the array pinned (ILSpy writes the compiler's pinned local this way:
+        // 'fixed (byte[] array = bufBytes) { … Unsafe.AsPointer(ref array[0]) … }').
+        if (owner is ILocalReferenceOperation { Local.IsFixed: true })
+            return true;
+        var name = owner switch
+        {
+            ILocalReferenceOperation local => local.Local.Name,
+            IParameterReferenceOperation parameter => parameter.Parameter.Name,
+            IFieldReferenceOperation field => field.Field.Name,
+            IInstanceReferenceOperation => "this",
+            _ => null,
+        };
+        if (name is null)
+            return false;
+        for (var node = site.Parent; node is not null; node = node.Parent)
+        {
+            if (node is FixedStatementSyntax fixedStatement)
+            {
+                foreach (var declarator in fixedStatement.Declaration.Variables)
+                {
+                    // For a field of this object, any fixed over an address (&_f, &_s.x, &this.f) may pin it: without
+                    // binding, a plain name cannot be told from a local's, and silence is the safe side.
+                    if (declarator.Initializer?.Value is { } value
+                        && (PinnedName(value) == name || (name == "this" && value.IsKind(SyntaxKind.AddressOfExpression))))
+                    {
+                        return true;
+                    }
+                }
+            }
+            else if (node is MemberDeclarationSyntax member)
+            {
+                foreach (var call in member.DescendantNodes())
+                {
+                    if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Alloc" }, ArgumentList.Arguments: { Count: 2 } arguments }
+                        && arguments[1].Expression.ToString().EndsWith("Pinned", System.StringComparison.Ordinal)
+                        && PinnedName(arguments[0].Expression) == name)
+                    {
+                        return true;
+                    }
+                }
+
+                break;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The name of the object a fixed initializer or GCHandle.Alloc argument pins: <c>a</c> for <c>a</c>,
+    /// <c>&amp;a[0]</c>, <c>this.a</c>; <c>o</c> for <c>&amp;o.f</c>; "this" for <c>&amp;_f</c> or <c>&amp;this.f</c>.</summary>
+    private static string? PinnedName(ExpressionSyntax value)
+    {
+        var addressOf = false;
+        while (true)
+        {
+            switch (value)
+            {
+                case ParenthesizedExpressionSyntax parenthesized:
+                    value = parenthesized.Expression;
+                    continue;
+                case CastExpressionSyntax cast:
+                    value = cast.Expression;
+                    continue;
+                case PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.AddressOfExpression } address:
+                    addressOf = true;
+                    value = address.Operand;
+                    continue;
+                case ElementAccessExpressionSyntax element:
+                    return PinnedName(element.Expression);
+                case IdentifierNameSyntax identifier:
+                    return addressOf ? "this" : identifier.Identifier.ValueText;
+                case MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } member:
+                    return addressOf ? "this" : member.Name.Identifier.ValueText;
+                case MemberAccessExpressionSyntax member:
+                    if (!addressOf)
+                        return member.Name.Identifier.ValueText;
+                    // &o.f.g pins o (fields of structs inside it included).
+                    var inner = member.Expression;
+                    while (inner is MemberAccessExpressionSyntax { Expression: not ThisExpressionSyntax } next)
+                        inner = next.Expression;
+                    return inner switch
+                    {
+                        IdentifierNameSyntax id => id.Identifier.ValueText,
+                        MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax } thisMember => thisMember.Name.Identifier.ValueText,
+                        ThisExpressionSyntax => "this",
+                        _ => null,
+                    };
+                default:
+                    return null;
+            }
         }
     }
 
@@ -578,9 +857,15 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 foreach (var argument in invocation.Arguments)
                     ReportUse(invocation, argument.Value, state, sink);
                 break;
-            case IObjectCreationOperation creation when PointerArgumentOfCarrierConstructor(creation) is null:
-                foreach (var argument in creation.Arguments)
-                    ReportUse(creation, argument.Value, state, sink);
+            case IObjectCreationOperation creation:
+                // new IntPtr(p) only converts; new Span<T>(p, n) turns the pointer into a tracked reference to what
+                // it points at now, which is a use (SpanOver).
+                if (PointerArgumentOfCarrierConstructor(creation) is null || IsSpan(creation.Type))
+                {
+                    foreach (var argument in creation.Arguments)
+                        ReportUse(creation, argument.Value, state, sink);
+                }
+
                 break;
             case IPropertyReferenceOperation { Arguments.Length: > 0, Instance: { } spanInstance } when IsSpan(spanInstance.Type):
                 ReportUse(operation, spanInstance, state, sink);

@@ -55,11 +55,18 @@ internal static class FixedWidening
         var fixedNames = new HashSet<string>();
         foreach (var declarator in statement.Declaration.Variables)
             fixedNames.Add(declarator.Identifier.ValueText);
+        return ExtendOverDeclarations(statements, index, last, fixedNames);
+    }
 
-        // A moved statement that declares a variable used later takes those later statements along (they would
-        // otherwise see it go out of scope); repeated until nothing after the new end uses a moved declaration.
+    /// <summary>The statements <paramref name="first"/>+1 … <paramref name="last"/> of a list are to move into a new
+    /// block: the index of the last statement that must move with them (a moved statement that declares a variable
+    /// used later takes those later statements along, repeated until nothing after the end uses a moved
+    /// declaration), or -1 when one of them cannot move (a label: no jumping into a fixed block; a local function;
+    /// await or yield) or declares a name in <paramref name="reservedNames"/>.</summary>
+    public static int ExtendOverDeclarations(SyntaxList<StatementSyntax> statements, int first, int last, ICollection<string> reservedNames)
+    {
         var declared = new HashSet<string>();
-        var scanned = index;
+        var scanned = first;
         while (scanned < last)
         {
             for (var i = scanned + 1; i <= last; i++)
@@ -99,7 +106,7 @@ internal static class FixedWidening
 
         foreach (var name in declared)
         {
-            if (fixedNames.Contains(name))
+            if (reservedNames.Contains(name))
                 return -1;
         }
 

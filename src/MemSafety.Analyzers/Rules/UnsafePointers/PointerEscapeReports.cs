@@ -4,7 +4,7 @@ using Microsoft.CodeAnalysis;
 
 namespace MemSafety.Analyzers.Rules.UnsafePointers;
 
-/// <summary>What MSA5001 and MSA5002 share: message text and the check that the compiler has not already
+/// <summary>What MSA5001, MSA5002 and MSA5003 share: message text and the check that the compiler has not already
 /// reported the code (an error there, or one of its pointer and ref-safety warnings).</summary>
 internal static class PointerEscapeReports
 {
@@ -38,6 +38,8 @@ internal static class PointerEscapeReports
         PointerEscapeKind.Returned => "is returned",
         PointerEscapeKind.StoredBeyondScope => "is stored into " + escape.Target + " and still held there when " + scopeEnd,
         PointerEscapeKind.CapturedByEscapingDelegate => "is captured by a delegate that is " + escape.Target,
+        PointerEscapeKind.PassedToCall => "is passed to a call ('" + Shorten(escape.Site.ToString()) + "' at line " + Line(escape.Site) + ")",
+        PointerEscapeKind.UsedInLaterStatement => "is used in a later statement ('" + Shorten(escape.Site.ToString()) + "' at line " + Line(escape.Site) + ")",
         _ => "is used after the block ends ('" + Shorten(escape.Site.ToString()) + "' at line " + Line(escape.Site) + ")",
     };
 

@@ -72,6 +72,8 @@ public sealed class PointerProvenanceTests
     [InlineData("Span<int> M() { int* p = stackalloc int[2]; return new Span<int>(p, 2); }", ProvenanceKind.Stack)]
     [InlineData("int* M(int[] a) { fixed (int* p = a) { int* q = p + 1; return q; } }", ProvenanceKind.Pinned)]
     [InlineData("void* M() => null; void* N() { return Unsafe.AsPointer(ref _field); }", ProvenanceKind.Unpinned)]
+    [InlineData("void* M(int[] a) { return Unsafe.AsPointer(ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(a), 1)); }", ProvenanceKind.Unpinned)]
+    [InlineData("int* M(int[] a) { int* p = (int*)Unsafe.AsPointer(ref a[0]); p++; p += 2; return p; }", ProvenanceKind.Unpinned)]
     [InlineData("byte* M() { var p = (byte*)NativeMemory.Alloc(8); return p; }", ProvenanceKind.Native)]
     [InlineData("IntPtr M() { IntPtr h = Marshal.AllocHGlobal(8); return h; }", ProvenanceKind.Native)]
     [InlineData("IntPtr M(IntPtr handle) { return handle; }", ProvenanceKind.Native)]
@@ -85,6 +87,10 @@ public sealed class PointerProvenanceTests
     [InlineData("int* M(Span<int> s) { fixed (int* p = s) { return p; } }")]
     [InlineData("char* M() { fixed (char* p = \"const\") { return p; } }")]
     [InlineData("int* M() { int* p = stackalloc int[2]; p = null; return p; }")]
+    [InlineData("void* M(ref int r) { return Unsafe.AsPointer(ref r); }")]
+    [InlineData("static int s_total; void* M() { return Unsafe.AsPointer(ref s_total); }")]
+    [InlineData("void* M(Span<int> s) { return Unsafe.AsPointer(ref MemoryMarshal.GetReference(s)); }")]
+    [InlineData("void* M(int[] a) { fixed (int* p = a) { return Unsafe.AsPointer(ref a[1]); } }")]
     public void Origin_UnknownOrGone_NoKind(string members) => Assert.Empty(ReturnedKinds(members));
 
     [Fact]
@@ -107,6 +113,35 @@ public sealed class PointerProvenanceTests
             escapes.Select(e => e.Kind).ToArray());
         Assert.Equal("field '_p'", escapes[1].Target);
         Assert.Equal("returned", Escapes("Func<int> M() { int* p = stackalloc int[1]; return () => *p; }").Single().Target);
+    }
+
+    [Fact]
+    public void Escapes_UnpinnedAddressPassedToACallOrUsedInALaterStatement()
+    {
+        var escapes = Escapes("""
+            private int[] _a = new int[2];
+            void Passed() { Use(Unsafe.AsPointer(ref _a[0])); }
+            int Later() { int* p = (int*)Unsafe.AsPointer(ref _field); return *p; }
+            int SameExpression() { return *(int*)Unsafe.AsPointer(ref _a[1]) + Unsafe.Read<int>(Unsafe.AsPointer(ref _field)); }
+            """);
+        Assert.Equal(new[] { PointerEscapeKind.PassedToCall, PointerEscapeKind.UsedInLaterStatement }, escapes.Select(e => e.Kind).ToArray());
+        Assert.All(escapes, e => Assert.Equal(ProvenanceKind.Unpinned, e.Origin.Kind));
+        Assert.Equal(new[] { "array", "object" }, escapes.Select(e => e.Origin.Movable).ToArray());
+    }
+
+    [Fact]
+    public void Escapes_ReturnedIntoTheCallersPinnedBuffer_OnlyWhenTiedByADifference()
+    {
+        // pDst - start means the caller's pointer points into the same buffer, so the caller has it pinned.
+        Assert.Empty(Escapes("""
+            private byte[] _buf = new byte[8];
+            private int _pos;
+            byte* Tied(byte* pDst) { fixed (byte* start = _buf) { _pos = (int)(pDst - start); return start + _pos; } }
+            """));
+        Assert.Equal(PointerEscapeKind.Returned, Escapes("""
+            private byte[] _buf = new byte[8];
+            byte* Untied(byte* pDst, int n) { fixed (byte* start = _buf) { *pDst = 0; return start + n; } }
+            """).Single().Kind);
     }
 
     [Fact]
