@@ -39,6 +39,7 @@ public static class RuleIdentifiers
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
+    public const string ExposedLockTarget = "MSA6004";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -508,6 +509,21 @@ public static class RuleCatalogue
                      "memory inside the method (a Span<T> lets the compiler check it), or allocate what must outlive the call.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackAddressEscape));
 
+    public static readonly DiagnosticDescriptor ExposedLockTarget = new(
+        RuleIdentifiers.ExposedLockTarget,
+        title: "Lock on a private object that never changes",
+        messageFormat: "Locking {0}: {1}; lock a private readonly object instead",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A lock excludes only code that locks the same object. 'this' of a public type, typeof(T) and GetType() " +
+                     "(one Type object per type, process-wide), string literals (interned), reflection objects, Thread objects " +
+                     "and public fields can all be locked by code the type does not control, which then blocks or deadlocks " +
+                     "the type's critical sections. A field that a member other than a constructor assigns a new object " +
+                     "changes the lock itself: two threads can hold the old and the new object's locks at once. Lock a " +
+                     "private readonly object (or System.Threading.Lock) that only the type can reach.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ExposedLockTarget));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -540,5 +556,6 @@ public static class RuleCatalogue
         UndisposedOwnedField,
         FinalizerResurrection,
         PinnedPointerEscape,
-        StackAddressEscape);
+        StackAddressEscape,
+        ExposedLockTarget);
 }
