@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Linq;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -41,7 +42,7 @@ public sealed class ExposedLockTargetAnalyzer : MemSafetyAnalyzer
         var target = targets.Classify(locked, context.ContainingSymbol.ContainingType, context.CancellationToken);
         if (target.Kind == LockTargetKind.Private)
             return;
-        if (target.Value.Type is { } type && IsWeakIdentityOfCa2002(type)
+        if (IsReportedByCa2002(target.Value)
             && services.SdkRules.Reports(SdkRule.DoNotLockOnObjectsWithWeakIdentity, locked.Syntax.SyntaxTree, context.CancellationToken))
         {
             return;
@@ -52,30 +53,41 @@ public sealed class ExposedLockTargetAnalyzer : MemSafetyAnalyzer
         context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.ExposedLockTarget, locked.Syntax.GetLocation(), properties, what, consequence));
     }
 
-    /// <summary>The types CA2002 reports a lock on (NetAnalyzers' DoNotLockOnObjectsWithWeakIdentity): strings,
-    /// arrays of primitives, MarshalByRefObject, the runtime's preallocated exceptions, MemberInfo, ParameterInfo,
-    /// Thread, and types derived from them. A test runs the real CA2002 next to this rule.</summary>
-    private static bool IsWeakIdentityOfCa2002(ITypeSymbol type)
+    /// <summary>What CA2002 reports (NetAnalyzers' DoNotLockOnObjectsWithWeakIdentity): <c>this</c>, and objects of
+    /// type string, an array of primitives, ExecutionEngineException/OutOfMemoryException/StackOverflowException
+    /// (exactly), or a class or type parameter deriving from MarshalByRefObject, MemberInfo, ParameterInfo or
+    /// Thread. A test runs the real CA2002 next to this rule.</summary>
+    private static bool IsReportedByCa2002(IOperation value)
     {
+        if (value is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance })
+            return true;
+        var type = value.Type;
+        if (type is null)
+            return false;
+        if (type is IArrayTypeSymbol array)
+            return array.ElementType.SpecialType is SpecialType.System_Boolean or SpecialType.System_Byte or SpecialType.System_Char
+                or SpecialType.System_Double or SpecialType.System_Int16 or SpecialType.System_Int32 or SpecialType.System_Int64
+                or SpecialType.System_UInt16 or SpecialType.System_UInt32 or SpecialType.System_UInt64 or SpecialType.System_IntPtr
+                or SpecialType.System_UIntPtr or SpecialType.System_SByte or SpecialType.System_Single;
+        if (type.TypeKind is not (TypeKind.Class or TypeKind.TypeParameter))
+            return false;
         if (type.SpecialType == SpecialType.System_String)
             return true;
-        if (type is IArrayTypeSymbol array)
-            return array.ElementType.SpecialType is >= SpecialType.System_Boolean and <= SpecialType.System_Double;
-        for (var current = type; current is not null; current = current.BaseType)
+        if (IsNamed(type, "System", "ExecutionEngineException") || IsNamed(type, "System", "OutOfMemoryException") || IsNamed(type, "System", "StackOverflowException"))
+            return true;
+        for (var current = type.TypeKind == TypeKind.TypeParameter ? ((ITypeParameterSymbol)type).ConstraintTypes.FirstOrDefault() : type; current is not null; current = current.BaseType)
         {
-            var ns = current.ContainingNamespace;
-            if (ns is null || ns.ContainingNamespace is null)
-                continue;
-            switch (current.Name)
+            if (IsNamed(current, "System", "MarshalByRefObject") || IsNamed(current, "System.Reflection", "MemberInfo")
+                || IsNamed(current, "System.Reflection", "ParameterInfo") || IsNamed(current, "System.Threading", "Thread"))
             {
-                case "MarshalByRefObject" or "ExecutionEngineException" or "OutOfMemoryException" or "StackOverflowException" when ns.Name == "System" && ns.ContainingNamespace.IsGlobalNamespace:
-                case "MemberInfo" or "ParameterInfo" when ns.Name == "Reflection":
-                case "Thread" when ns.Name == "Threading":
-                    return true;
+                return true;
             }
         }
 
         return false;
+
+        static bool IsNamed(ITypeSymbol type, string ns, string name)
+            => type.Name == name && type.ContainingNamespace?.ToDisplayString() == ns;
     }
 
     private static (string What, string Consequence) Describe(LockTarget target, IOperation locked)
