@@ -40,6 +40,7 @@ public static class RuleIdentifiers
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
     public const string ExposedLockTarget = "MSA6004";
+    public const string LockWithoutFinally = "MSA6005";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -524,6 +525,20 @@ public static class RuleCatalogue
                      "private readonly object (or System.Threading.Lock) that only the type can reach.",
         helpLinkUri: HelpLink(RuleIdentifiers.ExposedLockTarget));
 
+    public static readonly DiagnosticDescriptor LockWithoutFinally = new(
+        RuleIdentifiers.LockWithoutFinally,
+        title: "Release a lock taken by a call in a finally block",
+        messageFormat: "'{0}' is released by '{1}' on line {2}, but not in a finally: {3}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Monitor.Enter, Lock.Enter, ReaderWriterLockSlim.Enter*Lock, SemaphoreSlim.Wait/WaitAsync, SpinLock.Enter " +
+                     "and Mutex.WaitOne take a lock that only a matching call releases. When that call is not in a finally " +
+                     "block, an exception thrown in between skips it: the lock stays held and every later attempt to take it " +
+                     "blocks forever. Use a lock statement (or using (x.EnterScope()) for System.Threading.Lock), or put the " +
+                     "release in the finally of a try that starts right after the acquire.",
+        helpLinkUri: HelpLink(RuleIdentifiers.LockWithoutFinally));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -557,5 +572,6 @@ public static class RuleCatalogue
         FinalizerResurrection,
         PinnedPointerEscape,
         StackAddressEscape,
-        ExposedLockTarget);
+        ExposedLockTarget,
+        LockWithoutFinally);
 }

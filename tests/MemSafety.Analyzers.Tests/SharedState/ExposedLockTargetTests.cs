@@ -298,6 +298,31 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
+    public Task DataObjectFieldReplacedOutsideItsLock_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        sealed class Archive
+        {
+            private Stream _stream;
+            public Archive(Stream stream) { _stream = stream; }
+            public static Archive Create(Stream s) => new Archive(Stream.Null) { _stream = s };
+            // The lock guards the stream's position; a reopened stream is guarded by its own lock (SharpZipLib's ZipFile).
+            public int ReadAt(long offset, byte[] buffer) { lock (_stream) { _stream.Position = offset; return _stream.Read(buffer, 0, buffer.Length); } }
+            public void Reopen(Stream s) { _stream = s; }
+        }
+        """);
+
+    [Fact]
+    public Task ObjectFieldSetInAFactorysObjectInitializer_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+        sealed class Node
+        {
+            private object _gate = new object();
+            private int _n;
+            public static Node Sharing(Node other) => new Node { _gate = other._gate };
+            public void M() { lock (_gate) { _n++; } }
+        }
+        """);
+
+    [Fact]
     public Task LocalsParametersAndOrdinaryStrings_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
         class Misc
         {

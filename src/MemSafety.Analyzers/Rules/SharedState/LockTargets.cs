@@ -188,22 +188,28 @@ public sealed class LockTargets
     }
 
     /// <summary>The first member other than a constructor that assigns the field a new object ("" when none):
-    /// a plain assignment, an <c>out</c>/<c>ref</c> argument or <c>Interlocked.Exchange</c>. Not counted, because the
-    /// lock cannot change under a thread that holds it: constructors (of the field's static-ness), null or default
-    /// (a later lock throws rather than splits), <c>??=</c>, an assignment under a null check of the field, and
-    /// <c>Interlocked.CompareExchange(ref f, v, null)</c> (lazy creation: the field goes from null to one object,
-    /// once).</summary>
+    /// a plain assignment, an <c>out</c>/<c>ref</c> argument or <c>Interlocked.Exchange</c>. For a field of a data
+    /// type (a stream, a list), only an assignment made while holding the lock on that same field counts
+    /// (<c>lock (_items) { _items = new List&lt;T&gt;(); }</c>): elsewhere the lock may guard the object it is taken
+    /// on (its position, its contents), which a new object brings its own lock for. For an <c>object</c> or
+    /// <c>Lock</c> field, whose only use is to be locked, every assignment counts. Not counted, because the lock
+    /// cannot change under a thread that holds it: constructors (of the field's static-ness), object initializers
+    /// of a new instance, null or default (a later lock throws rather than splits), <c>??=</c>, an assignment
+    /// under a null check of the field, <c>Interlocked.CompareExchange(ref f, v, null)</c> and
+    /// <c>LazyInitializer.EnsureInitialized</c> (lazy creation: the field goes from null to one object, once).</summary>
     public string AssignedIn(IFieldSymbol field, CancellationToken cancellationToken)
     {
         if (_assignedIn.TryGetValue(field, out var known))
             return known;
         var result = string.Empty;
+        var dedicated = IsLockObjectType(field.Type);
         foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
         {
             foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
             {
                 if (node is not IdentifierNameSyntax identifier || identifier.Identifier.ValueText != field.Name
-                    || !IsWriteTarget(identifier, out var write) || IsExempt(write, identifier, field))
+                    || !IsWriteTarget(identifier, out var write) || IsExempt(write, identifier, field)
+                    || (!dedicated && !InsideLockOn(write, field.Name)))
                 {
                     continue;
                 }
@@ -242,8 +248,27 @@ public sealed class LockTargets
         };
     }
 
+    /// <summary>Whether the write runs inside <c>lock (f)</c> or <c>lock (this.f)</c> on the field it writes.</summary>
+    private static bool InsideLockOn(SyntaxNode write, string name)
+    {
+        for (var node = write.Parent; node is not null && node is not MemberDeclarationSyntax; node = node.Parent)
+        {
+            if (node is LockStatementSyntax { Expression: { } locked }
+                && (locked is IdentifierNameSyntax { Identifier.ValueText: { } simple } && simple == name
+                    || locked is MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name.Identifier.ValueText: { } member } && member == name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private static bool IsExempt(SyntaxNode write, IdentifierNameSyntax identifier, IFieldSymbol field)
     {
+        // new T { f = x }: the object is not shared yet.
+        if (write.Parent is InitializerExpressionSyntax)
+            return true;
         for (var node = write.Parent; node is not null; node = node.Parent)
         {
             if (node is ConstructorDeclarationSyntax constructor)
