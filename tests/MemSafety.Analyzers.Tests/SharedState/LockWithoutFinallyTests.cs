@@ -119,18 +119,18 @@ public sealed class LockWithoutFinallyTests
         """);
 
     [Fact]
-    public Task ReleaseInAFinallyThatDoesNotCoverTheAcquire_Reported() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+    public Task ReleaseOnAnEarlyReturnPath_Reported() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
         using System.Threading;
-        class Late
+        class Early
         {
-            private readonly object _gate = new object();
-            private int _n;
-            public void M(System.Action work)
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly System.Collections.Generic.Dictionary<int, string> _names = new();
+            public string Find(int id)
             {
-                [|Monitor.Enter(_gate)|];
-                work();
-                try { _n++; }
-                finally { Monitor.Exit(_gate); }
+                [|_rw.EnterReadLock()|];
+                if (!_names.TryGetValue(id, out var name)) { _rw.ExitReadLock(); return ""; }
+                _rw.ExitReadLock();
+                return name;
             }
         }
         """);
@@ -179,6 +179,47 @@ public sealed class LockWithoutFinallyTests
                 if (!Monitor.TryEnter(_gate)) return false;
                 try { work(); } finally { Monitor.Exit(_gate); }
                 return true;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CountingSemaphoreGivenBackInAFinallyOnFailure_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        using System.Threading;
+        class Blocking
+        {
+            private readonly SemaphoreSlim _occupied = new(0);
+            private readonly ConcurrentQueue<int> _items = new();
+            // BlockingCollection.TryTake's shape: the count is given back only when taking the item fails.
+            public bool TryTake(out int item, int timeout)
+            {
+                item = 0;
+                var acquired = false;
+                try { acquired = _occupied.Wait(timeout); }
+                catch (System.OperationCanceledException) { return false; }
+                if (acquired)
+                {
+                    var taken = false;
+                    try { taken = _items.TryDequeue(out item); }
+                    finally { if (!taken) _occupied.Release(); }
+                }
+                return acquired;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TryEnterResultStoredInAFlag_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class Flagged
+        {
+            private readonly object _gate = new object();
+            public void M(System.Action work)
+            {
+                var held = Monitor.TryEnter(_gate, 100);
+                work();
+                if (held) Monitor.Exit(_gate);
             }
         }
         """);
@@ -373,7 +414,7 @@ public sealed class LockWithoutFinallyTests
             public bool A(System.Action work) { if (![|Monitor.TryEnter(_gate)|]) return false; work(); Monitor.Exit(_gate); return true; }
             public int B(System.Func<int> work) { [|Monitor.Enter(_gate)|]; var x = work(); Monitor.Exit(_gate); return x; }
             public void C(System.Func<bool> work) { [|_sem.Wait()|]; if (work()) { _sem.Release(); return; } _sem.Release(); }
-            public void D(System.Action work) { [|_sem.Wait(100)|]; work(); _sem.Release(); }
+            public void D(System.Action work) { if (![|_sem.Wait(100)|]) return; work(); _sem.Release(); }
         }
         """);
 

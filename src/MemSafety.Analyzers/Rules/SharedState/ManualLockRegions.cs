@@ -106,6 +106,10 @@ public static class ManualLockRegions
     {
         if (acquire.Syntax is not InvocationExpressionSyntax call || Acquire(acquire.TargetMethod, call) is not { } found)
             return null;
+        // A TryEnter/Wait(timeout) whose result is stored or passed on: whether a lock is held is data the rule does
+        // not follow. Judged only as the condition of an if (possibly negated).
+        if (IsConditional(acquire.TargetMethod) && !IsIfCondition(call))
+            return null;
         var (kind, lockObject) = found;
         var body = Body(call);
         if (body is null)
@@ -130,7 +134,9 @@ public static class ManualLockRegions
             }
 
             anyRelease = true;
-            if (Protects(candidate, call))
+            // A release in any finally: the body handles exceptions on purpose (a compensating release on a failure
+            // path, a counting semaphore given back only when the work fails, as BlockingCollection.TryTake does).
+            if (Protects(candidate, call) || InFinally(candidate))
                 return null;
             if (firstAfter is null && candidate.SpanStart > call.Span.End)
                 firstAfter = candidate;
@@ -173,6 +179,41 @@ public static class ManualLockRegions
         }
 
         return false;
+    }
+
+    /// <summary>An acquire that may fail and says so in its result: TryEnter*, or a wait with a timeout.</summary>
+    private static bool IsConditional(IMethodSymbol method)
+    {
+        if (method.Name.StartsWith("Try", System.StringComparison.Ordinal))
+            return true;
+        if (method.ReturnType.SpecialType != SpecialType.System_Boolean)
+            return false;
+        foreach (var parameter in method.Parameters)
+        {
+            if (parameter.Type.Name != "CancellationToken")
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool InFinally(SyntaxNode node)
+    {
+        for (var current = node.Parent; current is not null && !IsFunction(current); current = current.Parent)
+        {
+            if (current is FinallyClauseSyntax)
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool IsIfCondition(InvocationExpressionSyntax call)
+    {
+        SyntaxNode node = call;
+        while (node.Parent is PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.LogicalNotExpression } or ParenthesizedExpressionSyntax)
+            node = node.Parent;
+        return node.Parent is IfStatementSyntax @if && @if.Condition == node;
     }
 
     private static StatementSyntax? Next(BlockSyntax block, StatementSyntax statement)
