@@ -166,7 +166,18 @@ public sealed class CompositeFormattingFix : MemSafetyCodeFix
                 break;
         }
 
-        return SyntaxFactory.ParseExpression(replacement).WithTriviaFrom(rewritten);
+        // The values, the provider and the receiver carry their own comments into the new text; comments elsewhere
+        // in the call (around the format string, between arguments) go before the new expression.
+        var kept = new List<SyntaxNode?> { provider is null ? null : arguments[plan.ProviderArgument].Expression };
+        foreach (var index in plan.ValueArguments)
+            kept.Add(arguments[index].Expression);
+        kept.Add(plan.Call.Api == FormattingApi.StringFormat || plan.Call.Api == FormattingApi.StringConcat
+            ? null
+            : plan.Call.Api == FormattingApi.AppendFormat ? ((MemberAccessExpressionSyntax)rewritten.Expression).Expression : rewritten.Expression);
+        var comments = TriviaEditing.DroppedComments(rewritten, kept.ToArray());
+        return SyntaxFactory.ParseExpression(replacement)
+            .WithLeadingTrivia(rewritten.GetLeadingTrivia().AddRange(comments))
+            .WithTrailingTrivia(rewritten.GetTrailingTrivia());
     }
 
     /// <summary>The hole's expression; parenthesised unless it is a primary expression (a conditional's ':'

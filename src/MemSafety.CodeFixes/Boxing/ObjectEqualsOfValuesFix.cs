@@ -46,9 +46,12 @@ public sealed class ObjectEqualsOfValuesFix : MemSafetyCodeFix
             : SyntaxFactory.InvocationExpression(
                 SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, left, SyntaxFactory.IdentifierName("Equals")),
                 SyntaxFactory.ArgumentList(SyntaxFactory.SingletonSeparatedList(SyntaxFactory.Argument(right))));
+        // Comments between the arguments (the arguments keep the ones inside them) go before the comparison.
+        var comments = TriviaEditing.DroppedComments(call, call.ArgumentList.Arguments[0].Expression, call.ArgumentList.Arguments[1].Expression);
         replacement = SyntaxFactory.ParenthesizedExpression(replacement)
             .WithAdditionalAnnotations(Simplifier.Annotation)
-            .WithTriviaFrom(call);
+            .WithLeadingTrivia(call.GetLeadingTrivia().AddRange(comments))
+            .WithTrailingTrivia(call.GetTrailingTrivia());
         var changed = document.WithSyntaxRoot(root.ReplaceNode(call, replacement));
         return await Simplifier.ReduceAsync(changed, Simplifier.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }

@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
 using System.Composition;
 using System.Linq;
 using System.Threading;
@@ -27,10 +29,15 @@ public sealed class LoopInvariantAllocationFix : MemSafetyCodeFix
     {
     }
 
+    /// <summary>All hoists of a document in one edit: the batch fixer merges text changes and drops all but one
+    /// of several declarations inserted before the same loop, which left the rest for a second Fix All.</summary>
+    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(
+        async (context, document, diagnostics) => await FixAsync(document, diagnostics, context.CancellationToken).ConfigureAwait(false));
+
     private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
         if (Locate(request.Root, diagnostic) is not null)
-            request.Register("Create it once before the loop", ct => FixAsync(request.Document, diagnostic, ct), diagnostic);
+            request.Register("Create it once before the loop", ct => FixAsync(request.Document, ImmutableArray.Create(diagnostic), ct), diagnostic);
         return Task.CompletedTask;
     }
 
@@ -64,36 +71,42 @@ public sealed class LoopInvariantAllocationFix : MemSafetyCodeFix
         return (declaration, loop);
     }
 
-    private static async Task<Document> FixAsync(Document document, Diagnostic diagnostic, CancellationToken cancellationToken)
+    private static async Task<Document> FixAsync(Document document, ImmutableArray<Diagnostic> diagnostics, CancellationToken cancellationToken)
     {
         var fixDocument = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
-        if (Locate(fixDocument.Root, diagnostic) is not var (declaration, loop))
-            return document;
         var model = fixDocument.Model;
-        var name = declaration.Declaration.Variables[0].Identifier.ValueText;
         var lineBreak = await fixDocument.LineBreakAsync(cancellationToken).ConfigureAwait(false);
-
-        string reset;
-        if (diagnostic.Properties.TryGetValue(LoopInvariantAllocationAnalyzer.ResetProperty, out var kind) && kind == "ArrayClear")
+        DocumentEditor? editor = null;
+        var moved = new HashSet<LocalDeclarationStatementSyntax>();
+        foreach (var diagnostic in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
         {
-            var array = ArrayIsSystemArray(model, declaration.SpanStart) ? "Array" : "System.Array";
-            reset = $"{array}.Clear({name}, 0, {name}.Length);";
-        }
-        else
-        {
-            reset = $"{name}.Clear();";
+            if (Locate(fixDocument.Root, diagnostic) is not var (declaration, loop) || !moved.Add(declaration))
+                continue;
+            var name = declaration.Declaration.Variables[0].Identifier.ValueText;
+
+            string reset;
+            if (diagnostic.Properties.TryGetValue(LoopInvariantAllocationAnalyzer.ResetProperty, out var kind) && kind == "ArrayClear")
+            {
+                var array = ArrayIsSystemArray(model, declaration.SpanStart) ? "Array" : "System.Array";
+                reset = $"{array}.Clear({name}, 0, {name}.Length);";
+            }
+            else
+            {
+                reset = $"{name}.Clear();";
+            }
+
+            var indentation = loop.GetLeadingTrivia().LastOrDefault(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
+            var hoisted = declaration
+                .WithLeadingTrivia(indentation == default ? SyntaxTriviaList.Empty : SyntaxFactory.TriviaList(indentation))
+                .WithTrailingTrivia(SyntaxFactory.EndOfLine(lineBreak));
+            var resetStatement = SyntaxFactory.ParseStatement(reset).WithTriviaFrom(declaration);
+
+            editor ??= await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
+            editor.InsertBefore(loop, hoisted);
+            editor.ReplaceNode(declaration, resetStatement);
         }
 
-        var indentation = loop.GetLeadingTrivia().LastOrDefault(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
-        var hoisted = declaration
-            .WithLeadingTrivia(indentation == default ? SyntaxTriviaList.Empty : SyntaxFactory.TriviaList(indentation))
-            .WithTrailingTrivia(SyntaxFactory.EndOfLine(lineBreak));
-        var resetStatement = SyntaxFactory.ParseStatement(reset).WithTriviaFrom(declaration);
-
-        var editor = await DocumentEditor.CreateAsync(document, cancellationToken).ConfigureAwait(false);
-        editor.InsertBefore(loop, hoisted);
-        editor.ReplaceNode(declaration, resetStatement);
-        return editor.GetChangedDocument();
+        return editor is null ? document : editor.GetChangedDocument();
     }
 
     private static bool ArrayIsSystemArray(SemanticModel model, int position)

@@ -120,7 +120,10 @@ internal static class PooledBufferRewrite
         // 2. Restructure as text: the declaration becomes the rental, the rest of the block moves into try/finally.
         var statement = (LocalDeclarationStatementSyntax)newRoot.GetAnnotatedNodes(statementMark).Single();
         var block = (BlockSyntax)newRoot.GetAnnotatedNodes(blockMark).Single();
-        var text = newRoot.GetText();
+        // The document's encoding and checksum algorithm carry over (a root's text has neither), so the file is
+        // saved as it was read.
+        var original = await document.GetTextAsync(cancellationToken).ConfigureAwait(false);
+        var text = newRoot.GetText(original.Encoding, original.ChecksumAlgorithm);
         var lineBreak = TriviaEditing.LineBreak(text);
         var statementLine = text.Lines.GetLineFromPosition(statement.SpanStart);
         var indent = text.ToString(TextSpan.FromBounds(statementLine.Start, statement.SpanStart));

@@ -54,7 +54,10 @@ public sealed class ZeroLengthArrayAllocationFix : MemSafetyCodeFix
 
     private static ExpressionSyntax ArrayEmptyCall(TypeSyntax element)
     {
-        var array = SyntaxFactory.QualifiedName(
+        // A member access, as the parser reads 'System.Array' in an expression (a qualified name is a type's
+        // syntax): the tree the fix builds is the tree of its text.
+        var array = SyntaxFactory.MemberAccessExpression(
+                SyntaxKind.SimpleMemberAccessExpression,
                 SyntaxFactory.AliasQualifiedName(SyntaxFactory.IdentifierName(SyntaxFactory.Token(SyntaxKind.GlobalKeyword)), SyntaxFactory.IdentifierName("System")),
                 SyntaxFactory.IdentifierName("Array"))
             .WithAdditionalAnnotations(Simplifier.Annotation);

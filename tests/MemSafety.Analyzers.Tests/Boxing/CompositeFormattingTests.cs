@@ -55,6 +55,36 @@ public sealed class CompositeFormattingTests
         }
         """);
 
+    /// <summary>Comments between the arguments are the author's; the rewrite keeps them, ahead of the new call.</summary>
+    [Fact]
+    public Task CommentsBetweenTheArguments_Kept() => FixAsync(
+        """
+        using System.Text;
+
+        class C
+        {
+            static string M(int count, double total, StringBuilder sb)
+            {
+                sb.AppendFormat(/* format */ "{0}", /* the count */ [|count|]);
+                return string.Format("{0} items, {1:N2} total", // how many
+                    [|count|], /* sum */ [|total|]);
+            }
+        }
+        """,
+        """
+        using System.Text;
+
+        class C
+        {
+            static string M(int count, double total, StringBuilder sb)
+            {
+                /* format */ /* the count */ sb.Append($"{count}");
+                return // how many
+                    /* sum */ $"{count} items, {total:N2} total";
+            }
+        }
+        """);
+
     [Fact]
     public Task StringFormat_AlignmentEscapedBracesAndRepeatedLocal() => FixAsync(
         """

@@ -60,6 +60,15 @@ public sealed class ObjectEqualsOfValuesTests
     }
 
     [Fact]
+    public async Task CommentsInsideTheCall_Kept()
+    {
+        // Comments between the arguments are the author's; the rewrite keeps them, ahead of the comparison.
+        const string source = "public static class C\n{\n    public static bool M(int a, Color b, Color c)\n        => [|object.Equals(/* first */ a, // the other\n            a)|]\n        && [|Equals(b /* before comma */, /* second */ c)|];\n}";
+        const string fixedSource = "public static class C\n{\n    public static bool M(int a, Color b, Color c)\n        => /* first */ // the other\n            a.Equals(a)\n        && /* before comma */ /* second */ b == c;\n}";
+        await Test(source, fixedSource).RunAsync();
+    }
+
+    [Fact]
     public Task Message_NamesTypeAndAdvice()
     {
         var test = Test("public static class C { public static bool M(double a, double b) => {|#0:object.Equals(a, b)|}; }");

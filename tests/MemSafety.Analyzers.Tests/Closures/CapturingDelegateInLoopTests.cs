@@ -67,7 +67,7 @@ public sealed class CapturingDelegateInLoopTests
             class C
             {
                 int _bias;
-                int M(List<int> xs, int threshold)
+                int M(List<int> xs, int {|#2:threshold|})
                 {
                     var t = 0;
                     var k = 0;
@@ -76,7 +76,8 @@ public sealed class CapturingDelegateInLoopTests
                 }
             }
             """);
-        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3002", 0).WithAdditionalLocation(1).WithMessage(
+        // Additional locations: the loop, then each captured variable's declaration.
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3002", 0).WithAdditionalLocation(1).WithAdditionalLocation(2).WithMessage(
             "Lambda capturing 'threshold' and 'this' allocates a new 'Predicate<int>' delegate on every iteration of this 'do' loop; " +
             "its display class is allocated at method entry (line 7), on every call, outside the loop, and nothing it captures changes there: create the delegate once before the loop"));
         return test.RunAsync();

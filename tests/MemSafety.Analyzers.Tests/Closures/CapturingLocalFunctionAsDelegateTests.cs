@@ -31,12 +31,17 @@ public sealed class CapturingLocalFunctionAsDelegateTests
 
     private static Task Analyze(string source) => Test(Header + source).RunAsync();
 
-    private static Task AnalyzeWithMessage(string source, string message, int? additionalLocation = null, OptimizationLevel optimization = OptimizationLevel.Debug)
+    /// <param name="additionalLocation">The first captured variable's declaration ({|#1:…|}); a second one is {|#2:…|}.</param>
+    private static Task AnalyzeWithMessage(string source, string message, int? additionalLocation = null, OptimizationLevel optimization = OptimizationLevel.Debug, bool secondVariable = false)
     {
         var test = Test(Header + source);
         test.OptimizationLevel = optimization;
         var expected = ExpectedDiagnostic.At("MSA3005", 0).WithMessage(message);
-        test.ExpectedDiagnostics.Add(additionalLocation is int index ? expected.WithAdditionalLocation(index) : expected);
+        if (additionalLocation is int index)
+            expected = expected.WithAdditionalLocation(index);
+        if (secondVariable)
+            expected = expected.WithAdditionalLocation(2);
+        test.ExpectedDiagnostics.Add(expected);
         return test.RunAsync();
     }
 
@@ -51,7 +56,7 @@ public sealed class CapturingLocalFunctionAsDelegateTests
 
             static int M(int {|#1:x|})
             {
-                int y = 2;
+                int {|#2:y|} = 2;
                 Use({|#0:Print|});
                 return Add(1);
                 int Add(int z) => x + y + z;
@@ -61,7 +66,8 @@ public sealed class CapturingLocalFunctionAsDelegateTests
         """,
         "Converting local function 'Print' to a delegate allocates the delegate and moves captured variables from a struct on the stack " +
         "to the heap: 'x' and 'y' into a display class allocated at method entry (line 11), on every call",
-        additionalLocation: 1);
+        additionalLocation: 1,
+        secondVariable: true);
 
     [Fact]
     public Task MethodGroupAssignedToALocal_Reported() => Analyze(

@@ -9,10 +9,16 @@ namespace MemSafety.Analyzers.Tests.Closures;
 
 public sealed class DisplayClassOnUnusedPathsTests
 {
+    // Roslyn's analysis result files these diagnostics as non-local (observed with Roslyn 4.14): the action that
+    // reports them analyzes a lambda or local function, and the diagnostic is at the declaration of the captured variable (where the display class is created), outside it. The testing
+    // library refuses to fix non-local diagnostics, which an IDE may show only under full-solution analysis rather
+    // than while the document is edited; its local-diagnostic check is left out for this class so that the fix is
+    // still tested. Whether the rule should report where it is local is an open question, not settled by this harness.
+    //
     // The rule is census-style (hot paths by default); the tests about what it finds use ordinary methods with the
     // rule's scope widened, and DefaultScope_* check the default.
     private static readonly VerifyWithOptions<MemSafety.Analyzers.Rules.Closures.DisplayClassOnUnusedPathsAnalyzer, MemSafety.CodeFixes.Closures.DisplayClassOnUnusedPathsFix> VerifyCS
-        = new(("memsafety.MSA3003.scope", "everywhere"));
+        = new(("memsafety.MSA3003.scope", "everywhere")) { CodeFixTestBehaviors = Microsoft.CodeAnalysis.Testing.CodeFixTestBehaviors.SkipLocalDiagnosticCheck };
 
     private const string Helpers = """
 

@@ -166,6 +166,10 @@ public sealed class LoopInvariantAllocationTests
         var test = VerifyCS.Test(
             "using System;\nclass C\n{\n    int M()\n    {\n        var t = 0;\n        for (var i = 0; i < 2; i++)\n        {\n            for (var j = 0; j < 2; j++)\n            {\n                var a = [|new int[2]|];\n                a[j] = i;\n                t += a[0];\n            }\n        }\n        return t;\n    }\n}\n",
             "using System;\nclass C\n{\n    int M()\n    {\n        var t = 0;\n        var a = new int[2];\n        for (var i = 0; i < 2; i++)\n        {\n            Array.Clear(a, 0, a.Length);\n            for (var j = 0; j < 2; j++)\n            {\n                Array.Clear(a, 0, a.Length);\n                a[j] = i;\n                t += a[0];\n            }\n        }\n        return t;\n    }\n}\n");
+
+        // Hoisted out of the inner loop, the array is reported again in the outer one: two steps either way.
+        test.IncrementalFixes = 2;
+        test.FixAllPasses = 2;
         return test.RunAsync();
     }
 

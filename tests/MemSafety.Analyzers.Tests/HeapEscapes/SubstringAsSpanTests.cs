@@ -306,11 +306,16 @@ public sealed class SubstringAsSpanTests
                 static bool M(string a, string b) => a.AsSpan(1).SequenceEqual(b.AsSpan().Trim());
             }
             """);
+        test.IncrementalFixes = 2;
+        test.FixAllPasses = 2;
         return test.RunAsync();
     }
 
     [Fact]
-    public Task NestedCopies_FixedFromTheOutside() => FixAsync(
+    public Task NestedCopies_FixedFromTheOutside()
+    {
+        // The outer copy is reported; once it is a span, the inner one feeds a span method and is reported in turn.
+        var test = Test(
         """
         using System;
 
@@ -327,6 +332,10 @@ public sealed class SubstringAsSpanTests
             static int M(string s) => int.Parse(s.AsSpan(1).Trim());
         }
         """);
+        test.IncrementalFixes = 2;
+        test.FixAllPasses = 2;
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task LocalComparedOnBothSidesAndInParentheses_Rewritten() => FixAsync(
@@ -523,6 +532,10 @@ public sealed class SubstringAsSpanTests
         test.AnalyzerOptions.Remove("memsafety.scope");
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
         test.FixedSources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
+
+        // Three copies are reported; the nested Substring(…).Trim() is fixed from the outside in two steps.
+        test.IncrementalFixes = 4;
+        test.FixAllPasses = 2;
         return test.RunAsync();
     }
 

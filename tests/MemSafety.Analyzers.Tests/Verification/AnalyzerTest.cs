@@ -2,28 +2,30 @@ using System;
 using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
-using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
 using Microsoft.CodeAnalysis;
-using Microsoft.CodeAnalysis.CodeActions;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Testing;
 using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.Tests.Verification;
 
 /// <summary>
-/// Our test harness (Microsoft.CodeAnalysis.Testing is not available here). It compiles the marked-up
-/// sources against real reference assemblies, runs the analyzers the way the compiler does
-/// (<see cref="CompilationWithAnalyzers"/>, concurrent), and requires the reported diagnostics to be
-/// exactly the marked ones: an unmarked diagnostic fails the test, so a source without markup is a
-/// real negative test. With a code fix, it applies the fix one diagnostic at a time and through Fix All
-/// in document, project and solution scope; each route must reach the expected source, which must
-/// compile with no new errors or warnings and report only the diagnostics marked in it.
+/// Our test API over Microsoft.CodeAnalysis.Testing (1.1.4, <see cref="DefaultVerifier"/>, run offline: see
+/// <see cref="MicrosoftTesting"/>). <see cref="RunAsync"/> hands the marked-up sources to the library's
+/// <see cref="CodeFixTest{TVerifier}"/>, which requires the reported diagnostics to be exactly the marked ones (id,
+/// span, severity, message when given, additional locations when given), checks that a <c>#pragma warning disable</c>
+/// of each expected id silences it, and with a code fix applies the fix one diagnostic at a time and through Fix All
+/// in document, project and solution scope, each route reaching the expected source within the expected number of
+/// iterations, with the fixed syntax tree equal to the one the compiler parses from the fixed text. Around it we
+/// check what the library does not: an analyzer that throws (AD0001) fails with its exception, a fix must have a Fix
+/// All provider and give its actions equivalence keys, and the fixed code must compile with no compiler error or
+/// warning that the original did not have.
 /// </summary>
 public sealed class AnalyzerTest
 {
@@ -63,7 +65,8 @@ public sealed class AnalyzerTest
     /// <summary><c>memsafety.*</c> and other .editorconfig keys, applied to every file.</summary>
     public Dictionary<string, string> AnalyzerOptions { get; } = new();
 
-    /// <summary>Per-id severities, as <c>dotnet_diagnostic.ID.severity</c> would set them.</summary>
+    /// <summary>Per-id severities, as <c>dotnet_diagnostic.ID.severity</c> would set them. A marked diagnostic is
+    /// expected at the severity set here, otherwise at its descriptor's default severity.</summary>
     public Dictionary<string, ReportDiagnostic> DiagnosticSeverities { get; } = new();
 
     /// <summary>Let the test source contain compiler errors (code as typed in an editor).</summary>
@@ -76,17 +79,28 @@ public sealed class AnalyzerTest
 
     public List<string> FixedOtherProjectSources { get; } = new();
 
-    /// <summary>Assert that the fix offers nothing for any diagnostic.</summary>
+    /// <summary>Assert that the fix changes nothing: no diagnostic gets a fix.</summary>
     public bool ExpectNoFix { get; set; }
 
     public string? CodeActionEquivalenceKey { get; set; }
 
-    public string? CodeActionTitle { get; set; }
+    /// <summary>Exactly how many Fix All runs (in each scope) reach the expected source; each run re-analyzes. Unset:
+    /// the library's default, at most one per project (per document in document scope), as in the IDE and
+    /// <c>dotnet format</c>, which run Fix All once.</summary>
+    public int? FixAllPasses { get; set; }
 
-    /// <summary>How many times Fix All runs over the solution before the result is compared (each pass re-analyzes).
-    /// The IDE and <c>dotnet format</c> run it once; the default of 5 lets fixes whose edits nest converge. Set 1 to
-    /// check that one Fix All applies every edit (nested ones included).</summary>
-    public int FixAllPasses { get; set; } = 5;
+    /// <summary>Exactly how many single fixes reach the expected source. Unset: at most one per fixable
+    /// diagnostic of the test source.</summary>
+    public int? IncrementalFixes { get; set; }
+
+    /// <summary>The library's checks to leave out for this test; say why where it is set.</summary>
+    public TestBehaviors TestBehaviors { get; set; }
+
+    public CodeFixTestBehaviors CodeFixTestBehaviors { get; set; }
+
+    /// <summary>How the library compares the tree a fix builds with the tree parsed from its text (default: node and
+    /// token structure, not trivia).</summary>
+    public CodeActionValidationMode CodeActionValidationMode { get; set; } = CodeActionValidationMode.SemanticStructure;
 
     /// <summary>Compile as a netstandard2.0 library that references System.Memory, at C# 7.3 (the SDK's default
     /// language version for that target) without nullable annotations: where span-producing fixes most easily
@@ -104,43 +118,90 @@ public sealed class AnalyzerTest
     public async Task RunAsync()
     {
         using var cts = new CancellationTokenSource(Timeout);
-        var ct = cts.Token;
         var parsed = Sources.Select(Markup.Parse).ToList();
         var parsedOther = OtherProjectSources.Select(Markup.Parse).ToList();
-        using var workspace = new AdhocWorkspace();
-        var solution = CreateSolution(workspace, parsed.Select(p => p.Source), parsedOther.Select(p => p.Source));
 
-        var original = await CompilerDiagnosticsAsync(solution, ct);
-        if (!AllowCompilerErrors)
+        if (CodeFix is not null && !ExpectNoFix && FixedSources.Count == 0)
+            Assert.Fail("A code fix test needs FixedSources (or ExpectNoFix)");
+        if (CodeFix is not null && !ExpectNoFix && CodeFix.GetFixAllProvider() is null)
+            Assert.Fail("The code fix has no Fix All provider");
+
+        var test = new LibraryTest(this)
         {
-            var errors = original.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-            if (errors.Count > 0)
-                Assert.Fail("The test source does not compile:" + Environment.NewLine + Describe(errors));
+            ReferenceAssemblies = MicrosoftTesting.NoPackages,
+            CompilerDiagnostics = AllowCompilerErrors ? CompilerDiagnostics.None : CompilerDiagnostics.Errors,
+            TestBehaviors = TestBehaviors,
+            CodeFixTestBehaviors = CodeFixTestBehaviors,
+            CodeActionValidationMode = CodeActionValidationMode,
+            CodeActionEquivalenceKey = CodeActionEquivalenceKey,
+            NumberOfIncrementalIterations = IncrementalFixes,
+        };
+        if (FixAllPasses is int passes)
+        {
+            test.NumberOfFixAllIterations = passes;
+            test.NumberOfFixAllInProjectIterations = passes;
+            test.NumberOfFixAllInDocumentIterations = passes;
         }
 
-        var expected = ExpectedFromMarkup(parsed, ProjectName).Concat(ExpectedFromMarkup(parsedOther, OtherProjectName)).ToList();
+        // A fix whose action has no equivalence key cannot take part in Fix All (the key picks the actions to batch).
+        test.CodeActionVerifier = (action, verifier) => verifier.True(action.EquivalenceKey is not null, $"Code action '{action.Title}' has no equivalence key");
+
+        var references = ReferenceSets.References(ReferenceSet).ToArray();
+        Fill(test.TestState, parsed, parsedOther, references);
+        var explicitResults = new List<DiagnosticResult>();
         foreach (var explicitDiagnostic in ExpectedDiagnostics)
         {
-            var located = FindLocation(parsed, explicitDiagnostic.LocationIndex);
-            expected.RemoveAll(e => e.File == located.File && e.Span == located.Span && e.Id == null);
-            TextSpan? additional = explicitDiagnostic.AdditionalLocationIndex is int extra ? FindLocation(parsed, extra).Span : null;
-            expected.Add(new Expectation(explicitDiagnostic.Id, located.File, located.Span, explicitDiagnostic.Message, additional));
+            var (file, text, span) = FindLocation(parsed, explicitDiagnostic.LocationIndex);
+            var result = Result(explicitDiagnostic.Id, file, text, span);
+            foreach (var extra in explicitDiagnostic.AdditionalLocationIndices)
+            {
+                var (extraFile, extraText, extraSpan) = FindLocation(parsed, extra);
+                result = result.WithSpan(LineSpan(extraFile, extraText, extraSpan));
+            }
+
+            if (explicitDiagnostic.AdditionalLocationIndices.IsEmpty)
+                result = result.WithOptions(DiagnosticOptions.IgnoreAdditionalLocations);
+
+            explicitResults.Add(explicitDiagnostic.Message is null ? result : result.WithMessage(explicitDiagnostic.Message));
         }
 
-        var actual = await AnalyzerDiagnosticsAsync(solution, ct);
-        Compare("the test source", expected, actual);
+        test.TestState.ExpectedDiagnostics.AddRange(explicitResults);
 
-        if (CodeFix is null)
-            return;
-        if (ExpectNoFix)
+        List<ParsedMarkup>? fixedParsed = null;
+        List<ParsedMarkup>? fixedOtherParsed = null;
+        if (CodeFix is not null)
         {
-            await AssertNoFixOfferedAsync(solution, actual, ct);
-            return;
+            fixedParsed = ExpectNoFix ? parsed : FixedSources.Select(Markup.Parse).ToList();
+            fixedOtherParsed = ExpectNoFix || FixedOtherProjectSources.Count == 0 ? parsedOther : FixedOtherProjectSources.Select(Markup.Parse).ToList();
+            test.FixedState.InheritanceMode = StateInheritanceMode.Explicit;
+            Fill(test.FixedState, fixedParsed, fixedOtherParsed, references);
+            if (ExpectNoFix)
+                test.FixedState.ExpectedDiagnostics.AddRange(explicitResults);
         }
 
-        if (FixedSources.Count == 0)
-            Assert.Fail("A code fix test needs FixedSources (or ExpectNoFix)");
-        await VerifyFixesAsync(solution, original, ct);
+        Exception? failure = null;
+        try
+        {
+            await test.RunAsync(cts.Token);
+        }
+        catch (Exception exception)
+        {
+            failure = exception;
+        }
+
+        // The analyzer's exception explains a failure better than the diagnostics it did not report.
+        if (!test.Exceptions.IsEmpty)
+            Assert.Fail("An analyzer threw (AD0001):" + Environment.NewLine + string.Join(Environment.NewLine, test.Exceptions.Distinct()));
+
+        // DefaultVerifier reports a failed check as InvalidOperationException; xunit shows it either way, but a test
+        // failure is an assertion (and the harness's own tests expect one).
+        if (failure is InvalidOperationException)
+            throw new Xunit.Sdk.XunitException(failure.Message, failure);
+        if (failure is not null)
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(failure).Throw();
+
+        if (fixedParsed is not null && !ExpectNoFix)
+            CheckFixedCodeCompiles(parsed, parsedOther, fixedParsed, fixedOtherParsed!);
     }
 
     /// <summary>Compiles the sources (which must compile unless errors are allowed) and returns every
@@ -148,100 +209,108 @@ public sealed class AnalyzerTest
     public async Task<IReadOnlyList<Diagnostic>> AnalyzeAsync()
     {
         using var cts = new CancellationTokenSource(Timeout);
-        using var workspace = new AdhocWorkspace();
-        var solution = CreateSolution(workspace, Sources.Select(s => Markup.Parse(s).Source), OtherProjectSources.Select(s => Markup.Parse(s).Source));
-        var errors = (await CompilerDiagnosticsAsync(solution, cts.Token)).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+        var compilations = Compile(Sources.Select(s => Markup.Parse(s).Source), OtherProjectSources.Select(s => Markup.Parse(s).Source));
+        var errors = compilations.SelectMany(c => c.GetDiagnostics(cts.Token)).Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         if (errors.Count > 0 && !AllowCompilerErrors)
             Assert.Fail("The test source does not compile:" + Environment.NewLine + Describe(errors));
-        return await AnalyzerDiagnosticsAsync(solution, cts.Token);
-    }
 
-    // ---------------------------------------------------------------- workspace and compilation
-
-    private Solution CreateSolution(AdhocWorkspace workspace, IEnumerable<string> sources, IEnumerable<string> otherSources)
-    {
-        var parseOptions = new CSharpParseOptions(LanguageVersion, preprocessorSymbols: PreprocessorSymbols);
-        var compilationOptions = new CSharpCompilationOptions(
-                OutputKind.DynamicallyLinkedLibrary,
-                allowUnsafe: true,
-                nullableContextOptions: NullableContextOptions,
-                optimizationLevel: OptimizationLevel)
-            .WithSpecificDiagnosticOptions(DiagnosticSeverities);
-        var references = ReferenceSets.References(ReferenceSet);
-
-        var solution = workspace.CurrentSolution;
-        var projectId = ProjectId.CreateNewId(ProjectName);
-        solution = solution.AddProject(ProjectInfo.Create(projectId, VersionStamp.Default, ProjectName, ProjectName, LanguageNames.CSharp,
-            compilationOptions: compilationOptions, parseOptions: parseOptions, metadataReferences: references));
-        solution = AddDocuments(solution, projectId, sources);
-
-        var otherList = otherSources.ToList();
-        if (otherList.Count > 0)
-        {
-            var otherId = ProjectId.CreateNewId(OtherProjectName);
-            solution = solution.AddProject(ProjectInfo.Create(otherId, VersionStamp.Default, OtherProjectName, OtherProjectName, LanguageNames.CSharp,
-                compilationOptions: compilationOptions, parseOptions: parseOptions, metadataReferences: references,
-                projectReferences: new[] { new ProjectReference(projectId) }));
-            solution = AddDocuments(solution, otherId, otherList);
-        }
-
-        return solution;
-    }
-
-    private static Solution AddDocuments(Solution solution, ProjectId projectId, IEnumerable<string> sources)
-    {
-        var index = 0;
-        foreach (var source in sources)
-        {
-            var name = $"Test{index++}.cs";
-            solution = solution.AddDocument(DocumentId.CreateNewId(projectId, name), name, SourceText.From(source, Encoding.UTF8), filePath: "/src/" + solution.GetProject(projectId)!.Name + "/" + name);
-        }
-
-        return solution;
-    }
-
-    private static async Task<List<Diagnostic>> CompilerDiagnosticsAsync(Solution solution, CancellationToken ct)
-    {
         var result = new List<Diagnostic>();
-        foreach (var project in solution.Projects)
-        {
-            var compilation = (await project.GetCompilationAsync(ct))!;
-            result.AddRange(compilation.GetDiagnostics(ct).Where(d => d.Severity >= DiagnosticSeverity.Warning));
-        }
-
-        return result;
-    }
-
-    private async Task<List<Diagnostic>> AnalyzerDiagnosticsAsync(Solution solution, CancellationToken ct)
-    {
-        var result = new List<Diagnostic>();
-        foreach (var project in solution.Projects)
-            result.AddRange(await AnalyzerDiagnosticsAsync(project, ct));
-        return result;
-    }
-
-    internal async Task<ImmutableArray<Diagnostic>> AnalyzerDiagnosticsAsync(Project project, CancellationToken ct)
-    {
-        var compilation = (await project.GetCompilationAsync(ct))!;
         var exceptions = new ConcurrentQueue<string>();
-        var options = new CompilationWithAnalyzersOptions(
-            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(AnalyzerOptions)),
-            onAnalyzerException: (exception, analyzer, _) => exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
-            concurrentAnalysis: true,
-            logAnalyzerExecutionTime: false,
-            reportSuppressedDiagnostics: false);
-        var diagnostics = await compilation.WithAnalyzers(Analyzers, options).GetAnalyzerDiagnosticsAsync(ct);
-        var crashes = diagnostics.Where(d => d.Id == "AD0001").Select(d => d.GetMessage()).Concat(exceptions).ToList();
-        if (crashes.Count > 0)
-            Assert.Fail("An analyzer threw (AD0001):" + Environment.NewLine + string.Join(Environment.NewLine, crashes));
-        return diagnostics;
+        foreach (var compilation in compilations)
+        {
+            var options = new CompilationWithAnalyzersOptions(
+                new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(AnalyzerOptions)),
+                onAnalyzerException: (exception, analyzer, _) => exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
+                concurrentAnalysis: true,
+                logAnalyzerExecutionTime: false,
+                reportSuppressedDiagnostics: false);
+            result.AddRange(await compilation.WithAnalyzers(Analyzers, options).GetAnalyzerDiagnosticsAsync(cts.Token));
+        }
+
+        if (!exceptions.IsEmpty)
+            Assert.Fail("An analyzer threw (AD0001):" + Environment.NewLine + string.Join(Environment.NewLine, exceptions));
+        return result;
+    }
+
+    // ---------------------------------------------------------------- options shared by both routes
+
+    private CSharpParseOptions ParseOptions() => new(LanguageVersion, preprocessorSymbols: PreprocessorSymbols);
+
+    private CSharpCompilationOptions CompilationOptions() => new CSharpCompilationOptions(
+            OutputKind.DynamicallyLinkedLibrary,
+            allowUnsafe: true,
+            nullableContextOptions: NullableContextOptions,
+            optimizationLevel: OptimizationLevel)
+        .WithSpecificDiagnosticOptions(DiagnosticSeverities);
+
+    private static string FilePath(string project, int index) => $"/{project}/Test{index}.cs";
+
+    /// <summary>The project under test and, when there are other-project sources, a second project that references it.</summary>
+    private List<Compilation> Compile(IEnumerable<string> sources, IEnumerable<string> otherSources)
+    {
+        var references = ReferenceSets.References(ReferenceSet).ToList();
+        var main = CSharpCompilation.Create(ProjectName, Trees(ProjectName, sources), references, CompilationOptions());
+        var result = new List<Compilation> { main };
+        var other = otherSources.ToList();
+        if (other.Count > 0)
+            result.Add(CSharpCompilation.Create(OtherProjectName, Trees(OtherProjectName, other), references.Append(main.ToMetadataReference()), CompilationOptions()));
+        return result;
+
+        IEnumerable<SyntaxTree> Trees(string project, IEnumerable<string> texts)
+            => texts.Select((text, i) => CSharpSyntaxTree.ParseText(SourceText.From(text, Encoding.UTF8), ParseOptions(), FilePath(project, i)));
+    }
+
+    /// <summary>The fixed code must compile: no error or compiler warning that the original did not have. The library
+    /// has already checked that every fix route produced exactly the expected text, so compiling that text is
+    /// compiling what the fix wrote.</summary>
+    private void CheckFixedCodeCompiles(List<ParsedMarkup> original, List<ParsedMarkup> originalOther, List<ParsedMarkup> fixedParsed, List<ParsedMarkup> fixedOther)
+    {
+        var before = CompilerWarningsAndErrors(original, originalOther).Select(d => (d.Id, d.GetMessage())).ToList();
+        var introduced = new List<Diagnostic>();
+        foreach (var d in CompilerWarningsAndErrors(fixedParsed, fixedOther))
+        {
+            if (!before.Remove((d.Id, d.GetMessage())))
+                introduced.Add(d);
+        }
+
+        if (introduced.Count > 0)
+            Assert.Fail($"After the fix, the code has new compiler diagnostics:{Environment.NewLine}{Describe(introduced)}");
+
+        List<Diagnostic> CompilerWarningsAndErrors(List<ParsedMarkup> sources, List<ParsedMarkup> other)
+            => Compile(sources.Select(p => p.Source), other.Select(p => p.Source))
+                .SelectMany(c => c.GetDiagnostics())
+                .Where(d => d.Severity >= DiagnosticSeverity.Warning)
+                .ToList();
     }
 
     // ---------------------------------------------------------------- expectations
 
-    private sealed record Expectation(string? Id, string File, TextSpan Span, string? Message, TextSpan? AdditionalSpan = null);
+    private void Fill(SolutionState state, List<ParsedMarkup> parsed, List<ParsedMarkup> parsedOther, MetadataReference[] references)
+    {
+        // Markup is ours (Markup.Parse); the library gets plain text and explicit expectations.
+        state.MarkupHandling = MarkupMode.None;
+        state.AdditionalReferences.AddRange(references);
+        AddSources(state, ProjectName, parsed);
+        if (parsedOther.Count > 0)
+        {
+            var other = new ProjectState(OtherProjectName, LanguageNames.CSharp, $"/{OtherProjectName}/Test", "cs");
+            other.AdditionalReferences.AddRange(references);
+            other.AdditionalProjectReferences.Add(ProjectName);
+            for (var i = 0; i < parsedOther.Count; i++)
+                other.Sources.Add((FilePath(OtherProjectName, i), SourceText.From(parsedOther[i].Source, Encoding.UTF8)));
+            state.AdditionalProjects.Add(OtherProjectName, other);
+            state.ExpectedDiagnostics.AddRange(FromMarkup(OtherProjectName, parsedOther));
+        }
+    }
 
-    private IEnumerable<Expectation> ExpectedFromMarkup(List<ParsedMarkup> parsed, string project)
+    private void AddSources(SolutionState state, string project, List<ParsedMarkup> parsed)
+    {
+        for (var i = 0; i < parsed.Count; i++)
+            state.Sources.Add((FilePath(project, i), SourceText.From(parsed[i].Source, Encoding.UTF8)));
+        state.ExpectedDiagnostics.AddRange(FromMarkup(project, parsed));
+    }
+
+    private IEnumerable<DiagnosticResult> FromMarkup(string project, List<ParsedMarkup> parsed)
     {
         for (var i = 0; i < parsed.Count; i++)
         {
@@ -249,9 +318,44 @@ public sealed class AnalyzerTest
             {
                 if (span.LocationIndex is not null)
                     continue;
-                yield return new Expectation(span.Id ?? DefaultRuleId, $"/src/{project}/Test{i}.cs", span.Span, null);
+
+                // Markup marks where a diagnostic is, not every place it points to.
+                yield return Result(span.Id ?? DefaultRuleId, FilePath(project, i), parsed[i].Source, span.Span)
+                    .WithOptions(DiagnosticOptions.IgnoreAdditionalLocations);
             }
         }
+    }
+
+    private DiagnosticResult Result(string id, string file, string text, TextSpan span)
+        => new DiagnosticResult(id, ExpectedSeverity(id)).WithSpan(LineSpan(file, text, span));
+
+    private static FileLinePositionSpan LineSpan(string file, string text, TextSpan span)
+        => new(file, SourceText.From(text).Lines.GetLinePositionSpan(span));
+
+    /// <summary>What the compiler reports the id at: the test's severity for it, else its descriptor's default.</summary>
+    private DiagnosticSeverity ExpectedSeverity(string id)
+    {
+        if (DiagnosticSeverities.TryGetValue(id, out var configured))
+        {
+            switch (configured)
+            {
+                case ReportDiagnostic.Error: return DiagnosticSeverity.Error;
+                case ReportDiagnostic.Warn: return DiagnosticSeverity.Warning;
+                case ReportDiagnostic.Info: return DiagnosticSeverity.Info;
+                case ReportDiagnostic.Hidden: return DiagnosticSeverity.Hidden;
+            }
+        }
+
+        foreach (var analyzer in Analyzers)
+        {
+            foreach (var descriptor in analyzer.SupportedDiagnostics)
+            {
+                if (descriptor.Id == id)
+                    return descriptor.DefaultSeverity;
+            }
+        }
+
+        throw new InvalidOperationException($"Markup names {id}, which none of the test's analyzers reports");
     }
 
     private string DefaultRuleId
@@ -259,45 +363,18 @@ public sealed class AnalyzerTest
             ? Analyzers[0].SupportedDiagnostics[0].Id
             : throw new InvalidOperationException("[|…|] needs RuleId when the analyzer reports several ids"));
 
-    private static (string File, TextSpan Span) FindLocation(List<ParsedMarkup> parsed, int index)
+    private static (string File, string Text, TextSpan Span) FindLocation(List<ParsedMarkup> parsed, int index)
     {
         for (var i = 0; i < parsed.Count; i++)
         {
             foreach (var span in parsed[i].Spans)
             {
                 if (span.LocationIndex == index)
-                    return ($"/src/{ProjectName}/Test{i}.cs", span.Span);
+                    return (FilePath(ProjectName, i), parsed[i].Source, span.Span);
             }
         }
 
         throw new InvalidOperationException($"No markup location {{|#{index}:…|}}");
-    }
-
-    private void Compare(string what, List<Expectation> expected, IReadOnlyCollection<Diagnostic> actual)
-    {
-        var remaining = actual.ToList();
-        var problems = new List<string>();
-        foreach (var e in expected.OrderBy(e => e.File).ThenBy(e => e.Span.Start))
-        {
-            var match = remaining.FirstOrDefault(d => d.Id == e.Id && d.Location.SourceSpan == e.Span && d.Location.SourceTree?.FilePath == e.File);
-            if (match is null)
-            {
-                var near = remaining.Where(d => d.Id == e.Id).Select(d => "      actual: " + Describe(d)).ToList();
-                problems.Add($"  missing {e.Id} at {e.File} {e.Span}" + (near.Count > 0 ? Environment.NewLine + string.Join(Environment.NewLine, near) : string.Empty));
-                continue;
-            }
-
-            remaining.Remove(match);
-            if (e.Message is not null && match.GetMessage() != e.Message)
-                problems.Add($"  {e.Id} at {e.Span}: message{Environment.NewLine}    expected: {e.Message}{Environment.NewLine}    actual:   {match.GetMessage()}");
-            if (e.AdditionalSpan is { } additional && (match.AdditionalLocations.Count == 0 || match.AdditionalLocations[0].SourceSpan != additional))
-                problems.Add($"  {e.Id} at {e.Span}: additional location expected at {additional}, actual: {string.Join(", ", match.AdditionalLocations.Select(l => l.SourceSpan))}");
-        }
-
-        foreach (var d in remaining)
-            problems.Add("  unexpected " + Describe(d));
-        if (problems.Count > 0)
-            Assert.Fail($"Diagnostics in {what} differ from the markup:{Environment.NewLine}{string.Join(Environment.NewLine, problems)}");
     }
 
     private static string Describe(IEnumerable<Diagnostic> diagnostics) => string.Join(Environment.NewLine, diagnostics.Select(d => "  " + Describe(d)));
@@ -308,230 +385,68 @@ public sealed class AnalyzerTest
         return $"{d.Id} at {d.Location.GetLineSpan()} on '{text}': {d.GetMessage()}";
     }
 
-    // ---------------------------------------------------------------- code fixes
+    // ---------------------------------------------------------------- the library's test, configured from ours
 
-    private ImmutableArray<string> FixableIds => CodeFix!.FixableDiagnosticIds;
-
-    private async Task AssertNoFixOfferedAsync(Solution solution, List<Diagnostic> diagnostics, CancellationToken ct)
+    private sealed class LibraryTest : CodeFixTest<DefaultVerifier>
     {
-        foreach (var diagnostic in diagnostics.Where(d => FixableIds.Contains(d.Id)))
+        private readonly AnalyzerTest _owner;
+
+        public LibraryTest(AnalyzerTest owner)
         {
-            var actions = await ActionsForAsync(solution, diagnostic, ct);
-            if (actions.Count > 0)
-                Assert.Fail($"Expected no fix, but '{actions[0].Title}' is offered for {Describe(diagnostic)}");
-        }
-    }
+            _owner = owner;
 
-    private async Task<List<CodeAction>> ActionsForAsync(Solution solution, Diagnostic diagnostic, CancellationToken ct)
-    {
-        var document = solution.GetDocument(diagnostic.Location.SourceTree)!;
-        var actions = new List<CodeAction>();
-        var context = new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), ct);
-        await CodeFix!.RegisterCodeFixesAsync(context);
-        return actions.SelectMany(Flatten).ToList();
-
-        static IEnumerable<CodeAction> Flatten(CodeAction action)
-            => action.NestedActions.IsDefaultOrEmpty ? new[] { action } : action.NestedActions.SelectMany(Flatten);
-    }
-
-    private CodeAction? Choose(List<CodeAction> actions)
-    {
-        if (CodeActionEquivalenceKey is not null)
-            return actions.FirstOrDefault(a => a.EquivalenceKey == CodeActionEquivalenceKey);
-        if (CodeActionTitle is not null)
-            return actions.FirstOrDefault(a => a.Title == CodeActionTitle);
-        return actions.FirstOrDefault();
-    }
-
-    private static async Task<Solution> ApplyAsync(Solution solution, CodeAction action, CancellationToken ct)
-    {
-        foreach (var operation in await action.GetOperationsAsync(ct))
-        {
-            if (operation is ApplyChangesOperation apply)
-                return apply.ChangedSolution;
-        }
-
-        Assert.Fail($"Code action '{action.Title}' changes nothing");
-        return solution;
-    }
-
-    private async Task VerifyFixesAsync(Solution original, List<Diagnostic> originalCompilerDiagnostics, CancellationToken ct)
-    {
-        var fixedParsed = FixedSources.Select(Markup.Parse).ToList();
-        var fixedOtherParsed = (FixedOtherProjectSources.Count > 0 ? FixedOtherProjectSources : OtherProjectSources).Select(Markup.Parse).ToList();
-
-        var oneByOne = await FixOneAtATimeAsync(original, ct);
-        await CheckFixedAsync("fixing one diagnostic at a time", oneByOne, fixedParsed, fixedOtherParsed, originalCompilerDiagnostics, ct);
-
-        var fixAll = CodeFix!.GetFixAllProvider();
-        if (fixAll is null)
-            Assert.Fail("The code fix has no Fix All provider");
-        foreach (var scope in new[] { FixAllScope.Document, FixAllScope.Project, FixAllScope.Solution })
-        {
-            var result = await FixAllAsync(original, fixAll!, scope, ct);
-            await CheckFixedAsync($"Fix All in {scope} scope", result, fixedParsed, fixedOtherParsed, originalCompilerDiagnostics, ct);
-        }
-    }
-
-    private async Task<Solution> FixOneAtATimeAsync(Solution solution, CancellationToken ct)
-    {
-        for (var iteration = 0; iteration < 50; iteration++)
-        {
-            var diagnostics = (await AnalyzerDiagnosticsAsync(solution, ct))
-                .Where(d => FixableIds.Contains(d.Id))
-                .OrderBy(d => d.Location.SourceTree!.FilePath, StringComparer.Ordinal)
-                .ThenBy(d => d.Location.SourceSpan.Start);
-            CodeAction? chosen = null;
-            foreach (var diagnostic in diagnostics)
+            // The second project gets the same compilation and parse options as the first (the library gives
+            // additional projects the workspace defaults).
+            SolutionTransforms.Add((solution, primary) =>
             {
-                chosen = Choose(await ActionsForAsync(solution, diagnostic, ct));
-                if (chosen is not null)
-                    break;
-            }
-
-            if (chosen is null)
-                return solution;
-            solution = await ApplyAsync(solution, chosen, ct);
-        }
-
-        Assert.Fail("Fixing one diagnostic at a time did not converge after 50 fixes");
-        return solution;
-    }
-
-    private async Task<Solution> FixAllAsync(Solution solution, FixAllProvider provider, FixAllScope scope, CancellationToken ct)
-    {
-        // Like the IDE: Fix All starts from one diagnostic's fix, whose equivalence key picks the rest.
-        // Document scope runs document by document, project scope project by project.
-        for (var pass = 0; pass < FixAllPasses; pass++)
-        {
-            var changed = false;
-            foreach (var projectId in solution.ProjectIds)
-            {
-                var documentIds = scope == FixAllScope.Document ? solution.GetProject(projectId)!.DocumentIds.ToList() : new List<DocumentId> { null! };
-                foreach (var documentId in documentIds)
+                foreach (var id in solution.ProjectIds)
                 {
-                    var project = solution.GetProject(projectId)!;
-                    var diagnostics = (await AnalyzerDiagnosticsAsync(project, ct))
-                        .Where(d => FixableIds.Contains(d.Id))
-                        .Where(d => documentId is null || solution.GetDocument(d.Location.SourceTree)?.Id == documentId)
-                        .OrderBy(d => d.Location.SourceTree!.FilePath, StringComparer.Ordinal)
-                        .ThenBy(d => d.Location.SourceSpan.Start)
-                        .ToList();
-                    CodeAction? first = null;
-                    Diagnostic? firstDiagnostic = null;
-                    foreach (var diagnostic in diagnostics)
-                    {
-                        first = Choose(await ActionsForAsync(solution, diagnostic, ct));
-                        firstDiagnostic = diagnostic;
-                        if (first is not null)
-                            break;
-                    }
-
-                    if (first is null)
-                        continue;
-
-                    var diagnosticProvider = new FixAllDiagnostics(this, ct);
-                    var context = scope == FixAllScope.Document
-                        ? new FixAllContext(solution.GetDocument(firstDiagnostic!.Location.SourceTree)!, CodeFix!, scope, first.EquivalenceKey, FixableIds, diagnosticProvider, ct)
-                        : new FixAllContext(project, CodeFix!, scope, first.EquivalenceKey, FixableIds, diagnosticProvider, ct);
-                    var action = await provider.GetFixAsync(context);
-                    if (action is null)
-                        continue;
-                    var next = await ApplyAsync(solution, action, ct);
-                    changed |= next != solution;
-                    solution = next;
-                    if (scope == FixAllScope.Solution)
-                        break;
+                    if (id != primary)
+                        solution = solution.WithProjectCompilationOptions(id, owner.CompilationOptions()).WithProjectParseOptions(id, owner.ParseOptions());
                 }
 
-                if (scope == FixAllScope.Solution)
-                    break;
-            }
-
-            if (!changed)
                 return solution;
+            });
         }
 
-        return solution;
-    }
+        public ConcurrentQueue<string> Exceptions { get; } = new();
 
-    private sealed class FixAllDiagnostics : FixAllContext.DiagnosticProvider
-    {
-        private readonly AnalyzerTest _test;
-        private readonly CancellationToken _ct;
+        public override string Language => LanguageNames.CSharp;
 
-        public FixAllDiagnostics(AnalyzerTest test, CancellationToken ct)
+        public override Type SyntaxKindType => typeof(SyntaxKind);
+
+        protected override string DefaultFileExt => "cs";
+
+        protected override string DefaultFilePathPrefix => $"/{ProjectName}/Test";
+
+        protected override CompilationOptions CreateCompilationOptions() => _owner.CompilationOptions();
+
+        protected override ParseOptions CreateParseOptions() => _owner.ParseOptions();
+
+        protected override IEnumerable<DiagnosticAnalyzer> GetDiagnosticAnalyzers() => _owner.Analyzers;
+
+        protected override IEnumerable<CodeFixProvider> GetCodeFixProviders()
+            => _owner.CodeFix is null ? Array.Empty<CodeFixProvider>() : new[] { _owner.CodeFix };
+
+        protected override AnalyzerOptions GetAnalyzerOptions(Project project)
+            => new(project.AnalyzerOptions.AdditionalFiles, new TestAnalyzerConfigOptionsProvider(_owner.AnalyzerOptions));
+
+        protected override CompilationWithAnalyzers CreateCompilationWithAnalyzers(Compilation compilation, ImmutableArray<DiagnosticAnalyzer> analyzers, AnalyzerOptions options, CancellationToken cancellationToken)
+            => compilation.WithAnalyzers(analyzers, new CompilationWithAnalyzersOptions(
+                options,
+                onAnalyzerException: (exception, analyzer, _) => Exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
+                concurrentAnalysis: true,
+                logAnalyzerExecutionTime: false,
+                reportSuppressedDiagnostics: true));
+
+        /// <summary>The library turns on every rule of the analyzers under test, including those off by default; we
+        /// keep the compiler's (and a user's) view, where such a rule reports only when a severity turns it on, so
+        /// that "off by default" stays testable.</summary>
+        protected override Project ApplyCompilationOptions(Project project)
         {
-            _test = test;
-            _ct = ct;
+            var options = project.CompilationOptions!;
+            return project.Solution.WithProjectCompilationOptions(project.Id, options.WithSpecificDiagnosticOptions(options.SpecificDiagnosticOptions.SetItem("AD0001", ReportDiagnostic.Error)))
+                .GetProject(project.Id)!;
         }
-
-        public override async Task<IEnumerable<Diagnostic>> GetAllDiagnosticsAsync(Project project, CancellationToken cancellationToken)
-            => await _test.AnalyzerDiagnosticsAsync(project, _ct);
-
-        public override async Task<IEnumerable<Diagnostic>> GetDocumentDiagnosticsAsync(Document document, CancellationToken cancellationToken)
-        {
-            var tree = await document.GetSyntaxTreeAsync(_ct);
-            return (await _test.AnalyzerDiagnosticsAsync(document.Project, _ct)).Where(d => d.Location.SourceTree == tree);
-        }
-
-        public override async Task<IEnumerable<Diagnostic>> GetProjectDiagnosticsAsync(Project project, CancellationToken cancellationToken)
-            => (await _test.AnalyzerDiagnosticsAsync(project, _ct)).Where(d => !d.Location.IsInSource);
-    }
-
-    private async Task CheckFixedAsync(string route, Solution solution, List<ParsedMarkup> expected, List<ParsedMarkup> expectedOther, List<Diagnostic> originalCompilerDiagnostics, CancellationToken ct)
-    {
-        await CompareTextAsync(route, solution, ProjectName, expected, ct);
-        if (expectedOther.Count > 0)
-            await CompareTextAsync(route, solution, OtherProjectName, expectedOther, ct);
-
-        // The fixed code must compile: no error or compiler warning that the original did not have.
-        var before = originalCompilerDiagnostics.Select(d => (d.Id, d.GetMessage())).ToList();
-        var introduced = new List<Diagnostic>();
-        foreach (var d in await CompilerDiagnosticsAsync(solution, ct))
-        {
-            var key = (d.Id, d.GetMessage());
-            if (!before.Remove(key))
-                introduced.Add(d);
-        }
-
-        if (introduced.Count > 0)
-            Assert.Fail($"After {route}, the code has new compiler diagnostics:{Environment.NewLine}{Describe(introduced)}");
-
-        var remaining = await AnalyzerDiagnosticsAsync(solution, ct);
-        var expectations = ExpectedFromMarkup(expected, ProjectName).Concat(ExpectedFromMarkup(expectedOther, OtherProjectName)).ToList();
-        Compare($"the code after {route}", expectations, remaining);
-    }
-
-    private static async Task CompareTextAsync(string route, Solution solution, string projectName, List<ParsedMarkup> expected, CancellationToken ct)
-    {
-        var project = solution.Projects.Single(p => p.Name == projectName);
-        var documents = project.Documents.OrderBy(d => d.Name, StringComparer.Ordinal).ToList();
-        if (documents.Count != expected.Count)
-            Assert.Fail($"After {route}, {projectName} has {documents.Count} documents; {expected.Count} expected");
-        for (var i = 0; i < documents.Count; i++)
-        {
-            var actual = (await documents[i].GetTextAsync(ct)).ToString();
-            if (actual != expected[i].Source)
-                Assert.Fail($"After {route}, {projectName}/{documents[i].Name} differs from the expected source.{Environment.NewLine}{TextDiff(expected[i].Source, actual)}");
-        }
-    }
-
-    internal static string TextDiff(string expected, string actual)
-    {
-        var e = expected.Split('\n');
-        var a = actual.Split('\n');
-        var builder = new StringBuilder();
-        var line = 0;
-        while (line < Math.Min(e.Length, a.Length) && e[line] == a[line])
-            line++;
-        builder.AppendLine($"First difference at line {line + 1}:");
-        builder.AppendLine("--- expected ---");
-        builder.AppendLine(string.Join("\n", e.Skip(Math.Max(0, line - 2)).Take(8)));
-        builder.AppendLine("--- actual ---");
-        builder.AppendLine(string.Join("\n", a.Skip(Math.Max(0, line - 2)).Take(8)));
-        builder.AppendLine("--- whole actual ---");
-        builder.Append(actual);
-        return builder.ToString();
     }
 }

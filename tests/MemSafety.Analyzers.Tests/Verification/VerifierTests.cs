@@ -31,19 +31,19 @@ public sealed class VerifierTests
     [Fact]
     public async Task MissingExpectedDiagnostic_FailsTheTest()
     {
-        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test("class [|C|] { }"), "missing MSA4001");
+        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test("class [|C|] { }"), "expected \"1\" actual \"0\"");
     }
 
     [Fact]
     public async Task UnexpectedDiagnostic_FailsTheTest()
     {
-        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test(EmptyFinalizer), "unexpected MSA4001");
+        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test(EmptyFinalizer), "expected \"0\" actual \"1\"");
     }
 
     [Fact]
     public async Task DiagnosticOnAnotherSpan_FailsTheTest()
     {
-        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test("class C { [|~C|]() { } }"), "actual: MSA4001");
+        await FailsWith(Verify<EmptyFinalizerAnalyzer>.Test("class C { [|~C|]() { } }"), "was actually at column");
     }
 
     [Fact]
@@ -51,7 +51,7 @@ public sealed class VerifierTests
     {
         var test = Verify<EmptyFinalizerAnalyzer>.Test("class C { ~{|#0:C|}() { } }");
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4001", 0).WithMessage("something else"));
-        await FailsWith(test, "message");
+        await FailsWith(test, "Expected diagnostic message to be \"something else\"");
     }
 
     [Fact]
@@ -66,7 +66,7 @@ public sealed class VerifierTests
     public async Task SourceWithCompileErrors_FailsUnlessAllowed()
     {
         var test = Verify<EmptyFinalizerAnalyzer>.Test("class C { int M() { } }");
-        await FailsWith(test, "does not compile");
+        await FailsWith(test, "error CS0161");
 
         test.AllowCompilerErrors = true;
         await test.RunAsync();
@@ -78,6 +78,16 @@ public sealed class VerifierTests
         var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new BreakingFix() };
         test.Sources.Add("class C { ~[|C|]() { } }");
         test.FixedSources.Add("class C { int Broken() { } }");
+        await FailsWith(test, "error CS0161");
+    }
+
+    [Fact]
+    public async Task FixThatAddsACompilerWarning_FailsTheTest()
+    {
+        // The library fails a fix that adds a compiler error; a new warning is our own check.
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new WarningFix() };
+        test.Sources.Add("class C { ~[|C|]() { } }");
+        test.FixedSources.Add("class C { void Unused() { int x; } }");
         await FailsWith(test, "new compiler diagnostics");
     }
 
@@ -85,7 +95,7 @@ public sealed class VerifierTests
     public async Task FixedSourceMismatch_FailsTheTest()
     {
         var test = Verify<EmptyFinalizerAnalyzer, EmptyFinalizerFix>.Test("class C { ~[|C|]() { } }", "class C { /* not what the fix writes */ }");
-        await FailsWith(test, "differs from the expected source");
+        await FailsWith(test, "did not match. Diff shown");
     }
 
     [Fact]
@@ -94,7 +104,56 @@ public sealed class VerifierTests
         var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new CommentingFix() };
         test.Sources.Add("class C { ~[|C|]() { } }");
         test.FixedSources.Add("class C { ~C() { } }");
-        await FailsWith(test, "did not converge");
+        await FailsWith(test, "+class C { /* looked at */~C() { } }");
+    }
+
+    [Fact]
+    public async Task FixIterationCount_IsChecked()
+    {
+        var test = Verify<EmptyFinalizerAnalyzer, EmptyFinalizerFix>.Test("class C\n{\n    ~[|C|]() { }\n\n    int M() => 1;\n}\n", "class C\n{\n    int M() => 1;\n}\n");
+        await test.RunAsync();
+
+        test.IncrementalFixes = 2;
+        await FailsWith(test, "Expected '2' iterations but found '1' iterations");
+    }
+
+    [Fact]
+    public async Task WrongSeverity_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new InfoReportingAnalyzer());
+        test.Sources.Add("class [|C|] { }");
+        await FailsWith(test, "Expected diagnostic severity to be \"Warning\" was \"Info\"");
+    }
+
+    [Fact]
+    public async Task ConfiguredSeverity_IsTheExpectedSeverity()
+    {
+        var test = Verify<EmptyFinalizerAnalyzer>.Test("class C { ~[|C|]() { } }");
+        test.DiagnosticSeverities["MSA4001"] = ReportDiagnostic.Error;
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task AnalyzerThatFailsOnAPragma_FailsTheTest()
+    {
+        // The library analyzes each source again behind '#pragma warning disable <expected ids>' and expects those
+        // diagnostics silenced; an analyzer that trips over the directive is caught there.
+        var test = new AnalyzerTest(new PragmaThrowingAnalyzer());
+        test.Sources.Add("class [|C|] { }");
+        await FailsWith(test, "AD0001");
+
+        // Without that pass the same test passes: the failure came from the #pragma variant.
+        test.TestBehaviors = Microsoft.CodeAnalysis.Testing.TestBehaviors.SkipSuppressionCheck;
+        await test.RunAsync();
+    }
+
+    [Fact]
+    public async Task CodeActionWithoutEquivalenceKey_FailsTheTest()
+    {
+        var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new NoKeyFix() };
+        test.Sources.Add("class C { ~[|C|]() { } }");
+        test.FixedSources.Add("class C { public int X = 1; }");
+        await FailsWith(test, "has no equivalence key");
     }
 
     [Fact]
@@ -103,7 +162,7 @@ public sealed class VerifierTests
         var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new OnlyFirstTypeFix() };
         test.Sources.Add("class A { ~[|A|]() { } }\nclass B { ~[|B|]() { } }\n");
         test.FixedSources.Add("class A { public int X = 1; }\nclass B { ~B() { } }\n");
-        await FailsWith(test, "unexpected MSA4001");
+        await FailsWith(test, "expected \"0\" actual \"1\"");
 
         test.FixedSources[0] = "class A { public int X = 1; }\nclass B { ~[|B|]() { } }\n";
         await test.RunAsync();
@@ -114,7 +173,7 @@ public sealed class VerifierTests
     {
         var test = new AnalyzerTest(new EmptyFinalizerAnalyzer()) { CodeFix = new EmptyFinalizerFix(), ExpectNoFix = true };
         test.Sources.Add("class C { ~[|C|]() { } }");
-        await FailsWith(test, "Expected no fix");
+        await FailsWith(test, "did not match. Diff shown");
     }
 
     [Fact]
@@ -226,6 +285,47 @@ public sealed class VerifierTests
         }
     }
 
+    /// <summary>Reports every class name at Info, below its descriptor's default (Warning).</summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    private sealed class InfoReportingAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly DiagnosticDescriptor Rule = new("TESTSEVERITY", "t", "m", "Test", DiagnosticSeverity.Warning, true);
+
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Rule);
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterSyntaxNodeAction(
+                c => c.ReportDiagnostic(Diagnostic.Create(Rule, ((ClassDeclarationSyntax)c.Node).Identifier.GetLocation(), DiagnosticSeverity.Info, null, null)),
+                SyntaxKind.ClassDeclaration);
+        }
+    }
+
+    /// <summary>Reports every class name, and throws where the file has a #pragma directive.</summary>
+    [DiagnosticAnalyzer(LanguageNames.CSharp)]
+    private sealed class PragmaThrowingAnalyzer : DiagnosticAnalyzer
+    {
+        private static readonly DiagnosticDescriptor Rule = new("TESTPRAGMA", "t", "m", "Test", DiagnosticSeverity.Warning, true);
+
+        public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics => ImmutableArray.Create(Rule);
+
+        public override void Initialize(AnalysisContext context)
+        {
+            context.ConfigureGeneratedCodeAnalysis(GeneratedCodeAnalysisFlags.None);
+            context.EnableConcurrentExecution();
+            context.RegisterSyntaxNodeAction(
+                c =>
+                {
+                    if (c.Node.SyntaxTree.GetRoot(c.CancellationToken).ContainsDirectives)
+                        throw new InvalidOperationException("a directive");
+                    c.ReportDiagnostic(Diagnostic.Create(Rule, ((ClassDeclarationSyntax)c.Node).Identifier.GetLocation()));
+                },
+                SyntaxKind.ClassDeclaration);
+        }
+    }
+
     /// <summary>Base for deliberately wrong fixes of MSA4001: each rewrites the finalizer's declaration.</summary>
     private abstract class TestFix : CodeFixProvider
     {
@@ -241,17 +341,33 @@ public sealed class VerifierTests
             if (replacement is null)
                 return;
             context.RegisterCodeFix(
-                CodeAction.Create("test fix", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(declaration, replacement))), "test"),
+                CodeAction.Create("test fix", _ => Task.FromResult(context.Document.WithSyntaxRoot(root.ReplaceNode(declaration, replacement))), EquivalenceKey),
                 context.Diagnostics);
         }
 
+        protected virtual string? EquivalenceKey => "test";
+
         protected abstract SyntaxNode? Rewrite(DestructorDeclarationSyntax declaration);
+    }
+
+    private sealed class NoKeyFix : TestFix
+    {
+        protected override string? EquivalenceKey => null;
+
+        protected override SyntaxNode Rewrite(DestructorDeclarationSyntax declaration)
+            => SyntaxFactory.ParseMemberDeclaration("public int X = 1;")!.WithTriviaFrom(declaration);
     }
 
     private sealed class BreakingFix : TestFix
     {
         protected override SyntaxNode Rewrite(DestructorDeclarationSyntax declaration)
             => SyntaxFactory.ParseMemberDeclaration("int Broken() { }")!.WithTriviaFrom(declaration);
+    }
+
+    private sealed class WarningFix : TestFix
+    {
+        protected override SyntaxNode Rewrite(DestructorDeclarationSyntax declaration)
+            => SyntaxFactory.ParseMemberDeclaration("void Unused() { int x; }")!.WithTriviaFrom(declaration);
     }
 
     private sealed class CommentingFix : TestFix

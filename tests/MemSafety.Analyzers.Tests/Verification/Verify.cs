@@ -53,6 +53,9 @@ public sealed class VerifyWithOptions<TAnalyzer, TCodeFix>
 
     public VerifyWithOptions(params (string Key, string Value)[] options) => _options = options;
 
+    /// <summary>Checks of the testing library that a class of tests leaves out; the class says why.</summary>
+    public Microsoft.CodeAnalysis.Testing.CodeFixTestBehaviors CodeFixTestBehaviors { get; init; }
+
     public AnalyzerTest AnalyzerTest(string source) => WithOptions(Verify<TAnalyzer>.Test(source));
 
     public Task AnalyzerAsync(string source) => AnalyzerTest(source).RunAsync();
@@ -72,6 +75,7 @@ public sealed class VerifyWithOptions<TAnalyzer, TCodeFix>
     {
         foreach (var (key, value) in _options)
             test.AnalyzerOptions[key] = value;
+        test.CodeFixTestBehaviors |= CodeFixTestBehaviors;
         return test;
     }
 }
