@@ -41,6 +41,8 @@ public static class RuleIdentifiers
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string StackViewEscape = "MSA5005";
+    public const string ExposedLockTarget = "MSA6004";
+    public const string LockWithoutFinally = "MSA6005";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -541,6 +543,34 @@ public static class RuleCatalogue
                      "it. new Span<T>(ref x) (and a plain ref) would have been refused by the compiler (CS8347, CS8352). Keep the span " +
                      "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
+    public static readonly DiagnosticDescriptor ExposedLockTarget = new(
+        RuleIdentifiers.ExposedLockTarget,
+        title: "Lock on a private object that never changes",
+        messageFormat: "Locking {0}: {1}; lock a private readonly object instead",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A lock excludes only code that locks the same object. 'this' of a public type, typeof(T) and GetType() " +
+                     "(one Type object per type, process-wide), string literals (interned), reflection objects, Thread objects " +
+                     "and public fields can all be locked by code the type does not control, which then blocks or deadlocks " +
+                     "the type's critical sections. A field that a member other than a constructor assigns a new object " +
+                     "changes the lock itself: two threads can hold the old and the new object's locks at once. Lock a " +
+                     "private readonly object (or System.Threading.Lock) that only the type can reach.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ExposedLockTarget));
+
+    public static readonly DiagnosticDescriptor LockWithoutFinally = new(
+        RuleIdentifiers.LockWithoutFinally,
+        title: "Release a lock taken by a call in a finally block",
+        messageFormat: "'{0}' is released by '{1}' on line {2}, but not in a finally: {3}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Monitor.Enter, Lock.Enter, ReaderWriterLockSlim.Enter*Lock, SemaphoreSlim.Wait/WaitAsync, SpinLock.Enter " +
+                     "and Mutex.WaitOne take a lock that only a matching call releases. When that call is not in a finally " +
+                     "block, an exception thrown in between skips it: the lock stays held and every later attempt to take it " +
+                     "blocks forever. Use a lock statement (or using (x.EnterScope()) for System.Threading.Lock), or put the " +
+                     "release in the finally of a try that starts right after the acquire.",
+        helpLinkUri: HelpLink(RuleIdentifiers.LockWithoutFinally));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
@@ -576,5 +606,7 @@ public static class RuleCatalogue
         PinnedPointerEscape,
         StackAddressEscape,
         UnpinnedManagedAddress,
-        StackViewEscape);
+        StackViewEscape,
+        ExposedLockTarget,
+        LockWithoutFinally);
 }

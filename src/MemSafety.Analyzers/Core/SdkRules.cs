@@ -15,11 +15,12 @@ namespace MemSafety.Analyzers.Core;
 /// </summary>
 public sealed class SdkRule
 {
-    private SdkRule(string id, string category, ReportDiagnostic defaultSeverity)
+    private SdkRule(string id, string category, ReportDiagnostic defaultSeverity, bool isEnabledByDefault = true)
     {
         Id = id;
         Category = category;
         DefaultSeverity = defaultSeverity;
+        IsEnabledByDefault = isEnabledByDefault;
     }
 
     /// <summary>CA1825 "Avoid zero-length array allocations"; MSA1008 defers to it.</summary>
@@ -34,18 +35,27 @@ public sealed class SdkRule
     /// <summary>CA1821 "Remove empty finalizers"; MSA4001 defers to it.</summary>
     public static SdkRule RemoveEmptyFinalizers { get; } = new("CA1821", "Performance", ReportDiagnostic.Info);
 
+    /// <summary>CA2002 "Do not lock on objects with weak identity"; MSA6004 defers to it. Off by default (on under
+    /// <c>AnalysisMode=All</c>, or when set by id).</summary>
+    public static SdkRule DoNotLockOnObjectsWithWeakIdentity { get; } = new("CA2002", "Reliability", ReportDiagnostic.Warn, isEnabledByDefault: false);
+
     /// <summary>Every SDK rule a MemSafety rule defers to (a test checks ids, categories and defaults against
     /// the real NetAnalyzers descriptors).</summary>
     public static ImmutableArray<SdkRule> All { get; } = ImmutableArray.Create(
-        AvoidZeroLengthArrayAllocations, AvoidConstantArraysAsArguments, PreferAsSpanOverSubstring, RemoveEmptyFinalizers);
+        AvoidZeroLengthArrayAllocations, AvoidConstantArraysAsArguments, PreferAsSpanOverSubstring, RemoveEmptyFinalizers,
+        DoNotLockOnObjectsWithWeakIdentity);
 
     public string Id { get; }
 
     /// <summary>The descriptor's category, which <c>dotnet_analyzer_diagnostic.category-…</c> keys select.</summary>
     public string Category { get; }
 
-    /// <summary>The descriptor's default severity; all of them are enabled by default.</summary>
+    /// <summary>The descriptor's default severity (what the rule reports at once enabled).</summary>
     public ReportDiagnostic DefaultSeverity { get; }
+
+    /// <summary>The descriptor's <c>IsEnabledByDefault</c>. A rule off by default reports only when set by id:
+    /// bulk keys (<c>dotnet_analyzer_diagnostic.…</c>) do not turn it on (Roslyn applies them to enabled rules only).</summary>
+    public bool IsEnabledByDefault { get; }
 
     public override string ToString() => Id;
 }
@@ -101,6 +111,8 @@ public sealed class SdkRules
     internal ReportDiagnostic EffectiveSeverity(SdkRule rule, SyntaxTree tree, CancellationToken cancellationToken)
     {
         var options = _compilation.Options;
+        // What "default" means for this rule: its severity, or off when it is off by default.
+        var byDefault = rule.IsEnabledByDefault ? rule.DefaultSeverity : ReportDiagnostic.Suppress;
         var hasSpecific = options.SpecificDiagnosticOptions.TryGetValue(rule.Id, out var specific);
         if (hasSpecific && specific != ReportDiagnostic.Default)
             return specific;
@@ -109,12 +121,13 @@ public sealed class SdkRules
             && (treeOptions.TryGetDiagnosticValue(tree, rule.Id, cancellationToken, out var configured)
                 || treeOptions.TryGetGlobalDiagnosticValue(rule.Id, cancellationToken, out configured)))
         {
-            return configured == ReportDiagnostic.Default ? rule.DefaultSeverity : configured;
+            return configured == ReportDiagnostic.Default ? byDefault : configured;
         }
 
-        // Bulk keys apply only to rules that nothing sets by id (Roslyn's TryGetSeverityFromBulkConfiguration).
-        if (hasSpecific)
-            return rule.DefaultSeverity;
+        // Bulk keys apply only to rules that nothing sets by id and that are on by default (Roslyn's
+        // TryGetSeverityFromBulkConfiguration).
+        if (hasSpecific || !rule.IsEnabledByDefault)
+            return byDefault;
         var config = _options.GetOptions(tree);
         if (TryGetSeverity(config, "dotnet_analyzer_diagnostic.category-" + rule.Category + ".severity", out var bulk)
             || TryGetSeverity(config, "dotnet_analyzer_diagnostic.severity", out bulk))

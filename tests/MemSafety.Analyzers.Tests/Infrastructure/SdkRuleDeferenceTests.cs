@@ -80,10 +80,15 @@ public sealed class SdkRuleDeferenceTests
     {
         var rule = SdkRule.All.Single(r => r.Id == id);
         var descriptor = Sdk(id).SupportedDiagnostics.Single(d => d.Id == id);
-        Assert.True(descriptor.IsEnabledByDefault);
+        Assert.Equal(rule.IsEnabledByDefault, descriptor.IsEnabledByDefault);
         Assert.Equal(rule.Category, descriptor.Category);
-        Assert.Equal(ReportDiagnostic.Info, rule.DefaultSeverity);
-        Assert.Equal(DiagnosticSeverity.Info, descriptor.DefaultSeverity);
+        Assert.Equal(descriptor.DefaultSeverity switch
+        {
+            DiagnosticSeverity.Info => ReportDiagnostic.Info,
+            DiagnosticSeverity.Warning => ReportDiagnostic.Warn,
+            DiagnosticSeverity.Error => ReportDiagnostic.Error,
+            _ => ReportDiagnostic.Hidden,
+        }, rule.DefaultSeverity);
     }
 
     // ------------------------------------------------------------------ the overlapping pairs, side by side
@@ -160,8 +165,44 @@ public sealed class SdkRuleDeferenceTests
         }
         """;
 
+    private const string WeakIdentityLocks = """
+        using System.Reflection;
+        using System.Threading;
+
+        public class C
+        {
+            private const string Name = "c";
+            private readonly MethodInfo _method = typeof(C).GetMethod(nameof(M))!;
+            private readonly Thread _thread = new Thread(() => { });
+            private readonly MemberInfo _member = typeof(C);
+            private readonly System.Type _type = typeof(string);
+            private object _reassigned = new object();
+            public readonly int[] Numbers = new int[4];
+            public readonly System.Collections.Generic.List<int> Items = new();
+            public void M()
+            {
+                lock ("literal") { }
+                lock (Name) { }
+                lock (typeof(C)) { }
+                lock (GetType()) { }
+                lock (_method) { }
+                lock (_thread) { }
+                lock (_member) { }
+                lock (_type) { }
+                lock (Thread.CurrentThread) { }
+                lock (Numbers) { }
+                lock (this) { }
+                lock (Items) { }
+                lock (_reassigned) { }
+                Monitor.Enter(typeof(C));
+            }
+            public void Reset() { _reassigned = new object(); }
+        }
+        """;
+
     public static TheoryData<string, string, string> Pairs() => new()
     {
+        { "CA2002", "MSA6004", WeakIdentityLocks },
         { "CA1825", "MSA1008", ZeroLengthArrays },
         { "CA1861", "MSA1005", ConstantArrays },
         { "CA1821", "MSA4001", EmptyFinalizers },
@@ -191,6 +232,9 @@ public sealed class SdkRuleDeferenceTests
             test.AnalyzerOptions[SdkRules.NetAnalyzersProperty] = "true";
         if (sdkOff)
             test.DiagnosticSeverities[sdkId] = ReportDiagnostic.Suppress;
+        else if (sdkLoaded && !SdkRule.All.Single(r => r.Id == sdkId).IsEnabledByDefault)
+            test.DiagnosticSeverities[sdkId] = ReportDiagnostic.Warn; // as AnalysisMode=All or a user's own key sets it
+        
         var diagnostics = await test.AnalyzeAsync();
         return diagnostics
             .Where(d => d.Id == sdkId || d.Id == ourId)
@@ -212,7 +256,7 @@ public sealed class SdkRuleDeferenceTests
 
         Assert.NotEmpty(alone);
         Assert.NotEmpty(sdkNodes);
-        Assert.DoesNotContain(ourNodes, o => sdkNodes.Any(c => c.Covers(o) || o.Covers(c)));
+        Assert.True(!ourNodes.Any(o => sdkNodes.Any(c => c.Covers(o) || o.Covers(c))), string.Join("; ", sdkNodes));
         Assert.Equal(alone.OrderBy(d => d.Span.Start), sdkOff.OrderBy(d => d.Span.Start));
         Assert.DoesNotContain(alone, a => !ourNodes.Contains(a) && !sdkNodes.Any(c => c.Covers(a)));
     }
@@ -234,6 +278,8 @@ public sealed class SdkRuleDeferenceTests
     [InlineData("CA1861", "MSA1005", ConstantArrays, "Longs")]
     [InlineData("CA1846", "MSA1004", Substrings, "equal")]
     [InlineData("CA1846", "MSA1004", Substrings, "trimmed")]
+    [InlineData("CA2002", "MSA6004", WeakIdentityLocks, "lock (Items)")]
+    [InlineData("CA2002", "MSA6004", WeakIdentityLocks, "lock (_reassigned)")]
     public async Task SdkRuleOn_OurRuleKeepsWhatItAloneSees(string sdkId, string ourId, string source, string member)
     {
         var line = source.ReplaceLineEndings("\n").Split('\n').Select((text, index) => (text, index)).First(l => l.text.Contains(member, StringComparison.Ordinal)).index;
@@ -277,6 +323,34 @@ public sealed class SdkRuleDeferenceTests
 
     [Fact]
     public void Default_Reports() => Assert.True(Reports((_, _, _) => { }));
+
+    private static bool ReportsWeakIdentity(Action<TreeOptions, Dictionary<string, string>, Dictionary<string, ReportDiagnostic>> configure)
+    {
+        var treeOptions = new TreeOptions();
+        var config = new Dictionary<string, string> { [SdkRules.NetAnalyzersProperty] = "true" };
+        var specific = new Dictionary<string, ReportDiagnostic>();
+        configure(treeOptions, config, specific);
+        var tree = CSharpSyntaxTree.ParseText("class C { }");
+        var compilation = CSharpCompilation.Create("T", new[] { tree }, options: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary)
+            .WithSpecificDiagnosticOptions(specific)
+            .WithSyntaxTreeOptionsProvider(treeOptions));
+        var options = new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(config));
+        return new SdkRules(compilation, options).Reports(SdkRule.DoNotLockOnObjectsWithWeakIdentity, tree, CancellationToken.None);
+    }
+
+    /// <summary>CA2002 is off by default: only a key that names it turns it on; bulk keys do not (Roslyn applies them
+    /// to rules that are on by default), and "default" by id means off.</summary>
+    [Fact]
+    public void OffByDefaultRule_OnlyAnIdKeyTurnsItOn()
+    {
+        Assert.False(ReportsWeakIdentity((_, _, _) => { }));
+        Assert.False(ReportsWeakIdentity((_, c, _) => c["dotnet_analyzer_diagnostic.category-Reliability.severity"] = "warning"));
+        Assert.False(ReportsWeakIdentity((_, c, _) => c["dotnet_analyzer_diagnostic.severity"] = "warning"));
+        Assert.False(ReportsWeakIdentity((t, _, _) => t.Global["CA2002"] = ReportDiagnostic.Default));
+        Assert.True(ReportsWeakIdentity((t, _, _) => t.Global["CA2002"] = ReportDiagnostic.Warn));
+        Assert.True(ReportsWeakIdentity((t, _, _) => t.File["CA2002"] = ReportDiagnostic.Info));
+        Assert.True(ReportsWeakIdentity((_, _, s) => s["CA2002"] = ReportDiagnostic.Error));
+    }
 
     [Fact]
     public void AnalyzersAbsent_DoesNotReport() => Assert.False(Reports((_, _, _) => { }, loaded: false));

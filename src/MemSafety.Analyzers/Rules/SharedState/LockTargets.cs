@@ -1,0 +1,400 @@
+using System.Collections.Concurrent;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.SharedState;
+
+/// <summary>Why a lock's object is not the type's own (MSA6004).</summary>
+public enum LockTargetKind
+{
+    /// <summary>The object is private to the type: nothing to report.</summary>
+    Private,
+
+    /// <summary><c>this</c> of a type that code outside the assembly can hold.</summary>
+    PublicInstance,
+
+    /// <summary><c>typeof(T)</c> or <c>GetType()</c>: one object per type, process-wide.</summary>
+    TypeObject,
+
+    /// <summary>A string literal or constant, or a field that only ever holds one: interned, process-wide.</summary>
+    InternedString,
+
+    /// <summary>Any other <c>Type</c>/<c>MemberInfo</c>/<c>ParameterInfo</c>: reflection hands out one object per member.</summary>
+    ReflectionObject,
+
+    /// <summary>A <c>Thread</c>: any code on the thread reaches it through <c>Thread.CurrentThread</c>.</summary>
+    Thread,
+
+    /// <summary>A field code outside the assembly can read (and, unless read-only, replace).</summary>
+    ExposedField,
+
+    /// <summary>A private field that a member other than a constructor assigns a new object.</summary>
+    ReassignedField,
+}
+
+/// <summary>A lock's object, classified: its kind, and the words a message needs.</summary>
+public readonly struct LockTarget
+{
+    public LockTarget(LockTargetKind kind, IOperation value, ISymbol? symbol, string? assignedIn)
+    {
+        Kind = kind;
+        Value = value;
+        Symbol = symbol;
+        AssignedIn = assignedIn;
+    }
+
+    public LockTargetKind Kind { get; }
+
+    /// <summary>The locked expression, conversions to <c>object</c> removed.</summary>
+    public IOperation Value { get; }
+
+    /// <summary>The field (or for <c>this</c>, the type; for <c>typeof</c>, the type named) the lock is on.</summary>
+    public ISymbol? Symbol { get; }
+
+    /// <summary>For <see cref="LockTargetKind.ReassignedField"/>: the member that assigns it.</summary>
+    public string? AssignedIn { get; }
+}
+
+/// <summary>
+/// Classifies the object of a <c>lock</c> statement or <c>Monitor.Enter/TryEnter</c> call: is it an object only this
+/// type can lock, one that other code can lock too, or one that changes under the lock. One instance per compilation:
+/// "which members assign this private field" is answered once per field (a scan of the declaring type's syntax,
+/// bound only where the field's name is written).
+/// </summary>
+public sealed class LockTargets
+{
+    private readonly Compilation _compilation;
+    private readonly ConcurrentDictionary<IFieldSymbol, string> _assignedIn = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
+
+    public LockTargets(Compilation compilation) => _compilation = compilation;
+
+    /// <summary>The object locked by <paramref name="lockOrEnter"/>: a lock statement's value, or the first argument of
+    /// <c>Monitor.Enter</c>/<c>Monitor.TryEnter</c>; null for other operations.</summary>
+    public static IOperation? LockedValue(IOperation lockOrEnter)
+    {
+        switch (lockOrEnter)
+        {
+            case ILockOperation lockOperation:
+                return lockOperation.LockedValue;
+            case IInvocationOperation { TargetMethod: { Name: "Enter" or "TryEnter", IsStatic: true } method, Arguments.Length: > 0 } invocation
+                when IsSystemThreading(method.ContainingType, "Monitor"):
+                foreach (var argument in invocation.Arguments)
+                {
+                    if (argument.Parameter?.Ordinal == 0)
+                        return argument.Value;
+                }
+
+                return null;
+            default:
+                return null;
+        }
+    }
+
+    public LockTarget Classify(IOperation lockedValue, INamedTypeSymbol? containingType, CancellationToken cancellationToken)
+    {
+        var value = lockedValue;
+        while (value is IConversionOperation { IsImplicit: true } conversion)
+            value = conversion.Operand;
+        while (value is IParenthesizedOperation parenthesized)
+            value = parenthesized.Operand;
+
+        switch (value)
+        {
+            case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
+                when containingType is not null && IsVisibleOutsideAssembly(containingType) && !HasSyncRoot(containingType):
+                return new LockTarget(LockTargetKind.PublicInstance, value, containingType, null);
+            case ITypeOfOperation typeOf:
+                return new LockTarget(LockTargetKind.TypeObject, value, typeOf.TypeOperand, null);
+            case IInvocationOperation { TargetMethod: { Name: "GetType", Parameters.Length: 0 } getType } when getType.ContainingType?.SpecialType == SpecialType.System_Object:
+                return new LockTarget(LockTargetKind.TypeObject, value, null, null);
+        }
+
+        if (value.Type is { } type)
+        {
+            if (type.SpecialType == SpecialType.System_String)
+                return IsInterned(value, cancellationToken) ? new LockTarget(LockTargetKind.InternedString, value, (value as IFieldReferenceOperation)?.Field, null) : default;
+            if (DerivesFrom(type, "System.Reflection", "MemberInfo") || DerivesFrom(type, "System.Reflection", "ParameterInfo"))
+                return new LockTarget(LockTargetKind.ReflectionObject, value, (value as IMemberReferenceOperation)?.Member, null);
+            if (IsSystemThreading(type, "Thread"))
+                return new LockTarget(LockTargetKind.Thread, value, (value as IMemberReferenceOperation)?.Member, null);
+        }
+
+        if (value is IFieldReferenceOperation { Field: { } field })
+        {
+            if (IsVisibleOutsideAssembly(field) && (!field.IsReadOnly || !IsLockObjectType(field.Type)))
+                return new LockTarget(LockTargetKind.ExposedField, value, field, null);
+            if (field.DeclaredAccessibility == Accessibility.Private && !field.IsReadOnly && !field.IsConst
+                && AssignedIn(field, cancellationToken) is { Length: > 0 } member)
+            {
+                return new LockTarget(LockTargetKind.ReassignedField, value, field, member);
+            }
+        }
+
+        return new LockTarget(LockTargetKind.Private, value, null, null);
+    }
+
+    /// <summary>Types meant only to be locked: a public read-only field of one is published for locking on purpose
+    /// (a <c>SyncRoot</c>), not data that others lock by accident.</summary>
+    private static bool IsLockObjectType(ITypeSymbol type)
+        => type.SpecialType == SpecialType.System_Object || IsSystemThreading(type, "Lock");
+
+    /// <summary>A type with a <c>SyncRoot</c> member (<c>ICollection.SyncRoot</c> returning <c>this</c>) tells its
+    /// users to lock the instance: <c>lock (this)</c> is then its documented contract.</summary>
+    private static bool HasSyncRoot(INamedTypeSymbol type)
+    {
+        for (var current = type; current is not null; current = current.BaseType)
+        {
+            if (!current.GetMembers("SyncRoot").IsEmpty || !current.GetMembers("System.Collections.ICollection.SyncRoot").IsEmpty)
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool IsInterned(IOperation value, CancellationToken cancellationToken)
+    {
+        if (value.ConstantValue.HasValue)
+            return value.ConstantValue.Value is string;
+        if (value is IInvocationOperation { TargetMethod: { Name: "Intern" or "IsInterned", IsStatic: true } intern } && intern.ContainingType.SpecialType == SpecialType.System_String)
+            return true;
+
+        // A read-only field whose only value is its initializer's constant: `static readonly string Key = "k";`.
+        if (value is IFieldReferenceOperation { Field: { IsReadOnly: true } field } && field.DeclaringSyntaxReferences.Length == 1
+            && field.DeclaringSyntaxReferences[0].GetSyntax(cancellationToken) is VariableDeclaratorSyntax { Initializer.Value: LiteralExpressionSyntax literal }
+            && literal.IsKind(SyntaxKind.StringLiteralExpression))
+        {
+            return !AssignedInConstructor(field, cancellationToken);
+        }
+
+        return false;
+    }
+
+    private static bool AssignedInConstructor(IFieldSymbol field, CancellationToken cancellationToken)
+    {
+        foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
+        {
+            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            {
+                if (node is IdentifierNameSyntax identifier && identifier.Identifier.ValueText == field.Name && IsWriteTarget(identifier, out _))
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The first member other than a constructor that assigns the field a new object ("" when none):
+    /// a plain assignment, an <c>out</c>/<c>ref</c> argument or <c>Interlocked.Exchange</c>. For a field of a data
+    /// type (a stream, a list), only an assignment made while holding the lock on that same field counts
+    /// (<c>lock (_items) { _items = new List&lt;T&gt;(); }</c>): elsewhere the lock may guard the object it is taken
+    /// on (its position, its contents), which a new object brings its own lock for. For an <c>object</c> or
+    /// <c>Lock</c> field, whose only use is to be locked, every assignment counts. Not counted, because the lock
+    /// cannot change under a thread that holds it: constructors (of the field's static-ness), object initializers
+    /// of a new instance, null or default (a later lock throws rather than splits), <c>??=</c>, an assignment
+    /// under a null check of the field, <c>Interlocked.CompareExchange(ref f, v, null)</c> and
+    /// <c>LazyInitializer.EnsureInitialized</c> (lazy creation: the field goes from null to one object, once).</summary>
+    public string AssignedIn(IFieldSymbol field, CancellationToken cancellationToken)
+    {
+        if (_assignedIn.TryGetValue(field, out var known))
+            return known;
+        var result = string.Empty;
+        var dedicated = IsLockObjectType(field.Type);
+        foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
+        {
+            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            {
+                if (node is not IdentifierNameSyntax identifier || identifier.Identifier.ValueText != field.Name
+                    || !IsWriteTarget(identifier, out var write) || IsExempt(write, identifier, field)
+                    || (!dedicated && !InsideLockOn(write, field.Name)))
+                {
+                    continue;
+                }
+
+                var model = _models.GetOrAdd(identifier.SyntaxTree, tree => GetModel(tree));
+                if (!SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol?.OriginalDefinition, field.OriginalDefinition))
+                    continue;
+                result = MemberName(identifier);
+                break;
+            }
+
+            if (result.Length > 0)
+                break;
+        }
+
+        _assignedIn.TryAdd(field, result);
+        return result;
+    }
+
+#pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
+    private SemanticModel GetModel(SyntaxTree tree) => _compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
+
+    /// <summary>Whether the name is written: the left of an assignment (also as <c>this.f</c>), or a ref/out argument.</summary>
+    private static bool IsWriteTarget(IdentifierNameSyntax identifier, out SyntaxNode write)
+    {
+        SyntaxNode target = identifier;
+        if (identifier.Parent is MemberAccessExpressionSyntax access && access.Name == identifier)
+            target = access;
+        write = target.Parent!;
+        return target.Parent switch
+        {
+            AssignmentExpressionSyntax assignment => assignment.Left == target,
+            ArgumentSyntax argument => !argument.RefKindKeyword.IsKind(SyntaxKind.None) && !argument.RefKindKeyword.IsKind(SyntaxKind.InKeyword),
+            _ => false,
+        };
+    }
+
+    /// <summary>Whether the write runs inside <c>lock (f)</c> or <c>lock (this.f)</c> on the field it writes.</summary>
+    private static bool InsideLockOn(SyntaxNode write, string name)
+    {
+        for (var node = write.Parent; node is not null && node is not MemberDeclarationSyntax; node = node.Parent)
+        {
+            if (node is LockStatementSyntax { Expression: { } locked }
+                && (locked is IdentifierNameSyntax { Identifier.ValueText: { } simple } && simple == name
+                    || locked is MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name.Identifier.ValueText: { } member } && member == name))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsExempt(SyntaxNode write, IdentifierNameSyntax identifier, IFieldSymbol field)
+    {
+        // new T { f = x }: the object is not shared yet.
+        if (write.Parent is InitializerExpressionSyntax)
+            return true;
+        for (var node = write.Parent; node is not null; node = node.Parent)
+        {
+            if (node is ConstructorDeclarationSyntax constructor)
+                return constructor.Modifiers.Any(SyntaxKind.StaticKeyword) == field.IsStatic;
+            if (node is IfStatementSyntax { Condition: { } condition } && IsNullCheckOf(condition, field.Name))
+                return true;
+            if (node is MemberDeclarationSyntax)
+                break;
+        }
+
+        switch (write)
+        {
+            case AssignmentExpressionSyntax assignment:
+                return assignment.IsKind(SyntaxKind.CoalesceAssignmentExpression)
+                       || assignment.Right is LiteralExpressionSyntax { RawKind: (int)SyntaxKind.NullLiteralExpression } or LiteralExpressionSyntax { RawKind: (int)SyntaxKind.DefaultLiteralExpression } or DefaultExpressionSyntax;
+            case ArgumentSyntax { Parent: ArgumentListSyntax { Parent: InvocationExpressionSyntax invocation } arguments }:
+                var name = invocation.Expression switch
+                {
+                    MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+                    IdentifierNameSyntax simple => simple.Identifier.ValueText,
+                    _ => string.Empty,
+                };
+                if (name == "CompareExchange" && arguments.Arguments.Count == 3 && IsNullLiteral(arguments.Arguments[2].Expression))
+                    return true;
+                if (name == "Exchange" && arguments.Arguments.Count == 2 && IsNullLiteral(arguments.Arguments[1].Expression))
+                    return true;
+                // LazyInitializer.EnsureInitialized(ref f, ...): null to one object, once.
+                return name == "EnsureInitialized";
+            default:
+                return false;
+        }
+    }
+
+    private static bool IsNullLiteral(ExpressionSyntax expression)
+        => expression is LiteralExpressionSyntax literal && (literal.IsKind(SyntaxKind.NullLiteralExpression) || literal.IsKind(SyntaxKind.DefaultLiteralExpression));
+
+    /// <summary><c>f == null</c>, <c>null == f</c>, <c>f is null</c>, <c>this.f == null</c>, also inside <c>&amp;&amp;</c>.</summary>
+    private static bool IsNullCheckOf(ExpressionSyntax condition, string name)
+    {
+        switch (condition)
+        {
+            case ParenthesizedExpressionSyntax parenthesized:
+                return IsNullCheckOf(parenthesized.Expression, name);
+            case BinaryExpressionSyntax { RawKind: (int)SyntaxKind.LogicalAndExpression } and:
+                return IsNullCheckOf(and.Left, name) || IsNullCheckOf(and.Right, name);
+            case BinaryExpressionSyntax { RawKind: (int)SyntaxKind.EqualsExpression } equals:
+                return (Names(equals.Left, name) && IsNullLiteral(equals.Right)) || (Names(equals.Right, name) && IsNullLiteral(equals.Left));
+            case IsPatternExpressionSyntax { Pattern: ConstantPatternSyntax { Expression: { } constant } } pattern:
+                return Names(pattern.Expression, name) && IsNullLiteral(constant);
+            default:
+                return false;
+        }
+
+        static bool Names(ExpressionSyntax expression, string name) => expression switch
+        {
+            IdentifierNameSyntax identifier => identifier.Identifier.ValueText == name,
+            MemberAccessExpressionSyntax { Expression: ThisExpressionSyntax, Name: { } member } => member.Identifier.ValueText == name,
+            _ => false,
+        };
+    }
+
+    private static string MemberName(SyntaxNode node)
+    {
+        for (var current = node.Parent; current is not null; current = current.Parent)
+        {
+            switch (current)
+            {
+                case MethodDeclarationSyntax method:
+                    return method.Identifier.ValueText + "()";
+                case AccessorDeclarationSyntax { Parent.Parent: PropertyDeclarationSyntax property } accessor:
+                    return $"the {accessor.Keyword.ValueText} accessor of '{property.Identifier.ValueText}'";
+                case AccessorDeclarationSyntax { Parent.Parent: IndexerDeclarationSyntax } accessor:
+                    return $"the indexer's {accessor.Keyword.ValueText} accessor";
+                case AccessorDeclarationSyntax { Parent.Parent: EventDeclarationSyntax @event } accessor:
+                    return $"the {accessor.Keyword.ValueText} accessor of '{@event.Identifier.ValueText}'";
+                case PropertyDeclarationSyntax property:
+                    return $"'{property.Identifier.ValueText}'";
+                case OperatorDeclarationSyntax:
+                case ConversionOperatorDeclarationSyntax:
+                    return "an operator";
+                case LocalFunctionStatementSyntax:
+                case AnonymousFunctionExpressionSyntax:
+                    continue;
+                case MemberDeclarationSyntax:
+                    return "a member";
+            }
+        }
+
+        return "a member";
+    }
+
+    /// <summary>Whether code in another assembly can name the symbol: public or protected, in types that are too.</summary>
+    public static bool IsVisibleOutsideAssembly(ISymbol symbol)
+    {
+        for (var current = symbol; current is not null && current.Kind != SymbolKind.Namespace; current = current.ContainingSymbol)
+        {
+            switch (current.DeclaredAccessibility)
+            {
+                case Accessibility.Public:
+                    continue;
+                case Accessibility.Protected:
+                case Accessibility.ProtectedOrInternal:
+                    // Visible to derived types elsewhere only when the containing type can be derived from there.
+                    if (current.ContainingType is { IsSealed: true })
+                        return false;
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static bool DerivesFrom(ITypeSymbol type, string @namespace, string name)
+    {
+        for (ITypeSymbol? current = type; current is not null; current = current.BaseType)
+        {
+            if (current.Name == name && current.ContainingNamespace?.ToDisplayString() == @namespace)
+                return true;
+        }
+
+        return false;
+    }
+
+    internal static bool IsSystemThreading(ITypeSymbol? type, string name)
+        => type is not null && type.Name == name
+           && type.ContainingNamespace is { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
+}

@@ -1,0 +1,305 @@
+using System.Collections.Generic;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.SharedState;
+
+/// <summary>A lock taken by a call, and how it is released (MSA6005).</summary>
+public enum ManualLockKind
+{
+    Monitor,
+    Lock,
+    ReadLock,
+    WriteLock,
+    UpgradeableReadLock,
+    Semaphore,
+    SpinLock,
+    Mutex,
+}
+
+/// <summary>One acquire call whose release in the same body is not in a <c>finally</c> that covers it.</summary>
+public sealed class UnprotectedAcquire
+{
+    public UnprotectedAcquire(InvocationExpressionSyntax acquire, ExpressionSyntax lockObject, ManualLockKind kind, InvocationExpressionSyntax release)
+    {
+        Acquire = acquire;
+        LockObject = lockObject;
+        Kind = kind;
+        Release = release;
+    }
+
+    public InvocationExpressionSyntax Acquire { get; }
+
+    /// <summary>The object locked: Monitor's argument, or the receiver of the other kinds.</summary>
+    public ExpressionSyntax LockObject { get; }
+
+    public ManualLockKind Kind { get; }
+
+    /// <summary>The first release of the same object after the acquire.</summary>
+    public InvocationExpressionSyntax Release { get; }
+}
+
+/// <summary>
+/// Finds lock acquisitions by call — <c>Monitor.Enter/TryEnter</c>, <c>Lock.Enter/TryEnter</c>,
+/// <c>ReaderWriterLockSlim.Enter*Lock/TryEnter*Lock</c>, <c>SemaphoreSlim.Wait/WaitAsync</c>, <c>SpinLock.Enter/TryEnter</c>,
+/// <c>Mutex.WaitOne</c> — whose release in the same body is not protected by a <c>finally</c>: an exception between them
+/// leaves the lock held. An acquire is protected when a release of the same object (syntactically the same expression)
+/// sits in the <c>finally</c> of a <c>try</c> that contains the acquire, that follows the acquire's statement directly,
+/// or that opens the block the acquire's condition guards (<c>if (Monitor.TryEnter(x)) { try … finally … }</c>). Bodies
+/// that release the lock elsewhere (another method) are not judged. Code between acquire and release that cannot throw
+/// (assignments and arithmetic on locals, parameters and this object's fields) needs no <c>finally</c>.
+/// </summary>
+public static class ManualLockRegions
+{
+    public static bool IsAcquireName(string name)
+        => name is "Enter" or "TryEnter" or "EnterReadLock" or "EnterWriteLock" or "EnterUpgradeableReadLock" or "TryEnterReadLock"
+            or "TryEnterWriteLock" or "TryEnterUpgradeableReadLock" or "Wait" or "WaitAsync" or "WaitOne";
+
+    /// <summary>The kind of lock <paramref name="method"/> acquires and the object it locks, or null.</summary>
+    public static (ManualLockKind Kind, ExpressionSyntax LockObject)? Acquire(IMethodSymbol method, InvocationExpressionSyntax call)
+    {
+        var type = method.ContainingType;
+        if (type is null || !IsSystemThreading(type))
+            return null;
+        ExpressionSyntax? receiver = call.Expression is MemberAccessExpressionSyntax access ? access.Expression : null;
+        switch (type.Name)
+        {
+            case "Monitor" when method.Name is "Enter" or "TryEnter" && call.ArgumentList.Arguments.Count > 0:
+                return (ManualLockKind.Monitor, call.ArgumentList.Arguments[0].Expression);
+            case "Lock" when method.Name is "Enter" or "TryEnter" && receiver is not null:
+                return (ManualLockKind.Lock, receiver);
+            case "ReaderWriterLockSlim" when receiver is not null:
+                return method.Name switch
+                {
+                    "EnterReadLock" or "TryEnterReadLock" => (ManualLockKind.ReadLock, receiver),
+                    "EnterWriteLock" or "TryEnterWriteLock" => (ManualLockKind.WriteLock, receiver),
+                    "EnterUpgradeableReadLock" or "TryEnterUpgradeableReadLock" => (ManualLockKind.UpgradeableReadLock, receiver),
+                    _ => null,
+                };
+            case "SemaphoreSlim" when method.Name is "Wait" or "WaitAsync" && receiver is not null:
+                return (ManualLockKind.Semaphore, receiver);
+            case "SpinLock" when method.Name is "Enter" or "TryEnter" && receiver is not null:
+                return (ManualLockKind.SpinLock, receiver);
+            case "Mutex" or "WaitHandle" when method.Name == "WaitOne" && receiver is not null:
+                return (ManualLockKind.Mutex, receiver);
+            default:
+                return null;
+        }
+    }
+
+    public static string ReleaseName(ManualLockKind kind) => kind switch
+    {
+        ManualLockKind.Monitor or ManualLockKind.Lock or ManualLockKind.SpinLock => "Exit",
+        ManualLockKind.ReadLock => "ExitReadLock",
+        ManualLockKind.WriteLock => "ExitWriteLock",
+        ManualLockKind.UpgradeableReadLock => "ExitUpgradeableReadLock",
+        ManualLockKind.Semaphore => "Release",
+        _ => "ReleaseMutex",
+    };
+
+    /// <summary>The unprotected acquire at <paramref name="acquire"/>, or null when it is protected, released in no
+    /// place of its body, or released only by code that cannot be shown to be a release of the same object.</summary>
+    public static UnprotectedAcquire? Check(IInvocationOperation acquire, CancellationToken cancellationToken)
+    {
+        if (acquire.Syntax is not InvocationExpressionSyntax call || Acquire(acquire.TargetMethod, call) is not { } found)
+            return null;
+        // A TryEnter/Wait(timeout) whose result is stored or passed on: whether a lock is held is data the rule does
+        // not follow. Judged only as the condition of an if (possibly negated).
+        if (IsConditional(acquire.TargetMethod) && !IsIfCondition(call))
+            return null;
+        var (kind, lockObject) = found;
+        var body = Body(call);
+        if (body is null)
+            return null;
+        var model = acquire.SemanticModel;
+        if (model is null)
+            return null;
+
+        var releaseName = ReleaseName(kind);
+        InvocationExpressionSyntax? firstAfter = null;
+        var anyRelease = false;
+        foreach (var node in body.DescendantNodes(n => n == body || !IsFunction(n)))
+        {
+            if (node is not InvocationExpressionSyntax candidate || candidate == call || Name(candidate) != releaseName)
+                continue;
+            if (ReleasedObject(candidate, kind) is not { } released || !SyntaxFactory.AreEquivalent(released, lockObject))
+                continue;
+            if (model.GetSymbolInfo(candidate, cancellationToken).Symbol is not IMethodSymbol releaseMethod || releaseMethod.ContainingType is null
+                || !IsSystemThreading(releaseMethod.ContainingType))
+            {
+                continue;
+            }
+
+            anyRelease = true;
+            // A release in any finally: the body handles exceptions on purpose (a compensating release on a failure
+            // path, a counting semaphore given back only when the work fails, as BlockingCollection.TryTake does).
+            if (Protects(candidate, call) || InFinally(candidate))
+                return null;
+            if (firstAfter is null && candidate.SpanStart > call.Span.End)
+                firstAfter = candidate;
+        }
+
+        if (!anyRelease || firstAfter is null)
+            return null;
+        if (NothingBetweenCanThrow(call, firstAfter, model, cancellationToken))
+            return null;
+        return new UnprotectedAcquire(call, lockObject, kind, firstAfter);
+    }
+
+    private static ExpressionSyntax? ReleasedObject(InvocationExpressionSyntax release, ManualLockKind kind)
+    {
+        if (kind == ManualLockKind.Monitor)
+            return release.ArgumentList.Arguments.Count > 0 ? release.ArgumentList.Arguments[0].Expression : null;
+        return release.Expression is MemberAccessExpressionSyntax access ? access.Expression : null;
+    }
+
+    /// <summary>Whether <paramref name="release"/> is in the finally of a try that covers <paramref name="acquire"/>.</summary>
+    private static bool Protects(InvocationExpressionSyntax release, InvocationExpressionSyntax acquire)
+    {
+        for (var node = release.Parent; node is not null && !IsFunction(node); node = node.Parent)
+        {
+            if (node is not FinallyClauseSyntax { Parent: TryStatementSyntax @try })
+                continue;
+            if (@try.Block.Span.Contains(acquire.Span))
+                return true;
+            var statement = acquire.FirstAncestorOrSelf<StatementSyntax>();
+            if (statement is null)
+                return false;
+            // Acquire; try { … } finally { release }
+            if (statement.Parent is BlockSyntax block && Next(block, statement) == @try)
+                return true;
+            // if (TryEnter(x)) { try { … } finally { release } }   /   if (!TryEnter(x)) return; try …
+            if (statement is IfStatementSyntax { Statement: BlockSyntax guarded } && guarded.Statements.Count > 0 && guarded.Statements[0] == @try)
+                return true;
+            if (statement is IfStatementSyntax { Statement: TryStatementSyntax direct } && direct == @try)
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>An acquire that may fail and says so in its result: TryEnter*, or a wait with a timeout.</summary>
+    private static bool IsConditional(IMethodSymbol method)
+    {
+        if (method.Name.StartsWith("Try", System.StringComparison.Ordinal))
+            return true;
+        if (method.ReturnType.SpecialType != SpecialType.System_Boolean)
+            return false;
+        foreach (var parameter in method.Parameters)
+        {
+            if (parameter.Type.Name != "CancellationToken")
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool InFinally(SyntaxNode node)
+    {
+        for (var current = node.Parent; current is not null && !IsFunction(current); current = current.Parent)
+        {
+            if (current is FinallyClauseSyntax)
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool IsIfCondition(InvocationExpressionSyntax call)
+    {
+        SyntaxNode node = call;
+        while (node.Parent is PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.LogicalNotExpression } or ParenthesizedExpressionSyntax)
+            node = node.Parent;
+        return node.Parent is IfStatementSyntax @if && @if.Condition == node;
+    }
+
+    private static StatementSyntax? Next(BlockSyntax block, StatementSyntax statement)
+    {
+        var statements = block.Statements;
+        var index = statements.IndexOf(statement);
+        return index >= 0 && index + 1 < statements.Count ? statements[index + 1] : null;
+    }
+
+    /// <summary>Acquire and release are statements of one block and every statement between them is plain arithmetic
+    /// and assignment on locals, parameters and this object's fields: no call, allocation, array access, division or
+    /// dereference of another object that could throw.</summary>
+    private static bool NothingBetweenCanThrow(InvocationExpressionSyntax acquire, InvocationExpressionSyntax release, SemanticModel model, CancellationToken cancellationToken)
+    {
+        if (acquire.Parent is not ExpressionStatementSyntax { Parent: BlockSyntax block } acquireStatement
+            || release.Parent is not ExpressionStatementSyntax releaseStatement || releaseStatement.Parent != block)
+        {
+            return false;
+        }
+
+        var statements = block.Statements;
+        for (var i = statements.IndexOf(acquireStatement) + 1; i < statements.IndexOf(releaseStatement); i++)
+        {
+            if (statements[i] is not ExpressionStatementSyntax statement || model.GetOperation(statement, cancellationToken) is not { } operation)
+                return false;
+            foreach (var inner in operation.DescendantsAndSelf())
+            {
+                switch (inner)
+                {
+                    case IExpressionStatementOperation:
+                    case ILiteralOperation:
+                    case ILocalReferenceOperation:
+                    case IParameterReferenceOperation { Parameter.RefKind: RefKind.None }:
+                    case IInstanceReferenceOperation:
+                    case IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation }:
+                    case ISimpleAssignmentOperation:
+                    case IIncrementOrDecrementOperation { IsChecked: false }:
+                    case IParenthesizedOperation:
+                    case IConversionOperation { IsImplicit: true, IsTryCast: false, Conversion.IsUserDefined: false }:
+                        continue;
+                    case ICompoundAssignmentOperation { IsChecked: false, OperatorKind: not (BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder), OperatorMethod: null }:
+                        continue;
+                    case IBinaryOperation { IsChecked: false, OperatorKind: not (BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder), OperatorMethod: null }:
+                        continue;
+                    default:
+                        return false;
+                }
+            }
+        }
+
+        return true;
+    }
+
+    private static SyntaxNode? Body(SyntaxNode node)
+    {
+        for (var current = node.Parent; current is not null; current = current.Parent)
+        {
+            switch (current)
+            {
+                case BaseMethodDeclarationSyntax method:
+                    return (SyntaxNode?)method.Body ?? method.ExpressionBody;
+                case AccessorDeclarationSyntax accessor:
+                    return (SyntaxNode?)accessor.Body ?? accessor.ExpressionBody;
+                case LocalFunctionStatementSyntax local:
+                    return (SyntaxNode?)local.Body ?? local.ExpressionBody;
+                case AnonymousFunctionExpressionSyntax lambda:
+                    return lambda.Body;
+                case PropertyDeclarationSyntax property:
+                    return property.ExpressionBody;
+                case MemberDeclarationSyntax:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
+    private static bool IsFunction(SyntaxNode node) => node is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax;
+
+    private static string Name(InvocationExpressionSyntax call) => call.Expression switch
+    {
+        MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+        IdentifierNameSyntax identifier => identifier.Identifier.ValueText,
+        _ => string.Empty,
+    };
+
+    private static bool IsSystemThreading(INamedTypeSymbol type)
+        => type.ContainingNamespace is { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
+}
