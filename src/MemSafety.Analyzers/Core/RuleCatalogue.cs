@@ -39,6 +39,7 @@ public static class RuleIdentifiers
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
+    public const string InconsistentlyGuardedField = "MSA6001";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -508,6 +509,22 @@ public static class RuleCatalogue
                      "memory inside the method (a Span<T> lets the compiler check it), or allocate what must outlive the call.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackAddressEscape));
 
+    public static readonly DiagnosticDescriptor InconsistentlyGuardedField = new(
+        RuleIdentifiers.InconsistentlyGuardedField,
+        title: "Do not access a field without the lock that guards its writes elsewhere",
+        messageFormat: "'{0}' is written under lock '{1}' in {2} but {3} here {4}: {5}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A lock only keeps out code that takes the same lock. When a field is written while holding a lock in one member, " +
+                     "the author expects other threads there; an access elsewhere without that lock runs concurrently with the locked code: " +
+                     "an assignment or '++' can be lost, a List or Dictionary that is not thread-safe can be corrupted or throw, and a " +
+                     "long, double, decimal or multi-field struct can be read half-written. Only writes, compound updates, calls on " +
+                     "non-thread-safe collections and reads that can tear are reported; a plain read of a reference or an int is not. " +
+                     "Constructors, fields used with Interlocked or Volatile, and private helpers whose every caller holds the lock are " +
+                     "not reported. Take the same lock around the access.",
+        helpLinkUri: HelpLink(RuleIdentifiers.InconsistentlyGuardedField));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -540,5 +557,6 @@ public static class RuleCatalogue
         UndisposedOwnedField,
         FinalizerResurrection,
         PinnedPointerEscape,
-        StackAddressEscape);
+        StackAddressEscape,
+        InconsistentlyGuardedField);
 }
