@@ -76,6 +76,7 @@ internal sealed class BodyLocks
         if (result is null)
             return;
         var exempt = !nested && _memberIsConstructor;
+        var lexical = LexicalLocks(graph, analysis);
         var lambdas = new List<(IFlowAnonymousFunctionOperation Lambda, bool UnderLock)>();
         Dictionary<IMethodSymbol, bool>? localFunctions = null;
         foreach (var block in graph.Blocks)
@@ -89,27 +90,28 @@ internal sealed class BodyLocks
                 if (operation is null)
                     continue;
                 _cancellationToken.ThrowIfCancellationRequested();
+                var held = lexical is null ? state : WithLexical(state, lexical, operation.Syntax);
                 foreach (var node in operation.DescendantsAndSelf())
                 {
                     switch (node)
                     {
                         case IFieldReferenceOperation field when !exempt:
-                            Record(field, state, nested);
+                            Record(field, held, nested);
                             break;
                         case IFlowAnonymousFunctionOperation lambda:
-                            lambdas.Add((lambda, !state.IsEmpty));
+                            lambdas.Add((lambda, !held.IsEmpty));
                             break;
                         case IInvocationOperation { TargetMethod.MethodKind: MethodKind.LocalFunction } call:
-                            UseLocalFunction(ref localFunctions, call.TargetMethod, !state.IsEmpty);
+                            UseLocalFunction(ref localFunctions, call.TargetMethod, !held.IsEmpty);
                             break;
                         case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } reference:
                             UseLocalFunction(ref localFunctions, reference.Method, underLock: true);
                             break;
                         case IInvocationOperation call when IsHelper(call.TargetMethod, call.Instance):
-                            Calls.Add(new HelperCall(call.TargetMethod.OriginalDefinition, _member, state, nested, exempt, asDelegate: false));
+                            Calls.Add(new HelperCall(call.TargetMethod.OriginalDefinition, _member, held, nested, exempt, asDelegate: false));
                             break;
                         case IMethodReferenceOperation reference when IsHelper(reference.Method, reference.Instance):
-                            Calls.Add(new HelperCall(reference.Method.OriginalDefinition, _member, state, nested, exempt, asDelegate: true));
+                            Calls.Add(new HelperCall(reference.Method.OriginalDefinition, _member, held, nested, exempt, asDelegate: true));
                             break;
                     }
                 }
@@ -131,6 +133,51 @@ internal sealed class BodyLocks
                 continue;
             Walk(graph.GetLocalFunctionControlFlowGraph(localFunction, _cancellationToken), Lockset.Empty, nested: true);
         }
+    }
+
+    /// <summary>
+    /// <c>lock</c> statements on a <c>System.Threading.Lock</c> that the graph does not lower: with nullable analysis
+    /// on, Roslyn 4.14's graph holds such a statement as an invalid operation over the locked value, with the body's
+    /// operations after it and no enter or exit call. The statement is lexically scoped, so its lock is held exactly
+    /// by the operations inside its body: the pairs (body, lock) found here are added by position.
+    /// </summary>
+    private static List<(SyntaxNode Body, LockKey Key)>? LexicalLocks(ControlFlowGraph graph, LocksetAnalysis analysis)
+    {
+        List<(SyntaxNode, LockKey)>? found = null;
+        foreach (var block in graph.Blocks)
+        {
+            foreach (var operation in block.Operations)
+            {
+                foreach (var node in operation.DescendantsAndSelf())
+                {
+                    if (node is IInvalidOperation invalid && invalid.Syntax.Parent is Microsoft.CodeAnalysis.CSharp.Syntax.LockStatementSyntax statement
+                        && statement.Expression == invalid.Syntax)
+                    {
+                        IOperation? value = null;
+                        foreach (var child in invalid.ChildOperations)
+                        {
+                            value = child;
+                            break;
+                        }
+
+                        (found ??= new List<(SyntaxNode, LockKey)>()).Add((statement.Statement, analysis.KeyOf(value)));
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static Lockset WithLexical(Lockset state, List<(SyntaxNode Body, LockKey Key)> lexical, SyntaxNode at)
+    {
+        foreach (var (body, key) in lexical)
+        {
+            if (body.SyntaxTree == at.SyntaxTree && body.Span.Contains(at.Span))
+                state = state.Acquire(key, LockMode.Exclusive, LockFlavor.Lock);
+        }
+
+        return state;
     }
 
     private static void UseLocalFunction(ref Dictionary<IMethodSymbol, bool>? uses, IMethodSymbol function, bool underLock)
