@@ -401,4 +401,40 @@ public sealed class LocksetTests
             }
             """));
     }
+
+    /// <summary>Regression (System.Net.Http's HttpConnectionPoolManager): a lambda's graph inside a try of its
+    /// enclosing function has a root region whose enclosing region is that try; the dataflow base used to follow it
+    /// into the outer graph's finally and index blocks the lambda's graph does not have.</summary>
+    [Fact]
+    public void LambdaInsideUsingOfConstructor_AnalysedWithoutTheOuterTry()
+    {
+        Assert.Equal(new[] { "_gate:Read{}", "_n:Update{_gate}" }, Accesses("""
+            using System;
+            using System.Threading;
+            class C
+            {
+                private readonly object _gate = new();
+                private Timer? _t;
+                private int _n;
+                void M() { lock (_gate) _n++; }
+                C(bool b)
+                {
+                    if (b)
+                    {
+                        using (ExecutionContext.SuppressFlow())
+                        {
+                            WeakReference<C> state = new WeakReference<C>(this);
+                            _t = new Timer((object? s) =>
+                            {
+                                if (((WeakReference<C>)s!).TryGetTarget(out var target))
+                                {
+                                    target.M();
+                                }
+                            }, state, 1, 1);
+                        }
+                    }
+                }
+            }
+            """));
+    }
 }
