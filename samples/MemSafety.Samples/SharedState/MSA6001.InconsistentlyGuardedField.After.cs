@@ -23,7 +23,7 @@ public sealed class InconsistentlyGuardedFieldAfter
         lock (_gate)
         {
             _names.Clear();
-            _version = 0;
+            _version++;
         }
     }
 }

@@ -18,10 +18,10 @@ public sealed class InconsistentlyGuardedFieldBefore
     }
 
     // MSA6001 (twice): Register changes both fields under _gate; these run at the same time as it, so the list can be
-    // corrupted while it is cleared and an increment made under the lock can be lost.
+    // corrupted while it is cleared and one of two concurrent increments can be lost.
     public void Reset()
     {
         _names.Clear();
-        _version = 0;
+        _version++;
     }
 }

@@ -26,7 +26,7 @@ public sealed class InconsistentlyGuardedFieldTests
     // ------------------------------------------------------------------ reported
 
     [Fact]
-    public Task IncrementOutsideTheLock() => VerifyCS.CodeFixAsync("""
+    public Task DecrementOutsideTheLock() => VerifyCS.CodeFixAsync("""
         class Counter
         {
             private readonly object _gate = new();
@@ -40,9 +40,9 @@ public sealed class InconsistentlyGuardedFieldTests
                 }
             }
 
-            public void Reset()
+            public void Undo()
             {
-                [|_count|] = 0;
+                [|_count|]--;
             }
         }
         """, """
@@ -59,11 +59,11 @@ public sealed class InconsistentlyGuardedFieldTests
                 }
             }
 
-            public void Reset()
+            public void Undo()
             {
                 lock (_gate)
                 {
-                    _count = 0;
+                    _count--;
                 }
             }
         }
@@ -252,19 +252,19 @@ public sealed class InconsistentlyGuardedFieldTests
         class Settings
         {
             private readonly object _gate = new();
-            private string _name = "";
+            private decimal _rate;
 
-            public string Name
+            public decimal Rate
             {
-                get => _name;
-                set => [|_name|] = value;
+                get => [|_rate|];
+                set => [|_rate|] = value;
             }
 
-            public void Rename(string prefix)
+            public void Raise(decimal step)
             {
                 lock (_gate)
                 {
-                    _name = prefix + _name;
+                    _rate = step + _rate;
                 }
             }
         }
@@ -272,25 +272,32 @@ public sealed class InconsistentlyGuardedFieldTests
         class Settings
         {
             private readonly object _gate = new();
-            private string _name = "";
+            private decimal _rate;
 
-            public string Name
+            public decimal Rate
             {
-                get => _name;
+                get
+                {
+                    lock (_gate)
+                    {
+                        return _rate;
+                    }
+                }
+
                 set
                 {
                     lock (_gate)
                     {
-                        _name = value;
+                        _rate = value;
                     }
                 }
             }
 
-            public void Rename(string prefix)
+            public void Raise(decimal step)
             {
                 lock (_gate)
                 {
-                    _name = prefix + _name;
+                    _rate = step + _rate;
                 }
             }
         }
@@ -582,7 +589,7 @@ public sealed class InconsistentlyGuardedFieldTests
             public void Add() { lock (_gate) _n++; }
             public void Set(object _gate, int n)
             {
-                [|_n|] = n;
+                [|_n|] += n;
             }
         }
         """, """
@@ -595,7 +602,7 @@ public sealed class InconsistentlyGuardedFieldTests
             {
                 lock (this._gate)
                 {
-                    _n = n;
+                    _n += n;
                 }
             }
         }
@@ -608,7 +615,7 @@ public sealed class InconsistentlyGuardedFieldTests
             private readonly object _gate = new();
             private static int s_count;
             public void Add() { lock (_gate) s_count++; }
-            public static void Reset() { [|s_count|] = 0; }
+            public static void Reset() { [|s_count|]--; }
         }
         """);
 
@@ -830,6 +837,59 @@ public sealed class InconsistentlyGuardedFieldTests
             static Names() { s_names = new Dictionary<int, string>(); s_names[1] = "one"; }
             public static void Count() { lock (s_gate) s_lookups++; }
             public static int Lookups { get { lock (s_gate) return s_lookups; } }
+        }
+        """);
+
+    [Fact]
+    public Task PlainStoreOfWordSizedValue_InitializeBeforePublication_NoDiagnostic() => Verify<InconsistentlyGuardedFieldAnalyzer>.AnalyzerAsync("""
+        class Stream
+        {
+            private readonly object _creditSync = new();
+            private int _credit;
+            private bool _closed;
+            public void Initialize(int window) { _credit = window; _closed = false; }
+            public void OnWindowUpdate(int amount) { lock (_creditSync) { _credit += amount; _closed = _credit < 0; } }
+        }
+        """);
+
+    [Fact]
+    public Task LockFreeMemberWithInterlocked_NoDiagnostic() => Verify<InconsistentlyGuardedFieldAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class WorkStealingQueue
+        {
+            private volatile int _tail;
+            private int _addTakeCount;
+            private int _stealCount;
+            public void LocalPush()
+            {
+                Interlocked.Exchange(ref _tail, _tail + 1);
+                _addTakeCount++;
+            }
+            public void Steal()
+            {
+                lock (this) { _stealCount++; _addTakeCount -= _stealCount; }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LockOnAStreamItUses_NotAGuardOfOwnFields_NoDiagnostic() => Verify<InconsistentlyGuardedFieldAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class Window
+        {
+            private readonly Stream _base;
+            private long _position;
+            public Window(Stream b) => _base = b;
+            public int ReadByte()
+            {
+                lock (_base)
+                {
+                    _base.Position = _position;
+                    _position++;
+                    return _base.ReadByte();
+                }
+            }
+            public long Position { get => _position; set => _position = value; }
         }
         """);
 

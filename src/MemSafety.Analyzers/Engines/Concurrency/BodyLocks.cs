@@ -77,6 +77,7 @@ internal sealed class BodyLocks
             return;
         var exempt = !nested && _memberIsConstructor;
         var lexical = LexicalLocks(graph, analysis);
+        var lockFree = UsesLockFreePrimitives(graph);
         var lambdas = new List<(IFlowAnonymousFunctionOperation Lambda, bool UnderLock)>();
         Dictionary<IMethodSymbol, bool>? localFunctions = null;
         foreach (var block in graph.Blocks)
@@ -96,7 +97,7 @@ internal sealed class BodyLocks
                     switch (node)
                     {
                         case IFieldReferenceOperation field when !exempt:
-                            Record(field, held, nested);
+                            Record(field, held, nested, lockFree);
                             break;
                         case IFlowAnonymousFunctionOperation lambda:
                             lambdas.Add((lambda, !held.IsEmpty));
@@ -180,6 +181,27 @@ internal sealed class BodyLocks
         return state;
     }
 
+    private bool UsesLockFreePrimitives(ControlFlowGraph graph)
+    {
+        foreach (var block in graph.Blocks)
+        {
+            foreach (var operation in block.Operations)
+            {
+                foreach (var node in operation.DescendantsAndSelf())
+                {
+                    if (node is IInvocationOperation call
+                        && (ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Interlocked) || ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Volatile))
+                        || node is IFieldReferenceOperation { Field.IsVolatile: true })
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+
     private static void UseLocalFunction(ref Dictionary<IMethodSymbol, bool>? uses, IMethodSymbol function, bool underLock)
     {
         uses ??= new Dictionary<IMethodSymbol, bool>(SymbolEqualityComparer.Default);
@@ -194,7 +216,7 @@ internal sealed class BodyLocks
            && SymbolEqualityComparer.Default.Equals(method.ContainingType?.OriginalDefinition, _type)
            && (method.IsStatic || LocksetAnalysis.Unwrap(instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance });
 
-    private void Record(IFieldReferenceOperation reference, Lockset state, bool nested)
+    private void Record(IFieldReferenceOperation reference, Lockset state, bool nested, bool lockFree)
     {
         var field = reference.Field;
         if (field.IsConst || !SymbolEqualityComparer.Default.Equals(field.ContainingType?.OriginalDefinition, _type))
@@ -203,7 +225,7 @@ internal sealed class BodyLocks
         if (!field.IsStatic && LocksetAnalysis.Unwrap(reference.Instance) is not IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance })
             return;
         var (kind, member) = Classify(reference);
-        Accesses.Add(new FieldAccess(field.OriginalDefinition, kind, member, reference, state, _member, nested));
+        Accesses.Add(new FieldAccess(field.OriginalDefinition, kind, member, reference, state, _member, nested, lockFree));
     }
 
     private (FieldAccessKind Kind, string? Member) Classify(IFieldReferenceOperation reference)

@@ -26,8 +26,9 @@ public enum FieldAccessKind : byte
 /// <summary>One access to a field of the analysed type, with the locks its own function holds there.</summary>
 public sealed class FieldAccess
 {
-    internal FieldAccess(IFieldSymbol field, FieldAccessKind kind, string? member, IOperation operation, Lockset held, ISymbol? function, bool inNestedFunction)
+    internal FieldAccess(IFieldSymbol field, FieldAccessKind kind, string? member, IOperation operation, Lockset held, ISymbol? function, bool inNestedFunction, bool inLockFreeCode)
     {
+        InLockFreeCode = inLockFreeCode;
         Field = field;
         Kind = kind;
         Member = member;
@@ -55,6 +56,10 @@ public sealed class FieldAccess
 
     /// <summary>In a lambda or local function, which starts with no lock held whoever created it.</summary>
     public bool InNestedFunction { get; }
+
+    /// <summary>The function also uses <c>Interlocked</c>, <c>Volatile</c> or a <c>volatile</c> field: a hand-written
+    /// lock-free protocol, whose safety rests on invariants (a single owner thread, a publication order) not visible here.</summary>
+    public bool InLockFreeCode { get; }
 
     public bool IsWrite => Kind is FieldAccessKind.Write or FieldAccessKind.Update or FieldAccessKind.CollectionWrite;
 }

@@ -148,7 +148,7 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             for (var i = 0; i < held.Count; i++)
             {
                 var h = held[i];
-                if (h.Mode != LockMode.Exclusive)
+                if (h.Mode != LockMode.Exclusive || !IsDedicated(h))
                     continue;
                 var found = false;
                 for (var c = 0; c < candidates.Count; c++)
@@ -177,12 +177,14 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
 
         foreach (var (access, held) in accesses)
         {
-            if (held.HasUnknown)
+            if (held.HasUnknown || access.InLockFreeCode)
                 continue;
             var report = access.Kind switch
             {
-                // A volatile field assigned outside the lock is published on purpose (a volatile write is a release).
-                FieldAccessKind.Write => !field.IsVolatile && !held.Holds(best.Lock.Key, exclusive: true),
+                // A plain store of a word-sized value is atomic: what it races with is the logic of the locked code, which
+                // real code mostly rules out by other means (an Initialize before the object is published, a flag set
+                // once). Only stores of values that can tear are reported; read-modify-writes always are.
+                FieldAccessKind.Write => BodyLocks.CanTear(field.Type) && !held.Holds(best.Lock.Key, exclusive: true),
                 FieldAccessKind.Update or FieldAccessKind.CollectionWrite => !held.Holds(best.Lock.Key, exclusive: true),
                 FieldAccessKind.CollectionRead or FieldAccessKind.TearingRead => !held.Holds(best.Lock.Key, exclusive: false),
                 _ => false,
@@ -190,6 +192,20 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             if (report)
                 findings.Add(new Finding(access, held, best.Lock, best.First));
         }
+    }
+
+    /// <summary>
+    /// A lock that exists to be a lock: <c>this</c>, <c>typeof(T)</c>, a field typed <c>object</c> or
+    /// <c>System.Threading.Lock</c>, or a synchronisation primitive. A <c>lock</c> on an object that is something else
+    /// too (a stream, a collection) serialises the use of that object, and fields written while holding it are not
+    /// thereby guarded by it (SharpZipLib's <c>PartialInputStream</c> locks the shared base stream around its reads and
+    /// sets its own position there; a Stream instance is not meant for concurrent use anyway).
+    /// </summary>
+    private static bool IsDedicated(HeldLock held)
+    {
+        if (held.Flavor != LockFlavor.Monitor || held.Key.Kind != LockKind.Field)
+            return true;
+        return held.Key.Symbol is IFieldSymbol { Type.SpecialType: SpecialType.System_Object };
     }
 
     /// <summary>For each finding, the statement (or expression body) a fix wraps in the lock: the innermost statement
@@ -292,24 +308,28 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         var type = access.Field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
         switch (access.Kind)
         {
-            case FieldAccessKind.Write:
-                return "a lock keeps out only code that takes it too, so this assignment can land in the middle of the locked code, which then overwrites it or acts on a value that changed under it";
             case FieldAccessKind.Update:
                 return "the read, the computation and the write are separate steps, so an update made concurrently under the lock can be lost";
             case FieldAccessKind.CollectionWrite:
                 return type + " is not thread-safe, and changing it while the locked code uses it can corrupt its internal state";
+            case FieldAccessKind.CollectionRead when access.Member == "Count":
+                return type + " is not thread-safe, and its Count read while the locked code changes it can see a half-done change";
             case FieldAccessKind.CollectionRead:
                 return type + " is not thread-safe, and reading it while the locked code changes it can throw, miss items or see a half-done change";
             default:
                 var t = access.Field.Type;
                 if (t is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
                     t = underlying;
+                var write = access.Kind == FieldAccessKind.Write;
+                var (steps, consequence) = write
+                    ? ("written", "a read under the lock can see half of this write")
+                    : ("read", "this read can see half of a write made under the lock");
                 return t.SpecialType switch
                 {
                     SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double
-                        => "in a 32-bit process a " + type + " is read in two 4-byte halves, so this read can see half of a write made under the lock",
-                    SpecialType.System_Decimal => "a decimal is 16 bytes, read in several steps, so this read can see half of a write made under the lock",
-                    _ => "a " + type + " is copied one field at a time, so this read can mix fields of two writes made under the lock",
+                        => "in a 32-bit process a " + type + " is " + steps + " in two 4-byte halves, so " + consequence,
+                    SpecialType.System_Decimal => "a decimal is 16 bytes, " + steps + " in several steps, so " + consequence,
+                    _ => "a " + type + " is copied one field at a time, so " + (write ? "a read under the lock can mix fields of this write and an older one" : "this read can mix fields of two writes made under the lock"),
                 };
         }
     }
