@@ -518,11 +518,11 @@ public static class RuleCatalogue
         isEnabledByDefault: true,
         description: "A lock only keeps out code that takes the same lock. When a field is written while holding a lock in one member, " +
                      "the author expects other threads there; an access elsewhere without that lock runs concurrently with the locked code: " +
-                     "an assignment or '++' can be lost, a List or Dictionary that is not thread-safe can be corrupted or throw, and a " +
-                     "long, double, decimal or multi-field struct can be read half-written. Only writes, compound updates, calls on " +
-                     "non-thread-safe collections and reads that can tear are reported; a plain read of a reference or an int is not. " +
-                     "Constructors, fields used with Interlocked or Volatile, and private helpers whose every caller holds the lock are " +
-                     "not reported. Take the same lock around the access.",
+                     "a '++' or '+=' can be lost, a List or Dictionary that is not thread-safe can be corrupted or throw, and a " +
+                     "long, double, decimal or multi-field struct can be read or written half-way. Only compound updates, calls on " +
+                     "non-thread-safe collections and reads and writes that can tear are reported; a plain read or store of a reference " +
+                     "or an int is not. Constructors, fields used with Interlocked or Volatile, members that use lock-free primitives, " +
+                     "and private helpers whose every caller holds the lock are not reported. Take the same lock around the access.",
         helpLinkUri: HelpLink(RuleIdentifiers.InconsistentlyGuardedField));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
