@@ -41,6 +41,7 @@ public static class RuleIdentifiers
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string StackViewEscape = "MSA5005";
+    public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
 }
@@ -543,6 +544,7 @@ public static class RuleCatalogue
                      "it. new Span<T>(ref x) (and a plain ref) would have been refused by the compiler (CS8347, CS8352). Keep the span " +
                      "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
+
     public static readonly DiagnosticDescriptor ExposedLockTarget = new(
         RuleIdentifiers.ExposedLockTarget,
         title: "Lock on a private object that never changes",
@@ -571,6 +573,22 @@ public static class RuleCatalogue
                      "blocks forever. Use a lock statement (or using (x.EnterScope()) for System.Threading.Lock), or put the " +
                      "release in the finally of a try that starts right after the acquire.",
         helpLinkUri: HelpLink(RuleIdentifiers.LockWithoutFinally));
+
+    public static readonly DiagnosticDescriptor InconsistentlyGuardedField = new(
+        RuleIdentifiers.InconsistentlyGuardedField,
+        title: "Do not access a field without the lock that guards its writes elsewhere",
+        messageFormat: "'{0}' is written under lock '{1}' in {2} but {3} here {4}: {5}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A lock only keeps out code that takes the same lock. When a field is written while holding a lock in one member, " +
+                     "the author expects other threads there; an access elsewhere without that lock runs concurrently with the locked code: " +
+                     "a '++' or '+=' can be lost, a List or Dictionary that is not thread-safe can be corrupted or throw, and a " +
+                     "long, double, decimal or multi-field struct can be read or written half-way. Only compound updates, calls on " +
+                     "non-thread-safe collections and reads and writes that can tear are reported; a plain read or store of a reference " +
+                     "or an int is not. Constructors, fields used with Interlocked or Volatile, members that use lock-free primitives, " +
+                     "and private helpers whose every caller holds the lock are not reported. Take the same lock around the access.",
+        helpLinkUri: HelpLink(RuleIdentifiers.InconsistentlyGuardedField));
 
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
@@ -607,6 +625,7 @@ public static class RuleCatalogue
         StackAddressEscape,
         UnpinnedManagedAddress,
         StackViewEscape,
+        InconsistentlyGuardedField,
         ExposedLockTarget,
         LockWithoutFinally);
 }

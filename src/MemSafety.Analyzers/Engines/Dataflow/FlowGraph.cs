@@ -240,7 +240,7 @@ internal sealed class FlowGraph
                 return; // return value / throw / error: no successor here (throws flow along exception edges)
 
             // The end of a finally (go where its copy goes) or of a filter that rejected the exception.
-            for (ControlFlowRegion? region = block.EnclosingRegion; region is not null; region = region.EnclosingRegion)
+            for (ControlFlowRegion? region = block.EnclosingRegion; region is not null && region.Kind != ControlFlowRegionKind.Root; region = region.EnclosingRegion)
             {
                 if (region.Kind == ControlFlowRegionKind.Filter)
                 {
@@ -282,7 +282,9 @@ internal sealed class FlowGraph
         /// search goes on outwards), up to the finally of the innermost enclosing try-finally.</summary>
         private void ExceptionTargets(ControlFlowRegion? region, int context, List<int> targets)
         {
-            for (; region is not null; region = region.EnclosingRegion)
+            // A lambda's or local function's graph ends at its root region, whose enclosing region is the enclosing
+            // function's region around the lambda (a try of the outer graph is not this graph's handler).
+            for (; region is not null && region.Kind != ControlFlowRegionKind.Root; region = region.EnclosingRegion)
             {
                 if (region.Kind == ControlFlowRegionKind.Finally)
                 {

@@ -1,0 +1,343 @@
+using System.Collections.Generic;
+using System.Threading;
+using MemSafety.Analyzers.Engines.Dataflow;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Engines.Concurrency;
+
+/// <summary>
+/// The lockset facts of one member body: every access to a field of the type with the locks its function holds
+/// there (<see cref="LocksetAnalysis"/> over the body's graph), and every call of a private method of the type with
+/// the locks held at the call (for <see cref="TypeLocks"/>, which gives a helper the locks all its callers hold).
+/// <para>
+/// Lambdas and local functions are graphs of their own and start with no lock held: they may run later, on another
+/// thread. One created (or a local function called) while a lock is held may also run right there, under it, so
+/// its accesses are left out rather than guessed at. A constructor's own accesses are left out (the object is not
+/// shared yet); the lambdas it creates are not.
+/// </para>
+/// </summary>
+internal sealed class BodyLocks
+{
+    private readonly INamedTypeSymbol _type;
+    private readonly ConcurrencyTypes _types;
+    private readonly ISymbol? _member;
+    private readonly bool _memberIsConstructor;
+    private readonly System.Func<IFieldSymbol, bool> _isBinarySemaphore;
+    private readonly CancellationToken _cancellationToken;
+
+    private BodyLocks(INamedTypeSymbol type, ConcurrencyTypes types, ISymbol? member, System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken)
+    {
+        _type = type;
+        _types = types;
+        _member = member;
+        _memberIsConstructor = member is IMethodSymbol { MethodKind: MethodKind.Constructor or MethodKind.StaticConstructor } || member is IFieldSymbol or IPropertySymbol;
+        _isBinarySemaphore = isBinarySemaphore;
+        _cancellationToken = cancellationToken;
+    }
+
+    public List<FieldAccess> Accesses { get; } = new();
+
+    public List<HelperCall> Calls { get; } = new();
+
+    /// <summary>Analyses one body. <paramref name="member"/> is the method or accessor (a field or property for an
+    /// initializer: exempt, as constructors are); <paramref name="boundary"/> the locks held on entry
+    /// (<c>[MethodImpl(MethodImplOptions.Synchronized)]</c>).</summary>
+    public static BodyLocks Analyze(ControlFlowGraph graph, INamedTypeSymbol type, ISymbol? member, Lockset boundary, ConcurrencyTypes types,
+        System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken)
+    {
+        var body = new BodyLocks(type, types, member, isBinarySemaphore, cancellationToken);
+        body.Walk(graph, boundary, nested: false);
+        return body;
+    }
+
+    /// <summary>The locks a <c>[MethodImpl(MethodImplOptions.Synchronized)]</c> method holds throughout: <c>this</c>,
+    /// or the type for a static method (what the runtime locks).</summary>
+    public static Lockset EntryLocks(IMethodSymbol? method, INamedTypeSymbol type, ConcurrencyTypes types)
+    {
+        if (method is null || types.MethodImplAttribute is null)
+            return Lockset.Empty;
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (!SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, types.MethodImplAttribute) || attribute.ConstructorArguments.Length != 1)
+                continue;
+            if (attribute.ConstructorArguments[0].Value is int options && (options & 0x20) != 0)
+                return Lockset.Empty.Acquire(method.IsStatic ? new LockKey(LockKind.Type, type) : new LockKey(LockKind.This, type), LockMode.Exclusive, LockFlavor.Synchronized);
+        }
+
+        return Lockset.Empty;
+    }
+
+    private void Walk(ControlFlowGraph graph, Lockset boundary, bool nested)
+    {
+        var analysis = new LocksetAnalysis(graph, _type, _types, boundary, _isBinarySemaphore);
+        var result = Dataflow.Dataflow.Analyze(graph, analysis, _cancellationToken);
+        if (result is null)
+            return;
+        var exempt = !nested && _memberIsConstructor;
+        var lexical = LexicalLocks(graph, analysis);
+        var lockFree = UsesLockFreePrimitives(graph);
+        var lambdas = new List<(IFlowAnonymousFunctionOperation Lambda, bool UnderLock)>();
+        Dictionary<IMethodSymbol, bool>? localFunctions = null;
+        foreach (var block in graph.Blocks)
+        {
+            if (!result.TryGetStateAtStart(block, out var state))
+                continue;
+            var operations = block.Operations;
+            for (var i = 0; i <= operations.Length; i++)
+            {
+                var operation = i < operations.Length ? operations[i] : block.BranchValue;
+                if (operation is null)
+                    continue;
+                _cancellationToken.ThrowIfCancellationRequested();
+                var held = lexical is null ? state : WithLexical(state, lexical, operation.Syntax);
+                foreach (var node in operation.DescendantsAndSelf())
+                {
+                    switch (node)
+                    {
+                        case IFieldReferenceOperation field when !exempt:
+                            Record(field, held, nested, lockFree);
+                            break;
+                        case IFlowAnonymousFunctionOperation lambda:
+                            lambdas.Add((lambda, !held.IsEmpty));
+                            break;
+                        case IInvocationOperation { TargetMethod.MethodKind: MethodKind.LocalFunction } call:
+                            UseLocalFunction(ref localFunctions, call.TargetMethod, !held.IsEmpty);
+                            break;
+                        case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction } reference:
+                            UseLocalFunction(ref localFunctions, reference.Method, underLock: true);
+                            break;
+                        case IInvocationOperation call when IsHelper(call.TargetMethod, call.Instance):
+                            Calls.Add(new HelperCall(call.TargetMethod.OriginalDefinition, _member, held, nested, exempt, asDelegate: false));
+                            break;
+                        case IMethodReferenceOperation reference when IsHelper(reference.Method, reference.Instance):
+                            Calls.Add(new HelperCall(reference.Method.OriginalDefinition, _member, held, nested, exempt, asDelegate: true));
+                            break;
+                    }
+                }
+
+                state = analysis.Transfer(operation, state);
+            }
+        }
+
+        foreach (var (lambda, underLock) in lambdas)
+        {
+            if (!underLock)
+                Walk(graph.GetAnonymousFunctionControlFlowGraph(lambda, _cancellationToken), Lockset.Empty, nested: true);
+        }
+
+        foreach (var localFunction in graph.LocalFunctions)
+        {
+            // Never used, or used only where no lock is held: its body runs with none.
+            if (localFunctions is not null && localFunctions.TryGetValue(localFunction, out var underLock) && underLock)
+                continue;
+            Walk(graph.GetLocalFunctionControlFlowGraph(localFunction, _cancellationToken), Lockset.Empty, nested: true);
+        }
+    }
+
+    /// <summary>
+    /// <c>lock</c> statements on a <c>System.Threading.Lock</c> that the graph does not lower: with nullable analysis
+    /// on, Roslyn 4.14's graph holds such a statement as an invalid operation over the locked value, with the body's
+    /// operations after it and no enter or exit call. The statement is lexically scoped, so its lock is held exactly
+    /// by the operations inside its body: the pairs (body, lock) found here are added by position.
+    /// </summary>
+    private static List<(SyntaxNode Body, LockKey Key)>? LexicalLocks(ControlFlowGraph graph, LocksetAnalysis analysis)
+    {
+        List<(SyntaxNode, LockKey)>? found = null;
+        foreach (var block in graph.Blocks)
+        {
+            foreach (var operation in block.Operations)
+            {
+                foreach (var node in operation.DescendantsAndSelf())
+                {
+                    if (node is IInvalidOperation invalid && invalid.Syntax.Parent is Microsoft.CodeAnalysis.CSharp.Syntax.LockStatementSyntax statement
+                        && statement.Expression == invalid.Syntax)
+                    {
+                        IOperation? value = null;
+                        foreach (var child in invalid.ChildOperations)
+                        {
+                            value = child;
+                            break;
+                        }
+
+                        (found ??= new List<(SyntaxNode, LockKey)>()).Add((statement.Statement, analysis.KeyOf(value)));
+                    }
+                }
+            }
+        }
+
+        return found;
+    }
+
+    private static Lockset WithLexical(Lockset state, List<(SyntaxNode Body, LockKey Key)> lexical, SyntaxNode at)
+    {
+        foreach (var (body, key) in lexical)
+        {
+            if (body.SyntaxTree == at.SyntaxTree && body.Span.Contains(at.Span))
+                state = state.Acquire(key, LockMode.Exclusive, LockFlavor.Lock);
+        }
+
+        return state;
+    }
+
+    private bool UsesLockFreePrimitives(ControlFlowGraph graph)
+    {
+        foreach (var block in graph.Blocks)
+        {
+            foreach (var operation in block.Operations)
+            {
+                foreach (var node in operation.DescendantsAndSelf())
+                {
+                    if (node is IInvocationOperation call
+                        && (ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Interlocked) || ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Volatile))
+                        || node is IFieldReferenceOperation { Field.IsVolatile: true })
+                    {
+                        return true;
+                    }
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static void UseLocalFunction(ref Dictionary<IMethodSymbol, bool>? uses, IMethodSymbol function, bool underLock)
+    {
+        uses ??= new Dictionary<IMethodSymbol, bool>(SymbolEqualityComparer.Default);
+        uses.TryGetValue(function.OriginalDefinition, out var known);
+        uses[function.OriginalDefinition] = known || underLock;
+    }
+
+    /// <summary>A private ordinary method of the type called on this instance (or static): every caller is in the type.</summary>
+    private bool IsHelper(IMethodSymbol method, IOperation? instance)
+        => method.MethodKind == MethodKind.Ordinary
+           && method.DeclaredAccessibility == Accessibility.Private
+           && SymbolEqualityComparer.Default.Equals(method.ContainingType?.OriginalDefinition, _type)
+           && (method.IsStatic || LocksetAnalysis.Unwrap(instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance });
+
+    private void Record(IFieldReferenceOperation reference, Lockset state, bool nested, bool lockFree)
+    {
+        var field = reference.Field;
+        if (field.IsConst || !SymbolEqualityComparer.Default.Equals(field.ContainingType?.OriginalDefinition, _type))
+            return;
+        // Another instance's field is guarded by that instance's lock, not ours.
+        if (!field.IsStatic && LocksetAnalysis.Unwrap(reference.Instance) is not IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance })
+            return;
+        var (kind, member) = Classify(reference);
+        Accesses.Add(new FieldAccess(field.OriginalDefinition, kind, member, reference, state, _member, nested, lockFree));
+    }
+
+    private (FieldAccessKind Kind, string? Member) Classify(IFieldReferenceOperation reference)
+    {
+        var parent = reference.Parent;
+        switch (parent)
+        {
+            case ISimpleAssignmentOperation assignment when assignment.Target == reference:
+                return (FieldAccessKind.Write, null);
+            case ICompoundAssignmentOperation compound when compound.Target == reference:
+                return (FieldAccessKind.Update, null);
+            case IIncrementOrDecrementOperation:
+                return (FieldAccessKind.Update, null);
+            case IDeconstructionAssignmentOperation:
+                return (FieldAccessKind.Write, null);
+            case IArgumentOperation { Parameter.RefKind: RefKind.Ref or RefKind.Out } argument:
+                return argument.Parent is IInvocationOperation call
+                       && (ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Interlocked) || ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Volatile))
+                    ? (FieldAccessKind.Atomic, call.TargetMethod.Name)
+                    : (FieldAccessKind.Write, null);
+            case IArgumentOperation { Parameter.RefKind: RefKind.In or RefKind.RefReadOnlyParameter, Parent: IInvocationOperation volatileRead }
+                when ConcurrencyTypes.Is(volatileRead.TargetMethod.ContainingType, _types.Volatile):
+                return (FieldAccessKind.Atomic, volatileRead.TargetMethod.Name);
+        }
+
+        if (NonThreadSafeCollections.Is(reference.Field.Type))
+        {
+            // Through the implicit conversion to IEnumerable<T> of a LINQ call.
+            var user = parent;
+            IOperation child = reference;
+            while (user is IConversionOperation { IsImplicit: true })
+            {
+                child = user;
+                user = user.Parent;
+            }
+
+            switch (user)
+            {
+                case IInvocationOperation call when call.Instance == child:
+                    return (NonThreadSafeCollections.IsMutator(call.TargetMethod.Name) ? FieldAccessKind.CollectionWrite : FieldAccessKind.CollectionRead, call.TargetMethod.Name);
+                case IPropertyReferenceOperation property when property.Instance == child:
+                    var name = property.Property.IsIndexer ? "this[]" : property.Property.Name;
+                    return (IsAssigned(property) ? FieldAccessKind.CollectionWrite : FieldAccessKind.CollectionRead, name);
+                case IArgumentOperation { Parent: IInvocationOperation { TargetMethod.IsExtensionMethod: true } extension } argument when extension.Arguments.Length > 0 && extension.Arguments[0] == argument:
+                    return (FieldAccessKind.CollectionRead, extension.TargetMethod.Name);
+            }
+
+            return (FieldAccessKind.Read, null);
+        }
+
+        // A member of a wide value read through the field reads only that member, not the whole value.
+        if (parent is IMemberReferenceOperation { Instance: var instance } && instance == reference
+            || parent is IInvocationOperation { Instance: var receiver } && receiver == reference)
+        {
+            return (FieldAccessKind.Read, null);
+        }
+
+        return (CanTear(reference.Field.Type) ? FieldAccessKind.TearingRead : FieldAccessKind.Read, null);
+    }
+
+    private static bool IsAssigned(IOperation operation)
+        => operation.Parent is IAssignmentOperation assignment && assignment.Target == operation;
+
+    /// <summary>Wider than the atomic unit the runtime guarantees (ECMA-335 I.12.6.6: reads and writes of properly
+    /// aligned values no larger than the native int are atomic): 8-byte integers and doubles in a 32-bit process,
+    /// <c>decimal</c>, and any struct of more than one field (<c>Nullable&lt;T&gt;</c> included), copied field by field.</summary>
+    internal static bool CanTear(ITypeSymbol type)
+    {
+        if (type is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
+            type = underlying;
+        switch (type.SpecialType)
+        {
+            case SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double or SpecialType.System_Decimal:
+                return true;
+            case SpecialType.None:
+                break;
+            default:
+                return false;
+        }
+
+        if (type.TypeKind != TypeKind.Struct || type is not INamedTypeSymbol named)
+            return false;
+        var fields = 0;
+        foreach (var member in named.GetMembers())
+        {
+            if (member is IFieldSymbol { IsStatic: false, IsConst: false } && ++fields > 1)
+                return true;
+        }
+
+        return false;
+    }
+}
+
+/// <summary>The collections of <c>System.Collections.Generic</c> that are not safe to use from several threads
+/// unless every use is locked, and which of their members change them.</summary>
+internal static class NonThreadSafeCollections
+{
+    public static bool Is(ITypeSymbol type)
+    {
+        if (type is not INamedTypeSymbol { IsGenericType: true } named
+            || named.ContainingNamespace is not { Name: "Generic", ContainingNamespace: { Name: "Collections", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } })
+        {
+            return false;
+        }
+
+        return named.MetadataName is "List`1" or "Dictionary`2" or "HashSet`1" or "Queue`1" or "Stack`1" or "SortedDictionary`2"
+            or "SortedList`2" or "SortedSet`1" or "LinkedList`1" or "PriorityQueue`2";
+    }
+
+    public static bool IsMutator(string name) => name is "Add" or "AddRange" or "Insert" or "InsertRange" or "Remove" or "RemoveAt"
+        or "RemoveAll" or "RemoveRange" or "RemoveWhere" or "Clear" or "Sort" or "Reverse" or "TrimExcess" or "EnsureCapacity" or "TryAdd"
+        or "Enqueue" or "EnqueueRange" or "Dequeue" or "TryDequeue" or "EnqueueDequeue" or "DequeueEnqueue" or "Push" or "Pop" or "TryPop"
+        or "UnionWith" or "IntersectWith" or "ExceptWith" or "SymmetricExceptWith" or "AddFirst" or "AddLast" or "AddBefore" or "AddAfter"
+        or "RemoveFirst" or "RemoveLast" or "CollectionsMarshal";
+}

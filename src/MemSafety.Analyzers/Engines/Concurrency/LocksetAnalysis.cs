@@ -1,0 +1,236 @@
+using System.Collections.Generic;
+using MemSafety.Analyzers.Engines.Dataflow;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.FlowAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Engines.Concurrency;
+
+/// <summary>
+/// Forward must-analysis over one function's graph: which locks are definitely held before each operation.
+/// <para>
+/// Roslyn's graph already lowers <c>lock (o)</c> to <c>Monitor.Enter(o, ref taken)</c> in a try and
+/// <c>Monitor.Exit(o)</c> in its finally, and <c>lock</c> on a <c>System.Threading.Lock</c> (C# 13) to
+/// <c>o.EnterScope()</c> with <c>Scope.Dispose()</c> in the finally, so one set of call transfers covers the
+/// statement and manual locking alike: <c>Monitor.Enter/TryEnter/Exit</c>, <c>Lock.Enter/TryEnter/Exit/EnterScope</c>
+/// (and the scope's <c>Dispose</c>, also through <c>using</c>), <c>ReaderWriterLockSlim</c>
+/// <c>Enter/TryEnter/Exit{Read,UpgradeableRead,Write}Lock</c> (read and upgradeable-read are shared, write exclusive),
+/// <c>SemaphoreSlim.Wait/WaitAsync/Release</c> on a binary semaphore (the only one of these that may be held across
+/// <c>await</c>), <c>SpinLock.Enter/TryEnter/Exit</c> and <c>Mutex.WaitOne/ReleaseMutex</c>. A <c>TryEnter</c> counts
+/// as taking the lock (the usual code goes on only when it succeeded). The exception edges of the solver make a
+/// lock taken inside a try not held in its handlers.
+/// </para>
+/// </summary>
+internal sealed class LocksetAnalysis : DataflowAnalysis<Lockset>
+{
+    private readonly ConcurrencyTypes _types;
+    private readonly INamedTypeSymbol _owner;
+    private readonly Dictionary<CaptureId, IOperation?> _captures = new();
+    private readonly Dictionary<ILocalSymbol, IOperation?> _scopeLocals = new(SymbolEqualityComparer.Default);
+    private readonly System.Func<IFieldSymbol, bool> _isBinarySemaphore;
+
+    public LocksetAnalysis(ControlFlowGraph graph, INamedTypeSymbol owner, ConcurrencyTypes types, Lockset boundary, System.Func<IFieldSymbol, bool> isBinarySemaphore)
+    {
+        _types = types;
+        _owner = owner;
+        Boundary = boundary;
+        _isBinarySemaphore = isBinarySemaphore;
+        foreach (var block in graph.Blocks)
+        {
+            foreach (var operation in block.Operations)
+                Record(operation);
+            if (block.BranchValue is { } branch)
+                Record(branch);
+        }
+    }
+
+    public override DataflowDirection Direction => DataflowDirection.Forward;
+
+    public override Lockset Boundary { get; }
+
+    public override Lockset Bottom => Lockset.Empty;
+
+    public override Lockset Join(Lockset left, Lockset right) => left.Intersect(right);
+
+    public override bool Same(Lockset left, Lockset right) => left.Equals(right);
+
+    public override Lockset Transfer(IOperation operation, Lockset state)
+    {
+        if (operation is IInvocationOperation direct)
+            return Apply(direct, state);
+        foreach (var descendant in operation.Descendants())
+        {
+            if (descendant is IInvocationOperation invocation)
+                state = Apply(invocation, state);
+        }
+
+        return state;
+    }
+
+    /// <summary>Flow captures (the lowered <c>lock</c> holds its object in one) and locals that hold a
+    /// <c>Lock.Scope</c>, so that an exit names the lock its enter took.</summary>
+    private void Record(IOperation operation)
+    {
+        foreach (var node in operation.DescendantsAndSelf())
+        {
+            switch (node)
+            {
+                case IFlowCaptureOperation capture:
+                    _captures[capture.Id] = _captures.TryGetValue(capture.Id, out var known) && known is not null && known.Syntax != capture.Value.Syntax
+                        ? null
+                        : capture.Value;
+                    break;
+                case ISimpleAssignmentOperation { Target: ILocalReferenceOperation local, Value: var value } when IsEnterScope(Unwrap(value)):
+                    _scopeLocals[local.Local] = _scopeLocals.ContainsKey(local.Local) ? null : Unwrap(value);
+                    break;
+            }
+        }
+    }
+
+    private Lockset Apply(IInvocationOperation invocation, Lockset state)
+    {
+        var method = invocation.TargetMethod;
+        var type = method.ContainingType;
+        if (type is null)
+            return state;
+        if (ConcurrencyTypes.Is(type, _types.Monitor))
+        {
+            if (invocation.Arguments.Length == 0)
+                return state;
+            var key = KeyOf(invocation.Arguments[0].Value);
+            return method.Name switch
+            {
+                "Enter" or "TryEnter" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Monitor),
+                "Exit" => state.Release(key, LockMode.Exclusive),
+                _ => state,
+            };
+        }
+
+        if (ConcurrencyTypes.Is(type, _types.Lock))
+        {
+            var key = KeyOf(invocation.Instance);
+            return method.Name switch
+            {
+                "Enter" or "TryEnter" or "EnterScope" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Lock),
+                "Exit" => state.Release(key, LockMode.Exclusive),
+                _ => state,
+            };
+        }
+
+        if (ConcurrencyTypes.Is(type, _types.LockScope))
+        {
+            if (method.Name != "Dispose")
+                return state;
+            var scope = ScopeOrigin(invocation.Instance);
+            return state.Release(scope is IInvocationOperation enter ? KeyOf(enter.Instance) : LockKey.Unknown, LockMode.Exclusive);
+        }
+
+        if (ConcurrencyTypes.Is(type, _types.ReaderWriterLockSlim))
+        {
+            var key = KeyOf(invocation.Instance);
+            return method.Name switch
+            {
+                "EnterReadLock" or "TryEnterReadLock" or "EnterUpgradeableReadLock" or "TryEnterUpgradeableReadLock"
+                    => state.Acquire(key, LockMode.Shared, LockFlavor.ReaderWriter),
+                "EnterWriteLock" or "TryEnterWriteLock" => state.Acquire(key, LockMode.Exclusive, LockFlavor.ReaderWriter),
+                "ExitReadLock" or "ExitUpgradeableReadLock" => state.Release(key, LockMode.Shared),
+                "ExitWriteLock" => state.Release(key, LockMode.Exclusive),
+                _ => state,
+            };
+        }
+
+        if (ConcurrencyTypes.Is(type, _types.SemaphoreSlim))
+        {
+            // Only a semaphore that admits one holder is a lock; a counting one lets several threads in.
+            if (Unwrap(invocation.Instance) is not IFieldReferenceOperation { Field: var field } || !_isBinarySemaphore(field))
+                return state;
+            var key = KeyOf(invocation.Instance);
+            return method.Name switch
+            {
+                "Wait" or "WaitAsync" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Semaphore),
+                "Release" => state.Release(key, LockMode.Exclusive),
+                _ => state,
+            };
+        }
+
+        if (ConcurrencyTypes.Is(type, _types.SpinLock))
+        {
+            var key = KeyOf(invocation.Instance);
+            return method.Name switch
+            {
+                "Enter" or "TryEnter" => state.Acquire(key, LockMode.Exclusive, LockFlavor.SpinLock),
+                "Exit" => state.Release(key, LockMode.Exclusive),
+                _ => state,
+            };
+        }
+
+        if (_types.Mutex is not null && invocation.Instance is { } instance && ConcurrencyTypes.Is(Unwrap(instance)?.Type, _types.Mutex))
+        {
+            var key = KeyOf(instance);
+            return method.Name switch
+            {
+                "WaitOne" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Mutex),
+                "ReleaseMutex" => state.Release(key, LockMode.Exclusive),
+                _ => state,
+            };
+        }
+
+        return state;
+    }
+
+    private bool IsEnterScope(IOperation? operation)
+        => operation is IInvocationOperation { TargetMethod.Name: "EnterScope" } invocation && ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, _types.Lock);
+
+    private IOperation? ScopeOrigin(IOperation? instance)
+    {
+        for (var depth = 0; depth < 8; depth++)
+        {
+            instance = Unwrap(instance);
+            switch (instance)
+            {
+                case IFlowCaptureReferenceOperation reference when _captures.TryGetValue(reference.Id, out var value):
+                    instance = value;
+                    continue;
+                case ILocalReferenceOperation local when _scopeLocals.TryGetValue(local.Local, out var value):
+                    return value;
+                default:
+                    return IsEnterScope(instance) ? instance : null;
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>The lock an expression denotes: a field of this type read through <c>this</c> or static, <c>this</c>,
+    /// <c>typeof(T)</c>, through the flow captures of the lowered statement; otherwise unknown.</summary>
+    public LockKey KeyOf(IOperation? operation)
+    {
+        for (var depth = 0; depth < 8; depth++)
+        {
+            operation = Unwrap(operation);
+            switch (operation)
+            {
+                case IFlowCaptureReferenceOperation reference when _captures.TryGetValue(reference.Id, out var value):
+                    operation = value;
+                    continue;
+                case IFieldReferenceOperation field when field.Field.IsStatic || Unwrap(field.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
+                    return new LockKey(LockKind.Field, field.Field.OriginalDefinition);
+                case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
+                    return new LockKey(LockKind.This, _owner);
+                case ITypeOfOperation typeOf:
+                    return new LockKey(LockKind.Type, typeOf.TypeOperand.OriginalDefinition);
+                default:
+                    return LockKey.Unknown;
+            }
+        }
+
+        return LockKey.Unknown;
+    }
+
+    internal static IOperation? Unwrap(IOperation? operation)
+    {
+        while (operation is IConversionOperation { IsImplicit: true } or IConversionOperation { Type.SpecialType: SpecialType.System_Object } or IParenthesizedOperation)
+            operation = operation is IConversionOperation conversion ? conversion.Operand : ((IParenthesizedOperation)operation).Operand;
+        return operation;
+    }
+}

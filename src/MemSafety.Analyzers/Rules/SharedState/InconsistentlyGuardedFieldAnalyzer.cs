@@ -1,0 +1,347 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Concurrency;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.SharedState;
+
+/// <summary>
+/// MSA6001. A field written under lock L in one member and accessed without L in another (RacerD's "unprotected
+/// write" and "read/write race", Clang's and Error Prone's GuardedBy inferred from the code instead of declared).
+/// The lockset engine (Engines/Concurrency) gives each access of the type's fields the locks definitely held there,
+/// private helpers' callers included; the rule takes as the field's guard the lock held at most of its locked
+/// writes and reports the accesses without it that can go wrong: writes, read-modify-writes, calls on a collection
+/// that is not thread-safe, and reads of values that can tear. Plain reads of a word (a reference, an int, a bool)
+/// are not reported: they see an old or a new value, which is what double-checked locking and many lock-free fast
+/// paths rely on (the .NET memory model makes reference publication safe).
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property: the lock as source writes it (<c>_gate</c>, <c>this</c>, <c>typeof(C)</c>), present
+    /// when <c>lock (…)</c> on it is the same lock (a Monitor or a System.Threading.Lock) and can be written at the access.</summary>
+    public const string LockProperty = "Lock";
+
+    /// <summary>Diagnostic property: "static" when the lock is a static field or a type.</summary>
+    public const string StaticLockProperty = "StaticLock";
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.InconsistentlyGuardedField);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var types = ConcurrencyTypes.Of(start.Compilation);
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, types), SymbolKind.NamedType);
+    });
+
+    private static void StartType(SymbolStartAnalysisContext context, ConcurrencyTypes types)
+    {
+        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class } type
+            || !LockSignals.TakesLocks(type, context.CancellationToken))
+        {
+            return;
+        }
+
+        var signals = new LockSignals();
+        var summary = new TypeLocks(LockSignals.NamesUsedByNestedTypes(type, context.CancellationToken));
+        context.RegisterOperationBlockAction(block =>
+        {
+            if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type))
+                return;
+            if (block.OwningSymbol is not IMethodSymbol method)
+                return; // field and property initializers run in the constructor
+            // The body's block (or the method body around it); one graph per body, whatever the blocks.
+            foreach (var operation in block.OperationBlocks)
+            {
+                if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
+                    continue;
+                var graph = block.GetControlFlowGraph(operation);
+                summary.Add(BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore, block.CancellationToken));
+                break;
+            }
+        });
+        context.RegisterSymbolEndAction(end => Report(end, type, summary));
+    }
+
+    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeLocks summary)
+    {
+        var resolved = summary.Resolve();
+        if (resolved.Count == 0)
+            return;
+
+        // Accesses per field, in source order.
+        var byField = new Dictionary<IFieldSymbol, List<(FieldAccess Access, Lockset Held)>>(SymbolEqualityComparer.Default);
+        var order = new List<IFieldSymbol>();
+        foreach (var item in resolved)
+        {
+            if (!byField.TryGetValue(item.Access.Field, out var list))
+            {
+                byField[item.Access.Field] = list = new List<(FieldAccess, Lockset)>();
+                order.Add(item.Access.Field);
+            }
+
+            list.Add(item);
+        }
+
+        var findings = new List<Finding>();
+        foreach (var field in order)
+        {
+            if (IsThreadConfined(field))
+                continue;
+            FindInField(field, byField[field], findings);
+        }
+
+        if (findings.Count == 0)
+            return;
+        var targets = FixTargets(findings);
+        for (var i = 0; i < findings.Count; i++)
+            context.ReportDiagnostic(Create(findings[i], targets[i]));
+    }
+
+    /// <summary>[ThreadStatic] fields have one copy per thread.</summary>
+    private static bool IsThreadConfined(IFieldSymbol field)
+    {
+        foreach (var attribute in field.GetAttributes())
+        {
+            if (attribute.AttributeClass is { Name: "ThreadStaticAttribute", ContainingNamespace.Name: "System" })
+                return true;
+        }
+
+        return false;
+    }
+
+    private sealed class Finding
+    {
+        public Finding(FieldAccess access, Lockset held, HeldLock guard, FieldAccess evidence)
+        {
+            Access = access;
+            Held = held;
+            Guard = guard;
+            Evidence = evidence;
+        }
+
+        public FieldAccess Access { get; }
+        public Lockset Held { get; }
+        public HeldLock Guard { get; }
+        public FieldAccess Evidence { get; }
+    }
+
+    private static void FindInField(IFieldSymbol field, List<(FieldAccess Access, Lockset Held)> accesses, List<Finding> findings)
+    {
+        // Interlocked/Volatile on the field: its author chose lock-free access for some of it (MSA6003's business).
+        foreach (var (access, _) in accesses)
+        {
+            if (access.Kind == FieldAccessKind.Atomic)
+                return;
+        }
+
+        // The guard: the identified lock held exclusively at the most locked writes (first seen on a tie).
+        var candidates = new List<(HeldLock Lock, int Count, FieldAccess First)>();
+        foreach (var (access, held) in accesses)
+        {
+            if (!access.IsWrite || held.HasUnknown)
+                continue;
+            for (var i = 0; i < held.Count; i++)
+            {
+                var h = held[i];
+                if (h.Mode != LockMode.Exclusive || !IsDedicated(h))
+                    continue;
+                var found = false;
+                for (var c = 0; c < candidates.Count; c++)
+                {
+                    if (candidates[c].Lock.Key.Equals(h.Key))
+                    {
+                        candidates[c] = (candidates[c].Lock, candidates[c].Count + 1, candidates[c].First);
+                        found = true;
+                        break;
+                    }
+                }
+
+                if (!found)
+                    candidates.Add((h, 1, access));
+            }
+        }
+
+        if (candidates.Count == 0)
+            return;
+        var best = candidates[0];
+        foreach (var candidate in candidates)
+        {
+            if (candidate.Count > best.Count)
+                best = candidate;
+        }
+
+        foreach (var (access, held) in accesses)
+        {
+            if (held.HasUnknown || access.InLockFreeCode)
+                continue;
+            var report = access.Kind switch
+            {
+                // A plain store of a word-sized value is atomic: what it races with is the logic of the locked code, which
+                // real code mostly rules out by other means (an Initialize before the object is published, a flag set
+                // once). Only stores of values that can tear are reported; read-modify-writes always are.
+                FieldAccessKind.Write => BodyLocks.CanTear(field.Type) && !held.Holds(best.Lock.Key, exclusive: true),
+                FieldAccessKind.Update or FieldAccessKind.CollectionWrite => !held.Holds(best.Lock.Key, exclusive: true),
+                FieldAccessKind.CollectionRead or FieldAccessKind.TearingRead => !held.Holds(best.Lock.Key, exclusive: false),
+                _ => false,
+            };
+            if (report)
+                findings.Add(new Finding(access, held, best.Lock, best.First));
+        }
+    }
+
+    /// <summary>
+    /// A lock that exists to be a lock: <c>this</c>, <c>typeof(T)</c>, a field typed <c>object</c> or
+    /// <c>System.Threading.Lock</c>, or a synchronisation primitive. A <c>lock</c> on an object that is something else
+    /// too (a stream, a collection) serialises the use of that object, and fields written while holding it are not
+    /// thereby guarded by it (SharpZipLib's <c>PartialInputStream</c> locks the shared base stream around its reads and
+    /// sets its own position there; a Stream instance is not meant for concurrent use anyway).
+    /// </summary>
+    private static bool IsDedicated(HeldLock held)
+    {
+        if (held.Flavor != LockFlavor.Monitor || held.Key.Kind != LockKind.Field)
+            return true;
+        return held.Key.Symbol is IFieldSymbol { Type.SpecialType: SpecialType.System_Object };
+    }
+
+    /// <summary>For each finding, the statement (or expression body) a fix wraps in the lock: the innermost statement
+    /// around the access, or the outermost statement around it that holds another finding's statement under the same
+    /// lock (so <c>if (_list.Count &gt; 0) _list.Clear();</c> is wrapped once, as a whole). Null: nothing to wrap.</summary>
+    private static SyntaxNode?[] FixTargets(List<Finding> findings)
+    {
+        var innermost = new SyntaxNode?[findings.Count];
+        for (var i = 0; i < findings.Count; i++)
+            innermost[i] = InnermostTarget(findings[i].Access.Operation.Syntax);
+        var targets = new SyntaxNode?[findings.Count];
+        for (var i = 0; i < findings.Count; i++)
+        {
+            var target = innermost[i];
+            if (target is null)
+                continue;
+            for (var j = 0; j < findings.Count; j++)
+            {
+                if (innermost[j] is { } other && other != target && other.SyntaxTree == target.SyntaxTree && other.Span.Contains(target.Span)
+                    && findings[j].Guard.Key.Equals(findings[i].Guard.Key) && (targets[i] is null || other.Span.Contains(targets[i]!.Span)))
+                {
+                    targets[i] = other;
+                }
+            }
+
+            targets[i] ??= target;
+        }
+
+        return targets;
+    }
+
+    private static SyntaxNode? InnermostTarget(SyntaxNode access)
+    {
+        for (var node = access.Parent; node is not null; node = node.Parent)
+        {
+            switch (node)
+            {
+                // An expression-bodied lambda or local function (a statement in a block body is found first).
+                case AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax:
+                    return null;
+                case ArrowExpressionClauseSyntax arrow:
+                    return arrow.Parent is MethodDeclarationSyntax or AccessorDeclarationSyntax ? arrow : null;
+                case StatementSyntax statement:
+                    return statement is LocalDeclarationStatementSyntax or LabeledStatementSyntax or BlockSyntax ? null : statement;
+                case MemberDeclarationSyntax:
+                    return null;
+            }
+        }
+
+        return null;
+    }
+
+    private static Diagnostic Create(Finding finding, SyntaxNode? target)
+    {
+        var access = finding.Access;
+        var guard = finding.Guard;
+        var doing = access.Kind switch
+        {
+            FieldAccessKind.Write => "assigned",
+            FieldAccessKind.Update => "updated" + UpdateOperator(access.Operation),
+            FieldAccessKind.CollectionWrite => "changed by '" + access.Member + "'",
+            FieldAccessKind.CollectionRead => access.Member == "GetEnumerator" ? "enumerated" : "read by '" + access.Member + "'",
+            _ => "read",
+        };
+        var how = finding.Held.Holds(guard.Key, exclusive: false) ? "under its read lock only" : "without it";
+        var why = Why(access);
+        var properties = ImmutableDictionary<string, string?>.Empty;
+        if (target is not null && guard.Flavor is LockFlavor.Monitor or LockFlavor.Lock && guard.Key.Kind != LockKind.Unknown && how == "without it"
+            && CanLockAt(guard.Key, access))
+        {
+            properties = properties.Add(LockProperty, guard.Key.Display);
+            if (guard.Key.Kind == LockKind.Type || guard.Key.Symbol is IFieldSymbol { IsStatic: true })
+                properties = properties.Add(StaticLockProperty, "true");
+        }
+
+        var additional = target is null ? null : new[] { target.GetLocation() };
+        return Diagnostic.Create(RuleCatalogue.InconsistentlyGuardedField, access.Operation.Syntax.GetLocation(), additional, properties,
+            access.Field.Name, GuardDisplay(guard), MemberDisplay(finding.Evidence.Function), doing, how, why);
+    }
+
+    /// <summary>An instance lock cannot be taken in a static member.</summary>
+    private static bool CanLockAt(LockKey key, FieldAccess access)
+    {
+        var isInstanceLock = key.Kind == LockKind.This || key.Symbol is IFieldSymbol { IsStatic: false };
+        return !isInstanceLock || access.Function is not { IsStatic: true };
+    }
+
+    private static string GuardDisplay(HeldLock guard) => guard.Key.Display;
+
+    private static string UpdateOperator(IOperation operation) => operation.Parent switch
+    {
+        IIncrementOrDecrementOperation { IsPostfix: true } i => " by '" + (i.Kind == OperationKind.Increment ? "++" : "--") + "'",
+        IIncrementOrDecrementOperation i => " by '" + (i.Kind == OperationKind.Increment ? "++" : "--") + "'",
+        ICompoundAssignmentOperation { Syntax: AssignmentExpressionSyntax assignment } => " by '" + assignment.OperatorToken.Text + "'",
+        _ => string.Empty,
+    };
+
+    private static string Why(FieldAccess access)
+    {
+        var type = access.Field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat);
+        switch (access.Kind)
+        {
+            case FieldAccessKind.Update:
+                return "the read, the computation and the write are separate steps, so an update made concurrently under the lock can be lost";
+            case FieldAccessKind.CollectionWrite:
+                return type + " is not thread-safe, and changing it while the locked code uses it can corrupt its internal state";
+            case FieldAccessKind.CollectionRead when access.Member == "Count":
+                return type + " is not thread-safe, and its Count read while the locked code changes it can see a half-done change";
+            case FieldAccessKind.CollectionRead:
+                return type + " is not thread-safe, and reading it while the locked code changes it can throw, miss items or see a half-done change";
+            default:
+                var t = access.Field.Type;
+                if (t is INamedTypeSymbol { TypeKind: TypeKind.Enum, EnumUnderlyingType: { } underlying })
+                    t = underlying;
+                var write = access.Kind == FieldAccessKind.Write;
+                var (steps, consequence) = write
+                    ? ("written", "a read under the lock can see half of this write")
+                    : ("read", "this read can see half of a write made under the lock");
+                return t.SpecialType switch
+                {
+                    SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double
+                        => "in a 32-bit process a " + type + " is " + steps + " in two 4-byte halves, so " + consequence,
+                    SpecialType.System_Decimal => "a decimal is 16 bytes, " + steps + " in several steps, so " + consequence,
+                    _ => "a " + type + " is copied one field at a time, so " + (write ? "a read under the lock can mix fields of this write and an older one" : "this read can mix fields of two writes made under the lock"),
+                };
+        }
+    }
+
+    private static string MemberDisplay(ISymbol? member) => member switch
+    {
+        IMethodSymbol { MethodKind: MethodKind.PropertyGet, AssociatedSymbol: { } property } => "the getter of '" + property.Name + "'",
+        IMethodSymbol { MethodKind: MethodKind.PropertySet, AssociatedSymbol: { } property } => "the setter of '" + property.Name + "'",
+        IMethodSymbol { MethodKind: MethodKind.EventAdd, AssociatedSymbol: { } e } => "the add accessor of '" + e.Name + "'",
+        IMethodSymbol { MethodKind: MethodKind.EventRemove, AssociatedSymbol: { } e } => "the remove accessor of '" + e.Name + "'",
+        IMethodSymbol { MethodKind: MethodKind.Constructor or MethodKind.StaticConstructor } m => "the constructor of '" + m.ContainingType.Name + "'",
+        { } m => "'" + m.Name + "'",
+        _ => "the type",
+    };
+}
