@@ -5,12 +5,15 @@ namespace MemSafety.Samples.SharedState;
 public sealed class ExposedLockTargetBefore
 {
     private List<int> _items = new List<int>();
+    private int _touches;
 
-    // MSA6004: any code holding this object can lock it too, and block or deadlock Add.
-    public void Add(int x) { lock (this) { _items.Add(x); } }
+    // MSA6004: any code holding this object can lock it too, and block or deadlock Touch.
+    public void Touch() { lock (this) { _touches++; } }
+
+    public int Touches() { lock (this) { return _touches; } }
 
     // MSA6004 (both locks): Clear assigns the lock's object, so a later Add can run while an earlier one is inside.
-    public int Count() { lock (_items) { return _items.Count; } }
+    public void Add(int x) { lock (_items) { _items.Add(x); } }
 
     public void Clear() { lock (_items) { _items = new List<int>(); } }
 }

@@ -7,7 +7,8 @@ public sealed class LockWithoutFinallyAfter
 {
     private readonly object _gate = new object();
     private readonly ReaderWriterLockSlim _rw = new ReaderWriterLockSlim();
-    private readonly Dictionary<string, int> _map = new Dictionary<string, int>();
+    private readonly Dictionary<string, int> _map = new Dictionary<string, int>();   // guarded by _gate
+    private readonly Dictionary<string, int> _cache = new Dictionary<string, int>(); // guarded by _rw
 
     public void Put(string key, int value)
     {
@@ -17,12 +18,25 @@ public sealed class LockWithoutFinallyAfter
         }
     }
 
+    public void Set(string key, int value)
+    {
+        _rw.EnterWriteLock();
+        try
+        {
+            _cache[key] = value;
+        }
+        finally
+        {
+            _rw.ExitWriteLock();
+        }
+    }
+
     public int Get(string key)
     {
         _rw.EnterReadLock();
         try
         {
-            return _map[key];
+            return _cache[key];
         }
         finally
         {
