@@ -1,0 +1,480 @@
+using System.Collections.Concurrent;
+using System.Threading;
+using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.Escape;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Engines.Disposal;
+
+/// <summary>What one use of a local that holds an owned disposable does with the ownership.</summary>
+public enum OwnedUse
+{
+    /// <summary>Reads or calls it and leaves the ownership where it is (<c>x.Read()</c>, <c>x == null</c>, <c>foreach</c> over it).</summary>
+    Neutral,
+    /// <summary>Disposes it: <c>x.Dispose()</c>, <c>x?.Dispose()</c>, <c>x.Close()</c>, <c>DisposeAsync</c>, <c>using (x)</c>, <c>using var y = x</c>.</summary>
+    Disposes,
+    /// <summary>Hands it to someone who may dispose it or keep it: returned, thrown, stored into a field, property, array,
+    /// <c>ref</c>/<c>out</c> parameter or collection, passed to an owning wrapper's constructor (without <c>leaveOpen: true</c>),
+    /// to a <c>[TransfersOwnership]</c> parameter, or to a method that keeps or may dispose it.</summary>
+    Transfers,
+    /// <summary>A use the analysis does not follow (copied to another local, captured by a lambda, a <c>?:</c> operand…):
+    /// nothing can be said about the local.</summary>
+    Unknown,
+}
+
+/// <summary>
+/// Who owns a disposable value, shared by the disposal rules (MSA4006, MSA4008; MSA4007 asks the same of fields):
+/// which expressions create a value the caller owns, what each use of a local does with that ownership, and the
+/// ownership annotations. One instance per compilation (<see cref="Core.CompilationServices.Ownership"/>).
+/// <para>Creating means: a constructor (<c>new</c>) of a disposable class, <c>File.Open*</c>/<c>Create*</c>/
+/// <c>AppendText</c> and the same of <c>FileInfo</c>, and any method or property marked <c>[ReturnsOwned]</c>. Anything
+/// else (a parameter, a field, a factory we cannot see into) is not known to be owned here, so nothing is reported
+/// about it. Not created here either, for these rules: value types, <c>SafeHandle</c>s (MSA4004's subject), types on
+/// the ignore list (<see cref="IgnoredTypes"/>), and <c>new CancellationTokenSource()</c> without a delay.</para>
+/// <para>Annotations are matched by name in any namespace, like the hot-path attribute: <c>TransfersOwnershipAttribute</c>
+/// on a parameter (the callee takes the argument over), <c>ReturnsOwnedAttribute</c> on a method or property (the caller
+/// owns the result), <c>NotOwnedAttribute</c> on a method or property (the caller does not own the result; it wins over
+/// everything the analysis would infer).</para>
+/// </summary>
+public sealed class Ownership
+{
+    internal const string TransfersOwnershipName = "TransfersOwnershipAttribute";
+    internal const string ReturnsOwnedName = "ReturnsOwnedAttribute";
+    internal const string NotOwnedName = "NotOwnedAttribute";
+
+    // Constructors that take over a stream/handler passed to them (they dispose it when they are disposed), and the
+    // bool parameter that, when true, leaves it to the caller instead ("disposeHandler" means the opposite).
+    private static readonly (string Namespace, string Type, string? KeepParameter)[] OwningWrappers =
+    {
+        ("System.IO", "StreamReader", "leaveOpen"),
+        ("System.IO", "StreamWriter", "leaveOpen"),
+        ("System.IO", "BinaryReader", "leaveOpen"),
+        ("System.IO", "BinaryWriter", "leaveOpen"),
+        ("System.IO", "BufferedStream", null),
+        ("System.IO.Compression", "GZipStream", "leaveOpen"),
+        ("System.IO.Compression", "DeflateStream", "leaveOpen"),
+        ("System.IO.Compression", "BrotliStream", "leaveOpen"),
+        ("System.IO.Compression", "ZLibStream", "leaveOpen"),
+        ("System.IO.Compression", "ZipArchive", "leaveOpen"),
+        ("System.Security.Cryptography", "CryptoStream", "leaveOpen"),
+        ("System.Net.Security", "SslStream", "leaveInnerStreamOpen"),
+        ("System.Net.Security", "NegotiateStream", "leaveInnerStreamOpen"),
+        ("System.Net.Http", "HttpClient", "!disposeHandler"),
+        ("System.Net.Http", "HttpMessageInvoker", "!disposeHandler"),
+    };
+
+    private readonly DisposableTypes _types;
+    private readonly ConcurrentDictionary<ISymbol, int> _annotations = new(SymbolEqualityComparer.Default);
+    private readonly ConcurrentDictionary<(IMethodSymbol, int), OwnedUse> _parameterUses = new();
+
+    public Ownership(DisposableTypes types)
+    {
+        _types = types;
+        Core.CreationCounts.Record(types.Compilation, nameof(Ownership));
+    }
+
+    public DisposableTypes Types => _types;
+
+    // ------------------------------------------------------------------ annotations
+
+    private const int TransfersFlag = 1, ReturnsOwnedFlag = 2, NotOwnedFlag = 4, Known = 8;
+
+    private int Annotations(ISymbol symbol)
+    {
+        if (_annotations.TryGetValue(symbol, out var flags))
+            return flags;
+        flags = Known;
+        foreach (var attribute in symbol.GetAttributes())
+        {
+            switch (attribute.AttributeClass?.Name)
+            {
+                case TransfersOwnershipName:
+                    flags |= TransfersFlag;
+                    break;
+                case ReturnsOwnedName:
+                    flags |= ReturnsOwnedFlag;
+                    break;
+                case NotOwnedName:
+                    flags |= NotOwnedFlag;
+                    break;
+            }
+        }
+
+        _annotations.TryAdd(symbol, flags);
+        return flags;
+    }
+
+    /// <summary><c>[TransfersOwnership]</c> on the parameter (of the method's original definition).</summary>
+    public bool TransfersOwnership(IParameterSymbol parameter) => (Annotations(parameter.OriginalDefinition) & TransfersFlag) != 0;
+
+    /// <summary><c>[ReturnsOwned]</c> on the method or property (not overridden by <c>[NotOwned]</c>).</summary>
+    public bool ReturnsOwned(ISymbol methodOrProperty)
+    {
+        var flags = Annotations(methodOrProperty.OriginalDefinition);
+        return (flags & ReturnsOwnedFlag) != 0 && (flags & NotOwnedFlag) == 0;
+    }
+
+    /// <summary><c>[NotOwned]</c> on the method or property: its result belongs to someone else.</summary>
+    public bool IsNotOwned(ISymbol methodOrProperty) => (Annotations(methodOrProperty.OriginalDefinition) & NotOwnedFlag) != 0;
+
+    // ------------------------------------------------------------------ creation
+
+    /// <summary>
+    /// Whether <paramref name="value"/> (conversions looked through) creates a disposable that whoever receives it owns
+    /// and must dispose, and of which type (the created type, not the variable's).
+    /// </summary>
+    public bool IsCreation(IOperation? value, IgnoredTypes ignored, out ITypeSymbol createdType)
+    {
+        createdType = null!;
+        while (value is IConversionOperation { OperatorMethod: null } conversion)
+            value = conversion.Operand;
+        ITypeSymbol? type;
+        switch (value)
+        {
+            case IObjectCreationOperation creation:
+                type = creation.Type;
+                if (type is null || IsUnlinkedTokenSource(creation))
+                    return false;
+                break;
+            case IInvocationOperation invocation:
+                if (!IsCreatingMethod(invocation.TargetMethod))
+                    return false;
+                type = invocation.Type;
+                break;
+            case IPropertyReferenceOperation property:
+                if (!ReturnsOwned(property.Property))
+                    return false;
+                type = property.Type;
+                break;
+            default:
+                return false;
+        }
+
+        if (type is not { IsReferenceType: true } || type.TypeKind == TypeKind.TypeParameter
+            || !(_types.IsDisposable(type) || _types.IsAsyncDisposable(type))
+            || _types.IsSafeHandle(type) || ignored.Contains(type))
+        {
+            return false;
+        }
+
+        createdType = type;
+        return true;
+    }
+
+    private bool IsCreatingMethod(IMethodSymbol method)
+    {
+        var type = method.ContainingType;
+        if (type is not null && type.ContainingNamespace is { Name: "IO" } ns && NonRetainingMembers.IsNamespace(ns, "System.IO")
+            && type.Name is "File" or "FileInfo")
+        {
+            return method.Name is "Open" or "OpenRead" or "OpenWrite" or "OpenText" or "Create" or "CreateText" or "AppendText";
+        }
+
+        // A linked source registers a callback on every parent token, which keeps it reachable while they live.
+        if (method.Name == "CreateLinkedTokenSource" && type is { Name: "CancellationTokenSource" } && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.Threading"))
+            return true;
+        if (method.MethodKind == MethodKind.ReducedExtension && method.ReducedFrom is { } reduced)
+            method = reduced;
+        return ReturnsOwned(method);
+    }
+
+    /// <summary><c>new CancellationTokenSource()</c> (no delay): until <c>CancelAfter</c> is called or someone asks its
+    /// token for a wait handle, it holds no timer, no registration and no kernel object, and its Dispose has nothing
+    /// to release. A method that calls <c>CancelAfter</c> on the local is checked by the caller.</summary>
+    private static bool IsUnlinkedTokenSource(IObjectCreationOperation creation)
+        => creation.Arguments.Length == 0 && creation.Type is INamedTypeSymbol { Name: "CancellationTokenSource" } type
+           && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.Threading");
+
+    // ------------------------------------------------------------------ uses
+
+    /// <summary>What a read of the local at <paramref name="reference"/> does with the ownership of its value.
+    /// <paramref name="function"/> is the function (member body, lambda or local function) that declares the local:
+    /// a read inside a nested function is a capture (<see cref="OwnedUse.Unknown"/>).</summary>
+    public OwnedUse ClassifyUse(IOperation reference, ISymbol? function, CancellationToken cancellationToken)
+        => ClassifyUse(reference, function, 0, cancellationToken);
+
+    private OwnedUse ClassifyUse(IOperation reference, ISymbol? function, int callDepth, CancellationToken cancellationToken)
+    {
+        for (var p = reference.Parent; p is not null; p = p.Parent)
+        {
+            if (p is IAnonymousFunctionOperation lambda)
+            {
+                if (!SymbolEqualityComparer.Default.Equals(lambda.Symbol, function))
+                    return OwnedUse.Unknown;
+                break;
+            }
+
+            if (p is ILocalFunctionOperation localFunction)
+            {
+                if (!SymbolEqualityComparer.Default.Equals(localFunction.Symbol, function))
+                    return OwnedUse.Unknown;
+                break;
+            }
+        }
+
+        return Classify(reference, derived: false, depth: 0, callDepth, cancellationToken);
+    }
+
+    /// <summary>What the consumer of a value that no local holds (a creation used where it stands) does with it.</summary>
+    public OwnedUse ClassifyValue(IOperation value, CancellationToken cancellationToken) => Classify(value, derived: false, depth: 0, callDepth: 0, cancellationToken);
+
+    /// <summary>Follows a value to its consumer. <paramref name="derived"/>: the value is not the local's object but
+    /// something obtained from it (a property, a call's result) that may still reach it.</summary>
+    private OwnedUse Classify(IOperation value, bool derived, int depth, int callDepth, CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var parent = value.Parent;
+            switch (parent)
+            {
+                case IConversionOperation { OperatorMethod: null }:
+                case IParenthesizedOperation:
+                    value = parent;
+                    continue;
+
+                case null:
+                case IExpressionStatementOperation:
+                case IBinaryOperation:
+                case IIsTypeOperation:
+                case IForEachLoopOperation:
+                case ILockOperation:
+                case IInterpolationOperation:
+                case IDiscardOperation:
+                    return OwnedUse.Neutral;
+
+                case IIsPatternOperation isPattern:
+                    return DeclaresVariables(isPattern.Pattern) ? OwnedUse.Unknown : OwnedUse.Neutral;
+
+                case IAwaitOperation await:
+                    return DerivedResult(await, depth, callDepth, cancellationToken);
+
+                case IInvocationOperation invocation when invocation.Instance == value:
+                    if (!derived && IsDisposeCall(invocation.TargetMethod))
+                        return OwnedUse.Disposes;
+                    return DerivedResult(invocation, depth, callDepth, cancellationToken);
+
+                case IConditionalAccessOperation access when access.Operation == value:
+                    if (!derived && access.WhenNotNull is IInvocationOperation { Instance: IConditionalAccessInstanceOperation } call
+                        && IsDisposeCall(call.TargetMethod))
+                    {
+                        return OwnedUse.Disposes;
+                    }
+
+                    return DerivedResult(access, depth, callDepth, cancellationToken);
+
+                case IPropertyReferenceOperation property when property.Instance == value:
+                    if (IsAssignmentTarget(property))
+                        return OwnedUse.Neutral;
+                    return DerivedResult(property, depth, callDepth, cancellationToken);
+
+                case IFieldReferenceOperation field when field.Instance == value:
+                    if (IsAssignmentTarget(field))
+                        return OwnedUse.Neutral;
+                    return DerivedResult(field, depth, callDepth, cancellationToken);
+
+                case IEventReferenceOperation:
+                    return OwnedUse.Neutral;
+
+                case IUsingOperation:
+                    return derived ? OwnedUse.Unknown : OwnedUse.Disposes;
+
+                case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation { Parent: IVariableDeclarationOperation { Parent: IVariableDeclarationGroupOperation group } } }
+                    when group.Parent is IUsingDeclarationOperation or IUsingOperation:
+                    return derived ? OwnedUse.Unknown : OwnedUse.Disposes;
+
+                case ISimpleAssignmentOperation assignment when assignment.Value == value:
+                    return assignment.Target switch
+                    {
+                        IDiscardOperation => OwnedUse.Neutral,
+                        ILocalReferenceOperation or IParameterReferenceOperation { Parameter.RefKind: RefKind.None } => OwnedUse.Unknown,
+                        _ => derived ? OwnedUse.Unknown : OwnedUse.Transfers,
+                    };
+
+                case IReturnOperation:
+                case IThrowOperation:
+                    return derived ? OwnedUse.Unknown : OwnedUse.Transfers;
+
+                case IArgumentOperation argument:
+                    var use = Argument(argument, callDepth, cancellationToken);
+                    return derived && use != OwnedUse.Neutral ? OwnedUse.Unknown : use;
+
+                default:
+                    return OwnedUse.Unknown;
+            }
+        }
+    }
+
+    /// <summary>A value obtained from the local (a call's result, a property): harmless when it cannot hold the local's
+    /// object (void, a value type, a string) or when it is only used where it stays in the method; otherwise it may
+    /// outlive the local (<c>return reader.Lines()</c>), and disposing the local could break its user.</summary>
+    private OwnedUse DerivedResult(IOperation result, int depth, int callDepth, CancellationToken cancellationToken)
+    {
+        var type = result.Type;
+        if (type is null || IsHarmless(type))
+            return OwnedUse.Neutral;
+        if (depth > 4)
+            return OwnedUse.Unknown;
+        if (IsTaskLike(type) && result.Parent is IAwaitOperation await)
+        {
+            if (await.Type is null || IsHarmless(await.Type))
+                return OwnedUse.Neutral;
+            result = await;
+        }
+
+        return Classify(result, derived: true, depth + 1, callDepth, cancellationToken) == OwnedUse.Neutral ? OwnedUse.Neutral : OwnedUse.Unknown;
+    }
+
+    /// <summary>A type whose values cannot hold a reference to the local's object: void, string, a non-generic value type.</summary>
+    private static bool IsHarmless(ITypeSymbol type)
+        => type.SpecialType is SpecialType.System_Void or SpecialType.System_String
+           || (type.IsValueType && type is INamedTypeSymbol { IsGenericType: false } && type.SpecialType != SpecialType.System_Object
+               && !IsTaskLike(type) && !type.IsRefLikeType);
+
+    private static bool IsTaskLike(ITypeSymbol type)
+        => type.Name is "Task" or "ValueTask" && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.Threading.Tasks");
+
+    private static bool IsAssignmentTarget(IOperation operation)
+        => operation.Parent is IAssignmentOperation assignment && assignment.Target == operation;
+
+    private static bool DeclaresVariables(IPatternOperation pattern)
+    {
+        foreach (var operation in pattern.DescendantsAndSelf())
+        {
+            if (operation is IDeclarationPatternOperation { DeclaredSymbol: not null }
+                or IRecursivePatternOperation { DeclaredSymbol: not null }
+                or IListPatternOperation { DeclaredSymbol: not null })
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>Dispose()</c>, <c>DisposeAsync()</c>, <c>Close()</c> (streams, readers, writers, sockets close by disposing).</summary>
+    public static bool IsDisposeCall(IMethodSymbol method)
+        => method.Parameters.Length == 0 && method.Name is "Dispose" or "DisposeAsync" or "Close";
+
+    private OwnedUse Argument(IArgumentOperation argument, int callDepth, CancellationToken cancellationToken)
+    {
+        var parameter = argument.Parameter;
+        if (parameter is null || parameter.RefKind != RefKind.None)
+            return OwnedUse.Unknown;
+        if (TransfersOwnership(parameter))
+            return OwnedUse.Transfers;
+        IMethodSymbol? method;
+        switch (argument.Parent)
+        {
+            case IObjectCreationOperation creation:
+                method = creation.Constructor;
+                if (method is not null && IsOwningWrapper(method.ContainingType, out var keep))
+                    return keep is null || !KeepsOpen(creation.Arguments, keep) ? OwnedUse.Transfers : OwnedUse.Neutral;
+                break;
+            case IInvocationOperation invocation:
+                method = invocation.TargetMethod;
+                break;
+            default:
+                return OwnedUse.Unknown;
+        }
+
+        if (method is null)
+            return OwnedUse.Unknown;
+        if (method.MethodKind == MethodKind.ReducedExtension && method.ReducedFrom is { } reduced)
+            method = reduced;
+        if (NonRetainingMembers.IsNonRetaining(method, out var aliases))
+            return aliases ? OwnedUse.Unknown : OwnedUse.Neutral;
+        if (IsCopyDestination(method))
+            return OwnedUse.Neutral;
+        // An iterator's or async method's state machine keeps its parameters past the call, unless the call is awaited
+        // where it stands.
+        if (method.IsAsync && !(argument.Parent.Parent is IAwaitOperation || argument.Parent.Parent is IConversionOperation { Parent: IAwaitOperation }))
+            return OwnedUse.Transfers;
+        return method.MethodKind != MethodKind.LocalFunction && ParameterUse(method, parameter.Ordinal, callDepth + 1, cancellationToken) == OwnedUse.Neutral
+            ? OwnedUse.Neutral
+            : OwnedUse.Transfers;
+    }
+
+    /// <summary><c>source.CopyTo(destination)</c>/<c>CopyToAsync</c>: writes into the destination, keeps nothing.</summary>
+    private static bool IsCopyDestination(IMethodSymbol method)
+        => method.Name is "CopyTo" or "CopyToAsync" && method.ContainingType is { Name: "Stream" } type
+           && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.IO");
+
+    /// <summary>What a method of this compilation does with the ownership of its parameter, by the same classification
+    /// of every use in its body (flow-insensitive, three calls deep; a parameter that is written is not followed):
+    /// <see cref="OwnedUse.Neutral"/> when it only reads or calls it, else <see cref="OwnedUse.Transfers"/> (it disposes
+    /// it, stores it, returns it or passes it to code that may). A library method is <see cref="OwnedUse.Transfers"/>.
+    /// Cached per parameter; an answer cut by the depth limit is the cautious one.</summary>
+    private OwnedUse ParameterUse(IMethodSymbol method, int ordinal, int callDepth, CancellationToken cancellationToken)
+    {
+        method = method.OriginalDefinition;
+        if (_parameterUses.TryGetValue((method, ordinal), out var known))
+            return known;
+        var result = OwnedUse.Transfers;
+        if (callDepth <= 3 && ordinal < method.Parameters.Length && !method.IsAbstract && !method.IsVirtual && !method.IsOverride
+            && _types.BodyOf(method, cancellationToken) is { } body)
+        {
+            result = OwnedUse.Neutral;
+            var parameter = method.Parameters[ordinal];
+            var facts = BodyFacts.Of(body);
+            if (facts.IsWritten(parameter) || facts.IsIterator(null))
+            {
+                result = OwnedUse.Transfers;
+            }
+            else
+            {
+                foreach (var reference in facts.ReferencesTo(parameter))
+                {
+                    if (ClassifyUse(reference, method, callDepth, cancellationToken) != OwnedUse.Neutral)
+                    {
+                        result = OwnedUse.Transfers;
+                        break;
+                    }
+                }
+            }
+        }
+
+        _parameterUses.TryAdd((method, ordinal), result);
+        return result;
+    }
+
+    /// <summary>Whether <paramref name="type"/> is a wrapper that takes over the stream or handler it is constructed
+    /// with; <paramref name="keepParameter"/> names the bool parameter that leaves it to the caller (prefixed with
+    /// <c>!</c> when <c>false</c> does), null when there is none.</summary>
+    public static bool IsOwningWrapper(INamedTypeSymbol? type, out string? keepParameter)
+    {
+        keepParameter = null;
+        if (type is null)
+            return false;
+        foreach (var (ns, name, keep) in OwningWrappers)
+        {
+            if (type.Name == name && NonRetainingMembers.IsNamespace(type.ContainingNamespace, ns))
+            {
+                keepParameter = keep;
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A <c>leaveOpen: true</c> (or <c>disposeHandler: false</c>) argument that is a constant; any other value
+    /// (a variable) counts as open: the wrapper may not dispose it, so neither does the analysis assume it.</summary>
+    private static bool KeepsOpen(System.Collections.Immutable.ImmutableArray<IArgumentOperation> arguments, string keep)
+    {
+        var negated = keep[0] == '!';
+        var name = negated ? keep.Substring(1) : keep;
+        foreach (var argument in arguments)
+        {
+            if (argument.Parameter?.Name != name)
+                continue;
+            if (argument.ArgumentKind == ArgumentKind.DefaultValue)
+                return false;
+            if (argument.Value.ConstantValue is { HasValue: true, Value: bool value })
+                return value != negated;
+            return true;
+        }
+
+        return false;
+    }
+}

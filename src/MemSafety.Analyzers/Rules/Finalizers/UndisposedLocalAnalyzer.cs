@@ -1,0 +1,224 @@
+using System.Collections.Immutable;
+using System.Threading;
+using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Bodies;
+using MemSafety.Analyzers.Engines.ControlFlow;
+using MemSafety.Analyzers.Engines.Disposal;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.Finalizers;
+
+/// <summary>
+/// MSA4006 and MSA4008. A disposable object the method creates (<c>new</c>, <c>File.Open*</c>/<c>Create*</c>, a
+/// <c>[ReturnsOwned]</c> member) into a local, or uses once and drops, that some normal path leaves without disposing it
+/// or handing it on (<see cref="DisposedOnAllPaths"/>, <see cref="Ownership"/>). MSA4008 when the loss repeats per
+/// iteration: the same creation runs again while the previous value is still undisposed, or a dropped temporary is on a
+/// loop cycle. The diagnostic is on the creating expression; the <c>using</c> fix is offered (property <see cref="UsingProperty"/>)
+/// only where declaring the local with <c>using</c>/<c>await using</c> keeps behaviour: one write, no explicit
+/// disposal or hand-off anywhere (so nothing is disposed that another path returns or disposes), a single declarator
+/// in a block, no <c>goto</c> in the body.
+/// </summary>
+[DiagnosticAnalyzer(Microsoft.CodeAnalysis.LanguageNames.CSharp)]
+public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property: <c>using</c> or <c>await using</c>, the declaration the fix writes; absent: no fix.</summary>
+    public const string UsingProperty = "Using";
+
+    private static readonly ImmutableDictionary<string, string?> UsingFix = ImmutableDictionary<string, string?>.Empty.Add(UsingProperty, "using");
+    private static readonly ImmutableDictionary<string, string?> AwaitUsingFix = ImmutableDictionary<string, string?>.Empty.Add(UsingProperty, "await using");
+
+    private static readonly SymbolDisplayFormat TypeFormat = SymbolDisplayFormat.MinimallyQualifiedFormat;
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } =
+        ImmutableArray.Create(RuleCatalogue.UndisposedLocal, RuleCatalogue.DisposableDroppedInLoop);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        if (services.Types.IDisposable is null)
+            return;
+        start.RegisterOperationAction(
+            operationContext => Analyze(operationContext, services),
+            OperationKind.ObjectCreation, OperationKind.Invocation, OperationKind.PropertyReference);
+    });
+
+    private static void Analyze(OperationAnalysisContext context, CompilationServices services)
+    {
+        var creation = context.Operation;
+        // Shape first: a property read or call must at least end in a local or be dropped; most stop here.
+        var top = creation;
+        while (top.Parent is IConversionOperation { OperatorMethod: null } conversion)
+            top = conversion;
+        ILocalSymbol? local = null;
+        switch (top.Parent)
+        {
+            case IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator }:
+                local = declarator.Symbol;
+                break;
+            case ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment when assignment.Value == top:
+                local = target.Local;
+                break;
+            case IInvocationOperation receiver when receiver.Instance == top:
+            case IPropertyReferenceOperation property when property.Instance == top:
+            case IConditionalAccessOperation access when access.Operation == top:
+            case IExpressionStatementOperation:
+                break;
+            default:
+                return;
+        }
+
+        if (creation.Syntax.ContainsDiagnostics)
+            return;
+        var ownership = services.Ownership;
+        var ignored = IgnoredTypes.For(services.OptionsFor(creation.Syntax.SyntaxTree));
+        // new CancellationTokenSource() is not a creation unless the method calls CancelAfter on its local (see Ownership).
+        if (!ownership.IsCreation(creation, ignored, out var type) && !(local is not null && creation is IObjectCreationOperation { Type.Name: "CancellationTokenSource" }))
+            return;
+
+        var cancellationToken = context.CancellationToken;
+        if (local is null)
+        {
+            ReportTemporary(context, creation, top, type, ownership, cancellationToken);
+            return;
+        }
+
+        if (DisposedOnAllPaths.Analyze(local, creation, ownership, ignored, cancellationToken) is not { } result)
+            return;
+        foreach (var site in result.Sites)
+        {
+            if (site.Value != creation || site.Leak == LeakKind.None)
+                continue;
+            var what = $"'{local.Name}' ({site.Type.ToDisplayString(TypeFormat)})";
+            var properties = FixFor(result, site, local, services.Disposal);
+            if (site.Leak == LeakKind.NextIteration)
+            {
+                context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.DisposableDroppedInLoop, creation.Syntax.GetLocation(), properties,
+                    what, LoopLine(site.Write), "before the next iteration creates another", Consequence(site.Type, creation, services.Disposal, perIteration: true, cancellationToken)));
+            }
+            else
+            {
+                context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.UndisposedLocal, creation.Syntax.GetLocation(), properties,
+                    what, "on the path that " + site.Where, Consequence(site.Type, creation, services.Disposal, perIteration: false, cancellationToken)));
+            }
+        }
+    }
+
+    /// <summary>A creation used once where it stands (<c>new StreamReader(path).ReadToEnd()</c>) and never disposed.</summary>
+    private static void ReportTemporary(OperationAnalysisContext context, IOperation creation, IOperation top, ITypeSymbol type, Ownership ownership, CancellationToken cancellationToken)
+    {
+        if (ownership.ClassifyValue(top, cancellationToken) != OwnedUse.Neutral)
+            return;
+        var what = $"This '{type.ToDisplayString(TypeFormat)}'";
+        if (LoopCycles.RepeatingLoop(creation) is { } loop)
+        {
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.DisposableDroppedInLoop, creation.Syntax.GetLocation(),
+                what, DisposedOnAllPaths.Line(loop.Syntax), "after its use here", Consequence(type, creation, ownership.Types, perIteration: true, cancellationToken)));
+        }
+        else
+        {
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.UndisposedLocal, creation.Syntax.GetLocation(),
+                what, "after its use here", Consequence(type, creation, ownership.Types, perIteration: false, cancellationToken)));
+        }
+    }
+
+    private static int LoopLine(IOperation write)
+        => DisposedOnAllPaths.Line((LoopCycles.RepeatingLoop(write) ?? (IOperation)write).Syntax);
+
+    /// <summary>What stays held, and until when: a file handle for file streams and readers/writers over a path (and a
+    /// writer's buffered text, which no finalizer writes: <c>StreamWriter</c> has none); else what the type's
+    /// finalizer (own or inherited) releases; else nothing of its own releases anything.</summary>
+    internal static string Consequence(ITypeSymbol type, IOperation creation, DisposableTypes disposal, bool perIteration, CancellationToken cancellationToken)
+    {
+        if (OpensFile(type, creation))
+        {
+            var buffered = IsStreamWriter(type) ? ", and text still in its buffer is never written" : string.Empty;
+            return perIteration
+                ? "each such iteration leaves one more file handle open until the finalizer runs" + buffered
+                : "its file handle stays open until the finalizer runs" + buffered;
+        }
+
+        var name = type.ToDisplayString(TypeFormat);
+        var hasFinalizer = type is INamedTypeSymbol named && disposal.Of(named).Finalizer is not null;
+        if (perIteration)
+        {
+            return hasFinalizer
+                ? $"each such iteration leaves one more '{name}' for its finalizer to release, at an unknown time after a garbage collection"
+                : $"each such iteration leaves one more '{name}' whose Dispose never runs, and '{name}' has no finalizer";
+        }
+
+        return hasFinalizer
+            ? "only its finalizer releases what it holds, at an unknown time after a garbage collection"
+            : $"its Dispose never runs, and '{name}' has no finalizer: what it holds is released only by the finalizers of the objects it owns, if they have any";
+    }
+
+    private static bool OpensFile(ITypeSymbol type, IOperation creation)
+    {
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if (t.Name == "FileStream" && IsSystemIO(t))
+                return true;
+        }
+
+        return creation switch
+        {
+            IInvocationOperation { TargetMethod.ContainingType: { Name: "File" or "FileInfo" } fileType } => IsSystemIO(fileType),
+            IObjectCreationOperation { Type: { Name: "StreamReader" or "StreamWriter" } reader, Arguments.Length: > 0 } objectCreation
+                => IsSystemIO(reader) && objectCreation.Arguments[0].Value.Type?.SpecialType == SpecialType.System_String,
+            _ => false,
+        };
+    }
+
+    private static bool IsStreamWriter(ITypeSymbol type) => type.Name == "StreamWriter" && IsSystemIO(type);
+
+    private static bool IsSystemIO(ITypeSymbol type)
+        => type.ContainingNamespace is { Name: "IO", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
+
+    /// <summary>Whether declaring the local with <c>using</c> keeps behaviour (see the class summary), and which form.</summary>
+    private static ImmutableDictionary<string, string?> FixFor(DisposedOnAllPaths result, CreationSite site, ILocalSymbol local, DisposableTypes disposal)
+    {
+        var none = ImmutableDictionary<string, string?>.Empty;
+        if (result.WriteCount != 1 || result.Sites.Count != 1 || result.DisposedSomewhere || result.TransferredSomewhere
+            || site.Write is not IVariableDeclaratorOperation declarator
+            || declarator.Syntax is not VariableDeclaratorSyntax { Parent: VariableDeclarationSyntax { Variables.Count: 1, Parent: LocalDeclarationStatementSyntax statement } }
+            || statement.Parent is not BlockSyntax || statement.IsConst || statement.UsingKeyword.RawKind != 0
+            || BodyFacts.Of(declarator).GoToStatements.Count > 0)
+        {
+            return none;
+        }
+
+        var asyncFunction = local.ContainingSymbol is IMethodSymbol { IsAsync: true } && !InsideLockOrUnsafe(declarator);
+        if (asyncFunction && disposal.IsAsyncDisposable(local.Type))
+            return AwaitUsingFix;
+        return disposal.IsDisposable(local.Type) ? UsingFix : none;
+    }
+
+    private static bool InsideLockOrUnsafe(IOperation operation)
+    {
+        for (var p = operation.Parent; p is not null; p = p.Parent)
+        {
+            if (p is ILockOperation)
+                return true;
+            if (p is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                break;
+        }
+
+        foreach (var ancestor in operation.Syntax.Ancestors())
+        {
+            if (ancestor is UnsafeStatementSyntax)
+                return true;
+            if (ancestor is MemberDeclarationSyntax member)
+            {
+                foreach (var modifier in member.Modifiers)
+                {
+                    if (modifier.ValueText == "unsafe")
+                        return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}

@@ -1,0 +1,691 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Rules.Finalizers;
+using MemSafety.Analyzers.Tests.Verification;
+using MemSafety.CodeFixes.Finalizers;
+using Microsoft.CodeAnalysis.CSharp;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.Finalizers.UndisposedLocalAnalyzer, MemSafety.CodeFixes.Finalizers.UndisposedLocalFix>;
+
+namespace MemSafety.Analyzers.Tests.Finalizers;
+
+/// <summary>MSA4006 (a created disposable not disposed on some path) and MSA4008 (the same, once per loop iteration).</summary>
+public sealed class UndisposedLocalTests
+{
+    // ------------------------------------------------------------------ MSA4006 reported
+
+    [Fact]
+    public Task EarlyReturnSkipsDispose_ReportedWithThePath()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static long M(string path, bool skip)
+                {
+                    var stream = {|#0:new FileStream(path, FileMode.Open)|};
+                    if (skip)
+                        return 0;
+                    var length = stream.Length;
+                    stream.Dispose();
+                    return length;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'stream' (FileStream) is created here and not disposed on the path that returns at line 8: its file handle stays open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task NeverDisposed_ReportedAtTheEnd()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static void M(string path)
+                {
+                    var reader = {|#0:File.OpenText(path)|};
+                    System.Console.WriteLine(reader.ReadLine());
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'reader' (StreamReader) is created here and not disposed on the path that reaches the end of 'M': its file handle stays open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task WriterNeverDisposed_MessageSaysTheBufferIsLost()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static void M(string path)
+                {
+                    var writer = {|#0:new StreamWriter(path)|};
+                    writer.Write("text");
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'writer' (StreamWriter) is created here and not disposed on the path that reaches the end of 'M': its file handle stays open until the finalizer runs, and text still in its buffer is never written"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task BareReturn_ReportedWithItsLine()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static void M(string path, bool skip)
+                {
+                    var stream = {|#0:File.OpenRead(path)|};
+                    if (skip)
+                    {
+                        return;
+                    }
+                    stream.Dispose();
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'stream' (FileStream) is created here and not disposed on the path that returns at line 9: its file handle stays open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task OverwrittenBeforeDispose_Reported()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static void M(string a, string b)
+                {
+                    var stream = {|#0:File.OpenRead(a)|};
+                    stream = File.OpenRead(b);
+                    stream.Dispose();
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'stream' (FileStream) is created here and not disposed on the path that assigns 'stream' again at line 7: its file handle stays open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task TemporaryUsedOnce_Reported()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static string M(string path) => {|#0:new StreamReader(path)|}.ReadToEnd();
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "This 'StreamReader' is created here and not disposed after its use here: its file handle stays open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task UserTypeWithFinalizer_MessageNamesTheFinalizer()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System;
+            sealed class Handle : IDisposable
+            {
+                public void Use() { }
+                public void Dispose() { GC.SuppressFinalize(this); }
+                ~Handle() { }
+            }
+            class C
+            {
+                static void M()
+                {
+                    var handle = {|#0:new Handle()|};
+                    handle.Use();
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'handle' (Handle) is created here and not disposed on the path that reaches the end of 'M': only its finalizer releases what it holds, at an unknown time after a garbage collection"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ReturnsOwnedFactory_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.IO;
+        sealed class ReturnsOwnedAttribute : Attribute { }
+        static class Files
+        {
+            [ReturnsOwned] public static Stream Open(string path) => File.OpenRead(path);
+        }
+        class C
+        {
+            static int M(string path)
+            {
+                var s = {|MSA4006:Files.Open(path)|};
+                return s.ReadByte();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task DisposedOnlyInsideTheTry_NormalPathAfterCatchIsStillReported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string path, bool b)
+            {
+                var s = {|MSA4006:File.OpenRead(path)|};
+                try
+                {
+                    if (b) return;
+                    s.Dispose();
+                }
+                catch (IOException)
+                {
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LinkedOrTimedTokenSource_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class C
+        {
+            static void M(CancellationToken token)
+            {
+                var linked = {|MSA4006:CancellationTokenSource.CreateLinkedTokenSource(token)|};
+                linked.Cancel();
+                var timed = {|MSA4006:new CancellationTokenSource(1000)|};
+                timed.Token.WaitHandle.WaitOne();
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ MSA4008 reported
+
+    [Fact]
+    public Task CreatedInLoopNeverDisposed_ReportedPerIteration()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static long M(string[] paths)
+                {
+                    long total = 0;
+                    foreach (var path in paths)
+                    {
+                        var stream = {|#0:new FileStream(path, FileMode.Open)|};
+                        total += stream.Length;
+                    }
+                    return total;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4008", 0).WithMessage(
+            "'stream' (FileStream) is created here, in the loop at line 7, and not disposed before the next iteration creates another: each such iteration leaves one more file handle open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task TemporaryInLoop_ReportedPerIteration()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static int M(string[] paths)
+                {
+                    var n = 0;
+                    for (var i = 0; i < paths.Length; i++)
+                        n += {|#0:File.OpenText(paths[i])|}.ReadToEnd().Length;
+                    return n;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4008", 0).WithMessage(
+            "This 'StreamReader' is created here, in the loop at line 7, and not disposed after its use here: each such iteration leaves one more file handle open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task DisposedOnlyOnSomeIterations_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string[] paths)
+            {
+                foreach (var path in paths)
+                {
+                    var s = {|MSA4008:File.OpenRead(path)|};
+                    if (s.Length > 10)
+                        s.Dispose();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AssignedInLoopToOuterLocal_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string[] paths)
+            {
+                Stream s = null;
+                foreach (var path in paths)
+                {
+                    s = {|MSA4008:File.OpenRead(path)|};
+                    s.ReadByte();
+                }
+                s?.Dispose();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task WhileLoopUserType_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        sealed class Session : IDisposable { public bool Next() => false; public void Dispose() { } }
+        class C
+        {
+            static void M()
+            {
+                var more = true;
+                while (more)
+                {
+                    var session = {|MSA4008:new Session()|};
+                    more = session.Next();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task BreakPathOnly_IsMSA4006NotPerIteration() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string[] paths)
+            {
+                foreach (var path in paths)
+                {
+                    var s = {|MSA4006:File.OpenRead(path)|};
+                    if (s.Length == 0)
+                        break;
+                    s.Dispose();
+                }
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task UsingDeclaration_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static long M(string path)
+            {
+                using var s = File.OpenRead(path);
+                using (var t = File.OpenRead(path)) { }
+                return s.Length;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AwaitUsing_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        using System.Threading.Tasks;
+        class C
+        {
+            static async Task<long> M(string path)
+            {
+                await using var s = File.OpenRead(path);
+                await using (var t = File.OpenRead(path)) { }
+                return s.Length;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task DisposedInFinally_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static long M(string path, bool b)
+            {
+                var s = File.OpenRead(path);
+                try
+                {
+                    if (b) return 0;
+                    return s.Length;
+                }
+                finally
+                {
+                    s.Dispose();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ConditionalDisposeAndNullCheck_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string path, bool b)
+            {
+                FileStream s = null;
+                FileStream t = null;
+                try
+                {
+                    s = File.OpenRead(path);
+                    t = new FileStream(path, FileMode.Open);
+                }
+                finally
+                {
+                    s?.Dispose();
+                    if (t != null)
+                        t.Dispose();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task DisposedOnEveryNormalPath_ExceptionPathIgnored_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static int M(string path)
+            {
+                var s = File.OpenRead(path);
+                var b = s.ReadByte(); // may throw: the exception path is not this rule's business
+                s.Dispose();
+                return b;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ReturnedOrStored_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        using System.IO;
+        class C
+        {
+            private Stream _kept;
+            private readonly List<Stream> _all = new();
+            static Stream Open(string path)
+            {
+                var s = File.OpenRead(path);
+                return s;
+            }
+            void Keep(string path)
+            {
+                var s = File.OpenRead(path);
+                _kept = s;
+                var t = File.OpenRead(path);
+                _all.Add(t);
+            }
+            static void Out(string path, out Stream result)
+            {
+                var s = File.OpenRead(path);
+                result = s;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PassedToOwningWrapper_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        using System.IO.Compression;
+        using System.Net.Http;
+        class C
+        {
+            static string M(string path)
+            {
+                var file = File.OpenRead(path);
+                var zip = new GZipStream(file, CompressionMode.Decompress);
+                using var reader = new StreamReader(zip);
+                return reader.ReadToEnd();
+            }
+            static HttpClient Client()
+            {
+                var handler = new HttpClientHandler();
+                return new HttpClient(handler);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task WrapperWithLeaveOpen_StreamStillReported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static string M(string path)
+            {
+                var file = {|MSA4006:File.OpenRead(path)|};
+                using var reader = new StreamReader(file, leaveOpen: true);
+                return reader.ReadToEnd();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task IgnoredTypes_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class C
+        {
+            static string M()
+            {
+                var memory = new MemoryStream();
+                memory.WriteByte(1);
+                var writer = new StringWriter();
+                writer.Write("x");
+                var reader = new StringReader("x");
+                reader.Read();
+                var task = new Task(() => { });
+                task.Start();
+                var cts = new CancellationTokenSource();
+                cts.Cancel();
+                return writer.ToString();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task IgnoredTypesOption_AddsAndRemoves_NoDiagnosticForAddedType()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System;
+            using System.IO;
+            namespace N { sealed class Cheap : IDisposable { public void Dispose() { } } }
+            class C
+            {
+                static void M()
+                {
+                    var cheap = new N.Cheap();
+                    var memory = {|MSA4006:new MemoryStream()|};
+                    memory.WriteByte(1);
+                }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.disposal.ignored_types"] = "N.Cheap; -System.IO.MemoryStream";
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ParameterFieldAndUnknownFactory_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            private Stream _field;
+            static Stream Factory() => null;
+            int M(Stream parameter)
+            {
+                var a = parameter;
+                var b = _field;
+                var c = Factory();
+                return a.ReadByte() + b.ReadByte() + c.ReadByte();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CopiedToAnotherLocalOrCaptured_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.IO;
+        class C
+        {
+            static Func<int> M(string path)
+            {
+                var a = File.OpenRead(path);
+                var b = a;
+                b.Dispose();
+                var c = File.OpenRead(path);
+                return () => c.ReadByte();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TransfersOwnershipParameter_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.IO;
+        [AttributeUsage(AttributeTargets.Parameter)] sealed class TransfersOwnershipAttribute : Attribute { }
+        class Owner
+        {
+            public static void Adopt([TransfersOwnership] Stream stream) { }
+        }
+        class C
+        {
+            static void M(string path)
+            {
+                var s = File.OpenRead(path);
+                Owner.Adopt(s);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PassedToHelperThatDisposesIt_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void Close(Stream s) { using (s) { } }
+            static void M(string path)
+            {
+                var s = File.OpenRead(path);
+                Close(s);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PassedToReadOnlyHelper_StillReported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static int Peek(Stream s) => s.ReadByte();
+            static int M(string path)
+            {
+                var s = {|MSA4006:File.OpenRead(path)|};
+                return Peek(s);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task DerivedValueReturned_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        using System.IO;
+        using System.Linq;
+        class C
+        {
+            static IEnumerable<string> Lines(string path)
+            {
+                var reader = File.OpenText(path);
+                return Read(reader).Where(l => l.Length > 0);
+            }
+            static IEnumerable<string> Read(TextReader r) { string l; while ((l = r.ReadLine()) != null) yield return l; }
+        }
+        """);
+
+    [Fact]
+    public Task LocalInLambdaDisposed_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.IO;
+        class C
+        {
+            static Func<string, long> M() => path =>
+            {
+                var s = File.OpenRead(path);
+                try { return s.Length; } finally { s.Dispose(); }
+            };
+        }
+        """);
+
+    [Fact]
+    public Task SafeHandleAndStruct_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using Microsoft.Win32.SafeHandles;
+        struct Lease : IDisposable { public void Dispose() { } }
+        class C
+        {
+            static void M()
+            {
+                var handle = new SafeFileHandle(IntPtr.Zero, true);
+                var lease = new Lease();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TokenSourceWithCancelAfter_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class C
+        {
+            static CancellationToken M()
+            {
+                var cts = {|MSA4006:new CancellationTokenSource()|};
+                cts.CancelAfter(100);
+                return cts.Token;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task IncompleteCode_NoCrash_NoDiagnostic()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
+            using System.IO;
+            class C
+            {
+                static void M(string path)
+                {
+                    var s = File.OpenRead(path
+                    s.
+                    var t = new FileStream(;
+                    var u = new Missing();
+                    u = 
+                }
+            }
+            """);
+        test.AllowCompilerErrors = true;
+        return test.RunAsync();
+    }
+}
