@@ -1,3 +1,4 @@
+using System.IO;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.Finalizers;
 using MemSafety.Analyzers.Tests.Verification;
@@ -687,5 +688,374 @@ public sealed class UndisposedLocalTests
             """);
         test.AllowCompilerErrors = true;
         return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ the using fix
+
+    [Fact]
+    public Task UsingDeclaration_Added() => VerifyCS.CodeFixAsync("""
+        using System.IO;
+        class C
+        {
+            static int M(string path)
+            {
+                // the file
+                var stream = {|MSA4006:File.OpenRead(path)|};
+                return stream.ReadByte();
+            }
+        }
+        """, """
+        using System.IO;
+        class C
+        {
+            static int M(string path)
+            {
+                // the file
+                using var stream = File.OpenRead(path);
+                return stream.ReadByte();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AsyncMethod_AwaitUsingAdded() => VerifyCS.CodeFixAsync("""
+        using System.IO;
+        using System.Threading.Tasks;
+        class C
+        {
+            static async Task<int> M(string path)
+            {
+                var stream = {|MSA4006:new FileStream(path, FileMode.Open)|};
+                var buffer = new byte[1];
+                return await stream.ReadAsync(buffer, 0, 1);
+            }
+        }
+        """, """
+        using System.IO;
+        using System.Threading.Tasks;
+        class C
+        {
+            static async Task<int> M(string path)
+            {
+                await using var stream = new FileStream(path, FileMode.Open);
+                var buffer = new byte[1];
+                return await stream.ReadAsync(buffer, 0, 1);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task InLoopBody_UsingDeclarationDisposesEachIteration() => VerifyCS.CodeFixAsync("""
+        using System.IO;
+        class C
+        {
+            static long M(string[] paths)
+            {
+                long total = 0;
+                foreach (var path in paths)
+                {
+                    var stream = {|MSA4008:File.OpenRead(path)|};
+                    total += stream.Length;
+                }
+                return total;
+            }
+        }
+        """, """
+        using System.IO;
+        class C
+        {
+            static long M(string[] paths)
+            {
+                long total = 0;
+                foreach (var path in paths)
+                {
+                    using var stream = File.OpenRead(path);
+                    total += stream.Length;
+                }
+                return total;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CSharp7_UsingStatementTakesTheRestOfTheBlock()
+    {
+        var test = VerifyCS.Test("""
+            using System.IO;
+            class C
+            {
+                static int M(string path)
+                {
+                    var stream = {|MSA4006:File.OpenRead(path)|};
+                    var first = stream.ReadByte();
+                    return first + stream.ReadByte();
+                }
+            }
+            """, """
+            using System.IO;
+            class C
+            {
+                static int M(string path)
+                {
+                    using (var stream = File.OpenRead(path))
+                    {
+                        var first = stream.ReadByte();
+                        return first + stream.ReadByte();
+                    }
+                }
+            }
+            """);
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task CSharp7_FixAllNestsTheUsingStatements()
+    {
+        var test = VerifyCS.Test("""
+            using System.IO;
+            class C
+            {
+                static void M(string a, string b)
+                {
+                    var source = {|MSA4006:File.OpenRead(a)|};
+                    var target = {|MSA4006:File.Create(b)|};
+                    source.CopyTo(target);
+                }
+
+                static void N(string a)
+                {
+                    var reader = {|MSA4006:File.OpenText(a)|};
+                    System.Console.WriteLine(reader.ReadLine());
+                }
+            }
+            """, """
+            using System.IO;
+            class C
+            {
+                static void M(string a, string b)
+                {
+                    using (var source = File.OpenRead(a))
+                    {
+                        using (var target = File.Create(b))
+                        {
+                            source.CopyTo(target);
+                        }
+                    }
+                }
+
+                static void N(string a)
+                {
+                    using (var reader = File.OpenText(a))
+                    {
+                        System.Console.WriteLine(reader.ReadLine());
+                    }
+                }
+            }
+            """);
+        test.LanguageVersion = LanguageVersion.CSharp7_3;
+        test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ManyDocuments_FixAllInEveryScope()
+    {
+        var test = new AnalyzerTest(new UndisposedLocalAnalyzer()) { CodeFix = new UndisposedLocalFix() };
+        test.Sources.Add("""
+            using System.IO;
+            class A
+            {
+                static int M(string p) { var s = {|MSA4006:File.OpenRead(p)|}; var t = {|MSA4006:File.OpenRead(p)|}; return s.ReadByte() + t.ReadByte(); }
+            }
+            """);
+        test.Sources.Add("""
+            using System.IO;
+            class B
+            {
+                static void M(string[] ps) { foreach (var p in ps) { var w = {|MSA4008:new StreamWriter(p)|}; w.Write(1); } }
+            }
+            """);
+        test.FixedSources.Add("""
+            using System.IO;
+            class A
+            {
+                static int M(string p) { using var s = File.OpenRead(p); using var t = File.OpenRead(p); return s.ReadByte() + t.ReadByte(); }
+            }
+            """);
+        test.FixedSources.Add("""
+            using System.IO;
+            class B
+            {
+                static void M(string[] ps) { foreach (var p in ps) { using var w = new StreamWriter(p); w.Write(1); } }
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task DisposedOnAnotherPath_ReportedWithoutFix() => Verify<UndisposedLocalAnalyzer, UndisposedLocalFix>.NoFixAsync("""
+        using System.IO;
+        class C
+        {
+            static long M(string path, bool skip)
+            {
+                var stream = {|MSA4006:File.OpenRead(path)|};
+                if (skip)
+                    return 0;
+                var length = stream.Length;
+                stream.Dispose();
+                return length;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ReturnedOnAnotherPath_ReportedWithoutFix() => Verify<UndisposedLocalAnalyzer, UndisposedLocalFix>.NoFixAsync("""
+        using System.IO;
+        class C
+        {
+            static Stream M(string path)
+            {
+                var stream = {|MSA4006:File.OpenRead(path)|};
+                if (stream.Length == 0)
+                    return null;
+                return stream;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AssignedTwice_ReportedWithoutFix() => Verify<UndisposedLocalAnalyzer, UndisposedLocalFix>.NoFixAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string a, string b)
+            {
+                var stream = {|MSA4006:File.OpenRead(a)|};
+                stream.ReadByte();
+                stream = {|MSA4006:File.OpenRead(b)|};
+                stream.ReadByte();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AsyncDisposableOnlyInSyncMethod_ReportedWithoutFix() => Verify<UndisposedLocalAnalyzer, UndisposedLocalFix>.NoFixAsync("""
+        using System;
+        using System.Threading.Tasks;
+        sealed class Channel : IAsyncDisposable { public void Send() { } public ValueTask DisposeAsync() => default; }
+        class C
+        {
+            static void M()
+            {
+                var channel = {|MSA4006:new Channel()|};
+                channel.Send();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TemporaryAndSwitchSection_ReportedWithoutFix() => Verify<UndisposedLocalAnalyzer, UndisposedLocalFix>.NoFixAsync("""
+        using System.IO;
+        class C
+        {
+            static string M(string path, int k)
+            {
+                switch (k)
+                {
+                    case 0:
+                        var s = {|MSA4006:File.OpenText(path)|};
+                        return s.ReadLine();
+                }
+                return {|MSA4006:File.OpenText(path)|}.ReadToEnd();
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ run-time evidence (.NET 10 on Linux, the test host)
+
+    // Opens a file per iteration, as the reported loop does, and counts the process's open file descriptors
+    // (/proc/self/fd) before and after, with no garbage collection in between.
+    private const string HandleProbe = """
+        using System.IO;
+        using System.Linq;
+        public static class Program
+        {
+            static string _path;
+            static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+            static long Work(int n)
+            {
+                long total = 0;
+                for (var i = 0; i < n; i++)
+                {
+                    var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
+                    total += stream.ReadByte();
+                }
+                return total;
+            }
+            public static string Run()
+            {
+                _path = Path.GetTempFileName();
+                File.WriteAllBytes(_path, new byte[] { 7 });
+                System.GC.Collect();
+                System.GC.WaitForPendingFinalizers();
+                var before = OpenFds();
+                var result = Work(200);
+                var leaked = OpenFds() - before;
+                System.GC.Collect();
+                System.GC.WaitForPendingFinalizers();
+                var afterFinalizers = OpenFds() - before;
+                File.Delete(_path);
+                return $"result {result}, open after the loop {leaked}, after finalizers {afterFinalizers}";
+            }
+        }
+        """;
+
+    [Fact]
+    public void Behaviour_LoopLeaksOneHandlePerIteration_FixedCodeLeaksNone()
+    {
+        if (!Directory.Exists("/proc/self/fd"))
+            return; // the count needs Linux's /proc
+        Assert.Equal("result 1400, open after the loop 200, after finalizers 0", Behaviour.Run(HandleProbe));
+        var fixedProbe = HandleProbe.Replace("var stream = new FileStream", "using var stream = new FileStream", System.StringComparison.Ordinal);
+        Assert.Equal("result 1400, open after the loop 0, after finalizers 0", Behaviour.Run(fixedProbe));
+    }
+
+    [Fact]
+    public Task Behaviour_ProbeIsWhatTheRuleReports() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync(
+        HandleProbe.Replace("var stream = new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);",
+            "var stream = {|MSA4008:new FileStream(_path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite)|};", System.StringComparison.Ordinal));
+
+    // StreamWriter has no finalizer: text in its buffer when it is dropped is never written, even after finalizers run.
+    private const string WriterProbe = """
+        using System.IO;
+        public static class Program
+        {
+            static void Write(string path)
+            {
+                var writer = new StreamWriter(path);
+                writer.Write("hello");
+            }
+            public static string Run()
+            {
+                var path = Path.GetTempFileName();
+                Write(path);
+                System.GC.Collect();
+                System.GC.WaitForPendingFinalizers();
+                System.GC.Collect();
+                var text = File.ReadAllText(path);
+                File.Delete(path);
+                return "written: '" + text + "'";
+            }
+        }
+        """;
+
+    [Fact]
+    public void Behaviour_DroppedWriterLosesItsBuffer_FixedCodeWritesIt()
+    {
+        Assert.Equal("written: ''", Behaviour.Run(WriterProbe));
+        Assert.Equal("written: 'hello'", Behaviour.Run(WriterProbe.Replace("var writer", "using var writer", System.StringComparison.Ordinal)));
     }
 }
