@@ -530,6 +530,62 @@ public sealed class UndisposedLocalTests
     }
 
     [Fact]
+    public Task WrapperOverAStreamItDidNotCreate_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        using System.Xml;
+        class C
+        {
+            private Stream _stream = new MemoryStream();
+            void Fill(Stream parameter, string text)
+            {
+                // Disposing these would close the field's or the caller's stream; over a MemoryStream or a StringReader
+                // they hold nothing of their own.
+                var writer = new StreamWriter(_stream);
+                writer.Write(text);
+                writer.Flush();
+                var reader = new StreamReader(parameter);
+                reader.ReadLine();
+                var xml = new XmlTextReader(new StringReader(text));
+                xml.Read();
+                var memory = new MemoryStream();
+                var overMemory = new BinaryWriter(memory);
+                overMemory.Write(1);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ComponentModelDataTypes_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Data;
+        class C
+        {
+            static int M()
+            {
+                var set = new DataSet();
+                var table = new DataTable();
+                var column = new DataColumn("c");
+                table.Columns.Add(column);
+                set.Tables.Add(table);
+                return set.Tables.Count;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task WrapperOverAStreamItCreated_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static string M(string path)
+            {
+                var file = File.OpenRead(path);
+                var reader = {|MSA4006:new StreamReader(file)|};
+                return reader.ReadLine();
+            }
+        }
+        """);
+
+    [Fact]
     public Task ParameterFieldAndUnknownFactory_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
         using System.IO;
         class C

@@ -71,6 +71,7 @@ public sealed class Ownership
     public Ownership(DisposableTypes types)
     {
         _types = types;
+        AnnotationsPossible = FindAnnotations(types.Compilation);
         Core.CreationCounts.Record(types.Compilation, nameof(Ownership));
     }
 
@@ -143,7 +144,7 @@ public sealed class Ownership
                 type = invocation.Type;
                 break;
             case IPropertyReferenceOperation property:
-                if (!ReturnsOwned(property.Property))
+                if (!AnnotationsPossible || !ReturnsOwned(property.Property))
                     return false;
                 type = property.Type;
                 break;
@@ -153,16 +154,94 @@ public sealed class Ownership
 
         if (type is not { IsReferenceType: true } || type.TypeKind == TypeKind.TypeParameter
             || !(_types.IsDisposable(type) || _types.IsAsyncDisposable(type))
-            || _types.IsSafeHandle(type) || ignored.Contains(type))
+            || _types.IsSafeHandle(type) || ignored.Contains(type) || HoldsNothing(type))
         {
             return false;
+        }
+
+        // A wrapper built over a disposable it did not get from this method (a parameter, a field, a MemoryStream) holds
+        // nothing of its own, and disposing it would dispose what it wraps, which belongs to someone else.
+        if (value is IObjectCreationOperation { Arguments: var arguments })
+        {
+            foreach (var argument in arguments)
+            {
+                var passed = argument.Value;
+                while (passed is IConversionOperation { OperatorMethod: null } inner)
+                    passed = inner.Operand;
+                if (passed.Type is { } argumentType && (_types.IsDisposable(argumentType) || _types.IsAsyncDisposable(argumentType))
+                    && !IsOwnedHere(passed, ignored))
+                {
+                    return false;
+                }
+            }
         }
 
         createdType = type;
         return true;
     }
 
-    private bool IsCreatingMethod(IMethodSymbol method)
+    /// <summary>A creation, or a local every write of which is a creation.</summary>
+    private bool IsOwnedHere(IOperation value, IgnoredTypes ignored)
+    {
+        if (value is not ILocalReferenceOperation reference)
+            return IsCreation(value, ignored, out _);
+        var facts = BodyFacts.Of(value);
+        if (facts.DeclaratorOf(reference.Local) is not { Initializer: { } initializer } || !IsCreation(initializer.Value, ignored, out _))
+            return false;
+        foreach (var write in facts.WritesTo(reference.Local))
+        {
+            if (write.Parent is not ISimpleAssignmentOperation assignment || assignment.Target != write || !IsCreation(assignment.Value, ignored, out _))
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Component-model types whose Dispose releases nothing: <c>MarshalByValueComponent</c> (<c>DataSet</c>,
+    /// <c>DataTable</c>, <c>DataColumn</c>: their constructors even call <c>GC.SuppressFinalize</c>) and
+    /// <c>DataAdapter</c>, whose Dispose only raises the Disposed event and drops references, unless a type between
+    /// them and the created type overrides <c>Dispose(bool)</c> (<c>DataView</c> unhooks itself from its table there).</summary>
+    private static bool HoldsNothing(ITypeSymbol type)
+    {
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            if ((t.Name == "MarshalByValueComponent" && NonRetainingMembers.IsNamespace(t.ContainingNamespace, "System.ComponentModel"))
+                || (t.Name == "DataAdapter" && NonRetainingMembers.IsNamespace(t.ContainingNamespace, "System.Data.Common")))
+            {
+                return true;
+            }
+
+            foreach (var member in t.GetMembers("Dispose"))
+            {
+                if (member is IMethodSymbol { IsOverride: true, Parameters.Length: 1 } dispose && dispose.Parameters[0].Type.SpecialType == SpecialType.System_Boolean)
+                    return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether the compilation can carry an ownership annotation at all: a type of that name declared in its
+    /// source, or <c>MemSafety.*</c> ones in a reference (a library that keeps them with <c>MEMSAFETY_KEEP_ATTRIBUTES</c>).
+    /// Without one, property reads need no attribute lookup.</summary>
+    public bool AnnotationsPossible { get; }
+
+    private static bool FindAnnotations(Compilation compilation)
+    {
+        foreach (var name in new[] { ReturnsOwnedName, NotOwnedName, TransfersOwnershipName })
+        {
+            foreach (var _ in compilation.GetSymbolsWithName(name, SymbolFilter.Type))
+                return true;
+            if (compilation.GetTypeByMetadataName("MemSafety." + name) is not null)
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a call creates a value the caller owns: <c>File</c>/<c>FileInfo</c> openers,
+    /// <c>CancellationTokenSource.CreateLinkedTokenSource</c>, <c>[ReturnsOwned]</c>. Cheap: a name test first.</summary>
+    public bool IsCreatingMethod(IMethodSymbol method)
     {
         var type = method.ContainingType;
         if (type is not null && type.ContainingNamespace is { Name: "IO" } ns && NonRetainingMembers.IsNamespace(ns, "System.IO")
@@ -174,6 +253,8 @@ public sealed class Ownership
         // A linked source registers a callback on every parent token, which keeps it reachable while they live.
         if (method.Name == "CreateLinkedTokenSource" && type is { Name: "CancellationTokenSource" } && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.Threading"))
             return true;
+        if (!AnnotationsPossible)
+            return false;
         if (method.MethodKind == MethodKind.ReducedExtension && method.ReducedFrom is { } reduced)
             method = reduced;
         return ReturnsOwned(method);

@@ -48,6 +48,15 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
     private static void Analyze(OperationAnalysisContext context, CompilationServices services)
     {
         var creation = context.Operation;
+        // Cheapest first: a call must be a known creating method, a property read needs an annotation to exist at all.
+        var ownership = services.Ownership;
+        if ((creation is IInvocationOperation invocation && !ownership.IsCreatingMethod(invocation.TargetMethod))
+            || (creation is IPropertyReferenceOperation && !ownership.AnnotationsPossible)
+            || (creation is IObjectCreationOperation { Type: var created } && !services.Disposal.IsDisposable(created) && !services.Disposal.IsAsyncDisposable(created)))
+        {
+            return;
+        }
+
         // Shape first: a property read or call must at least end in a local or be dropped; most stop here.
         var top = creation;
         while (top.Parent is IConversionOperation { OperatorMethod: null } conversion)
@@ -72,7 +81,6 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
 
         if (creation.Syntax.ContainsDiagnostics)
             return;
-        var ownership = services.Ownership;
         var ignored = IgnoredTypes.For(services.OptionsFor(creation.Syntax.SyntaxTree));
         // new CancellationTokenSource() is not a creation unless the method calls CancelAfter on its local (see Ownership).
         if (!ownership.IsCreation(creation, ignored, out var type) && !(local is not null && creation is IObjectCreationOperation { Type.Name: "CancellationTokenSource" }))
