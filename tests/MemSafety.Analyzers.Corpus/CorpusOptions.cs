@@ -55,6 +55,9 @@ internal sealed class CorpusOptions
                                  project in the cache (the only network use; off by default)
           --cache DIR            Where decompiled and extracted sources are kept and reused
                                  (default: $TMPDIR/memsafety-corpus). Must be outside the repository.
+          --run-only P1,P2,...   Run only the analyzers that report an id with one of these prefixes, e.g.
+                                 MSA1,MSA2 (in both builds with --compare: times like for like when one
+                                 build has rules the other lacks; default: every analyzer)
           --ids P1,P2,...        Id prefixes to sample, e.g. MSA1 or MSA1001,MSA4 (default: every id)
           --sample N|all         Diagnostics listed per prefix of --ids (per id with --per-id or without --ids);
                                  default 30 for runtime, all for third-party. '--ids MSA --sample 40' samples
@@ -105,6 +108,8 @@ internal sealed class CorpusOptions
     public bool CompileOnly { get; private set; }
     public string CacheDirectory { get; private set; } = Path.Combine(Path.GetTempPath(), "memsafety-corpus");
     public List<string> IdPrefixes { get; } = new();
+    /// <summary>Only analyzers that report an id with one of these prefixes run (empty: all).</summary>
+    public List<string> RunOnly { get; } = new();
     /// <summary>Findings listed per group; <see cref="int.MaxValue"/> for all.</summary>
     public int Sample { get; private set; } = -1;
     public bool PerId { get; private set; }
@@ -196,6 +201,9 @@ internal sealed class CorpusOptions
                     break;
                 case "--ids":
                     options.IdPrefixes.AddRange(SplitList(Value(args, ref i)));
+                    break;
+                case "--run-only":
+                    options.RunOnly.AddRange(SplitList(Value(args, ref i)));
                     break;
                 case "--sample":
                 {

@@ -307,6 +307,9 @@ public sealed class CorpusToolTests
             Assert.Equal(Report.Tsv(outcomes[0].Findings), Report.Tsv(outcomes[1].Findings));
             Assert.All(outcomes, o => Assert.Equal(analysis.Analyzers.Length, o.Result.AnalyzerSeconds.Count));
             Assert.All(outcomes, o => Assert.Equal(outcomes[0].Result.CompileSeconds, o.Result.CompileSeconds));
+            // The probe that pays the driver's generated-code check runs in every build's run, apart from our analyzers.
+            Assert.All(outcomes, o => Assert.True(o.Result.GeneratedCodeCheckSeconds > 0));
+            Assert.All(outcomes, o => Assert.DoesNotContain(nameof(CorpusAnalysis.GeneratedCodeProbe), o.Result.AnalyzerSeconds.Keys));
 
             var builds = analysis.Builds.Select((b, i) => new BuildRun(b, new List<AssemblyResult> { outcomes[i].Result }, outcomes[i].Findings)).ToList();
             var diff = TsvDiff.Compare(Report.Tsv(builds[1].Findings), Report.Tsv(builds[0].Findings));
@@ -315,12 +318,32 @@ public sealed class CorpusToolTests
             Assert.Contains("\n| after | 2 |", markdown, StringComparison.Ordinal);
             Assert.Contains("\n| before | 2 |", markdown, StringComparison.Ordinal);
             Assert.Contains("\n| EscapeReportAnalyzer |", markdown, StringComparison.Ordinal);
+            Assert.Contains("\n| (driver) generated-code check |", markdown, StringComparison.Ordinal);
             Assert.Contains("**Identical** (2 findings", markdown, StringComparison.Ordinal);
         }
         finally
         {
             Directory.Delete(folder, recursive: true);
         }
+    }
+
+    [Fact]
+    public void RunOnly_BoxingPrefix_OnlyAnalyzersReportingThoseIds()
+    {
+        var all = new CorpusAnalysis(CorpusOptions.Parse(Array.Empty<string>()), Path.GetDirectoryName(typeof(object).Assembly.Location)!);
+        var options = CorpusOptions.Parse(new[] { "--run-only", "MSA2", "--compare", typeof(EscapeReportAnalyzer).Assembly.Location });
+        var boxing = new CorpusAnalysis(options, Path.GetDirectoryName(typeof(object).Assembly.Location)!);
+
+        Assert.Contains(all.Analyzers, a => a is EscapeReportAnalyzer);
+        Assert.All(boxing.Builds, build =>
+        {
+            Assert.NotEmpty(build.Analyzers);
+            Assert.All(build.Analyzers, a => Assert.Contains(a.SupportedDiagnostics, d => d.Id.StartsWith("MSA2", StringComparison.Ordinal)));
+        });
+        Assert.Equal(
+            all.Analyzers.Count(a => a.SupportedDiagnostics.Any(d => d.Id.StartsWith("MSA2", StringComparison.Ordinal))),
+            boxing.Analyzers.Length);
+        Assert.True(boxing.Analyzers.Length < all.Analyzers.Length);
     }
 
     private static Finding Finding(string library, string path, int line, string id, string message, int column = 1, int? endLine = null, int endColumn = 5)
