@@ -197,19 +197,25 @@ public sealed class UndisposedLocalTests
         """);
 
     [Fact]
-    public Task LinkedOrTimedTokenSource_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+    public Task LinkedOrTimedTokenSource_Reported()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test("""
         using System.Threading;
         class C
         {
             static void M(CancellationToken token)
             {
-                var linked = {|MSA4006:CancellationTokenSource.CreateLinkedTokenSource(token)|};
+                var linked = {|#0:CancellationTokenSource.CreateLinkedTokenSource(token)|};
                 linked.Cancel();
                 var timed = {|MSA4006:new CancellationTokenSource(1000)|};
                 timed.Token.WaitHandle.WaitOne();
             }
         }
         """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'linked' (CancellationTokenSource) is created here and not disposed on the path that reaches the end of 'M': it stays registered on the tokens it is linked to (or holds its timer), reachable as long as they are"));
+        return test.RunAsync();
+    }
 
     // ------------------------------------------------------------------ MSA4008 reported
 
@@ -581,6 +587,60 @@ public sealed class UndisposedLocalTests
                 var file = File.OpenRead(path);
                 var reader = {|MSA4006:new StreamReader(file)|};
                 return reader.ReadLine();
+            }
+        }
+        """);
+
+    // Npgsql's RangeConverter: the graph splits an object initializer into a capture, the member assignments and the
+    // store; the value is handed to a ref parameter right after.
+    [Fact]
+    public Task ObjectInitializerHandedToRefParameter_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        sealed class State : IDisposable { public int A { get; init; } public int B { get; set; } public void Dispose() { } }
+        class C
+        {
+            static int M(bool x, ref object writeState)
+            {
+                State state = null;
+                if (x)
+                {
+                    state = new State { A = 1 };
+                    writeState = state;
+                    state.B = 2;
+                }
+                if (!x)
+                {
+                    state = new State { A = 2 };
+                    writeState = state;
+                }
+                return 0;
+            }
+        }
+        """);
+
+    // SharpZipLib's ZipFile.UpdateCommentOnly: the stream is disposed unless it is the one a field owns.
+    [Fact]
+    public Task DisposedUnlessItIsAnotherOwnersStream_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            private Stream _base;
+            void M(string name, bool direct)
+            {
+                Stream update;
+                if (direct)
+                    update = _base;
+                else
+                {
+                    _base = null;
+                    update = new FileStream(name, FileMode.Open);
+                }
+                try { update.WriteByte(1); }
+                finally
+                {
+                    if (update != _base)
+                        update.Dispose();
+                }
             }
         }
         """);

@@ -183,8 +183,10 @@ public sealed class DisposedOnAllPaths
         foreach (var (write, value) in writes)
         {
             // The graph keeps a declaration's write as an implicit assignment, which it does not index: ask at the value.
-            if (!flow.TryGetStateBefore(value, out var before) || before == 0 || Reads(value, local))
+            // An assignment is asked at itself: an object initializer splits the value into several operations.
+            if (!flow.TryGetStateBefore(write is IVariableDeclaratorOperation ? value : write, out var before) || before == 0 || Reads(value, local))
                 continue;
+            var repeats = LoopCycles.IsOnCycle(write is IVariableDeclaratorOperation ? value : write);
             var key = write is IVariableDeclaratorOperation ? write.Syntax : ((ISimpleAssignmentOperation)write).Target.Syntax;
             var self = events[key];
             for (var k = 0; k < sites.Count; k++)
@@ -193,6 +195,8 @@ public sealed class DisposedOnAllPaths
                     continue;
                 if (self == Event.Site(k))
                 {
+                    if (!repeats)
+                        continue;
                     sites[k].Leak = LeakKind.NextIteration;
                     sites[k].Where = "goes round the loop at line " + Line(LoopOf(write)?.Syntax ?? write.Syntax);
                 }
@@ -412,13 +416,16 @@ public sealed class DisposedOnAllPaths
             return (kill, gen);
         }
 
-        /// <summary>For <c>x == null</c>, <c>x is null</c>: true; <c>x != null</c>, <c>x is not null</c>: false; else null.</summary>
+        /// <summary>For <c>x == null</c>, <c>x is null</c>, <c>x == y</c>: true; <c>x != null</c>, <c>x is not null</c>, <c>x != y</c>: false; else null.</summary>
         private bool? NullWhenTrue(IOperation condition)
         {
             switch (condition)
             {
+                // x == null, and x == other: where the local equals another reference, that one may be the owner
+                // (`if (stream != _base) stream.Dispose();`), so the branch on which they are equal forgets the value.
                 case IBinaryOperation { OperatorKind: BinaryOperatorKind.Equals or BinaryOperatorKind.NotEquals } binary
-                    when (IsLocal(binary.LeftOperand) && IsNull(binary.RightOperand)) || (IsLocal(binary.RightOperand) && IsNull(binary.LeftOperand)):
+                    when IsLocal(binary.LeftOperand) != IsLocal(binary.RightOperand) && binary.LeftOperand.Type?.IsValueType != true
+                         && binary.RightOperand.Type?.IsValueType != true:
                     return binary.OperatorKind == BinaryOperatorKind.Equals;
                 case IIsPatternOperation { Pattern: IConstantPatternOperation constant } isPattern when IsLocal(isPattern.Value) && IsNull(constant.Value):
                     return true;

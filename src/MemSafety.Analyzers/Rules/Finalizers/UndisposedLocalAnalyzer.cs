@@ -148,6 +148,14 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
                 : "its file handle stays open until the finalizer runs" + buffered;
         }
 
+        if (type.Name == "CancellationTokenSource" && type.ContainingNamespace?.ToDisplayString() == "System.Threading")
+        {
+            // A linked source registers a callback on each parent token; a timed one holds a timer.
+            return perIteration
+                ? "each such iteration leaves one more source registered on the tokens it is linked to (or holding its timer), reachable as long as they are"
+                : "it stays registered on the tokens it is linked to (or holds its timer), reachable as long as they are";
+        }
+
         var name = type.ToDisplayString(TypeFormat);
         var hasFinalizer = type is INamedTypeSymbol named && disposal.Of(named).Finalizer is not null;
         if (perIteration)
