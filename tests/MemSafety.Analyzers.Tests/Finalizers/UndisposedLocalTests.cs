@@ -1092,15 +1092,16 @@ public sealed class UndisposedLocalTests
 
     // ------------------------------------------------------------------ run-time evidence (.NET 10 on Linux, the test host)
 
-    // Opens a file per iteration, as the reported loop does, and counts the process's open file descriptors
-    // (/proc/self/fd) before and after, with no garbage collection in between.
+    // Opens a file per iteration, as the reported loop does, and counts the process's file descriptors open on that
+    // file (/proc/self/fd) before and after, with no garbage collection in between.
     private const string HandleProbe = """
         using System.IO;
         using System.Linq;
         public static class Program
         {
             static string _path;
-            static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+            // Only the descriptors open on our file: other tests of the same process open files at the same time.
+            static int OpenFds() => Directory.GetFiles("/proc/self/fd").Count(fd => { try { return new FileInfo(fd).LinkTarget == _path; } catch (IOException) { return false; } });
             static long Work(int n)
             {
                 long total = 0;

@@ -40,19 +40,44 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         var services = CompilationServices.Get(start.Compilation, start.Options);
         if (services.Types.IDisposable is null)
             return;
-        start.RegisterOperationAction(
-            operationContext => Analyze(operationContext, services),
-            OperationKind.ObjectCreation, OperationKind.Invocation, OperationKind.PropertyReference);
+        // One walk per body instead of a callback per call and property read, the commonest operations of any body:
+        // the walk stops at nothing but is a few type tests per node.
+        start.RegisterOperationBlockAction(block => AnalyzeBody(block, services));
     });
 
-    private static void Analyze(OperationAnalysisContext context, CompilationServices services)
+    private static void AnalyzeBody(OperationBlockAnalysisContext context, CompilationServices services)
     {
-        var creation = context.Operation;
+        var ownership = services.Ownership;
+        var annotations = ownership.AnnotationsPossible;
+        var stack = new System.Collections.Generic.Stack<IOperation>();
+        foreach (var root in context.OperationBlocks)
+        {
+            stack.Push(root);
+            while (stack.Count > 0)
+            {
+                var operation = stack.Pop();
+                switch (operation)
+                {
+                    case IObjectCreationOperation { Type: { } created }
+                        when services.Disposal.IsDisposable(created.OriginalDefinition) || services.Disposal.IsAsyncDisposable(created.OriginalDefinition):
+                    case IInvocationOperation invocation when ownership.IsCreatingMethod(invocation.TargetMethod):
+                    case IPropertyReferenceOperation when annotations:
+                        Analyze(operation, services, context.ReportDiagnostic, context.CancellationToken);
+                        break;
+                }
+
+                foreach (var child in operation.ChildOperations)
+                    stack.Push(child);
+            }
+        }
+    }
+
+    private static void Analyze(IOperation creation, CompilationServices services, System.Action<Diagnostic> report, CancellationToken cancellationToken)
+    {
         // Cheapest first: a call must be a known creating method, a property read needs an annotation to exist at all.
         var ownership = services.Ownership;
         if ((creation is IInvocationOperation invocation && !ownership.IsCreatingMethod(invocation.TargetMethod))
-            || (creation is IPropertyReferenceOperation && !ownership.AnnotationsPossible)
-            || (creation is IObjectCreationOperation { Type: var created } && !services.Disposal.IsDisposable(created) && !services.Disposal.IsAsyncDisposable(created)))
+            || (creation is IPropertyReferenceOperation && !ownership.AnnotationsPossible))
         {
             return;
         }
@@ -86,10 +111,9 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         if (!ownership.IsCreation(creation, ignored, out var type) && !(local is not null && creation is IObjectCreationOperation { Type.Name: "CancellationTokenSource" }))
             return;
 
-        var cancellationToken = context.CancellationToken;
         if (local is null)
         {
-            ReportTemporary(context, creation, top, type, ownership, cancellationToken);
+            ReportTemporary(report, creation, top, type, ownership, cancellationToken);
             return;
         }
 
@@ -103,31 +127,31 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
             var properties = FixFor(result, site, local, services.Disposal);
             if (site.Leak == LeakKind.NextIteration)
             {
-                context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.DisposableDroppedInLoop, creation.Syntax.GetLocation(), properties,
+                report(Diagnostic.Create(RuleCatalogue.DisposableDroppedInLoop, creation.Syntax.GetLocation(), properties,
                     what, LoopLine(site.Write), "before the next iteration creates another", Consequence(site.Type, creation, services.Disposal, perIteration: true, cancellationToken)));
             }
             else
             {
-                context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.UndisposedLocal, creation.Syntax.GetLocation(), properties,
+                report(Diagnostic.Create(RuleCatalogue.UndisposedLocal, creation.Syntax.GetLocation(), properties,
                     what, "on the path that " + site.Where, Consequence(site.Type, creation, services.Disposal, perIteration: false, cancellationToken)));
             }
         }
     }
 
     /// <summary>A creation used once where it stands (<c>new StreamReader(path).ReadToEnd()</c>) and never disposed.</summary>
-    private static void ReportTemporary(OperationAnalysisContext context, IOperation creation, IOperation top, ITypeSymbol type, Ownership ownership, CancellationToken cancellationToken)
+    private static void ReportTemporary(System.Action<Diagnostic> report, IOperation creation, IOperation top, ITypeSymbol type, Ownership ownership, CancellationToken cancellationToken)
     {
         if (ownership.ClassifyValue(top, cancellationToken) != OwnedUse.Neutral)
             return;
         var what = $"This '{type.ToDisplayString(TypeFormat)}'";
         if (LoopCycles.RepeatingLoop(creation) is { } loop)
         {
-            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.DisposableDroppedInLoop, creation.Syntax.GetLocation(),
+            report(Diagnostic.Create(RuleCatalogue.DisposableDroppedInLoop, creation.Syntax.GetLocation(),
                 what, DisposedOnAllPaths.Line(loop.Syntax), "after its use here", Consequence(type, creation, ownership.Types, perIteration: true, cancellationToken)));
         }
         else
         {
-            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.UndisposedLocal, creation.Syntax.GetLocation(),
+            report(Diagnostic.Create(RuleCatalogue.UndisposedLocal, creation.Syntax.GetLocation(),
                 what, "after its use here", Consequence(type, creation, ownership.Types, perIteration: false, cancellationToken)));
         }
     }
