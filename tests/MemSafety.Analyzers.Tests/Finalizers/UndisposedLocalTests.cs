@@ -302,7 +302,7 @@ public sealed class UndisposedLocalTests
     [Fact]
     public Task WhileLoopUserType_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
         using System;
-        sealed class Session : IDisposable { public bool Next() => false; public void Dispose() { } }
+        sealed class Session : IDisposable { private readonly System.IO.Stream _log = System.IO.Stream.Null; public bool Next() => false; public void Dispose() => _log.Dispose(); }
         class C
         {
             static void M()
@@ -641,6 +641,28 @@ public sealed class UndisposedLocalTests
                     if (update != _base)
                         update.Dispose();
                 }
+            }
+        }
+        """);
+
+    // SharpZipLib's ZipExtraData: its Dispose disposes a MemoryStream, and it has no finalizer.
+    [Fact]
+    public Task SourceTypeHoldingNothingVisible_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.IO;
+        sealed class ExtraData : IDisposable
+        {
+            private MemoryStream _entry = new MemoryStream();
+            private readonly byte[] _data = new byte[4];
+            public bool Find(int id) => _data[0] == id;
+            public void Dispose() => _entry.Dispose();
+        }
+        class C
+        {
+            static bool M()
+            {
+                var extra = new ExtraData();
+                return extra.Find(1);
             }
         }
         """);
@@ -1061,7 +1083,7 @@ public sealed class UndisposedLocalTests
     public Task AsyncDisposableOnlyInSyncMethod_ReportedWithoutFix() => Verify<UndisposedLocalAnalyzer, UndisposedLocalFix>.NoFixAsync("""
         using System;
         using System.Threading.Tasks;
-        sealed class Channel : IAsyncDisposable { public void Send() { } public ValueTask DisposeAsync() => default; }
+        sealed class Channel : IAsyncDisposable { private System.IO.Stream _s = System.IO.Stream.Null; public void Send() { } public ValueTask DisposeAsync() => _s.DisposeAsync(); }
         class C
         {
             static void M()

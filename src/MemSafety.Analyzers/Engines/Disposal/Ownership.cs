@@ -154,7 +154,7 @@ public sealed class Ownership
 
         if (type is not { IsReferenceType: true } || type.TypeKind == TypeKind.TypeParameter
             || !(_types.IsDisposable(type) || _types.IsAsyncDisposable(type))
-            || _types.IsSafeHandle(type) || ignored.Contains(type) || HoldsNothing(type))
+            || _types.IsSafeHandle(type) || ignored.Contains(type) || HoldsNothing(type) || HoldsNothingVisible(type, ignored))
         {
             return false;
         }
@@ -219,6 +219,38 @@ public sealed class Ownership
         }
 
         return false;
+    }
+
+    /// <summary>A class of this compilation without a finalizer in its hierarchy and without an instance field that
+    /// could hold a resource (a disposable type not on the ignore list, a <c>SafeHandle</c>, an <c>IntPtr</c>/<c>nint</c>),
+    /// up to a base type from a library other than <c>object</c> (which may hold one): its Dispose has nothing we can see
+    /// to release (SharpZipLib's <c>ZipExtraData</c> disposes a <c>MemoryStream</c>).</summary>
+    private bool HoldsNothingVisible(ITypeSymbol type, IgnoredTypes ignored)
+    {
+        if (type is not INamedTypeSymbol { TypeKind: TypeKind.Class } named || named.DeclaringSyntaxReferences.Length == 0
+            || _types.Of(named).Finalizer is not null)
+        {
+            return false;
+        }
+
+        for (var t = named; t is not null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
+        {
+            if (t.DeclaringSyntaxReferences.Length == 0)
+                return false;
+            foreach (var member in t.GetMembers())
+            {
+                if (member is not IFieldSymbol { IsStatic: false, IsConst: false } field)
+                    continue;
+                var fieldType = field.Type;
+                if (fieldType.SpecialType is SpecialType.System_IntPtr or SpecialType.System_UIntPtr
+                    || ((_types.IsDisposable(fieldType) || _types.IsAsyncDisposable(fieldType)) && !ignored.Contains(fieldType)))
+                {
+                    return false;
+                }
+            }
+        }
+
+        return true;
     }
 
     /// <summary>Whether the compilation can carry an ownership annotation at all: a type of that name declared in its
