@@ -33,10 +33,13 @@ public static class RuleIdentifiers
     public const string EmptyFinalizer = "MSA4001";
     public const string MissingSuppressFinalize = "MSA4002";
     public const string FinalizerTouchesManagedObject = "MSA4003";
+    public const string RawHandleField = "MSA4004";
     public const string ManagedStateFinalizer = "MSA4005";
     public const string UndisposedLocal = "MSA4006";
     public const string DisposableDroppedInLoop = "MSA4008";
     public const string FinalizerResurrection = "MSA4009";
+    public const string PinnedPointerEscape = "MSA5001";
+    public const string StackAddressEscape = "MSA5002";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -289,6 +292,22 @@ public static class RuleCatalogue
                      "what that finalizer releases.",
         helpLinkUri: HelpLink(RuleIdentifiers.MissingSuppressFinalize));
 
+    public static readonly DiagnosticDescriptor RawHandleField = new(
+        RuleIdentifiers.RawHandleField,
+        title: "Use a SafeHandle for a native handle that a finalizer releases",
+        messageFormat: "Field '{0}' holds a native handle from '{1}' that the finalizer of '{2}' releases with '{3}'{4}: a SafeHandle releases it in a critical finalizer and keeps it open while a native call still uses it{5}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "An object that keeps a native handle in an IntPtr (or descriptor int) field and closes it in its own finalizer has " +
+                     "three defects a SafeHandle does not: the finalizer may run while a native call that was given the raw handle is " +
+                     "still running (the object is unreachable once its last field was read), so the handle is closed, and possibly reused " +
+                     "by the operating system for another file, under that call; ordinary finalizers run in no order, and not at all in " +
+                     "some shutdown and out-of-memory paths, where a SafeHandle's critical finalizer still runs; and the whole object, with " +
+                     "everything it references, is finalizable instead of a small handle object. Marshalling a SafeHandle adds a " +
+                     "reference count for the duration of each call, so Dispose or finalization waits for in-flight calls.",
+        helpLinkUri: HelpLink(RuleIdentifiers.RawHandleField));
+
     public static readonly DiagnosticDescriptor ManagedStateFinalizer = new(
         RuleIdentifiers.ManagedStateFinalizer,
         title: "Remove the finalizer of a type that holds only managed state",
@@ -473,6 +492,36 @@ public static class RuleCatalogue
                      "block for the short-lived lambda, so it moves to a display class of its own.",
         helpLinkUri: HelpLink(RuleIdentifiers.ImplicitCaptureKeepsAlive));
 
+    public static readonly DiagnosticDescriptor PinnedPointerEscape = new(
+        RuleIdentifiers.PinnedPointerEscape,
+        title: "Do not let a pointer from a fixed statement outlive its block",
+        messageFormat: "The pointer to {0} pinned by the fixed statement at line {1} {2}: once the block ends the garbage collector can move the {3}, and the pointer then reads and writes whatever occupies the old address",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A fixed statement pins an array, a string or a field of a class only while its block runs. After it, a compacting " +
+                     "garbage collection may move the object, so a pointer kept from the block (returned, stored into a field or a ref " +
+                     "parameter, captured by a delegate that outlives the method, or dereferenced after the block, also through IntPtr, " +
+                     "nint or a span made from it) points to memory that may belong to another object: a GC hole that reads wrong data " +
+                     "or corrupts the heap, only when a collection happens to move the object. The compiler checks nothing of the kind " +
+                     "for pointers. Widen the fixed block over the later uses, or keep the object pinned with a pinned GCHandle for as " +
+                     "long as the pointer is stored.",
+        helpLinkUri: HelpLink(RuleIdentifiers.PinnedPointerEscape));
+
+    public static readonly DiagnosticDescriptor StackAddressEscape = new(
+        RuleIdentifiers.StackAddressEscape,
+        title: "Do not let the address of stack memory outlive the method",
+        messageFormat: "The pointer to {0} (line {1}) {2}: that memory is this call's stack frame, which the next call reuses once this one returns, so the pointer then reads and writes another call's data",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A pointer stackalloc, &local or &parameter points into the current call's stack frame. The compiler checks how " +
+                     "far a Span<T> over stack memory may go (CS8352, CS8353) but not a pointer: returning it, storing it into a field, " +
+                     "a static or a ref/out parameter, or capturing it in a delegate that is returned or stored compiles silently, and " +
+                     "after the method returns the pointer addresses memory the next call overwrites (use after return). Keep stack " +
+                     "memory inside the method (a Span<T> lets the compiler check it), or allocate what must outlive the call.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StackAddressEscape));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -500,8 +549,11 @@ public static class RuleCatalogue
         EmptyFinalizer,
         MissingSuppressFinalize,
         FinalizerTouchesManagedObject,
+        RawHandleField,
         ManagedStateFinalizer,
         UndisposedLocal,
         DisposableDroppedInLoop,
-        FinalizerResurrection);
+        FinalizerResurrection,
+        PinnedPointerEscape,
+        StackAddressEscape);
 }

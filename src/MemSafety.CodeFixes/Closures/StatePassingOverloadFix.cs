@@ -36,6 +36,45 @@ public sealed class StatePassingOverloadFix : MemSafetyCodeFix
     {
     }
 
+    /// <summary>One call's rewrite replaces the whole call, lambdas nested in it included, so two fixes on nested calls
+    /// overlap and a batch of text edits keeps only one. Instead each lambda is planned on the document as the
+    /// previous fixes left it, outermost (first in the text) first, like fixing one at a time: the outer rewrite
+    /// keeps the inner lambda's nodes (and the annotation that finds it again), and fixing the inner call first would
+    /// give the outer lambda a parameter named like a captured variable, which the outer plan refuses.</summary>
+    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
+    {
+        var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
+        if (root is null)
+            return document;
+        var lambdas = new Dictionary<SyntaxNode, SyntaxAnnotation>();
+        foreach (var diagnostic in diagnostics)
+        {
+            if (root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is AnonymousFunctionExpressionSyntax lambda && !lambdas.ContainsKey(lambda))
+                lambdas.Add(lambda, new SyntaxAnnotation());
+        }
+
+        if (lambdas.Count == 0)
+            return document;
+
+        // Annotate the rewritten node, which carries the annotation of a lambda nested in it. Ascending start: outer first.
+        var order = lambdas.OrderBy(pair => pair.Key.SpanStart).Select(pair => pair.Value).ToList();
+        var current = document.WithSyntaxRoot(root.ReplaceNodes(lambdas.Keys, (original, rewritten) => rewritten.WithAdditionalAnnotations(lambdas[original])));
+        foreach (var annotation in order)
+        {
+            var file = await FixDocument.ReadAsync(current, context.CancellationToken).ConfigureAwait(false);
+            if (file.Root.GetAnnotatedNodes(annotation).FirstOrDefault() is not AnonymousFunctionExpressionSyntax lambda
+                || Rewrite.Plan(file.Model, lambda, context.CancellationToken) is not { } rewrite)
+            {
+                continue;
+            }
+
+            var (call, replacement) = rewrite.Apply(await file.LineBreakAsync(context.CancellationToken).ConfigureAwait(false));
+            current = file.WithRoot(file.Root.ReplaceNode(call, replacement));
+        }
+
+        return current;
+    });
+
     private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
         if (node is not AnonymousFunctionExpressionSyntax)

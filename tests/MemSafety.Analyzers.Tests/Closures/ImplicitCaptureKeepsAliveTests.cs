@@ -270,6 +270,65 @@ public sealed class ImplicitCaptureKeepsAliveTests
         }
         """);
 
+    /// <summary>The display class holds 'this' because the short-lived lambda reads '_offset'; the handler does not use
+    /// 'this', yet keeps the disposable connection alive as long as the source it subscribed to.</summary>
+    [Fact]
+    public Task ThisOfADisposableType_KeptBySubscriptionToAParametersEvent_GetsCopiesOfItsOwn() => Fixed(
+        """
+        using System;
+        class Source { public event Action? Changed; }
+        class Connection : IDisposable
+        {
+            int _offset;
+            public void Dispose() { }
+            void Watch(Source source, int id)
+            {
+                var count = H.Call(() => id + _offset);
+                source.Changed += [|() => Console.WriteLine(id + count)|];
+            }
+        }
+        """,
+        """
+        using System;
+        class Source { public event Action? Changed; }
+        class Connection : IDisposable
+        {
+            int _offset;
+            public void Dispose() { }
+            void Watch(Source source, int id)
+            {
+                var count = H.Call(() => id + _offset);
+                {
+                    var idCopy = id;
+                    var countCopy = count;
+                    source.Changed += () => Console.WriteLine(idCopy + countCopy);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ThisOfACollectionType_StoredInAStaticField_Message()
+    {
+        var test = Verify<MemSafety.Analyzers.Rules.Closures.ImplicitCaptureKeepsAliveAnalyzer>.Test(
+            """
+            using System;
+            using System.Collections.Generic;
+            class Bag : List<int>
+            {
+                static Func<int>? s_last;
+                void M(int n)
+                {
+                    var total = H.Call({|#1:() => n + Count|});
+                    s_last = {|#0:() => n + total|};
+                }
+            }
+            """ + Helpers);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3006", 0).WithMessage(
+            "This lambda is stored into static field 's_last', and it keeps 'this' (Bag) alive as long as it lives, though it does not use 'this': it shares with the lambda at line 8, which captures 'this', the display class allocated at method entry (line 7), on every call"));
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
@@ -433,6 +492,103 @@ public sealed class ImplicitCaptureKeepsAliveTests
         }
         """);
 
+    /// <summary>YamlDotNet's CollectionNodeDeserializer: the handler goes to an event of a promise held in a local, which
+    /// is resolved (and dropped) before the caller is done with the list: the handler lives as long as the promise,
+    /// not certainly longer than the method.</summary>
+    [Fact]
+    public Task SubscribedToAnEventOfAnObjectInALocal_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        using System.Collections;
+        interface IPromise { event Action<object?> ValueAvailable; }
+        class C
+        {
+            static void Read(Func<object?> next, IList result, Action<int, object?>? handler)
+            {
+                for (var i = 0; i < 3; i++)
+                {
+                    var value = next();
+                    if (value is IPromise promise)
+                    {
+                        var index = result.Add(null);
+                        if (handler != null)
+                            promise.ValueAvailable += v => handler(index, v);
+                        else
+                            promise.ValueAvailable += v => result[index] = v;
+                    }
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task StoredInAPropertyOfANewObject_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        class Options { public Func<int>? OnDone { get; set; } }
+        class C
+        {
+            static int Use(Options options) => options.OnDone!();
+            int M(int n)
+            {
+                var buffer = new byte[16];
+                var count = H.Call(() => buffer.Length);
+                var options = new Options();
+                options.OnDone = () => n + count;
+                return Use(options);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ThisKeptByItsOwnField_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        class Connection : IDisposable
+        {
+            int _offset;
+            Func<int>? _size;
+            public void Dispose() { }
+            void M(int n)
+            {
+                var count = H.Call(() => n + _offset);
+                _size = () => n + count;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ThisOfASmallType_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        class Counter
+        {
+            int _offset;
+            static Func<int>? s_size;
+            void M(int n)
+            {
+                var count = H.Call(() => n + _offset);
+                s_size = () => n + count;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ThisUsedByTheLongLivedLambdaItself_NoDiagnostic() => NoDiagnostic(
+        """
+        using System;
+        using System.Collections.Generic;
+        class Bag : List<int>
+        {
+            static Func<int>? s_last;
+            void M(int n)
+            {
+                var total = H.Call(() => n + Count);
+                s_last = () => n + total + Count;
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ evidence
 
     /// <summary>The object really stays reachable through the stored delegate (.NET 10, the test host): after a full
@@ -479,5 +635,58 @@ public sealed class ImplicitCaptureKeepsAliveTests
         Assert.Equal("alive,1048579", Behaviour.Run(before));
         Assert.Equal("collected,1048579", Behaviour.Run(advised));
         Assert.Equal("collected,1048579", Behaviour.Run(fixedByTheFix));
+    }
+
+    /// <summary>The same for 'this' (.NET 10): the display class holds 'this' because the short-lived lambda uses a
+    /// field, so the delegate stored in a static field keeps the object reachable although it never uses it; with the
+    /// fix's copies it is collected.</summary>
+    [Fact]
+    public void TheStoredDelegateKeepsThisReachable_TheFixDoesNot()
+    {
+        const string Template = """
+            using System;
+            using System.Runtime.CompilerServices;
+            public sealed class Connection : IDisposable
+            {
+                static Func<int>? s_kept;
+                static int Call(Func<int> f) => f();
+                readonly int _offset = 2;
+                public void Dispose() { }
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                void Watch(int n)
+                {
+                    BODY
+                }
+
+                [MethodImpl(MethodImplOptions.NoInlining)]
+                static WeakReference Make()
+                {
+                    var connection = new Connection();
+                    connection.Watch(3);
+                    return new WeakReference(connection);
+                }
+
+                public static string Run()
+                {
+                    var weak = Make();
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    GC.Collect();
+                    var result = (weak.IsAlive ? "alive" : "collected") + "," + s_kept!();
+                    GC.KeepAlive(s_kept);
+                    return result;
+                }
+            }
+            public static class Program
+            {
+                public static string Run() => Connection.Run();
+            }
+            """;
+        var before = Template.Replace("BODY", "var count = Call(() => n + _offset);\n        s_kept = () => n + count;", System.StringComparison.Ordinal);
+        var fixedByTheFix = Template.Replace("BODY", "var count = Call(() => n + _offset);\n        { var nCopy = n; var countCopy = count; s_kept = () => nCopy + countCopy; }", System.StringComparison.Ordinal);
+
+        Assert.Equal("alive,8", Behaviour.Run(before));
+        Assert.Equal("collected,8", Behaviour.Run(fixedByTheFix));
     }
 }

@@ -532,6 +532,32 @@ public sealed class StatePassingOverloadTests
             }
             """).RunAsync();
 
+    /// <summary>The outer call's rewrite replaces the inner lambda's text too: a batch of text edits keeps only one
+    /// of two overlapping edits, so Fix All applies the inner fix first and plans the outer one on the result.</summary>
+    [Fact]
+    public Task FixAll_NestedLambdasBothNeedingTheFix_OnePassAppliesBoth()
+    {
+        var test = Fix("""
+            public static class Names
+            {
+                public static string Get(ConcurrentDictionary<string, string> outer, ConcurrentDictionary<int, string> inner, string key, int id, string prefix)
+                    => outer.GetOrAdd(key, [|k =>|] inner.GetOrAdd(id, [|i =>|] prefix + i) + k);
+            }
+            """, """
+            public static class Names
+            {
+                public static string Get(ConcurrentDictionary<string, string> outer, ConcurrentDictionary<int, string> inner, string key, int id, string prefix)
+                    => outer.GetOrAdd(key, static (k, state) =>
+                    {
+                        var (inner, id, prefix) = state;
+                        return inner.GetOrAdd(id, static (i, prefix) => prefix + i, prefix) + k;
+                    }, (inner, id, prefix));
+            }
+            """);
+        test.FixAllPasses = 1;
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task Fix_CSharp8_NotStatic()
         => Fix("""

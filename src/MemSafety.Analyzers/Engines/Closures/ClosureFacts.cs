@@ -426,7 +426,14 @@ public sealed class ClosureFacts
 
                 return (_body.Root, DisplayClassScopeKind.Member);
             case ILocalSymbol local:
-                return Normalize(_body.DeclaringScopeOf(local));
+                var declaring = _body.DeclaringScopeOf(local);
+
+                // A for condition's variables: the compiler gives the condition (with the body and incrementor, where
+                // they are visible) a scope of its own, entered on every iteration (IL-checked), unlike the for
+                // statement's own variables.
+                if (declaring is IForLoopOperation { Condition: { } condition } forLoop && forLoop.ConditionLocals.Contains(local))
+                    return (condition, DisplayClassScopeKind.LoopIteration);
+                return Normalize(declaring);
             default:
                 return (null, DisplayClassScopeKind.Block);
         }
@@ -468,8 +475,16 @@ public sealed class ClosureFacts
     private List<Scope> EnclosingScopes(IOperation operation)
     {
         var list = new List<Scope>();
-        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        var child = operation;
+        for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
+            // The scope of a for condition's variables holds the body and the incrementor too (not the initializer).
+            if (parent is IForLoopOperation { Condition: { } condition } forLoop && child != condition
+                && _scopeByOperation.TryGetValue(condition, out var conditionScope) && !forLoop.Before.Contains(child))
+            {
+                list.Add(conditionScope);
+            }
+
             if (_scopeByOperation.TryGetValue(parent, out var scope))
                 list.Add(scope);
         }
@@ -483,7 +498,11 @@ public sealed class ClosureFacts
     /// the two starts.</summary>
     private bool CanMergeInto(IOperation inner, IOperation outer)
     {
-        for (var parent = inner.Parent; parent is not null && parent != outer; parent = parent.Parent)
+        // A for condition's scope is not an ancestor in the operation tree, but the compiler nests the body in it and
+        // enters both on every iteration: its for statement stands for it, and that loop does not separate them.
+        var conditionOf = ForOfCondition(outer);
+        var container = conditionOf ?? outer;
+        for (var parent = inner.Parent; parent is not null && parent != container; parent = parent.Parent)
         {
             if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
                 return false;
@@ -494,14 +513,14 @@ public sealed class ClosureFacts
 
         foreach (var loop in _body.Loops)
         {
-            if (!IsWithinOrSelf(loop, outer) || outer == loop && loop is not IForLoopOperation)
+            if (!IsWithinOrSelf(loop, container) || container == loop && (conditionOf is not null || loop is not IForLoopOperation))
                 continue;
             if (IsRepeatedBy(inner, loop))
                 return false;
         }
 
         var innerStart = inner.Syntax.SpanStart;
-        var outerSpan = outer.Syntax.Span;
+        var outerSpan = container.Syntax.Span;
         foreach (var jump in _body.GoToStatements)
         {
             if (jump.Syntax.SpanStart <= innerStart || jump.Target.Locations.Length == 0)
@@ -575,7 +594,12 @@ public sealed class ClosureFacts
                 }
 
                 break;
+            case DisplayClassScopeKind.LoopIteration when ForOfCondition(scope) is not null:
+                environment.AllocatedPerIteration = true;
+                where = "in the loop condition ({0}), on every iteration";
+                break;
             case DisplayClassScopeKind.LoopIteration:
+                environment.AllocatedPerIteration = true;
                 var loopBody = scope is ILoopOperation loop ? loop.Body : scope;
                 syntax = loopBody.Syntax;
                 where = LoopCycles.IsOnCycle(loopBody) || FirstOperationOnCycle(loopBody)
@@ -593,6 +617,15 @@ public sealed class ClosureFacts
                     ISwitchOperation => "at the start of the switch statement ({0}), each time it runs",
                     _ => "at the start of the block ({0}), each time it runs",
                 };
+
+                // A block in a loop body, a for incrementor, or a section a backward goto (case) returns to: entered,
+                // and allocated, again on each round of that loop (IL-checked), though not always on every iteration.
+                if (!environment.IsStruct && (LoopCycles.IsOnCycle(scope) || FirstOperationOnCycle(scope)))
+                {
+                    environment.AllocatedPerIteration = true;
+                    where += ", in a loop";
+                }
+
                 break;
         }
 
@@ -695,7 +728,27 @@ public sealed class ClosureFacts
     }
 
     private static bool IsNestedIn(IOperation function, IOperation scope)
-        => function != scope && scope.Syntax.Span.Contains(function.Syntax.Span) && (scope.Parent is null || IsWithinOrSelf(function, scope));
+    {
+        if (ForOfCondition(scope) is { } forLoop)
+            return IsWithinOrSelf(function, forLoop) && !InForInitializer(function, forLoop);
+        return function != scope && scope.Syntax.Span.Contains(function.Syntax.Span) && (scope.Parent is null || IsWithinOrSelf(function, scope));
+    }
+
+    /// <summary>The <c>for</c> statement whose condition <paramref name="scope"/> is (the scope of the condition's
+    /// variables, which also covers the body and the incrementor); null for any other scope.</summary>
+    private static IForLoopOperation? ForOfCondition(IOperation scope)
+        => scope.Parent is IForLoopOperation forLoop && forLoop.Condition == scope ? forLoop : null;
+
+    private static bool InForInitializer(IOperation operation, IForLoopOperation forLoop)
+    {
+        foreach (var before in forLoop.Before)
+        {
+            if (IsWithinOrSelf(operation, before))
+                return true;
+        }
+
+        return false;
+    }
 
     private static bool IsWithinOrSelf(IOperation operation, IOperation ancestor)
     {

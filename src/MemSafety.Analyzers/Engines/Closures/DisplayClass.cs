@@ -70,9 +70,14 @@ public sealed class DisplayClass
     /// both; null otherwise.</summary>
     public DisplayClass? Parent { get; internal set; }
 
-    /// <summary>Whether a new instance is created for each iteration of a loop (<see cref="DisplayClassScopeKind.LoopIteration"/>).
-    /// Whether that loop really comes back is <c>LoopCycles</c>' question (<see cref="Where"/> asks it).</summary>
-    public bool AllocatedPerIteration => Kind == DisplayClassScopeKind.LoopIteration;
+    /// <summary>Whether a new instance is created for each iteration of a loop: a loop body's, a <c>foreach</c>
+    /// variable's, a <c>while</c> or <c>for</c> condition's variables (<see cref="DisplayClassScopeKind.LoopIteration"/>;
+    /// whether that loop really comes back is <c>LoopCycles</c>' question, which <see cref="Where"/> asks), and a
+    /// block, <c>using</c>, <c>switch</c> or catch clause on a cycle of the control flow (inside a loop body, a
+    /// <c>for</c> incrementor, or a loop built from a backward <c>goto</c>/<c>goto case</c>), which the loop enters
+    /// again on its rounds, though not necessarily on every iteration. Not the variables of a <c>for</c> statement
+    /// (<see cref="DisplayClassScopeKind.ForVariables"/>): one instance for the whole loop.</summary>
+    public bool AllocatedPerIteration { get; internal set; }
 
     /// <summary>Where the allocation happens: the first token of the scope (a block's <c>{</c>, a lambda's first token).</summary>
     public Location AllocationLocation { get; internal set; } = Location.None;

@@ -74,6 +74,77 @@ public static class NativeMembers
         }
     }
 
+    /// <summary>Whether the method hands out a handle or block that one release call gives back: a platform invoke,
+    /// or <c>Marshal</c>'s HGlobal/CoTaskMem/BSTR allocators, <c>NativeMemory</c>'s allocators and
+    /// <c>NativeLibrary.Load</c>/<c>TryLoad</c>. Not <c>GCHandle</c> (a managed handle) nor the COM helpers
+    /// (<c>GetIUnknownForObject</c>, <c>QueryInterface</c>: reference-counted, <c>Marshal.Release</c> returns a count).</summary>
+    public static bool ProducesHandle(IMethodSymbol method)
+    {
+        switch (Classify(method))
+        {
+            case NativeCallKind.PlatformInvoke:
+                return true;
+            case NativeCallKind.Allocates:
+                var name = (method.ReducedFrom ?? method).Name;
+                return method.ContainingType.Name != "GCHandle"
+                       && name is not ("GetIUnknownForObject" or "GetComInterfaceForObject" or "GetIDispatchForObject" or "QueryInterface");
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>Whether a call to the method can be the one that gives a handle back: a platform invoke whose name says
+    /// it releases (<c>close</c>, <c>CloseHandle</c>, <c>free</c>, <c>Release…</c>, <c>Destroy…</c>, <c>Delete…</c>,
+    /// <c>munmap</c>, <c>Unload…</c>, <c>Unregister…</c>, <c>sqlite3_finalize</c>, <c>…_unref</c>, …: a native call that only uses a handle, such as
+    /// <c>SetConsoleMode(_stdout, …)</c> in a finalizer, releases nothing), or a library release helper other than
+    /// <c>GCHandle.Free</c> and the COM ones.</summary>
+    public static bool ReleasesHandle(IMethodSymbol method)
+    {
+        method = method.ReducedFrom ?? method;
+        switch (Classify(method))
+        {
+            case NativeCallKind.PlatformInvoke:
+                return HasReleaseName(method.Name);
+            case NativeCallKind.Releases:
+                return method.ContainingType.Name != "GCHandle"
+                       && method.Name is not ("Release" or "ReleaseComObject" or "FinalReleaseComObject" or "DestroyStructure");
+            default:
+                return false;
+        }
+    }
+
+    /// <summary>The library helpers that free native memory and do nothing for a null pointer
+    /// (<c>Marshal.FreeHGlobal</c>, <c>FreeCoTaskMem</c>, <c>FreeBSTR</c>, <c>NativeMemory.Free</c>/<c>AlignedFree</c>):
+    /// an unguarded call behaves as one guarded by <c>!= IntPtr.Zero</c>.</summary>
+    public static bool IsNullTolerantFree(IMethodSymbol method)
+    {
+        method = method.ReducedFrom ?? method;
+        if (Classify(method) != NativeCallKind.Releases)
+            return false;
+        return method.ContainingType.Name switch
+        {
+            "Marshal" => method.Name is "FreeHGlobal" or "FreeCoTaskMem" or "FreeBSTR",
+            "NativeMemory" => method.Name is "Free" or "AlignedFree",
+            _ => false,
+        };
+    }
+
+    private static readonly string[] ReleaseWords =
+    {
+        "close", "free", "release", "destroy", "delete", "unmap", "unload", "dispose", "dealloc", "unregister", "deregister", "cleanup", "finalize", "unref",
+    };
+
+    private static bool HasReleaseName(string name)
+    {
+        foreach (var word in ReleaseWords)
+        {
+            if (name.IndexOf(word, System.StringComparison.OrdinalIgnoreCase) >= 0)
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>An <c>extern</c> method with <c>[DllImport]</c> (or any static <c>extern</c>), or a method marked
     /// <c>[LibraryImport]</c> (the generator implements its partial declaration).</summary>
     public static bool IsPlatformInvoke(IMethodSymbol method)

@@ -15,8 +15,9 @@ namespace MemSafety.Analyzers.Rules.Closures;
 /// </summary>
 public sealed class ImplicitCapture
 {
-    private ImplicitCapture(IOperation keeper, IOperation delegateValue, string sink, IOperation? sinkOperation, ISymbol variable, IOperation capturer, DisplayClass displayClass)
+    private ImplicitCapture(IOperation keeper, IOperation delegateValue, string sink, IOperation? sinkOperation, ISymbol variable, IOperation capturer, DisplayClass displayClass, bool keepsThis = false)
     {
+        KeepsThis = keepsThis;
         Keeper = keeper;
         DelegateValue = delegateValue;
         Sink = sink;
@@ -37,8 +38,12 @@ public sealed class ImplicitCapture
 
     public IOperation? SinkOperation { get; }
 
-    /// <summary>The large variable kept alive.</summary>
+    /// <summary>The large variable kept alive; when <see cref="KeepsThis"/>, the containing type (the object is <c>this</c>).</summary>
     public ISymbol Variable { get; }
+
+    /// <summary>The object kept alive is <c>this</c>, of a large type (a collection or a disposable object), which the
+    /// display class holds (<see cref="DisplayClass.HoldsThis"/>) because another lambda uses it.</summary>
+    public bool KeepsThis { get; }
 
     /// <summary>A lambda or local function that does capture <see cref="Variable"/>.</summary>
     public IOperation Capturer { get; }
@@ -69,13 +74,15 @@ public sealed class ImplicitCapture
                 target = environments[i];
         }
 
-        if (target is null || !HasLargeVariable(target))
+        var containingType = (keeper is IAnonymousFunctionOperation lambda ? lambda.Symbol : ((ILocalFunctionOperation)keeper).Symbol).ContainingType;
+        if (target is null || !HasLargeVariable(target, containingType))
             return null;
 
         List<ImplicitCapture>? found = null;
         string? sink = null;
         IOperation? sinkOperation = null;
-        var needed = Needed(keeper, body);
+        var owner = SinkOwner.None;
+        var needed = Needed(keeper, body, out var needsThis);
         for (var displayClass = target; displayClass is not null; displayClass = displayClass.Parent)
         {
             foreach (var variable in displayClass.Variables)
@@ -84,12 +91,29 @@ public sealed class ImplicitCapture
                     continue;
                 if (CapturerOf(variable, displayClass, keeper, body) is not { } capturer)
                     continue;
-                if (sink is null && !OutlivesTheMethod(delegateValue, escape, out sink, out sinkOperation))
+                if (sink is null && !OutlivesTheMethod(delegateValue, escape, out sink, out sinkOperation, out owner))
                     return null;
                 (found ??= new List<ImplicitCapture>()).Add(new ImplicitCapture(keeper, delegateValue, sink!, sinkOperation, variable, capturer, displayClass)
                 {
                     IsolatableStatement = IsolatableStatementOf(keeper, delegateValue, body),
                 });
+            }
+
+            // 'this' of a large type, held because another lambda of the display class uses it. Only where the delegate
+            // goes to something other than this object (a static field, an object the caller passed): a delegate kept
+            // by this object itself (its field, its event, a field's object) or returned does not extend its life.
+            if (displayClass.HoldsThis && !needsThis && containingType is not null && IsLargeType(containingType)
+                && ThisCapturerOf(displayClass, keeper, body) is { } thisCapturer)
+            {
+                if (sink is null && !OutlivesTheMethod(delegateValue, escape, out sink, out sinkOperation, out owner))
+                    return null;
+                if (owner is SinkOwner.Static or SinkOwner.Parameter)
+                {
+                    (found ??= new List<ImplicitCapture>()).Add(new ImplicitCapture(keeper, delegateValue, sink!, sinkOperation, containingType, thisCapturer, displayClass, keepsThis: true)
+                    {
+                        IsolatableStatement = IsolatableStatementOf(keeper, delegateValue, body),
+                    });
+                }
             }
         }
 
@@ -120,10 +144,12 @@ public sealed class ImplicitCapture
             : null;
     }
 
-    private static bool HasLargeVariable(DisplayClass target)
+    private static bool HasLargeVariable(DisplayClass target, INamedTypeSymbol? containingType)
     {
         for (var displayClass = target; displayClass is not null; displayClass = displayClass.Parent)
         {
+            if (displayClass.HoldsThis && containingType is not null && IsLargeType(containingType))
+                return true;
             foreach (var variable in displayClass.Variables)
             {
                 if (IsLarge(variable))
@@ -134,9 +160,11 @@ public sealed class ImplicitCapture
         return false;
     }
 
-    /// <summary>What the keeper reads itself: its captures and those of the local functions it uses, transitively.</summary>
-    private static HashSet<ISymbol> Needed(IOperation keeper, BodyFacts body)
+    /// <summary>What the keeper reads itself: its captures and those of the local functions it uses, transitively;
+    /// <paramref name="needsThis"/>: whether any of them uses <c>this</c>.</summary>
+    private static HashSet<ISymbol> Needed(IOperation keeper, BodyFacts body, out bool needsThis)
     {
+        needsThis = false;
         var needed = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
         var pending = new Stack<IOperation>();
         var seen = new HashSet<IOperation>();
@@ -146,6 +174,7 @@ public sealed class ImplicitCapture
             var function = pending.Pop();
             if (!seen.Add(function))
                 continue;
+            needsThis |= body.CapturesThis(function);
             foreach (var variable in body.CapturedBy(function))
                 needed.Add(variable);
             foreach (var localFunction in body.LocalFunctionsUsedBy(function))
@@ -178,6 +207,20 @@ public sealed class ImplicitCapture
         return null;
     }
 
+    /// <summary>Another user of the display class that uses <c>this</c> itself.</summary>
+    private static IOperation? ThisCapturerOf(DisplayClass displayClass, IOperation keeper, BodyFacts body)
+    {
+        foreach (var function in displayClass.Functions)
+        {
+            if (function == keeper || function.Syntax.Span.Contains(keeper.Syntax.Span) || keeper.Syntax.Span.Contains(function.Syntax.Span))
+                continue;
+            if (body.CapturesThis(function))
+                return function;
+        }
+
+        return null;
+    }
+
     /// <summary>An array, a collection or a disposable object: what is worth not keeping alive by accident.</summary>
     public static bool IsLarge(ISymbol variable)
     {
@@ -188,6 +231,15 @@ public sealed class ImplicitCapture
             _ => null,
         };
         if (type is null || type.SpecialType == SpecialType.System_String || type.IsValueType)
+            return false;
+        return IsLargeType(type);
+    }
+
+    /// <summary>An array, a collection (<c>ICollection</c>, <c>ICollection&lt;T&gt;</c>, <c>IReadOnlyCollection&lt;T&gt;</c>)
+    /// or a disposable type; not strings or value types.</summary>
+    public static bool IsLargeType(ITypeSymbol type)
+    {
+        if (type.SpecialType == SpecialType.System_String || type.IsValueType)
             return false;
         if (type is IArrayTypeSymbol)
             return true;
@@ -233,9 +285,33 @@ public sealed class ImplicitCapture
         return false;
     }
 
+    /// <summary>What holds the delegate: decides whether it certainly outlives the method.</summary>
+    private enum SinkOwner
+    {
+        None,
+
+        /// <summary>A static field, property or event.</summary>
+        Static,
+
+        /// <summary>This object: its field, property or event, or one of an object it references.</summary>
+        This,
+
+        /// <summary>An object the caller passed (a parameter), or one it references.</summary>
+        Parameter,
+
+        /// <summary>The caller, by the return value.</summary>
+        Caller,
+
+        /// <summary>An object in a local variable, created or returned by a call here, or reached from one: its life,
+        /// and the delegate's, may end with the method (a promise resolved before the caller is done).</summary>
+        Local,
+    }
+
     /// <summary>Whether the delegate certainly outlives the method: stored in a field or property, subscribed to an
-    /// event, or returned (a delegate passed to a method may or may not be kept: not reported).</summary>
-    private static bool OutlivesTheMethod(IOperation delegateValue, EscapeEngine escape, out string? sink, out IOperation? sinkOperation)
+    /// event, or returned; and, for a field, property or event of an object, that object is static, this object or one
+    /// the caller passed (a delegate passed to a method, or kept by an object in a local, may or may not outlive the
+    /// method: not reported).</summary>
+    private static bool OutlivesTheMethod(IOperation delegateValue, EscapeEngine escape, out string? sink, out IOperation? sinkOperation, out SinkOwner owner)
     {
         var value = delegateValue;
         while (value.Parent is IConversionOperation { IsImplicit: true } or IParenthesizedOperation)
@@ -244,22 +320,64 @@ public sealed class ImplicitCapture
         {
             sink = "subscribed to event '" + (subscription.EventReference is IEventReferenceOperation reference ? reference.Event.Name : "?") + "'";
             sinkOperation = subscription;
-            return true;
+            owner = subscription.EventReference is IMemberReferenceOperation member ? OwnerOf(member) : SinkOwner.Local;
+            return owner != SinkOwner.Local;
         }
 
         var result = escape.Analyze(delegateValue);
         switch (result.Kind)
         {
             case EscapeKind.Returned when !InNestedFunction(delegateValue):
-            case EscapeKind.StoredInField:
-            case EscapeKind.StoredInProperty:
                 sink = result.Reason;
                 sinkOperation = result.Sink;
+                owner = SinkOwner.Caller;
                 return true;
+            case EscapeKind.StoredInField:
+            case EscapeKind.StoredInProperty:
+                owner = result.Sink switch
+                {
+                    IAssignmentOperation { Target: IMemberReferenceOperation member } => OwnerOf(member),
+                    ISymbolInitializerOperation => SinkOwner.This,
+                    _ => SinkOwner.Local,
+                };
+                sink = result.Reason;
+                sinkOperation = result.Sink;
+                return owner != SinkOwner.Local;
             default:
                 sink = null;
                 sinkOperation = null;
+                owner = SinkOwner.None;
                 return false;
+        }
+    }
+
+    /// <summary>Whose member it is, following <c>a.b.c</c> to its root.</summary>
+    private static SinkOwner OwnerOf(IMemberReferenceOperation member)
+    {
+        IOperation? instance = member;
+        while (true)
+        {
+            switch (instance)
+            {
+                case IMemberReferenceOperation reference:
+                    if (reference.Member.IsStatic || reference.Instance is null)
+                        return SinkOwner.Static;
+                    instance = reference.Instance;
+                    break;
+                case IConversionOperation conversion:
+                    instance = conversion.Operand;
+                    break;
+                case IParenthesizedOperation parenthesized:
+                    instance = parenthesized.Operand;
+                    break;
+                case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
+                    return SinkOwner.This;
+                case IParameterReferenceOperation:
+                    return SinkOwner.Parameter;
+                default:
+                    // A local, an object being initialized ('new T { Handler = … }'), a call's result, …
+                    return SinkOwner.Local;
+            }
         }
     }
 }

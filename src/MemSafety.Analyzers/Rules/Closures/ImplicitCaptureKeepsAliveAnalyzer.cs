@@ -77,12 +77,15 @@ public sealed class ImplicitCaptureKeepsAliveAnalyzer : MemSafetyAnalyzer
     private static void Report(OperationAnalysisContext context, ImplicitCapture finding, BodyFacts body)
     {
         var additional = new List<Location>();
-        foreach (var declaration in finding.Variable.Locations)
+        if (!finding.KeepsThis)
         {
-            if (declaration.IsInSource)
+            foreach (var declaration in finding.Variable.Locations)
             {
-                additional.Add(declaration);
-                break;
+                if (declaration.IsInSource)
+                {
+                    additional.Add(declaration);
+                    break;
+                }
             }
         }
 
@@ -95,8 +98,10 @@ public sealed class ImplicitCaptureKeepsAliveAnalyzer : MemSafetyAnalyzer
         {
             ILocalSymbol local => local.Type,
             IParameterSymbol parameter => parameter.Type,
+            ITypeSymbol containingType when finding.KeepsThis => containingType,
             _ => null,
         };
+        var name = finding.KeepsThis ? "this" : finding.Variable.Name;
         var what = finding.Keeper is ILocalFunctionOperation localFunction
             ? "delegate of local function '" + localFunction.Symbol.Name + "'"
             : "lambda";
@@ -110,8 +115,8 @@ public sealed class ImplicitCaptureKeepsAliveAnalyzer : MemSafetyAnalyzer
             properties,
             what,
             finding.Sink,
-            "'" + finding.Variable.Name + "' (" + type?.WithNullableAnnotation(NullableAnnotation.None).ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + ")",
-            "'" + finding.Variable.Name + "'",
+            "'" + name + "' (" + type?.WithNullableAnnotation(NullableAnnotation.None).ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat) + ")",
+            "'" + name + "'",
             finding.DisplayClass.Where,
             Describe(finding.Capturer)));
     }

@@ -358,6 +358,182 @@ public sealed class ClosureFactsTests
         Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
     }
 
+    /// <summary>A variable declared in a <c>for</c> condition belongs to the condition, which the compiler lowers as
+    /// a scope of its own evaluated on every iteration: a new display class each time, unlike the <c>for</c>
+    /// statement's own variables.</summary>
+    [Fact]
+    public void ForConditionVariable_ANewDisplayClassEveryIteration()
+    {
+        var compiled = Compile("""
+            void M(object[] items)
+            {
+                for (var i = 0; i < items.Length && items[i] is string s; i++)
+                    Run(() => Use(s));
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("s", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.LoopIteration, displayClass.Kind);
+        Assert.True(displayClass.AllocatedPerIteration);
+        Assert.Equal("in the loop condition (line 15), on every iteration", displayClass.Where);
+        Assert.Equal(IlPlace.InLoop, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    /// <summary>One lambda using the for statement's variable, the condition's and the body's: the compiler nests the
+    /// body in the condition's scope, both entered on every iteration, and in Release merges them: one display class
+    /// per iteration for 's' and 't', pointing to the one of 'i', allocated once.</summary>
+    [Fact]
+    public void ForVariableConditionVariableAndBodyLocal_BodyMergedIntoTheConditionsDisplayClass()
+    {
+        var compiled = Compile("""
+            void M(object[] items)
+            {
+                for (var i = 0; i < items.Length && items[i] is string s; i++)
+                {
+                    var t = i;
+                    Run(() => Use(s + t + i));
+                }
+            }
+            """);
+
+        Assert.Equal(new[] { "i", "s,t" }, compiled.Facts.DisplayClasses.Select(Names));
+        Assert.Equal(new[] { false, true }, compiled.Facts.DisplayClasses.Select(d => d.AllocatedPerIteration));
+        AssertAgreesWithIl(compiled);
+    }
+
+    /// <summary>An expression variable of the initializer is one of the <c>for</c> statement's variables: declared
+    /// once, with <c>i</c>.</summary>
+    [Fact]
+    public void ForInitializerExpressionVariable_OneDisplayClassBeforeTheLoop()
+    {
+        var compiled = Compile("""
+            static int Parse(string text, out int value) { value = text.Length; return 0; }
+            void M(int n, bool flag)
+            {
+                if (flag)
+                    return;
+                for (var i = Parse("abc", out var y); i < n; i++)
+                    Run(() => Use(y));
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("y", Names(displayClass));
+        Assert.Equal(DisplayClassScopeKind.ForVariables, displayClass.Kind);
+        Assert.False(displayClass.AllocatedPerIteration);
+        Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    /// <summary>A variable declared in the incrementor belongs to the incrementor, run once per iteration.</summary>
+    [Fact]
+    public void ForIncrementorVariable_ANewDisplayClassEveryIteration()
+    {
+        var compiled = Compile("""
+            static int Step(int i, out int next) { next = i + 1; return next; }
+            void M(int n)
+            {
+                for (var i = 0; i < n; i = Step(i, out var z) + Call(() => z))
+                    Use(i);
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("z", Names(displayClass));
+        Assert.True(displayClass.AllocatedPerIteration);
+        Assert.Equal(IlPlace.InLoop, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    /// <summary>A backward <c>goto case</c> makes a loop out of switch sections: a block in it is entered, and its
+    /// display class allocated, on every round (not said "on every iteration": a block may be skipped on some).</summary>
+    [Fact]
+    public void BlockInABackwardGotoCaseLoop_ANewDisplayClassEveryIteration()
+    {
+        var compiled = Compile("""
+            void M(int k)
+            {
+                switch (k)
+                {
+                    case 1:
+                        {
+                            var x = k;
+                            Run(() => Use(x));
+                        }
+                        k--;
+                        goto case 2;
+                    case 2:
+                        if (k > 0)
+                            goto case 1;
+                        break;
+                }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.Equal("x", Names(displayClass));
+        Assert.True(displayClass.AllocatedPerIteration);
+        Assert.Equal("at the start of the block (line 18), each time it runs, in a loop", displayClass.Where);
+        Assert.Equal(IlPlace.InLoop, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
+    /// <summary>A backward <c>goto case</c> between the block and the member's scope keeps the compiler from merging
+    /// the block's display class into the member's (Release), as a backward <c>goto label</c> does.</summary>
+    [Fact]
+    public void BackwardGotoCase_BlocksTheMerge()
+    {
+        var compiled = Compile("""
+            void M(int k, int p)
+            {
+                switch (k)
+                {
+                    case 1:
+                        {
+                            var x = k;
+                            Run(() => Use(x + p));
+                        }
+                        k--;
+                        goto case 2;
+                    case 2:
+                        if (k > 0)
+                            goto case 1;
+                        break;
+                }
+            }
+            """);
+
+        Assert.Equal(2, compiled.Facts.DisplayClasses.Count);
+        var allocations = AssertAgreesWithIl(compiled);
+        Assert.Contains(allocations, a => a.Place == IlPlace.InLoop);
+    }
+
+    /// <summary>The same block when no <c>goto</c> comes back: once per call at most.</summary>
+    [Fact]
+    public void BlockInASwitchSectionWithoutABackwardGoto_NotPerIteration()
+    {
+        var compiled = Compile("""
+            void M(int k)
+            {
+                switch (k)
+                {
+                    case 1:
+                        {
+                            var x = k;
+                            Run(() => Use(x));
+                        }
+                        goto case 2;
+                    case 2:
+                        Use(k);
+                        break;
+                }
+            }
+            """);
+
+        var displayClass = Assert.Single(compiled.Facts.DisplayClasses);
+        Assert.False(displayClass.AllocatedPerIteration);
+        Assert.Equal("at the start of the block (line 18), each time it runs", displayClass.Where);
+        Assert.Equal(IlPlace.Conditional, Assert.Single(AssertAgreesWithIl(compiled)).Place);
+    }
+
     [Fact]
     public void LoopBodyLocal_NeverMergedWithTheEnclosingScope_EvenWhenTheSameLambdaUsesBoth()
     {
