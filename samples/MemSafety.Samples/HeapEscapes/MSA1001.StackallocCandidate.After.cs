@@ -6,6 +6,7 @@ namespace MemSafety.Samples.HeapEscapes.After.Stackalloc;
 public static class PacketReader
 {
     // The fix: the buffer lives on the stack, and the calls use their span overloads.
+    [MemSafety.HotPath]
     public static int ReadLength(Stream source)
     {
         Span<byte> header = stackalloc byte[8];

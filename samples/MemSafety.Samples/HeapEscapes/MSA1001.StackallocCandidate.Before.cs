@@ -5,7 +5,8 @@ namespace MemSafety.Samples.HeapEscapes.Before.Stackalloc;
 
 public static class PacketReader
 {
-    // MSA1001: the header buffer never leaves ReadLength, and every use has a span form.
+    // MSA1001 (a hot path): the header buffer never leaves ReadLength, and every use has a span form.
+    [MemSafety.HotPath]
     public static int ReadLength(Stream source)
     {
         var header = new byte[8];

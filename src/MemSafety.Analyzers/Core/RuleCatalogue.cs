@@ -36,6 +36,7 @@ public static class RuleIdentifiers
     public const string RawHandleField = "MSA4004";
     public const string ManagedStateFinalizer = "MSA4005";
     public const string UndisposedLocal = "MSA4006";
+    public const string UndisposedOwnedField = "MSA4007";
     public const string DisposableDroppedInLoop = "MSA4008";
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
@@ -336,6 +337,20 @@ public static class RuleCatalogue
                      "Declare it with 'using' (or 'await using'), or dispose it on every path.",
         helpLinkUri: HelpLink(RuleIdentifiers.UndisposedLocal));
 
+    public static readonly DiagnosticDescriptor UndisposedOwnedField = new(
+        RuleIdentifiers.UndisposedOwnedField,
+        title: "Dispose the disposable objects a type creates into its fields",
+        messageFormat: "Field '{0}' holds a {1} that '{2}' creates, but nothing in '{2}' disposes it ({3}): {4}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A disposable type that creates a disposable object into a private field owns it: nothing else can reach it to " +
+                     "dispose it. If none of its members disposes the field, disposing the owner leaves the field's file, socket, timer or " +
+                     "handle open until the garbage collector finalizes it, or for good when its type has no finalizer. Reported only " +
+                     "when the type creates every value it stores in the field, never hands the value on, and declares its own Dispose. " +
+                     "Dispose the field in Dispose (under 'if (disposing)' in Dispose(bool)).",
+        helpLinkUri: HelpLink(RuleIdentifiers.UndisposedOwnedField));
+
     public static readonly DiagnosticDescriptor DisposableDroppedInLoop = new(
         RuleIdentifiers.DisposableDroppedInLoop,
         title: "Dispose the disposable object a loop creates before the next iteration",
@@ -372,7 +387,7 @@ public static class RuleCatalogue
         isEnabledByDefault: false,
         description: "When an object becomes unreachable, so do the objects only it references, and the runtime runs all their finalizers " +
                      "in no particular order. A finalizer (or the Dispose(false) it runs) that calls, reads or passes on a field whose object " +
-                     "may already have been finalized works on a dead object, and an exception thrown on the finalizer thread ends the " +
+                     "may already have been finalized works on a dead object, and an exception that escapes a finalizer ends the " +
                      "process. Release only unmanaged resources when not disposing: managed objects clean up after themselves. " +
                      "Off by default (a suggestion in the Strict preset): most such uses in real code are deliberate and harmless.",
         helpLinkUri: HelpLink(RuleIdentifiers.FinalizerTouchesManagedObject));
@@ -552,6 +567,7 @@ public static class RuleCatalogue
         RawHandleField,
         ManagedStateFinalizer,
         UndisposedLocal,
+        UndisposedOwnedField,
         DisposableDroppedInLoop,
         FinalizerResurrection,
         PinnedPointerEscape,

@@ -10,6 +10,7 @@ using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.CodeFixes.Closures;
 
@@ -32,30 +33,33 @@ public sealed class CapturingDelegateInLoopFix : MemSafetyCodeFix
     {
     }
 
-    /// <summary>Each hoist is planned on the document as the previous ones left it, so names stay unique and
-    /// lambdas hoisted before the same loop keep their order.</summary>
+    /// <summary>Finds a lambda of the document again after earlier hoists in the same Fix All: each gets its own, and
+    /// <see cref="Apply"/> carries them over to the copy of a hoisted lambda (which is parsed anew).</summary>
+    private const string FixAllKind = "MemSafety.MSA3002.FixAll";
+
+    /// <summary>Each hoist is planned on the document as the previous ones left it, in text order like fixing one at a
+    /// time, so names stay unique and lambdas hoisted before the same loop keep their order. A lambda may lie in a loop
+    /// of another reported lambda: hoisting the outer one moves it, and its annotation moves with it.</summary>
     public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
     {
         var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root is null)
             return document;
-        var annotations = new System.Collections.Generic.List<SyntaxAnnotation>();
         var lambdas = new System.Collections.Generic.Dictionary<SyntaxNode, SyntaxAnnotation>();
         foreach (var diagnostic in diagnostics)
         {
             if (!diagnostic.Properties.ContainsKey(CapturingDelegateInLoopAnalyzer.HoistProperty))
                 continue;
             if (root.FindNode(diagnostic.Location.SourceSpan, getInnermostNodeForTie: true) is AnonymousFunctionExpressionSyntax lambda && !lambdas.ContainsKey(lambda))
-            {
-                var annotation = new SyntaxAnnotation();
-                lambdas.Add(lambda, annotation);
-                annotations.Add(annotation);
-            }
+                lambdas.Add(lambda, new SyntaxAnnotation(FixAllKind));
         }
 
-        if (annotations.Count == 0)
+        if (lambdas.Count == 0)
             return document;
-        var current = document.WithSyntaxRoot(root.ReplaceNodes(lambdas.Keys, (original, _) => original.WithAdditionalAnnotations(lambdas[original])));
+
+        // Annotate the rewritten node: it carries the annotation of a lambda nested in it, the original does not.
+        var annotations = lambdas.OrderBy(pair => pair.Key.SpanStart).Select(pair => pair.Value).ToList();
+        var current = document.WithSyntaxRoot(root.ReplaceNodes(lambdas.Keys, (original, rewritten) => rewritten.WithAdditionalAnnotations(lambdas[original])));
         foreach (var annotation in annotations)
         {
             var (currentRoot, model) = await FixDocument.ReadAsync(current, context.CancellationToken).ConfigureAwait(false);
@@ -150,7 +154,7 @@ public sealed class CapturingDelegateInLoopFix : MemSafetyCodeFix
     {
         var indentation = plan.Loop.GetLeadingTrivia().LastOrDefault(t => t.IsKind(SyntaxKind.WhitespaceTrivia));
         var lambdaText = Reindent(plan.Lambda, plan.Loop, indentation.ToString(), lineBreak);
-        var declaration = SyntaxFactory.ParseStatement($"{indentation}{plan.Type} {plan.Name} = {lambdaText};{lineBreak}");
+        var declaration = CarryFixAllAnnotations(plan.Lambda, SyntaxFactory.ParseStatement($"{indentation}{plan.Type} {plan.Name} = {lambdaText};{lineBreak}"));
         var trackedRoot = root.TrackNodes(plan.Loop, plan.Lambda);
         trackedRoot = trackedRoot.ReplaceNode(trackedRoot.GetCurrentNode(plan.Lambda)!, SyntaxFactory.IdentifierName(plan.Name).WithTriviaFrom(plan.Lambda));
         var loop = trackedRoot.GetCurrentNode(plan.Loop)!;
@@ -162,24 +166,55 @@ public sealed class CapturingDelegateInLoopFix : MemSafetyCodeFix
         return trackedRoot.ReplaceNode(loop, new SyntaxNode[] { declaration, newLoop });
     }
 
+    /// <summary>The declaration holds a copy of the lambda parsed from its text: the same lambdas in the same order, only
+    /// the indentation differs. Those nested in it that a Fix All is still to hoist keep their annotations.</summary>
+    private static StatementSyntax CarryFixAllAnnotations(AnonymousFunctionExpressionSyntax lambda, StatementSyntax declaration)
+    {
+        var originals = lambda.DescendantNodes().OfType<AnonymousFunctionExpressionSyntax>().ToList();
+        if (!originals.Any(l => l.HasAnnotations(FixAllKind)))
+            return declaration;
+        var copies = declaration.DescendantNodes().OfType<AnonymousFunctionExpressionSyntax>().Skip(1).ToList();
+        if (copies.Count != originals.Count)
+            return declaration;
+        var map = new System.Collections.Generic.Dictionary<SyntaxNode, SyntaxNode>();
+        for (var i = 0; i < copies.Count; i++)
+            map.Add(copies[i], originals[i]);
+        return declaration.ReplaceNodes(copies, (copy, rewritten) => rewritten.WithAdditionalAnnotations(map[copy].GetAnnotations(FixAllKind)));
+    }
+
     /// <summary>The lambda's text with its continuation lines shifted left or right as far as its statement moves: from
-    /// the indentation of the line it was on to the loop's.</summary>
+    /// the indentation of the line it was on to the loop's. A line that begins inside a token (the continuation of a
+    /// verbatim, raw or interpolated string) is part of that token's value: it and the line break before it are kept
+    /// exactly.</summary>
     private static string Reindent(AnonymousFunctionExpressionSyntax lambda, StatementSyntax loop, string loopIndentation, string lineBreak)
     {
-        var text = lambda.WithoutTrivia().ToFullString();
-        if (!text.Contains('\n'))
-            return text;
-        var sourceText = lambda.SyntaxTree.GetText();
-        var line = sourceText.Lines.GetLineFromPosition(lambda.SpanStart).ToString();
-        var oldIndentation = line.Substring(0, line.Length - line.TrimStart().Length);
-        var lines = text.Replace("\r\n", "\n").Split('\n');
-        for (var i = 1; i < lines.Length; i++)
+        var source = lambda.SyntaxTree.GetText();
+        var span = lambda.Span;
+        var lines = source.Lines;
+        var first = lines.GetLineFromPosition(span.Start);
+        var last = lines.GetLineFromPosition(span.End);
+        if (first.LineNumber == last.LineNumber)
+            return source.ToString(span);
+        var firstText = first.ToString();
+        var oldIndentation = firstText.Substring(0, firstText.Length - firstText.TrimStart().Length);
+        var builder = new System.Text.StringBuilder(source.ToString(TextSpan.FromBounds(span.Start, first.End)));
+        for (var number = first.LineNumber + 1; number <= last.LineNumber; number++)
         {
-            if (lines[i].StartsWith(oldIndentation, System.StringComparison.Ordinal))
-                lines[i] = loopIndentation + lines[i].Substring(oldIndentation.Length);
+            var previous = lines[number - 1];
+            var line = lines[number];
+            var text = source.ToString(TextSpan.FromBounds(line.Start, number == last.LineNumber ? span.End : line.End));
+            var token = lambda.FindToken(previous.End);
+            if (token.SpanStart < previous.End && previous.End < token.Span.End)
+            {
+                builder.Append(source.ToString(TextSpan.FromBounds(previous.End, previous.EndIncludingLineBreak))).Append(text);
+                continue;
+            }
+
+            builder.Append(lineBreak);
+            builder.Append(text.StartsWith(oldIndentation, System.StringComparison.Ordinal) ? loopIndentation + text.Substring(oldIndentation.Length) : text);
         }
 
-        return string.Join(lineBreak, lines);
+        return builder.ToString();
     }
 
     private static async Task<string> LineBreakAsync(Document document, CancellationToken cancellationToken)

@@ -297,6 +297,55 @@ public sealed class CapturingDelegateInLoopTests
         """);
 
     [Fact]
+    public Task FixAll_LambdaInALoopOfAHoistedLambda_OnePassHoistsBoth()
+    {
+        // The outer lambda captures 'low' (the method's display class), the inner one 'g' too (the outer lambda's display
+        // class), and no scope lies between either and its display class: each evaluation creates a delegate. One Fix All (what the IDE and dotnet format run) must hoist both, although hoisting the
+        // outer one moves the inner one.
+        var test = VerifyCS.Test(
+            """
+            using System.Collections.Generic;
+            class C
+            {
+                int M(List<List<int>> groups, int low, int rounds)
+                {
+                    var t = 0;
+                    while (rounds-- > 0)
+                        t += groups.FindIndex([|g =>
+                        {
+                            while (g.Exists([|y => y > low + g.Count|]))
+                                g.RemoveAt(0);
+                            return g.Count == 0;
+                        }|]);
+                    return t;
+                }
+            }
+            """,
+            """
+            using System.Collections.Generic;
+            class C
+            {
+                int M(List<List<int>> groups, int low, int rounds)
+                {
+                    var t = 0;
+                    System.Predicate<List<int>> match = g =>
+                    {
+                        System.Predicate<int> match2 = y => y > low + g.Count;
+                        while (g.Exists(match2))
+                            g.RemoveAt(0);
+                        return g.Count == 0;
+                    };
+                    while (rounds-- > 0)
+                        t += groups.FindIndex(match);
+                    return t;
+                }
+            }
+            """);
+        test.FixAllPasses = 1;
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task MultiLineLambda_KeepsItsShapeBeforeTheLoop() => VerifyCS.CodeFixAsync(
         """
         using System.Collections.Generic;
@@ -330,6 +379,54 @@ public sealed class CapturingDelegateInLoopTests
                 {
                     var d = y - threshold;
                     return d > 0;
+                };
+                while (k++ < 3)
+                {
+                    t += xs.FindIndex(match);
+                }
+                return t;
+            }
+        }
+        """);
+
+    // A verbatim string's continuation lines are part of its value: moving the lambda must not re-indent them, while
+    // the lambda's own lines move with it.
+    [Fact]
+    public Task MultiLineLambdaWithAVerbatimString_StringKeepsItsText() => VerifyCS.CodeFixAsync(
+        """
+        using System.Collections.Generic;
+        class C
+        {
+            int M(List<string> xs, string prefix)
+            {
+                var t = 0;
+                var k = 0;
+                while (k++ < 3)
+                {
+                    t += xs.FindIndex([|y =>
+                    {
+                        var header = @"first
+                    second";
+                        return y == prefix + header;
+                    }|]);
+                }
+                return t;
+            }
+        }
+        """,
+        """
+        using System.Collections.Generic;
+        class C
+        {
+            int M(List<string> xs, string prefix)
+            {
+                var t = 0;
+                var k = 0;
+                System.Predicate<string> match = y =>
+                {
+                    var header = @"first
+                    second";
+                    return y == prefix + header;
                 };
                 while (k++ < 3)
                 {

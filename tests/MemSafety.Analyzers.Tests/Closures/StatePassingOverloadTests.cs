@@ -13,16 +13,21 @@ public sealed class StatePassingOverloadTests
 {
     private const string Usings = "using System;\nusing System.Collections.Concurrent;\nusing System.Collections.Immutable;\nusing System.Linq;\nusing System.Threading;\nusing System.Threading.Tasks;\n";
 
+    /// <summary>Most tests are about which calls have a state-passing form and what the fix writes, in ordinary methods
+    /// outside loops, which the default scope (hot paths and loops) does not reach: they widen it to everywhere.
+    /// DefaultScope_* check the default.</summary>
+    private static readonly VerifyWithOptions<StatePassingOverloadAnalyzer, StatePassingOverloadFix> VerifyCS = new(("memsafety.MSA3001.scope", "everywhere"));
+
     private static Task Analyze(string source, LanguageVersion languageVersion = LanguageVersion.Latest)
     {
-        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + source);
+        var test = VerifyCS.AnalyzerTest(Usings + source);
         test.LanguageVersion = languageVersion;
         return test.RunAsync();
     }
 
     private static AnalyzerTest Fix(string source, string fixedSource, LanguageVersion languageVersion = LanguageVersion.Latest)
     {
-        var test = Verify<StatePassingOverloadAnalyzer, StatePassingOverloadFix>.Test(Usings + source, Usings + fixedSource);
+        var test = VerifyCS.Test(Usings + source, Usings + fixedSource);
         test.LanguageVersion = languageVersion;
         return test;
     }
@@ -42,7 +47,7 @@ public sealed class StatePassingOverloadTests
     [Fact]
     public Task Message_NamesCapturesOverloadAndDeclarations()
     {
-        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+        var test = VerifyCS.AnalyzerTest(Usings + """
             public class Cache
             {
                 private readonly ConcurrentDictionary<string, int> _map = new();
@@ -59,7 +64,7 @@ public sealed class StatePassingOverloadTests
     [Fact]
     public Task Message_ThisOnly_NoDisplayClass()
     {
-        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+        var test = VerifyCS.AnalyzerTest(Usings + """
             public class Watcher
             {
                 private int _count;
@@ -220,7 +225,7 @@ public sealed class StatePassingOverloadTests
     [Fact]
     public Task ForeachVariable_DisplayClassPerIteration()
     {
-        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+        var test = VerifyCS.AnalyzerTest(Usings + """
             public static class Names
             {
                 public static void Warm(ConcurrentDictionary<string, int> map, string[] keys, int seed)
@@ -247,6 +252,61 @@ public sealed class StatePassingOverloadTests
                     => (from key in keys select map.GetOrAdd(key, [|k =>|] k.Length + bias)).ToArray();
             }
             """);
+
+    // ------------------------------------------------------------------ default scope: hot paths and loops
+
+    /// <summary>The same call in three places: an ordinary method, a loop of an ordinary method, a method marked hot.
+    /// COLD, LOOP and HOT stand for the lambda's head, marked where a diagnostic is expected.</summary>
+    private static AnalyzerTest ScopeTest(bool cold, bool loop, bool hot)
+    {
+        static string Head(bool reported) => reported ? "[|k =>|]" : "k =>";
+        var source = """
+            sealed class HotPathAttribute : Attribute { }
+            public class Cache
+            {
+                private readonly ConcurrentDictionary<string, int> _map = new();
+                public int Cold(string key, int offset) => _map.GetOrAdd(key, COLD k.Length + offset);
+                public int Loop(string[] keys, int offset)
+                {
+                    var total = 0;
+                    foreach (var key in keys)
+                        total += _map.GetOrAdd(key, LOOP k.Length + offset);
+                    return total;
+                }
+                [HotPath] public int Hot(string key, int offset) => _map.GetOrAdd(key, HOT k.Length + offset);
+            }
+            """.Replace("COLD", Head(cold)).Replace("LOOP", Head(loop)).Replace("HOT", Head(hot));
+        return Verify<StatePassingOverloadAnalyzer>.Test(Usings + source);
+    }
+
+    [Fact]
+    public Task DefaultScope_ColdMethod_NoDiagnostic_LoopAndHotPath_Reported()
+        => ScopeTest(cold: false, loop: true, hot: true).RunAsync();
+
+    [Fact]
+    public Task ScopeEverywhere_ColdMethodReportedToo()
+    {
+        var test = ScopeTest(cold: true, loop: true, hot: true);
+        test.AnalyzerOptions["memsafety.MSA3001.scope"] = "everywhere";
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task StrictScope_ColdMethodReportedToo()
+    {
+        // The Strict preset widens every census-style rule with the family-wide key.
+        var test = ScopeTest(cold: true, loop: true, hot: true);
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ScopeHotPaths_OnlyTheHotPath()
+    {
+        var test = ScopeTest(cold: false, loop: false, hot: true);
+        test.AnalyzerOptions["memsafety.MSA3001.scope"] = "hot_paths";
+        return test.RunAsync();
+    }
 
     // ------------------------------------------------------------------ fix
 
@@ -578,6 +638,7 @@ public sealed class StatePassingOverloadTests
     public Task CSharp73_ReportedWithoutFix()
     {
         var test = new AnalyzerTest(new StatePassingOverloadAnalyzer()) { CodeFix = new StatePassingOverloadFix(), ExpectNoFix = true, LanguageVersion = LanguageVersion.CSharp7_3, NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable };
+        test.AnalyzerOptions["memsafety.MSA3001.scope"] = "everywhere";
         test.Sources.Add(Usings + """
             public class Cache
             {
@@ -593,6 +654,7 @@ public sealed class StatePassingOverloadTests
     {
         // ContinueWith(…, state) stores the state in the continuation's AsyncState: a returned task may be asked for it.
         var test = new AnalyzerTest(new StatePassingOverloadAnalyzer()) { CodeFix = new StatePassingOverloadFix(), ExpectNoFix = true };
+        test.AnalyzerOptions["memsafety.MSA3001.scope"] = "everywhere";
         test.Sources.Add(Usings + """
             public class Logger
             {
@@ -1045,7 +1107,7 @@ public sealed class StatePassingOverloadTests
 
     [Fact]
     public Task GeneratedCode_NoDiagnostic()
-        => Verify<StatePassingOverloadAnalyzer>.AnalyzerAsync("// <auto-generated/>\n" + Usings + """
+        => VerifyCS.AnalyzerAsync("// <auto-generated/>\n" + Usings + """
             public static class Cache
             {
                 public static int Get(ConcurrentDictionary<string, int> map, string key, int offset) => map.GetOrAdd(key, k => k.Length + offset);
@@ -1055,7 +1117,7 @@ public sealed class StatePassingOverloadTests
     [Fact]
     public Task RefLocalCannotBeCaptured_NoDiagnosticAndNoCrash()
     {
-        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+        var test = VerifyCS.AnalyzerTest(Usings + """
             public static class Cache
             {
                 public static int Get(ConcurrentDictionary<string, int> map, string key, int[] values)
@@ -1072,7 +1134,7 @@ public sealed class StatePassingOverloadTests
     [Fact]
     public Task IncompleteCode_NoDiagnosticAndNoCrash()
     {
-        var test = Verify<StatePassingOverloadAnalyzer>.Test(Usings + """
+        var test = VerifyCS.AnalyzerTest(Usings + """
             public static class Cache
             {
                 public static int Get(ConcurrentDictionary<string, int> map, string key, int offset) => map.GetOrAdd(key, k => k.Length + offset

@@ -332,6 +332,101 @@ public sealed class UncachedDelegateTests
         }
         """);
 
+    // A field cannot hold a delegate whose type uses a type parameter of a generic method: the message gives the option
+    // that exists (the fix above is not offered).
+
+    [Fact]
+    public Task Message_DelegateTypeUsesAMethodTypeParameter_InALoop_CreateItBeforeTheLoop()
+    {
+        var test = VerifyCS.AnalyzerTest(
+            """
+            using System.Collections.Generic;
+            class Sorter
+            {
+                int _direction = 1;
+                public void SortAll<T>(List<List<T>> lists) where T : System.IComparable<T>
+                {
+                    foreach (var list in lists)
+                        list.Sort({|#0:Compare<T>|});
+                }
+                private int Compare<T>(T a, T b) where T : System.IComparable<T> => _direction * a.CompareTo(b);
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3004", 0).WithMessage(
+            "Method group 'Compare<T>' allocates a new 'Comparison<T>' delegate on every iteration: 'Compare' is an instance method, so the delegate is bound to 'this' " +
+            "and the compiler cannot cache it; its type uses 'T', a type parameter of 'SortAll', so no field can hold it: create it once before the loop and reuse it"));
+        return test.RunAsync();
+    }
+
+    // An anonymous type has no name a field declaration could use: the advice must not be "cache it in a field".
+    [Fact]
+    public Task Message_DelegateTypeUsesAnAnonymousType_HotPath_NameTheType()
+    {
+        var test = Verify<UncachedDelegateAnalyzer>.Test(
+            """
+            using System.Collections.Generic;
+            sealed class HotPathAttribute : System.Attribute { }
+            class C
+            {
+                int _limit;
+                [HotPath] public int First(int n)
+                {
+                    var xs = new List<int>();
+                    for (var i = 0; i < n; i++) xs.Add(i);
+                    var pairs = xs.ConvertAll(x => new { Value = x });
+                    return pairs.FindIndex({|#0:p => p.Value > _limit|});
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3004", 0).WithMessage(
+            "Lambda allocates a new 'Predicate<<anonymous type: int Value>>' delegate on every call of this hot path: it uses only 'this', so it becomes an instance method of the type and the compiler " +
+            "cannot cache its delegate; its type uses an anonymous type, so no field can hold it: name the type (a record or a tuple) to cache it in a field"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Message_DelegateTypeUsesAMethodTypeParameter_HotPath_NoFieldAdvice()
+    {
+        var test = Verify<UncachedDelegateAnalyzer>.Test(
+            """
+            using System.Collections.Generic;
+            sealed class HotPathAttribute : System.Attribute { }
+            class C
+            {
+                int _limit;
+                [HotPath] public int First<T>(List<T> xs) => xs.FindIndex({|#0:x => x!.GetHashCode() > _limit|});
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3004", 0).WithMessage(
+            "Lambda allocates a new 'Predicate<T>' delegate on every call of this hot path: it uses only 'this', so it becomes an instance method of the type and the compiler " +
+            "cannot cache its delegate; its type uses 'T', a type parameter of 'First', so no field can hold it: only a cache of this object keyed by the type argument could keep it"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task Message_DelegateTypeUsesAMethodTypeParameter_StaticMethodGroupBeforeCSharp11_GenericHolder()
+    {
+        var test = VerifyCS.AnalyzerTest(
+            """
+            using System.Collections.Generic;
+            class Sorter
+            {
+                public void SortAll<T>(List<List<T>> lists) where T : System.IComparable<T>
+                {
+                    foreach (var list in lists)
+                        list.Sort({|#0:Compare<T>|});
+                }
+                private static int Compare<T>(T a, T b) where T : System.IComparable<T> => a.CompareTo(b);
+            }
+            """);
+        test.LanguageVersion = LanguageVersion.CSharp10;
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA3004", 0).WithMessage(
+            "Method group 'Compare<T>' allocates a new 'Comparison<T>' delegate on every iteration: before C# 11 the compiler does not cache delegates of static methods " +
+            "(this code is compiled as C# 10.0); its type uses 'T', a type parameter of 'SortAll', so cache it in a static readonly field of a generic static class " +
+            "(one per type argument), or compile with C# 11 or later"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task MethodGroupOfAnotherObject_ReportedWithoutFix()
     {
@@ -478,6 +573,16 @@ public sealed class UncachedDelegateTests
     public Task ThisOnlyLambdaToAMethodWithStateForm_LeftToMSA3001_NoDiagnostic() => NoDiagnostic(
         // CancellationToken.Register has a state overload: MSA3001 reports it, with a fix that removes the delegate.
         "using System.Collections.Generic; using System.Threading; class C { int _n; void M(List<CancellationToken> tokens) { foreach (var t in tokens) t.Register(() => _n++); } }");
+
+    [Fact]
+    public Task ThisOnlyLambdaToAMethodWithStateForm_OutsideMSA3001sScope_Reported()
+    {
+        // MSA3001 reports in hot paths and loops by default: a cold method that MSA3004 is widened to is not left to it.
+        var test = Verify<UncachedDelegateAnalyzer>.Test(
+            "using System.Threading; class C { int _n; void M(CancellationToken token) { token.Register([|() => _n++|]); } }");
+        test.AnalyzerOptions["memsafety.MSA3004.scope"] = "everywhere";
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task StructMethodGroup_LeftToMSA2001_NoDiagnostic() => NoDiagnostic(

@@ -1221,7 +1221,6 @@ public sealed class RawHandleFieldTests
             }
 
             [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-            static void OpenAndDrop(string path) => new Descriptor(path);
 
             public static string Run()
             {
@@ -1236,9 +1235,14 @@ public sealed class RawHandleFieldTests
                     var disposed = OpenDescriptors() - baseline;
                     descriptor.Dispose();
                     var disposedTwice = OpenDescriptors() - baseline;
-                    for (var i = 0; i < 10; i++)
-                        OpenAndDrop(path);
+                    // Ten left undisposed are held while counted (the test host runs other tests' collections in
+                    // parallel, which could finalize them early), then dropped and collected.
+                    var undisposed = new Descriptor[10];
+                    for (var i = 0; i < undisposed.Length; i++)
+                        undisposed[i] = new Descriptor(path);
                     var dropped = OpenDescriptors() - baseline;
+                    GC.KeepAlive(undisposed);
+                    Array.Clear(undisposed, 0, undisposed.Length);
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     GC.Collect();
@@ -1258,7 +1262,7 @@ public sealed class RawHandleFieldTests
                     GC.Collect();
                     GC.WaitForPendingFinalizers();
                     var afterFailure = OpenDescriptors() - baseline;
-                    return $"open +{opened}, disposed +{disposed}, disposed twice +{disposedTwice}, 10 dropped +{dropped}, collected +{finalized}, missing file: {missing} +{afterFailure}";
+                    return $"open +{opened}, disposed +{disposed}, disposed twice +{disposedTwice}, 10 undisposed +{dropped}, collected +{finalized}, missing file: {missing} +{afterFailure}";
                 }
                 finally
                 {
@@ -1275,7 +1279,7 @@ public sealed class RawHandleFieldTests
     public void Behaviour_LibcOpenClose_ReleasedOnDisposeAndOnFinalization_BeforeAndAfterTheFix()
     {
         Assert.True(System.OperatingSystem.IsLinux(), "the probe counts descriptors in /proc/self/fd and calls libc");
-        const string Expected = "open +1, disposed +0, disposed twice +0, 10 dropped +10, collected +0, missing file: IOException +0";
+        const string Expected = "open +1, disposed +0, disposed twice +0, 10 undisposed +10, collected +0, missing file: IOException +0";
         // The fixed source is the one CloseStyle_IntRelease_NegativeInvalid_AcquiredInConstructor_Wrapped checks the fix produces.
         Assert.Equal(Expected, Behaviour.Run(DescriptorBefore + DescriptorProbe));
         Assert.Equal(Expected, Behaviour.Run(DescriptorAfter + DescriptorProbe));

@@ -1,14 +1,19 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.HeapEscapes;
+using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using Microsoft.CodeAnalysis.CSharp;
-using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.HeapEscapes.StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocCandidateFix>;
 
 namespace MemSafety.Analyzers.Tests.HeapEscapes;
 
 public sealed class StackallocCandidateTests
 {
-    private static Task NoDiagnostic(string source) => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(source);
+    /// <summary>These tests are about which arrays can move to the stack and how the fix rewrites them; they use plain
+    /// methods, which the default scope (hot paths) does not reach, so they widen it as the Strict preset does. The
+    /// DefaultScope_* tests check the default.</summary>
+    private static readonly VerifyWithOptions<StackallocCandidateAnalyzer, MemSafety.CodeFixes.HeapEscapes.StackallocCandidateFix> VerifyCS = new(("memsafety.MSA1001.scope", "everywhere"));
+
+    private static Task NoDiagnostic(string source) => VerifyCS.AnalyzerAsync(source);
 
     // ------------------------------------------------------------------ reported and fixed
 
@@ -280,7 +285,7 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task Message_NamesArraySizeAndMethod()
     {
-        var test = Verify<StackallocCandidateAnalyzer>.Test(
+        var test = VerifyCS.AnalyzerTest(
             "class C { int Hash() { var scratch = {|#0:new byte[16]|}; scratch[1] = 2; return scratch[1]; } }");
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1001", 0).WithMessage(
             "Array 'scratch' (16 × byte, 16 bytes) never escapes 'Hash' and every use works on a span; stackalloc it instead of allocating on the heap"));
@@ -303,7 +308,7 @@ public sealed class StackallocCandidateTests
         """);
 
     [Fact]
-    public Task SiblingsWithinTheBudgetTogether_AllReported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+    public Task SiblingsWithinTheBudgetTogether_AllReported() => VerifyCS.AnalyzerAsync(
         """
         class C
         {
@@ -318,7 +323,7 @@ public sealed class StackallocCandidateTests
         """);
 
     [Fact]
-    public Task SiblingThatEscapes_DoesNotCountAgainstTheBudget() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+    public Task SiblingThatEscapes_DoesNotCountAgainstTheBudget() => VerifyCS.AnalyzerAsync(
         """
         class C
         {
@@ -337,7 +342,7 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task RaisedBudgetOption_ReportsLargerArrays()
     {
-        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var big = [|new byte[4000]|]; big[1] = 1; return big[1]; } }");
+        var test = VerifyCS.AnalyzerTest("class C { int M() { var big = [|new byte[4000]|]; big[1] = 1; return big[1]; } }");
         test.AnalyzerOptions["memsafety.stackalloc_max_bytes"] = "4096";
         return test.RunAsync();
     }
@@ -346,6 +351,7 @@ public sealed class StackallocCandidateTests
     public Task FixAll_AcrossMethodsAndDocuments()
     {
         var test = new AnalyzerTest(new StackallocCandidateAnalyzer()) { CodeFix = new MemSafety.CodeFixes.HeapEscapes.StackallocCandidateFix() };
+        test.AnalyzerOptions["memsafety.MSA1001.scope"] = "everywhere";
         test.Sources.Add("using System;\nclass A { int M() { var a = [|new int[2]|]; a[0] = 1; return a[0]; } int N() { var b = [|new int[3]|]; return b.Length; } }\n");
         test.Sources.Add("using System;\nclass B { int M() { var c = [|new short[8]|]; return c[7]; } }\n");
         test.FixedSources.Add("using System;\nclass A { int M() { Span<int> a = stackalloc int[2]; a[0] = 1; return a[0]; } int N() { Span<int> b = stackalloc int[3]; return b.Length; } }\n");
@@ -478,6 +484,106 @@ public sealed class StackallocCandidateTests
         await test.RunAsync();
     }
 
+    // ------------------------------------------------------------------ default scope: hot paths (census-style)
+
+    /// <summary>One small allocation per call pays back only where calls are many. Reporting in every method, the rule's
+    /// findings on the third-party corpus were true but mostly in setup code that runs once per bzip2/deflate block,
+    /// gzip header or password (SharpZipLib: 10 of 13), so by default an unmarked method is not reported.</summary>
+    [Fact]
+    public Task DefaultScope_ColdMethod_NoDiagnostic() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        "class C { int Hash(int seed) { var scratch = new byte[16]; scratch[1] = (byte)seed; return scratch[1]; } }");
+
+    [Fact]
+    public Task DefaultScope_HotPathAttribute_Reported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        sealed class HotPathAttribute : System.Attribute { }
+        class C
+        {
+            [HotPath]
+            int Hash(int seed) { var scratch = [|new byte[16]|]; scratch[1] = (byte)seed; return scratch[1]; }
+
+            int Cold(int seed) { var scratch = new byte[16]; scratch[1] = (byte)seed; return scratch[1]; }
+        }
+        """);
+
+    /// <summary>A hot type makes its members hot, local functions included (they belong to their member).</summary>
+    [Fact]
+    public Task DefaultScope_LocalFunctionOfHotType_Reported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+        """
+        sealed class PerformanceSensitiveAttribute : System.Attribute { }
+        [PerformanceSensitive]
+        class C
+        {
+            int Hash(int seed)
+            {
+                return Local(seed);
+
+                static int Local(int s) { var scratch = [|new int[4]|]; scratch[0] = s; return scratch[0]; }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task DefaultScope_MemberListedInHotPaths_Reported()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test(
+            """
+            namespace App
+            {
+                class Formatter
+                {
+                    int Pad(int v) { var digits = [|new char[16]|]; digits[0] = (char)v; return digits[0]; }
+                    int Other(int v) { var digits = new char[16]; digits[0] = (char)v; return digits[0]; }
+                }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.hot_paths"] = "App.Formatter.Pad";
+        return test.RunAsync();
+    }
+
+    /// <summary>An array on a loop cycle is never a candidate (the stack would grow per iteration), so adding loops to
+    /// the scope adds nothing: a cold method stays unreported under <c>hot_paths_and_loops</c>.</summary>
+    [Fact]
+    public Task HotPathsAndLoopsScope_ColdMethod_NoDiagnostic()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test(
+            "class C { int Sum(int n) { var a = new int[4]; for (var i = 0; i < n; i++) a[i & 3] += i; return a[0]; } }");
+        test.AnalyzerOptions["memsafety.MSA1001.scope"] = "hot_paths_and_loops";
+        return test.RunAsync();
+    }
+
+    /// <summary>The Strict preset widens every census-style rule to every method: its memsafety.* keys, read from the
+    /// file the package ships, make the cold method of <see cref="DefaultScope_ColdMethod_NoDiagnostic"/> report.</summary>
+    [Fact]
+    public Task StrictPreset_ColdMethod_Reported()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test(
+            "class C { int Hash(int seed) { var scratch = [|new byte[16]|]; scratch[1] = (byte)seed; return scratch[1]; } }");
+        var keys = 0;
+        foreach (var line in RepositoryFiles.Read("build", "MemSafety.Strict.globalconfig").Split('\n'))
+        {
+            var text = line.Trim();
+            if (!text.StartsWith("memsafety.", System.StringComparison.Ordinal))
+                continue;
+            var equals = text.IndexOf('=');
+            test.AnalyzerOptions[text.Substring(0, equals).Trim()] = text.Substring(equals + 1).Trim();
+            keys++;
+        }
+
+        Assert.NotEqual(0, keys);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task RuleScopeKey_WinsOverGlobalScope()
+    {
+        var test = Verify<StackallocCandidateAnalyzer>.Test(
+            "class C { int Hash(int seed) { var scratch = new byte[16]; scratch[1] = (byte)seed; return scratch[1]; } }");
+        test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        test.AnalyzerOptions["memsafety.MSA1001.scope"] = "hot_paths";
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ not reported
 
     [Fact]
@@ -521,7 +627,7 @@ public sealed class StackallocCandidateTests
         "class C { int M(int i) { var shifts = new int[] { 7, 12, 17, 22 }; var t = 0; foreach (var s in shifts) t += s; return shifts[i & 3] + t; } }");
 
     [Fact]
-    public Task ConstantInitializerThatIsWritten_Reported() => Verify<StackallocCandidateAnalyzer>.AnalyzerAsync(
+    public Task ConstantInitializerThatIsWritten_Reported() => VerifyCS.AnalyzerAsync(
         "class C { int M(int i) { var state = [|new int[] { 1, 2, 3, 4 }|]; state[i & 3]++; return state[0]; } }");
 
     [Fact]
@@ -599,7 +705,7 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task CSharp72_NoDiagnostic()
     {
-        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
+        var test = VerifyCS.AnalyzerTest("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
         test.LanguageVersion = LanguageVersion.CSharp7_2;
         test.NullableContextOptions = Microsoft.CodeAnalysis.NullableContextOptions.Disable;
         return test.RunAsync();
@@ -705,7 +811,7 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task NetStandard20WithoutSpan_NoDiagnostic()
     {
-        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
+        var test = VerifyCS.AnalyzerTest("class C { int M() { var a = new int[2]; a[0] = 1; return a[0]; } }");
         test.ReferenceSet = ReferenceSet.NetStandard20;
         return test.RunAsync();
     }
@@ -721,7 +827,7 @@ public sealed class StackallocCandidateTests
     [Fact]
     public Task IncompleteCode_NoDiagnosticAndNoCrash()
     {
-        var test = Verify<StackallocCandidateAnalyzer>.Test("class C { int M() { var a = new int[4]; a[0] = ; return a.Len } void N() { var b = new int[ }");
+        var test = VerifyCS.AnalyzerTest("class C { int M() { var a = new int[4]; a[0] = ; return a.Len } void N() { var b = new int[ }");
         test.AllowCompilerErrors = true;
         return test.RunAsync();
     }

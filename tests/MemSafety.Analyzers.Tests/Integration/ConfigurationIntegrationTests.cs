@@ -21,12 +21,16 @@ public sealed class ConfigurationIntegrationTests
                 public int Column;
             }
 
+            // MSA1001 is census-style (hot paths by default): an attribute named HotPathAttribute marks one.
+            public sealed class HotPathAttribute : System.Attribute { }
+
             public sealed class Catalog
             {
                 private readonly Dictionary<Cell, int> _index = new Dictionary<Cell, int>();
 
                 public int Count => _index.Count;
 
+                [HotPath]
                 public static int Checksum(int n)
                 {
                     int[] buffer = new int[4];
@@ -83,12 +87,16 @@ public sealed class ConfigurationIntegrationTests
                 public int Column;
             }
 
+            // MSA1001 is census-style (hot paths by default): an attribute named HotPathAttribute marks one.
+            public sealed class HotPathAttribute : Attribute { }
+
             public sealed class Catalog
             {
                 private readonly Dictionary<Cell, int> _index = new Dictionary<Cell, int>();
 
                 public int Count => _index.Count;
 
+                [HotPath]
                 public int Checksum(int n)
                 {
                     int[] buffer = new int[4];

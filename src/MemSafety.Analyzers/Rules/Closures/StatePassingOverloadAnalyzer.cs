@@ -17,12 +17,17 @@ namespace MemSafety.Analyzers.Rules.Closures;
 /// static lambda given the values as state would be one delegate, created once and cached by the compiler. The
 /// decision (which overload, which lambdas, whether the captured values can travel as state without changing what the
 /// lambda sees) is <see cref="StatePassingPlan"/>, which the fix follows too; where the display class is allocated comes
-/// from the closure model (<see cref="ClosureFacts"/>). Reported everywhere but in code that runs once per type or per
-/// object: static initialization, and constructors outside their loops and lambdas unless marked hot.
+/// from the closure model (<see cref="ClosureFacts"/>). Census-style (two small allocations per call, worth removing
+/// where the call runs often): by default in hot paths and on loop cycles (<c>memsafety.MSA3001.scope</c>,
+/// <c>everywhere</c> under <c>Strict</c>), and never in code that runs once per type or per object: static
+/// initialization, and constructors outside their loops and lambdas unless marked hot.
 /// </summary>
 [DiagnosticAnalyzer(Microsoft.CodeAnalysis.LanguageNames.CSharp)]
 public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
 {
+    /// <summary>Also read by MSA3004, which leaves such lambdas to this rule only where this rule reports them.</summary>
+    internal static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.StatePassingOverload, RuleScope.HotPathsAndLoops);
+
     private static readonly SymbolDisplayFormat TypeName = new(
         typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameOnly,
         genericsOptions: SymbolDisplayGenericsOptions.None,
@@ -47,6 +52,11 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
             var lambda = (IAnonymousFunctionOperation)operation.Operation;
             // Shape before anything else: most lambdas are not arguments, or capture nothing (BodyFacts, inside the plan).
             if (lambda.Symbol.IsStatic || lambda.Parent is not IDelegateCreationOperation { Parent: IArgumentOperation })
+                return;
+            // The scope is resolved once per file; the plan's semantic work only runs for lambdas in scope. The call is
+            // what repeats (a lambda is evaluated where its call's arguments are), so its loop cycle decides.
+            if (lambda.Parent.Parent.Parent is not { } call
+                || !hotPaths.IsInScope(services.ScopeOf(Scope, lambda.Syntax.SyntaxTree), call, operation.ContainingSymbol))
                 return;
             var plan = StatePassingPlan.For(lambda, overloads);
             if (plan is null || plan.Call.Syntax.ContainsDiagnostics || RunsOncePerObject(plan.Call, operation.ContainingSymbol, hotPaths))

@@ -112,8 +112,10 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 var facts = BodyFacts.Of(creation);
                 if (facts.CapturedBy(lambda).Count != 0 || !facts.CapturesThis(lambda) || LoopClosure.CallsLocalFunction(lambda))
                     return;
-                // An argument of a method with a state-passing form is MSA3001's, whose fix removes the delegate too.
-                if (lambda.Parent is IDelegateCreationOperation { Parent: IArgumentOperation }
+                // An argument of a method with a state-passing form is MSA3001's, whose fix removes the delegate too,
+                // where MSA3001's own scope reaches it (hot paths and loops by default, everywhere under Strict).
+                if (lambda.Parent is IDelegateCreationOperation { Parent: IArgumentOperation { Parent: { } call } }
+                    && oracle.IsInScope(services.ScopeOf(StatePassingOverloadAnalyzer.Scope, creation.Syntax.SyntaxTree), call, context.ContainingSymbol)
                     && StatePassingPlan.For(lambda, services.StateOverloads) is not null)
                     return;
                 subject = "Lambda";
@@ -130,6 +132,7 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
             return;
 
         var frequency = MessageText.Frequency(creation, context.ContainingSymbol, oracle);
+        var perIteration = onCycle;
         if (kind == ThisLambda && onCycle && !ClosureFacts.Of(creation).CapturesOnlyThis(creation.Target)
             && ClosureFacts.Of(creation).EnvironmentsOf(creation.Target) is { Count: > 0 } environments
             && !DelegateCaching.IsCreatedOnEachEvaluation(creation, environments[environments.Count - 1].Scope))
@@ -139,9 +142,13 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
             if (!oracle.IsHot(context.ContainingSymbol))
                 return;
             frequency = "on every call of this hot path";
+            perIteration = false;
         }
 
         var properties = ImmutableDictionary<string, string?>.Empty;
+        // No field can be declared of a delegate type that uses a type parameter of a generic method or an anonymous type
+        // (the fix is not offered): the advice says what can be done instead.
+        var unnameable = UnnameablePart(delegateType);
         string advice;
         switch (kind)
         {
@@ -150,11 +157,12 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 if (target is not null && CanBeStatic(target, creation, delegateType))
                 {
                     properties = properties.Add(CanBeStaticProperty, "true");
-                    advice = $"'{target.Name}' uses no instance state: make it static (the compiler caches delegates of static methods), or cache the delegate in a field";
+                    advice = $"'{target.Name}' uses no instance state: make it static (the compiler caches delegates of static methods)"
+                             + (unnameable is null ? ", or cache the delegate in a field" : "");
                 }
                 else
                 {
-                    advice = "cache the delegate in a field of this object";
+                    advice = unnameable is null ? "cache the delegate in a field of this object" : NoFieldAdvice(unnameable, perIteration);
                 }
 
                 break;
@@ -162,11 +170,15 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
                 // A query clause's lambda has no syntax of its own to cache.
                 if (creation.Target.Syntax is Microsoft.CodeAnalysis.CSharp.Syntax.AnonymousFunctionExpressionSyntax)
                     properties = properties.Add(KindProperty, kind);
-                advice = "cache the delegate in a field of this object";
+                advice = unnameable is null ? "cache the delegate in a field of this object" : NoFieldAdvice(unnameable, perIteration);
                 break;
             case StaticMethod:
                 properties = properties.Add(KindProperty, kind);
-                advice = "cache it in a static readonly field, or compile with C# 11 or later";
+                advice = unnameable is null
+                    ? "cache it in a static readonly field, or compile with C# 11 or later"
+                    : unnameable is ITypeParameterSymbol typeParameter
+                        ? $"its type uses {TypeParameterText(typeParameter)}, so cache it in a static readonly field of a generic static class (one per type argument), or compile with C# 11 or later"
+                        : "its type uses an anonymous type, which no field can be declared of: compile with C# 11 or later, which caches it";
                 break;
             default:
                 advice = "create it once, where its target is known, and reuse it";
@@ -182,6 +194,49 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
             frequency,
             reason,
             advice));
+    }
+
+    /// <summary>The advice for a delegate bound to 'this' whose type uses a type parameter of a generic method: no field
+    /// can hold it. In a loop it can still be created once before the loop; per call, only a cache keyed by the type
+    /// argument could keep one.</summary>
+    private static string NoFieldAdvice(ITypeSymbol unnameable, bool perIteration)
+        => unnameable is ITypeParameterSymbol typeParameter
+            ? $"its type uses {TypeParameterText(typeParameter)}, so no field can hold it: "
+              + (perIteration ? "create it once before the loop and reuse it" : "only a cache of this object keyed by the type argument could keep it")
+            : "its type uses an anonymous type, so no field can hold it: "
+              + (perIteration ? "create it once before the loop and reuse it" : "name the type (a record or a tuple) to cache it in a field");
+
+    private static string TypeParameterText(ITypeParameterSymbol typeParameter)
+        => $"'{typeParameter.Name}', a type parameter of '{typeParameter.DeclaringMethod?.Name}'";
+
+    /// <summary>A part of the type no field declaration can name: a type parameter of a method or an anonymous type,
+    /// anywhere in it (a delegate type's arguments, arrays, pointers).</summary>
+    private static ITypeSymbol? UnnameablePart(ITypeSymbol type)
+    {
+        switch (type)
+        {
+            case ITypeParameterSymbol { TypeParameterKind: TypeParameterKind.Method } parameter:
+                return parameter;
+            case IArrayTypeSymbol array:
+                return UnnameablePart(array.ElementType);
+            case IPointerTypeSymbol pointer:
+                return UnnameablePart(pointer.PointedAtType);
+            case INamedTypeSymbol { IsAnonymousType: true } anonymous:
+                return anonymous;
+            case INamedTypeSymbol named:
+                for (var current = named; current is not null; current = current.ContainingType)
+                {
+                    foreach (var argument in current.TypeArguments)
+                    {
+                        if (UnnameablePart(argument) is { } found)
+                            return found;
+                    }
+                }
+
+                return null;
+            default:
+                return null;
+        }
     }
 
     private static bool IsStableReceiver(IOperation receiver, IOperation creation)

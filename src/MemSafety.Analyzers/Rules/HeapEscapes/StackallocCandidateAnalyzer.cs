@@ -15,7 +15,10 @@ namespace MemSafety.Analyzers.Rules.HeapEscapes;
 /// MSA1001. <c>var buffer = new byte[16];</c> used only inside the method costs a heap allocation (and
 /// GC work) on every call; <c>Span&lt;byte&gt; buffer = stackalloc byte[16];</c> costs a stack-pointer bump.
 /// Reported only when the escape engine proves the array never leaves the frame and every use of the
-/// local has a span equivalent, so that the fix is always safe.
+/// local has a span equivalent, so that the fix is always safe. Census-style: hot paths by default (one small
+/// allocation per call only matters where calls are many; on third-party code most findings were once per block,
+/// header or password), everywhere under <c>Strict</c>. Arrays on a loop cycle are never reported, so
+/// <c>hot_paths_and_loops</c> reports what <c>hot_paths</c> does.
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
@@ -24,7 +27,7 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
     /// (new T[N] is zeroed; stackalloc under SkipLocalsInit is not).</summary>
     public const string SkipLocalsInitProperty = "SkipLocalsInit";
 
-    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.StackallocCandidate, RuleScope.Everywhere);
+    private static readonly RuleScopeOption Scope = RuleScopeOption.For(RuleIdentifiers.StackallocCandidate, RuleScope.HotPaths);
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.StackallocCandidate);
 

@@ -1,0 +1,136 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Disposal;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+
+namespace MemSafety.Analyzers.Rules.Finalizers;
+
+/// <summary>
+/// MSA4007. A disposable type that creates a disposable object into one of its private fields owns it: nobody else
+/// can reach it to dispose it. When no member of the type disposes it, disposing the owner leaves the field's file,
+/// socket, timer or handle open until the garbage collector finalizes it (if its type has a finalizer at all).
+/// Reported only when the type creates every value it stores there (a <c>new</c> or a known creating factory, not a
+/// parameter or a call's result), never hands the value on (an argument, a return, a store elsewhere), declares its
+/// own <c>Dispose</c>/<c>DisposeAsync</c>/<c>Dispose(bool)</c> in hand-written source, and no member disposes the
+/// field other than one that replaces it with a new instance.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
+{
+    /// <summary>Diagnostic property, present when the fix knows where to dispose the field.</summary>
+    public const string CanFixProperty = "CanFix";
+
+    private static readonly ImmutableDictionary<string, string?> FixProperties = ImmutableDictionary<string, string?>.Empty.Add(CanFixProperty, "true");
+
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.UndisposedOwnedField);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var disposal = CompilationServices.Get(start.Compilation, start.Options).Disposal;
+        if (disposal.DisposeInterfaceMember is null && disposal.DisposeAsyncInterfaceMember is null)
+            return;
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, disposal), SymbolKind.NamedType);
+    });
+
+    private static void StartType(SymbolStartAnalysisContext context, DisposableTypes disposal)
+    {
+        // Shape first: a class or record that is disposable, declares a field of a disposable reference type, and
+        // declares its own dispose method.
+        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsStatic: false } type
+            || !(disposal.IsDisposable(type) || disposal.IsAsyncDisposable(type)))
+        {
+            return;
+        }
+
+        List<IFieldSymbol>? candidates = null;
+        foreach (var member in type.GetMembers())
+        {
+            if (member is IFieldSymbol { IsStatic: false, IsConst: false, IsImplicitlyDeclared: false, DeclaredAccessibility: Accessibility.Private } field
+                && field.Type.IsReferenceType && (disposal.IsDisposable(field.Type) || disposal.IsAsyncDisposable(field.Type)))
+            {
+                (candidates ??= new List<IFieldSymbol>()).Add(field);
+            }
+        }
+
+        if (candidates is null)
+            return;
+        if (disposal.IsSafeHandle(type))
+            return;
+        var cancellationToken = context.CancellationToken;
+        var declared = DisposedFields.DisposeMethodsDeclaredBy(disposal, type);
+        if (declared.Count == 0 || OwnedFieldDisposal.EditableMethods(declared, disposal.Compilation, cancellationToken) is not { } editable)
+            return;
+
+        // The driver hands every member's operation tree to the rule (trees it builds once for every analyzer), so
+        // the rule binds nothing itself; a type with a part in generated code (whose blocks the driver skips) is
+        // scanned by binding its members.
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            if (GeneratedCode.IsGenerated(reference.SyntaxTree))
+            {
+                var scanned = DisposedFields.Scan(disposal, type, candidates, cancellationToken);
+                context.RegisterSymbolEndAction(end => Report(end, type, scanned, editable, disposal));
+                return;
+            }
+        }
+
+        var collector = new FieldLifetimeCollector(disposal, candidates);
+        context.RegisterOperationBlockAction(block =>
+        {
+            foreach (var operation in block.OperationBlocks)
+                collector.Add(block.OwningSymbol, operation, block.CancellationToken);
+        });
+        context.RegisterSymbolEndAction(end =>
+        {
+            DisposedFields.MarkMentionsOutsideOwnBlocks(disposal, type, collector, end.CancellationToken);
+            Report(end, type, collector.Complete(), editable, disposal);
+        });
+    }
+
+    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, ImmutableArray<FieldLifetime> lifetimes, List<IMethodSymbol> editable, DisposableTypes disposal)
+    {
+        var cancellationToken = context.CancellationToken;
+        foreach (var lifetime in lifetimes)
+        {
+            if (!lifetime.IsOwned || lifetime.IsDisposedBeyondReplacement || lifetime.CreatedType is not { } created)
+                continue;
+            var field = lifetime.Field;
+            var sites = OwnedFieldDisposal.Sites(editable, disposal.IsDisposable(field.Type), disposal.IsAsyncDisposable(field.Type), cancellationToken);
+            context.ReportDiagnostic(Diagnostic.Create(
+                RuleCatalogue.UndisposedOwnedField,
+                field.Locations[0],
+                sites.Count > 0 ? FixProperties : ImmutableDictionary<string, string?>.Empty,
+                field.Name,
+                created.Name,
+                type.Name,
+                Methods(editable),
+                Consequence(disposal, created, type)));
+        }
+    }
+
+    private static string Methods(List<IMethodSymbol> methods)
+    {
+        if (methods.Count == 1)
+            return $"'{OwnedFieldDisposal.DisplayName(methods[0])}' does not";
+        if (methods.Count == 2)
+            return $"neither '{OwnedFieldDisposal.DisplayName(methods[0])}' nor '{OwnedFieldDisposal.DisplayName(methods[1])}' does";
+        var text = "none of ";
+        for (var i = 0; i < methods.Count; i++)
+            text += (i == 0 ? string.Empty : i == methods.Count - 1 ? " and " : ", ") + "'" + OwnedFieldDisposal.DisplayName(methods[i]) + "'";
+        return text + " does";
+    }
+
+    /// <summary>What not disposing costs, true for the created type: a SafeHandle's own finalizer releases the handle
+    /// eventually; another type's finalizer (own or inherited) releases what it holds eventually; a type without one
+    /// releases nothing itself, only the finalizers of what it holds do, if they have any.</summary>
+    private static string Consequence(DisposableTypes disposal, ITypeSymbol created, INamedTypeSymbol owner)
+    {
+        if (disposal.IsSafeHandle(created))
+            return $"the handle stays open after '{owner.Name}' is disposed, until the garbage collector runs the SafeHandle's finalizer";
+        if (created is INamedTypeSymbol named && disposal.Of(named).Finalizer is not null)
+            return $"what it holds stays held after '{owner.Name}' is disposed, until the garbage collector finalizes it";
+        return $"what it holds stays held after '{owner.Name}' is disposed; '{created.Name}' has no finalizer, so only the finalizers of what it holds, if any, ever release it";
+    }
+}
