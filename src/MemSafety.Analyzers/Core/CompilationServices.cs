@@ -78,7 +78,7 @@ public sealed class CompilationServices
 
     /// <summary>Who owns a disposable value: creations, what each use does with the ownership, the ownership
     /// annotations (Engines/Disposal).</summary>
-    public Ownership Ownership => GetOrCreate(ref _ownership, static s => new Ownership(s.Disposal));
+    public Ownership Ownership => GetOrCreate(ref _ownership, static s => new Ownership(s.Disposal, s.OptionsFor));
 
     /// <summary>The <c>memsafety.*</c> options of one file.</summary>
     public MemSafetyOptions OptionsFor(SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).Options;

@@ -92,9 +92,10 @@ public readonly struct MemSafetyOptions
 
     public static readonly StringListOption DisposalIgnoredTypes = new(
         "memsafety.disposal.ignored_types",
-        "Comma- or semicolon-separated fully-qualified type names whose instances MSA4006/MSA4008 never report, added to the " +
+        "Comma- or semicolon-separated fully-qualified type names whose instances MSA4006/MSA4007/MSA4008 never report, added to the " +
         "default list of types with nothing to release; an entry starting with `-` takes a type off the default list.",
-        "System.IO.MemoryStream, System.IO.StringReader, System.IO.StringWriter, System.Threading.Tasks.Task, System.Threading.Tasks.Task`1");
+        "System.IO.MemoryStream, System.IO.StringReader, System.IO.StringWriter, System.Threading.Tasks.Task, System.Threading.Tasks.Task`1, " +
+        "System.Threading.SemaphoreSlim, System.Threading.ManualResetEventSlim");
 
     public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope, StackallocMaxBytes, DisposalIgnoredTypes);
 

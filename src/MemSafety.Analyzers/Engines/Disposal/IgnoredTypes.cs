@@ -18,11 +18,14 @@ namespace MemSafety.Analyzers.Engines.Disposal;
 /// memory its owner frees the memory, and whether a given instance covers managed memory is not known statically.
 /// <para>Entries match a type's fully-qualified metadata name (<c>System.Threading.Tasks.Task`1</c>) exactly, not its
 /// derived types: a class derived from <c>MemoryStream</c> may hold more. A user's entries are added to the default
-/// list; <c>-Name</c> takes one off. One instance per distinct option text, shared by the files that have it.</para>
+/// list; <c>-Name</c> takes one off. The parsed names are shared by every file with the same option text; the answers
+/// per type are cached per instance, and the analyzers get one instance per compilation and option text
+/// (<see cref="Ownership.IgnoredTypesIn"/>), so no symbol outlives its compilation in a static cache.</para>
 /// </summary>
 public sealed class IgnoredTypes
 {
-    private static readonly ConcurrentDictionary<string, IgnoredTypes> ByText = new(StringComparer.Ordinal);
+    private static readonly ConcurrentDictionary<string, HashSet<string>> NamesByText = new(StringComparer.Ordinal);
+    private static readonly HashSet<string> DefaultNames = ParseNames(null);
 
     private static readonly SymbolDisplayFormat MetadataNameFormat = new(
         typeQualificationStyle: SymbolDisplayTypeQualificationStyle.NameAndContainingTypesAndNamespaces,
@@ -33,17 +36,20 @@ public sealed class IgnoredTypes
 
     private IgnoredTypes(HashSet<string> names) => _names = names;
 
-    /// <summary>The default list alone.</summary>
-    public static IgnoredTypes Default { get; } = Parse(null);
+    /// <summary>The default list alone (for code without options: tests, engines asked directly).</summary>
+    public static IgnoredTypes Default { get; } = new(DefaultNames);
 
-    /// <summary>The list for one file's options.</summary>
-    public static IgnoredTypes For(MemSafetyOptions options)
-    {
-        var raw = options.GetRaw(MemSafetyOptions.DisposalIgnoredTypes);
-        return raw is null ? Default : ByText.GetOrAdd(raw, static text => Parse(text));
-    }
+    /// <summary>A new instance for one option text (null: the default list); the names are parsed once per text.</summary>
+    public static IgnoredTypes Create(string? text)
+        => new(text is null ? DefaultNames : NamesByText.GetOrAdd(text, static t => ParseNames(t)));
 
-    internal static IgnoredTypes Parse(string? text)
+    /// <summary>Per-compilation answers for each type (see <see cref="Ownership.IgnoredTypesIn"/>), and the
+    /// ownership engine's per-type answers that depend on the list.</summary>
+    internal ConcurrentDictionary<ITypeSymbol, bool> CreatableAnswers { get; } = new(SymbolEqualityComparer.Default);
+
+    internal static IgnoredTypes Parse(string? text) => new(ParseNames(text));
+
+    private static HashSet<string> ParseNames(string? text)
     {
         var names = new HashSet<string>(StringComparer.Ordinal);
         foreach (var entry in Split(MemSafetyOptions.DisposalIgnoredTypes.DefaultText))
@@ -59,7 +65,7 @@ public sealed class IgnoredTypes
             }
         }
 
-        return new IgnoredTypes(names);
+        return names;
     }
 
     private static IEnumerable<string> Split(string text)

@@ -7,6 +7,19 @@ using Microsoft.CodeAnalysis.Operations;
 
 namespace MemSafety.Analyzers.Engines.Disposal;
 
+/// <summary>What a value stored into a field is, for the field's owner (<see cref="Ownership.ClassifyStored"/>).</summary>
+public enum StoredValue
+{
+    /// <summary>null or <c>default</c>: stores nothing.</summary>
+    Nothing,
+    /// <summary>A value created here with nothing to release (an ignored type, <c>new CancellationTokenSource()</c>).</summary>
+    NothingToRelease,
+    /// <summary>A value created here that its creator must dispose.</summary>
+    Created,
+    /// <summary>Anything else: a value received from elsewhere.</summary>
+    Received,
+}
+
 /// <summary>What one use of a local that holds an owned disposable does with the ownership.</summary>
 public enum OwnedUse
 {
@@ -65,17 +78,33 @@ public sealed class Ownership
     };
 
     private readonly DisposableTypes _types;
+    private readonly System.Func<SyntaxTree, Core.MemSafetyOptions>? _optionsFor;
     private readonly ConcurrentDictionary<ISymbol, int> _annotations = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<(IMethodSymbol, int), OwnedUse> _parameterUses = new();
+    private readonly ConcurrentDictionary<string, IgnoredTypes> _ignoredByText = new(System.StringComparer.Ordinal);
+    private IgnoredTypes? _defaultIgnored;
 
-    public Ownership(DisposableTypes types)
+    /// <param name="types">The compilation's type-level disposal facts.</param>
+    /// <param name="optionsFor">Each file's options (<c>memsafety.disposal.ignored_types</c>); null: the default list everywhere.</param>
+    public Ownership(DisposableTypes types, System.Func<SyntaxTree, Core.MemSafetyOptions>? optionsFor = null)
     {
         _types = types;
+        _optionsFor = optionsFor;
         AnnotationsPossible = FindAnnotations(types.Compilation);
         Core.CreationCounts.Record(types.Compilation, nameof(Ownership));
     }
 
     public DisposableTypes Types => _types;
+
+    /// <summary>The ignore list of one file (<c>memsafety.disposal.ignored_types</c>): one instance per option text in
+    /// this compilation, so its per-type answers are shared by the files that have the same text.</summary>
+    public IgnoredTypes IgnoredTypesIn(SyntaxTree tree)
+    {
+        var text = _optionsFor?.Invoke(tree).GetRaw(Core.MemSafetyOptions.DisposalIgnoredTypes);
+        if (text is null)
+            return _defaultIgnored ??= IgnoredTypes.Create(null);
+        return _ignoredByText.GetOrAdd(text, static t => IgnoredTypes.Create(t));
+    }
 
     // ------------------------------------------------------------------ annotations
 
@@ -152,12 +181,8 @@ public sealed class Ownership
                 return false;
         }
 
-        if (type is not { IsReferenceType: true } || type.TypeKind == TypeKind.TypeParameter
-            || !(_types.IsDisposable(type) || _types.IsAsyncDisposable(type))
-            || _types.IsSafeHandle(type) || ignored.Contains(type) || HoldsNothing(type) || HoldsNothingVisible(type, ignored))
-        {
+        if (type is null || !IsCreatableType(type, ignored))
             return false;
-        }
 
         // A wrapper built over a disposable it did not get from this method (a parameter, a field, a MemoryStream) holds
         // nothing of its own, and disposing it would dispose what it wraps, which belongs to someone else.
@@ -178,6 +203,20 @@ public sealed class Ownership
 
         createdType = type;
         return true;
+    }
+
+    /// <summary>The type-level half of <see cref="IsCreation"/>: a disposable reference type (not a type parameter, not
+    /// a <c>SafeHandle</c>, not ignored, not one that holds nothing), cached per type and ignore list.</summary>
+    private bool IsCreatableType(ITypeSymbol type, IgnoredTypes ignored)
+    {
+        if (!type.IsReferenceType || type.TypeKind == TypeKind.TypeParameter)
+            return false;
+        if (ignored.CreatableAnswers.TryGetValue(type, out var known))
+            return known;
+        known = (_types.IsDisposable(type) || _types.IsAsyncDisposable(type))
+                && !_types.IsSafeHandle(type) && !ignored.Contains(type) && !HoldsNothing(type) && !HoldsNothingVisible(type, ignored);
+        ignored.CreatableAnswers.TryAdd(type, known);
+        return known;
     }
 
     /// <summary>A creation, or a local every write of which is a creation.</summary>
@@ -271,6 +310,71 @@ public sealed class Ownership
         return false;
     }
 
+    // ------------------------------------------------------------------ stores (MSA4007's fields)
+
+    /// <summary>
+    /// What a value stored into a field is, for the field's owner (MSA4007 through <see cref="FieldLifetimeCollector"/>):
+    /// <see cref="StoredValue.Created"/> for a <c>new</c> of a disposable type or a call of a creating method
+    /// (<see cref="IsCreatingMethod"/>, and <c>File.OpenHandle</c>: a field may own a handle), also through <c>?:</c>;
+    /// <see cref="StoredValue.NothingToRelease"/> for a <c>new</c> of an ignored type (<paramref name="ignored"/>) or
+    /// <c>new CancellationTokenSource()</c>; <see cref="StoredValue.Nothing"/> for null/default; anything else is
+    /// <see cref="StoredValue.Received"/>. Wider than <see cref="IsCreation"/>, which a local's analysis narrows further
+    /// (wrappers over what the method did not create, <c>SafeHandle</c>s, types that hold nothing visible): a type
+    /// that wraps what it was given in a field it creates owns that wrapper.
+    /// </summary>
+    public StoredValue ClassifyStored(IOperation value, IgnoredTypes ignored)
+    {
+        value = UnwrapConversions(value);
+        switch (value)
+        {
+            case ILiteralOperation { ConstantValue: { HasValue: true, Value: null } }:
+            case IDefaultValueOperation:
+                return StoredValue.Nothing;
+            case IObjectCreationOperation creation when creation.Type is { } type && (_types.IsDisposable(type) || _types.IsAsyncDisposable(type)):
+                return ignored.Contains(type) || IsUnlinkedTokenSource(creation) ? StoredValue.NothingToRelease : StoredValue.Created;
+            case IInvocationOperation invocation when IsCreatingMethod(invocation.TargetMethod) || IsOpenHandle(invocation.TargetMethod):
+                return StoredValue.Created;
+            case IConditionalOperation { WhenFalse: { } whenFalse } conditional:
+            {
+                var whenTrue = ClassifyStored(conditional.WhenTrue, ignored);
+                var other = ClassifyStored(whenFalse, ignored);
+                if (whenTrue == StoredValue.Received || other == StoredValue.Received)
+                    return StoredValue.Received;
+                return whenTrue == StoredValue.Created || other == StoredValue.Created ? StoredValue.Created
+                    : whenTrue == StoredValue.NothingToRelease || other == StoredValue.NothingToRelease ? StoredValue.NothingToRelease : StoredValue.Nothing;
+            }
+
+            default:
+                return StoredValue.Received;
+        }
+    }
+
+    /// <summary>The type of the first created value of a store that <see cref="ClassifyStored"/> calls created.</summary>
+    public static ITypeSymbol? StoredCreationType(IOperation value)
+    {
+        value = UnwrapConversions(value);
+        return value switch
+        {
+            IObjectCreationOperation creation => creation.Type,
+            IInvocationOperation invocation => invocation.Type,
+            IConditionalOperation conditional => StoredCreationType(conditional.WhenTrue) is { } type && !IsNull(conditional.WhenTrue) ? type : StoredCreationType(conditional.WhenFalse!),
+            _ => value.Type,
+        };
+
+        static bool IsNull(IOperation operation) => UnwrapConversions(operation) is ILiteralOperation or IDefaultValueOperation;
+    }
+
+    private static IOperation UnwrapConversions(IOperation value)
+    {
+        while (value is IConversionOperation conversion)
+            value = conversion.Operand;
+        return value;
+    }
+
+    /// <summary><c>File.OpenHandle</c>: a <c>SafeFileHandle</c> the caller owns (a local one is MSA4004's subject, not a creation for MSA4006).</summary>
+    private static bool IsOpenHandle(IMethodSymbol method)
+        => method.Name == "OpenHandle" && method.ContainingType is { Name: "File" } type && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.IO");
+
     /// <summary>Whether a call creates a value the caller owns: <c>File</c>/<c>FileInfo</c> openers,
     /// <c>CancellationTokenSource.CreateLinkedTokenSource</c>, <c>[ReturnsOwned]</c>. Cheap: a name test first.</summary>
     public bool IsCreatingMethod(IMethodSymbol method)
@@ -291,6 +395,11 @@ public sealed class Ownership
             method = reduced;
         return ReturnsOwned(method);
     }
+
+    /// <summary>Whether a method of this name may be a creating library method (<see cref="IsCreatingMethod"/> without
+    /// annotations): a syntactic prefilter for a body's calls.</summary>
+    public static bool IsCreatingMethodName(string name)
+        => name is "Open" or "OpenRead" or "OpenWrite" or "OpenText" or "Create" or "CreateText" or "AppendText" or "CreateLinkedTokenSource";
 
     /// <summary><c>new CancellationTokenSource()</c> (no delay): until <c>CancelAfter</c> is called or someone asks its
     /// token for a wait handle, it holds no timer, no registration and no kernel object, and its Dispose has nothing

@@ -49,9 +49,24 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
     {
         var ownership = services.Ownership;
         var annotations = ownership.AnnotationsPossible;
-        var stack = new System.Collections.Generic.Stack<IOperation>();
+        System.Action<Diagnostic>? report = null;
+        System.Collections.Generic.List<int>? candidates = null;
+        System.Collections.Generic.Stack<IOperation>? stack = null;
         foreach (var root in context.OperationBlocks)
         {
+            // Syntax first: without an annotation in the compilation, only a `new` of a class or a call named like a
+            // creating method (File.OpenRead, CreateLinkedTokenSource) can create here. Most bodies have neither,
+            // and the operation walk below visits only the operations whose syntax holds one.
+            candidates?.Clear();
+            if (!annotations)
+            {
+                candidates ??= new System.Collections.Generic.List<int>();
+                CollectCandidates(root.Syntax, candidates);
+                if (candidates.Count == 0)
+                    continue;
+            }
+
+            stack ??= new System.Collections.Generic.Stack<IOperation>();
             stack.Push(root);
             while (stack.Count > 0)
             {
@@ -62,14 +77,47 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
                         when services.Disposal.IsDisposable(created.OriginalDefinition) || services.Disposal.IsAsyncDisposable(created.OriginalDefinition):
                     case IInvocationOperation invocation when ownership.IsCreatingMethod(invocation.TargetMethod):
                     case IPropertyReferenceOperation when annotations:
-                        Analyze(operation, services, context.ReportDiagnostic, context.CancellationToken);
+                        Analyze(operation, services, report ??= context.ReportDiagnostic, context.CancellationToken);
                         break;
                 }
 
                 foreach (var child in operation.ChildOperations)
-                    stack.Push(child);
+                {
+                    if (annotations || HoldsCandidate(child.Syntax, candidates!))
+                        stack.Push(child);
+                }
             }
         }
+    }
+
+    /// <summary>The positions of the tokens that may start a creation: <c>new</c> of an object (not an array, an
+    /// anonymous object or an exception being thrown: a thrown object is handed on) and the names of the creating
+    /// library methods (<see cref="Ownership.IsCreatingMethod"/>).</summary>
+    private static void CollectCandidates(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
+    {
+        foreach (var token in syntax.DescendantTokens())
+        {
+            switch ((Microsoft.CodeAnalysis.CSharp.SyntaxKind)token.RawKind)
+            {
+                case Microsoft.CodeAnalysis.CSharp.SyntaxKind.NewKeyword
+                    when token.Parent is BaseObjectCreationExpressionSyntax { Parent: not (ThrowStatementSyntax or ThrowExpressionSyntax) }:
+                case Microsoft.CodeAnalysis.CSharp.SyntaxKind.IdentifierToken when Ownership.IsCreatingMethodName(token.ValueText):
+                    candidates.Add(token.SpanStart);
+                    break;
+            }
+        }
+    }
+
+    private static bool HoldsCandidate(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
+    {
+        var span = syntax.Span;
+        foreach (var position in candidates)
+        {
+            if (span.Contains(position))
+                return true;
+        }
+
+        return false;
     }
 
     private static void Analyze(IOperation creation, CompilationServices services, System.Action<Diagnostic> report, CancellationToken cancellationToken)
@@ -106,7 +154,7 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
 
         if (creation.Syntax.ContainsDiagnostics)
             return;
-        var ignored = IgnoredTypes.For(services.OptionsFor(creation.Syntax.SyntaxTree));
+        var ignored = ownership.IgnoredTypesIn(creation.Syntax.SyntaxTree);
         // new CancellationTokenSource() is not a creation unless the method calls CancelAfter on its local (see Ownership).
         if (!ownership.IsCreation(creation, ignored, out var type) && !(local is not null && creation is IObjectCreationOperation { Type.Name: "CancellationTokenSource" }))
             return;
