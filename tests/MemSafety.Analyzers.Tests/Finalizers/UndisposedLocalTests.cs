@@ -509,6 +509,11 @@ public sealed class UndisposedLocalTests
                 task.Start();
                 var cts = new CancellationTokenSource();
                 cts.Cancel();
+                // The slim primitives create a kernel event only when their WaitHandle is asked for.
+                var gate = new SemaphoreSlim(1);
+                gate.Wait();
+                var signal = new ManualResetEventSlim();
+                signal.Set();
                 return writer.ToString();
             }
         }
