@@ -596,6 +596,23 @@ public sealed class UndisposedLocalTests
         }
         """);
 
+    // System.Net.Http's decompiled code: a wrapper assigned to the local it wraps asked "is the local owned here?" of
+    // its own write again, without end (a stack overflow that ended the compiler). The local is assumed owned while
+    // its writes are checked: the file stream goes to the buffered stream, which is never disposed.
+    [Fact]
+    public Task WrapperAssignedToTheLocalItWraps_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static int M(string path)
+            {
+                Stream stream = File.OpenRead(path);
+                stream = {|MSA4006:new BufferedStream(stream)|};
+                return stream.ReadByte();
+            }
+        }
+        """);
+
     // Npgsql's RangeConverter: the graph splits an object initializer into a capture, the member assignments and the
     // store; the value is handed to a ref parameter right after.
     [Fact]

@@ -155,6 +155,12 @@ public sealed class Ownership
     /// and must dispose, and of which type (the created type, not the variable's).
     /// </summary>
     public bool IsCreation(IOperation? value, IgnoredTypes ignored, out ITypeSymbol createdType)
+        => IsCreation(value, ignored, out createdType, resolving: null, depth: 0);
+
+    /// <summary><paramref name="resolving"/>: the locals whose writes are being checked (a wrapper assigned to the
+    /// local it wraps, <c>s = new BufferedStream(s)</c>, asks about that local again: it is assumed owned, as its
+    /// other writes decide).</summary>
+    private bool IsCreation(IOperation? value, IgnoredTypes ignored, out ITypeSymbol createdType, LocalChain? resolving, int depth)
     {
         createdType = null!;
         while (value is IConversionOperation { OperatorMethod: null } conversion)
@@ -194,7 +200,7 @@ public sealed class Ownership
                 while (passed is IConversionOperation { OperatorMethod: null } inner)
                     passed = inner.Operand;
                 if (passed.Type is { } argumentType && (_types.IsDisposable(argumentType) || _types.IsAsyncDisposable(argumentType))
-                    && !IsOwnedHere(passed, ignored))
+                    && !IsOwnedHere(passed, ignored, resolving, depth))
                 {
                     return false;
                 }
@@ -220,20 +226,42 @@ public sealed class Ownership
     }
 
     /// <summary>A creation, or a local every write of which is a creation.</summary>
-    private bool IsOwnedHere(IOperation value, IgnoredTypes ignored)
+    private bool IsOwnedHere(IOperation value, IgnoredTypes ignored, LocalChain? resolving, int depth)
     {
+        if (depth > 8)
+            return false;
         if (value is not ILocalReferenceOperation reference)
-            return IsCreation(value, ignored, out _);
+            return IsCreation(value, ignored, out _, resolving, depth + 1);
+        for (var chain = resolving; chain is not null; chain = chain.Next)
+        {
+            if (SymbolEqualityComparer.Default.Equals(chain.Local, reference.Local))
+                return true;
+        }
+
+        var inner = new LocalChain(reference.Local, resolving);
         var facts = BodyFacts.Of(value);
-        if (facts.DeclaratorOf(reference.Local) is not { Initializer: { } initializer } || !IsCreation(initializer.Value, ignored, out _))
+        if (facts.DeclaratorOf(reference.Local) is not { Initializer: { } initializer } || !IsCreation(initializer.Value, ignored, out _, inner, depth + 1))
             return false;
         foreach (var write in facts.WritesTo(reference.Local))
         {
-            if (write.Parent is not ISimpleAssignmentOperation assignment || assignment.Target != write || !IsCreation(assignment.Value, ignored, out _))
+            if (write.Parent is not ISimpleAssignmentOperation assignment || assignment.Target != write || !IsCreation(assignment.Value, ignored, out _, inner, depth + 1))
                 return false;
         }
 
         return true;
+    }
+
+    private sealed class LocalChain
+    {
+        public LocalChain(ILocalSymbol local, LocalChain? next)
+        {
+            Local = local;
+            Next = next;
+        }
+
+        public ILocalSymbol Local { get; }
+
+        public LocalChain? Next { get; }
     }
 
     /// <summary>Component-model types whose Dispose releases nothing: <c>MarshalByValueComponent</c> (<c>DataSet</c>,
