@@ -403,7 +403,7 @@ public sealed class Ownership
     private static bool IsOpenHandle(IMethodSymbol method)
         => method.Name == "OpenHandle" && method.ContainingType is { Name: "File" } type && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.IO");
 
-    /// <summary>Whether a call creates a value the caller owns: <c>File</c>/<c>FileInfo</c> openers,
+    /// <summary>Whether a call creates a value the caller owns (MSA4006's text prefilter lists these names too): <c>File</c>/<c>FileInfo</c> openers,
     /// <c>CancellationTokenSource.CreateLinkedTokenSource</c>, <c>[ReturnsOwned]</c>. Cheap: a name test first.</summary>
     public bool IsCreatingMethod(IMethodSymbol method)
     {
@@ -423,11 +423,6 @@ public sealed class Ownership
             method = reduced;
         return ReturnsOwned(method);
     }
-
-    /// <summary>Whether a method of this name may be a creating library method (<see cref="IsCreatingMethod"/> without
-    /// annotations): a syntactic prefilter for a body's calls.</summary>
-    public static bool IsCreatingMethodName(string name)
-        => name is "Open" or "OpenRead" or "OpenWrite" or "OpenText" or "Create" or "CreateText" or "AppendText" or "CreateLinkedTokenSource";
 
     /// <summary><c>new CancellationTokenSource()</c> (no delay): until <c>CancelAfter</c> is called or someone asks its
     /// token for a wait handle, it holds no timer, no registration and no kernel object, and its Dispose has nothing

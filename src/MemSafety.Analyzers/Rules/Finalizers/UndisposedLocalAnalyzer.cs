@@ -54,9 +54,9 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         System.Collections.Generic.Stack<IOperation>? stack = null;
         foreach (var root in context.OperationBlocks)
         {
-            // Syntax first: without an annotation in the compilation, only a `new` of a class or a call named like a
-            // creating method (File.OpenRead, CreateLinkedTokenSource) can create here. Most bodies have neither,
-            // and the operation walk below visits only the operations whose syntax holds one.
+            // Text first: without an annotation in the compilation, only a `new` or a call named like a creating method
+            // (File.OpenRead, CreateLinkedTokenSource) can create here. Most bodies have neither, and the operation
+            // walk below visits only the operations whose syntax holds one.
             candidates?.Clear();
             if (!annotations)
             {
@@ -90,26 +90,80 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         }
     }
 
-    /// <summary>The positions of the tokens that may start a creation: <c>new</c> of an object (not an array, an
-    /// anonymous object or an exception being thrown: a thrown object is handed on) and the names of the creating
-    /// library methods (<see cref="Ownership.IsCreatingMethod"/>).</summary>
+    [System.ThreadStatic]
+    private static char[]? t_text;
+
+    /// <summary>The positions of the words in the body's text that may start a creation: <c>new</c> and the names of
+    /// the creating library methods (<see cref="Ownership.IsCreatingMethod"/>: keep the two lists alike). A scan of the characters, not of
+    /// the tokens (a token walk cost as much as the rest of the rule): a word in a comment or a string only makes the
+    /// walk visit a few more operations.</summary>
     private static void CollectCandidates(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
     {
-        foreach (var token in syntax.DescendantTokens())
+        var span = syntax.Span;
+        if (!syntax.SyntaxTree.TryGetText(out var text) || span.End > text.Length)
         {
-            switch ((Microsoft.CodeAnalysis.CSharp.SyntaxKind)token.RawKind)
+            // No text at hand (a tree built from nodes): every position is a candidate, the walk visits everything.
+            candidates.Add(span.Start);
+            candidates.Add(-1);
+            return;
+        }
+
+        var buffer = t_text;
+        if (buffer is null || buffer.Length < span.Length)
+            t_text = buffer = new char[System.Math.Max(span.Length, 4096)];
+        text.CopyTo(span.Start, buffer, 0, span.Length);
+        var length = span.Length;
+        var i = 0;
+        while (i < length)
+        {
+            var c = buffer[i];
+            if (!IsWordStart(c))
             {
-                case Microsoft.CodeAnalysis.CSharp.SyntaxKind.NewKeyword
-                    when token.Parent is BaseObjectCreationExpressionSyntax { Parent: not (ThrowStatementSyntax or ThrowExpressionSyntax) }:
-                case Microsoft.CodeAnalysis.CSharp.SyntaxKind.IdentifierToken when Ownership.IsCreatingMethodName(token.ValueText):
-                    candidates.Add(token.SpanStart);
-                    break;
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < length && IsWordPart(buffer[i]))
+                i++;
+            if (start > 0 && IsWordPart(buffer[start - 1]))
+                continue;
+            var word = i - start;
+            if ((word == 3 && buffer[start] == 'n' && buffer[start + 1] == 'e' && buffer[start + 2] == 'w')
+                || ((c == 'O' || c == 'C' || c == 'A') && word >= 4 && IsCreatingMethodName(buffer, start, word)))
+            {
+                candidates.Add(span.Start + start);
             }
         }
     }
 
+    private static bool IsWordStart(char c) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c > 127;
+
+    private static bool IsWordPart(char c) => IsWordStart(c) || (c >= '0' && c <= '9');
+
+    private static bool IsCreatingMethodName(char[] buffer, int start, int length)
+    {
+        foreach (var name in CreatingMethodNames)
+        {
+            if (name.Length != length)
+                continue;
+            var same = true;
+            for (var k = 0; k < length && same; k++)
+                same = buffer[start + k] == name[k];
+            if (same)
+                return true;
+        }
+
+        return false;
+    }
+
+    private static readonly string[] CreatingMethodNames =
+        { "Open", "OpenRead", "OpenWrite", "OpenText", "Create", "CreateText", "AppendText", "CreateLinkedTokenSource" };
+
     private static bool HoldsCandidate(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
     {
+        if (candidates.Count > 0 && candidates[candidates.Count - 1] < 0)
+            return true;
         var span = syntax.Span;
         foreach (var position in candidates)
         {
