@@ -613,6 +613,39 @@ public sealed class UndisposedLocalTests
         }
         """);
 
+    // System.Collections.Concurrent's BlockingCollection.TryTakeWithNoTimeValidation: the local starts as the caller's
+    // source and is replaced by a created one only when there is none; the finally disposes it only when the caller
+    // gave none. Which value it holds is decided by another variable, which a path-insensitive analysis cannot follow.
+    [Fact]
+    public Task OwnershipDecidedByAnotherVariable_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.Threading;
+        class C
+        {
+            static bool M(CancellationToken token, CancellationTokenSource? combined, CancellationToken other)
+            {
+                var flag = false;
+                var source = combined;
+                try
+                {
+                    if (source == null)
+                        source = CancellationTokenSource.CreateLinkedTokenSource(token, other);
+                    flag = source.Token.WaitHandle.WaitOne(0);
+                }
+                catch (OperationCanceledException)
+                {
+                    return false;
+                }
+                finally
+                {
+                    if (source != null && combined == null)
+                        source.Dispose();
+                }
+                return flag;
+            }
+        }
+        """);
+
     // Npgsql's RangeConverter: the graph splits an object initializer into a capture, the member assignments and the
     // store; the value is handed to a ref parameter right after.
     [Fact]

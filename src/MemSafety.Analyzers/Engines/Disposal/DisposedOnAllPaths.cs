@@ -125,6 +125,7 @@ public sealed class DisposedOnAllPaths
         }
 
         var references = facts.ReferencesTo(local);
+        var receivesOtherValues = false;
         var cancelsAfter = false;
         foreach (var reference in references)
         {
@@ -145,6 +146,8 @@ public sealed class DisposedOnAllPaths
             else
             {
                 events[key] = Event.Replace;
+                if (Strip(value).ConstantValue is not { HasValue: true, Value: null } && Strip(value) is not IDefaultValueOperation)
+                    receivesOtherValues = true;
             }
         }
 
@@ -161,6 +164,12 @@ public sealed class DisposedOnAllPaths
                 case OwnedUse.Neutral:
                     break;
                 case OwnedUse.Disposes:
+                    // The local also holds values it did not create (`var s = given; if (s == null) s = Create();`) and
+                    // a disposal is guarded by a test of something else (`if (given == null) s.Dispose();`): which
+                    // value it holds there is decided by another variable, which this path-insensitive analysis
+                    // cannot correlate (BlockingCollection's linked token source).
+                    if (receivesOtherValues && GuardedByAnotherVariable(reference, local))
+                        return null;
                     events[reference.Syntax] = Event.Release;
                     result.DisposedSomewhere = true;
                     break;
@@ -222,6 +231,32 @@ public sealed class DisposedOnAllPaths
         }
 
         return result;
+    }
+
+    /// <summary>Whether an <c>if</c> (or <c>?:</c>) around <paramref name="reference"/>, within its function, tests a
+    /// variable, parameter or field other than <paramref name="local"/>.</summary>
+    private static bool GuardedByAnotherVariable(IOperation reference, ILocalSymbol local)
+    {
+        var child = reference;
+        for (var parent = reference.Parent; parent is not null; child = parent, parent = parent.Parent)
+        {
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return false;
+            if (parent is not IConditionalOperation conditional || conditional.Condition == child)
+                continue;
+            foreach (var operation in conditional.Condition.DescendantsAndSelf())
+            {
+                switch (operation)
+                {
+                    case ILocalReferenceOperation other when !SymbolEqualityComparer.Default.Equals(other.Local, local):
+                    case IParameterReferenceOperation:
+                    case IFieldReferenceOperation:
+                        return true;
+                }
+            }
+        }
+
+        return false;
     }
 
     private static bool IsTokenSource(IOperation value, out ITypeSymbol type)
