@@ -33,6 +33,7 @@ public sealed class CompilationServices
     private ParameterSummaries? _summaries;
     private Rules.Closures.StateOverloads? _stateOverloads;
     private DisposableTypes? _disposal;
+    private Ownership? _ownership;
 
     private CompilationServices(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
     {
@@ -74,6 +75,10 @@ public sealed class CompilationServices
     /// <summary>Type-level disposal facts: disposable, finalizable, <c>SafeHandle</c>, native fields, what a
     /// finalizer runs (Engines/Disposal).</summary>
     public DisposableTypes Disposal => GetOrCreate(ref _disposal, static s => new DisposableTypes(s.Compilation, s.Summaries));
+
+    /// <summary>Who owns a disposable value: creations, what each use does with the ownership, the ownership
+    /// annotations (Engines/Disposal).</summary>
+    public Ownership Ownership => GetOrCreate(ref _ownership, static s => new Ownership(s.Disposal, s.OptionsFor));
 
     /// <summary>The <c>memsafety.*</c> options of one file.</summary>
     public MemSafetyOptions OptionsFor(SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).Options;

@@ -59,7 +59,7 @@ public sealed class BooleanOption : MemSafetyOption
 
 public sealed class StringListOption : MemSafetyOption
 {
-    public StringListOption(string key, string summary) : base(key, "(empty)", summary) { }
+    public StringListOption(string key, string summary, string defaultText = "(empty)") : base(key, defaultText, summary) { }
 }
 
 public sealed class ScopeOption : MemSafetyOption
@@ -90,7 +90,14 @@ public readonly struct MemSafetyOptions
         maximum: 65536,
         "The most bytes MSA1001 moves to the stack in one method (all its suggested stackallocs together with the ones already there).");
 
-    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope, StackallocMaxBytes);
+    public static readonly StringListOption DisposalIgnoredTypes = new(
+        "memsafety.disposal.ignored_types",
+        "Comma- or semicolon-separated fully-qualified type names whose instances MSA4006/MSA4007/MSA4008 never report, added to the " +
+        "default list of types with nothing to release; an entry starting with `-` takes a type off the default list.",
+        "System.IO.MemoryStream, System.IO.StringReader, System.IO.StringWriter, System.Threading.Tasks.Task, System.Threading.Tasks.Task`1, " +
+        "System.Threading.SemaphoreSlim, System.Threading.ManualResetEventSlim");
+
+    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope, StackallocMaxBytes, DisposalIgnoredTypes);
 
     private readonly AnalyzerConfigOptions? _options;
 

@@ -35,7 +35,9 @@ public static class RuleIdentifiers
     public const string FinalizerTouchesManagedObject = "MSA4003";
     public const string RawHandleField = "MSA4004";
     public const string ManagedStateFinalizer = "MSA4005";
+    public const string UndisposedLocal = "MSA4006";
     public const string UndisposedOwnedField = "MSA4007";
+    public const string DisposableDroppedInLoop = "MSA4008";
     public const string FinalizerResurrection = "MSA4009";
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
@@ -326,6 +328,20 @@ public static class RuleCatalogue
                      "until the finalizer thread has run it. Removing the finalizer changes nothing anyone can observe.",
         helpLinkUri: HelpLink(RuleIdentifiers.ManagedStateFinalizer));
 
+    public static readonly DiagnosticDescriptor UndisposedLocal = new(
+        RuleIdentifiers.UndisposedLocal,
+        title: "Dispose the disposable object this method creates",
+        messageFormat: "{0} is created here and not disposed {1}: {2}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A method that creates a disposable object (new, File.Open/Create, a [ReturnsOwned] factory) and neither disposes it " +
+                     "nor hands it on (returns it, stores it, passes it to an owner) on some path that leaves the method leaves its " +
+                     "resources to the finalizer: a file handle, socket or native buffer stays held until a garbage collection happens " +
+                     "to find the object and the finalizer thread runs, at an unknown time or never; a writer's buffered data is lost. " +
+                     "Declare it with 'using' (or 'await using'), or dispose it on every path.",
+        helpLinkUri: HelpLink(RuleIdentifiers.UndisposedLocal));
+
     public static readonly DiagnosticDescriptor UndisposedOwnedField = new(
         RuleIdentifiers.UndisposedOwnedField,
         title: "Dispose the disposable objects a type creates into its fields",
@@ -339,6 +355,19 @@ public static class RuleCatalogue
                      "when the type creates every value it stores in the field, never hands the value on, and declares its own Dispose. " +
                      "Dispose the field in Dispose (under 'if (disposing)' in Dispose(bool)).",
         helpLinkUri: HelpLink(RuleIdentifiers.UndisposedOwnedField));
+
+    public static readonly DiagnosticDescriptor DisposableDroppedInLoop = new(
+        RuleIdentifiers.DisposableDroppedInLoop,
+        title: "Dispose the disposable object a loop creates before the next iteration",
+        messageFormat: "{0} is created here, in the loop at line {1}, and not disposed {2}: {3}",
+        RuleCategories.Finalizers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A disposable object created on every iteration of a loop and dropped without Dispose leaks one resource per " +
+                     "iteration: a loop over a thousand files holds a thousand file handles until garbage collections and the finalizer " +
+                     "thread catch up, and can run out of handles or keep files locked before that. Declare it with 'using' inside the " +
+                     "loop body, or dispose it before the iteration ends.",
+        helpLinkUri: HelpLink(RuleIdentifiers.DisposableDroppedInLoop));
 
     public static readonly DiagnosticDescriptor FinalizerResurrection = new(
         RuleIdentifiers.FinalizerResurrection,
@@ -619,7 +648,9 @@ public static class RuleCatalogue
         FinalizerTouchesManagedObject,
         RawHandleField,
         ManagedStateFinalizer,
+        UndisposedLocal,
         UndisposedOwnedField,
+        DisposableDroppedInLoop,
         FinalizerResurrection,
         PinnedPointerEscape,
         StackAddressEscape,

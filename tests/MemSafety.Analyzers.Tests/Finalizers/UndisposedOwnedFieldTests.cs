@@ -50,6 +50,26 @@ public sealed class UndisposedOwnedFieldTests
         """);
 
     [Fact]
+    public Task LinkedTokenSourceOrReturnsOwnedFactory_CreatedAsForLocals_Reported() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
+        sealed class ReturnsOwnedAttribute : Attribute { }
+        static class Factory
+        {
+            [ReturnsOwned]
+            public static Stream Open(string path) => File.OpenRead(path);
+        }
+        sealed class Job : IDisposable
+        {
+            // A linked source stays registered on the token it is linked to until it is disposed.
+            private readonly CancellationTokenSource {|MSA4007:_linked|};
+            private readonly Stream {|MSA4007:_input|} = Factory.Open("in");
+            public Job(CancellationToken token) => _linked = CancellationTokenSource.CreateLinkedTokenSource(token);
+            public CancellationToken Token => _linked.Token;
+            public int Next() => _input.ReadByte();
+            public void Dispose() { }
+        }
+        """);
+
+    [Fact]
     public Task MessageSaysWhoCreatesItAndWhatStaysOpen()
     {
         var test = Verify<UndisposedOwnedFieldAnalyzer>.Test(Usings + """
@@ -635,6 +655,23 @@ public sealed class UndisposedOwnedFieldTests
             public void Dispose() { }
         }
         """);
+
+    [Fact]
+    public Task IgnoredTypesOption_SharedWithTheLocalRules()
+    {
+        // memsafety.disposal.ignored_types is the one list of MSA4006, MSA4007 and MSA4008.
+        var test = Verify<UndisposedOwnedFieldAnalyzer>.Test(Usings + """
+            namespace N { sealed class Cheap : IDisposable { public void Dispose() { } } }
+            sealed class Owner : IDisposable
+            {
+                private readonly N.Cheap _cheap = new N.Cheap();
+                private readonly MemoryStream {|MSA4007:_buffer|} = new MemoryStream();
+                public void Dispose() { }
+            }
+            """);
+        test.AnalyzerOptions["memsafety.disposal.ignored_types"] = "N.Cheap; -System.IO.MemoryStream";
+        return test.RunAsync();
+    }
 
     [Fact]
     public Task StaticOrNonPrivateFields_NoDiagnostic() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """

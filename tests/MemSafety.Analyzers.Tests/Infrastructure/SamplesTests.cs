@@ -33,6 +33,7 @@ public sealed class SamplesTests
         test.Sources.Add(File.ReadAllText(Path.Combine(RepositoryFiles.Root, relativePath)));
         // The samples project compiles the package's [MemSafety.HotPath] attribute (MemSafetyGenerateAttributes).
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
+        test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.OwnershipAttributes.cs"));
         // The samples project runs in Strict mode (census-style rules everywhere): check the same thing here.
         test.AnalyzerOptions["memsafety.scope"] = "everywhere";
         // A rule that is off by default (a report, with no fixed state) is turned on for its own Before sample,

@@ -165,7 +165,7 @@ public sealed class PackageIntegrationTests
     }
 
     [Fact]
-    public void GenerateAttributes_AddsAnInternalHotPathAttribute()
+    public void GenerateAttributes_AddsTheInternalHotPathAndOwnershipAttributes()
     {
         const string source = """
             namespace App
@@ -175,6 +175,14 @@ public sealed class PackageIntegrationTests
                 {
                     [MemSafety.HotPath]
                     public static int Parse(string s) => s.Length;
+
+                    [MemSafety.ReturnsOwned]
+                    public static System.IO.Stream Open(string path) => System.IO.File.OpenRead(path);
+
+                    public static void Adopt([MemSafety.TransfersOwnership] System.IO.Stream stream) => stream.Dispose();
+
+                    [MemSafety.NotOwned]
+                    public static System.IO.Stream Shared => System.IO.Stream.Null;
                 }
             }
             """;

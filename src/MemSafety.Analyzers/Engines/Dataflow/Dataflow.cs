@@ -98,10 +98,14 @@ internal static class Dataflow
             end[node] = state;
             if (changed)
                 worklist.AddAll(flow.Successors[node]);
-            if (throws && (first || !analysis.Same(thrown, exceptional[node])))
+            if (throws)
             {
-                exceptional[node] = thrown;
-                worklist.AddAll(flow.Handlers[node]);
+                thrown = analysis.OnExceptionalEdge(block, thrown);
+                if (first || !analysis.Same(thrown, exceptional[node]))
+                {
+                    exceptional[node] = thrown;
+                    worklist.AddAll(flow.Handlers[node]);
+                }
             }
         }
 
@@ -135,6 +139,8 @@ internal static class Dataflow
             foreach (var h in handlers)
                 thrown = analysis.Join(thrown, start[h]);
             var throws = handlers.Length > 0;
+            if (throws)
+                thrown = analysis.OnExceptionalEdge(block, thrown);
             if (block.BranchValue is { } branchValue)
                 state = Step(analysis, branchValue, state, throws, thrown);
             var operations = block.Operations;

@@ -44,6 +44,12 @@ internal abstract class DataflowAnalysis<TState>
     /// source. <see cref="DataflowEdges.ConditionHolds"/> tells which value of the branch condition takes it.
     /// A branch that leaves through finally blocks is given here once, on its way into the first of them.</summary>
     public virtual TState OnEdge(BasicBlock source, ControlFlowBranch branch, TState state) => state;
+
+    /// <summary>The state carried along the exception edges out of <paramref name="source"/> to its handlers (forward:
+    /// the join of the states at every point of the block, on its way to the catch or finally; backward: the handlers'
+    /// joined entry state, on its way back into the block). An analysis that asks only about normal paths (MSA4006:
+    /// "disposed on every path that does not throw") forgets here what an exception path would carry.</summary>
+    public virtual TState OnExceptionalEdge(BasicBlock source, TState state) => state;
 }
 
 internal static class DataflowEdges

@@ -109,6 +109,8 @@ internal sealed class DataflowResult<TState>
         var thrown = _analysis.Bottom;
         foreach (var h in handlers)
             thrown = _analysis.Join(thrown, _start[h]);
+        if (throws)
+            thrown = _analysis.OnExceptionalEdge(block, thrown);
         var backward = _end[node];
         var stop = after ? index + 1 : index;
         for (var i = block.BranchValue is null ? operations.Length - 1 : operations.Length; i >= stop; i--)

@@ -128,8 +128,14 @@ public static class DisposedFields
     /// semantic models. A field also mentioned where no member body can be bound (an attribute argument, a primary
     /// constructor's base arguments) is <see cref="FieldLifetime.HandedAway"/>, as is anything in code with syntax errors.</summary>
     public static ImmutableArray<FieldLifetime> Scan(DisposableTypes disposal, INamedTypeSymbol type, IReadOnlyList<IFieldSymbol> fields, CancellationToken cancellationToken)
+        => Scan(new Ownership(disposal), type, fields, cancellationToken);
+
+    /// <summary><see cref="Scan(DisposableTypes, INamedTypeSymbol, IReadOnlyList{IFieldSymbol}, CancellationToken)"/> with
+    /// <paramref name="ownership"/>'s creations and each file's ignore list.</summary>
+    public static ImmutableArray<FieldLifetime> Scan(Ownership ownership, INamedTypeSymbol type, IReadOnlyList<IFieldSymbol> fields, CancellationToken cancellationToken)
     {
-        var collector = new FieldLifetimeCollector(disposal, fields);
+        var disposal = ownership.Types;
+        var collector = new FieldLifetimeCollector(ownership, fields);
         var roots = new HashSet<SyntaxNode>();
 
         // Field initializers: the declarator carries the name as a token, not as an identifier the walk below finds.
@@ -318,13 +324,22 @@ public static class DisposedFields
 public sealed class FieldLifetimeCollector
 {
     private readonly DisposableTypes _disposal;
+    private readonly Ownership _ownership;
     private readonly IReadOnlyList<IFieldSymbol> _fields;
     private readonly FieldLifetime[] _lifetimes;
     private readonly object _gate = new();
 
+    /// <summary>Collects with the default ignore list (<see cref="IgnoredTypes.Default"/>) and a private ownership engine.</summary>
     public FieldLifetimeCollector(DisposableTypes disposal, IReadOnlyList<IFieldSymbol> fields)
+        : this(new Ownership(disposal), fields)
     {
-        _disposal = disposal;
+    }
+
+    /// <summary>Collects with <paramref name="ownership"/>'s creations and each file's ignore list (<see cref="Ownership.IgnoredTypesIn"/>).</summary>
+    public FieldLifetimeCollector(Ownership ownership, IReadOnlyList<IFieldSymbol> fields)
+    {
+        _ownership = ownership;
+        _disposal = ownership.Types;
         _fields = fields;
         _lifetimes = new FieldLifetime[fields.Count];
         for (var i = 0; i < fields.Count; i++)
@@ -448,23 +463,23 @@ public sealed class FieldLifetimeCollector
 
     private void Store(FieldLifetime lifetime, IOperation value, IOperation store, ISymbol? member)
     {
-        var kind = Creations.Classify(_disposal, value);
+        var kind = _ownership.ClassifyStored(value, _ownership.IgnoredTypesIn(value.Syntax.SyntaxTree));
         lock (_gate)
         {
             switch (kind)
             {
-                case Creation.Nothing:
+                case StoredValue.Nothing:
                     return;
-                case Creation.Ignored:
+                case StoredValue.NothingToRelease:
                     lifetime.AddCreation(member, store.Syntax);
                     return;
-                case Creation.Owned:
+                case StoredValue.Created:
                     lifetime.AddCreation(member, store.Syntax);
                     // The first in source order, whatever order the trees came in.
                     if (lifetime.Creation is null || IsBefore(store.Syntax, lifetime.Creation.Syntax))
                     {
                         lifetime.Creation = store;
-                        lifetime.CreatedType = Creations.CreatedType(value);
+                        lifetime.CreatedType = Ownership.StoredCreationType(value);
                     }
 
                     return;
@@ -606,105 +621,4 @@ internal readonly struct Uses
     }
 
     public static bool IsDisposeName(string name) => name is "Dispose" or "DisposeAsync" or "Close";
-}
-
-internal enum Creation
-{
-    /// <summary>null or <c>default</c>: stores nothing.</summary>
-    Nothing,
-    /// <summary>A created value with nothing to release (an ignored type).</summary>
-    Ignored,
-    /// <summary>A created value the creator must dispose.</summary>
-    Owned,
-    /// <summary>Anything else: a value received from elsewhere.</summary>
-    Received,
-}
-
-/// <summary>
-/// "Is this value created here?" for a store into a field: a <c>new</c> of a disposable type, or a known creating
-/// factory (<c>File.OpenRead</c> and its siblings).
-/// TODO(merge): use Engines/Disposal/Ownership (disp-locals) for creation and its factory list, and the
-/// <c>memsafety.disposal.ignored_types</c> option for the ignore list.
-/// </summary>
-internal static class Creations
-{
-    public static Creation Classify(DisposableTypes disposal, IOperation value)
-    {
-        value = Unwrap(value);
-        switch (value)
-        {
-            case ILiteralOperation { ConstantValue: { HasValue: true, Value: null } }:
-            case IDefaultValueOperation:
-                return Creation.Nothing;
-            case IObjectCreationOperation creation when creation.Type is { } type && (disposal.IsDisposable(type) || disposal.IsAsyncDisposable(type)):
-                return IsIgnored(type, creation) ? Creation.Ignored : Creation.Owned;
-            case IInvocationOperation invocation when IsCreatingFactory(invocation.TargetMethod):
-                return Creation.Owned;
-            case IConditionalOperation { WhenFalse: { } whenFalse } conditional:
-            {
-                var whenTrue = Classify(disposal, conditional.WhenTrue);
-                var other = Classify(disposal, whenFalse);
-                if (whenTrue == Creation.Received || other == Creation.Received)
-                    return Creation.Received;
-                return whenTrue == Creation.Owned || other == Creation.Owned ? Creation.Owned
-                    : whenTrue == Creation.Ignored || other == Creation.Ignored ? Creation.Ignored : Creation.Nothing;
-            }
-
-            default:
-                return Creation.Received;
-        }
-    }
-
-    /// <summary>The type of the first created value of a store classified <see cref="Creation.Owned"/>.</summary>
-    public static ITypeSymbol? CreatedType(IOperation value)
-    {
-        value = Unwrap(value);
-        return value switch
-        {
-            IObjectCreationOperation creation => creation.Type,
-            IInvocationOperation invocation => invocation.Type,
-            IConditionalOperation conditional => CreatedType(conditional.WhenTrue) is { } type && !IsNull(conditional.WhenTrue) ? type : CreatedType(conditional.WhenFalse!),
-            _ => value.Type,
-        };
-
-        static bool IsNull(IOperation operation) => Unwrap(operation) is ILiteralOperation or IDefaultValueOperation;
-    }
-
-    private static IOperation Unwrap(IOperation value)
-    {
-        while (value is IConversionOperation conversion)
-            value = conversion.Operand;
-        return value;
-    }
-
-    // TODO(merge): use Engines/Disposal ignored types (disp-locals owns the list and its option).
-    /// <summary>Types whose instances hold nothing that disposal releases: managed memory, a string, a task, a
-    /// cancellation source without a timer (the only constructor that creates none is the parameterless one), and
-    /// the slim synchronization primitives, which create a kernel event only when their <c>WaitHandle</c> /
-    /// <c>AvailableWaitHandle</c> is asked for (and that event's SafeWaitHandle has a finalizer of its own).</summary>
-    private static bool IsIgnored(ITypeSymbol type, IObjectCreationOperation creation)
-    {
-        var ns = type.ContainingNamespace?.ToDisplayString();
-        return (ns, type.Name) switch
-        {
-            ("System.IO", "MemoryStream" or "StringReader" or "StringWriter") => true,
-            ("System.Threading.Tasks", "Task") => true,
-            ("System.Threading", "CancellationTokenSource") => creation.Arguments.Length == 0,
-            ("System.Threading", "SemaphoreSlim" or "ManualResetEventSlim") => true,
-            _ => false,
-        };
-    }
-
-    /// <summary>Library methods that return a new disposable object their caller owns.</summary>
-    private static bool IsCreatingFactory(IMethodSymbol method)
-    {
-        if (method.ContainingType is not { } type || type.ContainingNamespace?.ToDisplayString() != "System.IO")
-            return false;
-        return type.Name switch
-        {
-            "File" => method.Name is "Open" or "OpenRead" or "OpenWrite" or "Create" or "OpenText" or "CreateText" or "AppendText" or "OpenHandle",
-            "FileInfo" => method.Name is "Open" or "OpenRead" or "OpenWrite" or "Create" or "OpenText" or "CreateText" or "AppendText",
-            _ => false,
-        };
-    }
 }

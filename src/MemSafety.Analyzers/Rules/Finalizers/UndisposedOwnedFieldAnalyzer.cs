@@ -28,14 +28,16 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var disposal = CompilationServices.Get(start.Compilation, start.Options).Disposal;
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        var disposal = services.Disposal;
         if (disposal.DisposeInterfaceMember is null && disposal.DisposeAsyncInterfaceMember is null)
             return;
-        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, disposal), SymbolKind.NamedType);
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, services.Ownership), SymbolKind.NamedType);
     });
 
-    private static void StartType(SymbolStartAnalysisContext context, DisposableTypes disposal)
+    private static void StartType(SymbolStartAnalysisContext context, Ownership ownership)
     {
+        var disposal = ownership.Types;
         // Shape first: a class or record that is disposable, declares a field of a disposable reference type, and
         // declares its own dispose method.
         if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class, IsStatic: false } type
@@ -70,13 +72,13 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
         {
             if (GeneratedCode.IsGenerated(reference.SyntaxTree))
             {
-                var scanned = DisposedFields.Scan(disposal, type, candidates, cancellationToken);
+                var scanned = DisposedFields.Scan(ownership, type, candidates, cancellationToken);
                 context.RegisterSymbolEndAction(end => Report(end, type, scanned, editable, disposal));
                 return;
             }
         }
 
-        var collector = new FieldLifetimeCollector(disposal, candidates);
+        var collector = new FieldLifetimeCollector(ownership, candidates);
         context.RegisterOperationBlockAction(block =>
         {
             foreach (var operation in block.OperationBlocks)
