@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Threading;
+using MemSafety.Analyzers.Engines.Concurrency;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -58,36 +59,37 @@ public static class ManualLockRegions
         => name is "Enter" or "TryEnter" or "EnterReadLock" or "EnterWriteLock" or "EnterUpgradeableReadLock" or "TryEnterReadLock"
             or "TryEnterWriteLock" or "TryEnterUpgradeableReadLock" or "Wait" or "WaitAsync" or "WaitOne";
 
-    /// <summary>The kind of lock <paramref name="method"/> acquires and the object it locks, or null.</summary>
-    public static (ManualLockKind Kind, ExpressionSyntax LockObject)? Acquire(IMethodSymbol method, InvocationExpressionSyntax call)
+    /// <summary>The kind of lock <paramref name="method"/> acquires and the object it locks, or null. The types are the
+    /// lockset engine's (<see cref="ConcurrencyTypes"/>, resolved once per compilation).</summary>
+    internal static (ManualLockKind Kind, ExpressionSyntax LockObject)? Acquire(IMethodSymbol method, InvocationExpressionSyntax call, ConcurrencyTypes types)
     {
         var type = method.ContainingType;
-        if (type is null || !IsSystemThreading(type))
+        if (type is null)
             return null;
         ExpressionSyntax? receiver = call.Expression is MemberAccessExpressionSyntax access ? access.Expression : null;
-        switch (type.Name)
+        if (ConcurrencyTypes.Is(type, types.Monitor))
+            return method.Name is "Enter" or "TryEnter" && call.ArgumentList.Arguments.Count > 0 ? (ManualLockKind.Monitor, call.ArgumentList.Arguments[0].Expression) : null;
+        if (receiver is null)
+            return null;
+        if (ConcurrencyTypes.Is(type, types.Lock))
+            return method.Name is "Enter" or "TryEnter" ? (ManualLockKind.Lock, receiver) : null;
+        if (ConcurrencyTypes.Is(type, types.ReaderWriterLockSlim))
         {
-            case "Monitor" when method.Name is "Enter" or "TryEnter" && call.ArgumentList.Arguments.Count > 0:
-                return (ManualLockKind.Monitor, call.ArgumentList.Arguments[0].Expression);
-            case "Lock" when method.Name is "Enter" or "TryEnter" && receiver is not null:
-                return (ManualLockKind.Lock, receiver);
-            case "ReaderWriterLockSlim" when receiver is not null:
-                return method.Name switch
-                {
-                    "EnterReadLock" or "TryEnterReadLock" => (ManualLockKind.ReadLock, receiver),
-                    "EnterWriteLock" or "TryEnterWriteLock" => (ManualLockKind.WriteLock, receiver),
-                    "EnterUpgradeableReadLock" or "TryEnterUpgradeableReadLock" => (ManualLockKind.UpgradeableReadLock, receiver),
-                    _ => null,
-                };
-            case "SemaphoreSlim" when method.Name is "Wait" or "WaitAsync" && receiver is not null:
-                return (ManualLockKind.Semaphore, receiver);
-            case "SpinLock" when method.Name is "Enter" or "TryEnter" && receiver is not null:
-                return (ManualLockKind.SpinLock, receiver);
-            case "Mutex" or "WaitHandle" when method.Name == "WaitOne" && receiver is not null:
-                return (ManualLockKind.Mutex, receiver);
-            default:
-                return null;
+            return method.Name switch
+            {
+                "EnterReadLock" or "TryEnterReadLock" => (ManualLockKind.ReadLock, receiver),
+                "EnterWriteLock" or "TryEnterWriteLock" => (ManualLockKind.WriteLock, receiver),
+                "EnterUpgradeableReadLock" or "TryEnterUpgradeableReadLock" => (ManualLockKind.UpgradeableReadLock, receiver),
+                _ => null,
+            };
         }
+
+        if (ConcurrencyTypes.Is(type, types.SemaphoreSlim))
+            return method.Name is "Wait" or "WaitAsync" ? (ManualLockKind.Semaphore, receiver) : null;
+        if (ConcurrencyTypes.Is(type, types.SpinLock))
+            return method.Name is "Enter" or "TryEnter" ? (ManualLockKind.SpinLock, receiver) : null;
+        // WaitOne is declared on WaitHandle: a Mutex only by the receiver's type (events are signals, not locks).
+        return method.Name == "WaitOne" ? (ManualLockKind.Mutex, receiver) : null;
     }
 
     public static string ReleaseName(ManualLockKind kind) => kind switch
@@ -104,7 +106,12 @@ public static class ManualLockRegions
     /// place of its body, or released only by code that cannot be shown to be a release of the same object.</summary>
     public static UnprotectedAcquire? Check(IInvocationOperation acquire, CancellationToken cancellationToken)
     {
-        if (acquire.Syntax is not InvocationExpressionSyntax call || Acquire(acquire.TargetMethod, call) is not { } found)
+        if (acquire.Syntax is not InvocationExpressionSyntax call || acquire.SemanticModel is not { } model)
+            return null;
+        var types = ConcurrencyTypes.Of(model.Compilation);
+        if (Acquire(acquire.TargetMethod, call, types) is not { } found)
+            return null;
+        if (found.Kind == ManualLockKind.Mutex && !ConcurrencyTypes.Is(acquire.Instance?.Type, types.Mutex))
             return null;
         // A TryEnter/Wait(timeout) whose result is stored or passed on: whether a lock is held is data the rule does
         // not follow. Judged only as the condition of an if (possibly negated).
@@ -113,9 +120,6 @@ public static class ManualLockRegions
         var (kind, lockObject) = found;
         var body = Body(call);
         if (body is null)
-            return null;
-        var model = acquire.SemanticModel;
-        if (model is null)
             return null;
 
         var releaseName = ReleaseName(kind);
@@ -127,8 +131,10 @@ public static class ManualLockRegions
                 continue;
             if (ReleasedObject(candidate, kind) is not { } released || !SyntaxFactory.AreEquivalent(released, lockObject))
                 continue;
-            if (model.GetSymbolInfo(candidate, cancellationToken).Symbol is not IMethodSymbol releaseMethod || releaseMethod.ContainingType is null
-                || !IsSystemThreading(releaseMethod.ContainingType))
+            // The release is a method of the same synchronisation type (Mutex.ReleaseMutex for a Mutex's WaitOne).
+            var releaseType = kind == ManualLockKind.Mutex ? types.Mutex : acquire.TargetMethod.ContainingType;
+            if (model.GetSymbolInfo(candidate, cancellationToken).Symbol is not IMethodSymbol releaseMethod
+                || !ConcurrencyTypes.Is(releaseMethod.ContainingType, releaseType))
             {
                 continue;
             }
@@ -299,7 +305,4 @@ public static class ManualLockRegions
         IdentifierNameSyntax identifier => identifier.Identifier.ValueText,
         _ => string.Empty,
     };
-
-    private static bool IsSystemThreading(INamedTypeSymbol type)
-        => type.ContainingNamespace is { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
 }
