@@ -632,9 +632,9 @@ public sealed class ImplicitCaptureKeepsAliveTests
         var fixedByTheFix = Template.Replace("BODY", "var count = Call(() => buffer.Length);\n        { var nCopy = n; var countCopy = count; s_kept = () => nCopy + countCopy; }", System.StringComparison.Ordinal);
 
         // The stored delegate returns the same value in every version (behaviour kept); only the retention differs.
-        Assert.Equal("alive,1048579", Behaviour.Run(before));
-        Assert.Equal("collected,1048579", Behaviour.Run(advised));
-        Assert.Equal("collected,1048579", Behaviour.Run(fixedByTheFix));
+        Assert.Equal("alive,1048579", Behaviour.RunInOwnProcess(before));
+        Assert.Equal("collected,1048579", Behaviour.RunInOwnProcess(advised));
+        Assert.Equal("collected,1048579", Behaviour.RunInOwnProcess(fixedByTheFix));
     }
 
     /// <summary>The same for 'this' (.NET 10): the display class holds 'this' because the short-lived lambda uses a
@@ -686,7 +686,7 @@ public sealed class ImplicitCaptureKeepsAliveTests
         var before = Template.Replace("BODY", "var count = Call(() => n + _offset);\n        s_kept = () => n + count;", System.StringComparison.Ordinal);
         var fixedByTheFix = Template.Replace("BODY", "var count = Call(() => n + _offset);\n        { var nCopy = n; var countCopy = count; s_kept = () => nCopy + countCopy; }", System.StringComparison.Ordinal);
 
-        Assert.Equal("alive,8", Behaviour.Run(before));
-        Assert.Equal("collected,8", Behaviour.Run(fixedByTheFix));
+        Assert.Equal("alive,8", Behaviour.RunInOwnProcess(before));
+        Assert.Equal("collected,8", Behaviour.RunInOwnProcess(fixedByTheFix));
     }
 }

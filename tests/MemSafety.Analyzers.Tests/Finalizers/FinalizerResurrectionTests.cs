@@ -211,7 +211,7 @@ public sealed class FinalizerResurrectionTests
     [Fact]
     public void Runtime_TheResurrectedObjectHoldsAFinalizedObject_AndIsNotFinalizedAgain()
     {
-        var result = Behaviour.Run("""
+        var result = Behaviour.RunInOwnProcess("""
             using System;
             using System.Collections.Generic;
             using System.Runtime.CompilerServices;

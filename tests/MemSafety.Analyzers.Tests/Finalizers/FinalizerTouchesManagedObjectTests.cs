@@ -308,7 +308,7 @@ public sealed class FinalizerTouchesManagedObjectTests
     [Fact]
     public void Runtime_AFinalizerSeesItsFieldsObjectAlreadyFinalized()
     {
-        var result = Behaviour.Run("""
+        var result = Behaviour.RunInOwnProcess("""
             using System;
             using System.Runtime.CompilerServices;
 

@@ -440,7 +440,7 @@ public sealed class ManagedStateFinalizerTests
                 public static string Run() => "finalizer: " + Survivors(true) + "; none: " + Survivors(false);
             }
             """;
-        Assert.Equal("finalizer: 1000 alive after a gen0 collection (promoted to gen1); none: 0 alive after a gen0 collection", Behaviour.Run(Probe));
+        Assert.Equal("finalizer: 1000 alive after a gen0 collection (promoted to gen1); none: 0 alive after a gen0 collection", Behaviour.RunInOwnProcess(Probe));
     }
 
     [Fact]
@@ -480,6 +480,6 @@ public sealed class ManagedStateFinalizerTests
             """;
         var after = Before.Replace("        ~Cargo() { Dispose(false); }\n", string.Empty).Replace(" GC.SuppressFinalize(this);", string.Empty);
         Assert.NotEqual(Before, after);
-        Assert.Equal(Behaviour.Run(Before), Behaviour.Run(after));
+        Assert.Equal(Behaviour.RunInOwnProcess(Before), Behaviour.RunInOwnProcess(after));
     }
 }

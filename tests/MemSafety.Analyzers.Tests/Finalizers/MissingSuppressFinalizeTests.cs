@@ -672,10 +672,10 @@ public sealed class MissingSuppressFinalizeTests
     {
         // What the analyzer reports: every disposed object is still finalized, and outlives the first collection.
         Assert.Equal("released 100, finalizers run 100, alive after one GC 100, after two 0",
-            Behaviour.Run(FinalizationProbe));
+            Behaviour.RunInOwnProcess(FinalizationProbe));
         // What the fix writes: the same resources are released, no finalizer runs, the first collection frees them.
         Assert.Equal("released 100, finalizers run 0, alive after one GC 0, after two 0",
-            Behaviour.Run(FinalizationProbe.Replace("/*SUPPRESS*/", "        GC.SuppressFinalize(this);")));
+            Behaviour.RunInOwnProcess(FinalizationProbe.Replace("/*SUPPRESS*/", "        GC.SuppressFinalize(this);")));
     }
 
     [Fact]

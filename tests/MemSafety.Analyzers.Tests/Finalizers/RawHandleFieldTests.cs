@@ -1220,7 +1220,15 @@ public sealed class RawHandleFieldTests
                 return count;
             }
 
+            // Created in a frame of their own: no temporary of Run's frame (unoptimized code keeps them) holds one.
             [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+            static Descriptor[] OpenTen(string path)
+            {
+                var opened = new Descriptor[10];
+                for (var i = 0; i < opened.Length; i++)
+                    opened[i] = new Descriptor(path);
+                return opened;
+            }
 
             public static string Run()
             {
@@ -1235,11 +1243,8 @@ public sealed class RawHandleFieldTests
                     var disposed = OpenDescriptors() - baseline;
                     descriptor.Dispose();
                     var disposedTwice = OpenDescriptors() - baseline;
-                    // Ten left undisposed are held while counted (the test host runs other tests' collections in
-                    // parallel, which could finalize them early), then dropped and collected.
-                    var undisposed = new Descriptor[10];
-                    for (var i = 0; i < undisposed.Length; i++)
-                        undisposed[i] = new Descriptor(path);
+                    // Ten left undisposed are held while counted, then dropped and collected.
+                    var undisposed = OpenTen(path);
                     var dropped = OpenDescriptors() - baseline;
                     GC.KeepAlive(undisposed);
                     Array.Clear(undisposed, 0, undisposed.Length);
@@ -1281,8 +1286,8 @@ public sealed class RawHandleFieldTests
         Assert.True(System.OperatingSystem.IsLinux(), "the probe counts descriptors in /proc/self/fd and calls libc");
         const string Expected = "open +1, disposed +0, disposed twice +0, 10 undisposed +10, collected +0, missing file: IOException +0";
         // The fixed source is the one CloseStyle_IntRelease_NegativeInvalid_AcquiredInConstructor_Wrapped checks the fix produces.
-        Assert.Equal(Expected, Behaviour.Run(DescriptorBefore + DescriptorProbe));
-        Assert.Equal(Expected, Behaviour.Run(DescriptorAfter + DescriptorProbe));
+        Assert.Equal(Expected, Behaviour.RunInOwnProcess(DescriptorBefore + DescriptorProbe));
+        Assert.Equal(Expected, Behaviour.RunInOwnProcess(DescriptorAfter + DescriptorProbe));
         // The object itself is no longer finalizable: its SafeHandle (a CriticalFinalizerObject) closed the dropped ones.
         Assert.Equal("True", Behaviour.Run(DescriptorBefore + DescriptorProbe, methodName: "DescriptorIsFinalizable"));
         Assert.Equal("False", Behaviour.Run(DescriptorAfter + DescriptorProbe, methodName: "DescriptorIsFinalizable"));

@@ -1212,9 +1212,9 @@ public sealed class UndisposedLocalTests
     {
         if (!Directory.Exists("/proc/self/fd"))
             return; // the count needs Linux's /proc
-        Assert.Equal("result 1400, open after the loop 200, after finalizers 0", Behaviour.Run(HandleProbe));
+        Assert.Equal("result 1400, open after the loop 200, after finalizers 0", Behaviour.RunInOwnProcess(HandleProbe));
         var fixedProbe = HandleProbe.Replace("var stream = new FileStream", "using var stream = new FileStream", System.StringComparison.Ordinal);
-        Assert.Equal("result 1400, open after the loop 0, after finalizers 0", Behaviour.Run(fixedProbe));
+        Assert.Equal("result 1400, open after the loop 0, after finalizers 0", Behaviour.RunInOwnProcess(fixedProbe));
     }
 
     [Fact]
@@ -1249,7 +1249,7 @@ public sealed class UndisposedLocalTests
     [Fact]
     public void Behaviour_DroppedWriterLosesItsBuffer_FixedCodeWritesIt()
     {
-        Assert.Equal("written: ''", Behaviour.Run(WriterProbe));
-        Assert.Equal("written: 'hello'", Behaviour.Run(WriterProbe.Replace("var writer", "using var writer", System.StringComparison.Ordinal)));
+        Assert.Equal("written: ''", Behaviour.RunInOwnProcess(WriterProbe));
+        Assert.Equal("written: 'hello'", Behaviour.RunInOwnProcess(WriterProbe.Replace("var writer", "using var writer", System.StringComparison.Ordinal)));
     }
 }

@@ -883,10 +883,10 @@ public sealed class UndisposedOwnedFieldTests
         Assert.True(System.OperatingSystem.IsLinux(), "the probe counts descriptors in /proc/self/fd");
         // What the analyzer reports: every disposed owner leaves its file open until the garbage collector finalizes
         // the FileStream.
-        Assert.Equal("wrote 20 bytes; open after Dispose 20, after a collection 0", Behaviour.Run(DescriptorProbe));
+        Assert.Equal("wrote 20 bytes; open after Dispose 20, after a collection 0", Behaviour.RunInOwnProcess(DescriptorProbe));
         // What the fix writes: the same bytes reach the file, and each descriptor is closed when its owner is disposed.
         Assert.Equal("wrote 20 bytes; open after Dispose 0, after a collection 0",
-            Behaviour.Run(DescriptorProbe.Replace("/*DISPOSE*/", "        _file?.Dispose();")));
+            Behaviour.RunInOwnProcess(DescriptorProbe.Replace("/*DISPOSE*/", "        _file?.Dispose();")));
     }
 
     [Fact]

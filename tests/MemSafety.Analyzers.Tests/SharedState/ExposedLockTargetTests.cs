@@ -642,8 +642,8 @@ public sealed class ExposedLockTargetTests
     public void Behaviour_CallerLocksTheInstance_BlocksLockThis_NotTheGate()
     {
         var after = ExternalLockerBefore.Replace("private int _count;", "private readonly object _gate = new object();\n    private int _count;").Replace("lock (this)", "lock (_gate)");
-        Assert.Equal("single-threaded 3; Add finished while the caller held the instance: False", Behaviour.Run(ExternalLockerBefore));
-        Assert.Equal("single-threaded 3; Add finished while the caller held the instance: True", Behaviour.Run(after));
+        Assert.Equal("single-threaded 3; Add finished while the caller held the instance: False", Behaviour.RunInOwnProcess(ExternalLockerBefore));
+        Assert.Equal("single-threaded 3; Add finished while the caller held the instance: True", Behaviour.RunInOwnProcess(after));
     }
 
     private const string ReassignedBefore = """
@@ -718,7 +718,7 @@ public sealed class ExposedLockTargetTests
     public void Behaviour_ReassignedLockField_TwoThreadsInsideAtOnce_NotWithTheGate()
     {
         var after = ReassignedBefore.Replace("private List<int> _items = new List<int>();", "private readonly object _gate = new object();\n    private List<int> _items = new List<int>();").Replace("lock (_items)", "lock (_gate)");
-        Assert.Equal("single-threaded 2,1; a later Add got in while another was inside: True; most inside at once: 2", Behaviour.Run(ReassignedBefore));
-        Assert.Equal("single-threaded 2,1; a later Add got in while another was inside: False; most inside at once: 1", Behaviour.Run(after));
+        Assert.Equal("single-threaded 2,1; a later Add got in while another was inside: True; most inside at once: 2", Behaviour.RunInOwnProcess(ReassignedBefore));
+        Assert.Equal("single-threaded 2,1; a later Add got in while another was inside: False; most inside at once: 1", Behaviour.RunInOwnProcess(after));
     }
 }

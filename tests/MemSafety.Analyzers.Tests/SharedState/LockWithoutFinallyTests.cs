@@ -465,7 +465,7 @@ public sealed class LockWithoutFinallyTests
                     }
             """);
         Assert.NotEqual(Before, after);
-        Assert.Equal("count 3; bad call failed: True; another thread could take the lock: False", Behaviour.Run(Before));
-        Assert.Equal("count 3; bad call failed: True; another thread could take the lock: True", Behaviour.Run(after));
+        Assert.Equal("count 3; bad call failed: True; another thread could take the lock: False", Behaviour.RunInOwnProcess(Before));
+        Assert.Equal("count 3; bad call failed: True; another thread could take the lock: True", Behaviour.RunInOwnProcess(after));
     }
 }

@@ -1,4 +1,5 @@
 using System;
+using System.Diagnostics;
 using System.IO;
 using System.Linq;
 using System.Reflection;
@@ -17,16 +18,7 @@ public static class Behaviour
     public static string Run(string source, string typeName = "Program", string methodName = "Run", bool optimize = true,
         ReferenceSet references = ReferenceSet.Net80, LanguageVersion languageVersion = LanguageVersion.Latest)
     {
-        var compilation = CSharpCompilation.Create(
-            "Behaviour" + Guid.NewGuid().ToString("N"),
-            new[] { CSharpSyntaxTree.ParseText(Markup.Parse(source).Source, new CSharpParseOptions(languageVersion)) },
-            ReferenceSets.References(references),
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true,
-                optimizationLevel: optimize ? OptimizationLevel.Release : OptimizationLevel.Debug));
-        using var stream = new MemoryStream();
-        var emitted = compilation.Emit(stream);
-        Assert.True(emitted.Success, string.Join(Environment.NewLine, emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
-        stream.Position = 0;
+        using var stream = Emit(source, optimize, references, languageVersion, entryPoint: null);
         var context = new AssemblyLoadContext(null, isCollectible: true);
         try
         {
@@ -38,5 +30,92 @@ public static class Behaviour
         {
             context.Unload();
         }
+    }
+
+    /// <summary>Like <see cref="Run"/>, but the probe runs as its own .NET process (the test host's runtime version):
+    /// for probes whose result depends on the garbage collector (collections, finalizers, weak references), on thread
+    /// interleaving, or on process-wide counts such as open descriptors. xunit runs test classes in parallel in one
+    /// process, so in-process such a probe would see other tests' collections, allocations and files.</summary>
+    public static string RunInOwnProcess(string source, string typeName = "Program", string methodName = "Run", bool optimize = true,
+        ReferenceSet references = ReferenceSet.Net80, LanguageVersion languageVersion = LanguageVersion.Latest,
+        int timeoutMilliseconds = 120_000)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "memsafety-behaviour", Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(directory);
+        try
+        {
+            using (var stream = Emit(source, optimize, references, languageVersion, entryPoint: (typeName, methodName)))
+            using (var file = File.Create(Path.Combine(directory, "probe.dll")))
+                stream.CopyTo(file);
+            var version = Environment.Version;
+            File.WriteAllText(Path.Combine(directory, "probe.runtimeconfig.json"),
+                "{\"runtimeOptions\":{\"tfm\":\"net" + version.Major + "." + version.Minor + "\",\"framework\":{\"name\":\"Microsoft.NETCore.App\",\"version\":\""
+                + version.Major + "." + version.Minor + "." + version.Build + "\"}}}");
+            var start = new ProcessStartInfo(DotnetHost(), "exec \"" + Path.Combine(directory, "probe.dll") + "\"")
+            {
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+                WorkingDirectory = directory,
+            };
+            using var process = Process.Start(start)!;
+            var error = process.StandardError.ReadToEndAsync();
+            var output = process.StandardOutput.ReadToEndAsync();
+            if (!process.WaitForExit(timeoutMilliseconds))
+            {
+                process.Kill(entireProcessTree: true);
+                Assert.Fail($"the probe did not finish within {timeoutMilliseconds} ms");
+            }
+
+            process.WaitForExit();
+            Assert.True(process.ExitCode == 0, $"the probe exited with {process.ExitCode}: {error.Result}");
+            return output.Result;
+        }
+        finally
+        {
+            try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    private static string DotnetHost()
+    {
+        // The SDK tells the processes it starts where its host is; the test host itself runs under that host.
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+            return host;
+        var self = Environment.ProcessPath;
+        if (self is not null && Path.GetFileNameWithoutExtension(self) == "dotnet")
+            return self;
+        return "dotnet";
+    }
+
+    private static MemoryStream Emit(string source, bool optimize, ReferenceSet references, LanguageVersion languageVersion,
+        (string Type, string Method)? entryPoint)
+    {
+        var parse = new CSharpParseOptions(languageVersion);
+        var trees = new[] { CSharpSyntaxTree.ParseText(Markup.Parse(source).Source, parse) }.ToList();
+        if (entryPoint is { } entry)
+        {
+            // Plain C# that every language version accepts; reflection finds the probe's method whatever its accessibility.
+            trees.Add(CSharpSyntaxTree.ParseText(
+                "internal static class MemSafetyBehaviourEntry\n{\n    private static int Main()\n    {\n"
+                + "        var method = typeof(MemSafetyBehaviourEntry).Assembly.GetType(\"" + entry.Type + "\", true).GetMethod(\"" + entry.Method
+                + "\", System.Reflection.BindingFlags.Public | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Static);\n"
+                + "        var result = System.Convert.ToString(method.Invoke(null, null), System.Globalization.CultureInfo.InvariantCulture);\n"
+                + "        System.Console.Out.Write(result ?? \"(null)\");\n        return 0;\n    }\n}\n", parse));
+        }
+
+        var compilation = CSharpCompilation.Create(
+            "Behaviour" + Guid.NewGuid().ToString("N"),
+            trees,
+            ReferenceSets.References(references),
+            new CSharpCompilationOptions(entryPoint is null ? OutputKind.DynamicallyLinkedLibrary : OutputKind.ConsoleApplication,
+                allowUnsafe: true, mainTypeName: entryPoint is null ? null : "MemSafetyBehaviourEntry",
+                optimizationLevel: optimize ? OptimizationLevel.Release : OptimizationLevel.Debug));
+        var stream = new MemoryStream();
+        var emitted = compilation.Emit(stream);
+        Assert.True(emitted.Success, string.Join(Environment.NewLine, emitted.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error)));
+        stream.Position = 0;
+        return stream;
     }
 }
