@@ -862,6 +862,161 @@ public sealed class UndisposedLocalTests
         }
         """);
 
+    // Their Dispose releases only a kernel event that WaitHandle/AvailableWaitHandle creates on demand (the slim types
+    // wait on a monitor), or a request's Content.
+    [Fact]
+    public Task SlimEventsAndRequestWithoutContent_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Net.Http;
+        using System.Threading;
+        sealed class Latch : ManualResetEventSlim { }
+        class C
+        {
+            static CountdownEvent s_kept;
+            static void M(int partitions, System.Uri uri)
+            {
+                var barrier = new CountdownEvent(partitions);
+                if (partitions > 0)
+                    s_kept = barrier;
+                var latch = new Latch();
+                latch.Set();
+                var gate = new SemaphoreSlim(1, 1);
+                gate.Wait();
+                gate.Release();
+                var phases = new Barrier(2);
+                System.Console.WriteLine(phases.ParticipantCount);
+                var request = new HttpRequestMessage(HttpMethod.Get, uri) { Version = new System.Version(2, 0) };
+                request.Headers.Add("a", "b");
+            }
+        }
+        """);
+
+    [Fact]
+    public Task SlimEventsWithAWaitHandleAndRequestWithContent_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.Net.Http;
+        using System.Threading;
+        sealed class Latch : ManualResetEventSlim { }
+        class C
+        {
+            static void M(System.Uri uri)
+            {
+                var done = {|MSA4006:new Latch()|};
+                done.WaitHandle.WaitOne(10);
+                var countdown = {|MSA4006:new CountdownEvent(1)|};
+                System.Console.WriteLine(countdown.WaitHandle.Handle);
+                // On the default ignore list whatever it is asked for (its kernel event has a finalizer of its own).
+                var gate = new SemaphoreSlim(0);
+                System.Console.WriteLine(gate.AvailableWaitHandle.Handle);
+                var post = {|MSA4006:new HttpRequestMessage(HttpMethod.Post, uri) { Content = new StringContent("x") }|};
+                System.Console.WriteLine(post.Method);
+                var put = {|MSA4006:new HttpRequestMessage(HttpMethod.Put, uri)|};
+                put.Content = new StringContent("y");
+            }
+        }
+        """);
+
+    // A later test decided by the creation's own branch: a flag set beside it, a local filled only on the other branch,
+    // the same field tested again. The analysis does not follow values, so those paths may not exist.
+    [Fact]
+    public Task LaterTestCorrelatedWithTheCreationsBranch_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class C
+        {
+            private Stream _active;
+            static void Flag(Task pending, int timeout)
+            {
+                while (true)
+                {
+                    var created = false;
+                    CancellationTokenSource source = null;
+                    if (pending.IsCompleted)
+                    {
+                        created = true;
+                        source = new CancellationTokenSource(timeout);
+                    }
+                    if (created)
+                    {
+                        pending.Wait();
+                        source?.Dispose();
+                    }
+                    else if (pending.Wait(timeout))
+                        return;
+                }
+            }
+            static Stream OtherBranch(string path, bool direct, byte[] data)
+            {
+                Stream stream = null;
+                var copy = System.Array.Empty<byte>();
+                if (direct)
+                    stream = new FileStream(path, FileMode.Open);
+                else
+                    copy = data;
+                if (copy.Length > 0)
+                    stream = new MemoryStream(copy);
+                return stream;
+            }
+            void SameField(string path)
+            {
+                FileStream stream = null;
+                if (_active == null)
+                    stream = new FileStream(path, FileMode.Open);
+                if (_active == null)
+                    _active = stream;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CreatedInABranch_LaterTestOfSomethingElse_StillReported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static long M(string path, bool open, bool skip)
+            {
+                if (open)
+                {
+                    var stream = {|MSA4006:new FileStream(path, FileMode.Open)|};
+                    if (skip)
+                        return 0;
+                    var length = stream.Length;
+                    stream.Dispose();
+                    return length;
+                }
+                return -1;
+            }
+        }
+        """);
+
+    // The receiver's method stores `this` in the event args, which own it from then on (Socket.ConnectAsync with
+    // userSocket: false); a method that only reads its fields leaves the caller the owner.
+    [Fact]
+    public Task ReceiverHandedOnByItsMethod_NoDiagnostic_ReadOnlyMethod_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        sealed class Args { public Connection Owner; }
+        sealed class Connection : IDisposable
+        {
+            private readonly IntPtr _handle = (IntPtr)1;
+            ~Connection() { }
+            public bool Start(Args e) { e.Owner = this; return true; }
+            public bool Register(Args e) => Keep(e, this);
+            private static bool Keep(Args e, Connection c) { e.Owner = c; return true; }
+            public int Peek() => _handle.ToInt32();
+            public void Dispose() => GC.SuppressFinalize(this);
+        }
+        class C
+        {
+            static bool Connect(Args e) => new Connection().Start(e);
+            static bool Register(Args e) => new Connection().Register(e);
+            static int Peek() => {|MSA4006:new Connection()|}.Peek();
+            static bool Local(Args e)
+            {
+                var connection = new Connection();
+                return connection.Start(e);
+            }
+        }
+        """);
+
     [Fact]
     public Task IncompleteCode_NoCrash_NoDiagnostic()
     {

@@ -127,16 +127,24 @@ public sealed class DisposedOnAllPaths
         var references = facts.ReferencesTo(local);
         var receivesOtherValues = false;
         var cancelsAfter = false;
+        string? onDemandUsed = null;
         foreach (var reference in references)
         {
             if (reference.Parent is IInvocationOperation { TargetMethod.Name: "CancelAfter" } invocation && invocation.Instance == reference)
                 cancelsAfter = true;
+            // A slim event's WaitHandle, a request's Content: what their Dispose releases (Ownership.OnDemandMember).
+            if (reference.Parent is IPropertyReferenceOperation property && property.Instance == reference
+                && Ownership.OnDemandMember(local.Type) is { Length: > 0 } member && property.Property.Name == member)
+            {
+                onDemandUsed = member;
+            }
         }
 
         foreach (var (write, value) in writes)
         {
             var key = write is IVariableDeclaratorOperation ? write.Syntax : ((ISimpleAssignmentOperation)write).Target.Syntax;
-            if (ownership.IsCreation(value, ignored, out var type) || (cancelsAfter && IsTokenSource(value, out type)))
+            if (ownership.IsCreation(value, ignored, out var type) || (cancelsAfter && IsTokenSource(value, out type))
+                || (onDemandUsed is not null && IsOnDemandHolder(value, onDemandUsed, ignored, out type)))
             {
                 if (sites.Count == 64)
                     return null;
@@ -230,8 +238,95 @@ public sealed class DisposedOnAllPaths
             }
         }
 
+        // A leak found on a path that may not exist: the analysis does not follow values, so a path through a later test
+        // that is decided by what the creation's own branch decided (`if (t.IsCompleted) { created = true; s = new …; }
+        // … if (created) s.Dispose();`) counts as possible. Give up such a site rather than claim a leak there.
+        for (var k = 0; k < sites.Count; k++)
+        {
+            if (sites[k].Leak is LeakKind.AtExit or LeakKind.Overwritten && MayBeInfeasible(sites[k], local, facts.Root))
+            {
+                sites[k].Leak = LeakKind.None;
+                sites[k].Where = null;
+            }
+        }
+
         return result;
     }
+
+    /// <summary>
+    /// Whether a test that comes after the <c>if</c> (or <c>?:</c>) around the site's creation reads what that branch
+    /// decided or changed: a variable, parameter or field its condition (or the condition of an <c>if</c> further out)
+    /// reads, or a local either branch of the innermost one writes. Such a test may exclude exactly the paths on which
+    /// the value is still owned (a flag set beside the creation; a buffer filled only on the other branch; the same
+    /// field tested again), which this path-insensitive analysis cannot see.
+    /// </summary>
+    private static bool MayBeInfeasible(CreationSite site, ILocalSymbol local, IOperation root)
+    {
+        IConditionalOperation? innermost = null;
+        var correlated = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        var child = site.Write;
+        for (var parent = site.Write.Parent; parent is not null; child = parent, parent = parent.Parent)
+        {
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                break;
+            if (parent is not IConditionalOperation conditional || conditional.Condition == child)
+                continue;
+            innermost ??= conditional;
+            AddReads(conditional.Condition, correlated);
+        }
+
+        if (innermost is null)
+            return false;
+        foreach (var operation in innermost.DescendantsAndSelf())
+        {
+            if (operation is ILocalReferenceOperation written && written.Parent is IAssignmentOperation assignment && assignment.Target == written
+                && !SymbolEqualityComparer.Default.Equals(written.Local, local))
+            {
+                correlated.Add(written.Local);
+            }
+        }
+
+        correlated.Remove(local);
+        if (correlated.Count == 0)
+            return false;
+        var after = innermost.Syntax.Span.End;
+        foreach (var operation in root.DescendantsAndSelf())
+        {
+            IOperation? condition = operation switch
+            {
+                IConditionalOperation conditional => conditional.Condition,
+                IWhileLoopOperation loop => loop.Condition,
+                IForLoopOperation loop => loop.Condition,
+                _ => null,
+            };
+            if (condition is null || condition.Syntax.SpanStart < after)
+                continue;
+            foreach (var read in condition.DescendantsAndSelf())
+            {
+                if (SymbolOf(read) is { } symbol && correlated.Contains(symbol))
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void AddReads(IOperation condition, HashSet<ISymbol> symbols)
+    {
+        foreach (var operation in condition.DescendantsAndSelf())
+        {
+            if (SymbolOf(operation) is { } symbol)
+                symbols.Add(symbol);
+        }
+    }
+
+    private static ISymbol? SymbolOf(IOperation operation) => operation switch
+    {
+        ILocalReferenceOperation reference => reference.Local,
+        IParameterReferenceOperation reference => reference.Parameter,
+        IFieldReferenceOperation reference => reference.Field,
+        _ => null,
+    };
 
     /// <summary>Whether an <c>if</c> (or <c>?:</c>) around <paramref name="reference"/>, within its function, tests a
     /// variable, parameter or field other than <paramref name="local"/>.</summary>
@@ -263,6 +358,18 @@ public sealed class DisposedOnAllPaths
     {
         type = null!;
         if (Strip(value) is IObjectCreationOperation { Arguments.Length: 0, Type: INamedTypeSymbol { Name: "CancellationTokenSource" } created })
+        {
+            type = created;
+            return true;
+        }
+
+        return false;
+    }
+
+    private static bool IsOnDemandHolder(IOperation value, string member, IgnoredTypes ignored, out ITypeSymbol type)
+    {
+        type = null!;
+        if (Strip(value) is IObjectCreationOperation { Type: { } created } && Ownership.OnDemandMember(created) == member && !ignored.Contains(created))
         {
             type = created;
             return true;

@@ -170,7 +170,7 @@ public sealed class Ownership
         {
             case IObjectCreationOperation creation:
                 type = creation.Type;
-                if (type is null || IsUnlinkedTokenSource(creation))
+                if (type is null || IsUnlinkedTokenSource(creation) || (OnDemandMember(type) is { } member && !InitializerSets(creation, member)))
                     return false;
                 break;
             case IInvocationOperation invocation:
@@ -359,7 +359,9 @@ public sealed class Ownership
             case IDefaultValueOperation:
                 return StoredValue.Nothing;
             case IObjectCreationOperation creation when creation.Type is { } type && (_types.IsDisposable(type) || _types.IsAsyncDisposable(type)):
-                return ignored.Contains(type) || IsUnlinkedTokenSource(creation) ? StoredValue.NothingToRelease : StoredValue.Created;
+                return ignored.Contains(type) || IsUnlinkedTokenSource(creation) || (OnDemandMember(type) is { } member && !InitializerSets(creation, member))
+                    ? StoredValue.NothingToRelease
+                    : StoredValue.Created;
             case IInvocationOperation invocation when IsCreatingMethod(invocation.TargetMethod) || IsOpenHandle(invocation.TargetMethod):
                 return StoredValue.Created;
             case IConditionalOperation { WhenFalse: { } whenFalse } conditional:
@@ -431,6 +433,48 @@ public sealed class Ownership
         => creation.Arguments.Length == 0 && creation.Type is INamedTypeSymbol { Name: "CancellationTokenSource" } type
            && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.Threading");
 
+    /// <summary>
+    /// Types whose Dispose releases only what one of their members creates on demand, and that member: the slim
+    /// synchronisation types (<c>ManualResetEventSlim</c> and types derived from it, <c>CountdownEvent</c>,
+    /// <c>SemaphoreSlim</c>, <c>Barrier</c>) block on a monitor and allocate a kernel event only when someone asks for
+    /// <c>WaitHandle</c>/<c>AvailableWaitHandle</c> (<c>Barrier</c> exposes none); <c>HttpRequestMessage</c>'s Dispose
+    /// disposes its <c>Content</c> and nothing else. Null for any other type. A method that uses that member on the local
+    /// is checked by <see cref="DisposedOnAllPaths"/> as for any other creation.
+    /// </summary>
+    public static string? OnDemandMember(ITypeSymbol? type)
+    {
+        for (var t = type; t is not null; t = t.BaseType)
+        {
+            switch (t.Name)
+            {
+                case "ManualResetEventSlim" or "CountdownEvent" when NonRetainingMembers.IsNamespace(t.ContainingNamespace, "System.Threading"):
+                    return "WaitHandle";
+                case "SemaphoreSlim" when NonRetainingMembers.IsNamespace(t.ContainingNamespace, "System.Threading"):
+                    return "AvailableWaitHandle";
+                case "Barrier" when NonRetainingMembers.IsNamespace(t.ContainingNamespace, "System.Threading"):
+                    return string.Empty;
+                case "HttpRequestMessage" when NonRetainingMembers.IsNamespace(t.ContainingNamespace, "System.Net.Http"):
+                    return "Content";
+            }
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether the creation's object initializer sets <paramref name="member"/> (<c>new HttpRequestMessage { Content = … }</c>).</summary>
+    private static bool InitializerSets(IObjectCreationOperation creation, string member)
+    {
+        if (member.Length == 0 || creation.Initializer is null)
+            return false;
+        foreach (var initializer in creation.Initializer.Initializers)
+        {
+            if (initializer is ISimpleAssignmentOperation { Target: IPropertyReferenceOperation property } && property.Property.Name == member)
+                return true;
+        }
+
+        return false;
+    }
+
     // ------------------------------------------------------------------ uses
 
     /// <summary>What a read of the local at <paramref name="reference"/> does with the ownership of its value.
@@ -497,6 +541,10 @@ public sealed class Ownership
                 case IInvocationOperation invocation when invocation.Instance == value:
                     if (!derived && IsDisposeCall(invocation.TargetMethod))
                         return OwnedUse.Disposes;
+                    // A method of this compilation that hands `this` on (Socket.ConnectAsync(e, userSocket: false)
+                    // stores the socket in the event args, which own it from then on).
+                    if (!derived && ReceiverUse(invocation.TargetMethod, callDepth, cancellationToken) == OwnedUse.Transfers)
+                        return OwnedUse.Transfers;
                     return DerivedResult(invocation, depth, callDepth, cancellationToken);
 
                 case IConditionalAccessOperation access when access.Operation == value:
@@ -680,6 +728,41 @@ public sealed class Ownership
         }
 
         _parameterUses.TryAdd((method, ordinal), result);
+        return result;
+    }
+
+    /// <summary>What an instance method of this compilation does with <c>this</c>: <see cref="OwnedUse.Transfers"/> when
+    /// its body passes <c>this</c> on (as an argument, stored, returned, captured) other than as the receiver of a
+    /// member access, by the classification of <see cref="ParameterUse"/>; <see cref="OwnedUse.Neutral"/> otherwise and
+    /// for library, abstract and virtual methods (their receivers are read as before). Cached beside the parameters.</summary>
+    private OwnedUse ReceiverUse(IMethodSymbol method, int callDepth, CancellationToken cancellationToken)
+    {
+        method = method.OriginalDefinition;
+        if (method.IsStatic)
+            return OwnedUse.Neutral;
+        if (_parameterUses.TryGetValue((method, -1), out var known))
+            return known;
+        var result = OwnedUse.Neutral;
+        if (callDepth <= 3 && !method.IsAbstract && !method.IsVirtual && !method.IsOverride && _types.BodyOf(method, cancellationToken) is { } body)
+        {
+            foreach (var operation in body.DescendantsAndSelf())
+            {
+                if (operation is not IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance } self
+                    || self.Parent is IMemberReferenceOperation { Instance: var instance } && instance == self
+                    || self.Parent is IInvocationOperation { Instance: var receiver } && receiver == self)
+                {
+                    continue;
+                }
+
+                if (Classify(self, derived: false, depth: 0, callDepth + 1, cancellationToken) != OwnedUse.Neutral)
+                {
+                    result = OwnedUse.Transfers;
+                    break;
+                }
+            }
+        }
+
+        _parameterUses.TryAdd((method, -1), result);
         return result;
     }
 

@@ -209,9 +209,13 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         if (creation.Syntax.ContainsDiagnostics)
             return;
         var ignored = ownership.IgnoredTypesIn(creation.Syntax.SyntaxTree);
-        // new CancellationTokenSource() is not a creation unless the method calls CancelAfter on its local (see Ownership).
-        if (!ownership.IsCreation(creation, ignored, out var type) && !(local is not null && creation is IObjectCreationOperation { Type.Name: "CancellationTokenSource" }))
+        // new CancellationTokenSource() is not a creation unless the method calls CancelAfter on its local, a slim event
+        // unless it reads its WaitHandle, a request unless it sets its Content (see Ownership); DisposedOnAllPaths decides.
+        if (!ownership.IsCreation(creation, ignored, out var type)
+            && !(local is not null && creation is IObjectCreationOperation { Type: { } created } && (created.Name == "CancellationTokenSource" || Ownership.OnDemandMember(created) is { Length: > 0 })))
+        {
             return;
+        }
 
         if (local is null)
         {
