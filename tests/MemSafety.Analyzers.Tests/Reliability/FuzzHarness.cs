@@ -43,26 +43,10 @@ public static class FuzzHarness
         try
         {
             using var workspace = new AdhocWorkspace();
-            var projectId = ProjectId.CreateNewId();
-            var documentId = DocumentId.CreateNewId(projectId);
-            var solution = workspace.CurrentSolution
-                .AddProject(ProjectInfo.Create(projectId, VersionStamp.Default, "Fuzz", "Fuzz", LanguageNames.CSharp,
-                    compilationOptions: new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true,
-                        nullableContextOptions: NullableContextOptions.Enable).WithSpecificDiagnosticOptions(s_severities),
-                    parseOptions: new CSharpParseOptions(LanguageVersion.Latest),
-                    metadataReferences: s_references))
-                .AddDocument(documentId, "Mutant.cs", SourceText.From(source), filePath: "/Fuzz/Mutant.cs")
-                .AddDocument(DocumentId.CreateNewId(projectId), "HotPath.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs")), filePath: "/Fuzz/HotPath.cs");
-            var document = solution.GetDocument(documentId)!;
-            var compilation = (await document.Project.GetCompilationAsync(token))!;
-            var exceptions = new ConcurrentQueue<string>();
-            var options = new CompilationWithAnalyzersOptions(
-                new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(s_options)),
-                onAnalyzerException: (exception, analyzer, _) => exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
-                concurrentAnalysis: true, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: false);
-            var diagnostics = await compilation.WithAnalyzers(s_analyzers, options).GetAnalyzerDiagnosticsAsync(token);
-            failures.AddRange(exceptions.Distinct());
-            failures.AddRange(diagnostics.Where(d => d.Id == "AD0001").Select(d => "AD0001: " + d.GetMessage()));
+            var document = CreateDocument(workspace, source);
+            var documentId = document.Id;
+            var (diagnostics, exceptions) = await AnalyzeAsync(document.Project, token);
+            failures.AddRange(exceptions);
             var tree = await document.GetSyntaxTreeAsync(token);
             var parsed = !tree!.GetDiagnostics(token).Any(d => d.Severity == DiagnosticSeverity.Error);
             var fixable = diagnostics.Where(d => d.Location.SourceTree == tree).OrderBy(d => d.Location.SourceSpan.Start).ThenBy(d => d.Id, StringComparer.Ordinal).ToList();
@@ -101,6 +85,38 @@ public static class FuzzHarness
             failures.Add($"did not finish within {bound.TotalSeconds:0} s");
             return new FuzzOutcome(0, Array.Empty<string>(), 0, failures);
         }
+    }
+
+    /// <summary>A project of the package's settings for the fuzzer and Fix All tests: the source as <c>/Fuzz/Mutant.cs</c>
+    /// beside the hot-path and ownership attributes, .NET 10 references, unsafe code, nullable on, every rule a warning.</summary>
+    public static Document CreateDocument(AdhocWorkspace workspace, string source, OutputKind outputKind = OutputKind.DynamicallyLinkedLibrary)
+    {
+        var projectId = ProjectId.CreateNewId();
+        var documentId = DocumentId.CreateNewId(projectId);
+        var solution = workspace.CurrentSolution
+            .AddProject(ProjectInfo.Create(projectId, VersionStamp.Default, "Fuzz", "Fuzz", LanguageNames.CSharp,
+                compilationOptions: new CSharpCompilationOptions(outputKind, allowUnsafe: true,
+                    nullableContextOptions: NullableContextOptions.Enable).WithSpecificDiagnosticOptions(s_severities),
+                parseOptions: new CSharpParseOptions(LanguageVersion.Latest),
+                metadataReferences: s_references))
+            .AddDocument(documentId, "Mutant.cs", SourceText.From(source), filePath: "/Fuzz/Mutant.cs")
+            .AddDocument(DocumentId.CreateNewId(projectId), "HotPath.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs")), filePath: "/Fuzz/HotPath.cs")
+            .AddDocument(DocumentId.CreateNewId(projectId), "Ownership.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.OwnershipAttributes.cs")), filePath: "/Fuzz/Ownership.cs");
+        return solution.GetDocument(documentId)!;
+    }
+
+    /// <summary>Every analyzer's diagnostics on the project, and each analyzer exception (or AD0001) as text.</summary>
+    public static async Task<(ImmutableArray<Diagnostic> Diagnostics, IReadOnlyList<string> Exceptions)> AnalyzeAsync(Project project, CancellationToken token)
+    {
+        var compilation = (await project.GetCompilationAsync(token))!;
+        var exceptions = new ConcurrentQueue<string>();
+        var options = new CompilationWithAnalyzersOptions(
+            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(s_options)),
+            onAnalyzerException: (exception, analyzer, _) => exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
+            concurrentAnalysis: true, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: false);
+        var diagnostics = await compilation.WithAnalyzers(s_analyzers, options).GetAnalyzerDiagnosticsAsync(token);
+        var failures = exceptions.Distinct().Concat(diagnostics.Where(d => d.Id == "AD0001").Select(d => "AD0001: " + d.GetMessage())).ToList();
+        return (diagnostics, failures);
     }
 
     private static async Task Guard(List<string> failures, string what, Func<Task> run)

@@ -32,6 +32,10 @@ public static class FuzzInputs
                 inputs.Add(new FuzzInput(Relative(file), text));
         }
 
+        // The program that uses every construct of the language (LanguageCoverageTests).
+        var allFeatures = Path.Combine(RepositoryFiles.Root, "tests", "MemSafety.Analyzers.Tests", "Reliability", "LanguageCoverage", "AllFeatures.cs.txt");
+        inputs.Add(new FuzzInput(Relative(allFeatures), File.ReadAllText(allFeatures).Replace("\r\n", "\n")));
+
         foreach (var file in SourceFiles(Path.Combine(RepositoryFiles.Root, "tests", "MemSafety.Analyzers.Tests")))
         {
             var root = CSharpSyntaxTree.ParseText(File.ReadAllText(file)).GetRoot();
