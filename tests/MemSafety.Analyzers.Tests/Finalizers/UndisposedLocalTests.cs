@@ -933,7 +933,8 @@ public sealed class UndisposedLocalTests
                     if (pending.IsCompleted)
                     {
                         created = true;
-                        source = new CancellationTokenSource(timeout);
+                        var token = timeout == -1 ? CancellationToken.None : (source = new CancellationTokenSource(timeout)).Token;
+                        System.Console.WriteLine(token.CanBeCanceled);
                     }
                     if (created)
                     {

@@ -262,8 +262,11 @@ public sealed class DisposedOnAllPaths
     /// </summary>
     private static bool MayBeInfeasible(CreationSite site, ILocalSymbol local, IOperation root)
     {
-        IConditionalOperation? innermost = null;
+        // The conditionals around the creation, out to the innermost `if` statement (a `?:` inside it is not enough:
+        // `if (done) { created = true; token = ms < 0 ? default : (cts = new …(ms)).Token; }`).
+        IConditionalOperation? outermost = null;
         var correlated = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        var creation = site.Write.Syntax.SpanStart;
         var child = site.Write;
         for (var parent = site.Write.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
@@ -271,25 +274,30 @@ public sealed class DisposedOnAllPaths
                 break;
             if (parent is not IConditionalOperation conditional || conditional.Condition == child)
                 continue;
-            innermost ??= conditional;
             AddReads(conditional.Condition, correlated);
-        }
-
-        if (innermost is null)
-            return false;
-        foreach (var operation in innermost.DescendantsAndSelf())
-        {
-            if (operation is ILocalReferenceOperation written && written.Parent is IAssignmentOperation assignment && assignment.Target == written
-                && !SymbolEqualityComparer.Default.Equals(written.Local, local))
+            if (outermost is null || outermost.Syntax is not Microsoft.CodeAnalysis.CSharp.Syntax.IfStatementSyntax)
             {
-                correlated.Add(written.Local);
+                // Locals this conditional writes on the other branch, or on the creation's branch before it: what the
+                // branch decided, which a later test may read.
+                foreach (var operation in conditional.DescendantsAndSelf())
+                {
+                    if (operation is ILocalReferenceOperation written && written.Parent is IAssignmentOperation assignment && assignment.Target == written
+                        && (!child.Syntax.Span.Contains(written.Syntax.Span) || written.Syntax.SpanStart < creation))
+                    {
+                        correlated.Add(written.Local);
+                    }
+                }
+
+                outermost = conditional;
             }
         }
 
+        if (outermost is null)
+            return false;
         correlated.Remove(local);
         if (correlated.Count == 0)
             return false;
-        var after = innermost.Syntax.Span.End;
+        var after = outermost.Syntax.Span.End;
         foreach (var operation in root.DescendantsAndSelf())
         {
             IOperation? condition = operation switch
