@@ -46,6 +46,7 @@ public static class RuleIdentifiers
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
+    public const string NonVolatileFlagPoll = "MSA6008";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -603,6 +604,20 @@ public static class RuleCatalogue
                      "release in the finally of a try that starts right after the acquire.",
         helpLinkUri: HelpLink(RuleIdentifiers.LockWithoutFinally));
 
+    public static readonly DiagnosticDescriptor NonVolatileFlagPoll = new(
+        RuleIdentifiers.NonVolatileFlagPoll,
+        title: "Do not poll a field that another thread sets in a loop without Volatile.Read or volatile",
+        messageFormat: "'{0}' is polled by this loop and set in {1}, but it is not volatile and not read with Volatile.Read: nothing in the loop is an acquire or a fence, so the .NET memory model lets the JIT read it once before the loop, and the loop may never see the write",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The .NET memory model lets adjacent non-volatile reads of one location be coalesced. In a loop that only " +
+                     "reads and writes locals, fields and array elements (no call, lock, volatile access or Interlocked operation), " +
+                     "the JIT's optimizing tiers read a non-volatile field once and keep the value in a register: a loop waiting for " +
+                     "another thread to set the field spins forever. Read it with Volatile.Read (and write it with Volatile.Write), " +
+                     "or declare it volatile.",
+        helpLinkUri: HelpLink(RuleIdentifiers.NonVolatileFlagPoll));
+
     public static readonly DiagnosticDescriptor InconsistentlyGuardedField = new(
         RuleIdentifiers.InconsistentlyGuardedField,
         title: "Do not access a field without the lock that guards its writes elsewhere",
@@ -660,5 +675,6 @@ public static class RuleCatalogue
         StackViewEscape,
         InconsistentlyGuardedField,
         ExposedLockTarget,
-        LockWithoutFinally);
+        LockWithoutFinally,
+        NonVolatileFlagPoll);
 }
