@@ -289,6 +289,30 @@ public sealed class NonVolatileFlagPollTests
         }
         """);
 
+    // Third-party corpus, first version: 20 findings like these (SharpZipLib's BZip2 and Huffman coders, MessagePack's
+    // AutomataDictionary, Newtonsoft.Json's DateTimeParser), all wrong: the loop ends through its own counter.
+    [Fact]
+    public Task FieldIsTheBoundOfACounterTheLoopAdvances_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
+        class Coder
+        {
+            private int _count;
+            private int _pos;
+            private int _end;
+            private int[] _codes;
+            public void Add(int c) { _codes[_count] = c; _count++; }
+            public void Parse(int end) { _pos = 0; _end = end; }
+            public int Sum()
+            {
+                var sum = 0;
+                for (var i = 0; i < _count; i++) sum += _codes[i];
+                while (_pos < _end && _codes[_pos] != 0) { sum += _codes[_pos]; _pos++; }
+                var j = 0;
+                while (true) { if (j >= _count) break; j++; }
+                return sum + j;
+            }
+        }
+        """);
+
     [Fact]
     public Task AwaitOrYieldInTheLoop_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
         using System.Collections.Generic;

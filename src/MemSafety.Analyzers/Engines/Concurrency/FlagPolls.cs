@@ -59,7 +59,7 @@ internal static class FlagPolls
     /// reads, or when the loop itself writes the field.</summary>
     public static List<FlagPoll>? Collect(ILoopOperation loop)
     {
-        HashSet<IFieldSymbol>? written = null;
+        HashSet<ISymbol>? written = null;
         if (loop is IWhileLoopOperation whileLoop)
         {
             if (!IsPlain(whileLoop.Condition, ref written))
@@ -85,16 +85,8 @@ internal static class FlagPolls
             return null;
 
         List<FlagPoll>? polls = null;
-        AddCandidates((loop as IWhileLoopOperation)?.Condition ?? (loop as IForLoopOperation)?.Condition, ref polls);
-        AddExitTests(loop.Body, loop, ref polls);
-        if (polls is not null && written is not null)
-        {
-            for (var i = polls.Count - 1; i >= 0; i--)
-            {
-                if (written.Contains(polls[i].Field))
-                    polls.RemoveAt(i);
-            }
-        }
+        AddTests((loop as IWhileLoopOperation)?.Condition ?? (loop as IForLoopOperation)?.Condition, BinaryOperatorKind.ConditionalAnd, written, ref polls);
+        AddExitTests(loop.Body, loop, written, ref polls);
 
         return polls is { Count: > 0 } ? polls : null;
     }
@@ -136,7 +128,7 @@ internal static class FlagPolls
     }
 
     // The operations that cannot order memory, call code or write a field through a reference the rule does not see.
-    private static bool IsPlain(IOperation? root, ref HashSet<IFieldSymbol>? written)
+    private static bool IsPlain(IOperation? root, ref HashSet<ISymbol>? written)
     {
         if (root is null)
             return true;
@@ -151,7 +143,13 @@ internal static class FlagPolls
                     if (fieldReference.Field.IsVolatile)
                         return false;
                     if (IsWriteTarget(fieldReference))
-                        (written ??= new HashSet<IFieldSymbol>(SymbolEqualityComparer.Default)).Add(fieldReference.Field.OriginalDefinition);
+                        (written ??= new HashSet<ISymbol>(SymbolEqualityComparer.Default)).Add(fieldReference.Field.OriginalDefinition);
+                    break;
+                case ILocalReferenceOperation localReference when IsWriteTarget(localReference):
+                    (written ??= new HashSet<ISymbol>(SymbolEqualityComparer.Default)).Add(localReference.Local);
+                    break;
+                case IParameterReferenceOperation parameterReference when IsWriteTarget(parameterReference):
+                    (written ??= new HashSet<ISymbol>(SymbolEqualityComparer.Default)).Add(parameterReference.Parameter);
                     break;
                 case IBinaryOperation { OperatorMethod: not null }:
                 case IUnaryOperation { OperatorMethod: not null }:
@@ -233,12 +231,54 @@ internal static class FlagPolls
         };
     }
 
-    // Fields whose value is one read (no struct the condition takes apart), of the analysed type or static: another
-    // instance's field may belong to an object no other thread sees.
-    private static void AddCandidates(IOperation? condition, ref List<FlagPoll>? polls)
+    // A condition's parts that each can end the loop on their own (the operands of '&&' in a loop condition, of '||' in an
+    // 'if (…) break;'). A part that reads anything the loop writes (a counter, a position) can end the loop on this thread:
+    // `i < _count` is a bound, not a poll. A part that reads only the candidates and values the loop leaves alone can change
+    // only when another thread writes a field.
+    private static void AddTests(IOperation? condition, BinaryOperatorKind split, HashSet<ISymbol>? written, ref List<FlagPoll>? polls)
     {
         if (condition is null)
             return;
+        if (condition is IBinaryOperation binary && binary.OperatorKind == split && binary.OperatorMethod is null)
+        {
+            AddTests(binary.LeftOperand, split, written, ref polls);
+            AddTests(binary.RightOperand, split, written, ref polls);
+            return;
+        }
+
+        if (!ReadsWritten(condition, written))
+            AddCandidates(condition, ref polls);
+    }
+
+    private static bool ReadsWritten(IOperation part, HashSet<ISymbol>? written)
+    {
+        if (written is null)
+            return false;
+        var stack = new Stack<IOperation>();
+        stack.Push(part);
+        while (stack.Count > 0)
+        {
+            var operation = stack.Pop();
+            var symbol = operation switch
+            {
+                ILocalReferenceOperation local => local.Local,
+                IParameterReferenceOperation parameter => parameter.Parameter,
+                IFieldReferenceOperation field => field.Field.OriginalDefinition,
+                _ => (ISymbol?)null,
+            };
+            if (symbol is not null && written.Contains(symbol))
+                return true;
+            foreach (var child in operation.ChildOperations)
+                stack.Push(child);
+        }
+
+        return false;
+    }
+
+    // Fields whose value is one read (no struct the condition takes apart), of the analysed type or static: another
+    // instance's field may belong to an object no other thread sees.
+    private static void AddCandidates(IOperation condition, ref List<FlagPoll>? polls)
+    {
         var stack = new Stack<IOperation>();
         stack.Push(condition);
         while (stack.Count > 0)
@@ -285,7 +325,7 @@ internal static class FlagPolls
     }
 
     // `if (_stop) break;` (or return/throw) in the loop's own body, outside nested loops: a test that ends the loop.
-    private static void AddExitTests(IOperation body, ILoopOperation loop, ref List<FlagPoll>? polls)
+    private static void AddExitTests(IOperation body, ILoopOperation loop, HashSet<ISymbol>? written, ref List<FlagPoll>? polls)
     {
         var stack = new Stack<IOperation>();
         stack.Push(body);
@@ -298,7 +338,7 @@ internal static class FlagPolls
                 && conditional.Parent is IBlockOperation or ILoopOperation or IConditionalOperation
                 && (LeavesLoop(whenTrue, loop) || whenFalse is not null && LeavesLoop(whenFalse, loop)))
             {
-                AddCandidates(condition, ref polls);
+                AddTests(condition, LeavesLoop(whenTrue, loop) ? BinaryOperatorKind.ConditionalOr : BinaryOperatorKind.ConditionalAnd, written, ref polls);
             }
 
             foreach (var child in operation.ChildOperations)
