@@ -46,6 +46,7 @@ public static class RuleIdentifiers
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
+    public const string CheckThenActOnConcurrentCollection = "MSA6006";
     public const string NonVolatileFlagPoll = "MSA6008";
 }
 
@@ -604,6 +605,21 @@ public static class RuleCatalogue
                      "release in the finally of a try that starts right after the acquire.",
         helpLinkUri: HelpLink(RuleIdentifiers.LockWithoutFinally));
 
+    public static readonly DiagnosticDescriptor CheckThenActOnConcurrentCollection = new(
+        RuleIdentifiers.CheckThenActOnConcurrentCollection,
+        title: "Do not check a concurrent collection and then act on what the check said",
+        messageFormat: "'{0}' and then '{1}' are two operations on '{2}', not one: {3}; {4}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Each method of ConcurrentDictionary, ConcurrentQueue, ConcurrentStack and ConcurrentBag is atomic; two calls " +
+                     "in a row are not. Between 'if (!d.ContainsKey(k))' and 'd[k] = v' another thread can add k, and the write " +
+                     "replaces its value; between 'TryGetValue' and an ignored 'TryAdd' it can add k, and the code goes on with " +
+                     "a value that is not in the dictionary (two callers, two different objects for one key); between a Count " +
+                     "or IsEmpty check and an ignored TryDequeue/TryTake/TryPop it can take the last item, and the out value is " +
+                     "the default. Use the single call that does both: TryAdd, GetOrAdd, AddOrUpdate, or test the Try method's result.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CheckThenActOnConcurrentCollection));
+
     public static readonly DiagnosticDescriptor NonVolatileFlagPoll = new(
         RuleIdentifiers.NonVolatileFlagPoll,
         title: "Do not poll a field that another thread sets in a loop without Volatile.Read or volatile",
@@ -676,5 +692,6 @@ public static class RuleCatalogue
         InconsistentlyGuardedField,
         ExposedLockTarget,
         LockWithoutFinally,
+        CheckThenActOnConcurrentCollection,
         NonVolatileFlagPoll);
 }
