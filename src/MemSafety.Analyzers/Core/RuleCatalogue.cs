@@ -47,6 +47,7 @@ public static class RuleIdentifiers
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
     public const string CheckThenActOnConcurrentCollection = "MSA6006";
+    public const string StaticCollectionMutation = "MSA6007";
     public const string NonVolatileFlagPoll = "MSA6008";
 }
 
@@ -620,6 +621,21 @@ public static class RuleCatalogue
                      "the default. Use the single call that does both: TryAdd, GetOrAdd, AddOrUpdate, or test the Try method's result.",
         helpLinkUri: HelpLink(RuleIdentifiers.CheckThenActOnConcurrentCollection));
 
+    public static readonly DiagnosticDescriptor StaticCollectionMutation = new(
+        RuleIdentifiers.StaticCollectionMutation,
+        title: "Do not change a static collection that is not thread-safe without a lock",
+        messageFormat: "Static '{0}' ({1}, not thread-safe) is changed here through {2} without a lock: {3}; two threads changing it at once can lose entries, throw, or corrupt it for good",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "List, Dictionary, HashSet, Queue, Stack and the sorted and linked collections of System.Collections.Generic are safe " +
+                     "for concurrent reads only. A static one is shared by every thread of the process; changed by two threads at once " +
+                     "it can lose entries, throw, or corrupt its internal arrays (a corrupted Dictionary can make later lookups loop " +
+                     "forever). Reported where such a field is changed outside the static constructor and initializers, with no lock, " +
+                     "in a public static member (public static members must be thread-safe) or in a type that runs code on other " +
+                     "threads. Use ConcurrentDictionary (GetOrAdd for a cache) or take one lock around every access.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StaticCollectionMutation));
+
     public static readonly DiagnosticDescriptor NonVolatileFlagPoll = new(
         RuleIdentifiers.NonVolatileFlagPoll,
         title: "Do not poll a field that another thread sets in a loop without Volatile.Read or volatile",
@@ -693,5 +709,6 @@ public static class RuleCatalogue
         ExposedLockTarget,
         LockWithoutFinally,
         CheckThenActOnConcurrentCollection,
+        StaticCollectionMutation,
         NonVolatileFlagPoll);
 }
