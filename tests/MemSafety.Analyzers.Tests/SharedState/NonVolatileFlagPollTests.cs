@@ -313,6 +313,32 @@ public sealed class NonVolatileFlagPollTests
         }
         """);
 
+    // System.Private.Xml (XmlSqlBinaryReader.CheckTextIsWS), first runtime run: the if picks the result of a loop that
+    // ends either way, so the field does not decide whether it goes on.
+    [Fact]
+    public Task IfWhoseBothOutcomesLeaveTheLoop_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
+        class Reader
+        {
+            private bool _preserve;
+            private int _pos;
+            public void Scan() { _preserve = true; }
+            public int Kind(byte[] data)
+            {
+                var i = 0;
+                while (true)
+                {
+                    if (i < data.Length) { if (data[i] != 32) break; i++; continue; }
+                    if (_preserve) return 1;
+                    return 2;
+                }
+                while (true)
+                {
+                    if (_preserve) { return 3; } else { throw new System.InvalidOperationException(); }
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task AwaitOrYieldInTheLoop_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
         using System.Collections.Generic;

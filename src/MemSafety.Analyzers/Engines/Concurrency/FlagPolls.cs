@@ -336,7 +336,8 @@ internal static class FlagPolls
                 continue;
             if (operation is IConditionalOperation { Condition: var condition, WhenTrue: var whenTrue, WhenFalse: var whenFalse } conditional
                 && conditional.Parent is IBlockOperation or ILoopOperation or IConditionalOperation
-                && (LeavesLoop(whenTrue, loop) || whenFalse is not null && LeavesLoop(whenFalse, loop)))
+                && (LeavesLoop(whenTrue, loop) || whenFalse is not null && LeavesLoop(whenFalse, loop))
+                && StaysOnOneOutcome(conditional, loop))
             {
                 AddTests(condition, LeavesLoop(whenTrue, loop) ? BinaryOperatorKind.ConditionalOr : BinaryOperatorKind.ConditionalAnd, written, ref polls);
             }
@@ -344,6 +345,29 @@ internal static class FlagPolls
             foreach (var child in operation.ChildOperations)
                 stack.Push(child);
         }
+    }
+
+    // `if (_preserve) return A; return B;` leaves the loop either way: the test picks a result, not whether the loop goes
+    // on (System.Private.Xml's XmlSqlBinaryReader.CheckTextIsWS, wrong in the first runtime run). One outcome must stay.
+    private static bool StaysOnOneOutcome(IConditionalOperation conditional, ILoopOperation loop)
+    {
+        if (conditional.WhenFalse is { } whenFalse)
+            return !(Leaves(conditional.WhenTrue, loop) && Leaves(whenFalse, loop));
+        if (conditional.Parent is IBlockOperation { Operations: var operations })
+        {
+            var index = operations.IndexOf(conditional);
+            if (index >= 0 && index + 1 < operations.Length && Leaves(operations[index + 1], loop))
+                return false;
+        }
+
+        return true;
+    }
+
+    private static bool Leaves(IOperation branch, ILoopOperation loop)
+    {
+        while (branch is IBlockOperation { Operations: { Length: > 0 } operations })
+            branch = operations[operations.Length - 1];
+        return LeavesLoop(branch, loop) || branch is IThrowOperation or IExpressionStatementOperation { Operation: IThrowOperation };
     }
 
     private static bool LeavesLoop(IOperation branch, ILoopOperation loop)
