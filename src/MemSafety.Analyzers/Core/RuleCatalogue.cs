@@ -46,6 +46,9 @@ public static class RuleIdentifiers
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
+    public const string CheckThenActOnConcurrentCollection = "MSA6006";
+    public const string StaticCollectionMutation = "MSA6007";
+    public const string NonVolatileFlagPoll = "MSA6008";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -603,6 +606,50 @@ public static class RuleCatalogue
                      "release in the finally of a try that starts right after the acquire.",
         helpLinkUri: HelpLink(RuleIdentifiers.LockWithoutFinally));
 
+    public static readonly DiagnosticDescriptor CheckThenActOnConcurrentCollection = new(
+        RuleIdentifiers.CheckThenActOnConcurrentCollection,
+        title: "Do not check a concurrent collection and then act on what the check said",
+        messageFormat: "'{0}' and then '{1}' are two operations on '{2}', not one: {3}; {4}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Each method of ConcurrentDictionary, ConcurrentQueue, ConcurrentStack and ConcurrentBag is atomic; two calls " +
+                     "in a row are not. Between 'if (!d.ContainsKey(k))' and 'd[k] = v' another thread can add k, and the write " +
+                     "replaces its value; between 'TryGetValue' and an ignored 'TryAdd' it can add k, and the code goes on with " +
+                     "a value that is not in the dictionary (two callers, two different objects for one key); between a Count " +
+                     "or IsEmpty check and an ignored TryDequeue/TryTake/TryPop it can take the last item, and the out value is " +
+                     "the default. Use the single call that does both: TryAdd, GetOrAdd, AddOrUpdate, or test the Try method's result.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CheckThenActOnConcurrentCollection));
+
+    public static readonly DiagnosticDescriptor StaticCollectionMutation = new(
+        RuleIdentifiers.StaticCollectionMutation,
+        title: "Do not change a static collection that is not thread-safe without a lock",
+        messageFormat: "Static '{0}' ({1}, not thread-safe) is changed here through {2} without a lock: {3}; two threads changing it at once can lose entries, throw, or corrupt it for good",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "List, Dictionary, HashSet, Queue, Stack and the sorted and linked collections of System.Collections.Generic are safe " +
+                     "for concurrent reads only. A static one is shared by every thread of the process; changed by two threads at once " +
+                     "it can lose entries, throw, or corrupt its internal arrays (a corrupted Dictionary can make later lookups loop " +
+                     "forever). Reported where such a field is changed outside the static constructor and initializers, with no lock, " +
+                     "in a public static member (public static members must be thread-safe) or in a type that runs code on other " +
+                     "threads. Use ConcurrentDictionary (GetOrAdd for a cache) or take one lock around every access.",
+        helpLinkUri: HelpLink(RuleIdentifiers.StaticCollectionMutation));
+
+    public static readonly DiagnosticDescriptor NonVolatileFlagPoll = new(
+        RuleIdentifiers.NonVolatileFlagPoll,
+        title: "Do not poll a field that another thread sets in a loop without Volatile.Read or volatile",
+        messageFormat: "'{0}' is polled by this loop and set in {1}, but it is not volatile and not read with Volatile.Read: nothing in the loop is an acquire or a fence, so the .NET memory model lets the JIT read it once before the loop, and the loop may never see the write",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "The .NET memory model lets adjacent non-volatile reads of one location be coalesced. In a loop that only " +
+                     "reads and writes locals, fields and array elements (no call, lock, volatile access or Interlocked operation), " +
+                     "the JIT's optimizing tiers read a non-volatile field once and keep the value in a register: a loop waiting for " +
+                     "another thread to set the field spins forever. Read it with Volatile.Read (and write it with Volatile.Write), " +
+                     "or declare it volatile.",
+        helpLinkUri: HelpLink(RuleIdentifiers.NonVolatileFlagPoll));
+
     public static readonly DiagnosticDescriptor InconsistentlyGuardedField = new(
         RuleIdentifiers.InconsistentlyGuardedField,
         title: "Do not access a field without the lock that guards its writes elsewhere",
@@ -660,5 +707,8 @@ public static class RuleCatalogue
         StackViewEscape,
         InconsistentlyGuardedField,
         ExposedLockTarget,
-        LockWithoutFinally);
+        LockWithoutFinally,
+        CheckThenActOnConcurrentCollection,
+        StaticCollectionMutation,
+        NonVolatileFlagPoll);
 }

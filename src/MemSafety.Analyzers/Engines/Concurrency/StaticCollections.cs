@@ -1,0 +1,173 @@
+using System.Runtime.CompilerServices;
+using System.Threading;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Engines.Concurrency;
+
+/// <summary>Why a change of a static collection may run on two threads at once.</summary>
+internal enum StaticExposure : byte
+{
+    /// <summary>The changing member is static and visible outside the assembly: the Framework Design Guidelines require
+    /// public static members to be thread-safe, so callers may call it from any thread.</summary>
+    PublicStaticMember,
+    /// <summary>The type itself runs code on other threads or synchronises (a lock, Interlocked/Volatile, a volatile
+    /// field, Task.Run, new Thread, ThreadPool, Parallel, a Timer).</summary>
+    ConcurrentType,
+}
+
+/// <summary>
+/// Static collections of <c>System.Collections.Generic</c> that are not thread-safe (MSA6007): which change a call or an
+/// indexer write makes, whether a lock is visibly held there, and whether the code may run on two threads at once.
+/// A <c>Dictionary</c> changed by two threads can lose entries, throw, or corrupt its buckets so that a later lookup
+/// loops forever (the documented "Thread Safety" of these types: safe for concurrent reads only).
+/// </summary>
+internal sealed class StaticCollections
+{
+    private static readonly ConditionalWeakTable<Compilation, StaticCollections> Instances = new();
+
+    private readonly INamedTypeSymbol?[] _types;
+    private readonly INamedTypeSymbol? _threadStatic;
+
+    private StaticCollections(Compilation compilation)
+    {
+        _types = new[]
+        {
+            compilation.GetTypeByMetadataName("System.Collections.Generic.List`1"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.Dictionary`2"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.HashSet`1"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.Queue`1"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.Stack`1"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.SortedDictionary`2"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.SortedList`2"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.SortedSet`1"),
+            compilation.GetTypeByMetadataName("System.Collections.Generic.LinkedList`1"),
+        };
+        _threadStatic = compilation.GetTypeByMetadataName("System.ThreadStaticAttribute");
+    }
+
+    public static StaticCollections Of(Compilation compilation) => Instances.GetValue(compilation, static c => new StaticCollections(c));
+
+    /// <summary>Names of the methods that change these collections.</summary>
+    public static bool IsChangeName(string name) => name is "Add" or "AddRange" or "Insert" or "InsertRange" or "Remove" or "RemoveAt"
+        or "RemoveAll" or "RemoveRange" or "RemoveWhere" or "Clear" or "TryAdd" or "Enqueue" or "Dequeue" or "TryDequeue" or "Push"
+        or "Pop" or "TryPop" or "Sort" or "Reverse" or "AddFirst" or "AddLast" or "RemoveFirst" or "RemoveLast" or "UnionWith"
+        or "IntersectWith" or "ExceptWith" or "SymmetricExceptWith" or "TrimExcess" or "EnsureCapacity";
+
+    /// <summary>The static collection field the change is made on (the receiver must be the field itself), or null.</summary>
+    public IFieldSymbol? ChangedField(IOperation? receiver)
+    {
+        while (receiver is IConversionOperation { IsImplicit: true } conversion)
+            receiver = conversion.Operand;
+        if (receiver is not IFieldReferenceOperation { Field: { IsStatic: true, IsConst: false } field }
+            || field.DeclaringSyntaxReferences.IsEmpty || !IsUnsafeCollection(field.Type))
+        {
+            return null;
+        }
+
+        foreach (var attribute in field.GetAttributes())
+        {
+            if (SymbolEqualityComparer.Default.Equals(attribute.AttributeClass, _threadStatic))
+                return null;
+        }
+
+        return field;
+    }
+
+    private bool IsUnsafeCollection(ITypeSymbol type)
+    {
+        foreach (var known in _types)
+        {
+            if (known is not null && SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, known))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether a lock may be held at <paramref name="operation"/>: inside a <c>lock</c>, or in a function that
+    /// takes a lock by a call (Monitor, ReaderWriterLockSlim, SemaphoreSlim, SpinLock, Mutex, Lock): its regions are
+    /// MSA6001's business, and a change under any lock is left alone.</summary>
+    public static bool MayHoldLock(IOperation operation, ISymbol containingSymbol, CancellationToken cancellationToken)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            if (parent is ILockOperation)
+                return true;
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                break;
+        }
+
+        if (containingSymbol is IMethodSymbol method && method.GetAttributes() is { Length: > 0 } attributes)
+        {
+            foreach (var attribute in attributes)
+            {
+                // [MethodImpl(MethodImplOptions.Synchronized)] (0x20): the method runs under a lock on the type.
+                if (attribute.AttributeClass?.Name == "MethodImplAttribute" && attribute.ConstructorArguments.Length == 1
+                    && attribute.ConstructorArguments[0].Value is short or int && (System.Convert.ToInt32(attribute.ConstructorArguments[0].Value) & 0x20) != 0)
+                {
+                    return true;
+                }
+            }
+        }
+
+        foreach (var reference in containingSymbol.DeclaringSyntaxReferences)
+        {
+            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            {
+                if (node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "EnterReadLock" or "EnterWriteLock" or "EnterUpgradeableReadLock"
+                    or "Wait" or "WaitAsync" or "WaitOne" or "EnterScope" or "Enter" or "TryEnter" })
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>Why the member holding the change may run on two threads at once, or null when nothing shows it.</summary>
+    public static StaticExposure? Exposure(ISymbol member, INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        if (member.IsStatic && IsVisibleOutside(member) && member is not IMethodSymbol { MethodKind: MethodKind.StaticConstructor })
+            return StaticExposure.PublicStaticMember;
+        if (member is IMethodSymbol { MethodKind: MethodKind.PropertyGet or MethodKind.PropertySet, AssociatedSymbol: { IsStatic: true } property } && IsVisibleOutside(property))
+            return StaticExposure.PublicStaticMember;
+        return RunsConcurrently(type, cancellationToken) ? StaticExposure.ConcurrentType : null;
+    }
+
+    private static bool IsVisibleOutside(ISymbol symbol)
+    {
+        for (var current = symbol; current is not null and not INamespaceSymbol; current = current.ContainingSymbol)
+        {
+            if (current.DeclaredAccessibility is not (Accessibility.Public or Accessibility.Protected or Accessibility.ProtectedOrInternal))
+                return false;
+        }
+
+        return true;
+    }
+
+    // The RacerD gate from syntax: a lock or lock type, a lock-free primitive, or an entry point to another thread.
+    private static bool RunsConcurrently(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        if (LockSignals.TakesLocks(type, cancellationToken))
+            return true;
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            var root = reference.GetSyntax(cancellationToken);
+            foreach (var node in root.DescendantNodesAndTokens(n => n == root || n is not BaseTypeDeclarationSyntax))
+            {
+                if (node.IsKind(SyntaxKind.VolatileKeyword)
+                    || node.AsNode() is IdentifierNameSyntax { Identifier.ValueText: "Interlocked" or "Volatile" or "Thread" or "ThreadPool" or "Parallel" or "Timer" or "AsParallel" }
+                    || node.AsNode() is MemberAccessExpressionSyntax { Expression: IdentifierNameSyntax { Identifier.ValueText: "Task" }, Name.Identifier.ValueText: "Run" or "Factory" })
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+}

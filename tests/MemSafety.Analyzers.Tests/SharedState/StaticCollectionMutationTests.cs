@@ -1,0 +1,258 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Rules.SharedState;
+using MemSafety.Analyzers.Tests.Verification;
+
+namespace MemSafety.Analyzers.Tests.SharedState;
+
+public sealed class StaticCollectionMutationTests
+{
+    // ------------------------------------------------------------------ reported
+
+    [Fact]
+    public Task PublicStaticCacheFilledWithoutALock_MessageNamesTheMember()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System.Collections.Generic;
+            public static class Names
+            {
+                private static readonly Dictionary<int, string> s_cache = new();
+                public static string Of(int id)
+                {
+                    if (!s_cache.TryGetValue(id, out var name))
+                    {
+                        name = id.ToString();
+                        {|#0:s_cache[id] = name|};
+                    }
+                    return name;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6007", 0).WithMessage(
+            "Static 's_cache' (Dictionary, not thread-safe) is changed here through its indexer without a lock: 'Of' is public and static, and public static members may be called from any thread; two threads changing it at once can lose entries, throw, or corrupt it for good"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task InstanceMemberOfATypeThatStartsTasks_MessageSaysConcurrentType()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System.Collections.Generic;
+            using System.Threading.Tasks;
+            class Crawler
+            {
+                private static readonly HashSet<string> s_seen = new();
+                public Task CrawlAsync(string url) => Task.Run(() => Visit(url));
+                private void Visit(string url) { {|#0:s_seen.Add(url)|}; }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6007", 0).WithMessage(
+            "Static 's_seen' (HashSet, not thread-safe) is changed here through Add() without a lock: 'Crawler' runs code on other threads or synchronises, so its members may run at the same time; two threads changing it at once can lose entries, throw, or corrupt it for good"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ListQueueStackInPublicStaticMethodsAndProperty_Reported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        public class Registry
+        {
+            private static List<string> s_names = new();
+            private static readonly Queue<int> s_pending = new();
+            private static readonly Stack<int> s_free = new();
+            public static void Register(string name) => [|s_names.Add(name)|];
+            public static void Post(int id) { [|s_pending.Enqueue(id)|]; }
+            public static int Rent => [|s_free.Pop()|];
+            public static void Reset() { [|s_names.Clear()|]; }
+        }
+        """);
+
+    [Fact]
+    public Task TypeWithALockElsewhere_UnlockedChangeReported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        class Pool
+        {
+            private static readonly object s_gate = new();
+            private static readonly List<byte[]> s_buffers = new();
+            internal static byte[] Rent() { lock (s_gate) { if (s_buffers.Count > 0) { var b = s_buffers[0]; s_buffers.RemoveAt(0); return b; } } return new byte[64]; }
+            internal static void Return(byte[] b) => [|s_buffers.Add(b)|];
+        }
+        """);
+
+    [Fact]
+    public Task PartialClassAndNestedType_Reported()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System.Collections.Generic;
+            public partial class Events
+            {
+                private static readonly List<string> s_log = new();
+                public class Sink
+                {
+                    private static readonly Dictionary<string, int> s_counts = new();
+                    public static void Count(string name) { [|s_counts[name] = 1|]; }
+                }
+            }
+            """);
+        test.Sources.Add("""
+            public partial class Events
+            {
+                public static void Log(string line) { [|s_log.Add(line)|]; }
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task SortedAndLinkedCollections_Reported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        public static class Tables
+        {
+            private static readonly SortedDictionary<int, int> s_sorted = new();
+            private static readonly LinkedList<int> s_recent = new();
+            public static void Touch(int key) { [|s_sorted.Remove(key)|]; [|s_recent.AddFirst(key)|]; }
+        }
+        """);
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task FilledInTheStaticConstructorAndInitializers_ThenOnlyRead_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        public static class Keywords
+        {
+            private static readonly HashSet<string> s_words = new() { "if", "else" };
+            private static readonly Dictionary<string, int> s_ids = Build();
+            static Keywords() { s_words.Add("while"); }
+            private static Dictionary<string, int> Build() { var d = new Dictionary<string, int>(); d.Add("a", 1); return d; }
+            public static bool IsKeyword(string s) => s_words.Contains(s) && s_ids.ContainsKey(s);
+        }
+        """);
+
+    [Fact]
+    public Task ChangesUnderLocks_NoDiagnostic()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System.Collections.Generic;
+            using System.Runtime.CompilerServices;
+            using System.Threading;
+            public static class Caches
+            {
+                private static readonly Lock s_gate = new();
+                private static readonly object s_other = new();
+                private static readonly ReaderWriterLockSlim s_rw = new();
+                private static readonly List<int> s_items = new();
+                public static void A(int x) { lock (s_gate) { s_items.Add(x); } }
+                public static void B(int x) { lock (s_other) s_items.Add(x); }
+                public static void C(int x) { s_rw.EnterWriteLock(); try { s_items.Add(x); } finally { s_rw.ExitWriteLock(); } }
+                [MethodImpl(MethodImplOptions.Synchronized)]
+                public static void D(int x) { s_items.Add(x); }
+            }
+            """);
+        test.ReferenceSet = ReferenceSet.Net100;
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task InternalStaticInATypeWithoutConcurrency_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        static class Program
+        {
+            private static readonly List<string> s_args = new();
+            internal static void Remember(string a) => s_args.Add(a);
+            public static void Main(string[] args) { foreach (var a in args) Remember(a); }
+        }
+        """);
+
+    [Fact]
+    public Task InstanceFieldsThreadStaticAndConcurrentCollections_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.Collections.Concurrent;
+        using System.Collections.Generic;
+        public class Holder
+        {
+            private readonly List<int> _own = new();
+            [ThreadStatic] private static List<int> t_scratch;
+            private static readonly ConcurrentDictionary<int, int> s_map = new();
+            public void Add(int x) => _own.Add(x);
+            public static void Scratch(int x) { (t_scratch ??= new List<int>()).Add(x); t_scratch.Add(x); }
+            public static void Put(int x) { s_map[x] = x; s_map.TryAdd(x, x); }
+        }
+        """);
+
+    [Fact]
+    public Task ReadsAndAReplacedField_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        public static class Snapshot
+        {
+            private static List<int> s_current = new();
+            // Copy-on-write: a new list is published, the old one is never changed again.
+            public static void Add(int x) { var next = new List<int>(s_current); next.Add(x); s_current = next; }
+            public static int Count => s_current.Count;
+            public static bool Has(int x) => s_current.Contains(x);
+        }
+        """);
+
+    [Fact]
+    public Task LocalOrParameterCollection_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+        public static class Work
+        {
+            public static void Fill(List<int> into) { into.Add(1); }
+            public static List<int> Make() { var l = new List<int>(); Task.Run(() => 0).Wait(); l.Add(2); return l; }
+        }
+        """);
+
+    // ------------------------------------------------------------------ evidence
+
+    // Dictionary changed by several threads at once: on .NET 10 it throws, loses entries or corrupts its buckets.
+    [Fact]
+    public void Behaviour_StaticDictionaryChangedByTwoThreads_IsCorrupted_LockedOneIsExact()
+    {
+        const string Program = """
+            using System;
+            using System.Collections.Generic;
+            using System.Threading;
+            public static class Cache
+            {
+                private static readonly object s_gate = new object();
+                private static Dictionary<int, int> s_map = new Dictionary<int, int>();
+                public static void Reset() { s_map = new Dictionary<int, int>(); }
+                public static void Put(int key) { s_map[key] = key; }
+                public static void PutLocked(int key) { lock (s_gate) { s_map[key] = key; } }
+                public static int Count => s_map.Count;
+            }
+            static class Program
+            {
+                // Four threads add disjoint keys; rounds go on until the count is wrong or an add throws (at most 200 rounds).
+                static string Rounds(bool locked)
+                {
+                    const int PerThread = 20_000;
+                    for (var round = 0; round < 200; round++)
+                    {
+                        Cache.Reset();
+                        var failed = 0;
+                        var threads = new Thread[4];
+                        using var start = new Barrier(threads.Length);
+                        for (var t = 0; t < threads.Length; t++)
+                        {
+                            var first = t * PerThread;
+                            threads[t] = new Thread(() =>
+                            {
+                                start.SignalAndWait();
+                                try { for (var i = 0; i < PerThread; i++) { if (locked) Cache.PutLocked(first + i); else Cache.Put(first + i); } }
+                                catch (Exception) { Interlocked.Increment(ref failed); }
+                            });
+                            threads[t].Start();
+                        }
+                        foreach (var thread in threads) thread.Join();
+                        if (failed > 0 || Cache.Count != threads.Length * PerThread)
+                            return "corrupted";
+                    }
+                    return "exact";
+                }
+                public static string Run() => Rounds(locked: false) + ";" + Rounds(locked: true);
+            }
+            """;
+        Assert.Equal("corrupted;exact", Behaviour.RunInOwnProcess(Program));
+    }
+}
