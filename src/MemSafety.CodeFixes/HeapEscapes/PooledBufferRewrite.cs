@@ -50,6 +50,10 @@ internal static class PooledBufferRewrite
                 return null;
             if (scratch.Statement.Syntax is not LocalDeclarationStatementSyntax { Parent: BlockSyntax block } statement)
                 return null;
+            // The rewrite moves whole lines: the declaration must have its lines to itself, and the block's closing
+            // brace its own line (`() => { var b = new byte[n]; }` on one line gets no fix).
+            if (!OwnsItsLines(statement) || !StartsALine(block.CloseBraceToken))
+                return null;
             var uses = SpanUses.Classify(scratch.Local, scratch.Root, scratch.Function);
             if (uses is null)
                 return null;
@@ -74,6 +78,28 @@ internal static class PooledBufferRewrite
 
             return new Plan { Scratch = scratch, Uses = uses, Statement = statement, Block = block };
         }
+    }
+
+    private static bool OwnsItsLines(StatementSyntax statement)
+    {
+        var next = statement.GetLastToken().GetNextToken();
+        return StartsALine(statement.GetFirstToken()) && (next.RawKind == 0 || StartsALine(next));
+    }
+
+    /// <summary>Only whitespace before the token on its line.</summary>
+    private static bool StartsALine(SyntaxToken token)
+    {
+        var text = token.SyntaxTree?.GetText();
+        if (text is null)
+            return false;
+        var line = text.Lines.GetLineFromPosition(token.SpanStart);
+        for (var i = line.Start; i < token.SpanStart; i++)
+        {
+            if (!char.IsWhiteSpace(text[i]))
+                return false;
+        }
+
+        return true;
     }
 
     /// <summary>MSA1003 reports without asking: the allocation is worth knowing about on any target. The rewrite

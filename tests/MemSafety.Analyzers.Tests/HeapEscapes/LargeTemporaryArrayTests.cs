@@ -145,6 +145,22 @@ public sealed class LargeTemporaryArrayTests
         "class C { int M() { var big = [|new int[50000]|]; var copy = (int[])big.Clone(); return copy.Length; } }");
 
     [Fact]
+    // The rewrite moves whole lines into a try: a block written on one line has none to move (found by the fuzzer).
+    public Task DeclarationSharesItsLine_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
+        """
+        using System;
+        using System.IO;
+        class C
+        {
+            static void M(Stream s)
+            {
+                Action read = () => { var buffer = [|new byte[128 * 1024]|]; s.Read(buffer, 0, buffer.Length); };
+                read();
+            }
+        }
+        """);
+
+    [Fact]
     public Task LocalFunctionInBlock_ReportedWithoutFix() => Verify<LargeTemporaryArrayAnalyzer, MemSafety.CodeFixes.HeapEscapes.LargeTemporaryArrayFix>.NoFixAsync(
         "class C { int M() { var big = [|new int[50000]|]; big[0] = Two(); return big[0]; static int Two() => 2; } }");
 
