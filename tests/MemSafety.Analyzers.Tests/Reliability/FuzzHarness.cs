@@ -105,15 +105,35 @@ public static class FuzzHarness
         return solution.GetDocument(documentId)!;
     }
 
+    /// <summary>A project like <see cref="CreateDocument"/>'s with several files.</summary>
+    public static Project CreateProject(AdhocWorkspace workspace, IEnumerable<(string Name, string Text)> files)
+    {
+        var first = true;
+        Project? project = null;
+        foreach (var (name, text) in files)
+        {
+            if (first)
+            {
+                project = CreateDocument(workspace, text).Project;
+                first = false;
+                continue;
+            }
+
+            project = project!.AddDocument(name, SourceText.From(text), filePath: "/Fuzz/" + name).Project;
+        }
+
+        return project ?? throw new ArgumentException("no file", nameof(files));
+    }
+
     /// <summary>Every analyzer's diagnostics on the project, and each analyzer exception (or AD0001) as text.</summary>
-    public static async Task<(ImmutableArray<Diagnostic> Diagnostics, IReadOnlyList<string> Exceptions)> AnalyzeAsync(Project project, CancellationToken token)
+    public static async Task<(ImmutableArray<Diagnostic> Diagnostics, IReadOnlyList<string> Exceptions)> AnalyzeAsync(Project project, CancellationToken token, bool concurrent = true)
     {
         var compilation = (await project.GetCompilationAsync(token))!;
         var exceptions = new ConcurrentQueue<string>();
         var options = new CompilationWithAnalyzersOptions(
             new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(s_options)),
             onAnalyzerException: (exception, analyzer, _) => exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
-            concurrentAnalysis: true, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: false);
+            concurrentAnalysis: concurrent, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: false);
         var diagnostics = await compilation.WithAnalyzers(s_analyzers, options).GetAnalyzerDiagnosticsAsync(token);
         var failures = exceptions.Distinct().Concat(diagnostics.Where(d => d.Id == "AD0001").Select(d => "AD0001: " + d.GetMessage())).ToList();
         return (diagnostics, failures);
