@@ -1,0 +1,462 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Rules.UnsafePointers;
+using MemSafety.Analyzers.Tests.Verification;
+using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.GCHandleLifetimeAnalyzer>;
+
+namespace MemSafety.Analyzers.Tests.UnsafePointers;
+
+public sealed class GCHandleLifetimeTests
+{
+    // ------------------------------------------------------------------ reported: not freed
+
+    [Fact]
+    public Task NeverFreed() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static long Address(byte[] buffer)
+            {
+                var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                return handle.AddrOfPinnedObject().ToInt64();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task EarlyReturnSkipsFree() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static bool Write(byte[] buffer)
+            {
+                GCHandle handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                if (buffer.Length == 0)
+                    return false;
+                handle.Free();
+                return true;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CallBeforeFreeCanThrow() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static void Write(byte[] buffer)
+            {
+                var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                Send(handle.AddrOfPinnedObject(), buffer.Length);
+                handle.Free();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task MessageNamesTheThrowingCall()
+    {
+        var test = Verify<GCHandleLifetimeAnalyzer>.Test("""
+            using System;
+            using System.Runtime.InteropServices;
+            class C
+            {
+                static void Send(IntPtr p, int n) { }
+
+                static void Write(byte[] buffer)
+                {
+                    var handle = {|#0:GCHandle.Alloc(buffer, GCHandleType.Pinned)|};
+                    IntPtr p = handle.AddrOfPinnedObject();
+                    {|#1:Send(p, buffer.Length)|};
+                    handle.Free();
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5007", 0).WithAdditionalLocation(1).WithMessage(
+            "GCHandle 'handle' from GCHandle.Alloc is not freed if 'Send(p, buffer.Length)' at line 11 throws: the exception leaves the method with the handle allocated, and nothing else can free it: the pinned object stays alive, and where it is (the GC compacts around it), until the process exits; free the handle in a finally"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task MessageSaysWhereANormalPathLeaves()
+    {
+        var test = Verify<GCHandleLifetimeAnalyzer>.Test("""
+            using System.Runtime.InteropServices;
+            class C
+            {
+                static object Keep(object o)
+                {
+                    var handle = {|#0:GCHandle.Alloc(o)|};
+                    if (o is string)
+                        return handle.Target;
+                    handle.Free();
+                    return o;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5007", 0).WithMessage(
+            "GCHandle 'handle' from GCHandle.Alloc is still allocated where the method returns at line 8, and nothing else can free it: the object it holds stays alive until the process exits; free the handle in a finally"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task AllocatedInLoopFreedOnlyAfterIt() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void M(object[] items)
+            {
+                GCHandle handle = default;
+                foreach (var item in items)
+                {
+                    handle = [|GCHandle.Alloc(item, GCHandleType.Weak)|];
+                }
+
+                if (handle.IsAllocated)
+                    handle.Free();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task FinallyThatDoesNotFreeIt_ReportedForTheNormalPath() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int Count;
+
+            static void M(byte[] buffer)
+            {
+                var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                try
+                {
+                    Count += buffer.Length;
+                }
+                finally
+                {
+                    Count--;
+                }
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ reported: freed handle used, unpinned address
+
+    [Fact]
+    public Task AddrOfPinnedObjectAfterFree() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static IntPtr M(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                handle.Free();
+                return [|handle.AddrOfPinnedObject()|];
+            }
+        }
+        """);
+
+    [Fact]
+    public Task TargetAfterFreeOnBothBranches() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static object M(object o, bool early)
+            {
+                var handle = GCHandle.Alloc(o);
+                if (early)
+                    handle.Free();
+                else
+                    handle.Free();
+                return [|handle.Target|];
+            }
+        }
+        """);
+
+    [Fact]
+    public Task FreedTwice() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void M(object o)
+            {
+                var handle = GCHandle.Alloc(o);
+                object target = handle.Target;
+                handle.Free();
+                if (target is string)
+                {
+                    [|handle.Free()|];
+                }
+            }
+        }
+        """);
+
+    // On the normal path the finally's Free is a second one, but an exception from WriteLine reaches it with the handle
+    // allocated: the analysis joins the finally's paths and reports only a Free that every path reaches freed.
+    [Fact]
+    public Task FreedInTryAndInFinally_NotReportedYet() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void M(object o)
+            {
+                var handle = GCHandle.Alloc(o);
+                try
+                {
+                    System.Console.WriteLine(handle.Target);
+                    handle.Free();
+                }
+                finally
+                {
+                    handle.Free();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AddrOfPinnedObjectOnNormalHandle()
+    {
+        var test = Verify<GCHandleLifetimeAnalyzer>.Test("""
+            using System;
+            using System.Runtime.InteropServices;
+            class C
+            {
+                static long M(int[] values)
+                {
+                    var handle = {|#1:GCHandle.Alloc(values)|};
+                    try
+                    {
+                        return {|#0:handle.AddrOfPinnedObject()|}.ToInt64();
+                    }
+                    finally
+                    {
+                        handle.Free();
+                    }
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5007", 0).WithAdditionalLocation(1).WithMessage(
+            "GCHandle 'handle' is allocated as GCHandleType.Normal on every path to here ('GCHandle.Alloc(values)' at line 7): AddrOfPinnedObject throws InvalidOperationException for a handle that is not Pinned; allocate it with GCHandleType.Pinned"));
+        return test.RunAsync();
+    }
+
+    // ------------------------------------------------------------------ not reported
+
+    [Fact]
+    public Task FreedInFinally_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static void Write(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    Send(handle.AddrOfPinnedObject(), buffer.Length);
+                }
+                finally
+                {
+                    handle.Free();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task FreedInFinallyUnderIsAllocated_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static void Write(byte[] buffer)
+            {
+                GCHandle handle = default;
+                try
+                {
+                    handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                    Send(handle.AddrOfPinnedObject(), buffer.Length);
+                }
+                finally
+                {
+                    if (handle.IsAllocated)
+                        handle.Free();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NoCallBetweenAllocAndFree_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static long M(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                long address = handle.AddrOfPinnedObject().ToInt64();
+                handle.Free();
+                return address;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task StoredInField_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class Pin
+        {
+            private GCHandle _handle;
+
+            void Start(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                _handle = handle;
+            }
+
+            void Stop() => _handle.Free();
+        }
+        """);
+
+    [Fact]
+    public Task ConvertedToIntPtrForACallback_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Register(IntPtr state) { }
+
+            static void M(object state)
+            {
+                var handle = GCHandle.Alloc(state);
+                Register(GCHandle.ToIntPtr(handle));
+            }
+        }
+        """);
+
+    [Fact]
+    public Task Returned_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static GCHandle Pin(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                System.Console.WriteLine(buffer.Length);
+                return handle;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task FreedOnOneBranchOnly_TargetAfter_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static object M(object o, bool done)
+            {
+                var handle = GCHandle.Alloc(o);
+                if (done)
+                    handle.Free();
+                object result = handle.IsAllocated ? handle.Target : null;
+                if (handle.IsAllocated)
+                    handle.Free();
+                return result;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task PinnedTypeNotConstant_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static long M(int[] values, GCHandleType type)
+            {
+                var handle = GCHandle.Alloc(values, type);
+                try
+                {
+                    return handle.AddrOfPinnedObject().ToInt64();
+                }
+                finally
+                {
+                    handle.Free();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ReallocatedAfterFree_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static long M(byte[] a, byte[] b)
+            {
+                var handle = GCHandle.Alloc(a, GCHandleType.Pinned);
+                long x = handle.AddrOfPinnedObject().ToInt64();
+                handle.Free();
+                handle = GCHandle.Alloc(b, GCHandleType.Pinned);
+                x += handle.AddrOfPinnedObject().ToInt64();
+                handle.Free();
+                return x;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CatchAllFreesAndRethrows_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p) { }
+
+            static void M(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    Send(handle.AddrOfPinnedObject());
+                }
+                catch
+                {
+                    handle.Free();
+                    throw;
+                }
+
+                handle.Free();
+            }
+        }
+        """);
+
+    [Fact]
+    public Task UsedInLambda_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static Action M(object o)
+            {
+                var handle = GCHandle.Alloc(o);
+                return () => handle.Free();
+            }
+        }
+        """);
+}
