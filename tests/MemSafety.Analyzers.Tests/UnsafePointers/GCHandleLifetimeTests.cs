@@ -1,6 +1,7 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.UnsafePointers;
 using MemSafety.Analyzers.Tests.Verification;
+using FixCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.GCHandleLifetimeAnalyzer, MemSafety.CodeFixes.UnsafePointers.GCHandleLifetimeFix>;
 using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.GCHandleLifetimeAnalyzer>;
 
 namespace MemSafety.Analyzers.Tests.UnsafePointers;
@@ -10,7 +11,7 @@ public sealed class GCHandleLifetimeTests
     // ------------------------------------------------------------------ reported: not freed
 
     [Fact]
-    public Task NeverFreed() => VerifyCS.AnalyzerAsync("""
+    public Task NeverFreed_NoFix() => FixCS.NoFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -24,7 +25,7 @@ public sealed class GCHandleLifetimeTests
         """);
 
     [Fact]
-    public Task EarlyReturnSkipsFree() => VerifyCS.AnalyzerAsync("""
+    public Task EarlyReturnSkipsFree_FreedInFinally() => FixCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -40,10 +41,33 @@ public sealed class GCHandleLifetimeTests
                 return true;
             }
         }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static bool Write(byte[] buffer)
+            {
+                GCHandle handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    if (buffer.Length == 0)
+                        return false;
+                }
+                finally
+                {
+                    handle.Free();
+                }
+
+                return true;
+            }
+        }
         """);
 
     [Fact]
-    public Task CallBeforeFreeCanThrow() => VerifyCS.AnalyzerAsync("""
+    public Task CallBeforeFreeCanThrow_FreedInFinally() => FixCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -53,8 +77,159 @@ public sealed class GCHandleLifetimeTests
             static void Write(byte[] buffer)
             {
                 var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                // the native side reads the pinned buffer
                 Send(handle.AddrOfPinnedObject(), buffer.Length);
                 handle.Free();
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static void Write(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    // the native side reads the pinned buffer
+                    Send(handle.AddrOfPinnedObject(), buffer.Length);
+                }
+                finally
+                {
+                    handle.Free();
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AssignedAllocation_FreedInFinally() => FixCS.CodeFixAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Describe(object o)
+            {
+                GCHandle handle;
+                handle = [|GCHandle.Alloc(o)|];
+                System.Console.WriteLine(handle.Target);
+                handle.Free();
+            }
+        }
+        """, """
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Describe(object o)
+            {
+                GCHandle handle;
+                handle = GCHandle.Alloc(o);
+                try
+                {
+                    System.Console.WriteLine(handle.Target);
+                }
+                finally
+                {
+                    handle.Free();
+                }
+            }
+        }
+        """);
+
+    // Moved into the try, 'text' would be out of scope at the return.
+    [Fact]
+    public Task LocalDeclaredBeforeFreeUsedAfter_NoFix() => FixCS.NoFixAsync("""
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static string Describe(object o)
+            {
+                var handle = [|GCHandle.Alloc(o)|];
+                string text = handle.Target.ToString();
+                handle.Free();
+                return text;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task FixAll_TwoMethods() => FixCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p) { }
+
+            static void A(byte[] buffer)
+            {
+                var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                Send(handle.AddrOfPinnedObject());
+                handle.Free();
+            }
+
+            static void B(byte[] buffer)
+            {
+                var pin = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                Send(pin.AddrOfPinnedObject());
+                Send(pin.AddrOfPinnedObject() + 1);
+                pin.Free();
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p) { }
+
+            static void A(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    Send(handle.AddrOfPinnedObject());
+                }
+                finally
+                {
+                    handle.Free();
+                }
+            }
+
+            static void B(byte[] buffer)
+            {
+                var pin = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    Send(pin.AddrOfPinnedObject());
+                    Send(pin.AddrOfPinnedObject() + 1);
+                }
+                finally
+                {
+                    pin.Free();
+                }
+            }
+        }
+        """);
+
+    // Freed in the finally, the early return would hand the caller the address of an object no longer pinned.
+    [Fact]
+    public Task PinnedAddressReturnedOnAPathWithoutFree_NoFix() => FixCS.NoFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p) { }
+
+            static IntPtr M(byte[] buffer, bool keep)
+            {
+                var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];
+                IntPtr p = handle.AddrOfPinnedObject();
+                if (keep)
+                    return p;
+                handle.Free();
+                return IntPtr.Zero;
             }
         }
         """);
@@ -106,7 +281,7 @@ public sealed class GCHandleLifetimeTests
     }
 
     [Fact]
-    public Task AllocatedInLoopFreedOnlyAfterIt() => VerifyCS.AnalyzerAsync("""
+    public Task AllocatedInLoopFreedOnlyAfterIt_NoFix() => FixCS.NoFixAsync("""
         using System.Runtime.InteropServices;
         class C
         {
@@ -125,7 +300,7 @@ public sealed class GCHandleLifetimeTests
         """);
 
     [Fact]
-    public Task FinallyThatDoesNotFreeIt_ReportedForTheNormalPath() => VerifyCS.AnalyzerAsync("""
+    public Task FinallyThatDoesNotFreeIt_ReportedForTheNormalPath_NoFix() => FixCS.NoFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C

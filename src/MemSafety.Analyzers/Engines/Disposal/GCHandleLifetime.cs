@@ -169,8 +169,12 @@ public sealed class GCHandleLifetime
             writes.Add((declarator, initializer.Value, declarator.Syntax));
         foreach (var write in facts.WritesTo(local))
         {
-            if (write.Parent is not ISimpleAssignmentOperation assignment || assignment.Target != write)
+            if (write.Parent is not ISimpleAssignmentOperation assignment || assignment.Target != write
+                || !SymbolEqualityComparer.Default.Equals(FunctionOf(write), function))
+            {
                 return null;
+            }
+
             writes.Add((assignment, assignment.Value, write.Syntax));
         }
 

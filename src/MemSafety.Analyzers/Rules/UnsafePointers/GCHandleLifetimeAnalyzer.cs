@@ -21,20 +21,54 @@ public sealed class GCHandleLifetimeAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.GCHandleLifetime);
 
-    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(Analyze, OperationKind.VariableDeclarator);
-
-    private static void Analyze(OperationAnalysisContext context)
+    // Each defect is reported from the operation it is reported at (the Alloc call, the use), so that it is local to it.
+    protected override void Register(AnalysisContext context)
     {
-        var declarator = (IVariableDeclaratorOperation)context.Operation;
-        if (!GCHandleLifetime.IsGCHandle(declarator.Symbol.Type)
-            || GCHandleLifetime.Analyze(declarator.Symbol, declarator, context.CancellationToken) is not { } lifetime)
-        {
-            return;
-        }
+        context.RegisterOperationAction(AnalyzeInvocation, OperationKind.Invocation);
+        context.RegisterOperationAction(AnalyzeTarget, OperationKind.PropertyReference);
+    }
 
-        var name = declarator.Symbol.Name;
+    private static void AnalyzeInvocation(OperationAnalysisContext context)
+    {
+        var invocation = (IInvocationOperation)context.Operation;
+        var method = invocation.TargetMethod;
+        if (method.Name is not ("Alloc" or "Free" or "AddrOfPinnedObject") || !GCHandleLifetime.IsGCHandle(method.ContainingType))
+            return;
+        var local = method.IsStatic ? AllocatedInto(invocation) : (invocation.Instance as ILocalReferenceOperation)?.Local;
+        if (local is not null)
+            Report(context, local, invocation);
+    }
+
+    private static void AnalyzeTarget(OperationAnalysisContext context)
+    {
+        var property = (IPropertyReferenceOperation)context.Operation;
+        if (property.Property.Name == "Target" && property.Instance is ILocalReferenceOperation reference && GCHandleLifetime.IsGCHandle(reference.Type))
+            Report(context, reference.Local, property);
+    }
+
+    /// <summary>The local that <c>GCHandle.Alloc(…)</c> initializes or is assigned to.</summary>
+    private static ILocalSymbol? AllocatedInto(IOperation alloc)
+    {
+        var value = alloc;
+        while (value.Parent is IConversionOperation { OperatorMethod: null } conversion)
+            value = conversion;
+        return value.Parent switch
+        {
+            IVariableInitializerOperation { Parent: IVariableDeclaratorOperation declarator } => declarator.Symbol,
+            ISimpleAssignmentOperation { Target: ILocalReferenceOperation target } assignment when assignment.Value == value => target.Local,
+            _ => null,
+        };
+    }
+
+    private static void Report(OperationAnalysisContext context, ILocalSymbol local, IOperation site)
+    {
+        if (GCHandleLifetime.Analyze(local, site, context.CancellationToken) is not { } lifetime)
+            return;
+        var name = local.Name;
         foreach (var defect in lifetime.Defects)
         {
+            if (defect.Site.Syntax != site.Syntax)
+                continue;
             var text = defect.Kind switch
             {
                 GCHandleDefectKind.NotFreed =>
