@@ -634,4 +634,119 @@ public sealed class GCHandleLifetimeTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ run-time evidence (.NET 10 test host)
+
+    private const string LeakProbe = """
+        using System;
+        using System.Runtime.CompilerServices;
+        using System.Runtime.InteropServices;
+        static class Program
+        {
+            static int Sum;
+
+            static void Send(IntPtr p, int n)
+            {
+                if (n == 3)
+                    throw new InvalidOperationException("device busy");
+            }
+
+            static void Write(byte[] buffer)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                Send(handle.AddrOfPinnedObject(), buffer.Length);
+                Sum += buffer.Length;
+                handle.Free();
+            }
+
+            [MethodImpl(MethodImplOptions.NoInlining)]
+            static WeakReference Attempt(int n, ref int failures)
+            {
+                var buffer = new byte[n];
+                try { Write(buffer); } catch (InvalidOperationException) { failures++; }
+                return new WeakReference(buffer);
+            }
+
+            static string Run()
+            {
+                int failures = 0, alive = 0;
+                var buffers = new WeakReference[6];
+                for (int n = 1; n <= 6; n++)
+                    buffers[n - 1] = Attempt(n, ref failures);
+                GC.Collect();
+                GC.WaitForPendingFinalizers();
+                GC.Collect();
+                foreach (var buffer in buffers)
+                {
+                    if (buffer.IsAlive)
+                        alive++;
+                }
+
+                return Sum + ":" + failures + ":" + alive;
+            }
+        }
+        """;
+
+    // A pinned handle is a strong root: the buffer whose Send threw is still reachable after a full collection in the
+    // original (its handle was never freed), and collected like the others once the fix frees it in the finally. Sum and
+    // failures are the same. Own process: the result depends on what the collector finds (FLAKY-TEST RULE).
+    [Fact]
+    public async Task Fix_FreesTheHandleAnExceptionLeaked_SameResults()
+    {
+        var fixedProbe = LeakProbe.Replace("""
+                    var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                    Send(handle.AddrOfPinnedObject(), buffer.Length);
+                    Sum += buffer.Length;
+                    handle.Free();
+            """, """
+                    var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                    try
+                    {
+                        Send(handle.AddrOfPinnedObject(), buffer.Length);
+                        Sum += buffer.Length;
+                    }
+                    finally
+                    {
+                        handle.Free();
+                    }
+            """);
+        Assert.NotEqual(LeakProbe, fixedProbe);
+
+        // The analyzer reports the probe, and its fix produces exactly the fixed probe.
+        await FixCS.CodeFixAsync(LeakProbe.Replace("var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);", "var handle = [|GCHandle.Alloc(buffer, GCHandleType.Pinned)|];"), fixedProbe);
+
+        Assert.Equal("18:1:1", Behaviour.RunInOwnProcess(LeakProbe));
+        Assert.Equal("18:1:0", Behaviour.RunInOwnProcess(fixedProbe));
+    }
+
+    // What the messages claim: Free zeroes the local, after which Target, AddrOfPinnedObject and Free throw; so does
+    // AddrOfPinnedObject on a Normal handle.
+    [Fact]
+    public void FreedAndUnpinnedHandles_ThrowInvalidOperationException() => Assert.Equal(
+        "Target:InvalidOperationException,Free:InvalidOperationException,AddrOfPinnedObject:InvalidOperationException,Unpinned:InvalidOperationException",
+        Behaviour.Run("""
+            using System;
+            using System.Runtime.InteropServices;
+            static class Program
+            {
+                static string Try(string what, Action action)
+                {
+                    try { action(); return what + ":none"; }
+                    catch (Exception e) { return what + ":" + e.GetType().Name; }
+                }
+
+                static string Run()
+                {
+                    var freed = GCHandle.Alloc(new object());
+                    freed.Free();
+                    string a = Try("Target", () => { _ = freed.Target; });
+                    string b = Try("Free", () => freed.Free());
+                    string c = Try("AddrOfPinnedObject", () => freed.AddrOfPinnedObject());
+                    var normal = GCHandle.Alloc(new int[4]);
+                    string d = Try("Unpinned", () => normal.AddrOfPinnedObject());
+                    normal.Free();
+                    return a + "," + b + "," + c + "," + d;
+                }
+            }
+            """));
 }
