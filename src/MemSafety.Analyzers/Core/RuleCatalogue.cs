@@ -44,6 +44,7 @@ public static class RuleIdentifiers
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string StackViewEscape = "MSA5005";
     public const string GCHandleLifetime = "MSA5007";
+    public const string MismatchedNativeFree = "MSA5008";
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
@@ -590,6 +591,22 @@ public static class RuleCatalogue
                      "AddrOfPinnedObject on a handle not allocated GCHandleType.Pinned. Free the handle in a finally, exactly once.",
         helpLinkUri: HelpLink(RuleIdentifiers.GCHandleLifetime));
 
+    public static readonly DiagnosticDescriptor MismatchedNativeFree = new(
+        RuleIdentifiers.MismatchedNativeFree,
+        title: "Free native memory with the function that matches its allocator",
+        messageFormat: "'{0}' is given memory from '{1}' (line {2}), which only {3} may free: {4}",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Each native allocator has its own free: Marshal.AllocHGlobal and StringToHGlobal* pair with FreeHGlobal, " +
+                     "AllocCoTaskMem and StringToCoTaskMem* with FreeCoTaskMem, AllocBSTR and StringToBSTR with FreeBSTR, " +
+                     "NativeMemory.Alloc with NativeMemory.Free and NativeMemory.AlignedAlloc with NativeMemory.AlignedFree " +
+                     "(realloc likewise). On Windows they are different heaps (LocalAlloc, CoTaskMemAlloc, malloc, " +
+                     "_aligned_malloc), so the wrong free corrupts the heap; a BSTR's pointer is past its length prefix, so any " +
+                     "other free is wrong on every platform. Reported where every value the freed local can hold comes from " +
+                     "one other family. Call the free that matches the allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MismatchedNativeFree));
+
     public static readonly DiagnosticDescriptor ExposedLockTarget = new(
         RuleIdentifiers.ExposedLockTarget,
         title: "Lock on a private object that never changes",
@@ -675,6 +692,7 @@ public static class RuleCatalogue
         UnpinnedManagedAddress,
         StackViewEscape,
         GCHandleLifetime,
+        MismatchedNativeFree,
         InconsistentlyGuardedField,
         ExposedLockTarget,
         LockWithoutFinally);
