@@ -1,3 +1,4 @@
+using System;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.UnsafePointers;
 using MemSafety.Analyzers.Tests.Verification;
@@ -386,4 +387,48 @@ public sealed class MismatchedNativeFreeTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ run-time evidence (.NET 10 test host, Linux)
+
+    private const string BstrProbe = """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Program
+        {
+            static int Length(string text)
+            {
+                IntPtr bstr = Marshal.StringToBSTR(text);
+                int length = Marshal.ReadInt32(bstr, -4);
+                Marshal.FreeHGlobal(bstr);
+                return length;
+            }
+
+            static string Run()
+            {
+                int total = 0;
+                for (int i = 0; i < 100; i++)
+                    total += Length("item " + i);
+                return total.ToString();
+            }
+        }
+        """;
+
+    // A BSTR points past its length prefix, so FreeHGlobal hands free() an address malloc never returned: the process
+    // dies before Run returns (.NET 10 on Linux: exit code 139, SIGSEGV, within the 100 frees). With the fix's FreeBSTR
+    // the same lengths are read and the process ends normally. Own process: the original kills the process it runs in.
+    [Fact]
+    public async Task Fix_BstrFreedWithFreeBSTR_NoAbort_SameResult()
+    {
+        var fixedProbe = BstrProbe.Replace("Marshal.FreeHGlobal(bstr);", "Marshal.FreeBSTR(bstr);");
+        await FixCS.CodeFixAsync(BstrProbe.Replace("Marshal.FreeHGlobal(bstr);", "[|Marshal.FreeHGlobal(bstr)|];"), fixedProbe);
+
+        // 100 strings "item 0".."item 99": 10 of 6 chars and 90 of 7, two bytes each.
+        Assert.Equal((0, "1380"), Behaviour.ExitOfOwnProcess(fixedProbe));
+        // On Windows LocalFree of the BSTR's address corrupts the process heap instead, with no certain symptom.
+        if (OperatingSystem.IsWindows())
+            return;
+        var original = Behaviour.ExitOfOwnProcess(BstrProbe);
+        Assert.NotEqual(0, original.ExitCode);
+        Assert.Equal("", original.Output);
+    }
 }
