@@ -449,6 +449,32 @@ public sealed class GCHandleLifetimeTests
         }
         """);
 
+    // CryptoStream.CopyToAsyncInternal (.NET 10) zeroes its rented buffer in the finally before freeing the pin: the Free
+    // is in a finally, as the rule asks; the cleanup call before it is not the missing try the rule is about.
+    [Fact]
+    public Task CleanupCallBeforeFreeInFinally_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void Send(IntPtr p, int n) { }
+
+            static void Write(byte[] buffer, int count)
+            {
+                var handle = GCHandle.Alloc(buffer, GCHandleType.Pinned);
+                try
+                {
+                    Send(handle.AddrOfPinnedObject(), count);
+                }
+                finally
+                {
+                    buffer.AsSpan(0, count).Clear();
+                    handle.Free();
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task FreedInFinallyUnderIsAllocated_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;

@@ -284,7 +284,7 @@ public sealed class GCHandleLifetime
             var thrown = new Dictionary<int, IOperation>();
             foreach (var operation in facts.Root.DescendantsAndSelf())
             {
-                if (!CanThrow(operation) || IsHandleMember(operation, local) || !ExceptionLeavesFunction(operation)
+                if (!CanThrow(operation) || IsHandleMember(operation, local) || !ExceptionLeavesFunction(operation, local)
                     || !flow.TryGetStateBefore(operation, out var before) || (before & Sites & ~leaked) == 0)
                 {
                     continue;
@@ -425,8 +425,10 @@ public sealed class GCHandleLifetime
         => operation is IInvocationOperation { Instance: ILocalReferenceOperation reference } && SymbolEqualityComparer.Default.Equals(reference.Local, local);
 
     /// <summary>Whether an exception thrown at the operation leaves the function without running a finally or a catch-all
-    /// of the function (either may free the handle; the normal-path analysis judges what follows a catch).</summary>
-    private static bool ExceptionLeavesFunction(IOperation operation)
+    /// of the function (either may free the handle; the normal-path analysis judges what follows a catch). Cleanup code in
+    /// a finally that frees the handle itself is not counted (CryptoStream zeroes its pinned buffer there before the
+    /// Free): the author has put the Free in a finally, which is what the rule asks for.</summary>
+    private static bool ExceptionLeavesFunction(IOperation operation, ILocalSymbol local)
     {
         var child = operation;
         for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
@@ -450,10 +452,26 @@ public sealed class GCHandleLifetime
                     break;
                 case ITryOperation @try when child != @try.Finally && @try.Finally is not null:
                     return false; // a catch of a try-finally
+                case ITryOperation @try when child == @try.Finally && FreesLocal(@try.Finally, local):
+                    return false;
             }
         }
 
         return true;
+    }
+
+    private static bool FreesLocal(IOperation block, ILocalSymbol local)
+    {
+        foreach (var operation in block.DescendantsAndSelf())
+        {
+            if (operation is IInvocationOperation { TargetMethod.Name: "Free", Instance: ILocalReferenceOperation reference }
+                && SymbolEqualityComparer.Default.Equals(reference.Local, local))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static IOperation Strip(IOperation value)
