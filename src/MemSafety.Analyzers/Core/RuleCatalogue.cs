@@ -43,6 +43,8 @@ public static class RuleIdentifiers
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string StackViewEscape = "MSA5005";
+    public const string GCHandleLifetime = "MSA5007";
+    public const string MismatchedNativeFree = "MSA5008";
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
@@ -577,6 +579,37 @@ public static class RuleCatalogue
                      "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
 
+    public static readonly DiagnosticDescriptor GCHandleLifetime = new(
+        RuleIdentifiers.GCHandleLifetime,
+        title: "Free a GCHandle exactly once on every path, and use it only while it is allocated",
+        messageFormat: "GCHandle '{0}' {1}",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A GCHandle from GCHandle.Alloc lives until Free is called: the garbage collector never reclaims it. Held in a " +
+                     "local that nothing else receives, a handle not freed on some path (a return, the end of the method, an " +
+                     "exception from a call before the Free) leaks for the life of the process, and with it the object it holds " +
+                     "(a Pinned handle also keeps the object where it is, fragmenting the heap). Free zeroes the local, so " +
+                     "AddrOfPinnedObject, Target or a second Free after it throws InvalidOperationException, as does " +
+                     "AddrOfPinnedObject on a handle not allocated GCHandleType.Pinned. Free the handle in a finally, exactly once.",
+        helpLinkUri: HelpLink(RuleIdentifiers.GCHandleLifetime));
+
+    public static readonly DiagnosticDescriptor MismatchedNativeFree = new(
+        RuleIdentifiers.MismatchedNativeFree,
+        title: "Free native memory with the function that matches its allocator",
+        messageFormat: "'{0}' is given memory from '{1}' (line {2}), which only {3} may free: {4}",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Each native allocator has its own free: Marshal.AllocHGlobal and StringToHGlobal* pair with FreeHGlobal, " +
+                     "AllocCoTaskMem and StringToCoTaskMem* with FreeCoTaskMem, AllocBSTR and StringToBSTR with FreeBSTR, " +
+                     "NativeMemory.Alloc with NativeMemory.Free and NativeMemory.AlignedAlloc with NativeMemory.AlignedFree " +
+                     "(realloc likewise). On Windows they are different heaps (LocalAlloc, CoTaskMemAlloc, malloc, " +
+                     "_aligned_malloc), so the wrong free corrupts the heap; a BSTR's pointer is past its length prefix, so any " +
+                     "other free is wrong on every platform. Reported where every value the freed local can hold comes from " +
+                     "one other family. Call the free that matches the allocation.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MismatchedNativeFree));
+
     public static readonly DiagnosticDescriptor ExposedLockTarget = new(
         RuleIdentifiers.ExposedLockTarget,
         title: "Lock on a private object that never changes",
@@ -705,6 +738,8 @@ public static class RuleCatalogue
         StackAddressEscape,
         UnpinnedManagedAddress,
         StackViewEscape,
+        GCHandleLifetime,
+        MismatchedNativeFree,
         InconsistentlyGuardedField,
         ExposedLockTarget,
         LockWithoutFinally,

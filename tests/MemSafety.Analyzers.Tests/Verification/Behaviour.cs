@@ -40,6 +40,24 @@ public static class Behaviour
         ReferenceSet references = ReferenceSet.Net80, LanguageVersion languageVersion = LanguageVersion.Latest,
         int timeoutMilliseconds = 120_000)
     {
+        var (exitCode, output, error) = RunProcess(source, typeName, methodName, optimize, references, languageVersion, timeoutMilliseconds);
+        Assert.True(exitCode == 0, $"the probe exited with {exitCode}: {error}");
+        return output;
+    }
+
+    /// <summary>Like <see cref="RunInOwnProcess"/> for a probe that may end the process (a native abort on heap
+    /// corruption): the exit code and what the probe wrote, whatever the exit code.</summary>
+    public static (int ExitCode, string Output) ExitOfOwnProcess(string source, string typeName = "Program", string methodName = "Run", bool optimize = true,
+        ReferenceSet references = ReferenceSet.Net80, LanguageVersion languageVersion = LanguageVersion.Latest,
+        int timeoutMilliseconds = 120_000)
+    {
+        var (exitCode, output, _) = RunProcess(source, typeName, methodName, optimize, references, languageVersion, timeoutMilliseconds);
+        return (exitCode, output);
+    }
+
+    private static (int ExitCode, string Output, string Error) RunProcess(string source, string typeName, string methodName, bool optimize,
+        ReferenceSet references, LanguageVersion languageVersion, int timeoutMilliseconds)
+    {
         var directory = Path.Combine(Path.GetTempPath(), "memsafety-behaviour", Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(directory);
         try
@@ -68,8 +86,7 @@ public static class Behaviour
             }
 
             process.WaitForExit();
-            Assert.True(process.ExitCode == 0, $"the probe exited with {process.ExitCode}: {error.Result}");
-            return output.Result;
+            return (process.ExitCode, output.Result, error.Result);
         }
         finally
         {

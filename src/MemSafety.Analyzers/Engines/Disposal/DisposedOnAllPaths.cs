@@ -423,7 +423,7 @@ public sealed class DisposedOnAllPaths
     /// block that branches straight to the exit (not through a finally) with the bit set. A <c>return</c> with a value
     /// is that block's branch value; a bare <c>return;</c> or the end of the body is found from the token after the
     /// block's last code. Without such a block (the path leaves through a finally), "leaves 'M'".</summary>
-    private static string ExitPath(DataflowResult<ulong> flow, Analysis analysis, BasicBlock exit, ulong bit, ISymbol function)
+    internal static string ExitPath(DataflowResult<ulong> flow, DataflowAnalysis<ulong> analysis, BasicBlock exit, ulong bit, ISymbol function)
     {
         string? best = null;
         var bestPosition = int.MaxValue;
