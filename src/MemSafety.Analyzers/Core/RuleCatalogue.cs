@@ -44,6 +44,7 @@ public static class RuleIdentifiers
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string StackViewEscape = "MSA5005";
     public const string InconsistentlyGuardedField = "MSA6001";
+    public const string NonAtomicUpdate = "MSA6002";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
 }
@@ -621,6 +622,22 @@ public static class RuleCatalogue
                      "and private helpers whose every caller holds the lock are not reported. Take the same lock around the access.",
         helpLinkUri: HelpLink(RuleIdentifiers.InconsistentlyGuardedField));
 
+    public static readonly DiagnosticDescriptor NonAtomicUpdate = new(
+        RuleIdentifiers.NonAtomicUpdate,
+        title: "Update shared state atomically",
+        messageFormat: "'{0}' on '{1}' is not atomic: {2}; {3}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "'++', '--', '+=' and the other compound assignments read the value, compute and write it back in separate steps; " +
+                     "the .NET memory model makes an aligned word-sized read or write atomic, never the pair. When another thread " +
+                     "updates the same location in between, one of the updates is lost. Reported where the code shows the location is " +
+                     "shared: a volatile field, a field also used with Interlocked or Volatile, a field or captured local updated in a " +
+                     "Parallel.For/ForEach body, in a Task.Run/new Thread/ThreadPool delegate started in a loop, or on another thread " +
+                     "while other code updates it too. Updates under a lock, in constructors and in types that take locks (MSA6001) " +
+                     "are not reported. Use Interlocked.Increment/Decrement/Add/Or/And, or a lock.",
+        helpLinkUri: HelpLink(RuleIdentifiers.NonAtomicUpdate));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -659,6 +676,7 @@ public static class RuleCatalogue
         UnpinnedManagedAddress,
         StackViewEscape,
         InconsistentlyGuardedField,
+        NonAtomicUpdate,
         ExposedLockTarget,
         LockWithoutFinally);
 }
