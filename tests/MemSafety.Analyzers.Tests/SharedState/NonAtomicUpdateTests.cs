@@ -271,6 +271,25 @@ public sealed class NonAtomicUpdateTests
         """);
 
     [Fact]
+    public Task UpdateRacingWithAThreadsUpdate_MessageNamesTheOtherMember()
+    {
+        var test = Verify<NonAtomicUpdateAnalyzer>.Test("""
+            using System.Threading;
+            class Downloader
+            {
+                private long _bytes;
+                public void Start() => new Thread(Pump).Start();
+                private void Pump() { {|#1:_bytes += 512|}; }
+                public void Reset(long n) { {|#0:_bytes -= n|}; }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6002", 1));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6002", 0).WithMessage(
+            "'-=' on '_bytes' is not atomic: '_bytes' is also updated in 'Pump', which runs on another thread (new Thread), and the read, the computation and the write of '-=' are separate steps, so an update made in between is lost; update with Interlocked.Add"));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task NestedTypeFieldInParallelForEach_OrOperator() => Fix("""
         using System.Collections.Generic;
         using System.Threading.Tasks;
@@ -612,6 +631,49 @@ public sealed class NonAtomicUpdateTests
         }
         """);
 
+    /// <summary>ConcurrentBag's work-stealing queue (dotnet/runtime): only the owner thread pushes and pops, and each
+    /// of its members announces its operation with Interlocked; the owner's '++' on the volatile counter cannot race.</summary>
+    [Fact]
+    public Task VolatileCounterInALockFreeProtocolMember_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        class WorkStealingQueue
+        {
+            private volatile int _addTakeCount;
+            private volatile int _headIndex;
+            private int _currentOp;
+            public void LocalPush()
+            {
+                Interlocked.Exchange(ref _currentOp, 1);
+                _headIndex = _headIndex + 1;
+                _addTakeCount++;
+                _currentOp = 0;
+            }
+            public bool TryLocalPop()
+            {
+                if (_headIndex == 0) return false;
+                _addTakeCount--;
+                return true;
+            }
+            public int Count => _addTakeCount;
+        }
+        """);
+
+    [Fact]
+    public Task UpdateAfterACompareExchangeClaim_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        class Once
+        {
+            private int _state;
+            private volatile int _runs;
+            public void Run()
+            {
+                if (Interlocked.CompareExchange(ref _state, 1, 0) != 0) return;
+                _runs++;
+                Interlocked.Exchange(ref _state, 0);
+            }
+        }
+        """);
+
     [Fact]
     public Task PropertyOfALocalStruct_NoDiagnostic() => Analyze("""
         using System.Threading.Tasks;
@@ -621,6 +683,39 @@ public sealed class NonAtomicUpdateTests
             public static void Run(int n) => Parallel.For(0, n, i => { var a = new Acc(); a.N++; });
         }
         """);
+
+    // ------------------------------------------------------------------ evidence
+
+    /// <summary>Why volatile does not help: the compiler emits '++' on a volatile field as a volatile load, an add and a
+    /// volatile store, three instructions another thread's store can fall between (Roslyn, Release); the fixed code is
+    /// one call to Interlocked.Increment (on x64 a lock xadd).</summary>
+    [Fact]
+    public void VolatileIncrement_IsALoadAnAddAndAStore_TheFixOneInterlockedCall()
+    {
+        const string Source = """
+            using System.Threading;
+            class C
+            {
+                private volatile int _n;
+                public void Plain() => _n++;
+                public void Fixed() => Interlocked.Increment(ref _n);
+            }
+            """;
+        var il = IlInspection.Compile(Source);
+        var plain = il.Method("C", "Plain");
+        var mnemonics = string.Join(" ", System.Linq.Enumerable.Select(plain.Instructions, i => i.Mnemonic));
+        Assert.Contains("volatile. ldfld", mnemonics);
+        Assert.Contains("add volatile. stfld", mnemonics);
+        Assert.DoesNotContain(plain.Calls, c => c.Contains("Interlocked"));
+        Assert.Contains(il.Method("C", "Fixed").Calls, c => c.Contains("Interlocked") && c.Contains("Increment"));
+
+        // A volatile field passed by ref would lose its volatility (CS0420), but the compiler exempts Interlocked, whose
+        // operations are full fences: the fix adds no warning.
+        var compilation = Microsoft.CodeAnalysis.CSharp.CSharpCompilation.Create("v",
+            new[] { Microsoft.CodeAnalysis.CSharp.CSharpSyntaxTree.ParseText(Source) }, IlInspection.References(ReferenceSet.Net80),
+            new Microsoft.CodeAnalysis.CSharp.CSharpCompilationOptions(Microsoft.CodeAnalysis.OutputKind.DynamicallyLinkedLibrary));
+        Assert.DoesNotContain(compilation.GetDiagnostics(), d => d.Id == "CS0420");
+    }
 
     // ------------------------------------------------------------------ behaviour
 

@@ -99,7 +99,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
             }
         }, OperationKind.DelegateCreation);
 
-        context.RegisterSymbolEndAction(end => Report(end, type, summary, fixes));
+        context.RegisterSymbolEndAction(end => Report(end, type, summary, types, fixes));
     }
 
     // ------------------------------------------------------------------ captured locals
@@ -193,7 +193,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         return true;
     }
 
-    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeUpdates summary, InterlockedOverloads fixes)
+    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeUpdates summary, ConcurrencyTypes types, InterlockedOverloads fixes)
     {
         var updates = summary.Updates;
         if (updates.Count == 0)
@@ -206,6 +206,15 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
                 continue;
             var field = update.Field;
             string? why = null;
+            if ((field.IsVolatile || summary.AtomicUse(field) is not null) && InLockFreeCode(operation, field, types))
+            {
+                // A function that also uses Interlocked/Volatile or another volatile field runs a hand-written lock-free
+                // protocol: a compare-exchange that claims a slot, or a single owner thread (ConcurrentBag's work-stealing
+                // queue updates its volatile _addTakeCount only from the owner), makes the plain update safe for reasons
+                // the rule cannot see.
+                continue;
+            }
+
             if (field.IsVolatile)
             {
                 why = "'" + field.Name + "' is volatile, which makes each read and each write atomic and ordered but not the two together";
@@ -246,6 +255,28 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
                 continue;
             context.ReportDiagnostic(Create(operation, field.Name, why + Steps(operation), fixes.For(operation, context.Compilation)));
         }
+    }
+
+    /// <summary>The update's own function (lambda, local function or member body) calls Interlocked or Volatile, or
+    /// touches a volatile field other than <paramref name="field"/>.</summary>
+    private static bool InLockFreeCode(IOperation update, IFieldSymbol field, ConcurrencyTypes types)
+    {
+        var root = update;
+        while (root.Parent is { } parent && root is not (IAnonymousFunctionOperation or ILocalFunctionOperation))
+            root = parent;
+        foreach (var node in root.Descendants())
+        {
+            switch (node)
+            {
+                case IInvocationOperation invocation
+                    when ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, types.Interlocked) || ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, types.Volatile):
+                    return true;
+                case IFieldReferenceOperation { Field: { IsVolatile: true } other } when !SymbolEqualityComparer.Default.Equals(other, field):
+                    return true;
+            }
+        }
+
+        return false;
     }
 
     private static string Steps(IOperation update)
