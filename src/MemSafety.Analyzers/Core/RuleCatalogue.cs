@@ -45,6 +45,7 @@ public static class RuleIdentifiers
     public const string StackViewEscape = "MSA5005";
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string NonAtomicUpdate = "MSA6002";
+    public const string MixedAtomicAccess = "MSA6003";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
 }
@@ -638,6 +639,21 @@ public static class RuleCatalogue
                      "are not reported. Use Interlocked.Increment/Decrement/Add/Or/And, or a lock.",
         helpLinkUri: HelpLink(RuleIdentifiers.NonAtomicUpdate));
 
+    public static readonly DiagnosticDescriptor MixedAtomicAccess = new(
+        RuleIdentifiers.MixedAtomicAccess,
+        title: "Store a field that other code accesses atomically with Volatile or Interlocked too",
+        messageFormat: "'{0}' is accessed with {1} in {2}, but stored plainly here: {3}; use {4}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Interlocked and Volatile give a field atomicity and ordering only where every access uses them. A plain store of a " +
+                     "long, ulong or double is two 4-byte writes in a 32-bit process, which an Interlocked operation or Volatile.Read can see " +
+                     "half of. A plain store that publishes data written just before it (a flag or an index set after the data) is not a " +
+                     "release: on Arm64 a reader that sees the new value with Volatile.Read can still read the old data. Use " +
+                     "Volatile.Write (or Interlocked.Exchange for 64-bit values). Reference stores (a release in .NET), constructors and " +
+                     "stores under a lock are not reported.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MixedAtomicAccess));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -677,6 +693,7 @@ public static class RuleCatalogue
         StackViewEscape,
         InconsistentlyGuardedField,
         NonAtomicUpdate,
+        MixedAtomicAccess,
         ExposedLockTarget,
         LockWithoutFinally);
 }

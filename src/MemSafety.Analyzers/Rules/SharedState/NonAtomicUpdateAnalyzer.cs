@@ -73,16 +73,12 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         context.RegisterOperationAction(operation =>
         {
             var invocation = (IInvocationOperation)operation.Operation;
-            var owner = invocation.TargetMethod.ContainingType;
-            if (!ConcurrencyTypes.Is(owner, types.Interlocked) && !ConcurrencyTypes.Is(owner, types.Volatile))
+            if (!AtomicAccess.IsAtomicCall(invocation, types))
                 return;
             foreach (var argument in invocation.Arguments)
             {
-                if (argument.Value is IFieldReferenceOperation { Field: var field } && argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out or RefKind.In or RefKind.RefReadOnlyParameter
-                    && SymbolEqualityComparer.Default.Equals(field.ContainingType, type))
-                {
-                    summary.AddAtomic(field, owner!.Name + "." + invocation.TargetMethod.Name, operation.ContainingSymbol);
-                }
+                if (AtomicAccess.FieldOf(argument) is { } field && SymbolEqualityComparer.Default.Equals(field.ContainingType, type))
+                    summary.AddAtomic(field, invocation.TargetMethod.ContainingType.Name + "." + invocation.TargetMethod.Name, operation.ContainingSymbol);
             }
         }, OperationKind.Invocation);
 
@@ -206,7 +202,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
                 continue;
             var field = update.Field;
             string? why = null;
-            if ((field.IsVolatile || summary.AtomicUse(field) is not null) && InLockFreeCode(operation, field, types))
+            if ((field.IsVolatile || summary.AtomicUse(field) is not null) && AtomicAccess.InLockFreeCode(operation, field, types))
             {
                 // A function that also uses Interlocked/Volatile or another volatile field runs a hand-written lock-free
                 // protocol: a compare-exchange that claims a slot, or a single owner thread (ConcurrentBag's work-stealing
@@ -255,28 +251,6 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
                 continue;
             context.ReportDiagnostic(Create(operation, field.Name, why + Steps(operation), fixes.For(operation, context.Compilation)));
         }
-    }
-
-    /// <summary>The update's own function (lambda, local function or member body) calls Interlocked or Volatile, or
-    /// touches a volatile field other than <paramref name="field"/>.</summary>
-    private static bool InLockFreeCode(IOperation update, IFieldSymbol field, ConcurrencyTypes types)
-    {
-        var root = update;
-        while (root.Parent is { } parent && root is not (IAnonymousFunctionOperation or ILocalFunctionOperation))
-            root = parent;
-        foreach (var node in root.Descendants())
-        {
-            switch (node)
-            {
-                case IInvocationOperation invocation
-                    when ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, types.Interlocked) || ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, types.Volatile):
-                    return true;
-                case IFieldReferenceOperation { Field: { IsVolatile: true } other } when !SymbolEqualityComparer.Default.Equals(other, field):
-                    return true;
-            }
-        }
-
-        return false;
     }
 
     private static string Steps(IOperation update)
