@@ -633,7 +633,7 @@ public static class RuleCatalogue
         description: "'++', '--', '+=' and the other compound assignments read the value, compute and write it back in separate steps; " +
                      "the .NET memory model makes an aligned word-sized read or write atomic, never the pair. When another thread " +
                      "updates the same location in between, one of the updates is lost. Reported where the code shows the location is " +
-                     "shared: a volatile field, a field also used with Interlocked or Volatile, a field or captured local updated in a " +
+                     "shared: a volatile field, a field also updated with Interlocked, a field or captured local updated in a " +
                      "Parallel.For/ForEach body, in a Task.Run/new Thread/ThreadPool delegate started in a loop, or on another thread " +
                      "while other code updates it too. Updates under a lock, in constructors and in types that take locks (MSA6001) " +
                      "are not reported. Use Interlocked.Increment/Decrement/Add/Or/And, or a lock.",

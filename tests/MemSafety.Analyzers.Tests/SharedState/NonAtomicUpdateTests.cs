@@ -674,6 +674,65 @@ public sealed class NonAtomicUpdateTests
         }
         """);
 
+    /// <summary>System.Collections.Concurrent's static range partition (dotnet/runtime, Partitioner.cs): one worker owns
+    /// each enumerator, and IEnumerator is not thread-safe by contract, so the volatile offset has one writer.</summary>
+    [Fact]
+    public Task VolatileOffsetOfAnEnumerator_NoDiagnostic() => Analyze("""
+        using System.Collections;
+        using System.Collections.Generic;
+        abstract class RangePartition : IEnumerator<int>
+        {
+            protected volatile int _offset;
+            protected readonly int _end;
+            protected RangePartition(int start, int end) { _offset = start - 1; _end = end; }
+            public int Current => _offset;
+            object IEnumerator.Current => Current;
+            public bool MoveNext()
+            {
+                if (_offset < _end) { _offset++; return true; }
+                _offset = _end + 1;
+                return false;
+            }
+            public void Reset() { }
+            public void Dispose() { }
+        }
+        """);
+
+    /// <summary>CreditManager (System.Net.Http): readers use Volatile.Read, every update runs under the type's lock
+    /// (the helper is called under it); a Volatile.Read shows concurrent readers, not concurrent writers.</summary>
+    [Fact]
+    public Task FieldReadWithVolatileRead_UpdatedInAPrivateHelper_NoDiagnostic() => Analyze("""
+        using System;
+        using System.Threading;
+        class CreditManager
+        {
+            private int _current;
+            public bool IsCreditAvailable => Volatile.Read(ref _current) > 0;
+            public int Request(int amount) { lock (this) { return TryRequestNoLock(amount); } }
+            private int TryRequestNoLock(int amount)
+            {
+                if (_current <= 0) return 0;
+                var granted = Math.Min(amount, _current);
+                _current -= granted;
+                return granted;
+            }
+        }
+        """);
+
+    /// <summary>HttpRequestMessage (System.Net.Http): a CompareExchange marks the message sent once; the flag bits set
+    /// with '|=' afterwards belong to that one send.</summary>
+    [Fact]
+    public Task FlagsClaimedWithCompareExchange_SetPlainlyAfterwards_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        class Request
+        {
+            private int _status;
+            public bool MarkAsSent() => Interlocked.CompareExchange(ref _status, 1, 0) == 0;
+            public void DisableAuth() { _status |= 8; }
+            public bool IsAuthDisabled => (_status & 8) != 0;
+        }
+        """);
+
     [Fact]
     public Task PropertyOfALocalStruct_NoDiagnostic() => Analyze("""
         using System.Threading.Tasks;

@@ -43,6 +43,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
     {
         if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } type)
             return;
+        var enumerator = IsEnumerator(type);
         var summary = new TypeUpdates();
         context.RegisterOperationAction(operation =>
         {
@@ -58,7 +59,9 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
             switch (target)
             {
                 case IFieldReferenceOperation field:
-                    if (IsCandidateField(field, type))
+                    // An enumerator is not thread-safe by contract: one consumer calls MoveNext, so its own fields,
+                    // volatile or not, have one writer (the runtime's static range partitions keep a volatile offset).
+                    if (!(enumerator && !field.Field.IsStatic) && IsCandidateField(field, type))
                         summary.AddUpdate(new Update(update, field.Field, operation.ContainingSymbol));
                     break;
                 case ILocalReferenceOperation { Local: { IsRef: false } local }:
@@ -75,6 +78,16 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
             var invocation = (IInvocationOperation)operation.Operation;
             if (!AtomicAccess.IsAtomicCall(invocation, types))
                 return;
+            // Only Interlocked's read-modify-writes show that several threads update the field. A Volatile.Read shows
+            // readers (an update racing with a read loses nothing); a CompareExchange or Exchange is often a claim or
+            // state protocol after which one owner updates plainly (HttpRequestMessage marks itself sent with a
+            // CompareExchange and sets its other flag bits with '|=' during that one send).
+            if (invocation.TargetMethod.Name is not ("Increment" or "Decrement" or "Add" or "Or" or "And")
+                || !ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, types.Interlocked))
+            {
+                return;
+            }
+
             foreach (var argument in invocation.Arguments)
             {
                 if (AtomicAccess.FieldOf(argument) is { } field && SymbolEqualityComparer.Default.Equals(field.ContainingType, type))
@@ -96,6 +109,17 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         }, OperationKind.DelegateCreation);
 
         context.RegisterSymbolEndAction(end => Report(end, type, summary, types, fixes));
+    }
+
+    private static bool IsEnumerator(INamedTypeSymbol type)
+    {
+        foreach (var implemented in type.AllInterfaces)
+        {
+            if (implemented is { Name: "IEnumerator", ContainingNamespace: { Name: "Collections", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } } })
+                return true;
+        }
+
+        return false;
     }
 
     // ------------------------------------------------------------------ captured locals
