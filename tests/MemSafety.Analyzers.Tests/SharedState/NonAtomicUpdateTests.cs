@@ -382,6 +382,32 @@ public sealed class NonAtomicUpdateTests
         return test.RunAsync();
     }
 
+    /// <summary>One diagnostic per node: with MSA6001 on, a volatile field updated under the lock in one member and
+    /// without it in another is reported once, by this rule (MSA6001 leaves members that touch volatile fields alone),
+    /// and a field of a type that locks, updated in a Parallel.For body, once, by MSA6001.</summary>
+    [Fact]
+    public Task WithMsa6001On_EachNodeReportedOnce()
+    {
+        var test = new AnalyzerTest(new NonAtomicUpdateAnalyzer(), new InconsistentlyGuardedFieldAnalyzer());
+        test.DiagnosticSeverities["MSA6001"] = Microsoft.CodeAnalysis.ReportDiagnostic.Warn;
+        test.Sources.Add("""
+            using System.Threading.Tasks;
+            class Totals
+            {
+                private readonly object _gate = new();
+                private volatile int _hits;
+                private long _sum;
+                public void Hit() { lock (_gate) { _hits++; } }
+                public void Miss() { {|#0:_hits--|}; }
+                public void Add(int[] values) => Parallel.For(0, values.Length, i => { {|#1:_sum|} += values[i]; });
+                public void Clear() { lock (_gate) { _sum = 0; } }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6002", 0));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6001", 1));
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ reported, no fix
 
     [Fact]
