@@ -648,7 +648,7 @@ public static class RuleCatalogue
         isEnabledByDefault: true,
         description: "Interlocked and Volatile give a field atomicity and ordering only where every access uses them. A plain store of a " +
                      "long, ulong or double is two 4-byte writes in a 32-bit process, which an Interlocked operation or Volatile.Read can see " +
-                     "half of. A plain store that publishes data written just before it (a flag or an index set after the data) is not a " +
+                     "half of. A plain store that publishes data written just before it (a flag or an index set after the data, read elsewhere with Volatile.Read) is not a " +
                      "release: on Arm64 a reader that sees the new value with Volatile.Read can still read the old data. Use " +
                      "Volatile.Write (or Interlocked.Exchange for 64-bit values). Reference stores (a release in .NET), constructors and " +
                      "stores under a lock are not reported.",

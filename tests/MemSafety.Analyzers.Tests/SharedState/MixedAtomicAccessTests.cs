@@ -120,12 +120,13 @@ public sealed class MixedAtomicAccessTests
     }
 
     [Fact]
-    public Task CompareExchangeClaimReleasedWithAPlainStore() => Fix("""
+    public Task CompareExchangeClaimReleasedWithAPlainStore_ReaderUsesVolatileRead() => Fix("""
         using System.Threading;
         class Slot
         {
             private int _busy;
             private int _value;
+            public bool IsBusy => Volatile.Read(ref _busy) != 0;
             public bool TrySet(int v)
             {
                 if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
@@ -141,6 +142,7 @@ public sealed class MixedAtomicAccessTests
         {
             private int _busy;
             private int _value;
+            public bool IsBusy => Volatile.Read(ref _busy) != 0;
             public bool TrySet(int v)
             {
                 if (Interlocked.CompareExchange(ref _busy, 1, 0) != 0)
@@ -149,6 +151,22 @@ public sealed class MixedAtomicAccessTests
                 Volatile.Write(ref _busy, 0);
                 return true;
             }
+        }
+        """);
+
+    /// <summary>SocketAsyncEventArgs (System.Net.Sockets) claims itself with CompareExchange and sets Free plainly after
+    /// clearing its context; Socket.CopyStateFromSource fills a socket not yet published. With no Volatile.Read of the
+    /// field, no reader is shown to rely on the order (a first version reported both).</summary>
+    [Fact]
+    public Task StoreAfterAnotherStore_FieldOnlyExchangedOrCompareExchanged_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        class Args
+        {
+            private object? _context;
+            private int _operating;
+            public bool TryStart() => Interlocked.CompareExchange(ref _operating, 1, 0) == 0;
+            public void Dispose() => Interlocked.Exchange(ref _operating, 2);
+            public void Complete() { _context = null; _operating = 0; }
         }
         """);
 

@@ -38,6 +38,7 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
         if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class } type)
             return;
         var atomic = new Dictionary<IFieldSymbol, (string Call, ISymbol Member)>(SymbolEqualityComparer.Default);
+        var acquired = new Dictionary<IFieldSymbol, ISymbol>(SymbolEqualityComparer.Default);
         var stores = new List<(ISimpleAssignmentOperation Store, IFieldSymbol Field, ISymbol Member)>();
         context.RegisterOperationAction(operation =>
         {
@@ -53,6 +54,8 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
                         var call = invocation.TargetMethod.ContainingType.Name + "." + invocation.TargetMethod.Name;
                         if (!atomic.TryGetValue(field, out var first) || string.CompareOrdinal(operation.ContainingSymbol.Name, first.Member.Name) < 0)
                             atomic[field] = (call, operation.ContainingSymbol);
+                        if (call == "Volatile.Read" && (!acquired.TryGetValue(field, out var reader) || string.CompareOrdinal(operation.ContainingSymbol.Name, reader.Name) < 0))
+                            acquired[field] = operation.ContainingSymbol;
                     }
                 }
             }
@@ -85,8 +88,13 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
                     why = "in a 32-bit process a " + field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)
                         + " is stored in two 4-byte halves, and " + use.Call + " can see one half of this store";
                 }
-                else if (EarlierStore(store, field) is { } published)
+                else if (acquired.TryGetValue(field, out var reader) && EarlierStore(store, field) is { } published)
                 {
+                    // Only a Volatile.Read shows a reader that relies on the publication order. Exchange/CompareExchange
+                    // alone are state protocols whose plain stores runtime code makes while it owns the object
+                    // (HttpConnection's read-ahead status, SocketAsyncEventArgs' Free state, a Socket copied before it is
+                    // published): a first version reported those three.
+                    use = ("Volatile.Read", reader);
                     why = "it follows the store to '" + published.Name + "', and a plain store is not a release: on Arm64 a thread that sees the new '"
                         + field.Name + "' through " + use.Call + " can still read the old '" + published.Name + "'";
                 }
