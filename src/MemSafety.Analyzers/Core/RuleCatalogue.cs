@@ -46,6 +46,8 @@ public static class RuleIdentifiers
     public const string GCHandleLifetime = "MSA5007";
     public const string MismatchedNativeFree = "MSA5008";
     public const string InconsistentlyGuardedField = "MSA6001";
+    public const string NonAtomicUpdate = "MSA6002";
+    public const string MixedAtomicAccess = "MSA6003";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
     public const string CheckThenActOnConcurrentCollection = "MSA6006";
@@ -701,6 +703,37 @@ public static class RuleCatalogue
                      "and private helpers whose every caller holds the lock are not reported. Take the same lock around the access.",
         helpLinkUri: HelpLink(RuleIdentifiers.InconsistentlyGuardedField));
 
+    public static readonly DiagnosticDescriptor NonAtomicUpdate = new(
+        RuleIdentifiers.NonAtomicUpdate,
+        title: "Update shared state atomically",
+        messageFormat: "'{0}' on '{1}' is not atomic: {2}; {3}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "'++', '--', '+=' and the other compound assignments read the value, compute and write it back in separate steps; " +
+                     "the .NET memory model makes an aligned word-sized read or write atomic, never the pair. When another thread " +
+                     "updates the same location in between, one of the updates is lost. Reported where the code shows the location is " +
+                     "shared: a volatile field, a field also updated with Interlocked, a field or captured local updated in a " +
+                     "Parallel.For/ForEach body, in a Task.Run/new Thread/ThreadPool delegate started in a loop, or on another thread " +
+                     "while other code updates it too. Updates under a lock, in constructors and in types that take locks (MSA6001) " +
+                     "are not reported. Use Interlocked.Increment/Decrement/Add/Or/And, or a lock.",
+        helpLinkUri: HelpLink(RuleIdentifiers.NonAtomicUpdate));
+
+    public static readonly DiagnosticDescriptor MixedAtomicAccess = new(
+        RuleIdentifiers.MixedAtomicAccess,
+        title: "Store a field that other code accesses atomically with Volatile or Interlocked too",
+        messageFormat: "'{0}' is accessed with {1} in {2}, but stored plainly here: {3}; use {4}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Interlocked and Volatile give a field atomicity and ordering only where every access uses them. A plain store of a " +
+                     "long, ulong or double is two 4-byte writes in a 32-bit process, which an Interlocked operation or Volatile.Read can see " +
+                     "half of. A plain store that publishes data written just before it (a flag or an index set after the data, read elsewhere with Volatile.Read) is not a " +
+                     "release: on Arm64 a reader that sees the new value with Volatile.Read can still read the old data. Use " +
+                     "Volatile.Write (or Interlocked.Exchange for 64-bit values). Reference stores (a release in .NET), constructors and " +
+                     "stores under a lock are not reported.",
+        helpLinkUri: HelpLink(RuleIdentifiers.MixedAtomicAccess));
+
     public static ImmutableArray<DiagnosticDescriptor> All { get; } = ImmutableArray.Create(
         EscapeReport,
         StackallocCandidate,
@@ -741,6 +774,8 @@ public static class RuleCatalogue
         GCHandleLifetime,
         MismatchedNativeFree,
         InconsistentlyGuardedField,
+        NonAtomicUpdate,
+        MixedAtomicAccess,
         ExposedLockTarget,
         LockWithoutFinally,
         CheckThenActOnConcurrentCollection,
