@@ -65,6 +65,33 @@ public sealed class PackageIntegrationTests
         var text = nuspec.ReadToEnd();
         Assert.Contains("<developmentDependency>true</developmentDependency>", text);
         Assert.DoesNotContain("<dependencies>", text);
+
+        // Each shipped assembly targets netstandard2.0 (it references netstandard, not System.Runtime) and references no
+        // Roslyn newer than 4.14 (a compiler older than the Roslyn an analyzer references refuses to load it: CS8032);
+        // besides those, only Roslyn's own dependencies (System.Collections.Immutable, System.Reflection.Metadata …).
+        foreach (var entry in zip.Entries.Where(e => e.FullName.StartsWith("analyzers/", System.StringComparison.Ordinal) && e.FullName.EndsWith(".dll", System.StringComparison.Ordinal)))
+        {
+            using var copy = new MemoryStream();
+            using (var stream = entry.Open())
+                stream.CopyTo(copy);
+            copy.Position = 0;
+            using var pe = new System.Reflection.PortableExecutable.PEReader(copy);
+            var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+            var names = new System.Collections.Generic.List<string>();
+            foreach (var handle in metadata.AssemblyReferences)
+            {
+                var reference = metadata.GetAssemblyReference(handle);
+                var name = metadata.GetString(reference.Name);
+                names.Add(name);
+                if (name.StartsWith("Microsoft.CodeAnalysis", System.StringComparison.Ordinal))
+                    Assert.True(reference.Version <= new System.Version(4, 14, 0, 0), $"{entry.FullName} references {name} {reference.Version}");
+                else
+                    Assert.True(name is "netstandard" or "MemSafety.Analyzers" || name.StartsWith("System.", System.StringComparison.Ordinal) && name != "System.Runtime" && reference.Version.Major <= 8,
+                        $"{entry.FullName} references {name} {reference.Version}");
+            }
+
+            Assert.Contains("netstandard", names);
+        }
     }
 
     /// <summary>NuGet never refreshes a version it already caches, so a local pack must not reuse one.</summary>
