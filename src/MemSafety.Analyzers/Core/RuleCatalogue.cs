@@ -43,6 +43,7 @@ public static class RuleIdentifiers
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string StackViewEscape = "MSA5005";
+    public const string SafeHandleEscapeHatch = "MSA5009";
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string ExposedLockTarget = "MSA6004";
     public const string LockWithoutFinally = "MSA6005";
@@ -574,6 +575,22 @@ public static class RuleCatalogue
                      "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
 
+    public static readonly DiagnosticDescriptor SafeHandleEscapeHatch = new(
+        RuleIdentifiers.SafeHandleEscapeHatch,
+        title: "Release DangerousAddRef in a finally and keep DangerousGetHandle's raw handle where the SafeHandle is counted",
+        messageFormat: "{0}: {1}",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A SafeHandle counts its users: Dispose and the finalizer drop only its own count, and the native handle is " +
+                     "released when the count drops to zero. DangerousAddRef raises the count by hand; a DangerousRelease that is " +
+                     "not in a finally is skipped by an exception or early exit, and the handle then stays open for the rest of the " +
+                     "process (a leak). DangerousGetHandle returns the raw value without counting: returned or stored into a field, " +
+                     "it outlives the code that keeps the SafeHandle alive, and once the SafeHandle is released the OS reuses the " +
+                     "value for the next handle it opens (handle recycling), so the copy names another file, socket or event. " +
+                     "Release in the finally of a try that covers the DangerousAddRef; pass the SafeHandle itself instead of its raw value.",
+        helpLinkUri: HelpLink(RuleIdentifiers.SafeHandleEscapeHatch));
+
     public static readonly DiagnosticDescriptor ExposedLockTarget = new(
         RuleIdentifiers.ExposedLockTarget,
         title: "Lock on a private object that never changes",
@@ -658,6 +675,7 @@ public static class RuleCatalogue
         StackAddressEscape,
         UnpinnedManagedAddress,
         StackViewEscape,
+        SafeHandleEscapeHatch,
         InconsistentlyGuardedField,
         ExposedLockTarget,
         LockWithoutFinally);
