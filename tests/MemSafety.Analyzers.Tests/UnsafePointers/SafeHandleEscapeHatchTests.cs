@@ -548,6 +548,34 @@ public sealed class SafeHandleEscapeHatchTests
         }
         """);
 
+    // Process.Handle and Socket.Handle in the runtime: the raw value is the public contract.
+    [Fact]
+    public Task ReturnedByAPublicApi_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        public class Device
+        {
+            private readonly SafeHandle _handle;
+            public Device(SafeHandle handle) => _handle = handle;
+            public IntPtr Handle => _handle.DangerousGetHandle();
+            protected bool TryGetRaw(out IntPtr raw) { raw = _handle.DangerousGetHandle(); return true; }
+            public static IntPtr LastSeen;
+            public void Remember() => LastSeen = _handle.DangerousGetHandle();
+        }
+        """);
+
+    [Fact]
+    public Task ReturnedByAPublicMemberOfAnInternalType_Reported() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        internal sealed class Device
+        {
+            private readonly SafeHandle _handle;
+            public Device(SafeHandle handle) => _handle = handle;
+            public IntPtr Handle => [|_handle.DangerousGetHandle()|];
+        }
+        """);
+
     [Fact]
     public Task StoredIntoAFieldOfAnotherObject_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;

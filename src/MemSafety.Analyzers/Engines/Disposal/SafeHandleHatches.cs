@@ -43,12 +43,16 @@ public enum RawHandleEscapeKind
 /// <summary>One escape of a raw handle.</summary>
 public sealed class RawHandleEscape
 {
-    internal RawHandleEscape(RawHandleEscapeKind kind, SyntaxNode site, string? target)
+    internal RawHandleEscape(RawHandleEscapeKind kind, SyntaxNode site, string? target, ISymbol? member = null)
     {
         Kind = kind;
         Site = site;
         Target = target;
+        Member = member;
     }
+
+    /// <summary>For stores into fields and properties: the member.</summary>
+    public ISymbol? Member { get; }
 
     public RawHandleEscapeKind Kind { get; }
 
@@ -119,8 +123,9 @@ public static class SafeHandleHatches
     /// beyond any count this body holds: returned from a member, stored into a field of this object (a class) or a
     /// static field, or into an <c>out</c>/<c>ref</c> parameter, directly (through conversions) or through a local
     /// assigned only there. Null when it stays in the body, when it goes somewhere this cannot see (a lambda, a local
-    /// function, a call), or when the body raises the handle's count and does not release it (the count kept for the
-    /// raw value, released by whoever the body hands it to).</summary>
+    /// function, a call), when the body raises the handle's count and does not release it (the count kept for the
+    /// raw value, released by whoever the body hands it to), or when the member that returns it or the field or
+    /// property that holds it is visible outside the assembly (the raw value is then the public contract).</summary>
     public static RawHandleEscape? EscapeOf(IInvocationOperation getHandle, CancellationToken cancellationToken)
     {
         if (!IsSafeHandleMethod(getHandle.TargetMethod, "DangerousGetHandle") || getHandle.Syntax is not InvocationExpressionSyntax call
@@ -146,6 +151,11 @@ public static class SafeHandleHatches
         }
 
         if (escape is null || KeepsCount(body, Receiver(call), getHandle.SemanticModel, cancellationToken))
+            return null;
+        // A raw value that a public API returns or exposes is its contract (Process.Handle, Socket.Handle): changing it
+        // breaks callers, so the warning could not be acted on.
+        var holder = escape.Kind == RawHandleEscapeKind.StoredInField ? escape.Member : getHandle.SemanticModel?.GetEnclosingSymbol(call.SpanStart, cancellationToken);
+        if (holder is not null && IsVisibleOutsideAssembly(holder))
             return null;
         return escape;
     }
@@ -182,9 +192,9 @@ public static class SafeHandleHatches
                 switch (assignment.Target)
                 {
                     case IFieldReferenceOperation { Field: var field, Instance: var instance } when Outlives(field, instance):
-                        return new RawHandleEscape(RawHandleEscapeKind.StoredInField, assignment.Syntax, "field '" + field.Name + "'");
+                        return new RawHandleEscape(RawHandleEscapeKind.StoredInField, assignment.Syntax, "field '" + field.Name + "'", field);
                     case IPropertyReferenceOperation { Property: var property, Instance: var instance, Arguments.Length: 0 } when Outlives(property, instance):
-                        return new RawHandleEscape(RawHandleEscapeKind.StoredInField, assignment.Syntax, "property '" + property.Name + "'");
+                        return new RawHandleEscape(RawHandleEscapeKind.StoredInField, assignment.Syntax, "property '" + property.Name + "'", property);
                     case IParameterReferenceOperation { Parameter: { RefKind: RefKind.Out or RefKind.Ref } parameter }:
                         return new RawHandleEscape(RawHandleEscapeKind.StoredInParameter, assignment.Syntax, "parameter '" + parameter.Name + "'");
                 }
@@ -199,6 +209,25 @@ public static class SafeHandleHatches
     /// field of a local struct (an interop structure filled for one call) or of another object is not judged.</summary>
     private static bool Outlives(ISymbol member, IOperation? instance)
         => member.IsStatic || instance is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance, Type.IsReferenceType: true };
+
+    /// <summary>Whether code in another assembly can name the symbol: public or protected, in types that are too.</summary>
+    private static bool IsVisibleOutsideAssembly(ISymbol symbol)
+    {
+        for (var current = symbol; current is not null && current.Kind != SymbolKind.Namespace; current = current.ContainingSymbol)
+        {
+            switch (current.DeclaredAccessibility)
+            {
+                case Accessibility.Public:
+                    continue;
+                case Accessibility.Protected or Accessibility.ProtectedOrInternal when current.ContainingType is not { IsSealed: true }:
+                    continue;
+                default:
+                    return false;
+            }
+        }
+
+        return true;
+    }
 
     /// <summary>The body calls DangerousAddRef on the same handle and releases it nowhere in the body.</summary>
     private static bool KeepsCount(SyntaxNode body, ExpressionSyntax? receiver, SemanticModel? model, CancellationToken cancellationToken)
