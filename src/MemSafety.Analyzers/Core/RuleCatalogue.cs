@@ -42,6 +42,7 @@ public static class RuleIdentifiers
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
+    public const string ReleasedPinAddress = "MSA5004";
     public const string StackViewEscape = "MSA5005";
     public const string SafeHandleEscapeHatch = "MSA5009";
     public const string InconsistentlyGuardedField = "MSA6001";
@@ -560,6 +561,21 @@ public static class RuleCatalogue
                      "(ref T, Span<T>) instead of a pointer.",
         helpLinkUri: HelpLink(RuleIdentifiers.UnpinnedManagedAddress));
 
+    public static readonly DiagnosticDescriptor ReleasedPinAddress = new(
+        RuleIdentifiers.ReleasedPinAddress,
+        title: "Do not use the address of a pinned object after its GCHandle or MemoryHandle is released",
+        messageFormat: "The address of {0} from '{1}' {2} after '{3}' on line {4} ended the pin: the garbage collector may move the object from then on, and the address then reads and writes whatever occupies the old location",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "GCHandle.AddrOfPinnedObject returns the address of the pinned object as an IntPtr, and a MemoryHandle's " +
+                     "Pointer the address of the pinned memory; both are valid only until the handle's Free or Dispose. An integer " +
+                     "does not keep the object in place: cast back to a pointer and dereferenced, passed to a call or made into a " +
+                     "span after the release, returned after it, or still held in a field, the address points where the object " +
+                     "was before the next compacting collection moved it (a GC hole: reads see another object's bytes, writes " +
+                     "corrupt the heap). Free the handle after the last use of the address.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ReleasedPinAddress));
+
     public static readonly DiagnosticDescriptor StackViewEscape = new(
         RuleIdentifiers.StackViewEscape,
         title: "Do not let a span or reference that MemoryMarshal or Unsafe makes over a local outlive the method",
@@ -674,6 +690,7 @@ public static class RuleCatalogue
         PinnedPointerEscape,
         StackAddressEscape,
         UnpinnedManagedAddress,
+        ReleasedPinAddress,
         StackViewEscape,
         SafeHandleEscapeHatch,
         InconsistentlyGuardedField,
