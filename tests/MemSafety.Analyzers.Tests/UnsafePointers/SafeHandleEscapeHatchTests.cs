@@ -564,6 +564,35 @@ public sealed class SafeHandleEscapeHatchTests
         }
         """);
 
+    // OpenSslX509CertificateReader.Handle in the runtime: the interface (behind X509Certificate.Handle) fixes the type.
+    [Fact]
+    public Task ReturnedByAnInterfaceImplementationOrOverride_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        internal interface IPal { IntPtr Handle { get; } }
+        internal abstract class PalBase { internal abstract IntPtr Raw(); }
+        internal sealed class Pal : PalBase, IPal
+        {
+            private readonly SafeHandle _cert;
+            public Pal(SafeHandle cert) => _cert = cert;
+            public IntPtr Handle => _cert.DangerousGetHandle();
+            internal override IntPtr Raw() => _cert.DangerousGetHandle();
+        }
+        """);
+
+    // MsQuicSafeHandle.QuicHandle in the runtime: a SafeHandle's own accessor is DangerousGetHandle under another name.
+    [Fact]
+    public Task SafeHandleReturnsItsOwnRawValue_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using Microsoft.Win32.SafeHandles;
+        internal sealed unsafe class QuicHandle : SafeHandleZeroOrMinusOneIsInvalid
+        {
+            public QuicHandle() : base(true) { }
+            protected override bool ReleaseHandle() => true;
+            internal void* Raw => (void*)DangerousGetHandle();
+        }
+        """);
+
     [Fact]
     public Task ReturnedByAPublicMemberOfAnInternalType_Reported() => VerifyCS.AnalyzerAsync("""
         using System;

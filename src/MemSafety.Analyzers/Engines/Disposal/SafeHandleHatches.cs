@@ -125,7 +125,8 @@ public static class SafeHandleHatches
     /// assigned only there. Null when it stays in the body, when it goes somewhere this cannot see (a lambda, a local
     /// function, a call), when the body raises the handle's count and does not release it (the count kept for the
     /// raw value, released by whoever the body hands it to), or when the member that returns it or the field or
-    /// property that holds it is visible outside the assembly (the raw value is then the public contract).</summary>
+    /// property that holds it is visible outside the assembly or has its signature set by an interface or base member
+    /// (the raw value is then the contract), or when a SafeHandle type returns its own raw value.</summary>
     public static RawHandleEscape? EscapeOf(IInvocationOperation getHandle, CancellationToken cancellationToken)
     {
         if (!IsSafeHandleMethod(getHandle.TargetMethod, "DangerousGetHandle") || getHandle.Syntax is not InvocationExpressionSyntax call
@@ -155,7 +156,11 @@ public static class SafeHandleHatches
         // A raw value that a public API returns or exposes is its contract (Process.Handle, Socket.Handle): changing it
         // breaks callers, so the warning could not be acted on.
         var holder = escape.Kind == RawHandleEscapeKind.StoredInField ? escape.Member : getHandle.SemanticModel?.GetEnclosingSymbol(call.SpanStart, cancellationToken);
-        if (holder is not null && IsVisibleOutsideAssembly(holder))
+        if (holder is not null && (IsVisibleOutsideAssembly(holder) || SignatureFixedElsewhere(holder)))
+            return null;
+        // A SafeHandle type handing out its own raw value (MsQuicSafeHandle.QuicHandle) is the escape hatch itself under
+        // another name: whether a count is held is a question for its callers.
+        if (escape.Kind == RawHandleEscapeKind.Returned && Receiver(call) is null)
             return null;
         return escape;
     }
@@ -209,6 +214,30 @@ public static class SafeHandleHatches
     /// field of a local struct (an interop structure filled for one call) or of another object is not judged.</summary>
     private static bool Outlives(ISymbol member, IOperation? instance)
         => member.IsStatic || instance is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance, Type.IsReferenceType: true };
+
+    /// <summary>The member implements an interface member or overrides a base one (or is the accessor of such a
+    /// property): its signature, a raw handle in it included, is set by that contract (ICertificatePal.Handle behind
+    /// X509Certificate.Handle).</summary>
+    private static bool SignatureFixedElsewhere(ISymbol member)
+    {
+        if (member is IMethodSymbol { AssociatedSymbol: { } associated })
+            member = associated;
+        if (member.IsOverride || member is IMethodSymbol { ExplicitInterfaceImplementations.Length: > 0 } or IPropertySymbol { ExplicitInterfaceImplementations.Length: > 0 })
+            return true;
+        var type = member.ContainingType;
+        if (type is null)
+            return false;
+        foreach (var @interface in type.AllInterfaces)
+        {
+            foreach (var candidate in @interface.GetMembers(member.Name))
+            {
+                if (SymbolEqualityComparer.Default.Equals(type.FindImplementationForInterfaceMember(candidate), member))
+                    return true;
+            }
+        }
+
+        return false;
+    }
 
     /// <summary>Whether code in another assembly can name the symbol: public or protected, in types that are too.</summary>
     private static bool IsVisibleOutsideAssembly(ISymbol symbol)
