@@ -42,9 +42,11 @@ public static class RuleIdentifiers
     public const string PinnedPointerEscape = "MSA5001";
     public const string StackAddressEscape = "MSA5002";
     public const string UnpinnedManagedAddress = "MSA5003";
+    public const string ReleasedPinAddress = "MSA5004";
     public const string StackViewEscape = "MSA5005";
     public const string GCHandleLifetime = "MSA5007";
     public const string MismatchedNativeFree = "MSA5008";
+    public const string SafeHandleEscapeHatch = "MSA5009";
     public const string InconsistentlyGuardedField = "MSA6001";
     public const string NonAtomicUpdate = "MSA6002";
     public const string MixedAtomicAccess = "MSA6003";
@@ -566,6 +568,21 @@ public static class RuleCatalogue
                      "(ref T, Span<T>) instead of a pointer.",
         helpLinkUri: HelpLink(RuleIdentifiers.UnpinnedManagedAddress));
 
+    public static readonly DiagnosticDescriptor ReleasedPinAddress = new(
+        RuleIdentifiers.ReleasedPinAddress,
+        title: "Do not use the address of a pinned object after its GCHandle or MemoryHandle is released",
+        messageFormat: "The address of {0} from '{1}' {2} after '{3}' on line {4} ended the pin: the garbage collector may move the object from then on, and the address then reads and writes whatever occupies the old location",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "GCHandle.AddrOfPinnedObject returns the address of the pinned object as an IntPtr, and a MemoryHandle's " +
+                     "Pointer the address of the pinned memory; both are valid only until the handle's Free or Dispose. An integer " +
+                     "does not keep the object in place: cast back to a pointer and dereferenced, passed to a call or made into a " +
+                     "span after the release, returned after it, or still held in a field, the address points where the object " +
+                     "was before the next compacting collection moved it (a GC hole: reads see another object's bytes, writes " +
+                     "corrupt the heap). Free the handle after the last use of the address.",
+        helpLinkUri: HelpLink(RuleIdentifiers.ReleasedPinAddress));
+
     public static readonly DiagnosticDescriptor StackViewEscape = new(
         RuleIdentifiers.StackViewEscape,
         title: "Do not let a span or reference that MemoryMarshal or Unsafe makes over a local outlive the method",
@@ -611,6 +628,22 @@ public static class RuleCatalogue
                      "other free is wrong on every platform. Reported where every value the freed local can hold comes from " +
                      "one other family. Call the free that matches the allocation.",
         helpLinkUri: HelpLink(RuleIdentifiers.MismatchedNativeFree));
+
+    public static readonly DiagnosticDescriptor SafeHandleEscapeHatch = new(
+        RuleIdentifiers.SafeHandleEscapeHatch,
+        title: "Release DangerousAddRef in a finally and keep DangerousGetHandle's raw handle where the SafeHandle is counted",
+        messageFormat: "{0}: {1}",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "A SafeHandle counts its users: Dispose and the finalizer drop only its own count, and the native handle is " +
+                     "released when the count drops to zero. DangerousAddRef raises the count by hand; a DangerousRelease that is " +
+                     "not in a finally is skipped by an exception or early exit, and the handle then stays open for the rest of the " +
+                     "process (a leak). DangerousGetHandle returns the raw value without counting: returned or stored into a field, " +
+                     "it outlives the code that keeps the SafeHandle alive, and once the SafeHandle is released the OS reuses the " +
+                     "value for the next handle it opens (handle recycling), so the copy names another file, socket or event. " +
+                     "Release in the finally of a try that covers the DangerousAddRef; pass the SafeHandle itself instead of its raw value.",
+        helpLinkUri: HelpLink(RuleIdentifiers.SafeHandleEscapeHatch));
 
     public static readonly DiagnosticDescriptor ExposedLockTarget = new(
         RuleIdentifiers.ExposedLockTarget,
@@ -770,9 +803,11 @@ public static class RuleCatalogue
         PinnedPointerEscape,
         StackAddressEscape,
         UnpinnedManagedAddress,
+        ReleasedPinAddress,
         StackViewEscape,
         GCHandleLifetime,
         MismatchedNativeFree,
+        SafeHandleEscapeHatch,
         InconsistentlyGuardedField,
         NonAtomicUpdate,
         MixedAtomicAccess,

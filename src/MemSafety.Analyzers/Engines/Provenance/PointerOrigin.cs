@@ -14,7 +14,9 @@ public enum ProvenanceKind
 
     /// <summary>A managed object pinned by a <c>fixed</c> statement (an array, a non-constant string, a field of a class,
     /// a static field). Valid only inside the statement (<see cref="PointerOrigin.Scope"/>): afterwards the garbage
-    /// collector may move the object.</summary>
+    /// collector may move the object. Also the address a pinned <c>GCHandle</c> local gives (<c>AddrOfPinnedObject</c>)
+    /// or a <c>MemoryHandle</c> local (<c>Pointer</c>): valid until that local's <c>Free</c>/<c>Dispose</c>
+    /// (<see cref="PointerOrigin.PinOwner"/>, <see cref="PointerOrigin.ReleasedAt"/>).</summary>
     Pinned,
 
     /// <summary>A managed location nothing pins: <c>Unsafe.AsPointer(ref x)</c> of a field of a class or an array element
@@ -32,14 +34,30 @@ public enum ProvenanceKind
 /// <summary>Where a pointer value came from: one per creating site of a function (reference identity).</summary>
 public sealed class PointerOrigin
 {
-    internal PointerOrigin(ProvenanceKind kind, SyntaxNode site, SyntaxNode? scope, string what, string? movable = null)
+    internal PointerOrigin(ProvenanceKind kind, SyntaxNode site, SyntaxNode? scope, string what, string? movable = null,
+        ISymbol? pinOwner = null, SyntaxNode? releasedAt = null, PointerOrigin? unreleased = null)
     {
         Kind = kind;
         Site = site;
         Scope = scope;
         What = what;
         Movable = movable;
+        PinOwner = pinOwner;
+        ReleasedAt = releasedAt;
+        Unreleased = unreleased;
     }
+
+    /// <summary>For <see cref="ProvenanceKind.Pinned"/> addresses from a pin object rather than a fixed statement: the
+    /// local holding it (a <c>GCHandle</c> whose <c>AddrOfPinnedObject</c> gave the address, a <c>MemoryHandle</c>
+    /// whose <c>Pointer</c> did). The pin lasts until that local's <c>Free</c>/<c>Dispose</c>.</summary>
+    public ISymbol? PinOwner { get; }
+
+    /// <summary>Set on the copy of a <see cref="PinOwner"/> origin that values carry once a path has run the owner's
+    /// <c>Free</c>/<c>Dispose</c>: the release call. The object may move from there on.</summary>
+    public SyntaxNode? ReleasedAt { get; }
+
+    /// <summary>For a released copy: the origin before the release.</summary>
+    public PointerOrigin? Unreleased { get; }
 
     public ProvenanceKind Kind { get; }
 
@@ -58,7 +76,7 @@ public sealed class PointerOrigin
 
     /// <summary>Whether an operation at <paramref name="syntax"/> runs while the pointer is still valid as far as its
     /// scope goes: inside the fixed statement for pinned pointers, anywhere in the function otherwise.</summary>
-    public bool IsInScope(SyntaxNode syntax) => Scope is null || Scope.Span.Contains(syntax.Span);
+    public bool IsInScope(SyntaxNode syntax) => ReleasedAt is null && (Scope is null || Scope.Span.Contains(syntax.Span));
 
     public override string ToString() => Kind + " " + What;
 }

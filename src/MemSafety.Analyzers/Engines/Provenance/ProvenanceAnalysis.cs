@@ -23,6 +23,7 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     private readonly Dictionary<CaptureId, IOperation> _captured = new();
     private readonly Dictionary<ISymbol, bool> _pinnedArrays = new(SymbolEqualityComparer.Default);
     private readonly HashSet<PointerOrigin> _pinnedByCaller = new();
+    private readonly Dictionary<(PointerOrigin, SyntaxNode), PointerOrigin> _released = new();
 
     public override DataflowDirection Direction => DataflowDirection.Forward;
 
@@ -90,7 +91,101 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         state = VisitChildren(operation, state, sink);
         if (sink is not null)
             ReportUses(operation, state, sink);
+        if (operation is IInvocationOperation release && PinReleasedBy(release) is { } owner)
+            state = Release(state, owner, release.Syntax);
         return state;
+    }
+
+    /// <summary>The pin-owning local that <paramref name="call"/> releases: <c>h.Free()</c> on a <c>GCHandle</c>,
+    /// <c>m.Dispose()</c> on a <c>MemoryHandle</c> (also the implicit one of <c>using</c>).</summary>
+    private static ILocalSymbol? PinReleasedBy(IInvocationOperation call)
+    {
+        var instance = call.Instance;
+        while (instance is IConversionOperation conversion)
+            instance = conversion.Operand;
+        if (instance is not ILocalReferenceOperation { Local: { IsRef: false } local })
+            return null;
+        return call.TargetMethod.Name switch
+        {
+            "Free" when IsPinType(local.Type, "GCHandle", "InteropServices") => local,
+            "Dispose" when IsPinType(local.Type, "MemoryHandle", "Buffers") => local,
+            _ => null,
+        };
+    }
+
+    private static bool IsPinType(ITypeSymbol? type, string name, string innerNamespace) => type is INamedTypeSymbol
+    {
+        Name: var typeName, Arity: 0,
+        ContainingNamespace: { Name: var ns, ContainingNamespace: var outer },
+    } && typeName == name && ns == innerNamespace
+        && (innerNamespace == "Buffers"
+            ? outer is { Name: "System", ContainingNamespace.IsGlobalNamespace: true }
+            : outer is { Name: "Runtime", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } });
+
+    /// <summary>After <paramref name="at"/> releases <paramref name="owner"/>'s pin, every value that carries one of its
+    /// addresses carries the released copy of that origin instead (kept where it is stored, for the escape).</summary>
+    private ProvenanceState Release(ProvenanceState state, ISymbol owner, SyntaxNode at)
+    {
+        foreach (var pair in state.Map)
+        {
+            ImmutableArray<Held>.Builder? builder = null;
+            for (var i = 0; i < pair.Value.Length; i++)
+            {
+                var h = pair.Value[i];
+                if (h.Origin.ReleasedAt is null && SymbolEqualityComparer.Default.Equals(h.Origin.PinOwner, owner))
+                {
+                    if (builder is null)
+                    {
+                        builder = ImmutableArray.CreateBuilder<Held>(pair.Value.Length);
+                        for (var j = 0; j < i; j++)
+                            builder.Add(pair.Value[j]);
+                    }
+
+                    builder.Add(ReleasedHeld(h, at));
+                }
+                else
+                {
+                    builder?.Add(h);
+                }
+            }
+
+            if (builder is not null)
+                state = state.Set(pair.Key, builder.MoveToImmutable());
+        }
+
+        return state;
+    }
+
+    private Held ReleasedHeld(Held h, SyntaxNode at)
+    {
+        var originKey = (h.Origin, at);
+        if (!_released.TryGetValue(originKey, out var released))
+        {
+            _released[originKey] = released = new PointerOrigin(h.Origin.Kind, h.Origin.Site, h.Origin.Scope, h.Origin.What, h.Origin.Movable,
+                h.Origin.PinOwner, at, h.Origin);
+        }
+
+        var key = (released, h.StoredAt);
+        if (!_held.TryGetValue(key, out var held))
+            _held[key] = held = new Held(released, h.StoredAt, h.Target);
+        return held;
+    }
+
+    /// <summary>The address a pin object held in a local gives: <c>h.AddrOfPinnedObject()</c> of a <c>GCHandle</c>,
+    /// <c>m.Pointer</c> of a <c>MemoryHandle</c>.</summary>
+    private PointerOrigin? PinObjectOrigin(IOperation value, IOperation? instance, string typeName, string innerNamespace)
+    {
+        while (instance is IConversionOperation conversion)
+            instance = conversion.Operand;
+        if (instance is not ILocalReferenceOperation { Local: { IsRef: false } local } || !IsPinType(local.Type, typeName, innerNamespace))
+            return null;
+        if (!_origins.TryGetValue(value.Syntax, out var origin))
+        {
+            _origins[value.Syntax] = origin = new PointerOrigin(ProvenanceKind.Pinned, value.Syntax, null,
+                "the object pinned by '" + local.Name + "'", "object", local);
+        }
+
+        return origin;
     }
 
     private ProvenanceState VisitChildren(IOperation operation, ProvenanceState state, EscapeSink? sink)
@@ -327,6 +422,9 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return PointerArgumentOfCarrierConstructor(creation) is { } pointer
                     ? IsSpan(creation.Type) ? SpanOver(Eval(pointer, state)) : Eval(pointer, state)
                     : ImmutableArray<Held>.Empty;
+            case IPropertyReferenceOperation { Property.Name: "Pointer", Arguments.Length: 0 } handlePointer
+                when PinObjectOrigin(handlePointer, handlePointer.Instance, "MemoryHandle", "Buffers") is { } pinned:
+                return One(pinned);
             case IMemberReferenceOperation member when KeyOf(member, elements: false) is { } key:
                 return Unstored(state.Get(key));
             default:
@@ -427,6 +525,8 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                 return Eval(invocation.Arguments[0].Value, state);
             case "AsPointer" when IsInNamespace(type, "Unsafe", "System.Runtime.CompilerServices") && invocation.Arguments.Length == 1:
                 return AsPointerOrigin(invocation) is { } managed ? One(managed) : ImmutableArray<Held>.Empty;
+            case "AddrOfPinnedObject" when invocation.Arguments.Length == 0:
+                return PinObjectOrigin(invocation, invocation.Instance, "GCHandle", "InteropServices") is { } pinned ? One(pinned) : ImmutableArray<Held>.Empty;
         }
 
         if (IsNativeAllocator(method))

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Threading;
+using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.Concurrency;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -118,16 +119,16 @@ public static class ManualLockRegions
         if (IsConditional(acquire.TargetMethod) && !IsIfCondition(call))
             return null;
         var (kind, lockObject) = found;
-        var body = Body(call);
+        var body = ReleaseRegions.Body(call);
         if (body is null)
             return null;
 
         var releaseName = ReleaseName(kind);
         InvocationExpressionSyntax? firstAfter = null;
         var anyRelease = false;
-        foreach (var node in body.DescendantNodes(n => n == body || !IsFunction(n)))
+        foreach (var node in body.DescendantNodes(n => n == body || !ReleaseRegions.IsFunction(n)))
         {
-            if (node is not InvocationExpressionSyntax candidate || candidate == call || Name(candidate) != releaseName)
+            if (node is not InvocationExpressionSyntax candidate || candidate == call || ReleaseRegions.Name(candidate) != releaseName)
                 continue;
             if (ReleasedObject(candidate, kind) is not { } released || !SyntaxFactory.AreEquivalent(released, lockObject))
                 continue;
@@ -142,7 +143,7 @@ public static class ManualLockRegions
             anyRelease = true;
             // A release in any finally: the body handles exceptions on purpose (a compensating release on a failure
             // path, a counting semaphore given back only when the work fails, as BlockingCollection.TryTake does).
-            if (Protects(candidate, call) || InFinally(candidate))
+            if (ReleaseRegions.Protects(candidate, call) || ReleaseRegions.InFinally(candidate))
                 return null;
             if (firstAfter is null && candidate.SpanStart > call.Span.End)
                 firstAfter = candidate;
@@ -150,7 +151,7 @@ public static class ManualLockRegions
 
         if (!anyRelease || firstAfter is null)
             return null;
-        if (NothingBetweenCanThrow(call, firstAfter, model, cancellationToken))
+        if (ReleaseRegions.NothingBetweenCanThrow(call, firstAfter, model, cancellationToken))
             return null;
         return new UnprotectedAcquire(call, lockObject, kind, firstAfter);
     }
@@ -160,31 +161,6 @@ public static class ManualLockRegions
         if (kind == ManualLockKind.Monitor)
             return release.ArgumentList.Arguments.Count > 0 ? release.ArgumentList.Arguments[0].Expression : null;
         return release.Expression is MemberAccessExpressionSyntax access ? access.Expression : null;
-    }
-
-    /// <summary>Whether <paramref name="release"/> is in the finally of a try that covers <paramref name="acquire"/>.</summary>
-    private static bool Protects(InvocationExpressionSyntax release, InvocationExpressionSyntax acquire)
-    {
-        for (var node = release.Parent; node is not null && !IsFunction(node); node = node.Parent)
-        {
-            if (node is not FinallyClauseSyntax { Parent: TryStatementSyntax @try })
-                continue;
-            if (@try.Block.Span.Contains(acquire.Span))
-                return true;
-            var statement = acquire.FirstAncestorOrSelf<StatementSyntax>();
-            if (statement is null)
-                return false;
-            // Acquire; try { … } finally { release }
-            if (statement.Parent is BlockSyntax block && Next(block, statement) == @try)
-                return true;
-            // if (TryEnter(x)) { try { … } finally { release } }   /   if (!TryEnter(x)) return; try …
-            if (statement is IfStatementSyntax { Statement: BlockSyntax guarded } && guarded.Statements.Count > 0 && guarded.Statements[0] == @try)
-                return true;
-            if (statement is IfStatementSyntax { Statement: TryStatementSyntax direct } && direct == @try)
-                return true;
-        }
-
-        return false;
     }
 
     /// <summary>An acquire that may fail and says so in its result: TryEnter*, or a wait with a timeout.</summary>
@@ -203,17 +179,6 @@ public static class ManualLockRegions
         return false;
     }
 
-    private static bool InFinally(SyntaxNode node)
-    {
-        for (var current = node.Parent; current is not null && !IsFunction(current); current = current.Parent)
-        {
-            if (current is FinallyClauseSyntax)
-                return true;
-        }
-
-        return false;
-    }
-
     private static bool IsIfCondition(InvocationExpressionSyntax call)
     {
         SyntaxNode node = call;
@@ -221,88 +186,4 @@ public static class ManualLockRegions
             node = node.Parent;
         return node.Parent is IfStatementSyntax @if && @if.Condition == node;
     }
-
-    private static StatementSyntax? Next(BlockSyntax block, StatementSyntax statement)
-    {
-        var statements = block.Statements;
-        var index = statements.IndexOf(statement);
-        return index >= 0 && index + 1 < statements.Count ? statements[index + 1] : null;
-    }
-
-    /// <summary>Acquire and release are statements of one block and every statement between them is plain arithmetic
-    /// and assignment on locals, parameters and this object's fields: no call, allocation, array access, division or
-    /// dereference of another object that could throw.</summary>
-    private static bool NothingBetweenCanThrow(InvocationExpressionSyntax acquire, InvocationExpressionSyntax release, SemanticModel model, CancellationToken cancellationToken)
-    {
-        if (acquire.Parent is not ExpressionStatementSyntax { Parent: BlockSyntax block } acquireStatement
-            || release.Parent is not ExpressionStatementSyntax releaseStatement || releaseStatement.Parent != block)
-        {
-            return false;
-        }
-
-        var statements = block.Statements;
-        for (var i = statements.IndexOf(acquireStatement) + 1; i < statements.IndexOf(releaseStatement); i++)
-        {
-            if (statements[i] is not ExpressionStatementSyntax statement || model.GetOperation(statement, cancellationToken) is not { } operation)
-                return false;
-            foreach (var inner in operation.DescendantsAndSelf())
-            {
-                switch (inner)
-                {
-                    case IExpressionStatementOperation:
-                    case ILiteralOperation:
-                    case ILocalReferenceOperation:
-                    case IParameterReferenceOperation { Parameter.RefKind: RefKind.None }:
-                    case IInstanceReferenceOperation:
-                    case IFieldReferenceOperation { Instance: null or IInstanceReferenceOperation }:
-                    case ISimpleAssignmentOperation:
-                    case IIncrementOrDecrementOperation { IsChecked: false }:
-                    case IParenthesizedOperation:
-                    case IConversionOperation { IsImplicit: true, IsTryCast: false, Conversion.IsUserDefined: false }:
-                        continue;
-                    case ICompoundAssignmentOperation { IsChecked: false, OperatorKind: not (BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder), OperatorMethod: null }:
-                        continue;
-                    case IBinaryOperation { IsChecked: false, OperatorKind: not (BinaryOperatorKind.Divide or BinaryOperatorKind.Remainder), OperatorMethod: null }:
-                        continue;
-                    default:
-                        return false;
-                }
-            }
-        }
-
-        return true;
-    }
-
-    private static SyntaxNode? Body(SyntaxNode node)
-    {
-        for (var current = node.Parent; current is not null; current = current.Parent)
-        {
-            switch (current)
-            {
-                case BaseMethodDeclarationSyntax method:
-                    return (SyntaxNode?)method.Body ?? method.ExpressionBody;
-                case AccessorDeclarationSyntax accessor:
-                    return (SyntaxNode?)accessor.Body ?? accessor.ExpressionBody;
-                case LocalFunctionStatementSyntax local:
-                    return (SyntaxNode?)local.Body ?? local.ExpressionBody;
-                case AnonymousFunctionExpressionSyntax lambda:
-                    return lambda.Body;
-                case PropertyDeclarationSyntax property:
-                    return property.ExpressionBody;
-                case MemberDeclarationSyntax:
-                    return null;
-            }
-        }
-
-        return null;
-    }
-
-    private static bool IsFunction(SyntaxNode node) => node is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax;
-
-    private static string Name(InvocationExpressionSyntax call) => call.Expression switch
-    {
-        MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
-        IdentifierNameSyntax identifier => identifier.Identifier.ValueText,
-        _ => string.Empty,
-    };
 }
