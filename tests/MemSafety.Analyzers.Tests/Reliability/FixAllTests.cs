@@ -80,7 +80,7 @@ public sealed class FixAllTests
 
             history.Add($"pass {pass}: {reported.Count} {id}, {offered.Count} with the fix '{key}'");
             Assert.True(pass <= MaxPasses, $"Fix All of {id} does not converge: {string.Join("; ", history)}\n{text}");
-            var context = new FixAllContext(document, fixer, FixAllScope.Solution, key, new[] { id }, new Diagnostics(offered), token);
+            var context = new FixAllContext(document, fixer, FixAllScope.Solution, key, new[] { id }, new FuzzHarness.Diagnostics(offered), token);
             var fix = await fixAll!.GetFixAsync(context);
             Assert.NotNull(fix);
             var changed = (await fix!.GetOperationsAsync(token)).OfType<ApplyChangesOperation>().Single().ChangedSolution;
@@ -90,21 +90,5 @@ public sealed class FixAllTests
             Assert.True(errors.Count == 0,
                 $"Fix All of {id} ('{key}', pass {pass}) does not compile:\n{string.Join("\n", errors)}\n{(await document.GetTextAsync(token))}");
         }
-    }
-
-    private sealed class Diagnostics : FixAllContext.DiagnosticProvider
-    {
-        private readonly IReadOnlyList<Diagnostic> _diagnostics;
-
-        public Diagnostics(IReadOnlyList<Diagnostic> diagnostics) => _diagnostics = diagnostics;
-
-        public override Task<IEnumerable<Diagnostic>> GetDocumentDiagnosticsAsync(Document document, CancellationToken cancellationToken)
-            => Task.FromResult(_diagnostics.Where(d => d.Location.SourceTree?.FilePath == document.FilePath));
-
-        public override Task<IEnumerable<Diagnostic>> GetProjectDiagnosticsAsync(Project project, CancellationToken cancellationToken)
-            => Task.FromResult(Enumerable.Empty<Diagnostic>());
-
-        public override Task<IEnumerable<Diagnostic>> GetAllDiagnosticsAsync(Project project, CancellationToken cancellationToken)
-            => Task.FromResult<IEnumerable<Diagnostic>>(_diagnostics);
     }
 }

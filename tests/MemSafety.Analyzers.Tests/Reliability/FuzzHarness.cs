@@ -168,7 +168,8 @@ public static class FuzzHarness
         }
     }
 
-    private sealed class Diagnostics : FixAllContext.DiagnosticProvider
+    /// <summary>The diagnostics a Fix All is given: those of the document asked for, or all of them.</summary>
+    internal sealed class Diagnostics : FixAllContext.DiagnosticProvider
     {
         private readonly IReadOnlyList<Diagnostic> _diagnostics;
 
