@@ -40,6 +40,24 @@ public sealed class FuzzRegressionTests
             }
             """
         },
+        {
+            // Seed 3, mutant 745 (a GCHandle's Free wrapped in a loop): MSA5004's provenance analysis never ended.
+            "seed 3, mutant 745",
+            """
+            using System;
+            using System.Runtime.InteropServices;
+            class C
+            {
+                static IntPtr Address(int[] values)
+                {
+                    var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
+                    IntPtr address = handle.AddrOfPinnedObject();
+                    for (var fuzzI = 0; fuzzI < 2; fuzzI++) { handle.Free(); }
+                    return address;
+                }
+            }
+            """
+        },
     };
 
     [Theory]

@@ -108,6 +108,23 @@ public sealed class ReleasedPinAddressTests
         }
         """);
 
+    // Found by the fuzzer (seed 3, mutant 745): a Free inside a loop made the analysis run forever.
+    [Fact]
+    public Task FreedInALoop_AnalysisEnds_ReturnedAddressReported() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static IntPtr Address(int[] values)
+            {
+                var handle = GCHandle.Alloc(values, GCHandleType.Pinned);
+                IntPtr address = handle.AddrOfPinnedObject();
+                for (var i = 0; i < 2; i++) { handle.Free(); }
+                return [|address|];
+            }
+        }
+        """);
+
     [Fact]
     public Task ReturnedAfterFree_Reported() => VerifyCS.AnalyzerAsync("""
         using System;

@@ -141,19 +141,33 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
                             builder.Add(pair.Value[j]);
                     }
 
-                    builder.Add(ReleasedHeld(h, at));
+                    AddOnce(builder, ReleasedHeld(h, at));
                 }
-                else
+                else if (builder is not null)
                 {
-                    builder?.Add(h);
+                    AddOnce(builder, h);
                 }
             }
 
+            // A value that already carried the released copy (a loop that frees again, joined at its head) keeps one:
+            // a value holding the same origin twice would never compare equal to the state before, and the solver
+            // would not stop (found by the fuzzer: a Free inside a loop).
             if (builder is not null)
-                state = state.Set(pair.Key, builder.MoveToImmutable());
+                state = state.Set(pair.Key, builder.ToImmutable());
         }
 
         return state;
+    }
+
+    private static void AddOnce(ImmutableArray<Held>.Builder builder, Held held)
+    {
+        for (var i = 0; i < builder.Count; i++)
+        {
+            if (ReferenceEquals(builder[i], held))
+                return;
+        }
+
+        builder.Add(held);
     }
 
     private Held ReleasedHeld(Held h, SyntaxNode at)
