@@ -254,9 +254,9 @@ public sealed class DisposedOnAllPaths
     }
 
     /// <summary>
-    /// Whether a test that comes after the <c>if</c> (or <c>?:</c>) around the site's creation reads what that branch
-    /// decided or changed: a variable, parameter or field its condition (or the condition of an <c>if</c> further out)
-    /// reads, or a local either branch of the innermost one writes. Such a test may exclude exactly the paths on which
+    /// Whether a test that comes after the innermost <c>if</c> around the site's creation reads what that branch decided
+    /// or changed: a variable, parameter or field the condition of a conditional around the creation reads, or a local
+    /// written (inside the <c>if</c>) on the other branch or before the creation. Such a test may exclude exactly the paths on which
     /// the value is still owned (a flag set beside the creation; a buffer filled only on the other branch; the same
     /// field tested again), which this path-insensitive analysis cannot see.
     /// </summary>

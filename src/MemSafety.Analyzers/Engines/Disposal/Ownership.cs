@@ -738,12 +738,13 @@ public sealed class Ownership
     private OwnedUse ReceiverUse(IMethodSymbol method, int callDepth, CancellationToken cancellationToken)
     {
         method = method.OriginalDefinition;
-        if (method.IsStatic)
+        // Past the depth limit the answer is not looked for, and not cached: a later, shallower question must not get it.
+        if (method.IsStatic || callDepth > 3)
             return OwnedUse.Neutral;
         if (_parameterUses.TryGetValue((method, -1), out var known))
             return known;
         var result = OwnedUse.Neutral;
-        if (callDepth <= 3 && !method.IsAbstract && !method.IsVirtual && !method.IsOverride && _types.BodyOf(method, cancellationToken) is { } body)
+        if (!method.IsAbstract && !method.IsVirtual && !method.IsOverride && _types.BodyOf(method, cancellationToken) is { } body)
         {
             foreach (var operation in body.DescendantsAndSelf())
             {
