@@ -43,6 +43,9 @@ public static class MessageText
             : oracle.IsHot(containingSymbol) ? "on every call of this hot path"
             : "each time this runs";
 
+    /// <summary>The indefinite article for a word in a message, by its first letter: "an Inventory", "a Cache".</summary>
+    public static string Article(string word) => word.Length > 0 && "aeiouAEIOU".IndexOf(word[0]) >= 0 ? "an" : "a";
+
     /// <summary>"a", "a and b", "a, b and c".</summary>
     public static string List(IReadOnlyList<string> items)
     {

@@ -26,6 +26,21 @@ public sealed class ExposedLockTargetTests
     }
 
     [Fact]
+    public Task LockThisInAPublicTypeWhoseNameStartsWithAVowel_MessageSaysAn()
+    {
+        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+            public sealed class Inventory
+            {
+                private int _count;
+                public void Add() { lock ({|#0:this|}) { _count++; } }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 0).WithMessage(
+            "Locking 'this' (an instance of public type 'Inventory'): any code that holds an Inventory can take the same lock, and so block or deadlock this type's critical sections; lock a private readonly object instead"));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task TypeofAndGetType_Reported()
     {
         var test = Verify<ExposedLockTargetAnalyzer>.Test("""

@@ -181,11 +181,11 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var callee = MemberName(method);
         var allocates = parameter.Type switch
         {
-            IArrayTypeSymbol array => $"allocates {Article(Display(array.ElementType))} {Display(array.ElementType)}[{elements.Length}] and ",
+            IArrayTypeSymbol array => $"allocates {MessageText.Article(Display(array.ElementType))} {Display(array.ElementType)}[{elements.Length}] and ",
             // A params span lives on the stack (an inline array); other params collections are built on the heap.
             INamedTypeSymbol { Name: "Span" or "ReadOnlySpan", ContainingNamespace.Name: "System" } => "",
             { TypeKind: TypeKind.Interface } => "allocates a collection and ",
-            var other => $"allocates {Article(Display(other))} '{Display(other)}' and ",
+            var other => $"allocates {MessageText.Article(Display(other))} '{Display(other)}' and ",
         };
         var why = $"the 'params {Display(parameter.Type)} {parameter.Name}' and its boxes are built before each call, even when '{callee}' does not use them";
         if (method.Locations.Length > 0 && method.Locations[0].IsInSource)
@@ -208,7 +208,6 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
             ? Location.Create(call.SyntaxTree, TextSpan.FromBounds(access.Name.SpanStart, call.Span.End))
             : call.GetLocation();
 
-    private static string Article(string word) => word.Length > 0 && "aeiouAEIOU".IndexOf(word[0]) >= 0 ? "an" : "a";
 
     /// <summary>The subject of a single box's message: <c>'count' (int) is boxed to 'object'</c>.</summary>
     private static string IsBoxed(IOperation value, ITypeSymbol type, ITypeSymbol target)

@@ -100,7 +100,7 @@ public sealed class ExposedLockTargetAnalyzer : MemSafetyAnalyzer
             case LockTargetKind.PublicInstance:
                 var typeName = target.Symbol!.Name;
                 return ($"'this' (an instance of public type '{typeName}')",
-                    $"any code that holds a {typeName} can take the same lock, and so block or deadlock this type's critical sections");
+                    $"any code that holds {MessageText.Article(typeName)} {typeName} can take the same lock, and so block or deadlock this type's critical sections");
             case LockTargetKind.TypeObject:
                 return ($"'{text}'",
                     "a Type is one object per type for the whole process, so every lock on the same Type, in any assembly, contends with this one");
