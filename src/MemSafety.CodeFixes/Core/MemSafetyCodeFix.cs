@@ -9,8 +9,9 @@ using Microsoft.CodeAnalysis.CodeFixes;
 namespace MemSafety.CodeFixes.Core;
 
 /// <summary>
-/// Base of every MemSafety code fix. It declares the ids the fix serves, offers the batch Fix All (a fix that
-/// must see all its diagnostics at once overrides <see cref="GetFixAllProvider"/>), and runs the registration
+/// Base of every MemSafety code fix. It declares the ids the fix serves, offers the batch Fix All
+/// (<see cref="BatchFixAll"/>; a fix that must see all its diagnostics at once overrides
+/// <see cref="GetFixAllProvider"/>), and runs the registration
 /// loop: the document's syntax root is read once, each diagnostic's reported node found, and
 /// <see cref="RegisterAsync"/> called with them; the semantic model is read only when a fix asks for it
 /// (<see cref="FixRequest.GetSemanticModelAsync"/>), at most once per call. The rewrite itself reads the
@@ -23,7 +24,7 @@ public abstract class MemSafetyCodeFix : CodeFixProvider
 
     public sealed override ImmutableArray<string> FixableDiagnosticIds { get; }
 
-    public override FixAllProvider? GetFixAllProvider() => WellKnownFixAllProviders.BatchFixer;
+    public override FixAllProvider? GetFixAllProvider() => BatchFixAll.Instance;
 
     public sealed override async Task RegisterCodeFixesAsync(CodeFixContext context)
     {

@@ -42,7 +42,9 @@ public sealed class ExposedLockTargetFix : MemSafetyCodeFix
     {
         var read = await FixDocument.ReadAsync(document, context.CancellationToken).ConfigureAwait(false);
         var plans = new List<GatePlan>();
-        foreach (var diagnostic in diagnostics)
+        // In source order: the gates' names depend on which plan is made first, and callers such as dotnet format pass
+        // the diagnostics in no particular order.
+        foreach (var diagnostic in diagnostics.OrderBy(d => d.Location.SourceSpan.Start))
         {
             if (await PlanAsync(read, diagnostic.Location.SourceSpan, context.CancellationToken).ConfigureAwait(false) is { } plan
                 && !plans.Any(p => p.SameGate(plan)))

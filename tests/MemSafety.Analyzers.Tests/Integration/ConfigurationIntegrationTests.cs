@@ -145,4 +145,61 @@ public sealed class ConfigurationIntegrationTests
         var build = _package.Build(dir);
         Assert.True(build.ExitCode == 0, build.ToString() + "\n" + code);
     }
+
+    private const string ManualLocks = """
+        using System.Collections.Generic;
+        using System.Threading;
+
+        namespace App
+        {
+            public sealed class Inventory
+            {
+                private readonly Dictionary<string, int> _counts = new Dictionary<string, int>();
+                private int _total;
+
+                // MSA6005 without a fix: 'total' is declared under the lock and read after it.
+                public int Total()
+                {
+                    Monitor.Enter(_counts);
+                    var total = _total;
+                    Monitor.Exit(_counts);
+                    return total;
+                }
+
+                public int Sum()
+                {
+                    Monitor.Enter(_counts);
+                    var sum = _total + _counts.Count;
+                    Monitor.Exit(_counts);
+                    return sum;
+                }
+
+                public void Reset()
+                {
+                    Monitor.Enter(_counts);
+                    _counts.Clear();
+                    _total = 0;
+                    Monitor.Exit(_counts);
+                }
+            }
+        }
+        """;
+
+    /// <summary>dotnet format takes the equivalence key of the fix of the first diagnostic it lists, in no fixed order;
+    /// where that one has no fix it passes no key, and Roslyn's batch fixer then fixed none of the rule's findings
+    /// ("Unable to fix MSA6005 ... didn't return a Fix All action"). The README's command fixes the one that has a fix,
+    /// whichever comes first.</summary>
+    [Fact]
+    public void ReadmeFixCommand_RuleWithFindingsThatHaveNoFix_FixesTheOthers()
+    {
+        var dir = _package.CreateConsumer("FormatUnfixableFirst", ManualLocks);
+        var format = _package.Dotnet(dir, CatalogueConsistencyTests.ReadmeFormatAllArguments());
+        Assert.True(format.ExitCode == 0, format.ToString());
+        Assert.DoesNotContain("Unable to fix", format.Output);
+
+        var code = File.ReadAllText(Path.Combine(dir, "Code.cs")).ReplaceLineEndings("\n");
+        Assert.Contains("lock (_counts)\n            {\n                _counts.Clear();", code);
+        Assert.Contains("Monitor.Enter(_counts);\n            var total = _total;", code);
+        Assert.Contains("Monitor.Enter(_counts);\n            var sum = _total + _counts.Count;", code);
+    }
 }
