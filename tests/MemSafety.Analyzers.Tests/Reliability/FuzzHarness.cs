@@ -126,12 +126,14 @@ public static class FuzzHarness
     }
 
     /// <summary>Every analyzer's diagnostics on the project, and each analyzer exception (or AD0001) as text.</summary>
-    public static async Task<(ImmutableArray<Diagnostic> Diagnostics, IReadOnlyList<string> Exceptions)> AnalyzeAsync(Project project, CancellationToken token, bool concurrent = true)
+    /// <param name="editorConfig">The project's analyzer options (.editorconfig/.globalconfig keys); null: <c>memsafety.scope = everywhere</c>.</param>
+    public static async Task<(ImmutableArray<Diagnostic> Diagnostics, IReadOnlyList<string> Exceptions)> AnalyzeAsync(
+        Project project, CancellationToken token, bool concurrent = true, IReadOnlyDictionary<string, string>? editorConfig = null)
     {
         var compilation = (await project.GetCompilationAsync(token))!;
         var exceptions = new ConcurrentQueue<string>();
         var options = new CompilationWithAnalyzersOptions(
-            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(s_options)),
+            new AnalyzerOptions(ImmutableArray<AdditionalText>.Empty, new TestAnalyzerConfigOptionsProvider(editorConfig ?? s_options)),
             onAnalyzerException: (exception, analyzer, _) => exceptions.Enqueue($"{analyzer.GetType().Name} threw {exception}"),
             concurrentAnalysis: concurrent, logAnalyzerExecutionTime: false, reportSuppressedDiagnostics: false);
         var diagnostics = await compilation.WithAnalyzers(s_analyzers, options).GetAnalyzerDiagnosticsAsync(token);
