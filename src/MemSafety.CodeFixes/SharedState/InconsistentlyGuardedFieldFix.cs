@@ -38,11 +38,11 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
         var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root is null)
             return document;
-        var targets = new List<(TextSpan Span, string Lock, bool Static)>();
+        var targets = new List<(TextSpan Span, string Lock, string? Owner)>();
         foreach (var diagnostic in diagnostics)
         {
             if (Target(root, diagnostic) is { } target)
-                targets.Add((target.Span, diagnostic.Properties[InconsistentlyGuardedFieldAnalyzer.LockProperty]!, diagnostic.Properties.ContainsKey(InconsistentlyGuardedFieldAnalyzer.StaticLockProperty)));
+                targets.Add((target.Span, diagnostic.Properties[InconsistentlyGuardedFieldAnalyzer.LockProperty]!, Owner(diagnostic)));
         }
 
         return targets.Count == 0 ? document : await WrapAsync(document, targets, context.CancellationToken).ConfigureAwait(false);
@@ -54,8 +54,8 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
             return Task.CompletedTask;
         var document = request.Document;
         var lockText = diagnostic.Properties[InconsistentlyGuardedFieldAnalyzer.LockProperty]!;
-        var isStatic = diagnostic.Properties.ContainsKey(InconsistentlyGuardedFieldAnalyzer.StaticLockProperty);
-        request.Register($"Take lock '{lockText}' around the access", ct => WrapAsync(document, new[] { (target.Span, lockText, isStatic) }, ct), diagnostic);
+        var owner = Owner(diagnostic);
+        request.Register($"Take lock '{lockText}' around the access", ct => WrapAsync(document, new[] { (target.Span, lockText, owner) }, ct), diagnostic);
         return Task.CompletedTask;
     }
 
@@ -84,8 +84,9 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
             }
         }
 
+        // Expression bodies the fix turns into blocks; others (constructors, operators, local functions) get no fix.
         if (target is ArrowExpressionClauseSyntax)
-            return true;
+            return target.Parent is MethodDeclarationSyntax or AccessorDeclarationSyntax or PropertyDeclarationSyntax or IndexerDeclarationSyntax;
         // Variables an expression declares (out var, patterns) in an expression statement, return or if are in scope after it.
         if (target.Parent is BlockSyntax or SwitchSectionSyntax)
         {
@@ -113,17 +114,20 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
         return true;
     }
 
-    private static async Task<Document> WrapAsync(Document document, IReadOnlyList<(TextSpan Span, string Lock, bool Static)> targets, CancellationToken cancellationToken)
+    private static string? Owner(Diagnostic diagnostic)
+        => diagnostic.Properties.TryGetValue(InconsistentlyGuardedFieldAnalyzer.LockOwnerProperty, out var owner) ? owner : null;
+
+    private static async Task<Document> WrapAsync(Document document, IReadOnlyList<(TextSpan Span, string Lock, string? Owner)> targets, CancellationToken cancellationToken)
     {
         var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         var (root, model) = read;
         var nodes = new Dictionary<SyntaxNode, ExpressionSyntax>();
-        foreach (var (span, lockText, isStatic) in targets)
+        foreach (var (span, lockText, owner) in targets)
         {
             var node = root.FindNode(span, getInnermostNodeForTie: true).AncestorsAndSelf().FirstOrDefault(n => n.Span == span && n is StatementSyntax or ArrowExpressionClauseSyntax);
             if (node is null || nodes.ContainsKey(node))
                 continue;
-            nodes[node] = LockExpression(lockText, isStatic, node, model, cancellationToken);
+            nodes[node] = LockExpression(lockText, owner, node, model);
         }
 
         // A target inside another is covered by the outer lock.
@@ -160,10 +164,21 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
                 return accessor.WithExpressionBody(null).WithSemicolonToken(default)
                     .WithBody(Body(arrow.Expression, returns, gate))
                     .WithAdditionalAnnotations(Formatter.Annotation);
+            case PropertyDeclarationSyntax { ExpressionBody: { } arrow } property when nodes.TryGetValue(arrow, out var gate):
+                return property.WithExpressionBody(null).WithSemicolonToken(default)
+                    .WithAccessorList(GetterOnly(Body(arrow.Expression, returnsValue: true, gate)))
+                    .WithAdditionalAnnotations(Formatter.Annotation);
+            case IndexerDeclarationSyntax { ExpressionBody: { } arrow } indexer when nodes.TryGetValue(arrow, out var gate):
+                return indexer.WithExpressionBody(null).WithSemicolonToken(default)
+                    .WithAccessorList(GetterOnly(Body(arrow.Expression, returnsValue: true, gate)))
+                    .WithAdditionalAnnotations(Formatter.Annotation);
             default:
                 return member;
         }
     }
+
+    private static AccessorListSyntax GetterOnly(BlockSyntax body)
+        => SyntaxFactory.AccessorList(SyntaxFactory.SingletonList(SyntaxFactory.AccessorDeclaration(SyntaxKind.GetAccessorDeclaration, body)));
 
     private static BlockSyntax Body(ExpressionSyntax expression, bool returnsValue, ExpressionSyntax gate)
     {
@@ -173,19 +188,28 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
         return SyntaxFactory.Block(SyntaxFactory.LockStatement(gate, SyntaxFactory.Block(statement)));
     }
 
-    /// <summary>The lock as an expression at the target: the field's simple name unless something else of that name is
-    /// in scope there (a local or parameter), then qualified with <c>this.</c> or the type.</summary>
-    private static ExpressionSyntax LockExpression(string text, bool isStatic, SyntaxNode at, SemanticModel model, CancellationToken cancellationToken)
+    /// <summary>The lock as an expression at the target: the field's simple name where that name means the field there;
+    /// else a static field or a locked type qualified by its type as the target's scope can name it
+    /// (<c>TraceInternal.critSec</c>, <c>typeof(Outer.Inner)</c>), an instance field by <c>this.</c>.</summary>
+    private static ExpressionSyntax LockExpression(string text, string? ownerId, SyntaxNode at, SemanticModel model)
     {
         var expression = SyntaxFactory.ParseExpression(text);
+        var owner = ownerId is null ? null : DocumentationCommentId.GetFirstSymbolForDeclarationId(ownerId, model.Compilation) as INamedTypeSymbol;
+        if (expression is TypeOfExpressionSyntax && owner is not null)
+            return SyntaxFactory.TypeOfExpression(SyntaxFactory.ParseTypeName(owner.ToMinimalDisplayString(model, at.SpanStart)));
         if (expression is not IdentifierNameSyntax name)
             return expression;
         var found = model.LookupSymbols(at.SpanStart, name: name.Identifier.ValueText);
-        if (found.Length == 1 && found[0] is IFieldSymbol)
-            return expression;
-        var type = at.FirstAncestorOrSelf<TypeDeclarationSyntax>();
-        return isStatic && type is not null
-            ? SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, SyntaxFactory.IdentifierName(type.Identifier.ValueText), name)
+        if (owner is not null)
+        {
+            var field = owner.GetMembers(name.Identifier.ValueText).OfType<IFieldSymbol>().FirstOrDefault();
+            return found.Length == 1 && SymbolEqualityComparer.Default.Equals(found[0], field)
+                ? expression
+                : SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, SyntaxFactory.ParseTypeName(owner.ToMinimalDisplayString(model, at.SpanStart)), name);
+        }
+
+        return found.Length == 1 && found[0] is IFieldSymbol
+            ? expression
             : SyntaxFactory.MemberAccessExpression(SyntaxKind.SimpleMemberAccessExpression, SyntaxFactory.ThisExpression(), name);
     }
 }

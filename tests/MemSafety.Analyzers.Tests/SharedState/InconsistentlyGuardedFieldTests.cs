@@ -214,7 +214,16 @@ public sealed class InconsistentlyGuardedFieldTests
                 }
             }
 
-            public long Total => _total;
+            public long Total
+            {
+                get
+                {
+                    lock (_gate)
+                    {
+                        return _total;
+                    }
+                }
+            }
 
             public long Half
             {
@@ -227,7 +236,7 @@ public sealed class InconsistentlyGuardedFieldTests
                 }
             }
         }
-        """.Replace("public long Total => _total;", "public long Total => [|_total|];"));
+        """);
 
     [Fact]
     public Task TearingReadMessage_SaysThirtyTwoBit()
@@ -604,6 +613,50 @@ public sealed class InconsistentlyGuardedFieldTests
                     _n += n;
                 }
             }
+        }
+        """);
+
+    /// <summary>The shape of System.Diagnostics.TraceSource: TraceListenerCollection guards its list with a static lock
+    /// field of another type. The fix names that type; it once wrote 'TraceListenerCollection.critSec', which does not
+    /// compile (found by Fix All on the decompiled runtime, Reliability/CorpusFixAllTests).</summary>
+    [Fact]
+    public Task StaticLockFieldOfAnotherType_QualifiedByThatType() => On.CodeFixAsync("""
+        using System.Collections.Generic;
+        static class TraceInternal
+        {
+            internal static readonly object critSec = new object();
+        }
+
+        class TraceListenerCollection
+        {
+            private readonly List<string> _list = new();
+            public void Add(string s) { lock (TraceInternal.critSec) _list.Add(s); }
+            public int Count => [|_list|].Count;
+            public void critSec() { }
+        }
+        """, """
+        using System.Collections.Generic;
+        static class TraceInternal
+        {
+            internal static readonly object critSec = new object();
+        }
+
+        class TraceListenerCollection
+        {
+            private readonly List<string> _list = new();
+            public void Add(string s) { lock (TraceInternal.critSec) _list.Add(s); }
+            public int Count
+            {
+                get
+                {
+                    lock (TraceInternal.critSec)
+                    {
+                        return _list.Count;
+                    }
+                }
+            }
+
+            public void critSec() { }
         }
         """);
 

@@ -27,8 +27,10 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
     /// when <c>lock (…)</c> on it is the same lock (a Monitor or a System.Threading.Lock) and can be written at the access.</summary>
     public const string LockProperty = "Lock";
 
-    /// <summary>Diagnostic property: "static" when the lock is a static field or a type.</summary>
-    public const string StaticLockProperty = "StaticLock";
+    /// <summary>Diagnostic property, when the lock is a static field or a type: the documentation-comment id of the type
+    /// that declares the field, or of the locked type, so the fix can qualify the lock where the access is (the field
+    /// may belong to another type, as <c>lock (TraceInternal.critSec)</c> in <c>TraceListenerCollection</c>).</summary>
+    public const string LockOwnerProperty = "LockOwner";
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.InconsistentlyGuardedField);
 
@@ -247,7 +249,7 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
                 case AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax:
                     return null;
                 case ArrowExpressionClauseSyntax arrow:
-                    return arrow.Parent is MethodDeclarationSyntax or AccessorDeclarationSyntax ? arrow : null;
+                    return arrow.Parent is MethodDeclarationSyntax or AccessorDeclarationSyntax or PropertyDeclarationSyntax or IndexerDeclarationSyntax ? arrow : null;
                 case StatementSyntax statement:
                     return statement is LocalDeclarationStatementSyntax or LabeledStatementSyntax or BlockSyntax ? null : statement;
                 case MemberDeclarationSyntax:
@@ -277,8 +279,10 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             && CanLockAt(guard.Key, access))
         {
             properties = properties.Add(LockProperty, guard.Key.Display);
-            if (guard.Key.Kind == LockKind.Type || guard.Key.Symbol is IFieldSymbol { IsStatic: true })
-                properties = properties.Add(StaticLockProperty, "true");
+            var owner = guard.Key.Kind == LockKind.Type ? guard.Key.Symbol as INamedTypeSymbol
+                : guard.Key.Symbol is IFieldSymbol { IsStatic: true } field ? field.ContainingType : null;
+            if (owner?.GetDocumentationCommentId() is { } ownerId)
+                properties = properties.Add(LockOwnerProperty, ownerId);
         }
 
         var additional = target is null ? null : new[] { target.GetLocation() };
@@ -289,8 +293,26 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
     /// <summary>An instance lock cannot be taken in a static member.</summary>
     private static bool CanLockAt(LockKey key, FieldAccess access)
     {
-        var isInstanceLock = key.Kind == LockKind.This || key.Symbol is IFieldSymbol { IsStatic: false };
-        return !isInstanceLock || access.Function is not { IsStatic: true };
+        switch (key.Symbol)
+        {
+            case IFieldSymbol { IsStatic: true } field:
+                return field.ContainingType.GetDocumentationCommentId() is not null;
+            case IFieldSymbol field:
+                // Only a field 'this' reaches: the lock of another object (lock (other._gate)) is not ours to take here.
+                if (access.Function is { IsStatic: true })
+                    return false;
+                for (var type = access.Function?.ContainingType; type is not null; type = type.BaseType)
+                {
+                    if (SymbolEqualityComparer.Default.Equals(type.OriginalDefinition, field.ContainingType.OriginalDefinition))
+                        return true;
+                }
+
+                return false;
+            case INamedTypeSymbol type when key.Kind == LockKind.Type:
+                return type.GetDocumentationCommentId() is not null;
+            default:
+                return key.Kind != LockKind.This || access.Function is not { IsStatic: true };
+        }
     }
 
     private static string GuardDisplay(HeldLock guard) => guard.Key.Display;
