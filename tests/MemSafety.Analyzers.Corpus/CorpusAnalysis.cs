@@ -210,6 +210,9 @@ internal sealed class CorpusAnalysis
 
     public bool HasFrameworkAssembly(string name) => _frameworkReferences.ContainsKey(name);
 
+    /// <summary>Every managed assembly of the shared framework folder, as references (the benchmark's stress set).</summary>
+    public IReadOnlyList<MetadataReference> FrameworkReferences => _frameworkReferences.Values.ToList();
+
     /// <summary>What <c>--assemblies all</c> means: every framework assembly that defines types, except
     /// System.Private.CoreLib (about a million decompiled lines; name it explicitly to include it).</summary>
     public IEnumerable<string> AllAssembliesWithCode()
