@@ -635,7 +635,7 @@ internal sealed class CorpusAnalysis
 
     /// <summary>Registers for every operation of every body and does nothing: the driver's cost without ours.</summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    private sealed class NoOpOperationAnalyzer : DiagnosticAnalyzer
+    internal sealed class NoOpOperationAnalyzer : DiagnosticAnalyzer
     {
         private static readonly DiagnosticDescriptor Never = new(
             "CORPUS0001", "Never reported", "Never reported", "Corpus", DiagnosticSeverity.Warning, isEnabledByDefault: true);

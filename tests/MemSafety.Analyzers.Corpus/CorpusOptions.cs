@@ -97,7 +97,8 @@ internal sealed class CorpusOptions
                                  libraries and the runtime assemblies. Findings are not listed
           --smoke                (--bench) One small runtime assembly (System.Collections.Concurrent), one
                                  iteration, the stress set at a tenth of its size: proves the harness works
-          --skip A,B,...         (--bench) Leave out parts: peers, latency, memory, stress
+          --skip A,B,...         (--bench) Leave out parts: peers, latency, memory, stress, corpus (the stress
+                                 set only)
           --page FILE            (--bench) Write the page there (e.g. docs/performance.md) and its chart next
                                  to it (FILE without extension + .svg); may be inside the repository
           --note TEXT            (--bench) A line for the page, e.g. "under load: 3 other builds running"
@@ -152,7 +153,7 @@ internal sealed class CorpusOptions
     public string? Note { get; private set; }
 
     /// <summary>Parts of the benchmark <c>--skip</c> accepts.</summary>
-    public static readonly string[] BenchParts = { "peers", "latency", "memory", "stress" };
+    public static readonly string[] BenchParts = { "peers", "latency", "memory", "stress", "corpus" };
 
     /// <summary>The small assembly of <c>--smoke</c>.</summary>
     public const string SmokeAssembly = "System.Collections.Concurrent";

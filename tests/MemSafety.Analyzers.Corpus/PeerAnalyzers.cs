@@ -60,17 +60,18 @@ internal static class PeerAnalyzers
         {
             new PeerRuleSet("Allocation", NetAnalyzers.Name, "CA1825, CA1846, CA1861, CA1859", new[] { "CA1825", "CA1846", "CA1861", "CA1859" }),
             new PeerRuleSet("Allocation", Meziantou.Name, "MA0005, MA0020, MA0029, MA0031, MA0098, MA0105, MA0106, MA0028, MA0089", new[] { "MA0005", "MA0020", "MA0029", "MA0031", "MA0098", "MA0105", "MA0106", "MA0028", "MA0089" }),
-            new PeerRuleSet("Allocation", Roslynator.Name, "RCS1077, RCS1080, RCS1197, RCS1235, RCS1246", new[] { "RCS1077", "RCS1080", "RCS1197", "RCS1235", "RCS1246" }),
+            new PeerRuleSet("Allocation", Roslynator.Name, "RCS1077, RCS1080, RCS1107, RCS1197, RCS1198, RCS1235, RCS1246", new[] { "RCS1077", "RCS1080", "RCS1107", "RCS1197", "RCS1198", "RCS1235", "RCS1246" }),
         }),
         new ComparisonGroup("Disposal and finalizers (MSA4)", new[] { "MSA4" }, new[]
         {
             new PeerRuleSet("Disposal", NetAnalyzers.Name, "CA2000, CA2213, CA1816", new[] { "CA2000", "CA2213", "CA1816" }),
             new PeerRuleSet("Disposal", IDisposable.Name, "every rule (IDISP*)", Array.Empty<string>()),
+            new PeerRuleSet("Disposal", Sonar.Name, "S2930, S2931", new[] { "S2930", "S2931" }),
         }),
         new ComparisonGroup("Locking and shared state (MSA6)", new[] { "MSA6" }, new[]
         {
             new PeerRuleSet("Locking", NetAnalyzers.Name, "CA2002", new[] { "CA2002" }),
-            new PeerRuleSet("Locking", Sonar.Name, "S2222, S2445, S2551, S2696, S3998", new[] { "S2222", "S2445", "S2551", "S2696", "S3998" }),
+            new PeerRuleSet("Locking", Sonar.Name, "S2222, S2445, S2551, S2696, S3998, S6507", new[] { "S2222", "S2445", "S2551", "S2696", "S3998", "S6507" }),
         }),
     };
 

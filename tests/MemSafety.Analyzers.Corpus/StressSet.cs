@@ -133,9 +133,11 @@ internal static class StressSet
     {
         var results = new List<StressResult>();
         var parseOptions = new CSharpParseOptions(LanguageVersion.Latest);
+        // Warm-up: every case once at a tiny size, untimed, so JIT compilation does not land on the first measurement.
+        var warmUp = scales.Min() / 10;
         foreach (var stressCase in Cases)
         {
-            foreach (var scale in scales)
+            foreach (var scale in scales.Prepend(warmUp))
             {
                 var source = Source(stressCase, scale);
                 var tree = CSharpSyntaxTree.ParseText(source, parseOptions, path: "Stress.cs", cancellationToken: cancellationToken);
@@ -159,10 +161,19 @@ internal static class StressSet
                 var diagnostics = await withAnalyzers.GetAnalyzerDiagnosticsAsync(cancellationToken);
                 crashes = Math.Max(crashes, diagnostics.Count(d => d.Id == "AD0001"));
                 var ours = 0.0;
+                var slowest = (Seconds: -1.0, Name: "");
                 foreach (var analyzer in analyzers)
-                    ours += (await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, cancellationToken)).ExecutionTime.TotalSeconds;
+                {
+                    var seconds = (await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, cancellationToken)).ExecutionTime.TotalSeconds;
+                    ours += seconds;
+                    if (seconds > slowest.Seconds)
+                        slowest = (seconds, analyzer.GetType().Name);
+                }
+
                 var lines = tree.GetText(cancellationToken).Lines.Count;
-                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"   stress {stressCase} ×{scale}: {lines} lines, compile {compile:F2} s, ours {ours:F2} s, {crashes} AD0001"));
+                if (scale == warmUp && warmUp < scales.Min())
+                    continue;
+                log?.Invoke(string.Create(CultureInfo.InvariantCulture, $"   stress {stressCase} ×{scale}: {lines} lines, compile {compile:F2} s, ours {ours:F2} s (slowest {slowest.Name} {slowest.Seconds:F2} s), {crashes} AD0001"));
                 results.Add(new StressResult(stressCase, scale, lines, compile, ours, crashes));
             }
         }
