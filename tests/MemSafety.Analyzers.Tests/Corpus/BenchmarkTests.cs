@@ -34,7 +34,7 @@ public sealed class BenchmarkTests
         var options = CorpusOptions.Parse(new[] { "--bench", "--corpus", "both" });
 
         Assert.Equal(CorpusKind.Both, options.Corpus);
-        Assert.Equal(CorpusOptions.DefaultAssemblies, options.Assemblies);
+        Assert.Equal(CorpusOptions.BenchAssemblies, options.Assemblies);
         Assert.Empty(options.Libraries);
     }
 
