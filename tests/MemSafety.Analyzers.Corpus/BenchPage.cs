@@ -179,7 +179,7 @@ internal static class BenchPage
         md.AppendLine("## IDE latency");
         md.AppendLine();
         md.AppendLine("`GetAnalyzerSemanticDiagnosticsAsync(model, null)` per document with our analyzers alone (Strict), the document's compiler " +
-                      "diagnostics computed first (as the IDE has them), over every document of the corpus. The call binds the document's bodies " +
+                      "diagnostics computed first (as the IDE has them), over a fixed sample of each compilation's documents (evenly spread, up to `--latency-docs`: each call is expensive, even a no-op analyzer's, so every document of a large compilation would take hours). The call binds the document's bodies " +
                       "again for the analyzers (the compiler's diagnostics do not keep bound trees), so the second row times the same call with one " +
                       "no-op operation analyzer (what any operation analyzer pays) and the third what ours add over it, per document.");
         md.AppendLine();

@@ -364,7 +364,9 @@ internal static class Benchmark
             // operation analyzer pays for the document (binding its bodies, building IOperation trees, the driver).
             var withOurs = strictCompilation.WithAnalyzers(ours, Options(strict, trees, crashes: null));
             var withNoOp = strictCompilation.WithAnalyzers(ImmutableArray.Create<DiagnosticAnalyzer>(new CorpusAnalysis.NoOpOperationAnalyzer()), Options(strict, trees, crashes: null));
-            foreach (var tree in trees)
+            // Each call is expensive, even with a no-op analyzer (seconds per document of a small assembly on a loaded
+            // machine), so every document of a large compilation would take hours: a fixed, evenly spread sample.
+            foreach (var tree in LatencySample(trees, options.LatencyDocuments))
             {
                 var baseline = await DocumentMillisecondsAsync(withNoOp, tree);
                 var oursMs = await DocumentMillisecondsAsync(withOurs, tree);
@@ -383,6 +385,18 @@ internal static class Benchmark
             peerRuns.Select(p => new PeerRun(p.Times!, p.Wall, p.Crashes)).ToList(),
             latencies,
             crashes.Select(c => unit.Name + ": " + c).ToList());
+    }
+
+    /// <summary>At most <paramref name="count"/> documents, evenly spread over the compilation's (first, then every
+    /// k-th), the same ones every run.</summary>
+    internal static List<SyntaxTree> LatencySample(IReadOnlyList<SyntaxTree> trees, int count)
+    {
+        if (count <= 0 || trees.Count <= count)
+            return trees.ToList();
+        var sample = new List<SyntaxTree>(count);
+        for (var i = 0; i < count; i++)
+            sample.Add(trees[(int)((long)i * trees.Count / count)]);
+        return sample;
     }
 
     /// <summary>One document's semantic analysis, as the IDE asks for it, the document's compiler diagnostics computed

@@ -104,6 +104,9 @@ internal sealed class CorpusOptions
           --page FILE            (--bench) Write the page there (e.g. docs/performance.md) and its chart next
                                  to it (FILE without extension + .svg); may be inside the repository
           --note TEXT            (--bench) A line for the page, e.g. "under load: 3 other builds running"
+          --latency-docs N       (--bench) Documents per compilation whose per-document latency is measured,
+                                 evenly spread (default 40; 0: every document, slow: each call is expensive,
+                                 even a no-op analyzer's)
           --list-peers           Print every rule id and title of each peer package and exit
           --help                 This text
 
@@ -153,6 +156,9 @@ internal sealed class CorpusOptions
     public SortedSet<string> Skip { get; } = new(StringComparer.OrdinalIgnoreCase);
     public string? PagePath { get; private set; }
     public string? Note { get; private set; }
+
+    /// <summary>Documents per compilation whose latency <c>--bench</c> measures (0: all).</summary>
+    public int LatencyDocuments { get; private set; } = 40;
 
     /// <summary>Parts of the benchmark <c>--skip</c> accepts.</summary>
     public static readonly string[] BenchParts = { "peers", "latency", "memory", "stress", "corpus" };
@@ -215,6 +221,9 @@ internal sealed class CorpusOptions
                     break;
                 case "--page":
                     options.PagePath = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--latency-docs":
+                    options.LatencyDocuments = ParseInt(arg, Value(args, ref i), minimum: 0);
                     break;
                 case "--note":
                     options.Note = Value(args, ref i);
@@ -336,8 +345,8 @@ internal sealed class CorpusOptions
 
         if (!options.Bench)
         {
-            if (options.Smoke || options.Skip.Count > 0 || options.PagePath is not null || options.Note is not null)
-                throw new UsageException("--smoke, --skip, --page and --note need --bench");
+            if (options.Smoke || options.Skip.Count > 0 || options.PagePath is not null || options.Note is not null || options.LatencyDocuments != 40)
+                throw new UsageException("--smoke, --skip, --page, --note and --latency-docs need --bench");
             if (options.Corpus == CorpusKind.Both)
                 throw new UsageException("--corpus both needs --bench");
         }
