@@ -210,6 +210,9 @@ internal sealed class CorpusAnalysis
 
     public bool HasFrameworkAssembly(string name) => _frameworkReferences.ContainsKey(name);
 
+    /// <summary>Every managed assembly of the shared framework folder, as references (the benchmark's stress set).</summary>
+    public IReadOnlyList<MetadataReference> FrameworkReferences => _frameworkReferences.Values.ToList();
+
     /// <summary>What <c>--assemblies all</c> means: every framework assembly that defines types, except
     /// System.Private.CoreLib (about a million decompiled lines; name it explicitly to include it).</summary>
     public IEnumerable<string> AllAssembliesWithCode()
@@ -632,7 +635,7 @@ internal sealed class CorpusAnalysis
 
     /// <summary>Registers for every operation of every body and does nothing: the driver's cost without ours.</summary>
     [DiagnosticAnalyzer(LanguageNames.CSharp)]
-    private sealed class NoOpOperationAnalyzer : DiagnosticAnalyzer
+    internal sealed class NoOpOperationAnalyzer : DiagnosticAnalyzer
     {
         private static readonly DiagnosticDescriptor Never = new(
             "CORPUS0001", "Never reported", "Never reported", "Corpus", DiagnosticSeverity.Warning, isEnabledByDefault: true);

@@ -31,7 +31,7 @@ internal sealed class CorpusOptions
 
         Usage: dotnet run --project tests/MemSafety.Analyzers.Corpus -c Release -- [options]
 
-          --corpus runtime|third-party
+          --corpus runtime|third-party|both
                                  runtime (default): decompiled assemblies of the running shared framework.
                                  third-party: the libraries of the list file (--projects), extracted from
                                  local git mirrors at the listed commit and compiled against the net10.0
@@ -89,6 +89,25 @@ internal sealed class CorpusOptions
                                  Compare two TSVs of this tool (on the columns both have) and print the findings
                                  removed and added, with counts per rule (and how many only changed their
                                  message); nothing else is run. Exit code 0 when identical, 3 when not
+          --bench                Benchmark (docs/performance.md): ours under Strict and Recommended, the peer
+                                 packages (NetAnalyzers, Meziantou, IDisposableAnalyzers, Roslynator, Sonar) with
+                                 every rule on, on the same compilations in the same process; per-document
+                                 latency, allocations with and without ours, scaling, a generated stress set,
+                                 the budgets of issue 13 as PASS/MISS. With --corpus both: the third-party
+                                 libraries and the runtime assemblies. Without --assemblies: System.Threading,
+                                 System.Collections.Concurrent, System.Private.Uri, System.Collections,
+                                 System.Collections.Immutable. Findings are not listed
+          --smoke                (--bench) One small runtime assembly (System.Collections.Concurrent), one
+                                 iteration, the stress set at a tenth of its size: proves the harness works
+          --skip A,B,...         (--bench) Leave out parts: peers, latency, memory, stress, corpus (the stress
+                                 set only)
+          --page FILE            (--bench) Write the page there (e.g. docs/performance.md) and its chart next
+                                 to it (FILE without extension + .svg); may be inside the repository
+          --note TEXT            (--bench) A line for the page, e.g. "under load: 3 other builds running"
+          --latency-docs N       (--bench) Documents per compilation whose per-document latency is measured,
+                                 evenly spread (default 40; 0: every document, slow: each call is expensive,
+                                 even a no-op analyzer's)
+          --list-peers           Print every rule id and title of each peer package and exit
           --help                 This text
 
         Exit code: 0, or 2 when any analyzer threw (AD0001), 3 when --compare or --diff found different
@@ -131,6 +150,35 @@ internal sealed class CorpusOptions
     public (string Before, string After)? Diff { get; private set; }
     public bool Help { get; private set; }
 
+    public bool Bench { get; private set; }
+    public bool Smoke { get; private set; }
+    public bool ListPeers { get; private set; }
+    public SortedSet<string> Skip { get; } = new(StringComparer.OrdinalIgnoreCase);
+    public string? PagePath { get; private set; }
+    public string? Note { get; private set; }
+
+    /// <summary>Documents per compilation whose latency <c>--bench</c> measures (0: all).</summary>
+    public int LatencyDocuments { get; private set; } = 40;
+
+    /// <summary>Parts of the benchmark <c>--skip</c> accepts.</summary>
+    public static readonly string[] BenchParts = { "peers", "latency", "memory", "stress", "corpus" };
+
+    /// <summary>The corpus of <c>--bench</c> without <c>--assemblies</c>: about 2.4 MB of decompiled C#, because the peers
+    /// with every rule on cost thirty to ninety times the compile time each and the full run should stay under about
+    /// twenty minutes on an idle two-core machine. Locking-heavy (Threading, Concurrent), allocation-heavy (Collections,
+    /// Immutable), string and unsafe code (Private.Uri).</summary>
+    public static readonly string[] BenchAssemblies =
+    {
+        "System.Threading",
+        "System.Collections.Concurrent",
+        "System.Private.Uri",
+        "System.Collections",
+        "System.Collections.Immutable",
+    };
+
+    /// <summary>The small assembly of <c>--smoke</c>.</summary>
+    public const string SmokeAssembly = "System.Collections.Concurrent";
+
     /// <summary>The list file actually read (for the report).</summary>
     public string? ProjectsFileUsed { get; set; }
     public string CommandLine { get; private set; } = string.Empty;
@@ -152,6 +200,33 @@ internal sealed class CorpusOptions
                 case "-h":
                     options.Help = true;
                     break;
+                case "--bench":
+                    options.Bench = true;
+                    break;
+                case "--smoke":
+                    options.Smoke = true;
+                    break;
+                case "--list-peers":
+                    options.ListPeers = true;
+                    break;
+                case "--skip":
+                    foreach (var part in SplitList(Value(args, ref i)))
+                    {
+                        if (Array.IndexOf(BenchParts, part.ToLowerInvariant()) < 0)
+                            throw new UsageException("--skip expects some of " + string.Join(", ", BenchParts) + ", got '" + part + "'");
+                        options.Skip.Add(part.ToLowerInvariant());
+                    }
+
+                    break;
+                case "--page":
+                    options.PagePath = Path.GetFullPath(Value(args, ref i));
+                    break;
+                case "--latency-docs":
+                    options.LatencyDocuments = ParseInt(arg, Value(args, ref i), minimum: 0);
+                    break;
+                case "--note":
+                    options.Note = Value(args, ref i);
+                    break;
                 case "--corpus":
                 {
                     var value = Value(args, ref i);
@@ -159,6 +234,7 @@ internal sealed class CorpusOptions
                     {
                         "runtime" => CorpusKind.Runtime,
                         "third-party" or "thirdparty" => CorpusKind.ThirdParty,
+                        "both" => CorpusKind.Both,
                         _ => throw new UsageException("--corpus expects runtime or third-party, got '" + value + "'"),
                     };
                     break;
@@ -266,12 +342,38 @@ internal sealed class CorpusOptions
             }
         }
 
+        if (!options.Bench)
+        {
+            if (options.Smoke || options.Skip.Count > 0 || options.PagePath is not null || options.Note is not null || options.LatencyDocuments != 40)
+                throw new UsageException("--smoke, --skip, --page, --note and --latency-docs need --bench");
+            if (options.Corpus == CorpusKind.Both)
+                throw new UsageException("--corpus both needs --bench");
+        }
+        else
+        {
+            if (options.CompareAssembly is not null || options.CompileOnly)
+                throw new UsageException("--bench does not take --compare or --compile-only");
+            if (options.Preset is not null)
+                throw new UsageException("--bench runs both presets (Strict and Recommended); drop --preset");
+            if (options.Smoke)
+            {
+                if (options.Corpus != CorpusKind.Runtime || options.Assemblies.Count > 0)
+                    throw new UsageException("--smoke runs one runtime assembly of its own; drop --corpus and --assemblies");
+                options.Assemblies.Add(SmokeAssembly);
+            }
+        }
+
         if (options.Corpus == CorpusKind.Runtime)
         {
             if (options.Libraries.Count > 0 || options.ProjectsFile is not null || options.Restore)
                 throw new UsageException("--libraries, --projects and --restore need --corpus third-party");
             if (options.Assemblies.Count == 0)
-                options.Assemblies.AddRange(DefaultAssemblies);
+                options.Assemblies.AddRange(options.Bench ? BenchAssemblies : DefaultAssemblies);
+        }
+        else if (options.Corpus == CorpusKind.Both)
+        {
+            if (options.Assemblies.Count == 0)
+                options.Assemblies.AddRange(BenchAssemblies);
         }
         else if (options.Assemblies.Count > 0)
         {
@@ -311,6 +413,9 @@ internal enum CorpusKind
 {
     Runtime,
     ThirdParty,
+
+    /// <summary>Third-party libraries, then runtime assemblies (<c>--bench</c> only).</summary>
+    Both,
 }
 
 internal sealed class UsageException : Exception

@@ -36,6 +36,36 @@ internal static class Program
         if (options.Diff is { } files)
             return Diff(files.Before, files.After);
 
+        if (options.ListPeers)
+        {
+            foreach (var package in PeerAnalyzers.All)
+            {
+                try
+                {
+                    Console.Write(PeerAnalyzers.Describe(PeerAnalyzers.Load(options.PackagesDirectory, package)));
+                }
+                catch (UsageException e)
+                {
+                    Console.Error.WriteLine("error: " + e.Message);
+                }
+            }
+
+            return 0;
+        }
+
+        if (options.Bench)
+        {
+            try
+            {
+                return await Benchmark.RunAsync(options, Console.Out);
+            }
+            catch (UsageException e)
+            {
+                Console.Error.WriteLine("error: " + e.Message);
+                return 1;
+            }
+        }
+
         var frameworkFolder = Path.GetDirectoryName(typeof(object).Assembly.Location)!;
         if (RepositoryLayout.IsInside(options.CacheDirectory) || (options.ReportPath is not null && RepositoryLayout.IsInside(options.ReportPath)))
         {
