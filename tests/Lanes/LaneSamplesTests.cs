@@ -37,6 +37,10 @@ public sealed class LaneSamplesTests
     /// <summary>Samples whose rule this lane reports less of than the 4.14 lane, and why (README, "Supported hosts").</summary>
     private static readonly Dictionary<string, string> Reduced = new()
     {
+#if ROSLYN_3_7
+        ["samples/MemSafety.Samples/UnsafePointers/MSA5002.StackAddressEscape.Before.cs"] =
+            "Roslyn 3.7 gives a stackalloc converted to a pointer no operation of its own (OperationKind.None), so MSA5002 sees no stack memory there",
+#endif
     };
 
     private readonly Xunit.Abstractions.ITestOutputHelper _output;
