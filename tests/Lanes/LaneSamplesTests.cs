@@ -178,6 +178,22 @@ public sealed class LaneSamplesTests
             var fixedCompilation = await changed.GetProject(project.Id).GetCompilationAsync();
             Assert.Empty(fixedCompilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
             _output.WriteLine($"fixed by {provider.GetType().Name}: {diagnostic}");
+
+            // Fix All over the document (in Roslyn 3.7 through the lane's own document-based Fix All provider).
+            var fixAll = provider.GetFixAllProvider();
+            if (fixAll is not null)
+            {
+                var ofRule = diagnostics.Where(d => d.Id == id && d.Location.SourceTree == tree).ToImmutableArray();
+                var fixAllContext = new FixAllContext(sample, provider, FixAllScope.Document, actions[0].EquivalenceKey, new[] { id }, new FixedDiagnostics(ofRule), CancellationToken.None);
+                var all = await fixAll.GetFixAsync(fixAllContext);
+                Assert.NotNull(all);
+                var allChanged = (await all.GetOperationsAsync(CancellationToken.None)).OfType<ApplyChangesOperation>().Single().ChangedSolution;
+                Assert.NotEqual(sources[0], (await allChanged.GetDocument(sample.Id).GetTextAsync()).ToString());
+                var allCompilation = await allChanged.GetProject(project.Id).GetCompilationAsync();
+                Assert.Empty(allCompilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+                _output.WriteLine($"Fix All by {fixAll.GetType().Name}: {ofRule.Length} diagnostics");
+            }
+
             return;
         }
 
@@ -220,6 +236,22 @@ public sealed class LaneSamplesTests
         }
 
         throw new InvalidOperationException("repository root not found");
+    }
+
+    private sealed class FixedDiagnostics : FixAllContext.DiagnosticProvider
+    {
+        private readonly ImmutableArray<Diagnostic> _diagnostics;
+
+        public FixedDiagnostics(ImmutableArray<Diagnostic> diagnostics) => _diagnostics = diagnostics;
+
+        public override Task<IEnumerable<Diagnostic>> GetDocumentDiagnosticsAsync(Document document, CancellationToken cancellationToken)
+            => Task.FromResult<IEnumerable<Diagnostic>>(_diagnostics);
+
+        public override Task<IEnumerable<Diagnostic>> GetProjectDiagnosticsAsync(Project project, CancellationToken cancellationToken)
+            => Task.FromResult<IEnumerable<Diagnostic>>(ImmutableArray<Diagnostic>.Empty);
+
+        public override Task<IEnumerable<Diagnostic>> GetAllDiagnosticsAsync(Project project, CancellationToken cancellationToken)
+            => Task.FromResult<IEnumerable<Diagnostic>>(_diagnostics);
     }
 
     private sealed class OptionsProvider : AnalyzerConfigOptionsProvider
