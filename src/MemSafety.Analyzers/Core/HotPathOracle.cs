@@ -12,7 +12,8 @@ namespace MemSafety.Analyzers.Core;
 /// when it, a type containing it, or its assembly/module carries an attribute named
 /// <c>PerformanceSensitiveAttribute</c> or <c>HotPathAttribute</c> (matched by name in any namespace,
 /// so users need no runtime dependency), or when its fully-qualified name matches a glob of
-/// <c>memsafety.hot_paths</c>. Rules share the compilation's one instance (<see cref="CompilationServices.HotPaths"/>); answers are cached per member.
+/// <c>memsafety.hot_paths</c>, or when it is a game engine's per-frame method by convention
+/// (<see cref="EngineConventions"/>; <c>memsafety.hot_paths.engine_conventions = false</c> turns that off). Rules share the compilation's one instance (<see cref="CompilationServices.HotPaths"/>); answers are cached per member.
 /// </summary>
 public sealed class HotPathOracle
 {
@@ -71,15 +72,18 @@ public sealed class HotPathOracle
                 return true;
         }
 
-        return MatchesConfiguredGlob(member);
-    }
-
-    private bool MatchesConfiguredGlob(ISymbol member)
-    {
         var references = member.DeclaringSyntaxReferences;
         if (references.IsEmpty)
             return false;
-        var raw = new MemSafetyOptions(_optionsProvider.GetOptions(references[0].SyntaxTree)).GetRaw(MemSafetyOptions.HotPaths);
+        var options = new MemSafetyOptions(_optionsProvider.GetOptions(references[0].SyntaxTree));
+        if (EngineConventions.IsPerFrame(member) && options.Get(MemSafetyOptions.EngineConventions))
+            return true;
+        return MatchesConfiguredGlob(member, options);
+    }
+
+    private bool MatchesConfiguredGlob(ISymbol member, MemSafetyOptions options)
+    {
+        var raw = options.GetRaw(MemSafetyOptions.HotPaths);
         if (raw is null)
             return false;
 

@@ -77,6 +77,14 @@ public readonly struct MemSafetyOptions
         "Comma- or semicolon-separated globs of fully-qualified member names (`*` any run of characters, `?` one) " +
         "that count as hot paths, e.g. `MyApp.Parsing.*, *.TryFormat`.");
 
+    public static readonly BooleanOption EngineConventions = new(
+        "memsafety.hot_paths.engine_conventions",
+        defaultValue: true,
+        "Whether game engines' per-frame methods are hot paths by convention: Unity's `Update`, `LateUpdate`, `FixedUpdate`, " +
+        "`OnGUI` (and the other per-frame messages) of `UnityEngine.MonoBehaviour` subclasses, `Execute` of Unity jobs, " +
+        "`OnUpdate` of Unity ECS systems, Godot's `_Process`, `_PhysicsProcess` and input callbacks of `Godot.Node` subclasses. " +
+        "`false` turns the conventions off.");
+
     public static readonly ScopeOption Scope = new(
         "memsafety.scope",
         "Where census-style rules report: `everywhere`, `hot_paths_and_loops` or `hot_paths`. " +
@@ -97,7 +105,7 @@ public readonly struct MemSafetyOptions
         "System.IO.MemoryStream, System.IO.StringReader, System.IO.StringWriter, System.Threading.Tasks.Task, System.Threading.Tasks.Task`1, " +
         "System.Threading.SemaphoreSlim, System.Threading.ManualResetEventSlim");
 
-    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, Scope, StackallocMaxBytes, DisposalIgnoredTypes);
+    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, EngineConventions, Scope, StackallocMaxBytes, DisposalIgnoredTypes);
 
     private readonly AnalyzerConfigOptions? _options;
 

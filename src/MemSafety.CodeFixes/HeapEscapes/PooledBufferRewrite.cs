@@ -3,6 +3,7 @@ using System.Linq;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Rules.HeapEscapes;
 using MemSafety.Analyzers.Core;
 using MemSafety.CodeFixes.Core;
@@ -69,7 +70,7 @@ internal static class PooledBufferRewrite
             // Re-indenting would change the contents of multi-line string literals.
             foreach (var token in block.DescendantTokens())
             {
-                if (token.IsKind(SyntaxKind.InterpolatedStringTextToken) || token.IsKind(SyntaxKind.StringLiteralToken) || token.IsKind(SyntaxKind.MultiLineRawStringLiteralToken))
+                if (token.IsKind(SyntaxKind.InterpolatedStringTextToken) || token.IsKind(SyntaxKind.StringLiteralToken) || token.IsKind(RoslynEnums.MultiLineRawStringLiteralToken))
                 {
                     if (token.ToString().IndexOf('\n') >= 0)
                         return null;

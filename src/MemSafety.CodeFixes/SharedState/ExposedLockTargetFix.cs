@@ -4,6 +4,7 @@ using System.Composition;
 using System.Linq;
 using System.Threading;
 using System.Threading.Tasks;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Rules.SharedState;
 using MemSafety.CodeFixes.Core;
@@ -162,7 +163,7 @@ public sealed class ExposedLockTargetFix : MemSafetyCodeFix
             return null;
 
         var languageVersion = ((CSharpParseOptions)root.SyntaxTree.Options).LanguageVersion;
-        var useLock = !monitorUsed && languageVersion >= LanguageVersion.CSharp13
+        var useLock = !monitorUsed && languageVersion >= RoslynEnums.CSharp13
                       && model.Compilation.GetTypeByMetadataName("System.Threading.Lock") is { } lockType
                       && model.Compilation.IsSymbolAccessibleWithin(lockType, model.Compilation.Assembly);
         return new GatePlan(typeDeclaration, type, key, isStatic, GateName(type, isStatic), useLock, targets);

@@ -46,8 +46,15 @@ public sealed class PackageIntegrationTests
     {
         using var zip = ZipFile.OpenRead(_package.PackagePath);
         var entries = zip.Entries.Select(e => e.FullName).ToList();
-        Assert.Contains("analyzers/dotnet/cs/MemSafety.Analyzers.dll", entries);
-        Assert.Contains("analyzers/dotnet/cs/MemSafety.CodeFixes.dll", entries);
+        // One build of both assemblies per Roslyn lane; no lane-less analyzers/dotnet/cs folder (a compiler would load it
+        // beside the lane it picks).
+        foreach (var lane in Lanes)
+        {
+            Assert.Contains($"analyzers/dotnet/roslyn{lane}/cs/MemSafety.Analyzers.dll", entries);
+            Assert.Contains($"analyzers/dotnet/roslyn{lane}/cs/MemSafety.CodeFixes.dll", entries);
+        }
+
+        Assert.Equal(Lanes.Length * 2, entries.Count(e => e.StartsWith("analyzers/", System.StringComparison.Ordinal)));
         foreach (var folder in new[] { "build", "buildTransitive" })
         {
             Assert.Contains($"{folder}/MemSafety.Analyzers.props", entries);
@@ -67,9 +74,9 @@ public sealed class PackageIntegrationTests
         Assert.DoesNotContain("<dependencies>", text);
 
         // Each shipped assembly targets netstandard2.0 (it references netstandard, not System.Runtime) and references no
-        // Roslyn newer than 4.14 (a compiler older than the Roslyn an analyzer references refuses to load it: CS8032);
-        // besides those, only Roslyn's own dependencies (System.Collections.Immutable, System.Reflection.Metadata …) at
-        // versions no newer than Roslyn 4.14's (9.0), which that compiler brings with it.
+        // Roslyn newer than its lane's name (a compiler older than the Roslyn an analyzer references refuses to load it:
+        // CS8032); besides those, only Roslyn's own dependencies (System.Collections.Immutable, System.Reflection.Metadata …)
+        // at versions no newer than Roslyn 4.14's (9.0), which that compiler brings with it.
         foreach (var entry in zip.Entries.Where(e => e.FullName.StartsWith("analyzers/", System.StringComparison.Ordinal) && e.FullName.EndsWith(".dll", System.StringComparison.Ordinal)))
         {
             using var copy = new MemoryStream();
@@ -78,6 +85,9 @@ public sealed class PackageIntegrationTests
             copy.Position = 0;
             using var pe = new System.Reflection.PortableExecutable.PEReader(copy);
             var metadata = System.Reflection.Metadata.PEReaderExtensions.GetMetadataReader(pe);
+            var laneName = entry.FullName.Split('/')[2];
+            Assert.StartsWith("roslyn", laneName);
+            var laneVersion = System.Version.Parse(laneName.Substring("roslyn".Length) + ".0.0");
             var names = new System.Collections.Generic.List<string>();
             foreach (var handle in metadata.AssemblyReferences)
             {
@@ -85,7 +95,7 @@ public sealed class PackageIntegrationTests
                 var name = metadata.GetString(reference.Name);
                 names.Add(name);
                 if (name.StartsWith("Microsoft.CodeAnalysis", System.StringComparison.Ordinal))
-                    Assert.True(reference.Version <= new System.Version(4, 14, 0, 0), $"{entry.FullName} references {name} {reference.Version}");
+                    Assert.True(reference.Version <= laneVersion, $"{entry.FullName} references {name} {reference.Version}");
                 else
                     Assert.True(name is "netstandard" or "MemSafety.Analyzers" || name.StartsWith("System.", System.StringComparison.Ordinal) && name != "System.Runtime" && reference.Version.Major <= 9,
                         $"{entry.FullName} references {name} {reference.Version}");
@@ -94,6 +104,8 @@ public sealed class PackageIntegrationTests
             Assert.Contains("netstandard", names);
         }
     }
+
+    private static readonly string[] Lanes = { "3.7", "4.8", "4.14" };
 
     /// <summary>NuGet never refreshes a version it already caches, so a local pack must not reuse one.</summary>
     [Fact]
@@ -110,9 +122,8 @@ public sealed class PackageIntegrationTests
         Assert.Equal(prefix, release.Output.Trim());
     }
 
-    /// <summary>The README's minimum: the analyzers are built against Roslyn 4.14, and a project compiled by exactly
-    /// that compiler (Microsoft.Net.Compilers.Toolset 4.14.0, what the .NET SDK 9.0.300 and Visual Studio 17.14
-    /// ship) loads and runs them.</summary>
+    /// <summary>A project compiled by exactly the compiler of Microsoft.Net.Compilers.Toolset 4.14.0 (what the .NET SDK
+    /// 9.0.300 and Visual Studio 17.14 ship) is given the roslyn4.14 lane, and only that lane, and the rules report.</summary>
     [Fact]
     public void OldestSupportedCompiler_RunsTheRules()
     {
@@ -143,6 +154,10 @@ public sealed class PackageIntegrationTests
         Assert.Contains("microsoft.net.compilers.toolset/4.14.0/tasks/netcore/bincore/csc.dll", build.Output.Replace('\\', '/'), System.StringComparison.OrdinalIgnoreCase);
         Assert.Contains("warning MSA2003", build.Output);
         Assert.DoesNotContain("CS8032", build.Output);
+        var output = build.Output.Replace('\\', '/');
+        Assert.Contains("analyzers/dotnet/roslyn4.14/cs/MemSafety.Analyzers.dll", output, System.StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("analyzers/dotnet/roslyn4.8/", output, System.StringComparison.OrdinalIgnoreCase);
+        Assert.DoesNotContain("analyzers/dotnet/roslyn3.7/", output, System.StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

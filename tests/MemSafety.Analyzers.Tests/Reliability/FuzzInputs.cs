@@ -28,6 +28,16 @@ public static class FuzzInputs
         foreach (var file in SourceFiles(Path.Combine(RepositoryFiles.Root, "samples", "MemSafety.Samples")))
         {
             var text = File.ReadAllText(file).Replace("\r\n", "\n");
+            // A sample is one document here: the files beside it that are no sample (the UnityEngine stand-ins) go with it.
+            if (file.EndsWith(".Before.cs", StringComparison.Ordinal) || file.EndsWith(".After.cs", StringComparison.Ordinal))
+            {
+                foreach (var support in Directory.GetFiles(Path.GetDirectoryName(file)!, "*.cs"))
+                {
+                    if (!support.EndsWith(".Before.cs", StringComparison.Ordinal) && !support.EndsWith(".After.cs", StringComparison.Ordinal))
+                        text += "\n" + File.ReadAllText(support).Replace("\r\n", "\n");
+                }
+            }
+
             if (seen.Add(text))
                 inputs.Add(new FuzzInput(Relative(file), text));
         }

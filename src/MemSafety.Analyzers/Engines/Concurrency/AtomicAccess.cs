@@ -1,3 +1,4 @@
+using MemSafety.Analyzers.Compat;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -18,7 +19,7 @@ internal static class AtomicAccess
 
     /// <summary>The field an atomic call's argument passes by reference (<c>ref _n</c>, <c>ref this._n</c>), or null.</summary>
     public static IFieldSymbol? FieldOf(IArgumentOperation argument)
-        => argument.Value is IFieldReferenceOperation { Field: var field } && argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out or RefKind.In or RefKind.RefReadOnlyParameter
+        => argument.Value is IFieldReferenceOperation { Field: var field } && argument.Parameter?.RefKind is RefKind.Ref or RefKind.Out or RefKind.In or RoslynEnums.RefReadOnlyParameter
             ? field
             : null;
 

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Threading;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Engines.Dataflow;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.FlowAnalysis;
@@ -246,7 +247,7 @@ internal sealed class BodyLocks
                        && (ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Interlocked) || ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Volatile))
                     ? (FieldAccessKind.Atomic, call.TargetMethod.Name)
                     : (FieldAccessKind.Write, null);
-            case IArgumentOperation { Parameter.RefKind: RefKind.In or RefKind.RefReadOnlyParameter, Parent: IInvocationOperation volatileRead }
+            case IArgumentOperation { Parameter.RefKind: RefKind.In or RoslynEnums.RefReadOnlyParameter, Parent: IInvocationOperation volatileRead }
                 when ConcurrencyTypes.Is(volatileRead.TargetMethod.ContainingType, _types.Volatile):
                 return (FieldAccessKind.Atomic, volatileRead.TargetMethod.Name);
         }

@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Text;
 using System.Threading;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Engines.Escape;
 using KnownMembers = MemSafety.Analyzers.Engines.Effects.KnownMembers;
 using Microsoft.CodeAnalysis;
@@ -389,7 +390,7 @@ public sealed class FinalizationPath
             => invocation.TargetMethod.ContainingType is { Name: "Interlocked" or "Volatile" } type
                && NonRetainingMembers.IsNamespace(type.ContainingNamespace, "System.Threading")
                && invocation.Arguments.Length > 0
-               && invocation.Arguments[0].Parameter?.RefKind is RefKind.Ref or RefKind.In or RefKind.RefReadOnlyParameter
+               && invocation.Arguments[0].Parameter?.RefKind is RefKind.Ref or RefKind.In or RoslynEnums.RefReadOnlyParameter
                && OwnField(invocation.Arguments[0].Value, frame) is not null
                && !(invocation.Arguments.Length > 1 && DisposableTypes.IsThis(invocation.Arguments[1].Value));
 

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using MemSafety.Analyzers.Compat;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -112,7 +113,7 @@ public static class FunctionEffects
             case OperationKind.Return:
             case OperationKind.ExpressionStatement:
             case OperationKind.Literal:
-            case OperationKind.Utf8String:
+            case RoslynEnums.Utf8String:
             case OperationKind.Conditional:
             case OperationKind.Coalesce:
             case OperationKind.ConditionalAccess:
@@ -128,8 +129,8 @@ public static class FunctionEffects
             case OperationKind.RecursivePattern:
             case OperationKind.PropertySubpattern:
             case OperationKind.DiscardPattern:
-            case OperationKind.ListPattern:
-            case OperationKind.SlicePattern:
+            case RoslynEnums.ListPattern:
+            case RoslynEnums.SlicePattern:
             case OperationKind.SwitchExpression:
             case OperationKind.SwitchExpressionArm:
             case OperationKind.Switch:
@@ -141,9 +142,9 @@ public static class FunctionEffects
             case OperationKind.ArrayCreation:
             case OperationKind.ArrayInitializer:
             case OperationKind.ArrayElementReference:
-            case OperationKind.ImplicitIndexerReference:
-            case OperationKind.CollectionExpression:
-            case OperationKind.Spread:
+            case RoslynEnums.ImplicitIndexerReference:
+            case RoslynEnums.CollectionExpression:
+            case RoslynEnums.Spread:
             case OperationKind.InstanceReference:
             case OperationKind.InterpolatedString:
             case OperationKind.Interpolation:
@@ -166,11 +167,11 @@ public static class FunctionEffects
             case OperationKind.ObjectOrCollectionInitializer:
             case OperationKind.MemberInitializer:
             case OperationKind.Empty:
-            case OperationKind.InterpolatedStringHandlerCreation:
-            case OperationKind.InterpolatedStringAddition:
-            case OperationKind.InterpolatedStringAppendLiteral:
-            case OperationKind.InterpolatedStringAppendFormatted:
-            case OperationKind.InterpolatedStringHandlerArgumentPlaceholder:
+            case RoslynEnums.InterpolatedStringHandlerCreation:
+            case RoslynEnums.InterpolatedStringAddition:
+            case RoslynEnums.InterpolatedStringAppendLiteral:
+            case RoslynEnums.InterpolatedStringAppendFormatted:
+            case RoslynEnums.InterpolatedStringHandlerArgumentPlaceholder:
                 return true;
             default:
                 return false;

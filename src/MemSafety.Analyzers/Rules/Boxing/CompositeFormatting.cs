@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Text;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -616,7 +617,7 @@ internal static class CompositeFormatting
             FormattingApi.StringConcat => false,
             _ => true,
         };
-        if (needsHandlerConversion && languageVersion < LanguageVersion.CSharp10)
+        if (needsHandlerConversion && languageVersion < RoslynEnums.CSharp10)
             return "the rewrite needs C# 10";
         switch (api)
         {

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
@@ -149,7 +150,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         {
             if (argument.ArgumentKind == ArgumentKind.ParamArray && argument.Value is IArrayCreationOperation { IsImplicit: true, Initializer: { } initializer })
                 elements = initializer.ElementValues;
-            else if (argument.ArgumentKind == ArgumentKind.ParamCollection && argument.Value is ICollectionExpressionOperation collection)
+            else if (argument.ArgumentKind == RoslynEnums.ParamCollection && argument.Value is ICollectionExpressionOperation collection)
                 elements = collection.Elements;
             else
                 continue;
@@ -281,7 +282,7 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
                 break;
 
             // An element of a C# 13 params collection (`params ReadOnlySpan<object>`): reported once per call.
-            case ICollectionExpressionOperation { Parent: IArgumentOperation { ArgumentKind: ArgumentKind.ParamCollection } }:
+            case ICollectionExpressionOperation { Parent: IArgumentOperation { ArgumentKind: RoslynEnums.ParamCollection } }:
                 return false;
 
             case IInvocationOperation receiverCall when receiverCall.Instance == value:

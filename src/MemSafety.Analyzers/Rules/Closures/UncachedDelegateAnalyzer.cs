@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.Closures;
@@ -56,7 +57,7 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
         {
             case IMethodReferenceOperation { Method.MethodKind: MethodKind.LocalFunction }:
                 return;
-            case IMethodReferenceOperation { Method: { IsStatic: true, ReducedFrom: null } } when LanguageVersionOf(creation) >= LanguageVersion.CSharp11:
+            case IMethodReferenceOperation { Method: { IsStatic: true, ReducedFrom: null } } when LanguageVersionOf(creation) >= RoslynEnums.CSharp11:
                 return;
             case IMethodReferenceOperation:
             case IAnonymousFunctionOperation { Symbol.IsStatic: false }:
@@ -299,7 +300,7 @@ public sealed class UncachedDelegateAnalyzer : MemSafetyAnalyzer
     /// </summary>
     private static bool CanBeStatic(IMethodSymbol method, IOperation creation, ITypeSymbol delegateType)
     {
-        if (LanguageVersionOf(creation) < LanguageVersion.CSharp11 || method.MethodKind != MethodKind.Ordinary
+        if (LanguageVersionOf(creation) < RoslynEnums.CSharp11 || method.MethodKind != MethodKind.Ordinary
             || method.DeclaredAccessibility != Accessibility.Private || method.IsGenericMethod || method.IsVirtual || method.IsAbstract
             || method.IsOverride || method.IsExtern || method.PartialDefinitionPart is not null || method.PartialImplementationPart is not null
             || method.DeclaringSyntaxReferences.Length != 1 || ContainsTypeParameter(delegateType) || method.ContainingType is not { TypeKind: TypeKind.Class } type)

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Threading;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Engines.Bodies;
 using MemSafety.Analyzers.Engines.ControlFlow;
 using MemSafety.Analyzers.Core;
@@ -132,7 +133,7 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
 
             switch (RefUse(reference))
             {
-                case RefKind.Ref or RefKind.In or RefKind.RefReadOnlyParameter:
+                case RefKind.Ref or RefKind.In or RoslynEnums.RefReadOnlyParameter:
                     // An alias could read or write it behind the analysis's back.
                     variable.Disqualified = true;
                     break;

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Text;
+using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -54,7 +55,7 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
                 Descriptions(plan, out var verb),
                 verb,
                 ReceiverText(plan.Receiver)));
-        }, OperationKind.Invocation, OperationKind.ImplicitIndexerReference);
+        }, OperationKind.Invocation, RoslynEnums.ImplicitIndexerReference);
     });
 
     private static bool IsCandidate(IOperation operation) => operation switch

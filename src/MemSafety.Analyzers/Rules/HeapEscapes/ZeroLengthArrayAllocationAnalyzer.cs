@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using MemSafety.Analyzers.Compat;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -325,7 +326,7 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
     /// </summary>
     private static bool CollectionExpressionBindsToArrayEmpty(IArrayCreationOperation creation, IArrayTypeSymbol arrayType)
     {
-        if (((CSharpParseOptions)creation.Syntax.SyntaxTree.Options).LanguageVersion < LanguageVersion.CSharp12)
+        if (((CSharpParseOptions)creation.Syntax.SyntaxTree.Options).LanguageVersion < RoslynEnums.CSharp12)
             return false;
         IOperation current = creation;
         ITypeSymbol target = arrayType;
