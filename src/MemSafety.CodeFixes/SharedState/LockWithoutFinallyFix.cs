@@ -111,18 +111,8 @@ public sealed class LockWithoutFinallyFix : MemSafetyCodeFix
             }
         }
 
-        if (declared.Count > 0)
-        {
-            for (var i = to + 1; i < statements.Count; i++)
-            {
-                foreach (var identifier in statements[i].DescendantNodes())
-                {
-                    if (identifier is IdentifierNameSyntax name && model.GetSymbolInfo(name, cancellationToken).Symbol is { } used && declared.Contains(used))
-                        return null;
-                }
-            }
-        }
-
+        if (ReleaseInFinally.DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
+            return null;
         var useLock = unprotected.Kind == ManualLockKind.Monitor && call.Parent is ExpressionStatementSyntax;
         return new FixPlan(block, from, to, unprotected.LockObject, useLock);
     }
@@ -134,38 +124,25 @@ public sealed class LockWithoutFinallyFix : MemSafetyCodeFix
             return document;
 
         var statements = plan.Block.Statements;
-        var inner = new List<StatementSyntax>();
-        for (var i = plan.AcquireIndex + 1; i < plan.ReleaseIndex; i++)
-            inner.Add(statements[i]);
+        var inner = ReleaseInFinally.Between(plan.Block, plan.AcquireIndex, plan.ReleaseIndex);
         var acquire = statements[plan.AcquireIndex];
         var release = statements[plan.ReleaseIndex];
-        var body = SyntaxFactory.Block(inner);
 
         var replacement = new List<StatementSyntax>();
         if (plan.UseLockStatement)
         {
-            replacement.Add(SyntaxFactory.LockStatement(plan.LockObject.WithoutTrivia(), body)
+            replacement.Add(SyntaxFactory.LockStatement(plan.LockObject.WithoutTrivia(), SyntaxFactory.Block(inner))
                 .WithLeadingTrivia(acquire.GetLeadingTrivia())
                 .WithTrailingTrivia(release.GetTrailingTrivia()));
         }
         else
         {
             replacement.Add(acquire);
-            replacement.Add(SyntaxFactory.TryStatement(body, default, SyntaxFactory.FinallyClause(SyntaxFactory.Block(release.WithoutLeadingTrivia())))
+            replacement.Add(ReleaseInFinally.TryFinally(inner, release)
                 .WithLeadingTrivia(inner.Count > 0 ? inner[0].GetLeadingTrivia() : release.GetLeadingTrivia()));
         }
 
-        replacement[replacement.Count - 1] = replacement[replacement.Count - 1].WithAdditionalAnnotations(Formatter.Annotation);
-        var newStatements = new List<StatementSyntax>();
-        for (var i = 0; i < statements.Count; i++)
-        {
-            if (i == plan.AcquireIndex)
-                newStatements.AddRange(replacement);
-            else if (i < plan.AcquireIndex || i > plan.ReleaseIndex)
-                newStatements.Add(statements[i]);
-        }
-
-        var newBlock = plan.Block.WithStatements(SyntaxFactory.List(newStatements));
+        var newBlock = ReleaseInFinally.Replace(plan.Block, plan.AcquireIndex, plan.ReleaseIndex, replacement);
         var root = read.Root.ReplaceNode(plan.Block, newBlock);
         return await Formatter.FormatAsync(document.WithSyntaxRoot(root), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }

@@ -133,18 +133,8 @@ public sealed class GCHandleLifetimeFix : MemSafetyCodeFix
             }
         }
 
-        if (declared.Count > 0)
-        {
-            for (var i = to + 1; i < statements.Count; i++)
-            {
-                foreach (var identifier in statements[i].DescendantNodes())
-                {
-                    if (identifier is IdentifierNameSyntax name && model.GetSymbolInfo(name, cancellationToken).Symbol is { } used && declared.Contains(used))
-                        return null;
-                }
-            }
-        }
-
+        if (ReleaseInFinally.DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
+            return null;
         return new FixPlan(block, from, to);
     }
 
@@ -155,29 +145,10 @@ public sealed class GCHandleLifetimeFix : MemSafetyCodeFix
             return document;
 
         var statements = plan.Block.Statements;
-        var inner = new List<StatementSyntax>();
-        for (var i = plan.AcquireIndex + 1; i < plan.ReleaseIndex; i++)
-            inner.Add(statements[i]);
-        var release = statements[plan.ReleaseIndex];
-        var @try = SyntaxFactory.TryStatement(SyntaxFactory.Block(inner), default, SyntaxFactory.FinallyClause(SyntaxFactory.Block(release.WithoutLeadingTrivia())))
-            .WithLeadingTrivia(SyntaxFactory.ElasticMarker)
-            .WithAdditionalAnnotations(Formatter.Annotation);
-
-        var newStatements = new List<StatementSyntax>();
-        for (var i = 0; i < statements.Count; i++)
-        {
-            if (i == plan.AcquireIndex)
-            {
-                newStatements.Add(statements[i]);
-                newStatements.Add(@try);
-            }
-            else if (i < plan.AcquireIndex || i > plan.ReleaseIndex)
-            {
-                newStatements.Add(statements[i]);
-            }
-        }
-
-        var root = read.Root.ReplaceNode(plan.Block, plan.Block.WithStatements(SyntaxFactory.List(newStatements)));
+        var @try = ReleaseInFinally.TryFinally(ReleaseInFinally.Between(plan.Block, plan.AcquireIndex, plan.ReleaseIndex), statements[plan.ReleaseIndex])
+            .WithLeadingTrivia(SyntaxFactory.ElasticMarker);
+        var newBlock = ReleaseInFinally.Replace(plan.Block, plan.AcquireIndex, plan.ReleaseIndex, new List<StatementSyntax> { statements[plan.AcquireIndex], @try });
+        var root = read.Root.ReplaceNode(plan.Block, newBlock);
         return await Formatter.FormatAsync(document.WithSyntaxRoot(root), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Threading;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -259,13 +260,9 @@ internal static class FlagPolls
         while (stack.Count > 0)
         {
             var operation = stack.Pop();
-            var symbol = operation switch
-            {
-                ILocalReferenceOperation local => local.Local,
-                IParameterReferenceOperation parameter => parameter.Parameter,
-                IFieldReferenceOperation field => field.Field.OriginalDefinition,
-                _ => (ISymbol?)null,
-            };
+            var symbol = Variables.Of(operation);
+            if (symbol is IFieldSymbol field)
+                symbol = field.OriginalDefinition;
             if (symbol is not null && written.Contains(symbol))
                 return true;
             foreach (var child in operation.ChildOperations)

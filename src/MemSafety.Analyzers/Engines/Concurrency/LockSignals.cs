@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Generic;
+using System.Runtime.CompilerServices;
 using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -18,11 +19,31 @@ internal sealed class LockSignals
 {
     private readonly ConcurrentDictionary<IFieldSymbol, bool> _binary = new(SymbolEqualityComparer.Default);
 
-    /// <summary>Whether the type's own code (nested types aside) takes a lock of some kind.</summary>
+    private static readonly ConditionalWeakTable<INamedTypeSymbol, object> s_typeAnswers = new();
+    private static readonly ConditionalWeakTable<SyntaxTree, object> s_treeAnswers = new();
+    private static readonly object Yes = true;
+    private static readonly object No = false;
+
+    /// <summary>The identifiers whose mention makes a type take locks (see <see cref="TakesLocks"/>), and the keyword.</summary>
+    private static readonly string[] Words = { "lock", "Monitor", "Lock", "EnterScope", "ReaderWriterLockSlim", "SemaphoreSlim", "SpinLock", "Mutex", "Synchronized" };
+
+    /// <summary>Whether the type's own code (nested types aside) takes a lock of some kind. Asked by several rules per
+    /// type (MSA6001 for every class): answered once per type, and a file whose text holds none of the words is not
+    /// walked at all (most files: the syntax walk was most of MSA6001's cost on code without locks).</summary>
     public static bool TakesLocks(INamedTypeSymbol type, CancellationToken cancellationToken)
+    {
+        if (s_typeAnswers.TryGetValue(type, out var known))
+            return (bool)known;
+        var answer = ComputeTakesLocks(type, cancellationToken) ? Yes : No;
+        return (bool)s_typeAnswers.GetValue(type, _ => answer);
+    }
+
+    private static bool ComputeTakesLocks(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
+            if (!MayMentionLocks(reference.SyntaxTree, cancellationToken))
+                continue;
             var root = reference.GetSyntax(cancellationToken);
             foreach (var node in root.DescendantNodes(n => n == root || n is not BaseTypeDeclarationSyntax))
             {
@@ -36,6 +57,47 @@ internal sealed class LockSignals
 
         return false;
     }
+
+    /// <summary>Whether the file's text holds <c>lock</c> or one of the lock identifiers as a whole word: a superset of
+    /// the files whose syntax <see cref="ComputeTakesLocks"/> can match (inactive code and comments only add files). A
+    /// file with a <c>\u</c> escape or a Unicode formatting character (which an identifier may hold, ignored) is kept.</summary>
+    private static bool MayMentionLocks(SyntaxTree tree, CancellationToken cancellationToken)
+    {
+        if (s_treeAnswers.TryGetValue(tree, out var known))
+            return (bool)known;
+        var text = tree.GetText(cancellationToken).ToString();
+        var answer = text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text);
+        foreach (var word in Words)
+        {
+            if (answer)
+                break;
+            for (var at = text.IndexOf(word, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, System.StringComparison.Ordinal))
+            {
+                if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (at + word.Length == text.Length || !IsIdentifierPart(text[at + word.Length])))
+                {
+                    answer = true;
+                    break;
+                }
+            }
+        }
+
+        var boxed = answer ? Yes : No;
+        return (bool)s_treeAnswers.GetValue(tree, _ => boxed);
+    }
+
+    private static bool HasFormattingCharacter(string text)
+    {
+        foreach (var c in text)
+        {
+            if (c > 127 && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Certainly part of an identifier (letters, digits, '_'): a word next to one is not that word.</summary>
+    private static bool IsIdentifierPart(char c) => char.IsLetterOrDigit(c) || c == '_';
 
     /// <summary>The simple names nested types of <paramref name="type"/> mention (they may call its private methods).</summary>
     public static HashSet<string> NamesUsedByNestedTypes(INamedTypeSymbol type, CancellationToken cancellationToken)

@@ -149,12 +149,13 @@ public sealed class DisposedOnAllPaths
                 if (sites.Count == 64)
                     return null;
                 events[key] = Event.Site(sites.Count);
-                sites.Add(new CreationSite(write, Strip(value), type));
+                sites.Add(new CreationSite(write, Variables.WithoutBuiltInConversions(value), type));
             }
             else
             {
                 events[key] = Event.Replace;
-                if (Strip(value).ConstantValue is not { HasValue: true, Value: null } && Strip(value) is not IDefaultValueOperation)
+                var replacement = Variables.WithoutBuiltInConversions(value);
+                if (replacement.ConstantValue is not { HasValue: true, Value: null } && replacement is not IDefaultValueOperation)
                     receivesOtherValues = true;
             }
         }
@@ -311,7 +312,7 @@ public sealed class DisposedOnAllPaths
                 continue;
             foreach (var read in condition.DescendantsAndSelf())
             {
-                if (SymbolOf(read) is { } symbol && correlated.Contains(symbol))
+                if (Variables.Of(read) is { } symbol && correlated.Contains(symbol))
                     return true;
             }
         }
@@ -323,18 +324,10 @@ public sealed class DisposedOnAllPaths
     {
         foreach (var operation in condition.DescendantsAndSelf())
         {
-            if (SymbolOf(operation) is { } symbol)
+            if (Variables.Of(operation) is { } symbol)
                 symbols.Add(symbol);
         }
     }
-
-    private static ISymbol? SymbolOf(IOperation operation) => operation switch
-    {
-        ILocalReferenceOperation reference => reference.Local,
-        IParameterReferenceOperation reference => reference.Parameter,
-        IFieldReferenceOperation reference => reference.Field,
-        _ => null,
-    };
 
     /// <summary>Whether an <c>if</c> (or <c>?:</c>) around <paramref name="reference"/>, within its function, tests a
     /// variable, parameter or field other than <paramref name="local"/>.</summary>
@@ -365,7 +358,7 @@ public sealed class DisposedOnAllPaths
     private static bool IsTokenSource(IOperation value, out ITypeSymbol type)
     {
         type = null!;
-        if (Strip(value) is IObjectCreationOperation { Arguments.Length: 0, Type: INamedTypeSymbol { Name: "CancellationTokenSource" } created })
+        if (Variables.WithoutBuiltInConversions(value) is IObjectCreationOperation { Arguments.Length: 0, Type: INamedTypeSymbol { Name: "CancellationTokenSource" } created })
         {
             type = created;
             return true;
@@ -377,20 +370,13 @@ public sealed class DisposedOnAllPaths
     private static bool IsOnDemandHolder(IOperation value, string member, IgnoredTypes ignored, out ITypeSymbol type)
     {
         type = null!;
-        if (Strip(value) is IObjectCreationOperation { Type: { } created } && Ownership.OnDemandMember(created) == member && !ignored.Contains(created))
+        if (Variables.WithoutBuiltInConversions(value) is IObjectCreationOperation { Type: { } created } && Ownership.OnDemandMember(created) == member && !ignored.Contains(created))
         {
             type = created;
             return true;
         }
 
         return false;
-    }
-
-    private static IOperation Strip(IOperation value)
-    {
-        while (value is IConversionOperation { OperatorMethod: null } conversion)
-            value = conversion.Operand;
-        return value;
     }
 
     private static bool Reads(IOperation value, ILocalSymbol local)

@@ -131,8 +131,7 @@ public sealed class GCHandleLifetime
     public static bool IsAlloc(IOperation value, out GCHandleAllocKind kind)
     {
         kind = GCHandleAllocKind.Unknown;
-        while (value is IConversionOperation { OperatorMethod: null } conversion)
-            value = conversion.Operand;
+        value = Variables.WithoutBuiltInConversions(value);
         if (value is not IInvocationOperation { TargetMethod: { Name: "Alloc", IsStatic: true } method } invocation || !IsGCHandle(method.ContainingType))
             return false;
         if (invocation.Arguments.Length < 2)
@@ -185,7 +184,7 @@ public sealed class GCHandleLifetime
                 if (sites.Count == MaxSites)
                     return null;
                 events[key] = new Event(EventKind.Allocate, sites.Count);
-                sites.Add((Strip(value), kind));
+                sites.Add((Variables.WithoutBuiltInConversions(value), kind));
             }
             else
             {
@@ -472,13 +471,6 @@ public sealed class GCHandleLifetime
         }
 
         return false;
-    }
-
-    private static IOperation Strip(IOperation value)
-    {
-        while (value is IConversionOperation { OperatorMethod: null } conversion)
-            value = conversion.Operand;
-        return value;
     }
 
     private enum EventKind

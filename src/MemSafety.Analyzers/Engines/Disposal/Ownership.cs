@@ -163,8 +163,7 @@ public sealed class Ownership
     private bool IsCreation(IOperation? value, IgnoredTypes ignored, out ITypeSymbol createdType, LocalChain? resolving, int depth)
     {
         createdType = null!;
-        while (value is IConversionOperation { OperatorMethod: null } conversion)
-            value = conversion.Operand;
+        value = value is null ? null : Variables.WithoutBuiltInConversions(value);
         ITypeSymbol? type;
         switch (value)
         {

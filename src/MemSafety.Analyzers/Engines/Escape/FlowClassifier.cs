@@ -1,4 +1,5 @@
 using System.Collections.Generic;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Operations;
 
@@ -106,13 +107,8 @@ internal sealed class FlowClassifier
     /// that is declared outside it: the closure object on the heap holds the value.</summary>
     private SinkInfo? CheckCapture(IOperation use)
     {
-        ISymbol? symbol = use switch
-        {
-            ILocalReferenceOperation local => local.Local,
-            IParameterReferenceOperation parameter => parameter.Parameter,
-            _ => null,
-        };
-        if (symbol is null)
+        var symbol = Variables.Of(use);
+        if (symbol is not (ILocalSymbol or IParameterSymbol))
             return null;
 
         for (var enclosing = use.Parent; enclosing is not null; enclosing = enclosing.Parent)

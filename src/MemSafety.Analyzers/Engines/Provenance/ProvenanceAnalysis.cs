@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Engines.Dataflow;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -346,8 +347,7 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
 
     private static ProvenanceState Forget(IOperation target, ProvenanceState state) => target switch
     {
-        ILocalReferenceOperation local => state.Set(local.Local, default),
-        IParameterReferenceOperation parameter => state.Set(parameter.Parameter, default),
+        ILocalReferenceOperation or IParameterReferenceOperation => state.Set(Variables.Of(target)!, default),
         IMemberReferenceOperation member when KeyOf(member, elements: false) is { } key => state.Set(key, default),
         _ => state,
     };
@@ -873,13 +873,8 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
     /// type that assigns it such an array (its declarations are searched once per field).</summary>
     private bool IsAllocatedPinned(IOperation array)
     {
-        ISymbol? symbol = array switch
-        {
-            ILocalReferenceOperation local => local.Local,
-            IFieldReferenceOperation field => field.Field,
-            _ => null,
-        };
-        if (symbol is null)
+        var symbol = Variables.Of(array);
+        if (symbol is not (ILocalSymbol or IFieldSymbol))
             return false;
         if (_pinnedArrays.TryGetValue(symbol, out var known))
             return known;

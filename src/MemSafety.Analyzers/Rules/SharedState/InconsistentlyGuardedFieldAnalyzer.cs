@@ -2,6 +2,7 @@ using System.Collections.Generic;
 using System.Collections.Immutable;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Concurrency;
+using MemSafety.Analyzers.Engines.ControlFlow;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -56,12 +57,14 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
                 return;
             if (block.OwningSymbol is not IMethodSymbol method)
                 return; // field and property initializers run in the constructor
-            // The body's block (or the method body around it); one graph per body, whatever the blocks.
+            // The body's block (or the method body around it); one graph per body, whatever the blocks: the graph
+            // LoopCycles keeps with the body, which every other engine that needs one (dataflow, cycles) shares.
             foreach (var operation in block.OperationBlocks)
             {
                 if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
                     continue;
-                var graph = block.GetControlFlowGraph(operation);
+                if (LoopCycles.GraphOf(operation) is not { } graph)
+                    break; // code the graph builder cannot model: no accesses rather than a crash
                 summary.Add(BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore, block.CancellationToken));
                 break;
             }

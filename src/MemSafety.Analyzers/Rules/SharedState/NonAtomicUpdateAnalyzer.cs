@@ -361,6 +361,13 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         public IOperation Operation { get; }
         public IFieldSymbol Field { get; }
         public ISymbol Member { get; }
+
+        /// <summary>Whether another update can race with this one from an entry point: not in a constructor, not under
+        /// a lock, in a function handed to an entry point (null until asked; <see cref="TypeUpdates.UpdateInEntry"/>
+        /// asks it of every update of the field for every update of it, so it is worked out once).</summary>
+        public (IOperation? Function, ConcurrentEntry Entry)? RacingEntry { get; set; }
+
+        public bool RacingEntryKnown { get; set; }
     }
 
     /// <summary>The type's field updates, Interlocked/Volatile uses and methods handed to entry points; filled
@@ -370,6 +377,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         private readonly List<Update> _updates = new();
         private readonly Dictionary<IFieldSymbol, (string Call, ISymbol Member)> _atomic = new(SymbolEqualityComparer.Default);
         private readonly Dictionary<IMethodSymbol, ConcurrentEntry> _entryMethods = new(SymbolEqualityComparer.Default);
+        private Dictionary<IFieldSymbol, List<Update>>? _byField;
 
         public List<Update> Updates
         {
@@ -440,12 +448,29 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         /// does not also hold <paramref name="update"/>.</summary>
         public (Update Other, ConcurrentEntry Entry)? UpdateInEntry(Update update)
         {
-            foreach (var other in _updates)
+            // Per field, in source order (read at the symbol end, after every update was added and sorted).
+            if (_byField is null)
             {
-                if (other == update || !SymbolEqualityComparer.Default.Equals(other.Field, update.Field) || InConstructor(other) || InLock(other.Operation))
+                _byField = new Dictionary<IFieldSymbol, List<Update>>(SymbolEqualityComparer.Default);
+                foreach (var u in _updates)
+                {
+                    if (!_byField.TryGetValue(u.Field, out var list))
+                        _byField[u.Field] = list = new List<Update>();
+                    list.Add(u);
+                }
+            }
+
+            foreach (var other in _byField[update.Field])
+            {
+                if (other == update)
                     continue;
-                var (function, entry) = EntryAround(other);
-                if (!entry.IsEntry)
+                if (!other.RacingEntryKnown)
+                {
+                    other.RacingEntry = InConstructor(other) || InLock(other.Operation) || EntryAround(other) is not { Entry.IsEntry: true } around ? null : around;
+                    other.RacingEntryKnown = true;
+                }
+
+                if (other.RacingEntry is not var (function, entry))
                     continue;
                 var holdsBoth = function is not null
                     ? function.Syntax.SyntaxTree == update.Operation.Syntax.SyntaxTree && function.Syntax.Span.Contains(update.Operation.Syntax.Span)
