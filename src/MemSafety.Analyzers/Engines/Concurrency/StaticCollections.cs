@@ -117,11 +117,8 @@ internal sealed class StaticCollections
         {
             foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
             {
-                if (node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "EnterReadLock" or "EnterWriteLock" or "EnterUpgradeableReadLock"
-                    or "Wait" or "WaitAsync" or "WaitOne" or "EnterScope" or "Enter" or "TryEnter" })
-                {
+                if (node is IdentifierNameSyntax { Identifier.ValueText: var name } && LockCalls.MayTakeLockByCall(name, exclusiveOnly: false))
                     return true;
-                }
             }
         }
 

@@ -184,7 +184,8 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
     {
         foreach (var node in code.DescendantNodes())
         {
-            if (node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "Enter" or "TryEnter" or "EnterScope" or "EnterWriteLock" or "EnterUpgradeableReadLock" or "Wait" or "WaitAsync" or "WaitOne" })
+            // A read lock does not make an update atomic: readers run together.
+            if (node is IdentifierNameSyntax { Identifier.ValueText: var name } && LockCalls.MayTakeLockByCall(name, exclusiveOnly: true))
                 return true;
         }
 
