@@ -55,6 +55,7 @@ public static class RuleIdentifiers
     public const string CheckThenActOnConcurrentCollection = "MSA6006";
     public const string StaticCollectionMutation = "MSA6007";
     public const string NonVolatileFlagPoll = "MSA6008";
+    public const string GuardedCollectionEscape = "MSA6009";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -718,6 +719,23 @@ public static class RuleCatalogue
                      "or declare it volatile.",
         helpLinkUri: HelpLink(RuleIdentifiers.NonVolatileFlagPoll));
 
+    public static readonly DiagnosticDescriptor GuardedCollectionEscape = new(
+        RuleIdentifiers.GuardedCollectionEscape,
+        title: "Do not hand a collection that a lock guards out of the lock",
+        messageFormat: "'{0}' ({1}) is changed under lock '{2}' in {3}, but this code {4}: whoever gets the reference uses it after the lock is released, while another thread may be changing it under '{2}'",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Info,
+        // Off by default: handing out the live collection is sometimes the documented contract (callers lock the same
+        // object), and the change that removes it (a copy) changes what callers see. The Strict preset turns it on as a suggestion.
+        isEnabledByDefault: false,
+        description: "List, Dictionary, HashSet, Queue, Stack and the sorted and linked collections are safe for concurrent reads only. " +
+                     "When a type changes such a field inside lock (L), L is what keeps readers away from a change in progress. A " +
+                     "reference to the collection returned or stored from inside the lock carries no lock with it: the caller reads " +
+                     "or enumerates it after the lock statement ends, while another thread changes it under L, and the enumerator " +
+                     "throws InvalidOperationException ('Collection was modified') or a lookup sees a half-made change. Return a " +
+                     "copy or an immutable snapshot made under the lock, or expose operations that take the lock instead of the collection.",
+        helpLinkUri: HelpLink(RuleIdentifiers.GuardedCollectionEscape));
+
     public static readonly DiagnosticDescriptor InconsistentlyGuardedField = new(
         RuleIdentifiers.InconsistentlyGuardedField,
         title: "Do not access a field without the lock that guards its writes elsewhere",
@@ -815,5 +833,6 @@ public static class RuleCatalogue
         LockWithoutFinally,
         CheckThenActOnConcurrentCollection,
         StaticCollectionMutation,
-        NonVolatileFlagPoll);
+        NonVolatileFlagPoll,
+        GuardedCollectionEscape);
 }

@@ -76,7 +76,8 @@ internal sealed class StaticCollections
         return field;
     }
 
-    private bool IsUnsafeCollection(ITypeSymbol type)
+    /// <summary>Whether <paramref name="type"/> is one of the collections above (safe for concurrent reads only).</summary>
+    public bool IsUnsafeCollection(ITypeSymbol type)
     {
         foreach (var known in _types)
         {
