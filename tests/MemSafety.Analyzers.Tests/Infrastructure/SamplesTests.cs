@@ -34,6 +34,7 @@ public sealed class SamplesTests
         // The samples project compiles the package's [MemSafety.HotPath] attribute (MemSafetyGenerateAttributes).
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.OwnershipAttributes.cs"));
+        test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.ThreadSafetyAttributes.cs"));
         // The samples project runs in Strict mode (census-style rules everywhere): check the same thing here.
         test.AnalyzerOptions["memsafety.scope"] = "everywhere";
         // A rule that is off by default (a report, with no fixed state) is turned on for its own Before sample,
