@@ -55,6 +55,10 @@ public static class RuleIdentifiers
     public const string CheckThenActOnConcurrentCollection = "MSA6006";
     public const string StaticCollectionMutation = "MSA6007";
     public const string NonVolatileFlagPoll = "MSA6008";
+    public const string GuardedCollectionEscape = "MSA6009";
+    public const string GuardedFieldWithoutLock = "MSA6100";
+    public const string CallWithoutRequiredLock = "MSA6101";
+    public const string InvalidLockGuard = "MSA6102";
 }
 
 /// <summary>Diagnostic categories, one per rule family (the category is what
@@ -718,6 +722,66 @@ public static class RuleCatalogue
                      "or declare it volatile.",
         helpLinkUri: HelpLink(RuleIdentifiers.NonVolatileFlagPoll));
 
+    public static readonly DiagnosticDescriptor GuardedCollectionEscape = new(
+        RuleIdentifiers.GuardedCollectionEscape,
+        title: "Do not hand a collection that a lock guards out of the lock",
+        messageFormat: "'{0}' ({1}) is changed under lock '{2}' in {3}, but this code {4}: whoever gets the reference uses it after the lock is released, while another thread may be changing it under '{2}'",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Info,
+        // Off by default: handing out the live collection is sometimes the documented contract (callers lock the same
+        // object), and the change that removes it (a copy) changes what callers see. The Strict preset turns it on as a suggestion.
+        isEnabledByDefault: false,
+        description: "List, Dictionary, HashSet, Queue, Stack and the sorted and linked collections are safe for concurrent reads only. " +
+                     "When a type changes such a field inside lock (L), L is what keeps readers away from a change in progress. A " +
+                     "reference to the collection returned or stored from inside the lock carries no lock with it: the caller reads " +
+                     "or enumerates it after the lock statement ends, while another thread changes it under L, and the enumerator " +
+                     "throws InvalidOperationException ('Collection was modified') or a lookup sees a half-made change. Return a " +
+                     "copy or an immutable snapshot made under the lock, or expose operations that take the lock instead of the collection.",
+        helpLinkUri: HelpLink(RuleIdentifiers.GuardedCollectionEscape));
+
+    // The annotation rules report only on code whose author declared a lock contract ([GuardedBy], [RequiresLock]):
+    // a finding breaks that contract, so they are errors, as Clang's -Wthread-safety is with -Werror.
+    public static readonly DiagnosticDescriptor GuardedFieldWithoutLock = new(
+        RuleIdentifiers.GuardedFieldWithoutLock,
+        title: "Hold the lock a [GuardedBy] field declares whenever it is accessed",
+        messageFormat: "'{0}' is [GuardedBy(\"{1}\")], but this code {2} it without holding {3}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "[GuardedBy(nameof(_gate))] on a field says every access outside constructors holds _gate: reads in shared or " +
+                     "exclusive mode, writes (assignments, ++, collection changes) exclusively, so a ReaderWriterLockSlim read lock " +
+                     "covers reads only. Lambdas and local functions start with no lock held (they may run later, on another thread); " +
+                     "a helper that runs under its caller's lock says so with [RequiresLock]. Members marked [ThreadConfined] are not " +
+                     "checked. Take the lock around the access, or annotate the method [RequiresLock].",
+        helpLinkUri: HelpLink(RuleIdentifiers.GuardedFieldWithoutLock));
+
+    public static readonly DiagnosticDescriptor CallWithoutRequiredLock = new(
+        RuleIdentifiers.CallWithoutRequiredLock,
+        title: "Hold the lock a [RequiresLock] method declares when calling it",
+        messageFormat: "'{0}' is [RequiresLock(\"{1}\")], but it is called here without holding '{1}'",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "[RequiresLock(nameof(_gate))] on a method says its callers hold _gate exclusively, and its body is checked as " +
+                     "holding it. A call on this instance (or a static call) from the same type without the lock breaks that contract: " +
+                     "the method's accesses to guarded state then run unprotected. Lambdas start with no lock held; constructors and " +
+                     "[ThreadConfined] members are not checked. Take the lock around the call, or annotate the caller [RequiresLock] too.",
+        helpLinkUri: HelpLink(RuleIdentifiers.CallWithoutRequiredLock));
+
+    public static readonly DiagnosticDescriptor InvalidLockGuard = new(
+        RuleIdentifiers.InvalidLockGuard,
+        title: "Name a lock that can guard the member in [GuardedBy] and [RequiresLock]",
+        messageFormat: "[{0}(\"{1}\")] on '{2}' does not name a usable lock: {3}",
+        RuleCategories.SharedState,
+        DiagnosticSeverity.Error,
+        isEnabledByDefault: true,
+        description: "A guard names a field of the same type (use nameof) or 'this'. The field must be readonly (a lock object that is " +
+                     "replaced no longer excludes code holding the old one; a SpinLock, which must not be copied, is exempt), a reference " +
+                     "type or SpinLock (lock on a value locks a boxed copy), static when the guarded member is static, and at least as " +
+                     "visible as the guarded member (code that can reach the member must be able to take the lock). An invalid guard " +
+                     "checks nothing, so MSA6100 and MSA6101 ignore it.",
+        helpLinkUri: HelpLink(RuleIdentifiers.InvalidLockGuard));
+
     public static readonly DiagnosticDescriptor InconsistentlyGuardedField = new(
         RuleIdentifiers.InconsistentlyGuardedField,
         title: "Do not access a field without the lock that guards its writes elsewhere",
@@ -815,5 +879,9 @@ public static class RuleCatalogue
         LockWithoutFinally,
         CheckThenActOnConcurrentCollection,
         StaticCollectionMutation,
-        NonVolatileFlagPoll);
+        NonVolatileFlagPoll,
+        GuardedCollectionEscape,
+        GuardedFieldWithoutLock,
+        CallWithoutRequiredLock,
+        InvalidLockGuard);
 }

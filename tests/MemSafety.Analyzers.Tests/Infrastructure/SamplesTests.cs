@@ -43,6 +43,7 @@ public sealed class SamplesTests
         // The samples project compiles the package's [MemSafety.HotPath] attribute (MemSafetyGenerateAttributes).
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs"));
         test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.OwnershipAttributes.cs"));
+        test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.ThreadSafetyAttributes.cs"));
         // The samples project runs in Strict mode (census-style rules everywhere): check the same thing here.
         if (!relativePath.Replace('\\', '/').Contains("/Unity/"))
             test.AnalyzerOptions["memsafety.scope"] = "everywhere";

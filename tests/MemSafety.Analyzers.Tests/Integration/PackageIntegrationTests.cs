@@ -208,7 +208,7 @@ public sealed class PackageIntegrationTests
     }
 
     [Fact]
-    public void GenerateAttributes_AddsTheInternalHotPathAndOwnershipAttributes()
+    public void GenerateAttributes_AddsTheInternalHotPathOwnershipAndLockAttributes()
     {
         const string source = """
             namespace App
@@ -226,6 +226,15 @@ public sealed class PackageIntegrationTests
 
                     [MemSafety.NotOwned]
                     public static System.IO.Stream Shared => System.IO.Stream.Null;
+                }
+
+                public sealed class Counter
+                {
+                    private readonly object _gate = new object();
+                    [MemSafety.GuardedBy(nameof(_gate))] private int _count;
+                    public void Add() { lock (_gate) { Bump(); } }
+                    [MemSafety.RequiresLock(nameof(_gate))] private void Bump() => _count++;
+                    [MemSafety.ThreadConfined] public int Peek() => _count;
                 }
             }
             """;

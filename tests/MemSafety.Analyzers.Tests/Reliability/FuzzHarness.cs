@@ -88,7 +88,7 @@ public static class FuzzHarness
     }
 
     /// <summary>A project of the package's settings for the fuzzer and Fix All tests: the source as <c>/Fuzz/Mutant.cs</c>
-    /// beside the hot-path and ownership attributes, .NET 10 references, unsafe code, nullable on, every rule a warning.</summary>
+    /// beside the hot-path, ownership and lock attributes, .NET 10 references, unsafe code, nullable on, every rule a warning.</summary>
     public static Document CreateDocument(AdhocWorkspace workspace, string source, OutputKind outputKind = OutputKind.DynamicallyLinkedLibrary)
     {
         var projectId = ProjectId.CreateNewId();
@@ -101,7 +101,8 @@ public static class FuzzHarness
                 metadataReferences: s_references))
             .AddDocument(documentId, "Mutant.cs", SourceText.From(source), filePath: "/Fuzz/Mutant.cs")
             .AddDocument(DocumentId.CreateNewId(projectId), "HotPath.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.HotPathAttribute.cs")), filePath: "/Fuzz/HotPath.cs")
-            .AddDocument(DocumentId.CreateNewId(projectId), "Ownership.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.OwnershipAttributes.cs")), filePath: "/Fuzz/Ownership.cs");
+            .AddDocument(DocumentId.CreateNewId(projectId), "Ownership.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.OwnershipAttributes.cs")), filePath: "/Fuzz/Ownership.cs")
+            .AddDocument(DocumentId.CreateNewId(projectId), "ThreadSafety.cs", SourceText.From(RepositoryFiles.Read("build", "MemSafety.ThreadSafetyAttributes.cs")), filePath: "/Fuzz/ThreadSafety.cs");
         return solution.GetDocument(documentId)!;
     }
 

@@ -467,4 +467,28 @@ public sealed class CheckThenActTests
         Assert.Equal("1,3,10,0", Behaviour.Run(Before));
         Assert.Equal("1,3,10,0", Behaviour.Run(after));
     }
+
+    /// <summary>ReflectTypeDescriptionProvider.RegisterType (System.ComponentModel.TypeConverter, runtime corpus; a first
+    /// version reported it, wrongly): a lock-free fast path, then the check and the write again under the lock every
+    /// writer of the dictionary takes.</summary>
+    [Fact]
+    public Task PairInsideALock_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.Collections.Concurrent;
+        class Provider
+        {
+            private static readonly object s_sync = new();
+            private readonly ConcurrentDictionary<Type, object> _typeData = new();
+            public void Register(Type type)
+            {
+                if (_typeData.ContainsKey(type))
+                    return;
+                lock (s_sync)
+                {
+                    if (!_typeData.ContainsKey(type))
+                        _typeData[type] = new object();
+                }
+            }
+        }
+        """);
 }

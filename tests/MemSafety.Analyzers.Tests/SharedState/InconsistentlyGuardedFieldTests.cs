@@ -1022,6 +1022,29 @@ public sealed class InconsistentlyGuardedFieldTests
         Assert.Equal("20;lost", Behaviour.RunInOwnProcess(RaceProgram));
         Assert.Equal("20;exact", Behaviour.RunInOwnProcess(fixedProgram));
     }
+
+    /// <summary>TempAssemblyCache (System.Private.Xml, runtime corpus under Strict; a first version reported the lookup,
+    /// wrongly): the locked code builds a new dictionary and replaces the field, so a published dictionary never changes
+    /// and the lock-free read is safe.</summary>
+    [Fact]
+    public Task CopyOnWriteCollection_ReadWithoutTheLock_NoDiagnostic() => On.AnalyzerAsync("""
+        using System.Collections.Generic;
+        class Cache
+        {
+            private readonly object _gate = new();
+            private Dictionary<string, int> _fast = new();
+            public int Get(string key) => _fast.TryGetValue(key, out var v) ? v : -1;
+            public void Add(string key, int value)
+            {
+                lock (_gate)
+                {
+                    var copy = new Dictionary<string, int>(_fast);
+                    copy[key] = value;
+                    _fast = copy;
+                }
+            }
+        }
+        """);
 }
 
 /// <summary>MSA6001 is off by default (a suggestion in the Strict preset, off elsewhere for its cost): every test turns

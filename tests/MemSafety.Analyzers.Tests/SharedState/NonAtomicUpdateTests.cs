@@ -455,10 +455,45 @@ public sealed class NonAtomicUpdateTests
 
     [Fact]
     public Task OrWithValueUsed_NoFix() => NoFix("""
+        using System.Threading;
         class Flags
         {
-            private volatile int _bits;
+            private int _bits;
             public int Set(int bit) => [|_bits |= bit|];
+            public void Clear() => Interlocked.And(ref _bits, 0);
+        }
+        """);
+
+    /// <summary>protobuf-net's MetaType.SetFlag (third-party corpus, judged true but not worth changing): a volatile
+    /// flags word set and cleared with '|='/'&=' during model setup by one owner. volatile shows readers on other
+    /// threads; a bit set/clear needs evidence of concurrent writers, a counter's '++' does not.</summary>
+    [Fact]
+    public Task VolatileFlagsWordSetAndCleared_NoDiagnostic() => Analyze("""
+        class MetaType
+        {
+            [System.Flags] private enum Options { None = 0, Frozen = 1, Pending = 2 }
+            private volatile Options _flags;
+            private bool Has(Options flag) => (_flags & flag) == flag;
+            private void Set(Options flag, bool value)
+            {
+                if (value)
+                    _flags |= flag;
+                else
+                    _flags &= ~flag;
+            }
+            public bool Pending { get => Has(Options.Pending); set => Set(Options.Pending, value); }
+            public void Freeze() => Set(Options.Frozen, true);
+        }
+        """);
+
+    [Fact]
+    public Task VolatileFlagsWordSetInAParallelLoop_StillReported() => Analyze("""
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+        class Seen
+        {
+            private volatile int _bits;
+            public void Scan(List<int> items) => Parallel.ForEach(items, i => { [|_bits |= 1 << i|]; });
         }
         """);
 

@@ -255,4 +255,44 @@ public sealed class StaticCollectionMutationTests
             """;
         Assert.Equal("corrupted;exact", Behaviour.RunInOwnProcess(Program));
     }
+
+    /// <summary>EnumDataContract (System.Private.DataContractSerialization, runtime corpus; a first version reported both
+    /// Adds, wrongly): a private nested helper type whose static constructor fills two static tables through a helper that
+    /// nothing else calls; the type also uses Interlocked, its concurrency signal.</summary>
+    [Fact]
+    public Task HelperCalledOnlyFromTheStaticConstructor_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        using System.Threading;
+        class EnumContract
+        {
+            private sealed class Helper
+            {
+                private static readonly Dictionary<string, int> s_nameToValue;
+                static Helper()
+                {
+                    s_nameToValue = new Dictionary<string, int>();
+                    Add("a", 1);
+                    Add("b", 2);
+                }
+                internal static void Add(string name, int value) => s_nameToValue.Add(name, value);
+                internal static int Get(string name) { Interlocked.MemoryBarrier(); return s_nameToValue[name]; }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task HelperAlsoCalledOutsideTheStaticConstructor_Reported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        using System.Threading;
+        class EnumContract
+        {
+            private sealed class Helper
+            {
+                private static readonly Dictionary<string, int> s_nameToValue = new();
+                static Helper() { Add("a", 1); }
+                internal static void Add(string name, int value) => [|s_nameToValue.Add(name, value)|];
+                internal static int Get(string name) { Interlocked.MemoryBarrier(); Add(name, 0); return s_nameToValue[name]; }
+            }
+        }
+        """);
 }

@@ -26,10 +26,15 @@ internal sealed class BodyLocks
     private readonly ISymbol? _member;
     private readonly bool _memberIsConstructor;
     private readonly System.Func<IFieldSymbol, bool> _isBinarySemaphore;
+    private readonly System.Func<IMethodSymbol, bool>? _recordCallsTo;
+    private readonly bool _enterEveryFunction;
     private readonly CancellationToken _cancellationToken;
 
-    private BodyLocks(INamedTypeSymbol type, ConcurrencyTypes types, ISymbol? member, System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken)
+    private BodyLocks(INamedTypeSymbol type, ConcurrencyTypes types, ISymbol? member, System.Func<IFieldSymbol, bool> isBinarySemaphore,
+        System.Func<IMethodSymbol, bool>? recordCallsTo, bool enterEveryFunction, CancellationToken cancellationToken)
     {
+        _recordCallsTo = recordCallsTo;
+        _enterEveryFunction = enterEveryFunction;
         _type = type;
         _types = types;
         _member = member;
@@ -42,13 +47,19 @@ internal sealed class BodyLocks
 
     public List<HelperCall> Calls { get; } = new();
 
+    /// <summary>Calls of the methods the caller asked for (<c>recordCallsTo</c>: the lock annotations' <c>[RequiresLock]</c>
+    /// methods), on this instance or static, with the locks held there; none from a constructor's own body.</summary>
+    public List<(IInvocationOperation Call, Lockset Held)> RecordedCalls { get; } = new();
+
     /// <summary>Analyses one body. <paramref name="member"/> is the method or accessor (a field or property for an
     /// initializer: exempt, as constructors are); <paramref name="boundary"/> the locks held on entry
-    /// (<c>[MethodImpl(MethodImplOptions.Synchronized)]</c>).</summary>
+    /// (<c>[MethodImpl(MethodImplOptions.Synchronized)]</c>, a <c>[RequiresLock]</c>). With <paramref name="enterEveryFunction"/>
+    /// every lambda and local function is analysed from an empty lockset, also those created or called under a lock.</summary>
     public static BodyLocks Analyze(ControlFlowGraph graph, INamedTypeSymbol type, ISymbol? member, Lockset boundary, ConcurrencyTypes types,
-        System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken)
+        System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken, System.Func<IMethodSymbol, bool>? recordCallsTo = null,
+        bool enterEveryFunction = false)
     {
-        var body = new BodyLocks(type, types, member, isBinarySemaphore, cancellationToken);
+        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, enterEveryFunction, cancellationToken);
         body.Walk(graph, boundary, nested: false);
         return body;
     }
@@ -95,6 +106,12 @@ internal sealed class BodyLocks
                 var held = lexical is null ? state : WithLexical(state, lexical, operation.Syntax);
                 foreach (var node in operation.DescendantsAndSelf())
                 {
+                    if (_recordCallsTo is not null && !exempt && node is IInvocationOperation recorded && _recordCallsTo(recorded.TargetMethod.OriginalDefinition)
+                        && (recorded.TargetMethod.IsStatic || LocksetAnalysis.Unwrap(recorded.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }))
+                    {
+                        RecordedCalls.Add((recorded, held));
+                    }
+
                     switch (node)
                     {
                         case IFieldReferenceOperation field when !exempt:
@@ -124,14 +141,15 @@ internal sealed class BodyLocks
 
         foreach (var (lambda, underLock) in lambdas)
         {
-            if (!underLock)
+            // With enterEveryFunction (the lock annotations, Clang's rule), a lambda made under a lock starts with none too.
+            if (!underLock || _enterEveryFunction)
                 Walk(graph.GetAnonymousFunctionControlFlowGraph(lambda, _cancellationToken), Lockset.Empty, nested: true);
         }
 
         foreach (var localFunction in graph.LocalFunctions)
         {
             // Never used, or used only where no lock is held: its body runs with none.
-            if (localFunctions is not null && localFunctions.TryGetValue(localFunction, out var underLock) && underLock)
+            if (!_enterEveryFunction && localFunctions is not null && localFunctions.TryGetValue(localFunction, out var underLock) && underLock)
                 continue;
             Walk(graph.GetLocalFunctionControlFlowGraph(localFunction, _cancellationToken), Lockset.Empty, nested: true);
         }

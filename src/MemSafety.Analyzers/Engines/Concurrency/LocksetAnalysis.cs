@@ -89,97 +89,38 @@ internal sealed class LocksetAnalysis : DataflowAnalysis<Lockset>
 
     private Lockset Apply(IInvocationOperation invocation, Lockset state)
     {
-        var method = invocation.TargetMethod;
-        var type = method.ContainingType;
-        if (type is null)
+        var call = LockCalls.Classify(invocation.TargetMethod, Unwrap(invocation.Instance)?.Type, _types);
+        if (call.Effect == LockCallEffect.None)
             return state;
-        if (ConcurrencyTypes.Is(type, _types.Monitor))
+        LockKey key;
+        if (call.LocksArgument)
         {
             if (invocation.Arguments.Length == 0)
                 return state;
-            var key = KeyOf(invocation.Arguments[0].Value);
-            return method.Name switch
-            {
-                "Enter" or "TryEnter" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Monitor),
-                "Exit" => state.Release(key, LockMode.Exclusive),
-                _ => state,
-            };
+            key = KeyOf(invocation.Arguments[0].Value);
         }
-
-        if (ConcurrencyTypes.Is(type, _types.Lock))
+        else if (call.Scope && call.IsRelease)
         {
-            var key = KeyOf(invocation.Instance);
-            return method.Name switch
-            {
-                "Enter" or "TryEnter" or "EnterScope" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Lock),
-                "Exit" => state.Release(key, LockMode.Exclusive),
-                _ => state,
-            };
-        }
-
-        if (ConcurrencyTypes.Is(type, _types.LockScope))
-        {
-            if (method.Name != "Dispose")
-                return state;
             var scope = ScopeOrigin(invocation.Instance);
-            return state.Release(scope is IInvocationOperation enter ? KeyOf(enter.Instance) : LockKey.Unknown, LockMode.Exclusive);
+            key = scope is IInvocationOperation enter ? KeyOf(enter.Instance) : LockKey.Unknown;
         }
-
-        if (ConcurrencyTypes.Is(type, _types.ReaderWriterLockSlim))
-        {
-            var key = KeyOf(invocation.Instance);
-            return method.Name switch
-            {
-                "EnterReadLock" or "TryEnterReadLock" or "EnterUpgradeableReadLock" or "TryEnterUpgradeableReadLock"
-                    => state.Acquire(key, LockMode.Shared, LockFlavor.ReaderWriter),
-                "EnterWriteLock" or "TryEnterWriteLock" => state.Acquire(key, LockMode.Exclusive, LockFlavor.ReaderWriter),
-                "ExitReadLock" or "ExitUpgradeableReadLock" => state.Release(key, LockMode.Shared),
-                "ExitWriteLock" => state.Release(key, LockMode.Exclusive),
-                _ => state,
-            };
-        }
-
-        if (ConcurrencyTypes.Is(type, _types.SemaphoreSlim))
+        else
         {
             // Only a semaphore that admits one holder is a lock; a counting one lets several threads in.
-            if (Unwrap(invocation.Instance) is not IFieldReferenceOperation { Field: var field } || !_isBinarySemaphore(field))
+            if (call.Flavor == LockFlavor.Semaphore
+                && (Unwrap(invocation.Instance) is not IFieldReferenceOperation { Field: var field } || !_isBinarySemaphore(field)))
+            {
                 return state;
-            var key = KeyOf(invocation.Instance);
-            return method.Name switch
-            {
-                "Wait" or "WaitAsync" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Semaphore),
-                "Release" => state.Release(key, LockMode.Exclusive),
-                _ => state,
-            };
+            }
+
+            key = KeyOf(invocation.Instance);
         }
 
-        if (ConcurrencyTypes.Is(type, _types.SpinLock))
-        {
-            var key = KeyOf(invocation.Instance);
-            return method.Name switch
-            {
-                "Enter" or "TryEnter" => state.Acquire(key, LockMode.Exclusive, LockFlavor.SpinLock),
-                "Exit" => state.Release(key, LockMode.Exclusive),
-                _ => state,
-            };
-        }
-
-        if (_types.Mutex is not null && invocation.Instance is { } instance && ConcurrencyTypes.Is(Unwrap(instance)?.Type, _types.Mutex))
-        {
-            var key = KeyOf(instance);
-            return method.Name switch
-            {
-                "WaitOne" => state.Acquire(key, LockMode.Exclusive, LockFlavor.Mutex),
-                "ReleaseMutex" => state.Release(key, LockMode.Exclusive),
-                _ => state,
-            };
-        }
-
-        return state;
+        return call.IsAcquire ? state.Acquire(key, call.Mode, call.Flavor) : state.Release(key, call.Mode);
     }
 
     private bool IsEnterScope(IOperation? operation)
-        => operation is IInvocationOperation { TargetMethod.Name: "EnterScope" } invocation && ConcurrencyTypes.Is(invocation.TargetMethod.ContainingType, _types.Lock);
+        => operation is IInvocationOperation { TargetMethod.Name: "EnterScope" } invocation && LockCalls.Classify(invocation.TargetMethod, null, _types).Scope;
 
     private IOperation? ScopeOrigin(IOperation? instance)
     {

@@ -76,7 +76,8 @@ internal sealed class StaticCollections
         return field;
     }
 
-    private bool IsUnsafeCollection(ITypeSymbol type)
+    /// <summary>Whether <paramref name="type"/> is one of the collections above (safe for concurrent reads only).</summary>
+    public bool IsUnsafeCollection(ITypeSymbol type)
     {
         foreach (var known in _types)
         {
@@ -117,15 +118,56 @@ internal sealed class StaticCollections
         {
             foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
             {
-                if (node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "EnterReadLock" or "EnterWriteLock" or "EnterUpgradeableReadLock"
-                    or "Wait" or "WaitAsync" or "WaitOne" or "EnterScope" or "Enter" or "TryEnter" })
-                {
+                if (node is IdentifierNameSyntax { Identifier.ValueText: var name } && LockCalls.MayTakeLockByCall(name, exclusiveOnly: false))
                     return true;
-                }
             }
         }
 
         return false;
+    }
+
+    /// <summary>
+    /// A static helper that only its type's static constructor calls: it runs once, while the runtime holds the type's
+    /// initialization lock and before other threads can use the type. Only a method no code outside one type can reach is
+    /// judged (a private method, or any method of a private nested type), and every mention of its name in that type must
+    /// be in the static constructor (EnumDataContract's private helper type fills two static tables this way; a first
+    /// version reported both, wrongly).
+    /// </summary>
+    public static bool CalledOnlyFromStaticConstructor(ISymbol member, CancellationToken cancellationToken)
+    {
+        if (member is not IMethodSymbol { IsStatic: true, MethodKind: MethodKind.Ordinary } method || method.ContainingType is not { } type)
+            return false;
+        var scope = type.DeclaredAccessibility == Accessibility.Private && type.ContainingType is { } outer ? outer
+            : method.DeclaredAccessibility == Accessibility.Private ? type
+            : null;
+        if (scope is null)
+            return false;
+        var mentioned = false;
+        foreach (var reference in scope.DeclaringSyntaxReferences)
+        {
+            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            {
+                if (node is not IdentifierNameSyntax { Identifier.ValueText: var name } || name != method.Name)
+                    continue;
+                // x.Add(…) on another object (a field, a local) calls another method of that name.
+                if (node.Parent is MemberAccessExpressionSyntax access && access.Name == node
+                    && !(access.Expression is IdentifierNameSyntax { Identifier.ValueText: var receiver } && receiver == type.Name))
+                {
+                    continue;
+                }
+
+                var constructor = node.FirstAncestorOrSelf<ConstructorDeclarationSyntax>();
+                if (constructor is null || !constructor.Modifiers.Any(SyntaxKind.StaticKeyword)
+                    || constructor.Parent is not BaseTypeDeclarationSyntax { Identifier.ValueText: var owner } || owner != type.Name)
+                {
+                    return false;
+                }
+
+                mentioned = true;
+            }
+        }
+
+        return mentioned;
     }
 
     /// <summary>Why the member holding the change may run on two threads at once, or null when nothing shows it.</summary>

@@ -34,7 +34,7 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             IWhileLoopOperation { ConditionIsTop: true, ConditionIsUntil: false, Condition: { } condition } loop => collections.Find(condition, loop.Body, null),
             _ => null,
         };
-        if (pair is null)
+        if (pair is null || InLockStatement(context.Operation))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -46,6 +46,23 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             Shorten(pair.Collection.Syntax.ToString()),
             Consequence(pair),
             Remedy(pair)));
+    }
+
+    /// <summary>Inside a <c>lock</c> of the same function: the author serialises the pair (the usual double-checked
+    /// registration, a fast lookup outside and the check and write again inside); whether every writer takes that lock
+    /// is MSA6001's question. ReflectTypeDescriptionProvider (System.ComponentModel.TypeConverter) was reported by a first
+    /// version, wrongly: every write of its dictionary is under the same lock.</summary>
+    private static bool InLockStatement(IOperation operation)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            if (parent is ILockOperation)
+                return true;
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return false;
+        }
+
+        return false;
     }
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text.Substring(0, 57) + "...";

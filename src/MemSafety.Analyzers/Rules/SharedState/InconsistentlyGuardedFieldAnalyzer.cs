@@ -180,6 +180,12 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
                 best = candidate;
         }
 
+        // Copy-on-write: a collection that is only ever replaced (a new copy built and stored under the lock), never
+        // changed in place, is immutable once published, so reading it without the lock is safe (TempAssemblyCache in
+        // System.Private.Xml; a first version reported its lock-free lookup, wrongly).
+        var changedInPlace = false;
+        foreach (var (access, _) in accesses)
+            changedInPlace |= access.Kind == FieldAccessKind.CollectionWrite;
         foreach (var (access, held) in accesses)
         {
             if (held.HasUnknown || access.InLockFreeCode)
@@ -191,7 +197,8 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
                 // once). Only stores of values that can tear are reported; read-modify-writes always are.
                 FieldAccessKind.Write => BodyLocks.CanTear(field.Type) && !held.Holds(best.Lock.Key, exclusive: true),
                 FieldAccessKind.Update or FieldAccessKind.CollectionWrite => !held.Holds(best.Lock.Key, exclusive: true),
-                FieldAccessKind.CollectionRead or FieldAccessKind.TearingRead => !held.Holds(best.Lock.Key, exclusive: false),
+                FieldAccessKind.CollectionRead => changedInPlace && !held.Holds(best.Lock.Key, exclusive: false),
+                FieldAccessKind.TearingRead => !held.Holds(best.Lock.Key, exclusive: false),
                 _ => false,
             };
             if (report)

@@ -56,52 +56,46 @@ public sealed class UnprotectedAcquire
 /// </summary>
 public static class ManualLockRegions
 {
-    public static bool IsAcquireName(string name)
-        => name is "Enter" or "TryEnter" or "EnterReadLock" or "EnterWriteLock" or "EnterUpgradeableReadLock" or "TryEnterReadLock"
-            or "TryEnterWriteLock" or "TryEnterUpgradeableReadLock" or "Wait" or "WaitAsync" or "WaitOne";
+    /// <summary>Names of calls that may take a lock (the engine's <see cref="LockCalls.IsAcquireName"/>).</summary>
+    public static bool IsAcquireName(string name) => LockCalls.IsAcquireName(name);
 
-    /// <summary>The kind of lock <paramref name="method"/> acquires and the object it locks, or null. The types are the
-    /// lockset engine's (<see cref="ConcurrencyTypes"/>, resolved once per compilation).</summary>
-    internal static (ManualLockKind Kind, ExpressionSyntax LockObject)? Acquire(IMethodSymbol method, InvocationExpressionSyntax call, ConcurrencyTypes types)
+    /// <summary>The kind of lock <paramref name="method"/> acquires and the object it locks, or null, as
+    /// <see cref="LockCalls"/> classifies the call. <c>Lock.EnterScope</c> is left out: its release is the scope's
+    /// <c>Dispose</c>, which <c>using</c> puts in a finally.</summary>
+    internal static (ManualLockKind Kind, ExpressionSyntax LockObject)? Acquire(IMethodSymbol method, ITypeSymbol? receiverType, InvocationExpressionSyntax call, ConcurrencyTypes types)
     {
-        var type = method.ContainingType;
-        if (type is null)
+        var classified = LockCalls.Classify(method, receiverType, types);
+        if (!classified.IsAcquire || classified.Scope)
             return null;
-        ExpressionSyntax? receiver = call.Expression is MemberAccessExpressionSyntax access ? access.Expression : null;
-        if (ConcurrencyTypes.Is(type, types.Monitor))
-            return method.Name is "Enter" or "TryEnter" && call.ArgumentList.Arguments.Count > 0 ? (ManualLockKind.Monitor, call.ArgumentList.Arguments[0].Expression) : null;
-        if (receiver is null)
+        ExpressionSyntax? lockObject = classified.LocksArgument
+            ? call.ArgumentList.Arguments.Count > 0 ? call.ArgumentList.Arguments[0].Expression : null
+            : call.Expression is MemberAccessExpressionSyntax access ? access.Expression : null;
+        if (lockObject is null)
             return null;
-        if (ConcurrencyTypes.Is(type, types.Lock))
-            return method.Name is "Enter" or "TryEnter" ? (ManualLockKind.Lock, receiver) : null;
-        if (ConcurrencyTypes.Is(type, types.ReaderWriterLockSlim))
-        {
-            return method.Name switch
-            {
-                "EnterReadLock" or "TryEnterReadLock" => (ManualLockKind.ReadLock, receiver),
-                "EnterWriteLock" or "TryEnterWriteLock" => (ManualLockKind.WriteLock, receiver),
-                "EnterUpgradeableReadLock" or "TryEnterUpgradeableReadLock" => (ManualLockKind.UpgradeableReadLock, receiver),
-                _ => null,
-            };
-        }
-
-        if (ConcurrencyTypes.Is(type, types.SemaphoreSlim))
-            return method.Name is "Wait" or "WaitAsync" ? (ManualLockKind.Semaphore, receiver) : null;
-        if (ConcurrencyTypes.Is(type, types.SpinLock))
-            return method.Name is "Enter" or "TryEnter" ? (ManualLockKind.SpinLock, receiver) : null;
-        // WaitOne is declared on WaitHandle: a Mutex only by the receiver's type (events are signals, not locks).
-        return method.Name == "WaitOne" ? (ManualLockKind.Mutex, receiver) : null;
+        return (KindOf(classified), lockObject);
     }
 
-    public static string ReleaseName(ManualLockKind kind) => kind switch
+    private static ManualLockKind KindOf(LockCall call) => call.Flavor switch
     {
-        ManualLockKind.Monitor or ManualLockKind.Lock or ManualLockKind.SpinLock => "Exit",
-        ManualLockKind.ReadLock => "ExitReadLock",
-        ManualLockKind.WriteLock => "ExitWriteLock",
-        ManualLockKind.UpgradeableReadLock => "ExitUpgradeableReadLock",
-        ManualLockKind.Semaphore => "Release",
-        _ => "ReleaseMutex",
+        LockFlavor.Monitor => ManualLockKind.Monitor,
+        LockFlavor.Lock => ManualLockKind.Lock,
+        LockFlavor.ReaderWriter => call.Upgradeable ? ManualLockKind.UpgradeableReadLock : call.Mode == LockMode.Shared ? ManualLockKind.ReadLock : ManualLockKind.WriteLock,
+        LockFlavor.Semaphore => ManualLockKind.Semaphore,
+        LockFlavor.SpinLock => ManualLockKind.SpinLock,
+        _ => ManualLockKind.Mutex,
     };
+
+    public static string ReleaseName(ManualLockKind kind) => LockCalls.ReleaseName(kind switch
+    {
+        ManualLockKind.Monitor => new LockCall(LockCallEffect.Acquire, LockFlavor.Monitor, LockMode.Exclusive),
+        ManualLockKind.Lock => new LockCall(LockCallEffect.Acquire, LockFlavor.Lock, LockMode.Exclusive),
+        ManualLockKind.ReadLock => new LockCall(LockCallEffect.Acquire, LockFlavor.ReaderWriter, LockMode.Shared),
+        ManualLockKind.WriteLock => new LockCall(LockCallEffect.Acquire, LockFlavor.ReaderWriter, LockMode.Exclusive),
+        ManualLockKind.UpgradeableReadLock => new LockCall(LockCallEffect.Acquire, LockFlavor.ReaderWriter, LockMode.Shared, upgradeable: true),
+        ManualLockKind.Semaphore => new LockCall(LockCallEffect.Acquire, LockFlavor.Semaphore, LockMode.Exclusive),
+        ManualLockKind.SpinLock => new LockCall(LockCallEffect.Acquire, LockFlavor.SpinLock, LockMode.Exclusive),
+        _ => new LockCall(LockCallEffect.Acquire, LockFlavor.Mutex, LockMode.Exclusive),
+    });
 
     /// <summary>The unprotected acquire at <paramref name="acquire"/>, or null when it is protected, released in no
     /// place of its body, or released only by code that cannot be shown to be a release of the same object.</summary>
@@ -110,9 +104,7 @@ public static class ManualLockRegions
         if (acquire.Syntax is not InvocationExpressionSyntax call || acquire.SemanticModel is not { } model)
             return null;
         var types = ConcurrencyTypes.Of(model.Compilation);
-        if (Acquire(acquire.TargetMethod, call, types) is not { } found)
-            return null;
-        if (found.Kind == ManualLockKind.Mutex && !ConcurrencyTypes.Is(acquire.Instance?.Type, types.Mutex))
+        if (Acquire(acquire.TargetMethod, LocksetAnalysis.Unwrap(acquire.Instance)?.Type, call, types) is not { } found)
             return null;
         // A TryEnter/Wait(timeout) whose result is stored or passed on: whether a lock is held is data the rule does
         // not follow. Judged only as the condition of an if (possibly negated).

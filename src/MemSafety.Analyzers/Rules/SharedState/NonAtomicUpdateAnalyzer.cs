@@ -184,7 +184,8 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
     {
         foreach (var node in code.DescendantNodes())
         {
-            if (node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "Enter" or "TryEnter" or "EnterScope" or "EnterWriteLock" or "EnterUpgradeableReadLock" or "Wait" or "WaitAsync" or "WaitOne" })
+            // A read lock does not make an update atomic: readers run together.
+            if (node is IdentifierNameSyntax { Identifier.ValueText: var name } && LockCalls.MayTakeLockByCall(name, exclusiveOnly: true))
                 return true;
         }
 
@@ -235,7 +236,11 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
                 continue;
             }
 
-            if (field.IsVolatile)
+            // volatile shows readers on other threads, not concurrent writers (as a Volatile.Read does, below). A counter's
+            // '++'/'+=' runs once per event, from whatever thread has one, so volatile is taken as enough; a flag word's
+            // '|='/'&='/'^=' sets or clears state bits, which in the code judged so far one owner does (protobuf-net's
+            // MetaType during model setup, HttpRequestMessage during its one send): those need the evidence below.
+            if (field.IsVolatile && !IsBitwise(operation))
             {
                 why = "'" + field.Name + "' is volatile, which makes each read and each write atomic and ordered but not the two together";
             }
@@ -323,6 +328,9 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
 
         return operation.Syntax;
     }
+
+    private static bool IsBitwise(IOperation update)
+        => update is ICompoundAssignmentOperation { OperatorKind: BinaryOperatorKind.And or BinaryOperatorKind.Or or BinaryOperatorKind.ExclusiveOr };
 
     private static string OperatorText(IOperation update) => update switch
     {

@@ -50,6 +50,7 @@ public sealed class StaticCollectionMutationAnalyzer : MemSafetyAnalyzer
         var member = context.ContainingSymbol;
         if (operation.RunsOncePerType(member) || member.ContainingType is not { } type
             || StaticCollections.MayHoldLock(operation, member, context.CancellationToken)
+            || StaticCollections.CalledOnlyFromStaticConstructor(member, context.CancellationToken)
             || StaticCollections.Exposure(member, type, context.CancellationToken) is not { } exposure)
         {
             return;

@@ -1,0 +1,126 @@
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Engines.Concurrency;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
+
+namespace MemSafety.Analyzers.Rules.SharedState;
+
+/// <summary>
+/// MSA6100, MSA6101, MSA6102: the opt-in lock annotations (<see cref="LockAnnotations"/>), checked as Clang's Thread
+/// Safety Analysis and Error Prone's <c>@GuardedBy</c> check them. A <c>[GuardedBy]</c> field is accessed only while
+/// its lock is held (reads in shared or exclusive mode, writes exclusive); a <c>[RequiresLock]</c> method is called
+/// only while its lock is held, and its body is analysed as holding it; a guard must name a lock that can guard the
+/// member. The locks held at each access come from the lockset engine (<see cref="BodyLocks"/>): constructors are
+/// exempt, lambdas and local functions start with no lock held, nothing is inferred from callers (a helper says
+/// what it needs with <c>[RequiresLock]</c>), and a lock the engine cannot name (another object's, a local's) is not
+/// the declared one, as in Clang, which checks the lock expression. Only annotated types are analysed, so the rules cost nothing elsewhere.
+/// </summary>
+[DiagnosticAnalyzer(LanguageNames.CSharp)]
+public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
+{
+    public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(
+        RuleCatalogue.GuardedFieldWithoutLock, RuleCatalogue.CallWithoutRequiredLock, RuleCatalogue.InvalidLockGuard);
+
+    protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
+    {
+        var types = ConcurrencyTypes.Of(start.Compilation);
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, types), SymbolKind.NamedType);
+    });
+
+    private static void StartType(SymbolStartAnalysisContext context, ConcurrencyTypes types)
+    {
+        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } type
+            || LockAnnotations.Of(type, types) is not { } guards)
+        {
+            return;
+        }
+
+        var guardedFields = new Dictionary<IFieldSymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
+        var requiring = new Dictionary<IMethodSymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
+        foreach (var guard in guards)
+        {
+            if (guard.Invalid is not null)
+                continue;
+            if (guard.Member is IFieldSymbol field)
+                guardedFields[(IFieldSymbol)field.OriginalDefinition] = guard;
+            else if (guard.Member is IMethodSymbol method)
+                requiring[(IMethodSymbol)method.OriginalDefinition] = guard;
+        }
+
+        var signals = new LockSignals();
+        context.RegisterOperationBlockAction(block =>
+        {
+            if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type)
+                || block.OwningSymbol is not IMethodSymbol method
+                || LockAnnotations.IsThreadConfined(method))
+            {
+                return;
+            }
+
+            var boundary = BodyLocks.EntryLocks(method, type, types);
+            if (requiring.TryGetValue((IMethodSymbol)method.OriginalDefinition, out var required))
+                boundary = boundary.Acquire(required.Key, LockMode.Exclusive, LockFlavor.Monitor);
+            foreach (var operation in block.OperationBlocks)
+            {
+                if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
+                    continue;
+                var graph = block.GetControlFlowGraph(operation);
+                var body = BodyLocks.Analyze(graph, type, method, boundary, types, signals.IsBinarySemaphore, block.CancellationToken,
+                    requiring.Count == 0 ? null : callee => requiring.ContainsKey(callee), enterEveryFunction: true);
+                ReportAccesses(block, body, guardedFields);
+                ReportCalls(block, body, requiring);
+                break;
+            }
+        });
+        context.RegisterSymbolEndAction(end =>
+        {
+            foreach (var guard in guards)
+            {
+                if (guard.Invalid is { } why)
+                    end.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.InvalidLockGuard, guard.Location, guard.AttributeName, guard.LockName, guard.Member.Name, why));
+            }
+        });
+    }
+
+    private static void ReportAccesses(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IFieldSymbol, DeclaredGuard> guarded)
+    {
+        if (guarded.Count == 0)
+            return;
+        foreach (var access in body.Accesses)
+        {
+            if (!guarded.TryGetValue(access.Field, out var guard))
+                continue;
+            var write = access.IsWrite || access.Kind == FieldAccessKind.Atomic && access.Member != "Read";
+            if (access.Held.Holds(guard.Key, exclusive: write))
+                continue;
+            var what = access.Kind switch
+            {
+                FieldAccessKind.Write => "writes",
+                FieldAccessKind.Update => "updates",
+                FieldAccessKind.CollectionWrite => "changes",
+                FieldAccessKind.Atomic when write => "updates",
+                _ => "reads",
+            };
+            var missing = write && access.Held.Holds(guard.Key, exclusive: false)
+                ? "'" + guard.LockName + "' exclusively (it holds only the read lock, and writes need the write lock)"
+                : "'" + guard.LockName + "'";
+            if (access.InNestedFunction)
+                missing += " (a lambda or local function starts with no lock held: it may run later, on another thread)";
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.GuardedFieldWithoutLock, access.Operation.Syntax.GetLocation(),
+                access.Field.Name, guard.LockName, what, missing));
+        }
+    }
+
+    private static void ReportCalls(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IMethodSymbol, DeclaredGuard> requiring)
+    {
+        foreach (var (call, held) in body.RecordedCalls)
+        {
+            if (!requiring.TryGetValue(call.TargetMethod.OriginalDefinition, out var guard) || held.Holds(guard.Key, exclusive: true))
+                continue;
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(), call.TargetMethod.Name, guard.LockName));
+        }
+    }
+}

@@ -1,0 +1,468 @@
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Rules.SharedState;
+using MemSafety.Analyzers.Tests.Verification;
+
+namespace MemSafety.Analyzers.Tests.SharedState;
+
+/// <summary>MSA6100 (access without the declared guard), MSA6101 (call without the required lock), MSA6102 (invalid guard).
+/// The attributes are declared in a namespace of the test's own: the rules match them by name.</summary>
+public sealed class LockAnnotationTests
+{
+    private const string Attributes = """
+
+        namespace My.Annotations
+        {
+            [System.AttributeUsage(System.AttributeTargets.Field)] sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
+            [System.AttributeUsage(System.AttributeTargets.Method)] sealed class RequiresLockAttribute : System.Attribute { public RequiresLockAttribute(string name) { } }
+            sealed class ThreadConfinedAttribute : System.Attribute { }
+        }
+        """;
+
+    private static Task Check(string source) => Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + source + Attributes).RunAsync();
+
+    private static Task CheckWithLock(string source)
+        => Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + source + Attributes + InconsistentlyGuardedFieldTests.LockType).RunAsync();
+
+    // ------------------------------------------------------------------ MSA6100 reported
+
+    [Fact]
+    public Task GuardedFieldWrittenWithoutTheLock_MessageNamesFieldAndLock()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Counter
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _count;
+                public void Add() { lock (_gate) { _count++; } }
+                public void Reset() { {|#0:_count|} = 0; }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6100", 0).WithMessage("'_count' is [GuardedBy(\"_gate\")], but this code writes it without holding '_gate'"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task GuardedFieldReadWithoutTheLock() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy("_gate")] private int _count;
+            public int Peek() => {|MSA6100:_count|};
+        }
+        """);
+
+    [Fact]
+    public Task WriteUnderAReadLock_NeedsTheWriteLock() => Check("""
+        using System.Threading;
+        class Table
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            [GuardedBy(nameof(_rw))] private int _size;
+            public void Grow()
+            {
+                _rw.EnterReadLock();
+                try { {|MSA6100:_size|} = 2; } finally { _rw.ExitReadLock(); }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LambdaInsideTheLock_StartsWithNoLock() => Check("""
+        using System.Threading.Tasks;
+        class Worker
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _done;
+            public Task Start() { lock (_gate) { return Task.Run(() => { }).ContinueWith(_ => {|MSA6100:_done|}++); } }
+        }
+        """);
+
+    [Fact]
+    public Task CollectionChangedAfterTheLockEnds() => Check("""
+        using System.Collections.Generic;
+        class Registry
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private readonly List<string> _names = new();
+            public void Add(string n) { lock (_gate) { } {|MSA6100:_names|}.Add(n); }
+        }
+        """);
+
+    [Fact]
+    public Task StaticFieldGuardedByStaticLock_SystemThreadingLock() => CheckWithLock("""
+        using System.Threading;
+        static class Ids
+        {
+            private static readonly Lock s_gate = new();
+            [GuardedBy(nameof(s_gate))] private static long s_next;
+            public static long Next() { lock (s_gate) { return ++s_next; } }
+            public static long Last() => {|MSA6100:s_next|};
+        }
+        """);
+
+    [Fact]
+    public Task AnotherInstancesLock_DoesNotGuardThisOne() => Check("""
+        class Node
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _value;
+            public void CopyFrom(Node other) { lock (other._gate) { {|MSA6100:_value|} = 1; } }
+        }
+        """);
+
+    // ------------------------------------------------------------------ MSA6100 not reported
+
+    [Fact]
+    public Task EveryAccessUnderTheLock_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _count;
+            public void Add() { lock (_gate) { _count++; } }
+            public int Get() { lock (_gate) return _count; }
+        }
+        """);
+
+    [Fact]
+    public Task Constructor_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _count = 1;
+            public Counter(int start) { _count = start; }
+        }
+        """);
+
+    [Fact]
+    public Task ReadUnderAReadLock_WriteUnderTheWriteLock_NoDiagnostic() => Check("""
+        using System.Threading;
+        class Table
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            [GuardedBy(nameof(_rw))] private int _size;
+            public int Size() { _rw.EnterReadLock(); try { return _size; } finally { _rw.ExitReadLock(); } }
+            public void Grow() { _rw.EnterWriteLock(); try { _size++; } finally { _rw.ExitWriteLock(); } }
+        }
+        """);
+
+    [Fact]
+    public Task HelperAnnotatedRequiresLock_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _count;
+            public void Add() { lock (_gate) { Bump(); } }
+            [RequiresLock(nameof(_gate))] private void Bump() { _count++; }
+        }
+        """);
+
+    [Fact]
+    public Task ThreadConfinedMemberAndType_NoDiagnostic() => Check("""
+        class View
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _frames;
+            [ThreadConfined] public void Render() { _frames++; }
+        }
+        [ThreadConfined]
+        class Ui
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int _clicks;
+            public void Click() { _clicks++; }
+        }
+        """);
+
+    [Fact]
+    public Task SemaphoreSlimHeldAcrossAwait_AndUnannotatedFields_NoDiagnostic() => Check("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly SemaphoreSlim _gate = new(1, 1);
+            [GuardedBy(nameof(_gate))] private int _writes;
+            private int _free;
+            public async Task Save()
+            {
+                await _gate.WaitAsync();
+                try { await Task.Yield(); _writes++; } finally { _gate.Release(); }
+                _free++;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task GuardedByThis_LockThis_PartialClass_NoDiagnostic() => Check("""
+        partial class Book
+        {
+            [GuardedBy("this")] private int _pages;
+        }
+        partial class Book
+        {
+            public void Add() { lock (this) { _pages++; } }
+        }
+        """);
+
+    // ------------------------------------------------------------------ MSA6101 reported
+
+    [Fact]
+    public Task CallWithoutTheRequiredLock_MessageNamesMethodAndLock()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Counter
+            {
+                private readonly object _gate = new();
+                public void Add() { {|#0:Bump()|}; }
+                [RequiresLock(nameof(_gate))] private void Bump() { }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 0).WithMessage("'Bump' is [RequiresLock(\"_gate\")], but it is called here without holding '_gate'"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task CallAfterTheLockIsReleased() => Check("""
+        using System.Threading;
+        class Counter
+        {
+            private readonly object _gate = new();
+            public void Add() { Monitor.Enter(_gate); Monitor.Exit(_gate); {|MSA6101:Bump()|}; }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallUnderADifferentLock() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            private readonly object _other = new();
+            public void Add() { lock (_other) { {|MSA6101:Bump()|}; } }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallUnderAReadLock_NeedsExclusive() => Check("""
+        using System.Threading;
+        class Counter
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            public void Add() { _rw.EnterReadLock(); try { {|MSA6101:Bump()|}; } finally { _rw.ExitReadLock(); } }
+            [RequiresLock(nameof(_rw))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallFromALocalFunction_StartsWithNoLock() => Check("""
+        using System;
+        class Counter
+        {
+            private readonly object _gate = new();
+            public Action Later() { lock (_gate) { } return Run; void Run() { {|MSA6101:Bump()|}; } }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task StaticMethodCalledWithoutItsStaticLock() => Check("""
+        static class Ids
+        {
+            private static readonly object s_gate = new();
+            public static void Reset() { {|MSA6101:Clear()|}; }
+            [RequiresLock(nameof(s_gate))] private static void Clear() { }
+        }
+        """);
+
+    // ------------------------------------------------------------------ MSA6101 not reported
+
+    [Fact]
+    public Task CallUnderTheLock_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            public void Add() { lock (_gate) { Bump(); } }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallFromAnotherRequiresLockMethod_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [RequiresLock(nameof(_gate))] private void Outer() { Bump(); }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallFromTheConstructor_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            public Counter() { Bump(); }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallUnderTheWriteLockAndUnderSystemThreadingLock_NoDiagnostic() => CheckWithLock("""
+        using System.Threading;
+        class Counter
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly Lock _lock = new();
+            public void Add() { _rw.EnterWriteLock(); try { Bump(); } finally { _rw.ExitWriteLock(); } }
+            public void Other() { lock (_lock) { Tick(); } }
+            [RequiresLock(nameof(_rw))] private void Bump() { }
+            [RequiresLock(nameof(_lock))] private void Tick() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallFromAThreadConfinedMember_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [ThreadConfined] public void OnUiThread() { Bump(); }
+            [RequiresLock(nameof(_gate))] private void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_OrWithAnInvalidGuard_NoDiagnostic() => Check("""
+        class Counter
+        {
+            internal readonly object _gate = new();
+            public void Add(Counter other) { other.Bump(); Broken(); }
+            [RequiresLock(nameof(_gate))] internal void Bump() { }
+            [RequiresLock({|MSA6102:"_missing"|})] private void Broken() { }
+        }
+        """);
+
+    // ------------------------------------------------------------------ MSA6102 reported
+
+    [Fact]
+    public Task GuardNamesNoField_MessageSaysWhy()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Counter
+            {
+                [GuardedBy({|#0:"_gate"|})] private int _count;
+                public void Add() { _count++; }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6102", 0).WithMessage("[GuardedBy(\"_gate\")] on '_count' does not name a usable lock: 'Counter' has no field named '_gate'"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task GuardNotReadonly() => Check("""
+        class Counter
+        {
+            private object _gate = new();
+            [GuardedBy({|MSA6102:nameof(_gate)|})] private int _count;
+        }
+        """);
+
+    [Fact]
+    public Task GuardIsAValueType() => Check("""
+        class Counter
+        {
+            private readonly int _gate;
+            [GuardedBy({|MSA6102:nameof(_gate)|})] private int _count;
+        }
+        """);
+
+    [Fact]
+    public Task StaticFieldGuardedByAnInstanceLock() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy({|MSA6102:nameof(_gate)|})] private static int s_count;
+        }
+        """);
+
+    [Fact]
+    public Task GuardedMemberMoreVisibleThanItsLock() => Check("""
+        public class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy({|MSA6102:nameof(_gate)|})] public int Count;
+            [RequiresLock({|MSA6102:nameof(_gate)|})] public void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task StaticMemberGuardedByThis() => Check("""
+        class Counter
+        {
+            [GuardedBy({|MSA6102:"this"|})] private static int s_count;
+        }
+        """);
+
+    // ------------------------------------------------------------------ MSA6102 not reported
+
+    [Fact]
+    public Task ReadonlyObjectAndLockAndRwls_NoDiagnostic() => CheckWithLock("""
+        using System.Threading;
+        class Counter
+        {
+            private readonly object _a = new();
+            private readonly Lock _b = new();
+            private readonly ReaderWriterLockSlim _c = new();
+            [GuardedBy(nameof(_a))] private int _x;
+            [GuardedBy(nameof(_b))] private int _y;
+            [GuardedBy(nameof(_c))] private int _z;
+        }
+        """);
+
+    [Fact]
+    public Task SpinLockNotReadonly_NoDiagnostic() => Check("""
+        using System.Threading;
+        class Counter
+        {
+            private SpinLock _spin = new(false);
+            [GuardedBy(nameof(_spin))] private int _x;
+        }
+        """);
+
+    [Fact]
+    public Task ThisForAnInstanceField_NoDiagnostic() => Check("""
+        class Counter
+        {
+            [GuardedBy("this")] private int _x;
+        }
+        """);
+
+    [Fact]
+    public Task StaticLockGuardsInstanceAndStaticFields_NoDiagnostic() => Check("""
+        class Counter
+        {
+            private static readonly object s_gate = new();
+            [GuardedBy(nameof(s_gate))] private int _x;
+            [GuardedBy(nameof(s_gate))] private static int s_y;
+        }
+        """);
+
+    [Fact]
+    public Task LockAsVisibleAsTheMember_NoDiagnostic() => Check("""
+        public class Counter
+        {
+            internal readonly object Gate = new();
+            [GuardedBy(nameof(Gate))] internal int Count;
+            [RequiresLock(nameof(Gate))] internal void Bump() { }
+        }
+        """);
+
+    [Fact]
+    public Task UnrelatedAttributeWithTheSameArgument_NoDiagnostic() => Check("""
+        [System.AttributeUsage(System.AttributeTargets.Field)] sealed class NoteAttribute : System.Attribute { public NoteAttribute(string s) { } }
+        class Counter
+        {
+            [Note("_missing")] private int _x;
+            public void Add() { _x++; }
+        }
+        """);
+}
