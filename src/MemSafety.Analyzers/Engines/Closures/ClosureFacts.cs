@@ -48,6 +48,11 @@ public sealed class ClosureFacts
     private readonly bool _variantInterface;
     private Dictionary<IOperation, IOperation?>? _nameOfAround;
 
+    /// <summary>Parent steps taken while building models on this thread (the parent walks are what grew cubically with
+    /// nested lambdas): a scaling test counts them, never a timing.</summary>
+    [System.ThreadStatic]
+    internal static long ParentSteps;
+
     private ClosureFacts(BodyFacts body)
     {
         _body = body;
@@ -486,6 +491,7 @@ public sealed class ClosureFacts
         var child = operation;
         for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
+            ParentSteps++;
             // The scope of a for condition's variables holds the body and the incrementor too (not the initializer).
             if (parent is IForLoopOperation { Condition: { } condition } forLoop && child != condition
                 && _scopeByOperation.TryGetValue(condition, out var conditionScope) && !forLoop.Before.Contains(child))
@@ -567,6 +573,7 @@ public sealed class ClosureFacts
     {
         for (var current = operation; current is not null; current = current.Parent)
         {
+            ParentSteps++;
             if (current is IAnonymousFunctionOperation && _functionByOperation.TryGetValue(current, out var function) && function.InExpressionTree)
                 return true;
         }
@@ -736,6 +743,7 @@ public sealed class ClosureFacts
         IOperation? found = null;
         for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
         {
+            ParentSteps++;
             if (parent is INameOfOperation)
             {
                 found = parent;
@@ -763,6 +771,7 @@ public sealed class ClosureFacts
         var set = new HashSet<IOperation>();
         for (var parent = function.Operation.Parent; parent is not null; parent = parent.Parent)
         {
+            ParentSteps++;
             if (_scopeByOperation.ContainsKey(parent))
                 set.Add(parent);
         }
@@ -790,6 +799,7 @@ public sealed class ClosureFacts
     {
         for (var current = operation; current is not null; current = current.Parent)
         {
+            ParentSteps++;
             if (current == ancestor)
                 return true;
         }
