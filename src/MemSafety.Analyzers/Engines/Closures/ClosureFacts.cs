@@ -99,6 +99,11 @@ public sealed class ClosureFacts
     public bool CapturesOnlyThis(IOperation function)
         => _functionByOperation.TryGetValue(function, out var f) && f.CapturesThis && f.Environments.Count == 0;
 
+    /// <summary>Whether the lambda or local function is an expression-tree lambda or nested in one; null for an
+    /// operation that is not a function of this body. Known from the model: no parent walk.</summary>
+    public bool? InExpressionTree(IOperation function)
+        => _functionByOperation.TryGetValue(function, out var f) ? f.InExpressionTree : null;
+
     /// <summary>Whether the lambda is converted to an expression tree (<c>Expression&lt;Func&lt;…&gt;&gt;</c>): not a
     /// delegate, never compiled to a method of a display class (though what it captures still lives in one).</summary>
     public static bool IsExpressionTree(IOperation function)
