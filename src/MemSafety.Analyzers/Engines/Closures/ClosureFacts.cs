@@ -46,6 +46,12 @@ public sealed class ClosureFacts
     private readonly List<DisplayClass> _displayClasses = new();
     private readonly ISymbol? _member;
     private readonly bool _variantInterface;
+    private Dictionary<IOperation, IOperation?>? _nameOfAround;
+
+    /// <summary>Parent steps taken while building models on this thread (the parent walks are what grew cubically with
+    /// nested lambdas): a scaling test counts them, never a timing.</summary>
+    [System.ThreadStatic]
+    internal static long ParentSteps;
 
     private ClosureFacts(BodyFacts body)
     {
@@ -92,6 +98,11 @@ public sealed class ClosureFacts
     /// compiler makes it an instance method of the containing type (a lambda still gets a new delegate per evaluation).</summary>
     public bool CapturesOnlyThis(IOperation function)
         => _functionByOperation.TryGetValue(function, out var f) && f.CapturesThis && f.Environments.Count == 0;
+
+    /// <summary>Whether the lambda or local function is an expression-tree lambda or nested in one; null for an
+    /// operation that is not a function of this body. Known from the model: no parent walk.</summary>
+    public bool? InExpressionTree(IOperation function)
+        => _functionByOperation.TryGetValue(function, out var f) ? f.InExpressionTree : null;
 
     /// <summary>Whether the lambda is converted to an expression tree (<c>Expression&lt;Func&lt;…&gt;&gt;</c>): not a
     /// delegate, never compiled to a method of a display class (though what it captures still lives in one).</summary>
@@ -219,17 +230,23 @@ public sealed class ClosureFacts
             environment.VariableList.AddRange(scope.Variables);
             var isStruct = !_variantInterface;
             var closures = new List<Function>();
+            var inClosures = new HashSet<Function>();
             bool added;
             do
             {
                 added = false;
                 foreach (var function in _functions)
                 {
-                    if (closures.Contains(function) || !IsNestedIn(function.Operation, scope.Operation))
+                    // The cheap use tests first, nesting (a parent walk) only for a function that would be added:
+                    // per scope × function, a parent walk each was cubic in nested lambdas.
+                    if (inClosures.Contains(function))
                         continue;
-                    if (Overlaps(function.Captures, scope.Variables) || scope.HoldsThis && function.CapturesThis || UsesAny(function.LocalFunctionsUsed, closures))
+                    if (!(Overlaps(function, scope.Variables) || scope.HoldsThis && function.CapturesThis || UsesAny(function.LocalFunctionsUsed, closures)))
+                        continue;
+                    if (IsNestedIn(function, scope.Operation))
                     {
                         closures.Add(function);
+                        inClosures.Add(function);
                         added = true;
                         isStruct &= function.CanTakeRefParameters;
                     }
@@ -260,7 +277,8 @@ public sealed class ClosureFacts
             function.Containing = null;
             if (function.Environments.Count == 0)
                 continue;
-            var remaining = new List<DisplayClass>(function.Environments);
+            // A set: removing from a list per enclosing scope was quadratic per function (cubic in nested lambdas).
+            var remaining = new HashSet<DisplayClass>(function.Environments);
             var chain = EnclosingScopes(function.Operation);
             var i = 0;
             DisplayClass? previous = null;
@@ -478,6 +496,7 @@ public sealed class ClosureFacts
         var child = operation;
         for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
+            ParentSteps++;
             // The scope of a for condition's variables holds the body and the incrementor too (not the initializer).
             if (parent is IForLoopOperation { Condition: { } condition } forLoop && child != condition
                 && _scopeByOperation.TryGetValue(condition, out var conditionScope) && !forLoop.Before.Contains(child))
@@ -559,6 +578,7 @@ public sealed class ClosureFacts
     {
         for (var current = operation; current is not null; current = current.Parent)
         {
+            ParentSteps++;
             if (current is IAnonymousFunctionOperation && _functionByOperation.TryGetValue(current, out var function) && function.InExpressionTree)
                 return true;
         }
@@ -710,28 +730,58 @@ public sealed class ClosureFacts
         {
             if (!span.Contains(reference.Syntax.Span))
                 continue;
-            var inNameOf = false;
-            for (var parent = reference.Parent; parent is not null && parent != function; parent = parent.Parent)
-            {
-                if (parent is INameOfOperation)
-                {
-                    inNameOf = true;
-                    break;
-                }
-            }
 
-            if (!inNameOf)
+            // In a nameof between the reference and the function: the innermost nameof around the reference lies
+            // inside the function (a nameof cannot hold a lambda). One parent walk per reference, not per function.
+            if (NameOfAround(reference) is not { } nameOf || !span.Contains(nameOf.Syntax.Span) || nameOf.Syntax.Span == span)
                 return true;
         }
 
         return false;
     }
 
-    private static bool IsNestedIn(IOperation function, IOperation scope)
+    private IOperation? NameOfAround(IOperation reference)
     {
+        _nameOfAround ??= new Dictionary<IOperation, IOperation?>();
+        if (_nameOfAround.TryGetValue(reference, out var known))
+            return known;
+        IOperation? found = null;
+        for (var parent = reference.Parent; parent is not null; parent = parent.Parent)
+        {
+            ParentSteps++;
+            if (parent is INameOfOperation)
+            {
+                found = parent;
+                break;
+            }
+        }
+
+        _nameOfAround[reference] = found;
+        return found;
+    }
+
+    private bool IsNestedIn(Function function, IOperation scope)
+    {
+        var operation = function.Operation;
         if (ForOfCondition(scope) is { } forLoop)
-            return IsWithinOrSelf(function, forLoop) && !InForInitializer(function, forLoop);
-        return function != scope && scope.Syntax.Span.Contains(function.Syntax.Span) && (scope.Parent is null || IsWithinOrSelf(function, scope));
+            return IsWithinOrSelf(operation, forLoop) && !InForInitializer(operation, forLoop);
+        return operation != scope && scope.Syntax.Span.Contains(operation.Syntax.Span) && (scope.Parent is null || ScopeAncestorsOf(function).Contains(scope));
+    }
+
+    /// <summary>The scope operations above the function (not itself), collected in one parent walk per function.</summary>
+    private HashSet<IOperation> ScopeAncestorsOf(Function function)
+    {
+        if (function.ScopeAncestors is { } known)
+            return known;
+        var set = new HashSet<IOperation>();
+        for (var parent = function.Operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            ParentSteps++;
+            if (_scopeByOperation.ContainsKey(parent))
+                set.Add(parent);
+        }
+
+        return function.ScopeAncestors = set;
     }
 
     /// <summary>The <c>for</c> statement whose condition <paramref name="scope"/> is (the scope of the condition's
@@ -754,6 +804,7 @@ public sealed class ClosureFacts
     {
         for (var current = operation; current is not null; current = current.Parent)
         {
+            ParentSteps++;
             if (current == ancestor)
                 return true;
         }
@@ -761,11 +812,12 @@ public sealed class ClosureFacts
         return false;
     }
 
-    private static bool Overlaps(List<ISymbol> captures, List<ISymbol> variables)
+    private static bool Overlaps(Function function, List<ISymbol> variables)
     {
+        var captures = function.CaptureSet ??= new HashSet<ISymbol>(function.Captures, SymbolEqualityComparer.Default);
         foreach (var variable in variables)
         {
-            if (captures.ContainsSymbol(variable))
+            if (captures.Contains(variable))
                 return true;
         }
 
@@ -799,6 +851,11 @@ public sealed class ClosureFacts
         public IMethodSymbol Symbol { get; }
 
         public List<ISymbol> Captures { get; } = new();
+
+        /// <summary><see cref="Captures"/> as a set, built on the first overlap test (after the captures are known).</summary>
+        public HashSet<ISymbol>? CaptureSet { get; set; }
+
+        public HashSet<IOperation>? ScopeAncestors { get; set; }
 
         public IReadOnlyList<ISymbol> LocalFunctionsUsed { get; set; } = new ISymbol[0];
 

@@ -86,9 +86,11 @@ public sealed class UnusedPathDisplayClass
         if (displayClass.IsStruct || displayClass.Variables.Count == 0 || displayClass.Kind == DisplayClassScopeKind.ForVariables)
             return null;
         var functions = displayClass.Functions;
+        var closures = ClosureFacts.Of(body.Root);
         foreach (var function in functions)
         {
-            if (InExpressionTree(function))
+            // The model's answer (no walk to the root per user and display class: cubic in nested lambdas).
+            if (closures.InExpressionTree(function) ?? InExpressionTree(function))
                 return null;
         }
 

@@ -950,4 +950,38 @@ public sealed class ClosureFactsTests
         Assert.Empty(compiled.Facts.DisplayClasses);
         Assert.Same(compiled.Facts, ClosureFacts.Of(compiled.Root.Descendants().Last()));
     }
+
+    [Fact]
+    public void NestedLambdas_ParentWalksGrowQuadratically_NotCubically()
+    {
+        // Lambda i captures a0..a(i-1) and 'seed': the captures alone are quadratic in the depth, so the model may be;
+        // a parent walk per scope x function or per function x captured variable made it cubic (17.9 s for MSA3003 at
+        // depth 200 in the stress set). Doubling the depth must at most about quadruple the walking, never multiply it by 8.
+        var (small, smallSteps) = NestedLambdaSteps(30);
+        var (large, largeSteps) = NestedLambdaSteps(60);
+
+        Assert.Equal(30, small.Facts.DisplayClasses.Count);
+        Assert.Equal(60, large.Facts.DisplayClasses.Count);
+        _output.WriteLine($"parent steps: depth 30 {smallSteps}, depth 60 {largeSteps}");
+        Assert.True(smallSteps > 0);
+        Assert.True(largeSteps <= 4.5 * smallSteps, $"depth 30: {smallSteps} parent steps, depth 60: {largeSteps}");
+    }
+
+    private static (Compiled Compiled, long Steps) NestedLambdaSteps(int depth)
+    {
+        var sb = new System.Text.StringBuilder("int M(int seed)\n{\n    Func<int, int> f0 = a0 =>\n");
+        for (var i = 1; i < depth; i++)
+            sb.Append($"((Func<int, int>)(a{i} =>\n");
+        sb.Append("seed");
+        for (var i = 0; i < depth; i++)
+            sb.Append($" + a{i}");
+        for (var i = depth - 1; i >= 1; i--)
+            sb.Append($"))(a{i - 1} + 1)\n");
+        sb.Append(";\n    return f0(seed);\n}\n");
+
+        // ClosureFacts.Of builds the model on this thread; the counter is per thread.
+        var before = ClosureFacts.ParentSteps;
+        var compiled = Compile(sb.ToString());
+        return (compiled, ClosureFacts.ParentSteps - before);
+    }
 }
