@@ -69,7 +69,7 @@ public sealed class CorpusFixAllTests
             for (var pass = 1; ; pass++)
             {
                 var reported = await AnalyzeAsync(project, analyzers, id, token);
-                var (key, offered) = await OfferedAsync(project, fixer, reported, token);
+                var (key, offered) = await FuzzHarness.OfferedAsync(project, fixer, reported, token);
                 if (offered.Count == 0)
                 {
                     if (pass == 1 && reported.Count > 0)
@@ -155,28 +155,5 @@ public sealed class CorpusFixAllTests
         Assert.True(exceptions.Count == 0, string.Join("\n", exceptions));
         return diagnostics.Where(d => d.Id == id && d.Location.IsInSource)
             .OrderBy(d => d.Location.SourceTree!.FilePath, StringComparer.Ordinal).ThenBy(d => d.Location.SourceSpan.Start).ToList();
-    }
-
-    /// <summary>The key of the first finding with a fix (as the IDE's Fix All of that finding would use) and every
-    /// finding offered an action under that key.</summary>
-    private static async Task<(string? Key, List<Diagnostic> Offered)> OfferedAsync(Project project, CodeFixProvider fixer, List<Diagnostic> reported, CancellationToken token)
-    {
-        string? key = null;
-        var offered = new List<Diagnostic>();
-        foreach (var diagnostic in reported)
-        {
-            var document = project.GetDocument(diagnostic.Location.SourceTree);
-            if (document is null)
-                continue;
-            var actions = new List<CodeAction>();
-            await fixer.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), token));
-            if (actions.Count == 0)
-                continue;
-            key ??= actions[0].EquivalenceKey;
-            if (actions.Any(a => a.EquivalenceKey == key))
-                offered.Add(diagnostic);
-        }
-
-        return (key, offered);
     }
 }

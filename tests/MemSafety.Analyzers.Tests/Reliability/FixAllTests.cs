@@ -58,18 +58,7 @@ public sealed class FixAllTests
             Assert.Empty(exceptions);
             var reported = diagnostics.Where(d => d.Id == id).ToList();
             Assert.True(pass > 1 || reported.Count > 0, $"{sample} reports no {id}");
-            string? key = null;
-            var offered = new List<Diagnostic>();
-            foreach (var diagnostic in reported)
-            {
-                var actions = new List<CodeAction>();
-                await fixer.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), token));
-                if (actions.Count == 0)
-                    continue;
-                key ??= actions[0].EquivalenceKey;
-                if (actions.Any(a => a.EquivalenceKey == key))
-                    offered.Add(diagnostic);
-            }
+            var (key, offered) = await FuzzHarness.OfferedAsync(document.Project, fixer, reported, token);
 
             var text = (await document.GetTextAsync(token)).ToString();
             if (offered.Count == 0)
@@ -110,18 +99,7 @@ public sealed class FixAllTests
         var fixer = RepositoryFiles.CodeFixes.Single(f => f.FixableDiagnosticIds.Contains(id));
         var (diagnostics, _) = await FuzzHarness.AnalyzeAsync(document.Project, token);
         var reported = diagnostics.Where(d => d.Id == id).OrderBy(d => d.Location.SourceSpan.Start).ToList();
-        string? key = null;
-        foreach (var diagnostic in reported)
-        {
-            var actions = new List<CodeAction>();
-            await fixer.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), token));
-            if (actions.Count > 0)
-            {
-                key = actions[0].EquivalenceKey;
-                break;
-            }
-        }
-
+        var (key, _) = await FuzzHarness.OfferedAsync(document.Project, fixer, reported, token);
         Assert.NotNull(key);
         var byKey = await FixAllTextAsync(document, fixer, key, reported, token);
         // The list dotnet format passes is in no particular order: give it last-first.

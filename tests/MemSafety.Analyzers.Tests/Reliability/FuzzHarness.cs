@@ -142,6 +142,29 @@ public static class FuzzHarness
         return (diagnostics, failures);
     }
 
+    /// <summary>The key of the first finding with a fix (as the IDE's Fix All of that finding would use) and every
+    /// finding offered an action under that key.</summary>
+    public static async Task<(string? Key, List<Diagnostic> Offered)> OfferedAsync(Project project, CodeFixProvider fixer, IEnumerable<Diagnostic> reported, CancellationToken token)
+    {
+        string? key = null;
+        var offered = new List<Diagnostic>();
+        foreach (var diagnostic in reported)
+        {
+            var document = project.GetDocument(diagnostic.Location.SourceTree);
+            if (document is null)
+                continue;
+            var actions = new List<CodeAction>();
+            await fixer.RegisterCodeFixesAsync(new CodeFixContext(document, diagnostic, (action, _) => actions.Add(action), token));
+            if (actions.Count == 0)
+                continue;
+            key ??= actions[0].EquivalenceKey;
+            if (actions.Any(a => a.EquivalenceKey == key))
+                offered.Add(diagnostic);
+        }
+
+        return (key, offered);
+    }
+
     private static async Task Guard(List<string> failures, string what, Func<Task> run)
     {
         try
