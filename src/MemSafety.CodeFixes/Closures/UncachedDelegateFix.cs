@@ -114,6 +114,7 @@ public sealed class UncachedDelegateFix : MemSafetyCodeFix
     {
         var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         if (root.FindNode(span, getInnermostNodeForTie: true) is not ExpressionSyntax expression
+            || expression.FirstAncestorOrSelf<MemberDeclarationSyntax>() is { ContainsDiagnostics: true }
             || Creation(model, expression, cancellationToken)?.Target is not IMethodReferenceOperation { Method: { IsStatic: false } method }
             || method.DeclaringSyntaxReferences.Length != 1
             || method.DeclaringSyntaxReferences[0].SyntaxTree != root.SyntaxTree
@@ -191,6 +192,8 @@ public sealed class UncachedDelegateFix : MemSafetyCodeFix
     {
         var (root, model) = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         if (root.FindNode(span, getInnermostNodeForTie: true) is not ExpressionSyntax expression
+            // A member with syntax errors: the formatter the edit runs through can fail on the broken tree (seed 4, mutant 21235).
+            || expression.FirstAncestorOrSelf<MemberDeclarationSyntax>() is { ContainsDiagnostics: true }
             || Creation(model, expression, cancellationToken) is not { Type: INamedTypeSymbol delegateType } creation
             || ContainsMethodTypeParameter(delegateType)
             || expression.FirstAncestorOrSelf<TypeDeclarationSyntax>() is not { } typeDeclaration

@@ -58,6 +58,26 @@ public sealed class FuzzRegressionTests
             }
             """
         },
+        {
+            // Seed 4, mutant 21235 (a '[' inserted into a foreach header): MSA3004's "cache the delegate in a field" edit
+            // made Roslyn's formatter fail on the broken method (IndentBlockOperation: Unexpected false).
+            "seed 4, mutant 21235",
+            """
+            using System;
+            using System.Collections.Generic;
+            using System.Threading.Tasks;
+            class C
+            {
+                int _delay;
+                static void Run(Func<Task> work) => work().Wait();
+                void M(List<int> xs)
+                {
+                    Each(xs);
+                    void Each(List<int> items) { foreach (var x [in items) Run(async () => await Task.Delay(_delay)); }
+                }
+            }
+            """
+        },
     };
 
     [Theory]
