@@ -75,6 +75,9 @@ internal sealed class EscapeGraph
     /// <summary>The summary context of the question being answered (valid only under the graph's lock).</summary>
     public SummaryContext SummaryContext => _fixedContext ?? (_requestContext ??= SummaryContext.Root(_requestToken));
 
+    /// <summary>Whether a question has needed the body's facts yet (tests check that most do not).</summary>
+    internal bool HasFacts => _facts is not null;
+
     /// <summary>How many nodes have had their uses classified: each at most once per graph (tests check the sharing).</summary>
     internal int Expansions { get; private set; }
 
@@ -341,6 +344,8 @@ internal sealed class EscapeGraph
 
     private List<IOperation> SortedSuspensions()
     {
+        if (_suspensions is null && !MaySuspend(_root))
+            _suspensions = NoSuspensions;
         if (_suspensions is null)
         {
             // Earliest first, so a verdict names the first await/yield the value is live across.
@@ -350,6 +355,21 @@ internal sealed class EscapeGraph
         }
 
         return _suspensions;
+    }
+
+    private static readonly List<IOperation> NoSuspensions = new(0);
+
+    /// <summary>Whether the body may hold an await or yield: every suspension (<c>await</c>, <c>yield return</c>,
+    /// <c>await using</c>, <c>await foreach</c>) spells its keyword inside the root's syntax, so a body whose text holds
+    /// neither word has none, and a value that does not escape is answered without the body's facts (a walk of every
+    /// operation, which most such values never need). A word in a comment, string or name only means asking the facts.</summary>
+    private static bool MaySuspend(IOperation root)
+    {
+        var syntax = root.Syntax;
+        if (!syntax.SyntaxTree.TryGetText(out var source))
+            return true;
+        var text = source.ToString(syntax.FullSpan);
+        return text.IndexOf("await", System.StringComparison.Ordinal) >= 0 || text.IndexOf("yield", System.StringComparison.Ordinal) >= 0;
     }
 
     private static bool SharesLoop(IOperation suspension, IOperation use, IOperation creation)

@@ -75,10 +75,14 @@ public sealed class ParameterSummaries
     private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal), (ParameterSummary Summary, int Height)> _complete = new();
     private readonly ConcurrentDictionary<(IMethodSymbol Method, int Ordinal, int Depth), ParameterSummary> _atDepth = new();
     private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
+    private readonly Func<SyntaxTree, SemanticModel> _createModel;
 
     public ParameterSummaries(Compilation compilation)
     {
         _compilation = compilation;
+#pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
+        _createModel = tree => compilation.GetSemanticModel(tree);
+#pragma warning restore RS1030
         Core.CreationCounts.Record(compilation, nameof(ParameterSummaries));
     }
 
@@ -171,9 +175,7 @@ public sealed class ParameterSummaries
 
         // Binding the callee's body is the cost of interprocedural precision; it happens once per
         // (method, parameter) that receives a candidate value, never for the whole compilation.
-#pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
-        var model = _models.GetOrAdd(syntax.SyntaxTree, tree => _compilation.GetSemanticModel(tree));
-#pragma warning restore RS1030
+        var model = _models.GetOrAdd(syntax.SyntaxTree, _createModel);
         var body = model.GetOperation(syntax, context.CancellationToken);
         if (body is null || ordinal >= method.Parameters.Length)
             return ParameterSummary.Unknown;

@@ -284,6 +284,67 @@ public sealed class EscapeGraphTests
         Assert.Same(reason, result.Reason);
     }
 
+    // ----------------------------------------------------------------------------- the body's facts only when needed
+
+    /// <summary>A value that does not escape is checked for liveness across await/yield; a body whose text spells
+    /// neither keyword has no suspension, so the answer needs no walk of the body (its facts), which MSA1000 would
+    /// otherwise pay for in nearly every method it reports in.</summary>
+    [Fact]
+    public void NonEscapingValue_BodyWithoutAwaitOrYield_AnsweredWithoutTheBodysFacts()
+    {
+        var (_, marked) = Compile("void M() { Use(([|new int[4]|]).Length); }");
+        var engine = EscapeEngine.ForBodyOf(marked[0]);
+        Assert.True(engine.Analyze(marked[0]).CanLiveOnStack);
+        Assert.False(engine.Graph.HasFacts);
+    }
+
+    [Fact]
+    public void NonEscapingValue_AwaitOnlyInAComment_AskedTheFacts_NoSuspension()
+    {
+        var (_, marked) = Compile("""
+                void M()
+                {
+                    // no await here
+                    Use(([|new int[4]|]).Length);
+                }
+            """);
+        var engine = EscapeEngine.ForBodyOf(marked[0]);
+        var result = engine.Analyze(marked[0]);
+        Assert.True(result.CanLiveOnStack);
+        Assert.Null(result.Suspension);
+        Assert.True(engine.Graph.HasFacts);
+    }
+
+    [Fact]
+    public void NonEscapingValue_UsedAfterAnAwait_LiveAcrossIt()
+    {
+        var (_, marked) = Compile("""
+                async System.Threading.Tasks.Task M()
+                {
+                    var a = [|new int[4]|];
+                    await System.Threading.Tasks.Task.Yield();
+                    Use(a.Length);
+                }
+            """);
+        var result = EscapeEngine.ForBodyOf(marked[0]).Analyze(marked[0]);
+        Assert.False(result.Escapes);
+        Assert.Equal("it is live across 'await' at line 11", result.Suspension);
+    }
+
+    [Fact]
+    public void NonEscapingValue_YieldBeforeItsCreation_NotLiveAcrossIt()
+    {
+        var (_, marked) = Compile("""
+                IEnumerable<int> M()
+                {
+                    yield return 1;
+                    Use(([|new int[4]|]).Length);
+                }
+            """);
+        var result = EscapeEngine.ForBodyOf(marked[0]).Analyze(marked[0]);
+        Assert.True(result.CanLiveOnStack);
+    }
+
     // ----------------------------------------------------------------------------- incomplete code
 
     [Fact]

@@ -32,6 +32,87 @@ public sealed class ParameterSummaryTests
         return EscapeEngine.ForBodyOf(operation, withSummaries ? new ParameterSummaries(compilation) : null).Analyze(operation);
     }
 
+    /// <summary>What <see cref="ParameterSummaries"/> answers for the first parameter of <paramref name="method"/>, asked
+    /// directly (as MSA4009 does), on a fresh instance.</summary>
+    private static ParameterSummary Summary(string members, string method, bool allowErrors = false)
+    {
+        var tree = CSharpSyntaxTree.ParseText($$"""
+            using System;
+            using System.Collections.Generic;
+            class C
+            {
+                int[]? _kept;
+                static int Total;
+            {{members}}
+            }
+            """);
+        var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+        if (!allowErrors)
+            Assert.Empty(compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+        var symbol = compilation.GetSymbolsWithName(method, SymbolFilter.Member).OfType<IMethodSymbol>().First();
+        return new ParameterSummaries(compilation).Get(symbol, 0, CancellationToken.None);
+    }
+
+    [Fact]
+    public void Summary_ParameterOnlyRead_DoesNotRetain()
+        => Assert.Equal(ParameterVerdict.DoesNotRetain, Summary("static int Sum(int[] v) { var s = 0; foreach (var x in v) s += x; return s; }", "Sum").Verdict);
+
+    [Fact]
+    public void Summary_ParameterStoredToField_RetainsWithTheSink()
+    {
+        var summary = Summary("void Keep(int[] v) { var copy = v; _kept = copy; }", "Keep");
+        Assert.Equal(ParameterVerdict.Retains, summary.Verdict);
+        Assert.Equal(EscapeKind.StoredInField, summary.Callee!.Kind);
+        Assert.Equal("stored into field '_kept'", summary.Reason);
+        Assert.Equal(new[] { "assigned to 'copy' (line 7)", "stored into field '_kept'" }, summary.Callee.Path);
+    }
+
+    [Fact]
+    public void Summary_ParameterReturned_Returns()
+        => Assert.Same(ParameterSummary.ReturnsIt, Summary("static int[] Same(int[] v) { if (v.Length == 0) return v; return v; }", "Same"));
+
+    [Fact]
+    public void Summary_ParameterReturnedFromALambda_Retains()
+        => Assert.Equal(ParameterVerdict.Retains, Summary("static Func<int[]> Later(int[] v) => () => v;", "Later").Verdict);
+
+    [Fact]
+    public void Summary_ParameterPassedOnToACalleeThatKeepsIt_RetainsWithTheCalleesReason()
+    {
+        var summary = Summary("void Keep(int[] v) { _kept = v; }\nvoid Forward(int[] w) => Keep(w);", "Forward");
+        Assert.Equal(ParameterVerdict.Retains, summary.Verdict);
+        Assert.Equal("passed to 'C.Keep', where it is stored into field '_kept'", summary.Reason);
+    }
+
+    [Fact]
+    public void Summary_ParameterPassedOnToACalleeThatOnlyReadsIt_DoesNotRetain()
+        => Assert.Equal(ParameterVerdict.DoesNotRetain,
+            Summary("static int Length(int[] v) => v.Length;\nstatic int Forward(int[] w) => Length(w) + 1;", "Forward").Verdict);
+
+    [Fact]
+    public void Summary_Recursion_CutConservatively()
+    {
+        var summary = Summary("static int Loop(int[] v, int n) => n == 0 ? v.Length : Loop(v, n - 1);", "Loop");
+        Assert.Equal(ParameterVerdict.Retains, summary.Verdict);
+        Assert.Equal("passed to 'C.Loop', which may keep it", summary.Reason);
+    }
+
+    [Fact]
+    public void Summary_VirtualOrInterfaceCallee_Unknown()
+    {
+        Assert.Same(ParameterSummary.Unknown, Summary("protected virtual int Look(int[] v) => v.Length;", "Look"));
+        Assert.Same(ParameterSummary.Unknown, Summary("interface IReader { int Read(int[] v); }", "Read"));
+        Assert.Same(ParameterSummary.Unknown, Summary("abstract class Reader { public abstract int Read(int[] v); }", "Read"));
+    }
+
+    [Fact]
+    public void Summary_IncompleteCode_AnsweredWithoutThrowing()
+    {
+        Assert.Equal(ParameterVerdict.Retains, Summary("void Broken(int[] v) { _kept = v }", "Broken", allowErrors: true).Verdict);
+        Assert.Equal(ParameterVerdict.Retains, Summary("void Unknown(int[] v) { Undefined(v); }", "Unknown", allowErrors: true).Verdict);
+        Assert.Equal(ParameterVerdict.DoesNotRetain, Summary("static int Half(int[] v) { return v.Length / ; }", "Half", allowErrors: true).Verdict);
+    }
+
     private const string Readers = """
             static int Sum(int[] values) { var s = 0; foreach (var v in values) s += v; return s; }
             static int First(int[] values) => values.Length > 0 ? values[0] : -1;
