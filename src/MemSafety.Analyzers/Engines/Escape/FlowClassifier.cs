@@ -636,13 +636,7 @@ internal sealed class SinkInfo
         }
     }
 
-    /// <summary>"'List&lt;int&gt;.Add'", "the constructor of 'Holder'": rendered once per method symbol (a report names the
-    /// same few callees thousands of times, and <see cref="ISymbol.ToDisplayString"/> is the costly part of a reason);
-    /// a pure function of the symbol, so the cache cannot change a message.</summary>
-    private static string CalleeName(IMethodSymbol method) => CalleeNames.GetValue(method, RenderCalleeName);
-
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMethodSymbol, string> CalleeNames = new();
-    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<IMethodSymbol, string>.CreateValueCallback RenderCalleeName = static method
+    private static string CalleeName(IMethodSymbol method)
         => method.MethodKind == MethodKind.Constructor
             ? $"the constructor of '{method.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}'"
             : $"'{method.ContainingType.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)}.{method.Name}'";

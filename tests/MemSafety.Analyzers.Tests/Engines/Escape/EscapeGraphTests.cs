@@ -328,7 +328,7 @@ public sealed class EscapeGraphTests
             """);
         var result = EscapeEngine.ForBodyOf(marked[0]).Analyze(marked[0]);
         Assert.False(result.Escapes);
-        Assert.Equal("it is live across 'await' at line 11", result.Suspension);
+        Assert.Equal("it is live across 'await' at line 12", result.Suspension);
     }
 
     [Fact]
