@@ -58,7 +58,7 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
         if (UnsafeKeyword(region).RawKind == 0 || EnclosingUnsafeRegion(region.Parent) is not null)
             return;
 
-        var found = new List<Diagnostic>();
+        List<Diagnostic>? found = null;
         foreach (var span in SpansWorthAsking(region, context.CancellationToken))
         {
             foreach (var diagnostic in context.SemanticModel.GetDiagnostics(span, context.CancellationToken))
@@ -68,12 +68,12 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
                     && region.Span.Contains(diagnostic.Location.SourceSpan)
                     && Shown(context.Compilation, region.SyntaxTree, diagnostic, context.CancellationToken))
                 {
-                    found.Add(diagnostic);
+                    (found ??= new List<Diagnostic>()).Add(diagnostic);
                 }
             }
         }
 
-        if (found.Count == 0)
+        if (found is null)
             return;
         found.Sort(static (a, b) => a.Location.SourceSpan.Start.CompareTo(b.Location.SourceSpan.Start));
 
