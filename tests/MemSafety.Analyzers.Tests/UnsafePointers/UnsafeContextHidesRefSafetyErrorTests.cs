@@ -190,6 +190,47 @@ public sealed class UnsafeContextHidesRefSafetyErrorTests
     }
 
     [Fact]
+    public Task SpanMadeOverALocalByRefReturned_Reported()
+    {
+        var test = Test("""
+            using System;
+            class Views
+            {
+                {|#0:unsafe|} Span<int> View() { int z = 0; return new Span<int>(ref {|#1:z|}); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5006", 0).WithAdditionalLocation(1));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task StackallocSpanHandedToARefStructTheCallerOwns_Reported()
+    {
+        // The shape of interop marshalling code: a scratch span given to a ref struct that lives in the caller's frame.
+        var test = Test("""
+            using System;
+            ref struct Writer
+            {
+                private Span<byte> _destination;
+                public void Use(Span<byte> buffer) => _destination = buffer;
+            }
+            static class Encoder
+            {
+                public static void Prepare(ref Writer writer)
+                {
+                    Span<byte> scratch = stackalloc byte[16];
+                    {|#0:unsafe|}
+                    {
+                        writer.Use({|#1:scratch|});
+                    }
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5006", 0).WithAdditionalLocation(1));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task WarningRaisedToErrorByThePreset_StillReported()
     {
         var test = Test("""

@@ -61,7 +61,7 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
         List<Diagnostic>? found = null;
         foreach (var span in SpansWorthAsking(region, context.CancellationToken))
         {
-            foreach (var diagnostic in context.SemanticModel.GetDiagnostics(span, context.CancellationToken))
+            foreach (var diagnostic in context.SemanticModel.GetMethodBodyDiagnostics(span, context.CancellationToken))
             {
                 if (IsDowngradedRefSafetyError(diagnostic.Id)
                     && diagnostic.Location.SourceTree == region.SyntaxTree
@@ -169,18 +169,37 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
     };
 
     /// <summary>The spans to ask the compiler about: asking binds the code again, so only the members of the region
-    /// that contain something a ref-safety error needs — a <c>ref</c>, <c>in</c> or <c>scoped</c> modifier, or a
-    /// <c>stackalloc</c>. Every one of the downgraded errors involves one of them: a reference to a local is taken
-    /// with <c>ref</c>/<c>in</c>, and a span over stack memory comes from <c>stackalloc</c>.</summary>
+    /// that contain a place where a reference or a span can leave its scope — <c>ref</c> returned, ref-assigned or
+    /// chosen by a ref conditional; a <c>ref</c>/<c>in</c> argument of a call whose result is returned or assigned;
+    /// a <c>stackalloc</c> that makes a span (not a pointer); a <c>scoped</c> modifier. Every downgraded error needs
+    /// one of them; the many <c>ref</c> locals and <c>Unsafe.Add(ref …)</c> statements of pointer code do not.</summary>
     private static IEnumerable<TextSpan> SpansWorthAsking(SyntaxNode region, CancellationToken cancellationToken)
     {
+        if (region is StatementSyntax)
+        {
+            // An unsafe block or local function: the reference can come from outside it (a stackalloc span declared
+            // before the block), so the whole member is searched, and only the region is asked about.
+            var member = ContainingMember(region) ?? region;
+            foreach (var token in member.DescendantTokens())
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                if (MayLetAReferenceEscape(token))
+                {
+                    yield return region.Span;
+                    yield break;
+                }
+            }
+
+            yield break;
+        }
+
         TextSpan last = default;
         foreach (var token in region.DescendantTokens())
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!MayTakeAReference(token))
+            if (!MayLetAReferenceEscape(token))
                 continue;
-            var member = AskedUnit(token.Parent, region);
+            var member = ContainingMember(token.Parent);
             if (member is null || member.Span == last)
                 continue;
             last = member.Span;
@@ -188,19 +207,49 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
         }
     }
 
-    private static bool MayTakeAReference(SyntaxToken token) => token.Kind() switch
+    private static bool MayLetAReferenceEscape(SyntaxToken token)
     {
-        SyntaxKind.RefKeyword or SyntaxKind.StackAllocKeyword => true,
-        SyntaxKind.InKeyword => token.Parent is ArgumentSyntax or ParameterSyntax,
-        _ => token.Text == "scoped",
-    };
+        switch (token.Kind())
+        {
+            case SyntaxKind.RefKeyword when token.Parent is RefExpressionSyntax reference:
+                return reference.Parent is ReturnStatementSyntax or ArrowExpressionClauseSyntax or AssignmentExpressionSyntax or ConditionalExpressionSyntax;
+            case SyntaxKind.RefKeyword or SyntaxKind.InKeyword when token.Parent is ArgumentSyntax argument:
+                return ResultLeaves(argument);
+            case SyntaxKind.StackAllocKeyword:
+                return !MakesAPointer(token.Parent);
+            default:
+                return token.Text == "scoped";
+        }
+    }
 
-    /// <summary>The member (or, for a block or local function, the region itself) a token's diagnostics come from;
-    /// null for a token of a type's own header (<c>ref struct</c>).</summary>
-    private static SyntaxNode? AskedUnit(SyntaxNode? node, SyntaxNode region)
+    /// <summary>Whether the call an argument belongs to is returned or assigned (not a local's initializer or a
+    /// statement of its own), the only ways its result can take the argument's reference out of scope.</summary>
+    private static bool ResultLeaves(ArgumentSyntax argument)
     {
-        if (region is StatementSyntax)
-            return region;
+        for (SyntaxNode? node = argument.Parent; node is not null; node = node.Parent)
+        {
+            switch (node)
+            {
+                case ReturnStatementSyntax or ArrowExpressionClauseSyntax or AssignmentExpressionSyntax:
+                    return true;
+                case StatementSyntax or MemberDeclarationSyntax or LambdaExpressionSyntax or EqualsValueClauseSyntax:
+                    return false;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary><c>T* p = stackalloc …</c>, and <c>var p = stackalloc …</c> in an unsafe context, make a pointer,
+    /// which the compiler does not track.</summary>
+    private static bool MakesAPointer(SyntaxNode? allocation) =>
+        allocation?.Parent is EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax { Parent: VariableDeclarationSyntax declaration } }
+        && (declaration.Type is PointerTypeSyntax || declaration.Type.IsVar);
+
+    /// <summary>The member a token belongs to (a local function's or a block's is its method's); null for a token of a
+    /// type's own header (<c>ref struct</c>).</summary>
+    private static SyntaxNode? ContainingMember(SyntaxNode? node)
+    {
         for (; node is not null; node = node.Parent)
         {
             switch (node)
