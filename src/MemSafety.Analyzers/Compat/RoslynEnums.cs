@@ -38,4 +38,8 @@ internal static class RoslynEnums
 
     /// <summary>The token of a C# 11 multi-line raw string literal.</summary>
     public const SyntaxKind MultiLineRawStringLiteralToken = (SyntaxKind)8519;
+
+    /// <summary>C# 9 <c>record</c> and C# 10 <c>record struct</c> declarations.</summary>
+    public const SyntaxKind RecordDeclaration = (SyntaxKind)9063;
+    public const SyntaxKind RecordStructDeclaration = (SyntaxKind)9068;
 }

@@ -44,6 +44,7 @@ public static class RuleIdentifiers
     public const string UnpinnedManagedAddress = "MSA5003";
     public const string ReleasedPinAddress = "MSA5004";
     public const string StackViewEscape = "MSA5005";
+    public const string UnsafeContextHidesRefSafetyError = "MSA5006";
     public const string GCHandleLifetime = "MSA5007";
     public const string MismatchedNativeFree = "MSA5008";
     public const string SafeHandleEscapeHatch = "MSA5009";
@@ -602,6 +603,22 @@ public static class RuleCatalogue
                      "inside the method, or take the memory from the caller (a Span<T> parameter) or the heap.",
         helpLinkUri: HelpLink(RuleIdentifiers.StackViewEscape));
 
+    public static readonly DiagnosticDescriptor UnsafeContextHidesRefSafetyError = new(
+        RuleIdentifiers.UnsafeContextHidesRefSafetyError,
+        title: "Do not let an unsafe context turn a ref-safety error into a warning",
+        messageFormat: "{0} turns the compiler's ref-safety error on line {2} into warning {1} ('{3}'){4}: outside an unsafe context the compiler refuses this code, because the reference or span can outlive the memory it points to and be read after that memory is reused; fix what {1} names, and keep 'unsafe' to the statements that need pointers",
+        RuleCategories.UnsafePointers,
+        DiagnosticSeverity.Warning,
+        isEnabledByDefault: true,
+        description: "Since C# 11 the compiler refuses a reference or span that can outlive the memory it refers to (a local, a " +
+                     "by-value parameter, stackalloc memory, a struct's this) with an error in safe code (CS8352, CS8353, " +
+                     "CS8166-CS8170, CS8374 ...), but only warns inside an unsafe context (CS9080-CS9095, CS9097). The warning " +
+                     "is easy to read as noise in pointer code, yet the code returns or stores a reference into a stack frame " +
+                     "that the next call reuses (use after return). This rule points at the unsafe modifier or block that did " +
+                     "the downgrading. Fix what the compiler's warning names (copy the data, take the memory from the caller), " +
+                     "and keep the unsafe context to the statements that use pointers, so the compiler checks the rest.",
+        helpLinkUri: HelpLink(RuleIdentifiers.UnsafeContextHidesRefSafetyError));
+
     public static readonly DiagnosticDescriptor GCHandleLifetime = new(
         RuleIdentifiers.GCHandleLifetime,
         title: "Free a GCHandle exactly once on every path, and use it only while it is allocated",
@@ -869,6 +886,7 @@ public static class RuleCatalogue
         UnpinnedManagedAddress,
         ReleasedPinAddress,
         StackViewEscape,
+        UnsafeContextHidesRefSafetyError,
         GCHandleLifetime,
         MismatchedNativeFree,
         SafeHandleEscapeHatch,

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Text.RegularExpressions;
 using MemSafety.Analyzers.Core;
+using MemSafety.Analyzers.Rules.UnsafePointers;
 using Microsoft.CodeAnalysis;
 
 namespace MemSafety.Analyzers.Tests.Infrastructure;
@@ -276,19 +277,35 @@ public sealed class CatalogueConsistencyTests
     }
 
     /// <summary>Installing the package must not change what the .NET SDK's own rules report (the analyzers defer to
-    /// them instead), and no preset may set anything but MemSafety keys.</summary>
+    /// them instead), and no preset may set anything but MemSafety keys — except the compiler's ref-safety warnings
+    /// that an unsafe context downgraded from errors, which Recommended and Strict raise back to errors (MSA5006):
+    /// exactly the ids the rule looks for, in both presets, and nothing in None.</summary>
     [Fact]
     public void Presets_SetOnlyMemSafetyKeys()
     {
         foreach (var name in PresetNames)
         {
+            var compilerIds = new List<string>();
             foreach (var line in Preset(name).ReplaceLineEndings("\n").Split('\n'))
             {
                 var text = line.Trim();
                 if (text.Length == 0 || text.StartsWith('#') || text is "is_global = true" or "global_level = -50")
                     continue;
+                var compiler = Regex.Match(text, @"^dotnet_diagnostic\.(CS\d{4})\.severity = error$");
+                if (compiler.Success)
+                {
+                    Assert.True(UnsafeContextHidesRefSafetyErrorAnalyzer.IsDowngradedRefSafetyError(compiler.Groups[1].Value), $"{name}: {text}");
+                    compilerIds.Add(compiler.Groups[1].Value);
+                    continue;
+                }
+
                 Assert.Matches(@"^(dotnet_diagnostic\.MSA\d{4}\.severity|dotnet_analyzer_diagnostic\.category-MemSafety\.\w+\.severity|memsafety\.[\w.]+) = \w+$", text);
             }
+
+            var expected = name == "None"
+                ? new List<string>()
+                : Enumerable.Range(9000, 200).Select(n => "CS" + n).Where(UnsafeContextHidesRefSafetyErrorAnalyzer.IsDowngradedRefSafetyError).ToList();
+            Assert.Equal(expected, compilerIds);
         }
     }
 

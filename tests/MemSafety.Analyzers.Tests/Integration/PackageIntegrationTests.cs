@@ -197,6 +197,35 @@ public sealed class PackageIntegrationTests
         Assert.DoesNotContain("MSA4001", build.Output);
     }
 
+    /// <summary>MSA5006: the default preset raises the compiler's downgraded ref-safety warnings back to errors and
+    /// the rule names the unsafe method; with the presets off (<c>None</c>) the compiler's warning is all there is.</summary>
+    [Fact]
+    public void DefaultPreset_RaisesTheDowngradedRefSafetyWarningToAnError_NoneLeavesItAWarning()
+    {
+        const string source = """
+            public static class Buffers
+            {
+                public static unsafe System.Span<int> Scratch(int* seed)
+                {
+                    System.Span<int> buffer = stackalloc int[4];
+                    buffer[0] = *seed;
+                    return buffer;
+                }
+            }
+            """;
+        const string unsafeBlocks = "<AllowUnsafeBlocks>true</AllowUnsafeBlocks>" + WithoutSdkAnalyzers;
+
+        var recommended = _package.Build(_package.CreateConsumer("RefSafetyRecommended", source, unsafeBlocks));
+        Assert.True(recommended.ExitCode != 0, recommended.ToString());
+        Assert.Contains("Code.cs(7,16): error CS9080", recommended.Output);
+        Assert.Contains("Code.cs(3,19): warning MSA5006: 'unsafe' on method 'Scratch' turns the compiler's ref-safety error on line 7 into warning CS9080", recommended.Output);
+
+        var none = _package.Build(_package.CreateConsumer("RefSafetyNone", source, "<MemSafetyMode>None</MemSafetyMode>" + unsafeBlocks));
+        Assert.True(none.ExitCode == 0, none.ToString());
+        Assert.Contains("Code.cs(7,16): warning CS9080", none.Output);
+        Assert.DoesNotContain("MSA5006", none.Output);
+    }
+
     [Fact]
     public void UnknownMode_WarnsAndKeepsDefaults()
     {
