@@ -291,9 +291,10 @@ public sealed class BodyFacts
         {
             if (SymbolEqualityComparer.Default.Equals(f.Symbol, owner))
                 break;
-            f.Captures ??= new List<ISymbol>();
-            if (!f.Captures.ContainsSymbol(symbol))
-                f.Captures.Add(symbol);
+            // Each walk adds the symbol to every function up to its owner, so a function that has it already is one such
+            // walk's: every function further out has it too (without this stop, 200 nested lambdas are cubic).
+            if (!AddOnce(f.Captures ??= new List<ISymbol>(), ref f.CaptureSet, symbol))
+                break;
         }
     }
 
@@ -312,10 +313,30 @@ public sealed class BodyFacts
                 break;
             if (SymbolEqualityComparer.Default.Equals(f.Symbol?.OriginalDefinition, localFunction))
                 continue;
-            f.LocalFunctionsUsed ??= new List<ISymbol>();
-            if (!f.LocalFunctionsUsed.ContainsSymbol(localFunction))
-                f.LocalFunctionsUsed.Add(localFunction);
+            // As for captures: a function that records the use already has every function further out record it.
+            if (!AddOnce(f.LocalFunctionsUsed ??= new List<ISymbol>(), ref f.LocalFunctionSet, localFunction))
+                break;
         }
+    }
+
+    /// <summary>Adds the symbol to the list unless it holds it; a set beside the list answers once it is long (a
+    /// function deep in nested lambdas captures every variable of the functions around it).</summary>
+    private static bool AddOnce(List<ISymbol> list, ref HashSet<ISymbol>? set, ISymbol symbol)
+    {
+        if (set is null)
+        {
+            if (list.ContainsSymbol(symbol))
+                return false;
+            list.Add(symbol);
+            if (list.Count >= 8)
+                set = new HashSet<ISymbol>(list, SymbolEqualityComparer.Default);
+            return true;
+        }
+
+        if (!set.Add(symbol))
+            return false;
+        list.Add(symbol);
+        return true;
     }
 
     /// <summary>Whether the reference is (part of) something written: see <see cref="WritesTo"/>.</summary>
@@ -377,6 +398,10 @@ public sealed class BodyFacts
         public List<ISymbol>? Captures { get; set; }
 
         public List<ISymbol>? LocalFunctionsUsed { get; set; }
+
+        /// <summary><see cref="Captures"/> and <see cref="LocalFunctionsUsed"/> as sets, once the lists are long.</summary>
+        public HashSet<ISymbol>? CaptureSet;
+        public HashSet<ISymbol>? LocalFunctionSet;
 
         public bool UsesThis { get; set; }
 

@@ -28,11 +28,13 @@ internal sealed class BodyLocks
     private readonly System.Func<IFieldSymbol, bool> _isBinarySemaphore;
     private readonly System.Func<IMethodSymbol, bool>? _recordCallsTo;
     private readonly bool _enterEveryFunction;
+    private readonly bool _shortcut;
     private readonly CancellationToken _cancellationToken;
 
     private BodyLocks(INamedTypeSymbol type, ConcurrencyTypes types, ISymbol? member, System.Func<IFieldSymbol, bool> isBinarySemaphore,
-        System.Func<IMethodSymbol, bool>? recordCallsTo, bool enterEveryFunction, CancellationToken cancellationToken)
+        System.Func<IMethodSymbol, bool>? recordCallsTo, bool enterEveryFunction, bool shortcut, CancellationToken cancellationToken)
     {
+        _shortcut = shortcut;
         _recordCallsTo = recordCallsTo;
         _enterEveryFunction = enterEveryFunction;
         _type = type;
@@ -47,6 +49,10 @@ internal sealed class BodyLocks
 
     public List<HelperCall> Calls { get; } = new();
 
+    /// <summary>How many of the body's functions (itself, its lambdas and local functions) were analysed without the
+    /// lockset dataflow: no lock held on entry and no call that takes one, so no lock is held anywhere in them.</summary>
+    public int FunctionsWithoutLocks { get; private set; }
+
     /// <summary>Calls of the methods the caller asked for (<c>recordCallsTo</c>: the lock annotations' <c>[RequiresLock]</c>
     /// methods), on this instance or static, with the locks held there; none from a constructor's own body.</summary>
     public List<(IInvocationOperation Call, Lockset Held)> RecordedCalls { get; } = new();
@@ -54,12 +60,14 @@ internal sealed class BodyLocks
     /// <summary>Analyses one body. <paramref name="member"/> is the method or accessor (a field or property for an
     /// initializer: exempt, as constructors are); <paramref name="boundary"/> the locks held on entry
     /// (<c>[MethodImpl(MethodImplOptions.Synchronized)]</c>, a <c>[RequiresLock]</c>). With <paramref name="enterEveryFunction"/>
-    /// every lambda and local function is analysed from an empty lockset, also those created or called under a lock.</summary>
+    /// every lambda and local function is analysed from an empty lockset, also those created or called under a lock.
+    /// <paramref name="shortcut"/> false runs the lockset analysis also in functions that take no lock (tests check that
+    /// both answers agree).</summary>
     public static BodyLocks Analyze(ControlFlowGraph graph, INamedTypeSymbol type, ISymbol? member, Lockset boundary, ConcurrencyTypes types,
         System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken, System.Func<IMethodSymbol, bool>? recordCallsTo = null,
-        bool enterEveryFunction = false)
+        bool enterEveryFunction = false, bool shortcut = true)
     {
-        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, enterEveryFunction, cancellationToken);
+        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, enterEveryFunction, shortcut, cancellationToken);
         body.Walk(graph, boundary, nested: false);
         return body;
     }
@@ -83,19 +91,48 @@ internal sealed class BodyLocks
 
     private void Walk(ControlFlowGraph graph, Lockset boundary, bool nested)
     {
-        var analysis = new LocksetAnalysis(graph, _type, _types, boundary, _isBinarySemaphore);
-        var result = Dataflow.Dataflow.Analyze(graph, analysis, _cancellationToken);
-        if (result is null)
-            return;
+        // Most functions of a type that locks take no lock themselves: with none held on entry and no call that can
+        // take one (nor a lock statement the graph leaves unlowered), every state the lockset analysis would compute is
+        // the empty set, so only which blocks it reaches matters. That is the solver's reachability, which the trivial
+        // analysis computes without walking any operation (the lockset transfer walks each one's descendants).
+        var (takesLock, lockFree) = Scan(graph);
+        LocksetAnalysis? analysis = null;
+        DataflowResult<Lockset>? result = null;
+        DataflowResult<bool>? reached = null;
+        if (takesLock || !boundary.IsEmpty || !_shortcut)
+        {
+            analysis = new LocksetAnalysis(graph, _type, _types, boundary, _isBinarySemaphore);
+            result = Dataflow.Dataflow.Analyze(graph, analysis, _cancellationToken);
+            if (result is null)
+                return;
+        }
+        else
+        {
+            reached = Dataflow.Dataflow.Analyze(graph, Reachability.Instance, _cancellationToken);
+            if (reached is null)
+                return;
+            FunctionsWithoutLocks++;
+        }
+
         var exempt = !nested && _memberIsConstructor;
-        var lexical = LexicalLocks(graph, analysis);
-        var lockFree = UsesLockFreePrimitives(graph);
+        var lexical = analysis is null || !takesLock ? null : LexicalLocks(graph, analysis);
         var lambdas = new List<(IFlowAnonymousFunctionOperation Lambda, bool UnderLock)>();
         Dictionary<IMethodSymbol, bool>? localFunctions = null;
         foreach (var block in graph.Blocks)
         {
-            if (!result.TryGetStateAtStart(block, out var state))
-                continue;
+            Lockset state;
+            if (result is not null)
+            {
+                if (!result.TryGetStateAtStart(block, out state))
+                    continue;
+            }
+            else
+            {
+                if (!reached!.TryGetStateAtStart(block, out _))
+                    continue;
+                state = Lockset.Empty;
+            }
+
             var operations = block.Operations;
             for (var i = 0; i <= operations.Length; i++)
             {
@@ -135,7 +172,8 @@ internal sealed class BodyLocks
                     }
                 }
 
-                state = analysis.Transfer(operation, state);
+                if (analysis is not null)
+                    state = analysis.Transfer(operation, state);
             }
         }
 
@@ -200,25 +238,47 @@ internal sealed class BodyLocks
         return state;
     }
 
-    private bool UsesLockFreePrimitives(ControlFlowGraph graph)
+    /// <summary>One walk over the function's operations: whether it can take a lock (a call <see cref="LockCalls"/> calls an
+    /// acquire, or a <c>lock</c> statement the graph leaves unlowered, see <see cref="LexicalLocks"/>), and whether it uses
+    /// lock-free primitives (<c>Interlocked</c>, <c>Volatile</c>, a volatile field).</summary>
+    private (bool TakesLock, bool LockFree) Scan(ControlFlowGraph graph)
     {
+        var takesLock = false;
+        var lockFree = false;
         foreach (var block in graph.Blocks)
         {
-            foreach (var operation in block.Operations)
+            for (var i = 0; i <= block.Operations.Length; i++)
             {
+                var operation = i < block.Operations.Length ? block.Operations[i] : block.BranchValue;
+                if (operation is null)
+                    continue;
                 foreach (var node in operation.DescendantsAndSelf())
                 {
-                    if (node is IInvocationOperation call
-                        && (ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Interlocked) || ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Volatile))
-                        || node is IFieldReferenceOperation { Field.IsVolatile: true })
+                    switch (node)
                     {
-                        return true;
+                        case IInvocationOperation call:
+                            // Only lock-free primitives are looked for in a block's branch value, as before.
+                            if (i < block.Operations.Length && (ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Interlocked) || ConcurrencyTypes.Is(call.TargetMethod.ContainingType, _types.Volatile)))
+                                lockFree = true;
+                            if (!takesLock && LockCalls.IsAcquireName(call.TargetMethod.Name)
+                                && LockCalls.Classify(call.TargetMethod, LocksetAnalysis.Unwrap(call.Instance)?.Type, _types).IsAcquire)
+                            {
+                                takesLock = true;
+                            }
+
+                            break;
+                        case IFieldReferenceOperation { Field.IsVolatile: true } when i < block.Operations.Length:
+                            lockFree = true;
+                            break;
+                        case IInvalidOperation invalid when invalid.Syntax.Parent is Microsoft.CodeAnalysis.CSharp.Syntax.LockStatementSyntax:
+                            takesLock = true;
+                            break;
                     }
                 }
             }
         }
 
-        return false;
+        return (takesLock, lockFree);
     }
 
     private static void UseLocalFunction(ref Dictionary<IMethodSymbol, bool>? uses, IMethodSymbol function, bool underLock)

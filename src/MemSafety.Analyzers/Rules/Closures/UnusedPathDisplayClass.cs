@@ -207,14 +207,33 @@ public sealed class UnusedPathDisplayClass
                 break;
         }
 
+        if (functions.Count == 1)
+            return path[0];
+
+        // Where each operation first meets the path: the path's own, then every operation walked from a user on the way
+        // up, so that no operation is walked twice (nested lambdas: each user lies inside the one before it, and a walk
+        // with a search of the path per step was cubic in the depth).
+        var meets = new Dictionary<IOperation, int>(path.Count);
+        for (var i = 0; i < path.Count; i++)
+            meets[path[i]] = i;
+        var walked = new List<IOperation>();
         var deepest = 0;
         for (var i = 1; i < functions.Count; i++)
         {
+            walked.Clear();
             var index = -1;
-            for (var current = functions[i]; current is not null && index < 0; current = current.Parent)
-                index = path.IndexOf(current);
+            for (var current = functions[i]; current is not null; current = current.Parent)
+            {
+                if (meets.TryGetValue(current, out index))
+                    break;
+                index = -1;
+                walked.Add(current);
+            }
+
             if (index < 0)
                 return null;
+            foreach (var operation in walked)
+                meets[operation] = index;
             if (index > deepest)
                 deepest = index;
         }

@@ -18,7 +18,11 @@ namespace MemSafety.Analyzers.Tests.Engines.Concurrency;
 /// </summary>
 public sealed class LocksetTests
 {
-    private static List<string> Accesses(string source)
+    private static List<string> Accesses(string source) => Analyze(source, shortcut: true).Accesses;
+
+    /// <summary>Every fact the engine gives for class <c>C</c> (accesses with all their properties, helper calls), and
+    /// how many functions it analysed without the lockset dataflow.</summary>
+    private static (List<string> Accesses, List<string> Facts, int WithoutLocks) Analyze(string source, bool shortcut)
     {
         var tree = CSharpSyntaxTree.ParseText(source + InconsistentlyGuardedFieldTests.LockType, new CSharpParseOptions(LanguageVersion.Latest));
         var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
@@ -30,6 +34,8 @@ public sealed class LocksetTests
         var types = ConcurrencyTypes.Of(compilation);
         var signals = new LockSignals();
         var summary = new TypeLocks(LockSignals.NamesUsedByNestedTypes(type, CancellationToken.None));
+        var facts = new List<string>();
+        var withoutLocks = 0;
         foreach (var declaration in tree.GetRoot().DescendantNodes().Where(n => n is BaseMethodDeclarationSyntax or AccessorDeclarationSyntax))
         {
             if (model.GetDeclaredSymbol(declaration) is not IMethodSymbol method || !SymbolEqualityComparer.Default.Equals(method.ContainingType, type))
@@ -37,10 +43,15 @@ public sealed class LocksetTests
             if (model.GetOperation(declaration) is not IMethodBodyBaseOperation body)
                 continue;
             var graph = body is IMethodBodyOperation m ? ControlFlowGraph.Create(m) : ControlFlowGraph.Create((IConstructorBodyOperation)body);
-            summary.Add(BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore, CancellationToken.None));
+            var locks = BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore, CancellationToken.None,
+                shortcut: shortcut);
+            summary.Add(locks);
+            withoutLocks += locks.FunctionsWithoutLocks;
+            facts.AddRange(locks.Accesses.Select(a => $"{a.Field.Name}:{a.Kind}:{a.Member}{a.Held}@{a.Operation.Syntax.SpanStart} in {a.Function?.Name} nested={a.InNestedFunction} lockFree={a.InLockFreeCode}"));
+            facts.AddRange(locks.Calls.Select(c => $"call {c.Callee.Name}{c.Held} from {c.Caller?.Name} nested={c.InNestedFunction} ctor={c.FromConstructor} delegate={c.AsDelegate}"));
         }
 
-        return summary.Resolve().Select(r => $"{r.Access.Field.Name}:{r.Access.Kind}{r.Held}").ToList();
+        return (summary.Resolve().Select(r => $"{r.Access.Field.Name}:{r.Access.Kind}{r.Held}").ToList(), facts, withoutLocks);
     }
 
     [Fact]
@@ -436,5 +447,110 @@ public sealed class LocksetTests
                 }
             }
             """));
+    }
+
+    /// <summary>A function that takes no lock and starts with none (most functions of a type that locks) is analysed
+    /// without the lockset dataflow: only which of its blocks the solver reaches matters, since no lock is held anywhere.
+    /// Here M, its lambda, its local function and Get; not P, which locks, nor S, synchronized (held on entry).</summary>
+    [Fact]
+    public void FunctionsThatTakeNoLock_SkipTheLocksetDataflow()
+    {
+        var (accesses, _, withoutLocks) = Analyze("""
+            using System;
+            using System.Runtime.CompilerServices;
+            class C
+            {
+                private readonly object _gate = new();
+                private long _n;
+                void M()
+                {
+                    _n++;
+                    Action a = () => _n++;
+                    void Local() => _n++;
+                    Local();
+                }
+                long Get() => _n;
+                void P() { lock (_gate) _n++; }
+                [MethodImpl(MethodImplOptions.Synchronized)] void S() => _n++;
+            }
+            """, shortcut: true);
+        Assert.Equal(4, withoutLocks);
+        Assert.Equal(new[] { "_n:Update{}", "_n:Update{}", "_n:Update{}", "_n:TearingRead{}", "_gate:Read{}", "_n:Update{_gate}", "_n:Update{this}" }, accesses);
+    }
+
+    public static TheoryData<string> ShortcutCases => new()
+    {
+        // Unreachable code: the solver never reaches it, with or without locks.
+        """
+        using System;
+        class C
+        {
+            private readonly object _gate = new();
+            private long _n;
+            void P() { lock (_gate) _n = 1; }
+            long M(bool b)
+            {
+                if (b) throw new InvalidOperationException();
+                return _n;
+                _n = 2;
+            }
+            void W() { while (true) { _n++; } _n = 3; }
+        }
+        """,
+        // Handlers and finally blocks (reached through exception edges), a filter, await, using, foreach.
+        """
+        using System;
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+        class C
+        {
+            private readonly object _gate = new();
+            private readonly List<int> _list = new();
+            private long _n;
+            private volatile bool _stop;
+            void P() { lock (_gate) { _list.Add(1); _n++; } }
+            async Task M(IDisposable d)
+            {
+                try { _n++; await Task.Yield(); }
+                catch (Exception e) when (_n > 0) { _list.Clear(); }
+                finally { _n--; }
+                using (d) { foreach (var x in _list) _n += x; }
+                while (!_stop) _list.Add(2);
+            }
+            int Count => _list.Count;
+        }
+        """,
+        // Helpers called under a lock and not, as a delegate, from a constructor, lambdas and local functions inside them.
+        """
+        using System;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class C
+        {
+            private readonly object _gate = new();
+            private long _n;
+            private int _m;
+            C() { Helper(); Func<long> f = () => _n; }
+            void P() { lock (_gate) { Helper(); Other(); } }
+            void Q() { Other(); Task.Run(Helper); Interlocked.Increment(ref _m); }
+            private void Helper() { _n++; Action a = () => { _n = 4; Other(); }; Local(); void Local() => _m++; }
+            private void Other() => _n--;
+            void E() { Monitor.Exit(_gate); _n++; }
+        }
+        """,
+    };
+
+    /// <summary>The shortcut of <see cref="FunctionsThatTakeNoLock_SkipTheLocksetDataflow"/> gives every fact the full
+    /// analysis gives: the same accesses (kind, locks, function, lock-free code) and the same helper calls.</summary>
+    [Theory]
+    [MemberData(nameof(ShortcutCases))]
+    public void Shortcut_GivesTheSameFactsAsTheFullAnalysis(string source)
+    {
+        var fast = Analyze(source, shortcut: true);
+        var full = Analyze(source, shortcut: false);
+        Assert.True(fast.WithoutLocks > 0);
+        Assert.Equal(0, full.WithoutLocks);
+        Assert.Equal(full.Facts, fast.Facts);
+        Assert.Equal(full.Accesses, fast.Accesses);
     }
 }
