@@ -1015,6 +1015,102 @@ public sealed class MismatchedNativeFreeTests
 
     // ------------------------------------------------------------------ run-time evidence (.NET 10 test host, Linux)
 
+    private const string LeakProbe = """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Program
+        {
+            static int Validate(int v) => v >= 0 ? v : throw new ArgumentOutOfRangeException(nameof(v));
+
+            static int Checksum(int[] values)
+            {
+                IntPtr p = Marshal.AllocHGlobal(values.Length * 4);
+                for (int i = 0; i < values.Length; i++)
+                    Marshal.WriteInt32(p, i * 4, Validate(values[i]));
+                int sum = 0;
+                for (int i = 0; i < values.Length; i++)
+                    sum += Marshal.ReadInt32(p, i * 4);
+                Marshal.FreeHGlobal(p);
+                return sum;
+            }
+
+            static string Run()
+            {
+                int total = 0, failures = 0;
+                foreach (var values in new[] { new[] { 1, 2, 3 }, new[] { 4, -5, 6 }, new[] { 7, 8 } })
+                {
+                    try { total += Checksum(values); }
+                    catch (ArgumentOutOfRangeException) { failures++; }
+                }
+
+                return total + ":" + failures;
+            }
+        }
+        """;
+
+    // The probe's Marshal calls go through counters that forward to the real Marshal (HGlobal memory has no
+    // process-wide count to read): blocks allocated minus blocks freed when Run returns.
+    private const string CountingMarshal = """
+
+        static class CountingMarshal
+        {
+            public static int Outstanding;
+            public static IntPtr AllocHGlobal(int n) { Outstanding++; return System.Runtime.InteropServices.Marshal.AllocHGlobal(n); }
+            public static void FreeHGlobal(IntPtr p) { Outstanding--; System.Runtime.InteropServices.Marshal.FreeHGlobal(p); }
+            public static void WriteInt32(IntPtr p, int offset, int v) => System.Runtime.InteropServices.Marshal.WriteInt32(p, offset, v);
+            public static int ReadInt32(IntPtr p, int offset) => System.Runtime.InteropServices.Marshal.ReadInt32(p, offset);
+        }
+        """;
+
+    private static string Counted(string probe)
+    {
+        var counted = probe.Replace("Marshal.", "CountingMarshal.").Replace("return total + \":\" + failures;", "return total + \":\" + failures + \":\" + CountingMarshal.Outstanding;");
+        Assert.NotEqual(probe.Replace("Marshal.", "CountingMarshal."), counted);
+        return counted + CountingMarshal;
+    }
+
+    // The second array makes Validate throw after the allocation: the original loses that block (1 outstanding), the
+    // fixed code frees it in the finally (0). The sums (1+2+3 + 7+8) and the failure count are the same. Deterministic
+    // (counters, no GC), so in process.
+    [Fact]
+    public async Task LeakFix_FreesTheBlockAnExceptionLeaked_SameResults()
+    {
+        var fixedProbe = LeakProbe.Replace("""
+                    IntPtr p = Marshal.AllocHGlobal(values.Length * 4);
+                    for (int i = 0; i < values.Length; i++)
+                        Marshal.WriteInt32(p, i * 4, Validate(values[i]));
+                    int sum = 0;
+                    for (int i = 0; i < values.Length; i++)
+                        sum += Marshal.ReadInt32(p, i * 4);
+                    Marshal.FreeHGlobal(p);
+                    return sum;
+            """, """
+                    IntPtr p = Marshal.AllocHGlobal(values.Length * 4);
+                    int sum;
+                    try
+                    {
+                        for (int i = 0; i < values.Length; i++)
+                            Marshal.WriteInt32(p, i * 4, Validate(values[i]));
+                        sum = 0;
+                        for (int i = 0; i < values.Length; i++)
+                            sum += Marshal.ReadInt32(p, i * 4);
+                    }
+                    finally
+                    {
+                        Marshal.FreeHGlobal(p);
+                    }
+
+                    return sum;
+            """);
+        Assert.NotEqual(LeakProbe, fixedProbe);
+
+        // The analyzer reports the probe, and its fix produces exactly the fixed probe.
+        await LeakFixCS.CodeFixAsync(LeakProbe.Replace("IntPtr p = Marshal.AllocHGlobal(values.Length * 4);", "IntPtr p = [|Marshal.AllocHGlobal(values.Length * 4)|];"), fixedProbe);
+
+        Assert.Equal("21:1:1", Behaviour.Run(Counted(LeakProbe)));
+        Assert.Equal("21:1:0", Behaviour.Run(Counted(fixedProbe)));
+    }
+
     private const string BstrProbe = """
         using System;
         using System.Runtime.InteropServices;
