@@ -727,7 +727,7 @@ public sealed class MismatchedNativeFreeTests
     // ------------------------------------------------------------------ leaks not reported
 
     [Fact]
-    public Task FreedInFinally_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task FreedInFinally_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -749,7 +749,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task AllocatedInTryFreedInFinallyWhenNotZero_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task AllocatedInTryFreedInFinallyWhenNotZero_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         unsafe class C
@@ -781,7 +781,7 @@ public sealed class MismatchedNativeFreeTests
 
     // Reads and writes through the block cannot throw for a valid address, and there is nothing else between.
     [Fact]
-    public Task FreedOnEveryPathNoThrowingCallBetween_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task FreedOnEveryPathNoThrowingCallBetween_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         unsafe class C
@@ -805,7 +805,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task ReturnedOrDerivedPointerReturned_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task ReturnedOrDerivedPointerReturned_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         unsafe class C
@@ -827,7 +827,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task StoredInFieldArrayOrOutParameter_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task StoredInFieldArrayOrOutParameter_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -859,7 +859,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task HandedToASafeHandle_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task HandedToASafeHandle_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         sealed class HGlobalBuffer : SafeHandle
@@ -890,7 +890,7 @@ public sealed class MismatchedNativeFreeTests
 
     // Whether native code takes the block over is the P/Invoke's contract, which the analysis cannot see: unknown, so silent.
     [Fact]
-    public Task PassedToPlatformInvoke_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task PassedToPlatformInvoke_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         static class C
@@ -908,7 +908,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task CopiedSpannedOrCaptured_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task CopiedSpannedOrCaptured_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         unsafe class C
@@ -941,7 +941,7 @@ public sealed class MismatchedNativeFreeTests
 
     // A flag set beside the allocation decides the free: the path that skips the free also skipped the allocation.
     [Fact]
-    public Task FreeGuardedByAFlagSetBesideTheAllocation_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task FreeGuardedByAFlagSetBesideTheAllocation_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -967,7 +967,7 @@ public sealed class MismatchedNativeFreeTests
 
     // An allocation after the first can throw only OutOfMemoryException: a leak on that path alone is not reported.
     [Fact]
-    public Task SecondAllocationBeforeTry_NoLeak() => VerifyCS.AnalyzerAsync("""
+    public Task SecondAllocationBeforeTry_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -991,7 +991,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task IncompleteCode_NoCrash_NoLeak()
+    public Task IncompleteCode_NoCrash_NoDiagnostic()
     {
         var test = LeakFixCS.Test("""
             using System;
