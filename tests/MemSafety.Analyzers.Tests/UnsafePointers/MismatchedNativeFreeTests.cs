@@ -3,7 +3,6 @@ using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.UnsafePointers;
 using MemSafety.Analyzers.Tests.Verification;
 using FixCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.MismatchedNativeFreeAnalyzer, MemSafety.CodeFixes.UnsafePointers.MismatchedNativeFreeFix>;
-using LeakFixCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.MismatchedNativeFreeAnalyzer, MemSafety.CodeFixes.UnsafePointers.NativeMemoryLeakFix>;
 using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.MismatchedNativeFreeAnalyzer>;
 
 namespace MemSafety.Analyzers.Tests.UnsafePointers;
@@ -392,7 +391,7 @@ public sealed class MismatchedNativeFreeTests
     // ------------------------------------------------------------------ leaks reported
 
     [Fact]
-    public Task LeakNeverFreed_RestOfTheBlockInTryFinally() => LeakFixCS.CodeFixAsync("""
+    public Task LeakNeverFreed_RestOfTheBlockInTryFinally() => FixCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -432,7 +431,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task LeakOnEarlyReturn_FreedInFinally() => LeakFixCS.CodeFixAsync("""
+    public Task LeakOnEarlyReturn_FreedInFinally() => FixCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -473,7 +472,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task LeakWhenACallThrows_PointerFreedInFinally() => LeakFixCS.CodeFixAsync("""
+    public Task LeakWhenACallThrows_PointerFreedInFinally() => FixCS.CodeFixAsync("""
         using System.Runtime.InteropServices;
         unsafe class C
         {
@@ -516,7 +515,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task LeakOfAlignedMemory_AlignedFreeWritten() => LeakFixCS.CodeFixAsync("""
+    public Task LeakOfAlignedMemory_AlignedFreeWritten() => FixCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         unsafe class C
@@ -554,7 +553,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task LeakOfPointerFromMarshal_FreeTakesTheAddressAsIntPtr() => LeakFixCS.CodeFixAsync("""
+    public Task LeakOfPointerFromMarshal_FreeTakesTheAddressAsIntPtr() => FixCS.CodeFixAsync("""
         using System.Runtime.InteropServices;
         unsafe class C
         {
@@ -586,7 +585,7 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
-    public Task LeakWhenOverwritten_NoFix() => LeakFixCS.NoFixAsync("""
+    public Task LeakWhenOverwritten_NoFix() => FixCS.NoFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -604,7 +603,7 @@ public sealed class MismatchedNativeFreeTests
 
     // The free belongs somewhere the author chooses when it is inside a branch, not beside the allocation.
     [Fact]
-    public Task LeakWithFreeOnOneBranch_NoFix() => LeakFixCS.NoFixAsync("""
+    public Task LeakWithFreeOnOneBranch_NoFix() => FixCS.NoFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -667,7 +666,7 @@ public sealed class MismatchedNativeFreeTests
     }
 
     [Fact]
-    public Task LeakFixAll_TwoMethods() => LeakFixCS.CodeFixAsync("""
+    public Task LeakFixAll_TwoMethods() => FixCS.CodeFixAsync("""
         using System;
         using System.Runtime.InteropServices;
         class C
@@ -993,7 +992,7 @@ public sealed class MismatchedNativeFreeTests
     [Fact]
     public Task IncompleteCode_NoCrash_NoDiagnostic()
     {
-        var test = LeakFixCS.Test("""
+        var test = FixCS.Test("""
             using System;
             using System.Runtime.InteropServices;
             unsafe class C
@@ -1105,7 +1104,7 @@ public sealed class MismatchedNativeFreeTests
         Assert.NotEqual(LeakProbe, fixedProbe);
 
         // The analyzer reports the probe, and its fix produces exactly the fixed probe.
-        await LeakFixCS.CodeFixAsync(LeakProbe.Replace("IntPtr p = Marshal.AllocHGlobal(values.Length * 4);", "IntPtr p = [|Marshal.AllocHGlobal(values.Length * 4)|];"), fixedProbe);
+        await FixCS.CodeFixAsync(LeakProbe.Replace("IntPtr p = Marshal.AllocHGlobal(values.Length * 4);", "IntPtr p = [|Marshal.AllocHGlobal(values.Length * 4)|];"), fixedProbe);
 
         Assert.Equal("21:1:1", Behaviour.Run(Counted(LeakProbe)));
         Assert.Equal("21:1:0", Behaviour.Run(Counted(fixedProbe)));
