@@ -18,4 +18,22 @@ public static class MismatchedNativeFreeAfter
             Marshal.FreeCoTaskMem(utf8);
         }
     }
+
+    // The free in a finally: it runs whether int.Parse returns or throws.
+    public static int ParseInto(string text)
+    {
+        IntPtr cell = Marshal.AllocHGlobal(sizeof(int));
+        int value;
+        try
+        {
+            Marshal.WriteInt32(cell, int.Parse(text));
+            value = Marshal.ReadInt32(cell);
+        }
+        finally
+        {
+            Marshal.FreeHGlobal(cell);
+        }
+
+        return value;
+    }
 }

@@ -18,4 +18,14 @@ public static class MismatchedNativeFreeBefore
             Marshal.FreeHGlobal(utf8);
         }
     }
+
+    // MSA5008: if int.Parse throws, the block is never freed (native memory is not garbage collected).
+    public static int ParseInto(string text)
+    {
+        IntPtr cell = Marshal.AllocHGlobal(sizeof(int));
+        Marshal.WriteInt32(cell, int.Parse(text));
+        int value = Marshal.ReadInt32(cell);
+        Marshal.FreeHGlobal(cell);
+        return value;
+    }
 }

@@ -636,8 +636,8 @@ public static class RuleCatalogue
 
     public static readonly DiagnosticDescriptor MismatchedNativeFree = new(
         RuleIdentifiers.MismatchedNativeFree,
-        title: "Free native memory with the function that matches its allocator",
-        messageFormat: "'{0}' is given memory from '{1}' (line {2}), which only {3} may free: {4}",
+        title: "Free native memory on every path, with the function that matches its allocator",
+        messageFormat: "{0}: {1}",
         RuleCategories.UnsafePointers,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,
@@ -647,7 +647,9 @@ public static class RuleCatalogue
                      "(realloc likewise). On Windows they are different heaps (LocalAlloc, CoTaskMemAlloc, malloc, " +
                      "_aligned_malloc), so the wrong free corrupts the heap; a BSTR's pointer is past its length prefix, so any " +
                      "other free is wrong on every platform. Reported where every value the freed local can hold comes from " +
-                     "one other family. Call the free that matches the allocation.",
+                     "one other family. Native memory is never reclaimed by the garbage collector: a block held in a local that " +
+                     "nothing else receives and that some path (a return, the end of the method, an exception from a call before " +
+                     "the free) leaves unfreed is lost until the process exits. Call the free that matches the allocation, in a finally.",
         helpLinkUri: HelpLink(RuleIdentifiers.MismatchedNativeFree));
 
     public static readonly DiagnosticDescriptor SafeHandleEscapeHatch = new(

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Threading;
 using Microsoft.CodeAnalysis;
@@ -15,6 +16,201 @@ namespace MemSafety.CodeFixes.Core;
 /// </summary>
 internal static class ReleaseInFinally
 {
+    /// <summary>Where the rewrite goes: the acquiring statement and the release (or, when
+    /// <see cref="ReleaseIndex"/> is past the last statement, none: the rest of the block is protected and the caller
+    /// writes the release).</summary>
+    public readonly struct Plan
+    {
+        public Plan(BlockSyntax block, int acquireIndex, int releaseIndex, ILocalSymbol local, List<int>? hoisted)
+        {
+            Block = block;
+            AcquireIndex = acquireIndex;
+            ReleaseIndex = releaseIndex;
+            Local = local;
+            Hoisted = hoisted;
+        }
+
+        /// <summary>Declarations between the acquire and the release whose locals are used after it: declared before
+        /// the try, assigned where they stood.</summary>
+        public List<int>? Hoisted { get; }
+
+        public BlockSyntax Block { get; }
+        public int AcquireIndex { get; }
+        public int ReleaseIndex { get; }
+        public ILocalSymbol Local { get; }
+
+        /// <summary>No release statement exists: the caller supplies one, put after the block's last statement.</summary>
+        public bool WritesRelease => ReleaseIndex == Block.Statements.Count;
+    }
+
+    /// <summary>
+    /// The plan for an acquiring call (<c>var h = Acquire(…);</c> or <c>h = Acquire(…);</c>, casts looked through) whose
+    /// local has one release in the member, <paramref name="isRelease"/>, as a statement of the same block after it:
+    /// the statements between are protected. Without any release, when <paramref name="releaseAtEnd"/>, and every use
+    /// of the local lies in the statements after it in that block, the rest of the block is. Null when the local is
+    /// assigned or passed by reference in the protected statements, when a local declared there is used after them,
+    /// when they hold a label, or (with <paramref name="refuseValueReturns"/>) a <c>return</c> of a non-constant value.
+    /// With <paramref name="hoistDeclarations"/>, a local declared by a statement between them (one variable, a type
+    /// that can be written, not <c>const</c>, <c>ref</c> or <c>using</c>) and used after is declared before the try instead.
+    /// </summary>
+    public static Plan? PlanFor(InvocationExpressionSyntax call, SemanticModel model, Func<InvocationExpressionSyntax, ILocalSymbol, bool> isRelease,
+        bool releaseAtEnd, bool refuseValueReturns, CancellationToken cancellationToken, bool hoistDeclarations = false)
+    {
+        SyntaxNode value = call;
+        while (value.Parent is CastExpressionSyntax or ParenthesizedExpressionSyntax)
+            value = value.Parent;
+
+        // The statement that acquires into the local.
+        StatementSyntax acquire;
+        ISymbol? symbol;
+        switch (value.Parent)
+        {
+            case EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax declarator }
+                when declarator.Parent is VariableDeclarationSyntax { Variables.Count: 1, Parent: LocalDeclarationStatementSyntax declaration }:
+                acquire = declaration;
+                symbol = model.GetDeclaredSymbol(declarator, cancellationToken);
+                break;
+            case AssignmentExpressionSyntax { Parent: ExpressionStatementSyntax statement } assignment
+                when assignment.IsKind(SyntaxKind.SimpleAssignmentExpression) && assignment.Right == value:
+                acquire = statement;
+                symbol = model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol;
+                break;
+            default:
+                return null;
+        }
+
+        if (symbol is not ILocalSymbol local || acquire.Parent is not BlockSyntax block)
+            return null;
+
+        // The member's only release of the local, a statement of the same block after the acquisition.
+        var body = (SyntaxNode?)block.FirstAncestorOrSelf<MemberDeclarationSyntax>() ?? block;
+        StatementSyntax? release = null;
+        foreach (var node in body.DescendantNodes())
+        {
+            if (node is InvocationExpressionSyntax invocation && isRelease(invocation, local))
+            {
+                if (release is not null || invocation.Parent is not ExpressionStatementSyntax statement || statement.Parent != block)
+                    return null;
+                release = statement;
+            }
+        }
+
+        var statements = block.Statements;
+        int from = statements.IndexOf(acquire), to;
+        if (release is not null)
+        {
+            to = statements.IndexOf(release);
+        }
+        else
+        {
+            if (!releaseAtEnd)
+                return null;
+            to = statements.Count;
+            // Every use of the local lies in the rest of the block, which the finally will follow.
+            var rest = TextSpan(statements, from + 1, to);
+            foreach (var node in body.DescendantNodes())
+            {
+                if (node is IdentifierNameSyntax name && name.Identifier.ValueText == local.Name && !rest.Contains(name.Span)
+                    && !acquire.Span.Contains(name.Span) && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(name, cancellationToken).Symbol, local))
+                {
+                    return null;
+                }
+            }
+        }
+
+        if (from < 0 || to <= from + 1)
+            return null;
+
+        var declared = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        for (var i = from + 1; i < to; i++)
+        {
+            foreach (var inner in statements[i].DescendantNodesAndSelf(n => n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)))
+            {
+                switch (inner)
+                {
+                    case LabeledStatementSyntax:
+                        return null;
+                    case ReturnStatementSyntax { Expression: { } returned } when refuseValueReturns && model.GetConstantValue(returned, cancellationToken) is not { HasValue: true }:
+                        return null;
+                    case AssignmentExpressionSyntax assignment
+                        when SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol, local):
+                        return null;
+                    case ArgumentSyntax { RefKindKeyword.RawKind: not 0 } argument
+                        when SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(argument.Expression, cancellationToken).Symbol, local):
+                        return null;
+                    case VariableDeclaratorSyntax or SingleVariableDesignationSyntax or LocalFunctionStatementSyntax
+                        when model.GetDeclaredSymbol(inner, cancellationToken) is { } declaredSymbol:
+                        declared.Add(declaredSymbol);
+                        break;
+                }
+            }
+        }
+
+        List<int>? hoisted = null;
+        if (DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
+        {
+            if (!hoistDeclarations)
+                return null;
+            hoisted = new List<int>();
+            var hoistable = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+            for (var i = from + 1; i < to; i++)
+            {
+                if (statements[i] is LocalDeclarationStatementSyntax { Declaration.Variables.Count: 1, UsingKeyword.RawKind: 0 } declaration
+                    && !declaration.IsConst && declaration.Declaration.Type is not RefTypeSyntax
+                    && model.GetDeclaredSymbol(declaration.Declaration.Variables[0], cancellationToken) is ILocalSymbol { Type.IsAnonymousType: false, IsRef: false } hoistedLocal
+                    && hoistedLocal.Type.TypeKind != TypeKind.Error && !hoistedLocal.Type.IsRefLikeType)
+                {
+                    hoisted.Add(i);
+                    hoistable.Add(hoistedLocal);
+                }
+            }
+
+            declared.ExceptWith(hoistable);
+            if (DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
+                return null;
+        }
+
+        return new Plan(block, from, to, local, hoisted);
+    }
+
+    /// <summary>The acquiring statement kept, then <c>try { between } finally { release }</c>; the rest of the block as it was.</summary>
+    public static BlockSyntax Rewrite(Plan plan, StatementSyntax release, SemanticModel model)
+    {
+        var statements = plan.Block.Statements;
+        var replacement = new List<StatementSyntax> { statements[plan.AcquireIndex] };
+        var between = Between(plan.Block, plan.AcquireIndex, plan.ReleaseIndex);
+        if (plan.Hoisted is { } hoisted)
+        {
+            // `T x = init;` becomes `T x;` before the try and `x = init;` where it stood (`var` spelled out).
+            for (var h = hoisted.Count - 1; h >= 0; h--)
+            {
+                var index = hoisted[h] - plan.AcquireIndex - 1;
+                var declaration = (LocalDeclarationStatementSyntax)between[index];
+                var variable = declaration.Declaration.Variables[0];
+                var type = declaration.Declaration.Type;
+                if (type.IsVar && model.GetDeclaredSymbol(variable) is ILocalSymbol declared)
+                    type = SyntaxFactory.ParseTypeName(declared.Type.ToMinimalDisplayString(model, declaration.SpanStart));
+                replacement.Insert(1, SyntaxFactory.LocalDeclarationStatement(SyntaxFactory.VariableDeclaration(type.WithoutTrivia().WithTrailingTrivia(SyntaxFactory.Space),
+                    SyntaxFactory.SingletonSeparatedList(SyntaxFactory.VariableDeclarator(variable.Identifier.WithoutTrivia())))).WithAdditionalAnnotations(Formatter.Annotation));
+                if (variable.Initializer is { } initializer)
+                {
+                    between[index] = SyntaxFactory.ExpressionStatement(SyntaxFactory.AssignmentExpression(SyntaxKind.SimpleAssignmentExpression,
+                        SyntaxFactory.IdentifierName(variable.Identifier.WithoutTrivia()), initializer.Value.WithoutTrivia())).WithTriviaFrom(declaration);
+                }
+                else
+                {
+                    between.RemoveAt(index);
+                }
+            }
+        }
+
+        replacement.Add(TryFinally(between, release).WithLeadingTrivia(SyntaxFactory.ElasticMarker));
+        return Replace(plan.Block, plan.AcquireIndex, Math.Min(plan.ReleaseIndex, statements.Count - 1), replacement);
+    }
+
+    private static Microsoft.CodeAnalysis.Text.TextSpan TextSpan(SyntaxList<StatementSyntax> statements, int from, int to)
+        => from >= to ? default : Microsoft.CodeAnalysis.Text.TextSpan.FromBounds(statements[from].SpanStart, statements[to - 1].Span.End);
+
     /// <summary>Whether a local or local function declared between the acquire and the release (at
     /// <paramref name="acquireIndex"/> and <paramref name="releaseIndex"/> of <paramref name="block"/>) is used after the
     /// release: moving the statements between into a block would take it out of scope there. <paramref name="declared"/>

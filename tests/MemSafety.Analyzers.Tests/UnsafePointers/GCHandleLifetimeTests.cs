@@ -1,3 +1,4 @@
+using System;
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.UnsafePointers;
 using MemSafety.Analyzers.Tests.Verification;
@@ -660,6 +661,33 @@ public sealed class GCHandleLifetimeTests
             }
         }
         """);
+
+    // Why no fix rewrites a pinned GCHandle to .NET 10's PinnedGCHandle<T>: its GetAddressOfObjectData is the address of
+    // the object's first field (an array's length, a string's length), not of the data AddrOfPinnedObject gives, so the
+    // one-to-one rewrite would hand native code an address 8 bytes (arrays) or 4 bytes (strings) too low (.NET 10 test
+    // host, 64-bit).
+    [Fact]
+    public void PinnedGCHandleAddress_IsNotAddrOfPinnedObject()
+    {
+        Assert.Equal(8, IntPtr.Size);
+        Assert.Equal("8,8,4", Behaviour.Run("""
+            using System;
+            using System.Runtime.InteropServices;
+            static unsafe class Program
+            {
+                static string Same<T>(T target) where T : class
+                {
+                    var old = GCHandle.Alloc(target, GCHandleType.Pinned);
+                    using var typed = new PinnedGCHandle<T>(target);
+                    long same = (long)old.AddrOfPinnedObject() - (long)(nint)typed.GetAddressOfObjectData();
+                    old.Free();
+                    return same.ToString();
+                }
+
+                static string Run() => Same(new byte[] { 1, 2, 3 }) + "," + Same(new int[0]) + "," + Same("text");
+            }
+            """, references: ReferenceSet.Net100));
+    }
 
     // ------------------------------------------------------------------ run-time evidence (.NET 10 test host)
 

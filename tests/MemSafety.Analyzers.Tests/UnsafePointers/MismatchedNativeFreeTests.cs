@@ -388,7 +388,727 @@ public sealed class MismatchedNativeFreeTests
         }
         """);
 
+    // ------------------------------------------------------------------ leaks reported
+
+    [Fact]
+    public Task LeakNeverFreed_RestOfTheBlockInTryFinally() => FixCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int Checksum(byte[] data)
+            {
+                IntPtr p = [|Marshal.AllocHGlobal(data.Length)|];
+                Marshal.Copy(data, 0, p, data.Length);
+                int sum = 0;
+                for (int i = 0; i < data.Length; i++)
+                    sum += Marshal.ReadByte(p, i);
+                return sum;
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int Checksum(byte[] data)
+            {
+                IntPtr p = Marshal.AllocHGlobal(data.Length);
+                try
+                {
+                    Marshal.Copy(data, 0, p, data.Length);
+                    int sum = 0;
+                    for (int i = 0; i < data.Length; i++)
+                        sum += Marshal.ReadByte(p, i);
+                    return sum;
+                }
+                finally
+                {
+                    Marshal.FreeHGlobal(p);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LeakOnEarlyReturn_FreedInFinally() => FixCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int First(string text, int n)
+            {
+                IntPtr s = [|Marshal.StringToCoTaskMemUTF8(text)|];
+                if (n > 0)
+                    return Marshal.ReadByte(s, n);
+                int first = Marshal.ReadByte(s);
+                Marshal.FreeCoTaskMem(s);
+                return first;
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int First(string text, int n)
+            {
+                IntPtr s = Marshal.StringToCoTaskMemUTF8(text);
+                int first;
+                try
+                {
+                    if (n > 0)
+                        return Marshal.ReadByte(s, n);
+                    first = Marshal.ReadByte(s);
+                }
+                finally
+                {
+                    Marshal.FreeCoTaskMem(s);
+                }
+
+                return first;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LeakWhenACallThrows_PointerFreedInFinally() => FixCS.CodeFixAsync("""
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static int Sum(string[] items)
+            {
+                int* values = (int*)[|NativeMemory.Alloc((nuint)items.Length, sizeof(int))|];
+                for (int i = 0; i < items.Length; i++)
+                    values[i] = int.Parse(items[i]);
+                int sum = 0;
+                for (int i = 0; i < items.Length; i++)
+                    sum += *(values + i);
+                NativeMemory.Free(values);
+                return sum;
+            }
+        }
+        """, """
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static int Sum(string[] items)
+            {
+                int* values = (int*)NativeMemory.Alloc((nuint)items.Length, sizeof(int));
+                int sum;
+                try
+                {
+                    for (int i = 0; i < items.Length; i++)
+                        values[i] = int.Parse(items[i]);
+                    sum = 0;
+                    for (int i = 0; i < items.Length; i++)
+                        sum += *(values + i);
+                }
+                finally
+                {
+                    NativeMemory.Free(values);
+                }
+
+                return sum;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LeakOfAlignedMemory_AlignedFreeWritten() => FixCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static long Fill(int n)
+            {
+                byte* p = (byte*)[|NativeMemory.AlignedAlloc((nuint)n, 64)|];
+                NativeMemory.Fill(p, (nuint)n, 1);
+                if (n > 4096)
+                    throw new ArgumentOutOfRangeException(nameof(n));
+                return p[n - 1];
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static long Fill(int n)
+            {
+                byte* p = (byte*)NativeMemory.AlignedAlloc((nuint)n, 64);
+                try
+                {
+                    NativeMemory.Fill(p, (nuint)n, 1);
+                    if (n > 4096)
+                        throw new ArgumentOutOfRangeException(nameof(n));
+                    return p[n - 1];
+                }
+                finally
+                {
+                    NativeMemory.AlignedFree(p);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LeakOfPointerFromMarshal_FreeTakesTheAddressAsIntPtr() => FixCS.CodeFixAsync("""
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static int Twice(int v)
+            {
+                int* p = (int*)[|Marshal.AllocCoTaskMem(sizeof(int))|];
+                *p = checked(v * 2);
+                return *p;
+            }
+        }
+        """, """
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static int Twice(int v)
+            {
+                int* p = (int*)Marshal.AllocCoTaskMem(sizeof(int));
+                try
+                {
+                    *p = checked(v * 2);
+                    return *p;
+                }
+                finally
+                {
+                    Marshal.FreeCoTaskMem((System.IntPtr)p);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LeakWhenOverwritten_NoFix() => FixCS.NoFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void M()
+            {
+                IntPtr p = [|Marshal.AllocHGlobal(8)|];
+                Marshal.WriteInt64(p, 1);
+                p = Marshal.AllocHGlobal(16);
+                Marshal.WriteInt64(p, 2);
+                Marshal.FreeHGlobal(p);
+            }
+        }
+        """);
+
+    // The free belongs somewhere the author chooses when it is inside a branch, not beside the allocation.
+    [Fact]
+    public Task LeakWithFreeOnOneBranch_NoFix() => FixCS.NoFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int M(bool keep)
+            {
+                IntPtr p = [|Marshal.AllocHGlobal(4)|];
+                Marshal.WriteInt32(p, 42);
+                int v = Marshal.ReadInt32(p);
+                if (!keep)
+                    Marshal.FreeHGlobal(p);
+                return v;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task LeakMessageNamesTheThrowingCallAndTheFree()
+    {
+        var test = Verify<MismatchedNativeFreeAnalyzer>.Test("""
+            using System;
+            using System.Runtime.InteropServices;
+            class C
+            {
+                static int M(string s)
+                {
+                    IntPtr p = {|#0:Marshal.AllocHGlobal(4)|};
+                    Marshal.WriteInt32(p, {|#1:int.Parse(s)|});
+                    int v = Marshal.ReadInt32(p);
+                    Marshal.FreeHGlobal(p);
+                    return v;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5008", 0).WithAdditionalLocation(1).WithMessage(
+            "The native memory in 'p' from Marshal.AllocHGlobal is not freed if 'int.Parse(s)' at line 8 throws: the exception leaves the method with the block allocated, and the garbage collector never reclaims native memory, so it is lost until the process exits; free it with Marshal.FreeHGlobal in a finally"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task LeakMessageSaysWhereANormalPathLeaves()
+    {
+        var test = Verify<MismatchedNativeFreeAnalyzer>.Test("""
+            using System.Runtime.InteropServices;
+            unsafe class C
+            {
+                static byte M(int n)
+                {
+                    byte* p = (byte*){|#0:NativeMemory.AllocZeroed((nuint)n)|};
+                    if (n > 16)
+                        return p[16];
+                    NativeMemory.Free(p);
+                    return 0;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5008", 0).WithMessage(
+            "The native memory in 'p' from NativeMemory.AllocZeroed is still allocated where the method returns at line 8, and nothing else can free it: the garbage collector never reclaims native memory, so the block is lost until the process exits; free it with NativeMemory.Free in a finally"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task LeakFixAll_TwoMethods() => FixCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int A(string s)
+            {
+                IntPtr p = [|Marshal.AllocHGlobal(4)|];
+                Marshal.WriteInt32(p, int.Parse(s));
+                int v = Marshal.ReadInt32(p);
+                Marshal.FreeHGlobal(p);
+                return v;
+            }
+
+            static int B(string s)
+            {
+                IntPtr q = [|Marshal.StringToHGlobalUni(s)|];
+                return Marshal.ReadInt16(q) + int.Parse(s);
+            }
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int A(string s)
+            {
+                IntPtr p = Marshal.AllocHGlobal(4);
+                int v;
+                try
+                {
+                    Marshal.WriteInt32(p, int.Parse(s));
+                    v = Marshal.ReadInt32(p);
+                }
+                finally
+                {
+                    Marshal.FreeHGlobal(p);
+                }
+
+                return v;
+            }
+
+            static int B(string s)
+            {
+                IntPtr q = Marshal.StringToHGlobalUni(s);
+                try
+                {
+                    return Marshal.ReadInt16(q) + int.Parse(s);
+                }
+                finally
+                {
+                    Marshal.FreeHGlobal(q);
+                }
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ leaks not reported
+
+    [Fact]
+    public Task FreedInFinally_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int M(string s)
+            {
+                IntPtr p = Marshal.AllocHGlobal(4);
+                try
+                {
+                    Marshal.WriteInt32(p, int.Parse(s));
+                    return Marshal.ReadInt32(p);
+                }
+                finally
+                {
+                    Marshal.FreeHGlobal(p);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task AllocatedInTryFreedInFinallyWhenNotZero_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static int M(string s)
+            {
+                IntPtr p = IntPtr.Zero;
+                byte* q = null;
+                try
+                {
+                    p = Marshal.AllocHGlobal(4);
+                    q = (byte*)NativeMemory.Alloc(4);
+                    if (q == null)
+                        throw new OutOfMemoryException();
+                    *q = 1;
+                    Marshal.WriteInt32(p, int.Parse(s));
+                    return Marshal.ReadInt32(p) + *q;
+                }
+                finally
+                {
+                    if (p != IntPtr.Zero)
+                        Marshal.FreeHGlobal(p);
+                    if (q != null)
+                        NativeMemory.Free(q);
+                }
+            }
+        }
+        """);
+
+    // Reads and writes through the block cannot throw for a valid address, and there is nothing else between.
+    [Fact]
+    public Task FreedOnEveryPathNoThrowingCallBetween_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static int M(byte[] data, bool twice)
+            {
+                IntPtr p = Marshal.AllocCoTaskMem(data.Length);
+                Marshal.Copy(data, 0, p, data.Length);
+                int v = Marshal.ReadByte(p);
+                if (twice)
+                {
+                    v += ((byte*)p)[0];
+                    Marshal.FreeCoTaskMem(p);
+                    return v;
+                }
+
+                Marshal.FreeCoTaskMem(p);
+                return v;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task ReturnedOrDerivedPointerReturned_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static IntPtr Make(string s)
+            {
+                IntPtr p = Marshal.StringToHGlobalAnsi(s);
+                int.Parse(s);
+                return p;
+            }
+
+            static byte* Past(int n)
+            {
+                byte* p = (byte*)NativeMemory.Alloc((nuint)n + 4);
+                *(int*)p = n;
+                return p + 4;
+            }
+        }
+        """);
+
+    [Fact]
+    public Task StoredInFieldArrayOrOutParameter_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            private IntPtr _buffer;
+            private static readonly IntPtr[] Buffers = new IntPtr[4];
+
+            void Open(string s)
+            {
+                IntPtr p = Marshal.AllocHGlobal(64);
+                _buffer = p;
+                int.Parse(s);
+            }
+
+            static void Keep(int i, string s)
+            {
+                IntPtr p = Marshal.AllocHGlobal(64);
+                Buffers[i] = p;
+                int.Parse(s);
+            }
+
+            static void Give(string s, out IntPtr result)
+            {
+                IntPtr p = Marshal.AllocHGlobal(64);
+                result = p;
+                int.Parse(s);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task HandedToASafeHandle_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        sealed class HGlobalBuffer : SafeHandle
+        {
+            public HGlobalBuffer(IntPtr memory) : base(IntPtr.Zero, true) => SetHandle(memory);
+            private HGlobalBuffer() : base(IntPtr.Zero, true) { }
+            public override bool IsInvalid => handle == IntPtr.Zero;
+            protected override bool ReleaseHandle() { Marshal.FreeHGlobal(handle); return true; }
+
+            public static HGlobalBuffer Create(int size)
+            {
+                var buffer = new HGlobalBuffer();
+                IntPtr p = Marshal.AllocHGlobal(size);
+                buffer.SetHandle(p);
+                Console.WriteLine(size);
+                return buffer;
+            }
+
+            public static HGlobalBuffer Wrap(int size)
+            {
+                IntPtr p = Marshal.AllocHGlobal(size);
+                var owner = new HGlobalBuffer(p);
+                Console.WriteLine(size);
+                return owner;
+            }
+        }
+        """);
+
+    // Whether native code takes the block over is the P/Invoke's contract, which the analysis cannot see: unknown, so silent.
+    [Fact]
+    public Task PassedToPlatformInvoke_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        static class C
+        {
+            [DllImport("native")]
+            private static extern int Submit(IntPtr request);
+
+            static void M(string s)
+            {
+                IntPtr request = Marshal.StringToCoTaskMemUni(s);
+                if (Submit(request) != 0)
+                    throw new InvalidOperationException(s);
+            }
+        }
+        """);
+
+    [Fact]
+    public Task CopiedSpannedOrCaptured_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        unsafe class C
+        {
+            static byte* _last;
+
+            static void Copied(string s)
+            {
+                byte* p = (byte*)NativeMemory.Alloc(16);
+                byte* q = p;
+                _last = q;
+                int.Parse(s);
+            }
+
+            static int Spanned(string s)
+            {
+                void* p = NativeMemory.Alloc(16);
+                var span = new Span<byte>(p, 16);
+                span.Fill(1);
+                return int.Parse(s) + span[0];
+            }
+
+            static Func<IntPtr> Captured()
+            {
+                IntPtr p = Marshal.AllocHGlobal(16);
+                return () => p;
+            }
+        }
+        """);
+
+    // A flag set beside the allocation decides the free: the path that skips the free also skipped the allocation.
+    [Fact]
+    public Task FreeGuardedByAFlagSetBesideTheAllocation_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static int M(int n)
+            {
+                IntPtr p = IntPtr.Zero;
+                bool allocated = false;
+                if (n > 256)
+                {
+                    p = Marshal.AllocHGlobal(n);
+                    allocated = true;
+                    Marshal.WriteByte(p, 1);
+                }
+
+                int v = allocated ? Marshal.ReadByte(p) : 0;
+                if (allocated)
+                    Marshal.FreeHGlobal(p);
+                return v;
+            }
+        }
+        """);
+
+    // An allocation after the first can throw only OutOfMemoryException: a leak on that path alone is not reported.
+    [Fact]
+    public Task SecondAllocationBeforeTry_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class C
+        {
+            static void M()
+            {
+                IntPtr a = Marshal.AllocHGlobal(8);
+                IntPtr b = Marshal.AllocHGlobal(8);
+                try
+                {
+                    Marshal.WriteInt64(a, 1);
+                    Marshal.WriteInt64(b, 2);
+                }
+                finally
+                {
+                    Marshal.FreeHGlobal(a);
+                    Marshal.FreeHGlobal(b);
+                }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task IncompleteCode_NoCrash_NoDiagnostic()
+    {
+        var test = FixCS.Test("""
+            using System;
+            using System.Runtime.InteropServices;
+            unsafe class C
+            {
+                static void M(string s)
+                {
+                    IntPtr p = Marshal.AllocHGlobal();
+                    byte* q = (byte*)NativeMemory.Alloc(
+                    Undefined(p);
+                    p = Marshal.AllocHGlobal(4) +;
+                    Marshal.FreeHGlobal(p
+                }
+            }
+            """, "");
+        test.AllowCompilerErrors = true;
+        test.ExpectNoFix = true;
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ run-time evidence (.NET 10 test host, Linux)
+
+    private const string LeakProbe = """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Program
+        {
+            static int Validate(int v) => v >= 0 ? v : throw new ArgumentOutOfRangeException(nameof(v));
+
+            static int Checksum(int[] values)
+            {
+                IntPtr p = Marshal.AllocHGlobal(values.Length * 4);
+                for (int i = 0; i < values.Length; i++)
+                    Marshal.WriteInt32(p, i * 4, Validate(values[i]));
+                int sum = 0;
+                for (int i = 0; i < values.Length; i++)
+                    sum += Marshal.ReadInt32(p, i * 4);
+                Marshal.FreeHGlobal(p);
+                return sum;
+            }
+
+            static string Run()
+            {
+                int total = 0, failures = 0;
+                foreach (var values in new[] { new[] { 1, 2, 3 }, new[] { 4, -5, 6 }, new[] { 7, 8 } })
+                {
+                    try { total += Checksum(values); }
+                    catch (ArgumentOutOfRangeException) { failures++; }
+                }
+
+                return total + ":" + failures;
+            }
+        }
+        """;
+
+    // The probe's Marshal calls go through counters that forward to the real Marshal (HGlobal memory has no
+    // process-wide count to read): blocks allocated minus blocks freed when Run returns.
+    private const string CountingMarshal = """
+
+        static class CountingMarshal
+        {
+            public static int Outstanding;
+            public static IntPtr AllocHGlobal(int n) { Outstanding++; return System.Runtime.InteropServices.Marshal.AllocHGlobal(n); }
+            public static void FreeHGlobal(IntPtr p) { Outstanding--; System.Runtime.InteropServices.Marshal.FreeHGlobal(p); }
+            public static void WriteInt32(IntPtr p, int offset, int v) => System.Runtime.InteropServices.Marshal.WriteInt32(p, offset, v);
+            public static int ReadInt32(IntPtr p, int offset) => System.Runtime.InteropServices.Marshal.ReadInt32(p, offset);
+        }
+        """;
+
+    private static string Counted(string probe)
+    {
+        var counted = probe.Replace("Marshal.", "CountingMarshal.").Replace("return total + \":\" + failures;", "return total + \":\" + failures + \":\" + CountingMarshal.Outstanding;");
+        Assert.NotEqual(probe.Replace("Marshal.", "CountingMarshal."), counted);
+        return counted + CountingMarshal;
+    }
+
+    // The second array makes Validate throw after the allocation: the original loses that block (1 outstanding), the
+    // fixed code frees it in the finally (0). The sums (1+2+3 + 7+8) and the failure count are the same. Deterministic
+    // (counters, no GC), so in process.
+    [Fact]
+    public async Task LeakFix_FreesTheBlockAnExceptionLeaked_SameResults()
+    {
+        var fixedProbe = LeakProbe.Replace("""
+                    IntPtr p = Marshal.AllocHGlobal(values.Length * 4);
+                    for (int i = 0; i < values.Length; i++)
+                        Marshal.WriteInt32(p, i * 4, Validate(values[i]));
+                    int sum = 0;
+                    for (int i = 0; i < values.Length; i++)
+                        sum += Marshal.ReadInt32(p, i * 4);
+                    Marshal.FreeHGlobal(p);
+                    return sum;
+            """, """
+                    IntPtr p = Marshal.AllocHGlobal(values.Length * 4);
+                    int sum;
+                    try
+                    {
+                        for (int i = 0; i < values.Length; i++)
+                            Marshal.WriteInt32(p, i * 4, Validate(values[i]));
+                        sum = 0;
+                        for (int i = 0; i < values.Length; i++)
+                            sum += Marshal.ReadInt32(p, i * 4);
+                    }
+                    finally
+                    {
+                        Marshal.FreeHGlobal(p);
+                    }
+
+                    return sum;
+            """);
+        Assert.NotEqual(LeakProbe, fixedProbe);
+
+        // The analyzer reports the probe, and its fix produces exactly the fixed probe.
+        await FixCS.CodeFixAsync(LeakProbe.Replace("IntPtr p = Marshal.AllocHGlobal(values.Length * 4);", "IntPtr p = [|Marshal.AllocHGlobal(values.Length * 4)|];"), fixedProbe);
+
+        Assert.Equal("21:1:1", Behaviour.Run(Counted(LeakProbe)));
+        Assert.Equal("21:1:0", Behaviour.Run(Counted(fixedProbe)));
+    }
 
     private const string BstrProbe = """
         using System;

@@ -244,7 +244,7 @@ public sealed class DisposedOnAllPaths
         // … if (created) s.Dispose();`) counts as possible. Give up such a site rather than claim a leak there.
         for (var k = 0; k < sites.Count; k++)
         {
-            if (sites[k].Leak is LeakKind.AtExit or LeakKind.Overwritten && MayBeInfeasible(sites[k], local, facts.Root))
+            if (sites[k].Leak is LeakKind.AtExit or LeakKind.Overwritten && MayBeInfeasible(sites[k].Write, local, facts.Root))
             {
                 sites[k].Leak = LeakKind.None;
                 sites[k].Where = null;
@@ -259,17 +259,18 @@ public sealed class DisposedOnAllPaths
     /// or changed: a variable, parameter or field the condition of a conditional around the creation reads, or a local
     /// written (inside the <c>if</c>) on the other branch or before the creation. Such a test may exclude exactly the paths on which
     /// the value is still owned (a flag set beside the creation; a buffer filled only on the other branch; the same
-    /// field tested again), which this path-insensitive analysis cannot see.
+    /// field tested again), which this path-insensitive analysis cannot see. With <paramref name="writesAfterCreation"/>
+    /// a local written on the creation's branch after it counts too (native memory: <c>p = Alloc(n); allocated = true;</c>).
     /// </summary>
-    private static bool MayBeInfeasible(CreationSite site, ILocalSymbol local, IOperation root)
+    internal static bool MayBeInfeasible(IOperation write, ILocalSymbol local, IOperation root, bool writesAfterCreation = false)
     {
         // The conditionals around the creation, out to the innermost `if` statement (a `?:` inside it is not enough:
         // `if (done) { created = true; token = ms < 0 ? default : (cts = new …(ms)).Token; }`).
         IConditionalOperation? outermost = null;
         var correlated = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-        var creation = site.Write.Syntax.SpanStart;
-        var child = site.Write;
-        for (var parent = site.Write.Parent; parent is not null; child = parent, parent = parent.Parent)
+        var creation = write.Syntax.SpanStart;
+        var child = write;
+        for (var parent = write.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
             if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
                 break;
@@ -283,7 +284,7 @@ public sealed class DisposedOnAllPaths
                 foreach (var operation in conditional.DescendantsAndSelf())
                 {
                     if (operation is ILocalReferenceOperation written && written.Parent is IAssignmentOperation assignment && assignment.Target == written
-                        && (!child.Syntax.Span.Contains(written.Syntax.Span) || written.Syntax.SpanStart < creation))
+                        && (writesAfterCreation || !child.Syntax.Span.Contains(written.Syntax.Span) || written.Syntax.SpanStart < creation))
                     {
                         correlated.Add(written.Local);
                     }

@@ -167,12 +167,17 @@ public static class NativeMemoryFamilies
         return null;
     }
 
-    private static IOperation Strip(IOperation value)
+    /// <summary>The value with casts between pointers, <c>IntPtr</c>/<c>nint</c> and <c>UIntPtr</c>/<c>nuint</c> (and other built-in conversions) looked through.</summary>
+    public static IOperation Strip(IOperation value)
     {
-        while (value is IConversionOperation { OperatorMethod: null } or IConversionOperation { OperatorMethod.ContainingType.SpecialType: SpecialType.System_IntPtr or SpecialType.System_UIntPtr })
-            value = ((IConversionOperation)value).Operand;
+        while (value is IConversionOperation conversion && (conversion.OperatorMethod is null || IsPointerConversion(conversion)))
+            value = conversion.Operand;
         return value;
     }
+
+    /// <summary>A user-defined conversion of <c>IntPtr</c>/<c>UIntPtr</c> (to or from <c>void*</c>, <c>long</c>, …), which only reinterprets the address.</summary>
+    public static bool IsPointerConversion(IConversionOperation conversion)
+        => conversion.OperatorMethod?.ContainingType.SpecialType is SpecialType.System_IntPtr or SpecialType.System_UIntPtr;
 
     private static bool IsInteropType(INamedTypeSymbol? type, out bool isMarshal)
     {
