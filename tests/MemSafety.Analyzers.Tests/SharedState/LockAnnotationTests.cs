@@ -12,9 +12,21 @@ public sealed class LockAnnotationTests
 
         namespace My.Annotations
         {
-            [System.AttributeUsage(System.AttributeTargets.Field)] sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
+            [System.AttributeUsage(System.AttributeTargets.Field | System.AttributeTargets.Property)] sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
             [System.AttributeUsage(System.AttributeTargets.Method)] sealed class RequiresLockAttribute : System.Attribute { public RequiresLockAttribute(string name) { } }
             sealed class ThreadConfinedAttribute : System.Attribute { }
+        }
+        """;
+
+    /// <summary>[ThreadSafe] and [NotThreadSafe], matched by name like the others; used by the tests of the rules whose
+    /// concurrency gate they force (MSA6002, MSA6007) or close for instance state (MSA6001, MSA6002, MSA6003, MSA6009).</summary>
+    internal const string ThreadSafetyAttributes = """
+
+        namespace My.Annotations
+        {
+            [System.AttributeUsage(System.AttributeTargets.Class | System.AttributeTargets.Struct)] sealed class ThreadSafeAttribute : System.Attribute { }
+            [System.AttributeUsage(System.AttributeTargets.Class | System.AttributeTargets.Struct)] sealed class NotThreadSafeAttribute : System.Attribute { }
+            [System.AttributeUsage(System.AttributeTargets.Method)] sealed class ThreadConfinedAttribute : System.Attribute { }
         }
         """;
 
@@ -111,6 +123,64 @@ public sealed class LockAnnotationTests
         """);
 
     // ------------------------------------------------------------------ MSA6100 not reported
+
+    [Fact]
+    public Task GuardedAutoPropertyUsedWithoutTheLock_MessageNamesTheProperty()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Counter
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int Pending { get; set; }
+                public Counter() { Pending = 1; }
+                public void Add() { lock (_gate) { Pending++; } }
+                public void Reset() { {|#0:Pending|} = 0; }
+                public int Peek() => {|#1:Pending|};
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6100", 0).WithMessage("'Pending' is [GuardedBy(\"_gate\")], but this code writes it without holding '_gate'"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6100", 1).WithMessage("'Pending' is [GuardedBy(\"_gate\")], but this code reads it without holding '_gate'"));
+        return test.RunAsync();
+    }
+
+    /// <summary>The accessors of a [GuardedBy] property run under their caller's lock (a getter's read lock is enough
+    /// for the guarded field it reads); a write of the property needs the write lock, as a write of the field does.</summary>
+    [Fact]
+    public Task GuardedPropertyWithBackingField_AccessorsHoldTheLock_WriteUnderTheReadLockReported() => Check("""
+        using System.Threading;
+        class Table
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            [GuardedBy(nameof(_rw))] private int _size;
+            [GuardedBy(nameof(_rw))] private int Size { get => _size; set => _size = value; }
+            public int Read()
+            {
+                _rw.EnterReadLock();
+                try { return Size; } finally { _rw.ExitReadLock(); }
+            }
+            public void Grow()
+            {
+                _rw.EnterReadLock();
+                try { {|MSA6100:Size|} = 2; } finally { _rw.ExitReadLock(); }
+            }
+            public void Shrink()
+            {
+                _rw.EnterWriteLock();
+                try { Size--; } finally { _rw.ExitWriteLock(); }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task GuardedPropertyOfAnotherInstanceOrUnannotated_NoDiagnostic() => Check("""
+        class Node
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int Count { get; set; }
+            private int Plain { get; set; }
+            public void Copy(Node other) { Plain = 1; lock (other._gate) { other.Count = 2; } }
+        }
+        """);
 
     [Fact]
     public Task EveryAccessUnderTheLock_NoDiagnostic() => Check("""
@@ -356,6 +426,15 @@ public sealed class LockAnnotationTests
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6102", 0).WithMessage("[GuardedBy(\"_gate\")] on '_count' does not name a usable lock: 'Counter' has no field named '_gate'"));
         return test.RunAsync();
     }
+
+    [Fact]
+    public Task GuardedPropertyMoreVisibleThanItsLock() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy({|MSA6102:nameof(_gate)|})] public int Count { get; set; }
+        }
+        """);
 
     [Fact]
     public Task GuardNotReadonly() => Check("""

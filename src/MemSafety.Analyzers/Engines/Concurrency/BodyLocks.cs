@@ -27,13 +27,15 @@ internal sealed class BodyLocks
     private readonly bool _memberIsConstructor;
     private readonly System.Func<IFieldSymbol, bool> _isBinarySemaphore;
     private readonly System.Func<IMethodSymbol, bool>? _recordCallsTo;
+    private readonly System.Func<IPropertySymbol, bool>? _recordPropertyUses;
     private readonly bool _enterEveryFunction;
     private readonly CancellationToken _cancellationToken;
 
     private BodyLocks(INamedTypeSymbol type, ConcurrencyTypes types, ISymbol? member, System.Func<IFieldSymbol, bool> isBinarySemaphore,
-        System.Func<IMethodSymbol, bool>? recordCallsTo, bool enterEveryFunction, CancellationToken cancellationToken)
+        System.Func<IMethodSymbol, bool>? recordCallsTo, System.Func<IPropertySymbol, bool>? recordPropertyUses, bool enterEveryFunction, CancellationToken cancellationToken)
     {
         _recordCallsTo = recordCallsTo;
+        _recordPropertyUses = recordPropertyUses;
         _enterEveryFunction = enterEveryFunction;
         _type = type;
         _types = types;
@@ -51,15 +53,19 @@ internal sealed class BodyLocks
     /// methods), on this instance or static, with the locks held there; none from a constructor's own body.</summary>
     public List<(IInvocationOperation Call, Lockset Held)> RecordedCalls { get; } = new();
 
+    /// <summary>Uses of the properties the caller asked for (<c>recordPropertyUses</c>: the <c>[GuardedBy]</c> properties),
+    /// on this instance or static, with the locks held there and whether the use writes; none from a constructor's own body.</summary>
+    public List<(IPropertyReferenceOperation Use, Lockset Held, bool Write)> RecordedPropertyUses { get; } = new();
+
     /// <summary>Analyses one body. <paramref name="member"/> is the method or accessor (a field or property for an
     /// initializer: exempt, as constructors are); <paramref name="boundary"/> the locks held on entry
     /// (<c>[MethodImpl(MethodImplOptions.Synchronized)]</c>, a <c>[RequiresLock]</c>). With <paramref name="enterEveryFunction"/>
     /// every lambda and local function is analysed from an empty lockset, also those created or called under a lock.</summary>
     public static BodyLocks Analyze(ControlFlowGraph graph, INamedTypeSymbol type, ISymbol? member, Lockset boundary, ConcurrencyTypes types,
         System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken, System.Func<IMethodSymbol, bool>? recordCallsTo = null,
-        bool enterEveryFunction = false)
+        bool enterEveryFunction = false, System.Func<IPropertySymbol, bool>? recordPropertyUses = null)
     {
-        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, enterEveryFunction, cancellationToken);
+        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, recordPropertyUses, enterEveryFunction, cancellationToken);
         body.Walk(graph, boundary, nested: false);
         return body;
     }
@@ -112,6 +118,12 @@ internal sealed class BodyLocks
                         RecordedCalls.Add((recorded, held));
                     }
 
+                    if (_recordPropertyUses is not null && !exempt && node is IPropertyReferenceOperation property && _recordPropertyUses(property.Property.OriginalDefinition)
+                        && (property.Property.IsStatic || LocksetAnalysis.Unwrap(property.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }))
+                    {
+                        RecordedPropertyUses.Add((property, held, IsWritten(property)));
+                    }
+
                     switch (node)
                     {
                         case IFieldReferenceOperation field when !exempt:
@@ -154,6 +166,16 @@ internal sealed class BodyLocks
             Walk(graph.GetLocalFunctionControlFlowGraph(localFunction, _cancellationToken), Lockset.Empty, nested: true);
         }
     }
+
+    /// <summary>Whether the property use sets it: the target of an assignment (in the graph, also of a compound one,
+    /// lowered to a read and a write), of <c>++</c>/<c>--</c>, or of a compound assignment.</summary>
+    private static bool IsWritten(IPropertyReferenceOperation property) => property.Parent switch
+    {
+        ISimpleAssignmentOperation assignment => assignment.Target == property,
+        ICompoundAssignmentOperation compound => compound.Target == property,
+        IIncrementOrDecrementOperation => true,
+        _ => false,
+    };
 
     /// <summary>
     /// <c>lock</c> statements on a <c>System.Threading.Lock</c> that the graph does not lower: with nullable analysis

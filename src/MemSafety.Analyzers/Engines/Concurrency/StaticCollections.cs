@@ -16,6 +16,8 @@ internal enum StaticExposure : byte
     /// <summary>The type itself runs code on other threads or synchronises (a lock, Interlocked/Volatile, a volatile
     /// field, Task.Run, new Thread, ThreadPool, Parallel, a Timer).</summary>
     ConcurrentType,
+    /// <summary>The type is declared <c>[ThreadSafe]</c>: any of its members may be called from any thread.</summary>
+    DeclaredThreadSafe,
 }
 
 /// <summary>
@@ -177,6 +179,8 @@ internal sealed class StaticCollections
             return StaticExposure.PublicStaticMember;
         if (member is IMethodSymbol { MethodKind: MethodKind.PropertyGet or MethodKind.PropertySet, AssociatedSymbol: { IsStatic: true } property } && IsVisibleOutside(property))
             return StaticExposure.PublicStaticMember;
+        if (LockAnnotations.ThreadSafetyOf(type) == DeclaredThreadSafety.ThreadSafe)
+            return StaticExposure.DeclaredThreadSafe;
         return RunsConcurrently(type, cancellationToken) ? StaticExposure.ConcurrentType : null;
     }
 

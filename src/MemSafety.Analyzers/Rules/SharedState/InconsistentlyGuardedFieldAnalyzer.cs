@@ -95,7 +95,7 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         var findings = new List<Finding>();
         foreach (var field in order)
         {
-            if (IsThreadConfined(field))
+            if (IsThreadConfined(field) || LockAnnotations.InNotThreadSafeInstance(field))
                 continue;
             FindInField(field, byField[field], findings);
         }

@@ -40,6 +40,7 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
 
         var guardedFields = new Dictionary<IFieldSymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
         var requiring = new Dictionary<IMethodSymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
+        var guardedProperties = new Dictionary<IPropertySymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
         foreach (var guard in guards)
         {
             if (guard.Invalid is not null)
@@ -48,6 +49,8 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
                 guardedFields[(IFieldSymbol)field.OriginalDefinition] = guard;
             else if (guard.Member is IMethodSymbol method)
                 requiring[(IMethodSymbol)method.OriginalDefinition] = guard;
+            else if (guard.Member is IPropertySymbol property)
+                guardedProperties[(IPropertySymbol)property.OriginalDefinition] = guard;
         }
 
         var signals = new LockSignals();
@@ -63,14 +66,20 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
             var boundary = BodyLocks.EntryLocks(method, type, types);
             if (requiring.TryGetValue((IMethodSymbol)method.OriginalDefinition, out var required))
                 boundary = boundary.Acquire(required.Key, LockMode.Exclusive, LockFlavor.Monitor);
+            // A [GuardedBy] property's accessors run while their caller holds the lock: a getter at least shared (a read
+            // lock is enough to read it), a setter exclusively.
+            if (method.AssociatedSymbol is IPropertySymbol accessed && guardedProperties.TryGetValue((IPropertySymbol)accessed.OriginalDefinition, out var propertyGuard))
+                boundary = boundary.Acquire(propertyGuard.Key, method.MethodKind == MethodKind.PropertyGet ? LockMode.Shared : LockMode.Exclusive, LockFlavor.Monitor);
             foreach (var operation in block.OperationBlocks)
             {
                 if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
                     continue;
                 var graph = block.GetControlFlowGraph(operation);
                 var body = BodyLocks.Analyze(graph, type, method, boundary, types, signals.IsBinarySemaphore, block.CancellationToken,
-                    requiring.Count == 0 ? null : callee => requiring.ContainsKey(callee), enterEveryFunction: true);
+                    requiring.Count == 0 ? null : callee => requiring.ContainsKey(callee), enterEveryFunction: true,
+                    guardedProperties.Count == 0 ? null : property => guardedProperties.ContainsKey(property));
                 ReportAccesses(block, body, guardedFields);
+                ReportPropertyUses(block, body, guardedProperties);
                 ReportCalls(block, body, requiring);
                 break;
             }
@@ -111,6 +120,21 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
                 missing += " (a lambda or local function starts with no lock held: it may run later, on another thread)";
             context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.GuardedFieldWithoutLock, access.Operation.Syntax.GetLocation(),
                 access.Field.Name, guard.LockName, what, missing));
+        }
+    }
+
+    private static void ReportPropertyUses(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IPropertySymbol, DeclaredGuard> guarded)
+    {
+        foreach (var (use, held, write) in body.RecordedPropertyUses)
+        {
+            var guard = guarded[use.Property.OriginalDefinition];
+            if (held.Holds(guard.Key, exclusive: write))
+                continue;
+            var missing = write && held.Holds(guard.Key, exclusive: false)
+                ? "'" + guard.LockName + "' exclusively (it holds only the read lock, and writes need the write lock)"
+                : "'" + guard.LockName + "'";
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.GuardedFieldWithoutLock, use.Syntax.GetLocation(),
+                use.Property.Name, guard.LockName, write ? "writes" : "reads", missing));
         }
     }
 
