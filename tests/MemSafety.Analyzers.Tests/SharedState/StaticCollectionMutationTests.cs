@@ -182,6 +182,27 @@ public sealed class StaticCollectionMutationTests
         }
         """ + LockAnnotationTests.ThreadSafetyAttributes);
 
+    /// <summary>HttpListener's HttpEndPointManager (decompiled runtime): GetEPListener fills the static table, called only by
+    /// private helpers that the public members call inside lock (SyncRoot). A first version reported the change.</summary>
+    [Fact]
+    public Task PrivateHelpersCalledOnlyUnderALock_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync(Registry(""));
+
+    [Fact]
+    public Task PrivateHelperAlsoCalledWithoutTheLock_Reported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync(
+        Registry("    public static void Guess(string name) => Slot(name);\n").Replace("s_ids[name] = s_ids.Count", "[|s_ids[name] = s_ids.Count|]"));
+
+    private static string Registry(string extra) => """
+        using System.Collections;
+        using System.Collections.Generic;
+        public static class Registry
+        {
+            private static readonly Dictionary<string, int> s_ids = new();
+            public static void Add(string name) { lock (((ICollection)s_ids).SyncRoot) { AddInternal(name); } }
+            public static void AddAll(string[] names) { lock (((ICollection)s_ids).SyncRoot) { foreach (var n in names) AddInternal(n); } }
+            private static void AddInternal(string name) { if (name.Length > 0) Slot(name); }
+            private static void Slot(string name) { if (!s_ids.ContainsKey(name)) s_ids[name] = s_ids.Count; }
+        """ + extra + "}\n";
+
     [Fact]
     public Task InternalStaticInATypeWithoutConcurrency_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
         using System.Collections.Generic;
