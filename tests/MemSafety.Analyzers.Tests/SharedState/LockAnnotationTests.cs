@@ -1,6 +1,7 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.SharedState;
 using MemSafety.Analyzers.Tests.Verification;
+using MemSafety.CodeFixes.SharedState;
 
 namespace MemSafety.Analyzers.Tests.SharedState;
 
@@ -410,6 +411,124 @@ public sealed class LockAnnotationTests
             [RequiresLock({|MSA6102:"_missing"|})] private void Broken() { }
         }
         """);
+
+    // ------------------------------------------------------------------ fix (MSA6001's rewrite: lock (guard) around the statement)
+
+    private static Task CheckFix(string source, string fixedSource)
+        => Verify<LockAnnotationAnalyzer, LockAnnotationFix>.CodeFixAsync("using My.Annotations;\n" + source + Attributes, "using My.Annotations;\n" + fixedSource + Attributes);
+
+    private static Task CheckNoFix(string source)
+        => Verify<LockAnnotationAnalyzer, LockAnnotationFix>.NoFixAsync("using My.Annotations;\n" + source + Attributes);
+
+    private const string CounterBefore = """
+        class Counter
+        {
+            private readonly object _gate = new();
+            private static readonly object s_gate = new();
+            [GuardedBy(nameof(_gate))] private int _count;
+            [GuardedBy(nameof(s_gate))] private static int s_total;
+            public void Add() { lock (_gate) { _count++; Flush(); } }
+            [RequiresLock(nameof(_gate))] private void Flush() { lock (s_gate) { s_total += _count; } }
+            public void Reset()
+            {
+                {|MSA6100:_count|} = 0;
+                {|MSA6101:Flush()|};
+            }
+            public int Peek() => {|MSA6100:_count|};
+            public static int Total => {|MSA6100:s_total|};
+        }
+        """;
+
+    private const string CounterAfter = """
+        class Counter
+        {
+            private readonly object _gate = new();
+            private static readonly object s_gate = new();
+            [GuardedBy(nameof(_gate))] private int _count;
+            [GuardedBy(nameof(s_gate))] private static int s_total;
+            public void Add() { lock (_gate) { _count++; Flush(); } }
+            [RequiresLock(nameof(_gate))] private void Flush() { lock (s_gate) { s_total += _count; } }
+            public void Reset()
+            {
+                lock (_gate)
+                {
+                    _count = 0;
+                }
+                lock (_gate)
+                {
+                    Flush();
+                }
+            }
+            public int Peek()
+            {
+                lock (_gate)
+                {
+                    return _count;
+                }
+            }
+
+            public static int Total
+            {
+                get
+                {
+                    lock (s_gate)
+                    {
+                        return s_total;
+                    }
+                }
+            }
+        }
+        """;
+
+    /// <summary>Each fix, and Fix All, takes the declared lock around the statement; expression bodies become blocks.</summary>
+    [Fact]
+    public Task Fix_WrapsTheAccessTheCallAndExpressionBodies() => CheckFix(CounterBefore, CounterAfter);
+
+    [Fact]
+    public Task NoFix_AwaitLocalDeclarationReadLockAndSemaphore() => CheckNoFix("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly object _gate = new();
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            [GuardedBy(nameof(_gate))] private int _count;
+            [GuardedBy(nameof(_rw))] private int _size;
+            [GuardedBy(nameof(_io))] private int _written;
+            public async Task SaveAsync() { {|MSA6100:_count|} += await Task.FromResult(1); }
+            public int Twice() { var n = {|MSA6100:_count|}; return n * 2; }
+            public void Grow() { _rw.EnterReadLock(); try { {|MSA6100:_size|} = 2; } finally { _rw.ExitReadLock(); } }
+            public void Write() { {|MSA6100:_written|}++; }
+        }
+        """);
+
+    /// <summary>The fixed code does what the original did on one thread (.NET 10); that the lock removes lost updates
+    /// under contention is MSA6001's race test (the same rewrite, Fix_RemovesLostUpdates_AndKeepsSingleThreadedResults).</summary>
+    [Fact]
+    public void Fix_KeepsSingleThreadedResults()
+    {
+        const string Program = """
+
+            static class Program
+            {
+                public static string Run()
+                {
+                    var c = new Counter();
+                    c.Add(); c.Add(); var peek = c.Peek(); c.Reset(); c.Add();
+                    return peek + ";" + c.Peek() + ";" + Counter.Total;
+                }
+            }
+            namespace My.Annotations
+            {
+                sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
+                sealed class RequiresLockAttribute : System.Attribute { public RequiresLockAttribute(string name) { } }
+            }
+            """;
+        var before = CounterBefore.Replace("{|MSA6100:", "").Replace("{|MSA6101:", "").Replace("|}", "");
+        Assert.Equal("2;1;4", Behaviour.Run("using My.Annotations;\n" + before + Program));
+        Assert.Equal("2;1;4", Behaviour.Run("using My.Annotations;\n" + CounterAfter + Program));
+    }
 
     // ------------------------------------------------------------------ MSA6102 reported
 
