@@ -767,7 +767,7 @@ public static class RuleCatalogue
         RuleCategories.SharedState,
         DiagnosticSeverity.Error,
         isEnabledByDefault: true,
-        description: "[GuardedBy(nameof(_gate))] on a field says every access outside constructors holds _gate: reads in shared or " +
+        description: "[GuardedBy(nameof(_gate))] on a field or property says every access outside constructors holds _gate: reads in shared or " +
                      "exclusive mode, writes (assignments, ++, collection changes) exclusively, so a ReaderWriterLockSlim read lock " +
                      "covers reads only. Lambdas and local functions start with no lock held (they may run later, on another thread); " +
                      "a helper that runs under its caller's lock says so with [RequiresLock]. Members marked [ThreadConfined] are not " +

@@ -33,7 +33,11 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
     {
     }
 
-    public override FixAllProvider GetFixAllProvider() => FixAllProvider.Create(async (context, document, diagnostics) =>
+    public override FixAllProvider GetFixAllProvider() => WrapAll;
+
+    /// <summary>Fix All of the lock-wrapping fixes (this one and <see cref="LockAnnotationFix"/>): every target of the
+    /// document in one edit, a target inside another covered by the outer lock.</summary>
+    internal static readonly FixAllProvider WrapAll = FixAllProvider.Create(async (context, document, diagnostics) =>
     {
         var root = await document.GetSyntaxRootAsync(context.CancellationToken).ConfigureAwait(false);
         if (root is null)
@@ -60,7 +64,7 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
     }
 
     /// <summary>The statement or expression body to wrap, when the fix can wrap it.</summary>
-    private static SyntaxNode? Target(SyntaxNode root, Diagnostic diagnostic)
+    internal static SyntaxNode? Target(SyntaxNode root, Diagnostic diagnostic)
     {
         if (!diagnostic.Properties.ContainsKey(InconsistentlyGuardedFieldAnalyzer.LockProperty) || diagnostic.AdditionalLocations.Count == 0)
             return null;
@@ -114,10 +118,10 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
         return true;
     }
 
-    private static string? Owner(Diagnostic diagnostic)
+    internal static string? Owner(Diagnostic diagnostic)
         => diagnostic.Properties.TryGetValue(InconsistentlyGuardedFieldAnalyzer.LockOwnerProperty, out var owner) ? owner : null;
 
-    private static async Task<Document> WrapAsync(Document document, IReadOnlyList<(TextSpan Span, string Lock, string? Owner)> targets, CancellationToken cancellationToken)
+    internal static async Task<Document> WrapAsync(Document document, IReadOnlyList<(TextSpan Span, string Lock, string? Owner)> targets, CancellationToken cancellationToken)
     {
         var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
         var (root, model) = read;

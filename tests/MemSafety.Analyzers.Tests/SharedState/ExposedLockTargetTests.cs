@@ -312,6 +312,37 @@ public sealed class ExposedLockTargetTests
         }
         """);
 
+    /// <summary>System.Data's XmlDataDocument (decompiled runtime): Init() creates the lock object for the constructors and
+    /// for CloneNode's new copy, before any thread can lock either. A first version reported the lock as reassigned.</summary>
+    [Fact]
+    public Task FieldAssignedInASetupHelperOfConstructorsAndClones_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+        class Document
+        {
+            private object _gate;
+            private int _state;
+            public Document() { Init(); }
+            public Document(int state) { Init(state); }
+            private Document(bool empty) { }
+            private void Init() { _gate = new object(); }
+            private void Init(int state) { Init(); _state = state; }
+            public Document Clone() { var copy = new Document(empty: true); copy.Init(_state); return copy; }
+            public void Touch() { lock (_gate) { _state++; } }
+        }
+        """);
+
+    [Fact]
+    public Task SetupHelperAlsoCalledFromAnOrdinaryMethod_Reported() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+        class Document
+        {
+            private object _gate;
+            private int _state;
+            public Document() { Init(); }
+            private void Init() { _gate = new object(); }
+            public void Reset() { Init(); }
+            public void Touch() { lock ([|_gate|]) { _state++; } }
+        }
+        """);
+
     [Fact]
     public Task DataObjectFieldReplacedOutsideItsLock_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
         using System.IO;

@@ -183,6 +183,21 @@ public sealed class GuardedCollectionEscapeTests
         }
         """);
 
+    /// <summary>The Registry of GetterReturnsTheListFromInsideTheLock_MessageNamesLockAndChange, declared [NotThreadSafe]:
+    /// one thread uses an instance at a time, so nothing changes the list while the caller holds it.</summary>
+    [Fact]
+    public Task NotThreadSafeType_NoDiagnostic() => OnAsync("using My.Annotations;\n" + """
+        using System.Collections.Generic;
+        [NotThreadSafe]
+        public class Registry
+        {
+            private readonly object _gate = new();
+            private readonly List<string> _names = new();
+            public void Add(string name) { lock (_gate) { _names.Add(name); } }
+            public List<string> Names { get { lock (_gate) { return _names; } } }
+        }
+        """ + LockAnnotationTests.ThreadSafetyAttributes);
+
     [Fact]
     public Task ChangedUnderAnotherLock_NoDiagnostic() => OnAsync("""
         using System.Collections.Generic;

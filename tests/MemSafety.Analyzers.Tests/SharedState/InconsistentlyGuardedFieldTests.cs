@@ -823,6 +823,23 @@ public sealed class InconsistentlyGuardedFieldTests
         }
         """);
 
+    /// <summary>[NotThreadSafe]: one thread uses an instance at a time, so the lock around an instance list is not needed
+    /// for it; the static list is shared by every instance and stays checked.</summary>
+    [Fact]
+    public Task NotThreadSafeType_InstanceFieldNotReported_StaticFieldStillReported() => On.AnalyzerAsync("using My.Annotations;\n" + """
+        using System.Collections.Generic;
+        [NotThreadSafe]
+        class Parser
+        {
+            private static readonly object s_gate = new();
+            private static readonly List<string> s_names = new();
+            private readonly object _gate = new();
+            private readonly List<string> _seen = new();
+            public void Intern(string name) { lock (s_gate) { s_names.Add(name); } lock (_gate) { _seen.Add(name); } }
+            public void Reset() { _seen.Clear(); [|s_names|].Clear(); }
+        }
+        """ + LockAnnotationTests.ThreadSafetyAttributes);
+
     [Fact]
     public Task PlainReadsOfWordSizedFields_NoDiagnostic() => On.AnalyzerAsync("""
         class Status

@@ -1,6 +1,7 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.SharedState;
 using MemSafety.Analyzers.Tests.Verification;
+using MemSafety.CodeFixes.SharedState;
 
 namespace MemSafety.Analyzers.Tests.SharedState;
 
@@ -12,9 +13,21 @@ public sealed class LockAnnotationTests
 
         namespace My.Annotations
         {
-            [System.AttributeUsage(System.AttributeTargets.Field)] sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
+            [System.AttributeUsage(System.AttributeTargets.Field | System.AttributeTargets.Property)] sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
             [System.AttributeUsage(System.AttributeTargets.Method)] sealed class RequiresLockAttribute : System.Attribute { public RequiresLockAttribute(string name) { } }
             sealed class ThreadConfinedAttribute : System.Attribute { }
+        }
+        """;
+
+    /// <summary>[ThreadSafe] and [NotThreadSafe], matched by name like the others; used by the tests of the rules whose
+    /// concurrency gate they force (MSA6002, MSA6007) or close for instance state (MSA6001, MSA6002, MSA6003, MSA6009).</summary>
+    internal const string ThreadSafetyAttributes = """
+
+        namespace My.Annotations
+        {
+            [System.AttributeUsage(System.AttributeTargets.Class | System.AttributeTargets.Struct)] sealed class ThreadSafeAttribute : System.Attribute { }
+            [System.AttributeUsage(System.AttributeTargets.Class | System.AttributeTargets.Struct)] sealed class NotThreadSafeAttribute : System.Attribute { }
+            [System.AttributeUsage(System.AttributeTargets.Method)] sealed class ThreadConfinedAttribute : System.Attribute { }
         }
         """;
 
@@ -111,6 +124,64 @@ public sealed class LockAnnotationTests
         """);
 
     // ------------------------------------------------------------------ MSA6100 not reported
+
+    [Fact]
+    public Task GuardedAutoPropertyUsedWithoutTheLock_MessageNamesTheProperty()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Counter
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int Pending { get; set; }
+                public Counter() { Pending = 1; }
+                public void Add() { lock (_gate) { Pending++; } }
+                public void Reset() { {|#0:Pending|} = 0; }
+                public int Peek() => {|#1:Pending|};
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6100", 0).WithMessage("'Pending' is [GuardedBy(\"_gate\")], but this code writes it without holding '_gate'"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6100", 1).WithMessage("'Pending' is [GuardedBy(\"_gate\")], but this code reads it without holding '_gate'"));
+        return test.RunAsync();
+    }
+
+    /// <summary>The accessors of a [GuardedBy] property run under their caller's lock (a getter's read lock is enough
+    /// for the guarded field it reads); a write of the property needs the write lock, as a write of the field does.</summary>
+    [Fact]
+    public Task GuardedPropertyWithBackingField_AccessorsHoldTheLock_WriteUnderTheReadLockReported() => Check("""
+        using System.Threading;
+        class Table
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            [GuardedBy(nameof(_rw))] private int _size;
+            [GuardedBy(nameof(_rw))] private int Size { get => _size; set => _size = value; }
+            public int Read()
+            {
+                _rw.EnterReadLock();
+                try { return Size; } finally { _rw.ExitReadLock(); }
+            }
+            public void Grow()
+            {
+                _rw.EnterReadLock();
+                try { {|MSA6100:Size|} = 2; } finally { _rw.ExitReadLock(); }
+            }
+            public void Shrink()
+            {
+                _rw.EnterWriteLock();
+                try { Size--; } finally { _rw.ExitWriteLock(); }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task GuardedPropertyOfAnotherInstanceOrUnannotated_NoDiagnostic() => Check("""
+        class Node
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private int Count { get; set; }
+            private int Plain { get; set; }
+            public void Copy(Node other) { Plain = 1; lock (other._gate) { other.Count = 2; } }
+        }
+        """);
 
     [Fact]
     public Task EveryAccessUnderTheLock_NoDiagnostic() => Check("""
@@ -341,6 +412,124 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    // ------------------------------------------------------------------ fix (MSA6001's rewrite: lock (guard) around the statement)
+
+    private static Task CheckFix(string source, string fixedSource)
+        => Verify<LockAnnotationAnalyzer, LockAnnotationFix>.CodeFixAsync("using My.Annotations;\n" + source + Attributes, "using My.Annotations;\n" + fixedSource + Attributes);
+
+    private static Task CheckNoFix(string source)
+        => Verify<LockAnnotationAnalyzer, LockAnnotationFix>.NoFixAsync("using My.Annotations;\n" + source + Attributes);
+
+    private const string CounterBefore = """
+        class Counter
+        {
+            private readonly object _gate = new();
+            private static readonly object s_gate = new();
+            [GuardedBy(nameof(_gate))] private int _count;
+            [GuardedBy(nameof(s_gate))] private static int s_total;
+            public void Add() { lock (_gate) { _count++; Flush(); } }
+            [RequiresLock(nameof(_gate))] private void Flush() { lock (s_gate) { s_total += _count; } }
+            public void Reset()
+            {
+                {|MSA6100:_count|} = 0;
+                {|MSA6101:Flush()|};
+            }
+            public int Peek() => {|MSA6100:_count|};
+            public static int Total => {|MSA6100:s_total|};
+        }
+        """;
+
+    private const string CounterAfter = """
+        class Counter
+        {
+            private readonly object _gate = new();
+            private static readonly object s_gate = new();
+            [GuardedBy(nameof(_gate))] private int _count;
+            [GuardedBy(nameof(s_gate))] private static int s_total;
+            public void Add() { lock (_gate) { _count++; Flush(); } }
+            [RequiresLock(nameof(_gate))] private void Flush() { lock (s_gate) { s_total += _count; } }
+            public void Reset()
+            {
+                lock (_gate)
+                {
+                    _count = 0;
+                }
+                lock (_gate)
+                {
+                    Flush();
+                }
+            }
+            public int Peek()
+            {
+                lock (_gate)
+                {
+                    return _count;
+                }
+            }
+
+            public static int Total
+            {
+                get
+                {
+                    lock (s_gate)
+                    {
+                        return s_total;
+                    }
+                }
+            }
+        }
+        """;
+
+    /// <summary>Each fix, and Fix All, takes the declared lock around the statement; expression bodies become blocks.</summary>
+    [Fact]
+    public Task Fix_WrapsTheAccessTheCallAndExpressionBodies() => CheckFix(CounterBefore, CounterAfter);
+
+    [Fact]
+    public Task NoFix_AwaitLocalDeclarationReadLockAndSemaphore() => CheckNoFix("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly object _gate = new();
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            [GuardedBy(nameof(_gate))] private int _count;
+            [GuardedBy(nameof(_rw))] private int _size;
+            [GuardedBy(nameof(_io))] private int _written;
+            public async Task SaveAsync() { {|MSA6100:_count|} += await Task.FromResult(1); }
+            public int Twice() { var n = {|MSA6100:_count|}; return n * 2; }
+            public void Grow() { _rw.EnterReadLock(); try { {|MSA6100:_size|} = 2; } finally { _rw.ExitReadLock(); } }
+            public void Write() { {|MSA6100:_written|}++; }
+        }
+        """);
+
+    /// <summary>The fixed code does what the original did on one thread (.NET 10); that the lock removes lost updates
+    /// under contention is MSA6001's race test (the same rewrite, Fix_RemovesLostUpdates_AndKeepsSingleThreadedResults).</summary>
+    [Fact]
+    public void Fix_KeepsSingleThreadedResults()
+    {
+        const string Program = """
+
+            static class Program
+            {
+                public static string Run()
+                {
+                    var c = new Counter();
+                    c.Add(); c.Add(); var peek = c.Peek(); c.Reset(); c.Add();
+                    return peek + ";" + c.Peek() + ";" + Counter.Total;
+                }
+            }
+            namespace My.Annotations
+            {
+                sealed class GuardedByAttribute : System.Attribute { public GuardedByAttribute(string name) { } }
+                sealed class RequiresLockAttribute : System.Attribute { public RequiresLockAttribute(string name) { } }
+            }
+            """;
+        var before = CounterBefore.Replace("{|MSA6100:", "").Replace("{|MSA6101:", "").Replace("|}", "");
+        Assert.Equal("2;1;4", Behaviour.Run("using My.Annotations;\n" + before + Program));
+        Assert.Equal("2;1;4", Behaviour.Run("using My.Annotations;\n" + CounterAfter + Program));
+    }
+
     // ------------------------------------------------------------------ MSA6102 reported
 
     [Fact]
@@ -356,6 +545,15 @@ public sealed class LockAnnotationTests
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6102", 0).WithMessage("[GuardedBy(\"_gate\")] on '_count' does not name a usable lock: 'Counter' has no field named '_gate'"));
         return test.RunAsync();
     }
+
+    [Fact]
+    public Task GuardedPropertyMoreVisibleThanItsLock() => Check("""
+        class Counter
+        {
+            private readonly object _gate = new();
+            [GuardedBy({|MSA6102:nameof(_gate)|})] public int Count { get; set; }
+        }
+        """);
 
     [Fact]
     public Task GuardNotReadonly() => Check("""

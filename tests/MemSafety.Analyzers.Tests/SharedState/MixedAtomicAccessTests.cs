@@ -339,6 +339,19 @@ public sealed class MixedAtomicAccessTests
         """);
 
     [Fact]
+    public Task NotThreadSafeType_InstanceField_NoDiagnostic_StaticFieldReported() => Analyze("using My.Annotations;\n" + """
+        using System.Threading;
+        [NotThreadSafe]
+        class Meter
+        {
+            private long _total;
+            private static long s_total;
+            public void Add(long n) { Interlocked.Add(ref _total, n); Interlocked.Add(ref s_total, n); }
+            public void Reset() { _total = 0; [|s_total = 0|]; }
+        }
+        """ + LockAnnotationTests.ThreadSafetyAttributes);
+
+    [Fact]
     public Task OtherInstancesField_NoDiagnostic() => Analyze("""
         using System.Threading;
         class Node

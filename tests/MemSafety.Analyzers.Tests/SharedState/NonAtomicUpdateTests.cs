@@ -1,6 +1,7 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.SharedState;
 using MemSafety.Analyzers.Tests.Verification;
+using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.CodeFixes.SharedState;
 
 namespace MemSafety.Analyzers.Tests.SharedState;
@@ -622,6 +623,77 @@ public sealed class NonAtomicUpdateTests
                     new Thread(() => { mine++; }).Start();
                 }
             }
+        }
+        """);
+
+    // ------------------------------------------------------------------ [ThreadSafe] / [NotThreadSafe]
+
+    private static Task AnalyzeAnnotated(string source) => Analyze("using My.Annotations;\n" + source + LockAnnotationTests.ThreadSafetyAttributes);
+
+    [Fact]
+    public Task ThreadSafeType_CounterUpdatedOutsideALock_MessageSaysTheContract()
+    {
+        // The same counter as PlainInstanceFieldWithoutConcurrencySignal_NoDiagnostic: only the attribute opens the gate.
+        var test = Verify<NonAtomicUpdateAnalyzer>.Test("using My.Annotations;\n" + """
+            [ThreadSafe]
+            class Counter
+            {
+                private int _count;
+                private static long s_total;
+                public void Add() { {|#0:_count++|}; {|#1:s_total += 2|}; }
+            }
+            """ + LockAnnotationTests.ThreadSafetyAttributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6002", 0).WithMessage(
+            "'++' on '_count' is not atomic: 'Counter' is [ThreadSafe], so its members may run on several threads at once, and the read, the computation and the write of '++' are separate steps, so an update made in between is lost; update with Interlocked.Increment"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6002", 1));
+        return test.RunAsync();
+    }
+
+    /// <summary>The attribute the package generates (MemSafetyGenerateAttributes) is the one matched.</summary>
+    [Fact]
+    public Task GeneratedThreadSafeAttribute_OpensTheGate()
+    {
+        var test = Verify<NonAtomicUpdateAnalyzer>.Test("""
+            [MemSafety.ThreadSafe]
+            class Counter
+            {
+                private int _count;
+                public void Add() => [|_count++|];
+            }
+            """);
+        test.Sources.Add(RepositoryFiles.Read("build", "MemSafety.ThreadSafetyAttributes.cs"));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task ThreadSafeType_ConstructorAndThreadConfinedMember_NoDiagnostic() => AnalyzeAnnotated("""
+        [ThreadSafe]
+        class Counter
+        {
+            private int _count;
+            private int _uiTicks;
+            public Counter(int start) { _count += start; }
+            [ThreadConfined] public void Tick() => _uiTicks++;
+        }
+        """);
+
+    [Fact]
+    public Task NotThreadSafeType_VolatileInstanceCounter_NoDiagnostic() => AnalyzeAnnotated("""
+        [NotThreadSafe]
+        class Reader
+        {
+            private volatile int _position;
+            public void Advance() => _position++;
+        }
+        """);
+
+    [Fact]
+    public Task NotThreadSafeType_StaticFieldIsSharedByEveryInstance_Reported() => AnalyzeAnnotated("""
+        [NotThreadSafe]
+        class Reader
+        {
+            private static volatile int s_opened;
+            public void Open() => [|s_opened++|];
         }
         """);
 

@@ -151,6 +151,58 @@ public sealed class StaticCollectionMutationTests
         return test.RunAsync();
     }
 
+    /// <summary>The same internal static as InternalStaticInATypeWithoutConcurrency_NoDiagnostic: [ThreadSafe] opens the gate.</summary>
+    [Fact]
+    public Task InternalStaticInAThreadSafeType_MessageSaysTheContract()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("using My.Annotations;\n" + """
+            using System.Collections.Generic;
+            [ThreadSafe]
+            class Registry
+            {
+                private static readonly List<string> s_args = new();
+                internal void Remember(string a) => {|#0:s_args.Add(a)|};
+            }
+            """ + LockAnnotationTests.ThreadSafetyAttributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6007", 0).WithMessage(
+            "Static 's_args' (List, not thread-safe) is changed here through Add() without a lock: 'Registry' is [ThreadSafe], so its members may run at the same time; two threads changing it at once can lose entries, throw, or corrupt it for good"));
+        return test.RunAsync();
+    }
+
+    /// <summary>[NotThreadSafe] speaks of one instance: two instances on two threads still share the static list.</summary>
+    [Fact]
+    public Task StaticInANotThreadSafeTypeThatStartsTasks_StillReported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("using My.Annotations;\n" + """
+        using System.Collections.Generic;
+        using System.Threading.Tasks;
+        [NotThreadSafe]
+        class Crawler
+        {
+            private static readonly HashSet<string> s_seen = new();
+            public Task CrawlAsync(string url) => Task.Run(() => [|s_seen.Add(url)|]);
+        }
+        """ + LockAnnotationTests.ThreadSafetyAttributes);
+
+    /// <summary>HttpListener's HttpEndPointManager (decompiled runtime): GetEPListener fills the static table, called only by
+    /// private helpers that the public members call inside lock (SyncRoot). A first version reported the change.</summary>
+    [Fact]
+    public Task PrivateHelpersCalledOnlyUnderALock_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync(Registry(""));
+
+    [Fact]
+    public Task PrivateHelperAlsoCalledWithoutTheLock_Reported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync(
+        Registry("    public static void Guess(string name) => Slot(name);\n").Replace("s_ids[name] = s_ids.Count", "[|s_ids[name] = s_ids.Count|]"));
+
+    private static string Registry(string extra) => """
+        using System.Collections;
+        using System.Collections.Generic;
+        public static class Registry
+        {
+            private static readonly Dictionary<string, int> s_ids = new();
+            public static void Add(string name) { lock (((ICollection)s_ids).SyncRoot) { AddInternal(name); } }
+            public static void AddAll(string[] names) { lock (((ICollection)s_ids).SyncRoot) { foreach (var n in names) AddInternal(n); } }
+            private static void AddInternal(string name) { if (name.Length > 0) Slot(name); }
+            private static void Slot(string name) { if (!s_ids.ContainsKey(name)) s_ids[name] = s_ids.Count; }
+        """ + extra + "}\n";
+
     [Fact]
     public Task InternalStaticInATypeWithoutConcurrency_NoDiagnostic() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
         using System.Collections.Generic;

@@ -27,15 +27,17 @@ internal sealed class BodyLocks
     private readonly bool _memberIsConstructor;
     private readonly System.Func<IFieldSymbol, bool> _isBinarySemaphore;
     private readonly System.Func<IMethodSymbol, bool>? _recordCallsTo;
+    private readonly System.Func<IPropertySymbol, bool>? _recordPropertyUses;
     private readonly bool _enterEveryFunction;
     private readonly bool _shortcut;
     private readonly CancellationToken _cancellationToken;
 
     private BodyLocks(INamedTypeSymbol type, ConcurrencyTypes types, ISymbol? member, System.Func<IFieldSymbol, bool> isBinarySemaphore,
-        System.Func<IMethodSymbol, bool>? recordCallsTo, bool enterEveryFunction, bool shortcut, CancellationToken cancellationToken)
+        System.Func<IMethodSymbol, bool>? recordCallsTo, System.Func<IPropertySymbol, bool>? recordPropertyUses, bool enterEveryFunction, bool shortcut, CancellationToken cancellationToken)
     {
         _shortcut = shortcut;
         _recordCallsTo = recordCallsTo;
+        _recordPropertyUses = recordPropertyUses;
         _enterEveryFunction = enterEveryFunction;
         _type = type;
         _types = types;
@@ -57,6 +59,10 @@ internal sealed class BodyLocks
     /// methods), on this instance or static, with the locks held there; none from a constructor's own body.</summary>
     public List<(IInvocationOperation Call, Lockset Held)> RecordedCalls { get; } = new();
 
+    /// <summary>Uses of the properties the caller asked for (<c>recordPropertyUses</c>: the <c>[GuardedBy]</c> properties),
+    /// on this instance or static, with the locks held there and whether the use writes; none from a constructor's own body.</summary>
+    public List<(IPropertyReferenceOperation Use, Lockset Held, bool Write)> RecordedPropertyUses { get; } = new();
+
     /// <summary>Analyses one body. <paramref name="member"/> is the method or accessor (a field or property for an
     /// initializer: exempt, as constructors are); <paramref name="boundary"/> the locks held on entry
     /// (<c>[MethodImpl(MethodImplOptions.Synchronized)]</c>, a <c>[RequiresLock]</c>). With <paramref name="enterEveryFunction"/>
@@ -65,9 +71,9 @@ internal sealed class BodyLocks
     /// both answers agree).</summary>
     public static BodyLocks Analyze(ControlFlowGraph graph, INamedTypeSymbol type, ISymbol? member, Lockset boundary, ConcurrencyTypes types,
         System.Func<IFieldSymbol, bool> isBinarySemaphore, CancellationToken cancellationToken, System.Func<IMethodSymbol, bool>? recordCallsTo = null,
-        bool enterEveryFunction = false, bool shortcut = true)
+        bool enterEveryFunction = false, System.Func<IPropertySymbol, bool>? recordPropertyUses = null, bool shortcut = true)
     {
-        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, enterEveryFunction, shortcut, cancellationToken);
+        var body = new BodyLocks(type, types, member, isBinarySemaphore, recordCallsTo, recordPropertyUses, enterEveryFunction, shortcut, cancellationToken);
         body.Walk(graph, boundary, nested: false);
         return body;
     }
@@ -149,6 +155,12 @@ internal sealed class BodyLocks
                         RecordedCalls.Add((recorded, held));
                     }
 
+                    if (_recordPropertyUses is not null && !exempt && node is IPropertyReferenceOperation property && _recordPropertyUses(property.Property.OriginalDefinition)
+                        && (property.Property.IsStatic || LocksetAnalysis.Unwrap(property.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }))
+                    {
+                        RecordedPropertyUses.Add((property, held, IsWritten(property)));
+                    }
+
                     switch (node)
                     {
                         case IFieldReferenceOperation field when !exempt:
@@ -192,6 +204,16 @@ internal sealed class BodyLocks
             Walk(graph.GetLocalFunctionControlFlowGraph(localFunction, _cancellationToken), Lockset.Empty, nested: true);
         }
     }
+
+    /// <summary>Whether the property use sets it: the target of an assignment (in the graph, also of a compound one,
+    /// lowered to a read and a write), of <c>++</c>/<c>--</c>, or of a compound assignment.</summary>
+    private static bool IsWritten(IPropertyReferenceOperation property) => property.Parent switch
+    {
+        ISimpleAssignmentOperation assignment => assignment.Target == property,
+        ICompoundAssignmentOperation compound => compound.Target == property,
+        IIncrementOrDecrementOperation => true,
+        _ => false,
+    };
 
     /// <summary>
     /// <c>lock</c> statements on a <c>System.Threading.Lock</c> that the graph does not lower: with nullable analysis

@@ -3,7 +3,20 @@ using Microsoft.CodeAnalysis;
 
 namespace MemSafety.Analyzers.Engines.Concurrency;
 
-/// <summary>One declared guard: <c>[GuardedBy("_gate")]</c> on a field or <c>[RequiresLock("_gate")]</c> on a method.</summary>
+/// <summary>What a type declares of its thread safety.</summary>
+internal enum DeclaredThreadSafety
+{
+    Unstated,
+
+    /// <summary><c>[ThreadSafe]</c>: every member may run on several threads at once (the concurrency gate is open).</summary>
+    ThreadSafe,
+
+    /// <summary><c>[NotThreadSafe]</c>: an instance is used by one thread at a time; callers synchronize (the gate is closed
+    /// for instance state).</summary>
+    NotThreadSafe,
+}
+
+/// <summary>One declared guard: <c>[GuardedBy("_gate")]</c> on a field or property, or <c>[RequiresLock("_gate")]</c> on a method.</summary>
 internal sealed class DeclaredGuard
 {
     public DeclaredGuard(ISymbol member, string attributeName, string lockName, Location location, LockKey key, string? invalid)
@@ -16,7 +29,7 @@ internal sealed class DeclaredGuard
         Invalid = invalid;
     }
 
-    /// <summary>The field or method the attribute is on (original definition).</summary>
+    /// <summary>The field, property or method the attribute is on (original definition).</summary>
     public ISymbol Member { get; }
 
     /// <summary><c>GuardedBy</c> or <c>RequiresLock</c>.</summary>
@@ -36,7 +49,7 @@ internal sealed class DeclaredGuard
 
 /// <summary>
 /// The opt-in lock annotations of a type, matched by name in any namespace (like the hot-path attribute):
-/// <c>GuardedByAttribute(string)</c> on fields, <c>RequiresLockAttribute(string)</c> on methods and
+/// <c>GuardedByAttribute(string)</c> on fields and properties, <c>RequiresLockAttribute(string)</c> on methods and
 /// <c>ThreadConfinedAttribute</c> on members or types. Semantics of Clang's Thread Safety Analysis and Error Prone's
 /// <c>@GuardedBy</c>: the name denotes a field of the same type (or <c>this</c>); a guard is valid when that field is
 /// <c>readonly</c> (a reassigned lock object guards nothing; a <c>SpinLock</c>, a struct that must not be copied, is
@@ -49,6 +62,8 @@ internal static class LockAnnotations
     public const string GuardedBy = "GuardedByAttribute";
     public const string RequiresLock = "RequiresLockAttribute";
     public const string ThreadConfined = "ThreadConfinedAttribute";
+    public const string ThreadSafe = "ThreadSafeAttribute";
+    public const string NotThreadSafe = "NotThreadSafeAttribute";
 
     /// <summary>The guards declared on the type's own fields and methods (empty for almost every type: a name test per attribute).</summary>
     public static List<DeclaredGuard>? Of(INamedTypeSymbol type, ConcurrencyTypes types)
@@ -56,14 +71,14 @@ internal static class LockAnnotations
         List<DeclaredGuard>? guards = null;
         foreach (var member in type.GetMembers())
         {
-            if (member is not (IFieldSymbol or IMethodSymbol))
+            if (member is not (IFieldSymbol or IMethodSymbol or IPropertySymbol))
                 continue;
             foreach (var attribute in member.GetAttributes())
             {
                 var name = attribute.AttributeClass?.Name;
                 if (name is not (GuardedBy or RequiresLock))
                     continue;
-                if ((name == GuardedBy) != (member is IFieldSymbol))
+                if ((name == GuardedBy) != (member is IFieldSymbol or IPropertySymbol))
                     continue;
                 var lockName = attribute.ConstructorArguments.Length == 1 ? attribute.ConstructorArguments[0].Value as string : null;
                 var syntax = attribute.ApplicationSyntaxReference?.GetSyntax();
@@ -91,6 +106,29 @@ internal static class LockAnnotations
 
         return false;
     }
+
+    /// <summary>What the type itself says of its thread safety (<c>[ThreadSafe]</c> or <c>[NotThreadSafe]</c> on any of
+    /// its parts; neither, or both, is <see cref="DeclaredThreadSafety.Unstated"/>). Only the type's own attribute counts:
+    /// a nested type is a separate contract (a private helper of a thread-safe type is often used only under its lock).</summary>
+    public static DeclaredThreadSafety ThreadSafetyOf(INamedTypeSymbol type)
+    {
+        var safe = false;
+        var notSafe = false;
+        foreach (var attribute in type.GetAttributes())
+        {
+            var name = attribute.AttributeClass?.Name;
+            safe |= name == ThreadSafe;
+            notSafe |= name == NotThreadSafe;
+        }
+
+        return safe == notSafe ? DeclaredThreadSafety.Unstated : safe ? DeclaredThreadSafety.ThreadSafe : DeclaredThreadSafety.NotThreadSafe;
+    }
+
+    /// <summary>Whether the rules that infer sharing leave this field alone: an instance field of a <c>[NotThreadSafe]</c>
+    /// type, whose instances are used by one thread at a time by contract (its static fields are shared by every instance,
+    /// and stay checked).</summary>
+    public static bool InNotThreadSafeInstance(IFieldSymbol field)
+        => !field.IsStatic && field.ContainingType is { } type && ThreadSafetyOf(type) == DeclaredThreadSafety.NotThreadSafe;
 
     private static bool HasAttribute(ISymbol symbol, string name)
     {

@@ -16,6 +16,8 @@ internal enum StaticExposure : byte
     /// <summary>The type itself runs code on other threads or synchronises (a lock, Interlocked/Volatile, a volatile
     /// field, Task.Run, new Thread, ThreadPool, Parallel, a Timer).</summary>
     ConcurrentType,
+    /// <summary>The type is declared <c>[ThreadSafe]</c>: any of its members may be called from any thread.</summary>
+    DeclaredThreadSafe,
 }
 
 /// <summary>
@@ -123,7 +125,80 @@ internal sealed class StaticCollections
             }
         }
 
+        return containingSymbol is IMethodSymbol helper && CalledOnlyUnderALock(helper, depth: 0, cancellationToken);
+    }
+
+    /// <summary>
+    /// A private method of the type whose every call in the type is inside a <c>lock</c> statement of the calling function,
+    /// or in another such method (three levels at most): it runs under its callers' lock (the issue's "private helper whose
+    /// every in-type call site holds L"). HttpListener's <c>HttpEndPointManager.GetEPListener</c> fills its static table
+    /// this way, called only by two private helpers that its public members call inside <c>lock (SyncRoot)</c>; a first
+    /// version reported it. A mention that is not a call of this type's method (a method group, <c>nameof</c>) gives no answer.
+    /// </summary>
+    private static bool CalledOnlyUnderALock(IMethodSymbol method, int depth, CancellationToken cancellationToken)
+    {
+        if (depth > 2 || method.MethodKind != MethodKind.Ordinary || method.DeclaredAccessibility != Accessibility.Private || method.ContainingType is not { } type)
+            return false;
+        var calls = 0;
+        foreach (var reference in type.DeclaringSyntaxReferences)
+        {
+            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            {
+                if (node is not IdentifierNameSyntax { Identifier.ValueText: var name } identifier || name != method.Name)
+                    continue;
+                SyntaxNode callee = identifier;
+                if (node.Parent is MemberAccessExpressionSyntax access && access.Name == node)
+                {
+                    // x.Name(…) on another object (a field, a local) calls another method of that name.
+                    if (access.Expression is not (ThisExpressionSyntax or IdentifierNameSyntax) || access.Expression is IdentifierNameSyntax { Identifier.ValueText: var receiver } && receiver != type.Name)
+                        continue;
+                    callee = access;
+                }
+
+                if (callee.Parent is not InvocationExpressionSyntax invocation || invocation.Expression != callee)
+                    return false;
+                if (!InsideALock(invocation) && !(invocation.FirstAncestorOrSelf<MethodDeclarationSyntax>() is { } caller
+                    && caller.Identifier.ValueText != method.Name && CallerSymbol(caller, type) is { } callerSymbol
+                    && CalledOnlyUnderALock(callerSymbol, depth + 1, cancellationToken)))
+                {
+                    return false;
+                }
+
+                calls++;
+            }
+        }
+
+        return calls > 0;
+    }
+
+    private static bool InsideALock(SyntaxNode node)
+    {
+        for (var parent = node.Parent; parent is not null and not MemberDeclarationSyntax; parent = parent.Parent)
+        {
+            if (parent is LockStatementSyntax)
+                return true;
+            if (parent is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
+                return false;
+        }
+
         return false;
+    }
+
+    /// <summary>The one method of the type that the declaration declares (by name and parameter count; null when unsure).</summary>
+    private static IMethodSymbol? CallerSymbol(MethodDeclarationSyntax declaration, INamedTypeSymbol type)
+    {
+        IMethodSymbol? found = null;
+        foreach (var member in type.GetMembers(declaration.Identifier.ValueText))
+        {
+            if (member is IMethodSymbol candidate && candidate.Parameters.Length == declaration.ParameterList.Parameters.Count)
+            {
+                if (found is not null)
+                    return null;
+                found = candidate;
+            }
+        }
+
+        return found;
     }
 
     /// <summary>
@@ -177,6 +252,8 @@ internal sealed class StaticCollections
             return StaticExposure.PublicStaticMember;
         if (member is IMethodSymbol { MethodKind: MethodKind.PropertyGet or MethodKind.PropertySet, AssociatedSymbol: { IsStatic: true } property } && IsVisibleOutside(property))
             return StaticExposure.PublicStaticMember;
+        if (LockAnnotations.ThreadSafetyOf(type) == DeclaredThreadSafety.ThreadSafe)
+            return StaticExposure.DeclaredThreadSafe;
         return RunsConcurrently(type, cancellationToken) ? StaticExposure.ConcurrentType : null;
     }
 

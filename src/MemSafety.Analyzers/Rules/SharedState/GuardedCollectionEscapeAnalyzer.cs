@@ -42,6 +42,8 @@ public sealed class GuardedCollectionEscapeAnalyzer : MemSafetyAnalyzer
         {
             foreach (var (escape, changedIn) in facts.Resolve())
             {
+                if (LockAnnotations.InNotThreadSafeInstance(escape.Field))
+                    continue;
                 var how = escape.Kind switch
                 {
                     EscapeKind.Returned => "returns it from inside the lock",

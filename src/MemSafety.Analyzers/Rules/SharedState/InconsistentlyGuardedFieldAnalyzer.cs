@@ -95,7 +95,7 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         var findings = new List<Finding>();
         foreach (var field in order)
         {
-            if (IsThreadConfined(field))
+            if (IsThreadConfined(field) || LockAnnotations.InNotThreadSafeInstance(field))
                 continue;
             FindInField(field, byField[field], findings);
         }
@@ -249,7 +249,9 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         return targets;
     }
 
-    private static SyntaxNode? InnermostTarget(SyntaxNode access)
+    /// <summary>The statement (or expression body) a lock-wrapping fix can wrap around <paramref name="access"/>; also the
+    /// target of MSA6100's and MSA6101's fix.</summary>
+    internal static SyntaxNode? InnermostTarget(SyntaxNode access)
     {
         for (var node = access.Parent; node is not null; node = node.Parent)
         {

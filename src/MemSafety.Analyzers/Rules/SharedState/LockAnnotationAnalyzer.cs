@@ -40,6 +40,7 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
 
         var guardedFields = new Dictionary<IFieldSymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
         var requiring = new Dictionary<IMethodSymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
+        var guardedProperties = new Dictionary<IPropertySymbol, DeclaredGuard>(SymbolEqualityComparer.Default);
         foreach (var guard in guards)
         {
             if (guard.Invalid is not null)
@@ -48,6 +49,8 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
                 guardedFields[(IFieldSymbol)field.OriginalDefinition] = guard;
             else if (guard.Member is IMethodSymbol method)
                 requiring[(IMethodSymbol)method.OriginalDefinition] = guard;
+            else if (guard.Member is IPropertySymbol property)
+                guardedProperties[(IPropertySymbol)property.OriginalDefinition] = guard;
         }
 
         var signals = new LockSignals();
@@ -63,15 +66,21 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
             var boundary = BodyLocks.EntryLocks(method, type, types);
             if (requiring.TryGetValue((IMethodSymbol)method.OriginalDefinition, out var required))
                 boundary = boundary.Acquire(required.Key, LockMode.Exclusive, LockFlavor.Monitor);
+            // A [GuardedBy] property's accessors run while their caller holds the lock: a getter at least shared (a read
+            // lock is enough to read it), a setter exclusively.
+            if (method.AssociatedSymbol is IPropertySymbol accessed && guardedProperties.TryGetValue((IPropertySymbol)accessed.OriginalDefinition, out var propertyGuard))
+                boundary = boundary.Acquire(propertyGuard.Key, method.MethodKind == MethodKind.PropertyGet ? LockMode.Shared : LockMode.Exclusive, LockFlavor.Monitor);
             foreach (var operation in block.OperationBlocks)
             {
                 if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
                     continue;
                 var graph = block.GetControlFlowGraph(operation);
                 var body = BodyLocks.Analyze(graph, type, method, boundary, types, signals.IsBinarySemaphore, block.CancellationToken,
-                    requiring.Count == 0 ? null : callee => requiring.ContainsKey(callee), enterEveryFunction: true);
-                ReportAccesses(block, body, guardedFields);
-                ReportCalls(block, body, requiring);
+                    requiring.Count == 0 ? null : callee => requiring.ContainsKey(callee), enterEveryFunction: true,
+                    guardedProperties.Count == 0 ? null : property => guardedProperties.ContainsKey(property));
+                ReportAccesses(block, body, guardedFields, types);
+                ReportPropertyUses(block, body, guardedProperties, types);
+                ReportCalls(block, body, requiring, types);
                 break;
             }
         });
@@ -85,7 +94,7 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
         });
     }
 
-    private static void ReportAccesses(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IFieldSymbol, DeclaredGuard> guarded)
+    private static void ReportAccesses(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IFieldSymbol, DeclaredGuard> guarded, ConcurrencyTypes types)
     {
         if (guarded.Count == 0)
             return;
@@ -109,18 +118,55 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
                 : "'" + guard.LockName + "'";
             if (access.InNestedFunction)
                 missing += " (a lambda or local function starts with no lock held: it may run later, on another thread)";
-            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.GuardedFieldWithoutLock, access.Operation.Syntax.GetLocation(),
+            var (additional, properties) = FixData(access.Operation.Syntax, guard, types, readLockHeld: access.Held.Holds(guard.Key, exclusive: false));
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.GuardedFieldWithoutLock, access.Operation.Syntax.GetLocation(), additional, properties,
                 access.Field.Name, guard.LockName, what, missing));
         }
     }
 
-    private static void ReportCalls(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IMethodSymbol, DeclaredGuard> requiring)
+    private static void ReportPropertyUses(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IPropertySymbol, DeclaredGuard> guarded, ConcurrencyTypes types)
+    {
+        foreach (var (use, held, write) in body.RecordedPropertyUses)
+        {
+            var guard = guarded[use.Property.OriginalDefinition];
+            if (held.Holds(guard.Key, exclusive: write))
+                continue;
+            var missing = write && held.Holds(guard.Key, exclusive: false)
+                ? "'" + guard.LockName + "' exclusively (it holds only the read lock, and writes need the write lock)"
+                : "'" + guard.LockName + "'";
+            var (additional, properties) = FixData(use.Syntax, guard, types, readLockHeld: held.Holds(guard.Key, exclusive: false));
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.GuardedFieldWithoutLock, use.Syntax.GetLocation(), additional, properties,
+                use.Property.Name, guard.LockName, write ? "writes" : "reads", missing));
+        }
+    }
+
+    private static void ReportCalls(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IMethodSymbol, DeclaredGuard> requiring, ConcurrencyTypes types)
     {
         foreach (var (call, held) in body.RecordedCalls)
         {
             if (!requiring.TryGetValue(call.TargetMethod.OriginalDefinition, out var guard) || held.Holds(guard.Key, exclusive: true))
                 continue;
-            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(), call.TargetMethod.Name, guard.LockName));
+            var (additional, properties) = FixData(call.Syntax, guard, types, readLockHeld: held.Holds(guard.Key, exclusive: false));
+            context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(), additional, properties,
+                call.TargetMethod.Name, guard.LockName));
         }
+    }
+
+    /// <summary>What the fix needs (MSA6001's properties and the statement to wrap, see <see cref="InconsistentlyGuardedFieldAnalyzer"/>),
+    /// when <c>lock (guard)</c> takes the declared lock: <c>this</c>, a field typed <c>object</c>, or a <c>System.Threading.Lock</c>
+    /// field where C# 13 lowers <c>lock</c> to its <c>EnterScope</c> (before, <c>lock</c> would take its Monitor, another lock);
+    /// not where a read lock is held (a statement under a read lock cannot take the write lock inside it).</summary>
+    private static (Location[]? Additional, ImmutableDictionary<string, string?> Properties) FixData(SyntaxNode at, DeclaredGuard guard, ConcurrencyTypes types, bool readLockHeld)
+    {
+        var empty = ImmutableDictionary<string, string?>.Empty;
+        var lockable = guard.Key.Kind == LockKind.This
+            || guard.Key.Symbol is IFieldSymbol { Type: var type } && (type.SpecialType == SpecialType.System_Object
+                || ConcurrencyTypes.Is(type, types.Lock) && at.SyntaxTree.Options is Microsoft.CodeAnalysis.CSharp.CSharpParseOptions { LanguageVersion: var version } && version >= MemSafety.Analyzers.Compat.RoslynEnums.CSharp13);
+        if (readLockHeld || !lockable || InconsistentlyGuardedFieldAnalyzer.InnermostTarget(at) is not { } target)
+            return (null, empty);
+        var properties = empty.Add(InconsistentlyGuardedFieldAnalyzer.LockProperty, guard.Key.Display);
+        if (guard.Key.Symbol is IFieldSymbol { IsStatic: true } field && field.ContainingType.GetDocumentationCommentId() is { } owner)
+            properties = properties.Add(InconsistentlyGuardedFieldAnalyzer.LockOwnerProperty, owner);
+        return (new[] { target.GetLocation() }, properties);
     }
 }

@@ -275,6 +275,8 @@ public sealed class LockTargets
                 return constructor.Modifiers.Any(SyntaxKind.StaticKeyword) == field.IsStatic;
             if (node is IfStatementSyntax { Condition: { } condition } && IsNullCheckOf(condition, field.Name))
                 return true;
+            if (node is MethodDeclarationSyntax method && !field.IsStatic && IsSetupHelper(method, field))
+                return true;
             if (node is MemberDeclarationSyntax)
                 break;
         }
@@ -300,6 +302,76 @@ public sealed class LockTargets
             default:
                 return false;
         }
+    }
+
+    /// <summary>
+    /// A private instance method (with its private overloads: one name) that only sets an object up: every call of the
+    /// name in the type, outside the methods of that name, is on <c>this</c> in an instance constructor, or on an object
+    /// in a local of the calling member (a clone or a factory product set up before it is handed out). Its assignment
+    /// happens before any thread can lock the object: System.Data's <c>XmlDataDocument.Init</c> creates
+    /// <c>_foliationLock</c> for its constructors and for <c>CloneNode</c>'s new copy (a first version reported it).
+    /// </summary>
+    private static bool IsSetupHelper(MethodDeclarationSyntax method, IFieldSymbol field)
+    {
+        var name = method.Identifier.ValueText;
+        var calls = 0;
+        foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
+        {
+            var root = reference.GetSyntax();
+            foreach (var node in root.DescendantNodes())
+            {
+                if (node is MethodDeclarationSyntax { Identifier.ValueText: var declared } overload && declared == name
+                    && (overload.Modifiers.Any(SyntaxKind.StaticKeyword) || IsAccessible(overload.Modifiers)))
+                {
+                    return false;
+                }
+
+                if (node is not IdentifierNameSyntax { Identifier.ValueText: var text } identifier || text != name)
+                    continue;
+                var caller = identifier.FirstAncestorOrSelf<MemberDeclarationSyntax>();
+                if (caller is MethodDeclarationSyntax { Identifier.ValueText: var callerName } && callerName == name)
+                    continue; // a call between the overloads (or a recursive one)
+                if (!IsSetupCall(identifier, caller))
+                    return false;
+                calls++;
+            }
+        }
+
+        return calls > 0;
+    }
+
+    private static bool IsAccessible(SyntaxTokenList modifiers)
+        => modifiers.Any(SyntaxKind.PublicKeyword) || modifiers.Any(SyntaxKind.InternalKeyword) || modifiers.Any(SyntaxKind.ProtectedKeyword);
+
+    private static bool IsSetupCall(IdentifierNameSyntax name, MemberDeclarationSyntax? caller)
+    {
+        ExpressionSyntax? receiver = null;
+        SyntaxNode callee = name;
+        if (name.Parent is MemberAccessExpressionSyntax access && access.Name == name)
+        {
+            receiver = access.Expression;
+            callee = access;
+        }
+
+        if (callee.Parent is not InvocationExpressionSyntax invocation || invocation.Expression != callee)
+            return false;
+        for (var node = invocation.Parent; node is not null && node != caller; node = node.Parent)
+        {
+            if (node is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
+                return false; // runs later
+        }
+
+        if (receiver is null or ThisExpressionSyntax)
+            return caller is ConstructorDeclarationSyntax constructor && !constructor.Modifiers.Any(SyntaxKind.StaticKeyword);
+        if (receiver is not IdentifierNameSyntax { Identifier.ValueText: var local } || caller is null)
+            return false;
+        foreach (var node in caller.DescendantNodes())
+        {
+            if (node is VariableDeclaratorSyntax { Identifier.ValueText: var declared } && declared == local)
+                return true;
+        }
+
+        return false;
     }
 
     private static bool IsNullLiteral(ExpressionSyntax expression)

@@ -80,7 +80,7 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
         {
             foreach (var (store, field, member) in stores)
             {
-                if (!atomic.TryGetValue(field, out var use) || Exempt(store, field, member, types))
+                if (!atomic.TryGetValue(field, out var use) || Exempt(store, field, member, types) || LockAnnotations.InNotThreadSafeInstance(field))
                     continue;
                 string why;
                 if (CanTear(field.Type))

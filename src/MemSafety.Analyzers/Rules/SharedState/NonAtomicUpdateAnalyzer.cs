@@ -43,7 +43,10 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
     {
         if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } type)
             return;
-        var enumerator = IsEnumerator(type);
+        // An enumerator, or a [NotThreadSafe] type, is used by one thread at a time by contract (one consumer calls MoveNext),
+        // so its own instance fields, volatile or not, have one writer (the runtime's static range partitions keep a volatile offset).
+        var declared = LockAnnotations.ThreadSafetyOf(type);
+        var oneUserAtATime = declared == DeclaredThreadSafety.NotThreadSafe || IsEnumerator(type);
         var summary = new TypeUpdates();
         context.RegisterOperationAction(operation =>
         {
@@ -59,9 +62,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
             switch (target)
             {
                 case IFieldReferenceOperation field:
-                    // An enumerator is not thread-safe by contract: one consumer calls MoveNext, so its own fields,
-                    // volatile or not, have one writer (the runtime's static range partitions keep a volatile offset).
-                    if (!(enumerator && !field.Field.IsStatic) && IsCandidateField(field, type))
+                    if (!(oneUserAtATime && !field.Field.IsStatic) && IsCandidateField(field, type))
                         summary.AddUpdate(new Update(update, field.Field, operation.ContainingSymbol));
                     break;
                 case ILocalReferenceOperation { Local: { IsRef: false } local }:
@@ -108,7 +109,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
             }
         }, OperationKind.DelegateCreation);
 
-        context.RegisterSymbolEndAction(end => Report(end, type, summary, types, fixes));
+        context.RegisterSymbolEndAction(end => Report(end, type, summary, types, fixes, declared == DeclaredThreadSafety.ThreadSafe));
     }
 
     private static bool IsEnumerator(INamedTypeSymbol type)
@@ -214,7 +215,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         return true;
     }
 
-    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeUpdates summary, ConcurrencyTypes types, InterlockedOverloads fixes)
+    private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeUpdates summary, ConcurrencyTypes types, InterlockedOverloads fixes, bool threadSafe)
     {
         var updates = summary.Updates;
         if (updates.Count == 0)
@@ -266,6 +267,11 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
                 {
                     // The other side of the race: this update runs while code started on another thread updates the field.
                     why = "'" + field.Name + "' is also updated in " + MemberDisplay(racing.Other.Member) + ", which runs on another thread (" + racing.Entry.EntryName + ")";
+                }
+                else if (threadSafe && !LockAnnotations.IsThreadConfined(update.Member))
+                {
+                    // The type's own contract opens the gate: any two calls may run at once, so two runs of this update can interleave.
+                    why = "'" + type.Name + "' is [ThreadSafe], so its members may run on several threads at once";
                 }
 
                 if (why is null)

@@ -57,9 +57,12 @@ public sealed class StaticCollectionMutationAnalyzer : MemSafetyAnalyzer
         }
 
         var memberName = member is IMethodSymbol { AssociatedSymbol: { } property } ? property.Name : member.Name;
-        var why = exposure == StaticExposure.PublicStaticMember
-            ? "'" + memberName + "' is public and static, and public static members may be called from any thread"
-            : "'" + type.Name + "' runs code on other threads or synchronises, so its members may run at the same time";
+        var why = exposure switch
+        {
+            StaticExposure.PublicStaticMember => "'" + memberName + "' is public and static, and public static members may be called from any thread",
+            StaticExposure.DeclaredThreadSafe => "'" + type.Name + "' is [ThreadSafe], so its members may run at the same time",
+            _ => "'" + type.Name + "' runs code on other threads or synchronises, so its members may run at the same time",
+        };
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.StaticCollectionMutation,
             operation.Syntax.GetLocation(),
