@@ -313,6 +313,9 @@ public sealed class LockTargets
     /// </summary>
     private static bool IsSetupHelper(MethodDeclarationSyntax method, IFieldSymbol field)
     {
+        // The walk below would find this very declaration and answer no; saying so first spares a walk of the type.
+        if (method.Modifiers.Any(SyntaxKind.StaticKeyword) || IsAccessible(method.Modifiers))
+            return false;
         var name = method.Identifier.ValueText;
         var calls = 0;
         foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
