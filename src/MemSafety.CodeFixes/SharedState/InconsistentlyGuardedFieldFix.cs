@@ -78,6 +78,10 @@ public sealed class InconsistentlyGuardedFieldFix : MemSafetyCodeFix
 
     private static bool CanWrap(SyntaxNode target)
     {
+        // Roslyn's formatter can throw on the new block in a member that does not parse (fuzz seed 5, mutant 30908:
+        // a stray '[' after 'lock'); code as typed mid-edit gets no fix, as MSA3004's.
+        if (target.FirstAncestorOrSelf<MemberDeclarationSyntax>() is { ContainsDiagnostics: true })
+            return false;
         foreach (var node in target.DescendantNodesAndSelf(n => n == target || n is not (AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)))
         {
             // C# forbids await in a lock body (CS1996); a yield would hold the lock while the caller runs.

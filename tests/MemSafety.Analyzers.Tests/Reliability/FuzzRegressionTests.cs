@@ -78,6 +78,38 @@ public sealed class FuzzRegressionTests
             }
             """
         },
+        {
+            // Seed 5, mutant 30908 (a '[' inserted after 'lock', in the MSA6101 sample): the fix that takes the required
+            // lock around a call (MSA6001's rewrite, shared) made Roslyn's formatter fail on the broken method.
+            "seed 5, mutant 30908",
+            """
+            ]using System.Collections.Generic;
+
+            namespace MemSafety.Samples.SharedState;
+
+            public sealed class CallWithoutRequiredLockAfter
+            {
+                private readonly object _gate = new();
+                private readonly List<int> _items = new();
+
+                public void Add(int item)
+                {
+                    lock [(_gate)
+                    {
+                        System.Func<System.Threading.Tasks.Task> fuzzWrapped = async () => { await System.Threading.Tasks.Task.Yield(); _items.Add(item); };
+                        TrimLocked();
+                    }
+                }
+
+                [MemSafety.RequiresLock(nameof(_gate))]
+                private void TrimLocked()
+                {
+                    if (_items.Count > 100)
+                        _items.RemoveRange(0, 50);
+                }
+            }
+            """
+        },
     };
 
     [Theory]
