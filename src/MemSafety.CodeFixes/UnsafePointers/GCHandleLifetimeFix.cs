@@ -35,7 +35,7 @@ public sealed class GCHandleLifetimeFix : MemSafetyCodeFix
     private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
     {
         if (!diagnostic.Properties.TryGetValue(GCHandleLifetimeAnalyzer.KindProperty, out var kind)
-            || kind is not (nameof(GCHandleDefectKind.NotFreed) or nameof(GCHandleDefectKind.NotFreedOnException))
+            || kind is not (nameof(LifetimeDefectKind.NotFreed) or nameof(LifetimeDefectKind.NotFreedOnException))
             || node.FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call)
         {
             return;

@@ -20,49 +20,6 @@ public enum GCHandleAllocKind
     Unknown,
 }
 
-/// <summary>What is wrong with one use of a <c>GCHandle</c> local.</summary>
-public enum GCHandleDefectKind
-{
-    /// <summary>A handle from <c>GCHandle.Alloc</c> reaches the end of the function (or is overwritten) unfreed on some normal path.</summary>
-    NotFreed,
-    /// <summary>A call that can throw runs while the handle is allocated, and nothing in the function frees it then.</summary>
-    NotFreedOnException,
-    /// <summary><c>AddrOfPinnedObject</c> or <c>Target</c> where every path has freed the local.</summary>
-    UsedAfterFree,
-    /// <summary><c>Free</c> where every path has freed the local already.</summary>
-    FreedTwice,
-    /// <summary><c>AddrOfPinnedObject</c> where every path allocated the handle with a constant type other than <c>Pinned</c>.</summary>
-    AddressOfUnpinned,
-}
-
-/// <summary>One defect: where to report it, the allocation or free it refers to, and the words for the message.</summary>
-public sealed class GCHandleDefect
-{
-    internal GCHandleDefect(GCHandleDefectKind kind, IOperation site, IOperation? related, GCHandleAllocKind allocKind, string detail)
-    {
-        Kind = kind;
-        Site = site;
-        Related = related;
-        AllocKind = allocKind;
-        Detail = detail;
-    }
-
-    public GCHandleDefectKind Kind { get; }
-
-    /// <summary>NotFreed/NotFreedOnException: the <c>GCHandle.Alloc</c> call; otherwise the offending use.</summary>
-    public IOperation Site { get; }
-
-    /// <summary>NotFreedOnException: the call that can throw; UsedAfterFree/FreedTwice: a <c>Free</c> call before the use;
-    /// AddressOfUnpinned: an allocation that reaches the use.</summary>
-    public IOperation? Related { get; }
-
-    public GCHandleAllocKind AllocKind { get; }
-
-    /// <summary>NotFreed: "returns at line 12", "reaches the end of 'M'", "assigns 'h' again at line 9";
-    /// UsedAfterFree: the member used ("AddrOfPinnedObject", "Target"); else empty.</summary>
-    public string Detail { get; }
-}
-
 /// <summary>
 /// The lifetime of a <c>GCHandle</c> held in a local: <see cref="LocalLifetime"/> with the handle's protocol. An
 /// acquisition is <c>GCHandle.Alloc</c>; <c>h.Free()</c> releases it (and zeroes the local: <c>Interlocked.Exchange(ref
@@ -79,20 +36,17 @@ public sealed class GCHandleLifetime
     {
         Local = lifetime.Local;
         Escapes = lifetime.Escapes;
-        var defects = new List<GCHandleDefect>(lifetime.Defects.Count);
-        foreach (var defect in lifetime.Defects)
-        {
-            defects.Add(new GCHandleDefect((GCHandleDefectKind)(int)defect.Kind, defect.Site, defect.Related,
-                defect.SiteKind < 0 ? GCHandleAllocKind.Unknown : (GCHandleAllocKind)defect.SiteKind, defect.Detail));
-        }
-
-        Defects = defects;
+        Defects = lifetime.Defects;
     }
+
+    /// <summary>What the handle of a defect was allocated as (the protocol's acquisition kind).</summary>
+    public static GCHandleAllocKind AllocKindOf(LifetimeDefect defect)
+        => defect.SiteKind < 0 ? GCHandleAllocKind.Unknown : (GCHandleAllocKind)defect.SiteKind;
 
     public ILocalSymbol Local { get; }
 
     /// <summary>The defects found, in the order found.</summary>
-    public IReadOnlyList<GCHandleDefect> Defects { get; }
+    public IReadOnlyList<LifetimeDefect> Defects { get; }
 
     /// <summary>Some use hands the handle on (so leaks are not judged).</summary>
     public bool Escapes { get; }

@@ -71,21 +71,21 @@ public sealed class GCHandleLifetimeAnalyzer : MemSafetyAnalyzer
                 continue;
             var text = defect.Kind switch
             {
-                GCHandleDefectKind.NotFreed =>
+                LifetimeDefectKind.NotFreed =>
                     "from GCHandle.Alloc is still allocated where " + defect.Detail + ", and nothing else can free it: "
-                    + Consequence(defect.AllocKind) + "; free the handle in a finally",
-                GCHandleDefectKind.NotFreedOnException =>
+                    + Consequence(GCHandleLifetime.AllocKindOf(defect)) + "; free the handle in a finally",
+                LifetimeDefectKind.NotFreedOnException =>
                     "from GCHandle.Alloc is not freed if '" + MessageText.Quote(defect.Related!) + "' at line " + Line(defect.Related!)
                     + " throws: the exception leaves the method with the handle allocated, and nothing else can free it: "
-                    + Consequence(defect.AllocKind) + "; free the handle in a finally",
-                GCHandleDefectKind.UsedAfterFree =>
+                    + Consequence(GCHandleLifetime.AllocKindOf(defect)) + "; free the handle in a finally",
+                LifetimeDefectKind.UsedAfterFree =>
                     "is used by '" + defect.Detail + "' after every path has freed it ('" + MessageText.Quote(defect.Related!) + "' at line "
                     + Line(defect.Related!) + "): Free zeroes the handle, so this throws InvalidOperationException",
-                GCHandleDefectKind.FreedTwice =>
+                LifetimeDefectKind.FreedTwice =>
                     "is freed again after every path has freed it ('" + MessageText.Quote(defect.Related!) + "' at line "
                     + Line(defect.Related!) + "): Free zeroes the handle, so this second Free throws InvalidOperationException",
                 _ =>
-                    "is allocated as GCHandleType." + defect.AllocKind + " on every path to here ('" + MessageText.Quote(defect.Related!)
+                    "is allocated as GCHandleType." + GCHandleLifetime.AllocKindOf(defect) + " on every path to here ('" + MessageText.Quote(defect.Related!)
                     + "' at line " + Line(defect.Related!) + "): AddrOfPinnedObject throws InvalidOperationException for a handle "
                     + "that is not Pinned; allocate it with GCHandleType.Pinned",
             };
