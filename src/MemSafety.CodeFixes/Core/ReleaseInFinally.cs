@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
 using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -209,6 +210,21 @@ internal static class ReleaseInFinally
 
         declared.ExceptWith(hoistable);
         return !DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken);
+    }
+
+    /// <summary>The document with the plan that <paramref name="planFor"/> makes for the call at <paramref name="span"/>
+    /// applied, its release being the plan's release statement (moved into the finally); unchanged when no plan is made
+    /// there any longer.</summary>
+    public static async Task<Document> ApplyAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span,
+        Func<InvocationExpressionSyntax, SemanticModel, CancellationToken, Plan?> planFor, CancellationToken cancellationToken)
+    {
+        var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || planFor(call, read.Model, cancellationToken) is not { } plan)
+            return document;
+
+        var newBlock = Rewrite(plan, plan.Block.Statements[plan.ReleaseIndex], read.Model);
+        var root = read.Root.ReplaceNode(plan.Block, newBlock);
+        return await Formatter.FormatAsync(document.WithSyntaxRoot(root), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The acquiring statement kept, then <c>try { between } finally { release }</c>; the rest of the block as it was.</summary>

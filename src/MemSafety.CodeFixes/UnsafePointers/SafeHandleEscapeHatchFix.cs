@@ -8,7 +8,6 @@ using MemSafety.CodeFixes.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Formatting;
 using Microsoft.CodeAnalysis.Operations;
 
 namespace MemSafety.CodeFixes.UnsafePointers;
@@ -46,7 +45,7 @@ public sealed class SafeHandleEscapeHatchFix : MemSafetyCodeFix
             return;
         var document = request.Document;
         var span = call.Span;
-        request.Register(Title, ct => ApplyAsync(document, span, ct), diagnostic);
+        request.Register(Title, ct => ReleaseInFinally.ApplyAsync(document, span, Plan, ct), diagnostic);
     }
 
     private static ReleaseInFinally.Plan? Plan(InvocationExpressionSyntax call, SemanticModel model, CancellationToken cancellationToken)
@@ -77,16 +76,5 @@ public sealed class SafeHandleEscapeHatchFix : MemSafetyCodeFix
                && model.GetSymbolInfo(flag, cancellationToken).Symbol is ILocalSymbol or IParameterSymbol
             ? guard
             : null;
-    }
-
-    private static async Task<Document> ApplyAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, CancellationToken cancellationToken)
-    {
-        var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
-        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || Plan(call, read.Model, cancellationToken) is not { } plan)
-            return document;
-
-        var newBlock = ReleaseInFinally.Rewrite(plan, plan.Block.Statements[plan.ReleaseIndex], read.Model);
-        var root = read.Root.ReplaceNode(plan.Block, newBlock);
-        return await Formatter.FormatAsync(document.WithSyntaxRoot(root), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 }

@@ -36,27 +36,29 @@ public sealed class SafeHandleEscapeHatchTests
         return test.RunAsync();
     }
 
+    private const string EarlyReturnSource = """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static int Write(SafeHandle handle, byte[] data)
+            {
+                bool added = false;
+                {|#0:handle.DangerousAddRef(ref added)|};
+                if (data.Length == 0)
+                    return 0;
+                int written = Send(handle.DangerousGetHandle(), data);
+                handle.DangerousRelease();
+                return written;
+            }
+            private static int Send(IntPtr raw, byte[] data) => data.Length + (int)raw;
+        }
+        """;
+
     [Fact]
     public Task EarlyReturnBetween_MessageNamesTheReturn()
     {
-        var test = Verify<SafeHandleEscapeHatchAnalyzer>.Test("""
-            using System;
-            using System.Runtime.InteropServices;
-            static class Io
-            {
-                public static int Write(SafeHandle handle, byte[] data)
-                {
-                    bool added = false;
-                    {|#0:handle.DangerousAddRef(ref added)|};
-                    if (data.Length == 0)
-                        return 0;
-                    int written = Send(handle.DangerousGetHandle(), data);
-                    handle.DangerousRelease();
-                    return written;
-                }
-                private static int Send(IntPtr raw, byte[] data) => data.Length + (int)raw;
-            }
-            """);
+        var test = Verify<SafeHandleEscapeHatchAnalyzer>.Test(EarlyReturnSource);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5009", 0).WithMessage(
             "'handle.DangerousAddRef(ref added)' is undone by 'handle.DangerousRelease()' on line 12, but not in a finally: the return on line 10 or an exception between them skips it, and then the handle's reference count stays raised: Dispose and the finalizer drop only the SafeHandle's own count, so the native handle is never released (a leak); release it in the finally of a try that covers the DangerousAddRef"));
         return test.RunAsync();
@@ -595,7 +597,9 @@ public sealed class SafeHandleEscapeHatchTests
         """);
 
     [Fact]
-    public Task ReturnedByAPublicMemberOfAnInternalType_Reported() => VerifyCS.AnalyzerAsync("""
+    public Task ReturnedByAPublicMemberOfAnInternalType_Reported() => VerifyCS.AnalyzerAsync(InternalHandleProperty);
+
+    private const string InternalHandleProperty = """
         using System;
         using System.Runtime.InteropServices;
         internal sealed class Device
@@ -604,7 +608,7 @@ public sealed class SafeHandleEscapeHatchTests
             public Device(SafeHandle handle) => _handle = handle;
             public IntPtr Handle => [|_handle.DangerousGetHandle()|];
         }
-        """);
+        """;
 
     [Fact]
     public Task StoredIntoAFieldOfAnotherObject_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
@@ -901,24 +905,7 @@ public sealed class SafeHandleEscapeHatchTests
 
     // The original keeps the count raised on the early return (maybe handed on); the finally would drop it.
     [Fact]
-    public Task EarlyReturnBetween_NoFix() => FixCS.NoFixAsync("""
-        using System;
-        using System.Runtime.InteropServices;
-        static class Io
-        {
-            public static int Write(SafeHandle handle, byte[] data)
-            {
-                bool added = false;
-                [|handle.DangerousAddRef(ref added)|];
-                if (data.Length == 0)
-                    return 0;
-                int written = Send(handle.DangerousGetHandle(), data);
-                handle.DangerousRelease();
-                return written;
-            }
-            private static int Send(IntPtr raw, byte[] data) => data.Length + (int)raw;
-        }
-        """);
+    public Task EarlyReturnBetween_NoFix() => FixCS.NoFixAsync(EarlyReturnSource.Replace("{|#0:", "[|").Replace(")|};", ")|];"));
 
     [Fact]
     public Task BreakOutOfTheLoopAroundBoth_NoFix() => FixCS.NoFixAsync("""
@@ -984,16 +971,7 @@ public sealed class SafeHandleEscapeHatchTests
         """);
 
     [Fact]
-    public Task RawHandleReturned_NoFix() => FixCS.NoFixAsync("""
-        using System;
-        using System.Runtime.InteropServices;
-        internal sealed class Device
-        {
-            private readonly SafeHandle _handle;
-            public Device(SafeHandle handle) => _handle = handle;
-            public IntPtr Handle => [|_handle.DangerousGetHandle()|];
-        }
-        """);
+    public Task RawHandleReturned_NoFix() => FixCS.NoFixAsync(InternalHandleProperty);
 
     // ------------------------------------------------------------------ run-time evidence (.NET 10)
 
