@@ -73,7 +73,7 @@ public sealed class MismatchedNativeFreeFix : MemSafetyCodeFix
         }
 
         var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
-        if (Plan(call, model, request.CancellationToken) is not { } plan || (plan.WritesRelease && Release(call, plan.Local, free) is null))
+        if (Plan(call, model, request.CancellationToken) is not { Local: { } local } plan || (plan.WritesRelease && Release(call, local, free) is null))
             return;
         var document = request.Document;
         var span = call.Span;
@@ -120,9 +120,9 @@ public sealed class MismatchedNativeFreeFix : MemSafetyCodeFix
     private static async Task<Document> ApplyAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, string free, CancellationToken cancellationToken)
     {
         var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
-        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || Plan(call, read.Model, cancellationToken) is not { } plan)
+        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || Plan(call, read.Model, cancellationToken) is not { Local: { } local } plan)
             return document;
-        var release = plan.WritesRelease ? Release(call, plan.Local, free) : plan.Block.Statements[plan.ReleaseIndex];
+        var release = plan.WritesRelease ? Release(call, local, free) : plan.Block.Statements[plan.ReleaseIndex];
         if (release is null)
             return document;
         var root = read.Root.ReplaceNode(plan.Block, ReleaseInFinally.Rewrite(plan, release, read.Model));
