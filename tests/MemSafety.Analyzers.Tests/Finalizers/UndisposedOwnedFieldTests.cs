@@ -65,14 +65,14 @@ public sealed class UndisposedOwnedFieldTests
             {
                 _stream = stream;
                 _decryptor = _aes.CreateDecryptor();
-                _reader = new CryptoStream(_stream, _decryptor, CryptoStreamMode.Read);
+                _reader = _stream.CanRead ? new CryptoStream(_stream, _decryptor, CryptoStreamMode.Read) : null;
             }
 
             public int Read(byte[] buffer) => _reader.Read(buffer, 0, buffer.Length);
 
             public void Dispose()
             {
-                _stream.Dispose();
+                _stream?.Dispose();
                 _decryptor.Dispose();
                 _aes.Dispose();
             }

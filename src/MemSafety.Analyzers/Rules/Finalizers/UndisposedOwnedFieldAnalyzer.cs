@@ -132,30 +132,48 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
             ISymbolInitializerOperation initializer => initializer.Value,
             _ => null,
         };
+        return value is not null && Wraps(value, type, lifetimes, disposal) == true;
+    }
+
+    /// <summary>True when the value is such a wrapper (or <c>c ? wrapper : null</c>, LiteDB's form), false when it is
+    /// something else, null when it is null or default.</summary>
+    private static bool? Wraps(IOperation value, INamedTypeSymbol type, ImmutableArray<FieldLifetime> lifetimes, DisposableTypes disposal)
+    {
         while (value is IConversionOperation conversion)
             value = conversion.Operand;
-        if (value is not IObjectCreationOperation { Type: INamedTypeSymbol created } creation || disposal.Of(created).Finalizer is not null)
-            return false;
-        var wrapsAny = false;
-        foreach (var argument in creation.Arguments)
+        switch (value)
         {
-            var passed = argument.Value;
-            while (passed is IConversionOperation inner)
-                passed = inner.Operand;
-            if (passed.Type is not { } argumentType || !(disposal.IsDisposable(argumentType) || disposal.IsAsyncDisposable(argumentType)))
-                continue;
-            if (passed is not IFieldReferenceOperation { Field: var field } reference
-                || !SymbolEqualityComparer.Default.Equals(field.ContainingType.OriginalDefinition, type.OriginalDefinition)
-                || !(field.IsStatic || reference.Instance is IInstanceReferenceOperation)
-                || !IsDisposedByTheType(field, lifetimes))
-            {
+            case ILiteralOperation { ConstantValue: { HasValue: true, Value: null } }:
+            case IDefaultValueOperation:
+                return null;
+            case IConditionalOperation { WhenFalse: { } whenFalse } conditional:
+                var whenTrue = Wraps(conditional.WhenTrue, type, lifetimes, disposal);
+                var other = Wraps(whenFalse, type, lifetimes, disposal);
+                return whenTrue == false || other == false ? false : whenTrue ?? other;
+            case IObjectCreationOperation { Type: INamedTypeSymbol created } creation when disposal.Of(created).Finalizer is null:
+                var wrapsAny = false;
+                foreach (var argument in creation.Arguments)
+                {
+                    var passed = argument.Value;
+                    while (passed is IConversionOperation inner)
+                        passed = inner.Operand;
+                    if (passed.Type is not { } argumentType || !(disposal.IsDisposable(argumentType) || disposal.IsAsyncDisposable(argumentType)))
+                        continue;
+                    if (passed is not IFieldReferenceOperation { Field: var field } reference
+                        || !SymbolEqualityComparer.Default.Equals(field.ContainingType.OriginalDefinition, type.OriginalDefinition)
+                        || !(field.IsStatic || reference.Instance is IInstanceReferenceOperation)
+                        || !IsDisposedByTheType(field, lifetimes))
+                    {
+                        return false;
+                    }
+
+                    wrapsAny = true;
+                }
+
+                return wrapsAny;
+            default:
                 return false;
-            }
-
-            wrapsAny = true;
         }
-
-        return wrapsAny;
     }
 
     private static bool IsDisposedByTheType(IFieldSymbol field, ImmutableArray<FieldLifetime> lifetimes)
