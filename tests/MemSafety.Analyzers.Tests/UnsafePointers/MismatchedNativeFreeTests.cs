@@ -1234,6 +1234,40 @@ public sealed class MismatchedNativeFreeTests
         """);
 
     [Fact]
+    public Task StackallocFixAll_TwoMethods() => StackallocFixAsync("""
+            static int First(string s)
+            {
+                byte* a = (byte*)[|NativeMemory.Alloc(8)|];
+                a[0] = byte.Parse(s);
+                int result = a[0];
+                NativeMemory.Free(a);
+                return result;
+            }
+
+            static int Second(string s)
+            {
+                long* b = (long*)[|NativeMemory.AllocZeroed(4, 8)|];
+                b[1] = long.Parse(s);
+                return (int)(b[0] + b[1]);
+            }
+        """, """
+            static int First(string s)
+            {
+                byte* a = stackalloc byte[8];
+                a[0] = byte.Parse(s);
+                int result = a[0];
+                return result;
+            }
+
+            static int Second(string s)
+            {
+                long* b = stackalloc long[4];
+                b[1] = long.Parse(s);
+                return (int)(b[0] + b[1]);
+            }
+        """);
+
+    [Fact]
     public Task AllocationInALoop_NoStackallocFix() => NoStackallocFixAsync("""
             static int Sum(string[][] rows)
             {
