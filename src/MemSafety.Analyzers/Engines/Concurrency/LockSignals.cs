@@ -23,6 +23,7 @@ internal sealed class LockSignals
     private static readonly ConditionalWeakTable<SyntaxTree, object> s_treeAnswers = new();
     private static readonly object Yes = true;
     private static readonly object No = false;
+    private static readonly object NoWords = new();
 
     /// <summary>The identifiers whose mention makes a type take locks (see <see cref="TakesLocks"/>), and the keyword.</summary>
     private static readonly string[] Words = { "lock", "Monitor", "Lock", "EnterScope", "ReaderWriterLockSlim", "SemaphoreSlim", "SpinLock", "Mutex", "Synchronized" };
@@ -42,47 +43,103 @@ internal sealed class LockSignals
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
-            if (!MayMentionLocks(reference.SyntaxTree, cancellationToken))
+            var positions = WordPositions(reference.SyntaxTree, cancellationToken);
+            if (positions is null)
                 continue;
             var root = reference.GetSyntax(cancellationToken);
-            foreach (var node in root.DescendantNodes(n => n == root || n is not BaseTypeDeclarationSyntax))
-            {
-                if (node is LockStatementSyntax
-                    || node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "Lock" or "EnterScope" or "ReaderWriterLockSlim" or "SemaphoreSlim" or "SpinLock" or "Mutex" or "Synchronized" })
-                {
-                    return true;
-                }
-            }
+            if (positions.Length == 0 ? MentionsLocksWalk(root) : MentionsLocksAt(root, positions))
+                return true;
         }
 
         return false;
     }
 
-    /// <summary>Whether the file's text holds <c>lock</c> or one of the lock identifiers as a whole word: a superset of
-    /// the files whose syntax <see cref="ComputeTakesLocks"/> can match (inactive code and comments only add files). A
-    /// file with a <c>\u</c> escape or a Unicode formatting character (which an identifier may hold, ignored) is kept.</summary>
-    private static bool MayMentionLocks(SyntaxTree tree, CancellationToken cancellationToken)
+    private static bool IsLockSignal(SyntaxNode node)
+        => node is LockStatementSyntax
+           || node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "Lock" or "EnterScope" or "ReaderWriterLockSlim" or "SemaphoreSlim" or "SpinLock" or "Mutex" or "Synchronized" };
+
+    /// <summary>Every node of the type's own code (nested types left out).</summary>
+    private static bool MentionsLocksWalk(SyntaxNode root)
     {
-        if (s_treeAnswers.TryGetValue(tree, out var known))
-            return (bool)known;
-        var text = tree.GetText(cancellationToken).ToString();
-        var answer = text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text);
-        foreach (var word in Words)
+        foreach (var node in root.DescendantNodes(n => n == root || n is not BaseTypeDeclarationSyntax))
         {
-            if (answer)
-                break;
-            for (var at = text.IndexOf(word, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, System.StringComparison.Ordinal))
-            {
-                if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (at + word.Length == text.Length || !IsIdentifierPart(text[at + word.Length])))
-                {
-                    answer = true;
-                    break;
-                }
-            }
+            if (IsLockSignal(node))
+                return true;
         }
 
-        var boxed = answer ? Yes : No;
-        return (bool)s_treeAnswers.GetValue(tree, _ => boxed);
+        return false;
+    }
+
+    /// <summary>The same question asked only at the places where the file's text holds one of the words: a token that
+    /// starts or spells the word there (a keyword or identifier, not a comment or a string), under the type's
+    /// declaration and not in a type nested in it. A lookup per word instead of a walk over the whole type (a lock-taking
+    /// type such as Uri is thousands of lines).</summary>
+    private static bool MentionsLocksAt(SyntaxNode root, int[] positions)
+    {
+        var span = root.Span;
+        foreach (var position in positions)
+        {
+            if (position < span.Start)
+                continue;
+            if (position >= span.End)
+                break;
+            var token = root.FindToken(position);
+            if (!token.Span.Contains(position) || token.Parent is not { } parent)
+                continue;
+            var signal = token.IsKind(SyntaxKind.LockKeyword)
+                ? parent is LockStatementSyntax
+                : token.IsKind(SyntaxKind.IdentifierToken) && parent is IdentifierNameSyntax && IsLockSignal(parent);
+            if (signal && OwnCode(parent, root))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether the node belongs to <paramref name="root"/>'s own code, not to a type nested in it.</summary>
+    private static bool OwnCode(SyntaxNode node, SyntaxNode root)
+    {
+        for (var current = node.Parent; current is not null && current != root; current = current.Parent)
+        {
+            if (current is BaseTypeDeclarationSyntax)
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Where the file's text holds <c>lock</c> or one of the lock identifiers as a whole word, in order: a
+    /// superset of the places whose syntax <see cref="IsLockSignal"/> can match (comments, strings and inactive code only
+    /// add places). Null: none (most files). Empty: the file has a <c>\u</c> escape or a Unicode formatting character
+    /// (which an identifier may hold, ignored), so a word can hide from the text: the type's syntax is walked instead.</summary>
+    private static int[]? WordPositions(SyntaxTree tree, CancellationToken cancellationToken)
+    {
+        if (s_treeAnswers.TryGetValue(tree, out var known))
+            return known as int[];
+        var text = tree.GetText(cancellationToken).ToString();
+        int[]? answer;
+        if (text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text))
+        {
+            answer = System.Array.Empty<int>();
+        }
+        else
+        {
+            List<int>? found = null;
+            foreach (var word in Words)
+            {
+                for (var at = text.IndexOf(word, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, System.StringComparison.Ordinal))
+                {
+                    if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (at + word.Length == text.Length || !IsIdentifierPart(text[at + word.Length])))
+                        (found ??= new List<int>()).Add(at);
+                }
+            }
+
+            found?.Sort();
+            answer = found?.ToArray();
+        }
+
+        object boxed = answer ?? NoWords;
+        return s_treeAnswers.GetValue(tree, _ => boxed) as int[];
     }
 
     private static bool HasFormattingCharacter(string text)

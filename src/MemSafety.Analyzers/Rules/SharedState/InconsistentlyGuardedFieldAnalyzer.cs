@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Threading;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Concurrency;
 using MemSafety.Analyzers.Engines.ControlFlow;
@@ -50,7 +52,12 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         }
 
         var signals = new LockSignals();
-        var summary = new TypeLocks(LockSignals.NamesUsedByNestedTypes(type, context.CancellationToken));
+        var cancellationToken = context.CancellationToken;
+        var summary = new TypeLocks(() => LockSignals.NamesUsedByNestedTypes(type, cancellationToken));
+        var mentions = new BodyMentions(type);
+        // Bodies that take no lock (most of a type that locks somewhere) hold none anywhere: their accesses matter only
+        // when some lock of the type can guard a field. They wait for the symbol end, and are analysed only then.
+        var deferred = new ConcurrentQueue<(IOperation Body, IMethodSymbol Method)>();
         context.RegisterOperationBlockAction(block =>
         {
             if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type))
@@ -63,14 +70,41 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             {
                 if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
                     continue;
-                if (LoopCycles.GraphOf(operation) is not { } graph)
-                    break; // code the graph builder cannot model: no accesses rather than a crash
-                summary.Add(BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore, block.CancellationToken));
+                var (relevant, mayTakeLock) = mentions.Read(operation.Syntax, block.CancellationToken);
+                if (!relevant)
+                    break; // names no field and no helper of the type: no access, no call to record
+                var entryLocks = BodyLocks.EntryLocks(method, type, types);
+                if (!mayTakeLock && entryLocks.IsEmpty)
+                    deferred.Enqueue((operation, method));
+                else
+                    AnalyzeBody(operation, method, entryLocks, type, types, signals, summary, block.CancellationToken);
                 break;
             }
         });
-        context.RegisterSymbolEndAction(end => Report(end, type, summary));
+        context.RegisterSymbolEndAction(end =>
+        {
+            // Every lock an access can hold is held at some access or helper call of the bodies that take locks: when
+            // none of them can be a guard, no field has one, and the other bodies cannot change that.
+            if (!deferred.IsEmpty && summary.AnyHeld(CanGuard))
+            {
+                foreach (var (body, method) in deferred)
+                    AnalyzeBody(body, method, Lockset.Empty, type, types, signals, summary, end.CancellationToken);
+            }
+
+            Report(end, type, summary);
+        });
     }
+
+    private static void AnalyzeBody(IOperation body, IMethodSymbol method, Lockset entryLocks, INamedTypeSymbol type, ConcurrencyTypes types,
+        LockSignals signals, TypeLocks summary, CancellationToken cancellationToken)
+    {
+        if (LoopCycles.GraphOf(body) is not { } graph)
+            return; // code the graph builder cannot model: no accesses rather than a crash
+        summary.Add(BodyLocks.Analyze(graph, type, method, entryLocks, types, signals.IsBinarySemaphore, cancellationToken));
+    }
+
+    /// <summary>A lock that can be a field's guard (see <see cref="FindInField"/>).</summary>
+    private static bool CanGuard(HeldLock held) => held.Mode == LockMode.Exclusive && IsDedicated(held);
 
     private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeLocks summary)
     {
@@ -153,7 +187,7 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             for (var i = 0; i < held.Count; i++)
             {
                 var h = held[i];
-                if (h.Mode != LockMode.Exclusive || !IsDedicated(h))
+                if (!CanGuard(h))
                     continue;
                 var found = false;
                 for (var c = 0; c < candidates.Count; c++)
