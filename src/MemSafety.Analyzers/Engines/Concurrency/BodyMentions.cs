@@ -6,12 +6,11 @@ using Microsoft.CodeAnalysis.CSharp;
 namespace MemSafety.Analyzers.Engines.Concurrency;
 
 /// <summary>
-/// What one member body of a type can give the per-type lockset summary (<see cref="TypeLocks"/>), read from its tokens
-/// before a control-flow graph is built (the graph was most of MSA6001's cost). <see cref="BodyLocks"/> records only
-/// references to fields of the type and calls of its private methods, and each is written in the body with the member's
-/// name; a body that names neither records nothing, whatever its locks. Whether the body may take a lock: a <c>lock</c>
-/// statement or a call with the name of an acquire (<see cref="LockCalls.IsAcquireName"/>), the only ways the lockset
-/// analysis sees a lock taken in a body (its entry locks aside). One instance per type; thread-safe.
+/// Whether one member body of a type can give the per-type lockset summary (<see cref="TypeLocks"/>) anything, read from
+/// its tokens before a control-flow graph is built (the graph was most of MSA6001's cost). <see cref="BodyLocks"/> records
+/// only references to fields of the type and calls of its private methods, and each is written in the body with the
+/// member's name (pattern-bound calls aside, see <see cref="PatternNames"/>); a body that names neither records nothing,
+/// whatever its locks. One instance per type; thread-safe.
 /// </summary>
 internal sealed class BodyMentions
 {
@@ -26,65 +25,68 @@ internal sealed class BodyMentions
         "AppendLiteral", "AppendFormatted",
     };
 
-    /// <summary>Field (and field-like event) names and private method names of the type; null: every body counts.</summary>
-    private readonly HashSet<string>? _names;
+    /// <summary>Field (and field-like event) names of the type.</summary>
+    private readonly HashSet<string> _fields = new(System.StringComparer.Ordinal);
+
+    /// <summary>Private ordinary method names of the type; null: any body may call one.</summary>
+    private readonly HashSet<string>? _helpers = new(System.StringComparer.Ordinal);
 
     public BodyMentions(INamedTypeSymbol type)
     {
-        var names = new HashSet<string>(System.StringComparer.Ordinal);
         foreach (var member in type.GetMembers())
         {
             switch (member)
             {
                 case IFieldSymbol { IsConst: false } field:
-                    names.Add(field.Name);
+                    _fields.Add(field.Name);
                     break;
                 case IEventSymbol @event:
                     // A field-like event is read through its backing field, which has the event's name.
-                    names.Add(@event.Name);
+                    _fields.Add(@event.Name);
                     break;
-                case IMethodSymbol { MethodKind: MethodKind.Ordinary, DeclaredAccessibility: Accessibility.Private } method:
+                case IMethodSymbol method when IsHelper(method) && _helpers is not null:
                     if (PatternNames.Contains(method.Name))
-                        return;
-                    names.Add(method.Name);
+                        _helpers = null;
+                    else
+                        _helpers.Add(method.Name);
                     break;
             }
         }
-
-        _names = names;
     }
 
-    /// <summary>Whether <paramref name="body"/> names a field or private method of the type (<c>Relevant</c>), and whether it
-    /// may take a lock.</summary>
-    public (bool Relevant, bool MayTakeLock) Read(SyntaxNode body, CancellationToken cancellationToken)
+    /// <summary>A method whose calls <see cref="BodyLocks"/> records (it may run with its callers' locks).</summary>
+    public static bool IsHelper(IMethodSymbol method) => method is { MethodKind: MethodKind.Ordinary, DeclaredAccessibility: Accessibility.Private };
+
+    /// <summary>Whether <paramref name="body"/> names a field or a private method of the type.</summary>
+    public bool Relevant(SyntaxNode body, CancellationToken cancellationToken)
+        => _helpers is null || Mentions(body, _fields, _helpers, cancellationToken);
+
+    /// <summary>Whether <paramref name="body"/> may call a private method of the type.</summary>
+    public bool MayCallHelper(SyntaxNode body, CancellationToken cancellationToken)
+        => _helpers is null || Mentions(body, null, _helpers, cancellationToken);
+
+    /// <summary>Whether <paramref name="body"/> names one of <paramref name="fields"/>.</summary>
+    public static bool MentionsField(SyntaxNode body, HashSet<string> fields, CancellationToken cancellationToken)
+        => Mentions(body, fields, null, cancellationToken);
+
+    private static bool Mentions(SyntaxNode body, HashSet<string>? fields, HashSet<string>? methods, CancellationToken cancellationToken)
     {
-        var relevant = _names is null;
-        var mayTakeLock = false;
+        cancellationToken.ThrowIfCancellationRequested();
         foreach (var token in body.DescendantTokens())
         {
             switch (token.Kind())
             {
-                case SyntaxKind.LockKeyword:
-                    mayTakeLock = true;
-                    break;
                 case SyntaxKind.IdentifierToken:
                     var name = token.ValueText;
-                    mayTakeLock |= LockCalls.IsAcquireName(name);
                     // 'field' in an accessor (C# 14) reads the property's backing field, which has no name of its own here.
-                    relevant = relevant || _names!.Contains(name) || name == "field";
+                    if (fields is not null && (fields.Contains(name) || name == "field") || methods is not null && methods.Contains(name))
+                        return true;
                     break;
-                case SyntaxKind.FieldKeyword:
-                    relevant = true;
-                    break;
-                default:
-                    continue;
+                case SyntaxKind.FieldKeyword when fields is not null:
+                    return true;
             }
-
-            if (relevant && mayTakeLock)
-                break;
         }
 
-        cancellationToken.ThrowIfCancellationRequested();
-        return (relevant, mayTakeLock);
+        return false;
     }
 }

@@ -23,10 +23,13 @@ internal sealed class LockSignals
     private static readonly ConditionalWeakTable<SyntaxTree, object> s_treeAnswers = new();
     private static readonly object Yes = true;
     private static readonly object No = false;
-    private static readonly object NoWords = new();
 
     /// <summary>The identifiers whose mention makes a type take locks (see <see cref="TakesLocks"/>), and the keyword.</summary>
     private static readonly string[] Words = { "lock", "Monitor", "Lock", "EnterScope", "ReaderWriterLockSlim", "SemaphoreSlim", "SpinLock", "Mutex", "Synchronized" };
+
+    /// <summary>The names <see cref="LockCalls.IsAcquireName"/> accepts.</summary>
+    private static readonly string[] AcquireWords = { "Enter", "TryEnter", "EnterScope", "EnterReadLock", "EnterWriteLock", "EnterUpgradeableReadLock", "TryEnterReadLock",
+        "TryEnterWriteLock", "TryEnterUpgradeableReadLock", "Wait", "WaitAsync", "WaitOne" };
 
     /// <summary>Whether the type's own code (nested types aside) takes a lock of some kind. Asked by several rules per
     /// type (MSA6001 for every class): answered once per type, and a file whose text holds none of the words is not
@@ -43,15 +46,43 @@ internal sealed class LockSignals
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
-            var positions = WordPositions(reference.SyntaxTree, cancellationToken);
-            if (positions is null)
+            var words = WordsOf(reference.SyntaxTree, cancellationToken);
+            if (words.Signals.Length == 0 && !words.Hidden)
                 continue;
             var root = reference.GetSyntax(cancellationToken);
-            if (positions.Length == 0 ? MentionsLocksWalk(root) : MentionsLocksAt(root, positions))
+            if (words.Hidden ? MentionsLocksWalk(root) : MentionsLocksAt(root, words.Signals))
                 return true;
         }
 
         return false;
+    }
+
+    /// <summary>Whether <paramref name="body"/> may take a lock the lockset analysis sees: a <c>lock</c> statement, or a
+    /// call named as an acquire (<see cref="LockCalls.IsAcquireName"/>). From the positions of those words in the file's
+    /// text, so a body without them is not read at all; a superset (a word in a comment or string counts).</summary>
+    public static bool MayTakeLock(SyntaxNode body, CancellationToken cancellationToken)
+    {
+        var words = WordsOf(body.SyntaxTree, cancellationToken);
+        if (words.Hidden)
+        {
+            foreach (var token in body.DescendantTokens())
+            {
+                if (token.IsKind(SyntaxKind.LockKeyword) || token.IsKind(SyntaxKind.IdentifierToken) && LockCalls.IsAcquireName(token.ValueText))
+                    return true;
+            }
+
+            return false;
+        }
+
+        return AnyWithin(words.Acquires, body.Span) || AnyWithin(words.LockKeywords, body.Span);
+    }
+
+    private static bool AnyWithin(int[] sorted, Microsoft.CodeAnalysis.Text.TextSpan span)
+    {
+        var index = System.Array.BinarySearch(sorted, span.Start);
+        if (index < 0)
+            index = ~index;
+        return index < sorted.Length && sorted[index] < span.End;
     }
 
     private static bool IsLockSignal(SyntaxNode node)
@@ -108,38 +139,66 @@ internal sealed class LockSignals
         return true;
     }
 
-    /// <summary>Where the file's text holds <c>lock</c> or one of the lock identifiers as a whole word, in order: a
-    /// superset of the places whose syntax <see cref="IsLockSignal"/> can match (comments, strings and inactive code only
-    /// add places). Null: none (most files). Empty: the file has a <c>\u</c> escape or a Unicode formatting character
-    /// (which an identifier may hold, ignored), so a word can hide from the text: the type's syntax is walked instead.</summary>
-    private static int[]? WordPositions(SyntaxTree tree, CancellationToken cancellationToken)
+    /// <summary>Where the file's text holds the words as whole words, each list in order: a superset of the places whose
+    /// syntax <see cref="IsLockSignal"/> (or an acquire call) can match (comments, strings and inactive code only add places).
+    /// <c>Hidden</c>: the file has a <c>\u</c> escape or a Unicode formatting character (which an identifier may hold,
+    /// ignored), so a word can hide from the text: the syntax is read instead.</summary>
+    private static TreeWords WordsOf(SyntaxTree tree, CancellationToken cancellationToken)
     {
         if (s_treeAnswers.TryGetValue(tree, out var known))
-            return known as int[];
+            return (TreeWords)known;
         var text = tree.GetText(cancellationToken).ToString();
-        int[]? answer;
-        if (text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text))
+        var answer = text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text)
+            ? TreeWords.HiddenWords
+            : new TreeWords(Find(text, Words, 0, 1), Find(text, Words, 1, Words.Length), Find(text, AcquireWords, 0, AcquireWords.Length), hidden: false);
+        return (TreeWords)s_treeAnswers.GetValue(tree, _ => answer);
+    }
+
+    private static int[] Find(string text, string[] words, int from, int to)
+    {
+        List<int>? found = null;
+        for (var w = from; w < to; w++)
         {
-            answer = System.Array.Empty<int>();
-        }
-        else
-        {
-            List<int>? found = null;
-            foreach (var word in Words)
+            var word = words[w];
+            for (var at = text.IndexOf(word, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, System.StringComparison.Ordinal))
             {
-                for (var at = text.IndexOf(word, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, System.StringComparison.Ordinal))
-                {
-                    if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (at + word.Length == text.Length || !IsIdentifierPart(text[at + word.Length])))
-                        (found ??= new List<int>()).Add(at);
-                }
+                if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (at + word.Length == text.Length || !IsIdentifierPart(text[at + word.Length])))
+                    (found ??= new List<int>()).Add(at);
             }
-
-            found?.Sort();
-            answer = found?.ToArray();
         }
 
-        object boxed = answer ?? NoWords;
-        return s_treeAnswers.GetValue(tree, _ => boxed) as int[];
+        if (found is null)
+            return System.Array.Empty<int>();
+        found.Sort();
+        return found.ToArray();
+    }
+
+    private sealed class TreeWords
+    {
+        public static readonly TreeWords HiddenWords = new(System.Array.Empty<int>(), System.Array.Empty<int>(), System.Array.Empty<int>(), hidden: true);
+
+        public TreeWords(int[] lockKeywords, int[] identifiers, int[] acquires, bool hidden)
+        {
+            LockKeywords = lockKeywords;
+            Acquires = acquires;
+            Hidden = hidden;
+            var signals = new int[lockKeywords.Length + identifiers.Length];
+            lockKeywords.CopyTo(signals, 0);
+            identifiers.CopyTo(signals, lockKeywords.Length);
+            System.Array.Sort(signals);
+            Signals = signals;
+        }
+
+        /// <summary>Positions of the word <c>lock</c>.</summary>
+        public int[] LockKeywords { get; }
+
+        /// <summary>Positions of every word of <see cref="Words"/>, <c>lock</c> included.</summary>
+        public int[] Signals { get; }
+
+        /// <summary>Positions of the acquire names of <see cref="AcquireWords"/>.</summary>
+        public int[] Acquires { get; }
+
+        public bool Hidden { get; }
     }
 
     private static bool HasFormattingCharacter(string text)

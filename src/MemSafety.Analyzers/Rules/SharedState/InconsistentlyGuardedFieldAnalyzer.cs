@@ -70,29 +70,72 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             {
                 if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
                     continue;
-                var (relevant, mayTakeLock) = mentions.Read(operation.Syntax, block.CancellationToken);
-                if (!relevant)
-                    break; // names no field and no helper of the type: no access, no call to record
                 var entryLocks = BodyLocks.EntryLocks(method, type, types);
-                if (!mayTakeLock && entryLocks.IsEmpty)
+                if (entryLocks.IsEmpty && !LockSignals.MayTakeLock(operation.Syntax, block.CancellationToken))
                     deferred.Enqueue((operation, method));
-                else
+                else if (mentions.Relevant(operation.Syntax, block.CancellationToken))
                     AnalyzeBody(operation, method, entryLocks, type, types, signals, summary, block.CancellationToken);
                 break;
             }
         });
         context.RegisterSymbolEndAction(end =>
         {
-            // Every lock an access can hold is held at some access or helper call of the bodies that take locks: when
-            // none of them can be a guard, no field has one, and the other bodies cannot change that.
-            if (!deferred.IsEmpty && summary.AnyHeld(CanGuard))
-            {
-                foreach (var (body, method) in deferred)
-                    AnalyzeBody(body, method, Lockset.Empty, type, types, signals, summary, end.CancellationToken);
-            }
-
+            AnalyzeDeferred(deferred, mentions, type, types, signals, summary, end.CancellationToken);
             Report(end, type, summary);
         });
+    }
+
+    /// <summary>
+    /// The bodies that take no lock, analysed only where they can change a finding. Every lock an access can hold is held
+    /// at some access or helper call of the bodies that take locks: when none of those can guard, no field has a guard.
+    /// Otherwise first the bodies that may run with their callers' locks (private methods) or call one; then, as the
+    /// guarded fields are known, the rest only where they name one of them: such a body holds no lock and calls no
+    /// helper, so its accesses of other fields neither guard them nor are reported.
+    /// </summary>
+    private static void AnalyzeDeferred(ConcurrentQueue<(IOperation Body, IMethodSymbol Method)> deferred, BodyMentions mentions, INamedTypeSymbol type,
+        ConcurrencyTypes types, LockSignals signals, TypeLocks summary, CancellationToken cancellationToken)
+    {
+        if (deferred.IsEmpty || !summary.AnyHeld(CanGuard))
+            return;
+        List<(IOperation Body, IMethodSymbol Method)>? rest = null;
+        foreach (var (body, method) in deferred)
+        {
+            if (BodyMentions.IsHelper(method) || mentions.MayCallHelper(body.Syntax, cancellationToken))
+            {
+                if (mentions.Relevant(body.Syntax, cancellationToken))
+                    AnalyzeBody(body, method, Lockset.Empty, type, types, signals, summary, cancellationToken);
+            }
+            else
+            {
+                (rest ??= new()).Add((body, method));
+            }
+        }
+
+        if (rest is null)
+            return;
+        var guarded = new HashSet<string>(System.StringComparer.Ordinal);
+        foreach (var (access, held) in summary.Resolve())
+        {
+            if (access.IsWrite && !held.HasUnknown && !guarded.Contains(access.Field.Name))
+            {
+                for (var i = 0; i < held.Count; i++)
+                {
+                    if (CanGuard(held[i]))
+                    {
+                        guarded.Add(access.Field.Name);
+                        break;
+                    }
+                }
+            }
+        }
+
+        if (guarded.Count == 0)
+            return;
+        foreach (var (body, method) in rest)
+        {
+            if (BodyMentions.MentionsField(body.Syntax, guarded, cancellationToken))
+                AnalyzeBody(body, method, Lockset.Empty, type, types, signals, summary, cancellationToken);
+        }
     }
 
     private static void AnalyzeBody(IOperation body, IMethodSymbol method, Lockset entryLocks, INamedTypeSymbol type, ConcurrencyTypes types,
