@@ -56,8 +56,12 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         var summary = new TypeLocks(() => LockSignals.NamesUsedByNestedTypes(type, cancellationToken));
         var mentions = new BodyMentions(type);
         // Bodies that take no lock (most of a type that locks somewhere) hold none anywhere: their accesses matter only
-        // when some lock of the type can guard a field. They wait for the symbol end, and are analysed only then.
-        var deferred = new ConcurrentQueue<(IOperation Body, IMethodSymbol Method)>();
+        // when some lock of the type can guard a field. They wait for the symbol end, and are analysed only then. So do
+        // the bodies whose locks, read from the operation tree, cannot guard (lock (_locks[i]), a lock on a stream):
+        // when no body of the type takes a lock that can, no field has a guard and the type is done without a graph.
+        var lockFree = new ConcurrentQueue<(IOperation Body, IMethodSymbol Method)>();
+        var locking = new ConcurrentQueue<(IOperation Body, IMethodSymbol Method, Lockset EntryLocks)>();
+        var mayGuard = 0;
         context.RegisterOperationBlockAction(block =>
         {
             if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type))
@@ -72,15 +76,32 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
                     continue;
                 var entryLocks = BodyLocks.EntryLocks(method, type, types);
                 if (entryLocks.IsEmpty && !LockSignals.MayTakeLock(operation.Syntax, block.CancellationToken))
-                    deferred.Enqueue((operation, method));
+                {
+                    lockFree.Enqueue((operation, method));
+                }
                 else if (mentions.Relevant(operation.Syntax, block.CancellationToken))
-                    AnalyzeBody(operation, method, entryLocks, type, types, signals, summary, block.CancellationToken);
+                {
+                    if (entryLocks.IsEmpty && !BodyLocks.MayHold(operation, types, signals.IsBinarySemaphore, CanGuard))
+                    {
+                        locking.Enqueue((operation, method, entryLocks));
+                    }
+                    else
+                    {
+                        Interlocked.Exchange(ref mayGuard, 1);
+                        AnalyzeBody(operation, method, entryLocks, type, types, signals, summary, block.CancellationToken);
+                    }
+                }
+
                 break;
             }
         });
         context.RegisterSymbolEndAction(end =>
         {
-            AnalyzeDeferred(deferred, mentions, type, types, signals, summary, end.CancellationToken);
+            if (Volatile.Read(ref mayGuard) == 0)
+                return;
+            foreach (var (body, method, entryLocks) in locking)
+                AnalyzeBody(body, method, entryLocks, type, types, signals, summary, end.CancellationToken);
+            AnalyzeDeferred(lockFree, mentions, type, types, signals, summary, end.CancellationToken);
             Report(end, type, summary);
         });
     }
@@ -146,8 +167,8 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         summary.Add(BodyLocks.Analyze(graph, type, method, entryLocks, types, signals.IsBinarySemaphore, cancellationToken));
     }
 
-    /// <summary>A lock that can be a field's guard (see <see cref="FindInField"/>).</summary>
-    private static bool CanGuard(HeldLock held) => held.Mode == LockMode.Exclusive && IsDedicated(held);
+    /// <summary>A lock that can be a field's guard (see <see cref="FindInField"/>: a write that holds an unknown lock gives none).</summary>
+    private static bool CanGuard(HeldLock held) => held.Mode == LockMode.Exclusive && held.Key.Kind != LockKind.Unknown && IsDedicated(held);
 
     private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeLocks summary)
     {
