@@ -1,9 +1,7 @@
-using System;
 using System.Collections.Generic;
 using System.Linq;
 using System.Threading;
 using MemSafety.Analyzers.Engines.Concurrency;
-using MemSafety.Analyzers.Tests.SharedState;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -25,11 +23,7 @@ public sealed class BodyPrefilterTests
 
     private static Dictionary<string, BodyAnswers> Bodies(string source)
     {
-        var tree = CSharpSyntaxTree.ParseText(source + InconsistentlyGuardedFieldTests.LockType, new CSharpParseOptions(LanguageVersion.Latest));
-        var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
-            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
-        var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
-        Assert.True(errors.Count == 0, string.Join("\n", errors));
+        var (compilation, tree) = LocksetTests.Compile(source);
         var model = compilation.GetSemanticModel(tree);
         var type = compilation.GetTypeByMetadataName("C")!;
         var types = ConcurrencyTypes.Of(compilation);
