@@ -1,0 +1,81 @@
+using System;
+using System.Collections.Generic;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+
+namespace MemSafety.Analyzers.Core;
+
+/// <summary>
+/// The whole words of a node's source text, found by scanning its characters: a prefilter far cheaper than a token
+/// walk, which materializes every node of the subtree. A word is a maximal run of identifier characters by the
+/// lexer's own definition (<see cref="SyntaxFacts.IsIdentifierPartCharacter"/>), so every keyword and identifier
+/// token of the node is one word at its start. Words in comments, strings and disabled code are found too: a caller
+/// either confirms each hit against the token there or accepts a few needless candidates.
+/// </summary>
+internal static class SourceWords
+{
+    [ThreadStatic]
+    private static char[]? t_buffer;
+
+    /// <summary>Adds to <paramref name="positions"/>, in ascending order, the start of every word inside
+    /// <paramref name="node"/>'s span for which <paramref name="isWanted"/> (buffer, start in buffer, length) holds.
+    /// False, with nothing added, when the tree's text is not at hand (a tree built from nodes).</summary>
+    public static bool Collect(SyntaxNode node, Func<char[], int, int, bool> isWanted, List<int> positions)
+    {
+        var span = node.Span;
+        if (!node.SyntaxTree.TryGetText(out var text) || span.End > text.Length)
+            return false;
+        var buffer = t_buffer;
+        if (buffer is null || buffer.Length < span.Length)
+            t_buffer = buffer = new char[Math.Max(span.Length, 4096)];
+        text.CopyTo(span.Start, buffer, 0, span.Length);
+        var length = span.Length;
+        var i = 0;
+        while (i < length)
+        {
+            if (!SyntaxFacts.IsIdentifierPartCharacter(buffer[i]))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < length && SyntaxFacts.IsIdentifierPartCharacter(buffer[i]))
+                i++;
+            if (isWanted(buffer, start, i - start))
+                positions.Add(span.Start + start);
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether the word at <paramref name="start"/> of <paramref name="length"/> characters is <paramref name="word"/>.</summary>
+    public static bool Is(char[] buffer, int start, int length, string word)
+    {
+        if (length != word.Length)
+            return false;
+        for (var k = 0; k < length; k++)
+        {
+            if (buffer[start + k] != word[k])
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether a sorted list of positions has one inside <paramref name="span"/> (binary search).</summary>
+    public static bool AnyWithin(List<int> sortedPositions, Microsoft.CodeAnalysis.Text.TextSpan span)
+    {
+        int low = 0, high = sortedPositions.Count - 1;
+        while (low <= high)
+        {
+            var middle = low + ((high - low) >> 1);
+            if (sortedPositions[middle] < span.Start)
+                low = middle + 1;
+            else
+                high = middle - 1;
+        }
+
+        return low < sortedPositions.Count && sortedPositions[low] < span.End;
+    }
+}
