@@ -22,13 +22,9 @@ internal static class SourceWords
     /// False, with nothing added, when the tree's text is not at hand (a tree built from nodes).</summary>
     public static bool Collect(SyntaxNode node, Func<char[], int, int, bool> isWanted, List<int> positions)
     {
-        var span = node.Span;
-        if (!node.SyntaxTree.TryGetText(out var text) || span.End > text.Length)
+        if (Copy(node) is not { } buffer)
             return false;
-        var buffer = t_buffer;
-        if (buffer is null || buffer.Length < span.Length)
-            t_buffer = buffer = new char[Math.Max(span.Length, 4096)];
-        text.CopyTo(span.Start, buffer, 0, span.Length);
+        var span = node.Span;
         var length = span.Length;
         var i = 0;
         while (i < length)
@@ -47,6 +43,52 @@ internal static class SourceWords
         }
 
         return true;
+    }
+
+    /// <summary>Whether the node's text may hold an identifier spelled as one of <paramref name="names"/>: one of them as
+    /// a whole word, or a Unicode escape anywhere (<c>\u0041llocateArray</c> is the identifier <c>AllocateArray</c>),
+    /// or no text at hand. False means no token of the node has one of these names as its value.</summary>
+    public static bool MayHoldIdentifier(SyntaxNode node, params string[] names)
+    {
+        if (Copy(node) is not { } buffer)
+            return true;
+        var length = node.Span.Length;
+        var i = 0;
+        while (i < length)
+        {
+            var c = buffer[i];
+            if (c == '\\' && i + 1 < length && buffer[i + 1] is 'u' or 'U')
+                return true;
+            if (!SyntaxFacts.IsIdentifierPartCharacter(c))
+            {
+                i++;
+                continue;
+            }
+
+            var start = i;
+            while (i < length && SyntaxFacts.IsIdentifierPartCharacter(buffer[i]))
+                i++;
+            foreach (var name in names)
+            {
+                if (Is(buffer, start, i - start, name))
+                    return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>The node's text (its span) at the start of this thread's buffer; null when the text is not at hand.</summary>
+    private static char[]? Copy(SyntaxNode node)
+    {
+        var span = node.Span;
+        if (!node.SyntaxTree.TryGetText(out var text) || span.End > text.Length)
+            return null;
+        var buffer = t_buffer;
+        if (buffer is null || buffer.Length < span.Length)
+            t_buffer = buffer = new char[Math.Max(span.Length, 4096)];
+        text.CopyTo(span.Start, buffer, 0, span.Length);
+        return buffer;
     }
 
     /// <summary>Whether the word at <paramref name="start"/> of <paramref name="length"/> characters is <paramref name="word"/>.</summary>
