@@ -29,14 +29,14 @@ internal static class SourceWords
         var i = 0;
         while (i < length)
         {
-            if (!SyntaxFacts.IsIdentifierPartCharacter(buffer[i]))
+            if (!IsWordCharacter(buffer[i]))
             {
                 i++;
                 continue;
             }
 
             var start = i;
-            while (i < length && SyntaxFacts.IsIdentifierPartCharacter(buffer[i]))
+            while (i < length && IsWordCharacter(buffer[i]))
                 i++;
             if (isWanted(buffer, start, i - start))
                 positions.Add(span.Start + start);
@@ -59,14 +59,14 @@ internal static class SourceWords
             var c = buffer[i];
             if (c == '\\' && i + 1 < length && buffer[i + 1] is 'u' or 'U')
                 return true;
-            if (!SyntaxFacts.IsIdentifierPartCharacter(c))
+            if (!IsWordCharacter(c))
             {
                 i++;
                 continue;
             }
 
             var start = i;
-            while (i < length && SyntaxFacts.IsIdentifierPartCharacter(buffer[i]))
+            while (i < length && IsWordCharacter(buffer[i]))
                 i++;
             foreach (var name in names)
             {
@@ -77,6 +77,11 @@ internal static class SourceWords
 
         return false;
     }
+
+    /// <summary><see cref="SyntaxFacts.IsIdentifierPartCharacter"/> with the ASCII answer inline (letters, digits and
+    /// <c>_</c>): the scan asks it for every character.</summary>
+    private static bool IsWordCharacter(char c)
+        => c < 128 ? (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' : SyntaxFacts.IsIdentifierPartCharacter(c);
 
     /// <summary>The node's text (its span) at the start of this thread's buffer; null when the text is not at hand.</summary>
     private static char[]? Copy(SyntaxNode node)
