@@ -55,6 +55,19 @@ public sealed class UndisposedLocalTests
         return test.RunAsync();
     }
 
+    // U+00A0 is white space to the compiler: the text prefilter must still see the `new` after it as a word (it took any
+    // character above 127 for part of an identifier, and the creation went unreported).
+    [Fact]
+    public Task CreationAfterANoBreakSpace_Reported()
+    {
+        var test = Verify<UndisposedLocalAnalyzer>.Test(
+            "using System.IO;\nclass C\n{\n    static void M(string path)\n    {\n        var reader =\u00A0{|#0:new StreamReader(path)|};\n"
+            + "        System.Console.WriteLine(reader.ReadLine());\n    }\n}\n");
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4006", 0).WithMessage(
+            "'reader' (StreamReader) is created here and not disposed on the path that reaches the end of 'M': its file handle stays open until the finalizer runs"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task WriterNeverDisposed_MessageSaysTheBufferIsLost()
     {

@@ -391,6 +391,22 @@ public sealed class PinnedPointerEscapeTests
         }
         """);
 
+    // The engine reads the type's text for the allocator's name before it walks the type's nodes; a Unicode escape in
+    // the name (the same identifier to the compiler) must not hide it.
+    [Fact]
+    public Task PinnedObjectHeapArray_NameWithUnicodeEscape_NoDiagnostic() => VerifyCS.NoFixAsync("""
+        using System;
+        unsafe class C
+        {
+            private readonly byte[] _buffer = GC.\u0041llocateArray<byte>(4096, pinned: true);
+            private byte* _p;
+            void M()
+            {
+                fixed (byte* p = _buffer) { _p = p; }
+            }
+        }
+        """);
+
     [Fact]
     public Task ConstantString_Frozen_NoDiagnostic() => VerifyCS.NoFixAsync("""
         unsafe class C

@@ -885,6 +885,10 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
             var root = reference.GetSyntax();
             if (symbol is ILocalSymbol)
                 root = root.FirstAncestorOrSelf<MemberDeclarationSyntax>() ?? root;
+            // The text first: a field's search covers its whole type, once per body that pins the field, and a walk
+            // over every node of a large type was most of MSA5001's time; the scan of its characters is not.
+            if (!Core.SourceWords.MayHoldIdentifier(root, AllocateArrayNames))
+                continue;
             foreach (var node in root.DescendantNodes())
             {
                 if (node is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "AllocateArray" or "AllocateUninitializedArray" } } call
@@ -902,6 +906,8 @@ internal sealed class ProvenanceAnalysis : DataflowAnalysis<ProvenanceState>
         _pinnedArrays[symbol] = found;
         return found;
     }
+
+    private static readonly string[] AllocateArrayNames = { "AllocateArray", "AllocateUninitializedArray" };
 
     private static bool HasTrueArgument(InvocationExpressionSyntax call)
     {

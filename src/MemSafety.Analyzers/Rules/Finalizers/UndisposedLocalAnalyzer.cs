@@ -45,22 +45,25 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         start.RegisterOperationBlockAction(block => AnalyzeBody(block, services));
     });
 
+    [System.ThreadStatic]
+    private static System.Collections.Generic.List<int>? t_candidates;
+
     private static void AnalyzeBody(OperationBlockAnalysisContext context, CompilationServices services)
     {
         var ownership = services.Ownership;
         var annotations = ownership.AnnotationsPossible;
         System.Action<Diagnostic>? report = null;
-        System.Collections.Generic.List<int>? candidates = null;
+        // Reused per thread: one body after another, never nested (Analyze does not come back here).
+        var candidates = t_candidates ??= new System.Collections.Generic.List<int>();
         System.Collections.Generic.Stack<IOperation>? stack = null;
         foreach (var root in context.OperationBlocks)
         {
             // Text first: without an annotation in the compilation, only a `new` or a call named like a creating method
             // (File.OpenRead, CreateLinkedTokenSource) can create here. Most bodies have neither, and the operation
             // walk below visits only the operations whose syntax holds one.
-            candidates?.Clear();
+            candidates.Clear();
             if (!annotations)
             {
-                candidates ??= new System.Collections.Generic.List<int>();
                 CollectCandidates(root.Syntax, candidates);
                 if (candidates.Count == 0)
                     continue;
@@ -83,74 +86,39 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
 
                 foreach (var child in operation.ChildOperations)
                 {
-                    if (annotations || HoldsCandidate(child.Syntax, candidates!))
+                    if (annotations || HoldsCandidate(child.Syntax, candidates))
                         stack.Push(child);
                 }
             }
         }
     }
 
-    [System.ThreadStatic]
-    private static char[]? t_text;
-
     /// <summary>The positions of the words in the body's text that may start a creation: <c>new</c> and the names of
-    /// the creating library methods (<see cref="Ownership.IsCreatingMethod"/>: keep the two lists alike). A scan of the characters, not of
-    /// the tokens (a token walk cost as much as the rest of the rule): a word in a comment or a string only makes the
-    /// walk visit a few more operations.</summary>
+    /// the creating library methods (<see cref="Ownership.IsCreatingMethod"/>: keep the two lists alike). A scan of the
+    /// characters (<see cref="SourceWords"/>), not of the tokens (a token walk cost as much as the rest of the rule): a
+    /// word in a comment or a string only makes the walk visit a few more operations.</summary>
     private static void CollectCandidates(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
     {
-        var span = syntax.Span;
-        if (!syntax.SyntaxTree.TryGetText(out var text) || span.End > text.Length)
+        if (!SourceWords.Collect(syntax, s_isCandidateWord, candidates))
         {
             // No text at hand (a tree built from nodes): every position is a candidate, the walk visits everything.
-            candidates.Add(span.Start);
+            candidates.Add(syntax.SpanStart);
             candidates.Add(-1);
-            return;
-        }
-
-        var buffer = t_text;
-        if (buffer is null || buffer.Length < span.Length)
-            t_text = buffer = new char[System.Math.Max(span.Length, 4096)];
-        text.CopyTo(span.Start, buffer, 0, span.Length);
-        var length = span.Length;
-        var i = 0;
-        while (i < length)
-        {
-            var c = buffer[i];
-            if (!IsWordStart(c))
-            {
-                i++;
-                continue;
-            }
-
-            var start = i;
-            while (i < length && IsWordPart(buffer[i]))
-                i++;
-            if (start > 0 && IsWordPart(buffer[start - 1]))
-                continue;
-            var word = i - start;
-            if ((word == 3 && buffer[start] == 'n' && buffer[start + 1] == 'e' && buffer[start + 2] == 'w')
-                || ((c == 'O' || c == 'C' || c == 'A') && word >= 4 && IsCreatingMethodName(buffer, start, word)))
-            {
-                candidates.Add(span.Start + start);
-            }
         }
     }
 
-    private static bool IsWordStart(char c) => (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c > 127;
+    private static readonly System.Func<char[], int, int, bool> s_isCandidateWord = IsCandidateWord;
 
-    private static bool IsWordPart(char c) => IsWordStart(c) || (c >= '0' && c <= '9');
-
-    private static bool IsCreatingMethodName(char[] buffer, int start, int length)
+    private static bool IsCandidateWord(char[] buffer, int start, int length)
     {
+        var c = buffer[start];
+        if (c == 'n')
+            return SourceWords.Is(buffer, start, length, "new");
+        if (c is not ('O' or 'C' or 'A') || length < 4)
+            return false;
         foreach (var name in CreatingMethodNames)
         {
-            if (name.Length != length)
-                continue;
-            var same = true;
-            for (var k = 0; k < length && same; k++)
-                same = buffer[start + k] == name[k];
-            if (same)
+            if (SourceWords.Is(buffer, start, length, name))
                 return true;
         }
 
@@ -160,18 +128,12 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
     private static readonly string[] CreatingMethodNames =
         { "Open", "OpenRead", "OpenWrite", "OpenText", "Create", "CreateText", "AppendText", "CreateLinkedTokenSource" };
 
+    /// <summary>Whether the syntax holds a candidate position (the positions are collected in ascending order).</summary>
     private static bool HoldsCandidate(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
     {
         if (candidates.Count > 0 && candidates[candidates.Count - 1] < 0)
             return true;
-        var span = syntax.Span;
-        foreach (var position in candidates)
-        {
-            if (span.Contains(position))
-                return true;
-        }
-
-        return false;
+        return SourceWords.AnyWithin(candidates, syntax.Span);
     }
 
     private static void Analyze(IOperation creation, CompilationServices services, System.Action<Diagnostic> report, CancellationToken cancellationToken)
