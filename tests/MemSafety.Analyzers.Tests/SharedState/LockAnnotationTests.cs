@@ -345,6 +345,60 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    [Fact]
+    public Task CallOnAnotherInstance_WithoutItsLock_MessageNamesItsLock()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Account
+            {
+                private readonly object _gate = new();
+                public void Merge(Account other) { {|#0:other.Drain()|}; }
+                [RequiresLock(nameof(_gate))] private void Drain() { }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 0).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding 'other._gate'"));
+        return test.RunAsync();
+    }
+
+    /// <summary>Holding the wrong instance's lock: this one's for other.Drain(), another's for this.Drain(), or this
+    /// one's in a [RequiresLock] method that calls the method on another instance.</summary>
+    [Fact]
+    public Task CallHoldingTheWrongInstancesLock() => Check("""
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other) { lock (_gate) { {|MSA6101:other.Drain()|}; } }
+            public void Pull(Account other) { lock (other._gate) { {|MSA6101:Drain()|}; } }
+            public void Swap(Account a, Account b) { lock (a._gate) { {|MSA6101:b.Drain()|}; } }
+            [RequiresLock(nameof(_gate))] private void Transfer(Account other) { Drain(); {|MSA6101:other.Drain()|}; }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_GuardedByThis_NeedsThatInstance() => Check("""
+        class Node
+        {
+            public void Link(Node next) { lock (this) { {|MSA6101:next.Touch()|}; } }
+            [RequiresLock("this")] private void Touch() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_UnderItsReadLock_NeedsExclusive() => Check("""
+        using System.Threading;
+        class Table
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            public void Copy(Table other)
+            {
+                other._rw.EnterReadLock();
+                try { {|MSA6101:other.Grow()|}; } finally { other._rw.ExitReadLock(); }
+            }
+            [RequiresLock(nameof(_rw))] private void Grow() { }
+        }
+        """);
+
     // ------------------------------------------------------------------ MSA6101 not reported
 
     [Fact]
@@ -402,13 +456,55 @@ public sealed class LockAnnotationTests
         """);
 
     [Fact]
-    public Task CallOnAnotherInstance_OrWithAnInvalidGuard_NoDiagnostic() => Check("""
+    public Task CallWithAnInvalidGuard_NoDiagnostic() => Check("""
         class Counter
         {
             internal readonly object _gate = new();
-            public void Add(Counter other) { other.Bump(); Broken(); }
-            [RequiresLock(nameof(_gate))] internal void Bump() { }
+            public void Add() { Broken(); }
             [RequiresLock({|MSA6102:"_missing"|})] private void Broken() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_UnderItsLock_NoDiagnostic() => Check("""
+        using System.Threading;
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other) { lock (other._gate) { other.Drain(); } }
+            public void MergeEntered(Account other)
+            {
+                Monitor.Enter(other._gate);
+                try { other.Drain(); } finally { Monitor.Exit(other._gate); }
+            }
+            public void Both(Account other) { lock (_gate) { lock (other._gate) { Drain(); other.Drain(); } } }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_GuardedByThisOrAStaticLock_NoDiagnostic() => Check("""
+        class Node
+        {
+            private static readonly object s_gate = new();
+            public void Link(Node next) { lock (next) { next.Touch(); } }
+            public void Count(Node next) { lock (s_gate) { next.Tally(); } }
+            [RequiresLock("this")] private void Touch() { }
+            [RequiresLock(nameof(s_gate))] private void Tally() { }
+        }
+        """);
+
+    /// <summary>A receiver that is not a local or parameter (a field, a call's result) names no lock the analysis can
+    /// follow: not reported (a documented miss).</summary>
+    [Fact]
+    public Task CallOnAFieldOrCallResult_NoDiagnostic() => Check("""
+        class Node
+        {
+            private readonly object _gate = new();
+            private readonly Node _next = new();
+            public void Link() { _next.Drain(); Self().Drain(); }
+            private Node Self() => this;
+            [RequiresLock(nameof(_gate))] private void Drain() { }
         }
         """);
 
@@ -483,6 +579,47 @@ public sealed class LockAnnotationTests
     /// <summary>Each fix, and Fix All, takes the declared lock around the statement; expression bodies become blocks.</summary>
     [Fact]
     public Task Fix_WrapsTheAccessTheCallAndExpressionBodies() => CheckFix(CounterBefore, CounterAfter);
+
+    /// <summary>A call on another instance takes that instance's lock; no fix where the statement names the receiver
+    /// again (it might assign it) or the guard is 'this' (the fix writes a field's lock).</summary>
+    [Fact]
+    public Task Fix_CallOnAnotherInstance_TakesItsLock() => CheckFix("""
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other)
+            {
+                {|MSA6101:other.Drain()|};
+            }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """, """
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other)
+            {
+                lock (other._gate)
+                {
+                    other.Drain();
+                }
+            }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    [Fact]
+    public Task NoFix_CallOnAnotherInstance_ReceiverNamedAgainOrGuardedByThis() => CheckNoFix("""
+        class Account
+        {
+            private readonly object _gate = new();
+            public int Merge(Account other, Account next) => Use(other = next, {|MSA6101:other.Drain()|});
+            public void Link(Account next) { {|MSA6101:next.Touch()|}; }
+            private static int Use(Account a, int b) => b;
+            [RequiresLock(nameof(_gate))] private int Drain() => 0;
+            [RequiresLock("this")] private void Touch() { }
+        }
+        """);
 
     [Fact]
     public Task NoFix_AwaitLocalDeclarationReadLockAndSemaphore() => CheckNoFix("""
