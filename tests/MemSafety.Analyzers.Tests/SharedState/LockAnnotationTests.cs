@@ -274,6 +274,59 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    /// <summary>A nested type's guards are its own: its field written without its lock is reported, in the nested type.</summary>
+    [Fact]
+    public Task GuardedFieldOfANestedType_WrittenWithoutItsLock() => Check("""
+        class Outer
+        {
+            private sealed class Slot
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _value;
+                public void Set(int v) { lock (_gate) { _value = v; } }
+                public void Reset() { {|MSA6100:_value|} = 0; }
+            }
+        }
+        """);
+
+    /// <summary>An event's accessors are members like any other: a remove accessor that changes the guarded handler list
+    /// without the lock its add accessor takes is reported.</summary>
+    [Fact]
+    public Task GuardedHandlerListChangedByAnEventAccessorWithoutTheLock() => Check("""
+        using System;
+        class Hub
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private Action _handlers;
+            public event Action Changed
+            {
+                add { lock (_gate) { _handlers += value; } }
+                remove { {|MSA6100:_handlers|} -= value; }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NestedTypeAndEventAccessorsUnderTheLock_NoDiagnostic() => Check("""
+        using System;
+        class Outer
+        {
+            private sealed class Slot
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _value;
+                [GuardedBy(nameof(_gate))] private Action _handlers;
+                public void Set(int v) { lock (_gate) { _value = v; Notify(); } }
+                public event Action Changed
+                {
+                    add { lock (_gate) { _handlers += value; } }
+                    remove { lock (_gate) { _handlers -= value; } }
+                }
+                [RequiresLock(nameof(_gate))] private void Notify() { _handlers?.Invoke(); }
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ MSA6101 reported
 
     [Fact]
@@ -396,6 +449,21 @@ public sealed class LockAnnotationTests
                 try { {|MSA6101:other.Grow()|}; } finally { other._rw.ExitReadLock(); }
             }
             [RequiresLock(nameof(_rw))] private void Grow() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallInANestedTypeAndFromAnEventAccessorWithoutTheLock() => Check("""
+        using System;
+        class Outer
+        {
+            private sealed class Slot
+            {
+                private readonly object _gate = new();
+                public event Action Changed { add { {|MSA6101:Touch()|}; } remove { lock (_gate) { Touch(); } } }
+                public void Set() { {|MSA6101:Touch()|}; }
+                [RequiresLock(nameof(_gate))] private void Touch() { }
+            }
         }
         """);
 

@@ -32,6 +32,31 @@ public sealed class LockWithoutFinallyTests
         return test.RunAsync();
     }
 
+    /// <summary>In a property getter and in a nested type's event accessor, as in a method.</summary>
+    [Fact]
+    public Task InAPropertyGetterAndANestedTypesEventAccessor_Reported() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.Collections.Generic;
+        using System.Threading;
+        class Outer
+        {
+            private readonly object _gate = new object();
+            private readonly List<int> _items = new();
+            public int First { get { [|Monitor.Enter(_gate)|]; var x = _items[0]; Monitor.Exit(_gate); return x; } }
+
+            private sealed class Hub
+            {
+                private readonly ReaderWriterLockSlim _rw = new();
+                private Action _handlers;
+                public event Action Changed
+                {
+                    add { [|_rw.EnterWriteLock()|]; _handlers = (Action)Delegate.Combine(_handlers, value); _rw.ExitWriteLock(); }
+                    remove { _rw.EnterWriteLock(); try { _handlers = (Action)Delegate.Remove(_handlers, value); } finally { _rw.ExitWriteLock(); } }
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task ReaderWriterLockSlimReadAndWrite_Reported()
     {

@@ -327,7 +327,7 @@ public sealed class LockTargets
         return answer;
     }
 
-    private static bool IsSetupHelper(string name, INamedTypeSymbol type)
+    private bool IsSetupHelper(string name, INamedTypeSymbol type)
     {
         var calls = 0;
         foreach (var reference in type.DeclaringSyntaxReferences)
@@ -347,12 +347,27 @@ public sealed class LockTargets
                 if (caller is MethodDeclarationSyntax { Identifier.ValueText: var callerName } && callerName == name)
                     continue; // a call between the overloads (or a recursive one)
                 if (!IsSetupCall(identifier, caller))
+                {
+                    // The same name on another type's member (System.Data's XmlDataDocument calls DataColumn.Init on a
+                    // foreach variable beside its own private Init; a first version took it for a call of the helper).
+                    // Bound only here, for names the syntax could not clear.
+                    if (IsAnotherTypesMember(identifier, type))
+                        continue;
                     return false;
+                }
+
                 calls++;
             }
         }
 
         return calls > 0;
+    }
+
+    private bool IsAnotherTypesMember(IdentifierNameSyntax identifier, INamedTypeSymbol type)
+    {
+        var info = _models.GetOrAdd(identifier.SyntaxTree, tree => GetModel(tree)).GetSymbolInfo(identifier);
+        var symbol = info.Symbol ?? (info.CandidateSymbols.Length > 0 ? info.CandidateSymbols[0] : null);
+        return symbol is not null && !SymbolEqualityComparer.Default.Equals(symbol.ContainingType?.OriginalDefinition, type.OriginalDefinition);
     }
 
     private static bool IsAccessible(SyntaxTokenList modifiers)
