@@ -162,6 +162,32 @@ public sealed class LockWithoutFinallyTests
 
     // ------------------------------------------------------------------ not reported
 
+    /// <summary>A mutex kept on success for a later call to release, given back in a catch that rethrows on failure
+    /// (LiteDB's SharedEngine.OpenDatabase/CloseDatabase, reported wrongly in session 8).</summary>
+    [Fact]
+    public Task ReleasedInARethrowingCatch_KeptOnSuccess_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class Shared
+        {
+            private readonly Mutex _mutex = new Mutex();
+            private object _engine;
+            private bool _busy;
+            public bool Open()
+            {
+                _mutex.WaitOne();
+                if (!_busy && _engine == null)
+                {
+                    try { _engine = Create(); return true; }
+                    catch { _mutex.ReleaseMutex(); throw; }
+                }
+
+                return false;
+            }
+            public void Close() { _engine = null; _mutex.ReleaseMutex(); }
+            private static object Create() => new object();
+        }
+        """);
+
     [Fact]
     public Task ReleaseInFinallyRightAfterTheAcquire_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
         using System.Threading;
