@@ -7,7 +7,8 @@ public sealed class ExposedLockTargetBefore
     private List<int> _items = new List<int>();
     private int _touches;
 
-    // MSA6004: any code holding this object can lock it too, and block or deadlock Touch.
+    // MSA6004 (under Strict, as this project builds, or with memsafety.MSA6004.lock_this = true): any code holding
+    // this object can lock it too, and block or deadlock Touch.
     public void Touch() { lock (this) { _touches++; } }
 
     public int Touches() { lock (this) { return _touches; } }

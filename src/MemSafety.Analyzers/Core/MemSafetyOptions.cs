@@ -105,7 +105,14 @@ public readonly struct MemSafetyOptions
         "System.IO.MemoryStream, System.IO.StringReader, System.IO.StringWriter, System.Threading.Tasks.Task, System.Threading.Tasks.Task`1, " +
         "System.Threading.SemaphoreSlim, System.Threading.ManualResetEventSlim");
 
-    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, EngineConventions, Scope, StackallocMaxBytes, DisposalIgnoredTypes);
+    public static readonly BooleanOption LockThisInPublicTypes = new(
+        "memsafety.MSA6004.lock_this",
+        defaultValue: false,
+        "Whether MSA6004 reports `lock (this)` in a type code outside the assembly can name (`true` in the Strict preset). " +
+        "Off by default: on real code most such locks are taken once per object or request, true but not worth changing; " +
+        "the other exposed or changing lock objects are reported either way.");
+
+    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, EngineConventions, Scope, StackallocMaxBytes, DisposalIgnoredTypes, LockThisInPublicTypes);
 
     private readonly AnalyzerConfigOptions? _options;
 

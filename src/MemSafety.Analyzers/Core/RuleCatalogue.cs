@@ -777,12 +777,13 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor CallWithoutRequiredLock = new(
         RuleIdentifiers.CallWithoutRequiredLock,
         title: "Hold the lock a [RequiresLock] method declares when calling it",
-        messageFormat: "'{0}' is [RequiresLock(\"{1}\")], but it is called here without holding '{1}'",
+        messageFormat: "'{0}' is [RequiresLock(\"{1}\")], but it is called here without holding '{2}'",
         RuleCategories.SharedState,
         DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         description: "[RequiresLock(nameof(_gate))] on a method says its callers hold _gate exclusively, and its body is checked as " +
-                     "holding it. A call on this instance (or a static call) from the same type without the lock breaks that contract: " +
+                     "holding it. A call from the same type without the lock breaks that contract (on another instance, other.M() needs " +
+                     "other's lock, other._gate): " +
                      "the method's accesses to guarded state then run unprotected. Lambdas start with no lock held; constructors and " +
                      "[ThreadConfined] members are not checked. Take the lock around the call, or annotate the caller [RequiresLock] too.",
         helpLinkUri: HelpLink(RuleIdentifiers.CallWithoutRequiredLock));

@@ -559,18 +559,10 @@ public sealed class StackallocCandidateTests
     {
         var test = Verify<StackallocCandidateAnalyzer>.Test(
             "class C { int Hash(int seed) { var scratch = [|new byte[16]|]; scratch[1] = (byte)seed; return scratch[1]; } }");
-        var keys = 0;
-        foreach (var line in RepositoryFiles.Read("build", "MemSafety.Strict.globalconfig").Split('\n'))
-        {
-            var text = line.Trim();
-            if (!text.StartsWith("memsafety.", System.StringComparison.Ordinal))
-                continue;
-            var equals = text.IndexOf('=');
-            test.AnalyzerOptions[text.Substring(0, equals).Trim()] = text.Substring(equals + 1).Trim();
-            keys++;
-        }
-
-        Assert.NotEqual(0, keys);
+        var strict = RepositoryFiles.PresetOptions("Strict");
+        foreach (var (key, value) in strict)
+            test.AnalyzerOptions[key] = value;
+        Assert.NotEmpty(strict);
         return test.RunAsync();
     }
 

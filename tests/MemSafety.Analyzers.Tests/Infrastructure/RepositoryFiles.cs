@@ -18,6 +18,23 @@ internal static class RepositoryFiles
 
     public static string Read(params string[] parts) => File.ReadAllText(Path.Combine(new[] { Root }.Concat(parts).ToArray()));
 
+    /// <summary>The <c>memsafety.*</c> keys a shipped preset (<c>build/MemSafety.{name}.globalconfig</c>) sets, for tests that
+    /// check what the preset turns on.</summary>
+    public static List<(string Key, string Value)> PresetOptions(string name)
+    {
+        var options = new List<(string Key, string Value)>();
+        foreach (var line in Read("build", $"MemSafety.{name}.globalconfig").Split('\n'))
+        {
+            var text = line.Trim();
+            if (!text.StartsWith("memsafety.", System.StringComparison.Ordinal))
+                continue;
+            var equals = text.IndexOf('=');
+            options.Add((text.Substring(0, equals).Trim(), text.Substring(equals + 1).Trim()));
+        }
+
+        return options;
+    }
+
     public static IReadOnlyList<DiagnosticAnalyzer> Analyzers { get; } = typeof(MemSafetyAnalyzer).Assembly.GetTypes()
         .Where(t => !t.IsAbstract && typeof(DiagnosticAnalyzer).IsAssignableFrom(t) && t.GetCustomAttribute<DiagnosticAnalyzerAttribute>() is not null)
         .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!)

@@ -227,6 +227,8 @@ public sealed class SdkRuleDeferenceTests
         test.Sources.Add(source);
         // Everywhere: the census-style rules look at every method, so every overlap shows.
         test.AnalyzerOptions["memsafety.scope"] = "everywhere";
+        // lock (this) in a public type too (MSA6004 reports it under Strict), so the overlap with CA2002 shows.
+        test.AnalyzerOptions["memsafety.MSA6004.lock_this"] = "true";
         // What the package's targets write when the SDK's analyzers are passed to the compiler.
         if (sdkLoaded)
             test.AnalyzerOptions[SdkRules.NetAnalyzersProperty] = "true";

@@ -169,6 +169,25 @@ public sealed class CheckThenActTests
         }
         """);
 
+    /// <summary>A drain loop that throws the items away: a take that finds the queue emptied by another thread changes
+    /// nothing, and the loop tests again (NLog's ConcurrentRequestQueue.Clear, reported wrongly in session 8).</summary>
+    [Fact]
+    public Task DrainLoopDiscardingTheItems_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        class Queue
+        {
+            private readonly ConcurrentQueue<string> _queue = new();
+            private readonly ConcurrentBag<int> _bag = new();
+            public void Clear()
+            {
+                while (!_queue.IsEmpty)
+                    _queue.TryDequeue(out var _);
+                while (_bag.Count > 0)
+                    _bag.TryTake(out _);
+            }
+        }
+        """);
+
     [Fact]
     public Task CountThenTestedTryDequeue_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
         using System.Collections.Concurrent;

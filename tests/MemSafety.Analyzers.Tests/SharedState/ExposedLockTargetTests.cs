@@ -1,5 +1,6 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.SharedState;
+using MemSafety.Analyzers.Tests.Infrastructure;
 using MemSafety.Analyzers.Tests.Verification;
 using MemSafety.CodeFixes.SharedState;
 using Microsoft.CodeAnalysis.CSharp;
@@ -8,12 +9,73 @@ namespace MemSafety.Analyzers.Tests.SharedState;
 
 public sealed class ExposedLockTargetTests
 {
+    /// <summary>lock (this) in a public type is reported only with memsafety.MSA6004.lock_this (the Strict preset); the
+    /// tests about what the rule finds and fixes turn it on, and the default is checked in tests of its own.</summary>
+    private static readonly VerifyWithOptions<ExposedLockTargetAnalyzer, ExposedLockTargetFix> On = new(("memsafety.MSA6004.lock_this", "true"));
+
+    // ------------------------------------------------------------------ defaults: lock (this) only under Strict
+
+    /// <summary>By default (Recommended) lock (this) in a public type is not reported: on real code it was mostly taken
+    /// once per object or request (12 of 17 hand-checked runtime findings true but not worth changing; judged/
+    /// shared-state-session8-recommended.tsv); Monitor.Enter/TryEnter on this neither.</summary>
+    [Fact]
+    public Task LockThisInAPublicType_ByDefault_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        public class Cache
+        {
+            private int _count;
+            public void Add() { lock (this) { _count++; } }
+            public void Take() { var taken = false; try { Monitor.Enter(this, ref taken); _count--; } finally { if (taken) Monitor.Exit(this); } }
+            public bool Try() => Monitor.TryEnter(this);
+        }
+        """);
+
+    /// <summary>The other objects stay defects everywhere: typeof, strings, threads, public fields and reassigned fields are
+    /// reported with no option set, beside a lock (this) that is not.</summary>
+    [Fact]
+    public Task ByDefault_TypeofStringThreadPublicAndReassignedFields_StillReported() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Generic;
+        using System.Threading;
+        public class Registry
+        {
+            public List<int> Items = new();
+            private object _gate = new object();
+            private readonly Thread _worker = new Thread(() => { });
+            private int _n;
+            public void A() { lock (this) { _n++; } }
+            public void B() { lock ([|typeof(Registry)|]) { _n++; } }
+            public void C() { lock ([|"registry"|]) { _n++; } }
+            public void D() { lock ([|_worker|]) { _n++; } }
+            public void E() { lock ([|Items|]) { _n++; } }
+            public void F() { lock ([|_gate|]) { _n++; } }
+            public void Reset() { _gate = new object(); }
+        }
+        """);
+
+    /// <summary>The Strict preset's memsafety.* keys, read from the file the package ships, turn lock (this) on.</summary>
+    [Fact]
+    public Task StrictPreset_LockThisInAPublicType_Reported()
+    {
+        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+            public class Cache
+            {
+                private int _count;
+                public void Add() { lock ([|this|]) { _count++; } }
+            }
+            """);
+        var strict = RepositoryFiles.PresetOptions("Strict");
+        foreach (var (key, value) in strict)
+            test.AnalyzerOptions[key] = value;
+        Assert.NotEmpty(strict);
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ reported
 
     [Fact]
     public Task LockThisInAPublicType_MessageNamesTheType()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             public sealed class Cache
             {
                 private int _count;
@@ -28,7 +90,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task LockThisInAPublicTypeWhoseNameStartsWithAVowel_MessageSaysAn()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             public sealed class Inventory
             {
                 private int _count;
@@ -43,7 +105,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task TypeofAndGetType_Reported()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             class Registry
             {
                 private static int s_count;
@@ -60,7 +122,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task StringLiteralConstantAndReadOnlyFieldOfALiteral_Reported()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             class Log
             {
                 private const string Name = "log";
@@ -82,7 +144,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task ReflectionObjectAndThread_Reported()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             using System.Reflection;
             using System.Threading;
             class Invoker
@@ -105,7 +167,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task PublicMutableFieldAndPublicReadOnlyList_Reported()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             using System.Collections.Generic;
             public class Queue
             {
@@ -127,7 +189,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task FieldReassignedInAMethod_MessageNamesTheMember()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             using System.Collections.Generic;
             class Buffer
             {
@@ -145,7 +207,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task FieldReassignedThroughInterlockedExchangeOrAProperty_Reported()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             using System.Threading;
             class Pool
             {
@@ -166,7 +228,7 @@ public sealed class ExposedLockTargetTests
     }
 
     [Fact]
-    public Task MonitorEnterAndTryEnterOnThis_Reported() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task MonitorEnterAndTryEnterOnThis_Reported() => On.AnalyzerAsync("""
         using System.Threading;
         public class Worker
         {
@@ -183,7 +245,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task PartialClass_FieldReassignedInTheOtherFile_Reported()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             partial class Session
             {
                 private object _gate = new object();
@@ -200,7 +262,7 @@ public sealed class ExposedLockTargetTests
     }
 
     [Fact]
-    public Task NestedPublicTypeLocksThis_Reported() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task NestedPublicTypeLocksThis_Reported() => On.AnalyzerAsync("""
         public class Outer
         {
             public class Inner { private int _n; public void M() { lock ([|this|]) { _n++; } } }
@@ -209,8 +271,26 @@ public sealed class ExposedLockTargetTests
 
     // ------------------------------------------------------------------ not reported
 
+    /// <summary>Event accessors that lock the instance (the pattern of field-like events before C# 4) are reported under
+    /// Strict; the same accessors on a private gate are not.</summary>
     [Fact]
-    public Task PrivateReadOnlyObject_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task EventAccessorsLockingThis_Reported_PrivateGate_NoDiagnostic() => On.AnalyzerAsync("""
+        using System;
+        public class Hub
+        {
+            private Action _handlers;
+            public event Action Changed { add { lock ([|this|]) { _handlers += value; } } remove { lock ([|this|]) { _handlers -= value; } } }
+        }
+        public class GatedHub
+        {
+            private readonly object _gate = new object();
+            private Action _handlers;
+            public event Action Changed { add { lock (_gate) { _handlers += value; } } remove { lock (_gate) { _handlers -= value; } } }
+        }
+        """);
+
+    [Fact]
+    public Task PrivateReadOnlyObject_NoDiagnostic() => On.AnalyzerAsync("""
         public class Counter
         {
             private readonly object _gate = new object();
@@ -224,7 +304,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task SystemThreadingLock_NoDiagnostic()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             using System.Threading;
             public class Counter
             {
@@ -240,7 +320,7 @@ public sealed class ExposedLockTargetTests
     }
 
     [Fact]
-    public Task LockThisInAnInternalOrPrivateNestedType_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task LockThisInAnInternalOrPrivateNestedType_NoDiagnostic() => On.AnalyzerAsync("""
         class Internal { private int _n; public void M() { lock (this) { _n++; } } }
         public class Outer
         {
@@ -250,7 +330,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task TypeThatPublishesItselfAsSyncRoot_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task TypeThatPublishesItselfAsSyncRoot_NoDiagnostic() => On.AnalyzerAsync("""
         using System;
         using System.Collections;
         public class Bag : ICollection
@@ -265,7 +345,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task PublicReadOnlyObjectPublishedForLocking_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task PublicReadOnlyObjectPublishedForLocking_NoDiagnostic() => On.AnalyzerAsync("""
         public class Shared
         {
             public static readonly object SyncRoot = new object();
@@ -275,7 +355,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task LazyCreationOfTheGate_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task LazyCreationOfTheGate_NoDiagnostic() => On.AnalyzerAsync("""
         using System.Threading;
         class Lazy
         {
@@ -297,7 +377,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task FieldAssignedOnlyInConstructorsOrClearedToNull_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task FieldAssignedOnlyInConstructorsOrClearedToNull_NoDiagnostic() => On.AnalyzerAsync("""
         using System;
         class Holder : IDisposable
         {
@@ -315,7 +395,7 @@ public sealed class ExposedLockTargetTests
     /// <summary>System.Data's XmlDataDocument (decompiled runtime): Init() creates the lock object for the constructors and
     /// for CloneNode's new copy, before any thread can lock either. A first version reported the lock as reassigned.</summary>
     [Fact]
-    public Task FieldAssignedInASetupHelperOfConstructorsAndClones_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task FieldAssignedInASetupHelperOfConstructorsAndClones_NoDiagnostic() => On.AnalyzerAsync("""
         class Document
         {
             private object _gate;
@@ -330,8 +410,27 @@ public sealed class ExposedLockTargetTests
         }
         """);
 
+    /// <summary>Another type's method of the same name, called on a foreach variable, is not a call of the helper:
+    /// System.Data's XmlDataDocument calls DataColumn.Init beside its own Init (reported wrongly by the build at the
+    /// start of session 8, judged/shared-state-session8-recommended.tsv).</summary>
     [Fact]
-    public Task SetupHelperAlsoCalledFromAnOrdinaryMethod_Reported() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task SetupHelperNameAlsoUsedByAnotherTypesMethod_NoDiagnostic() => On.AnalyzerAsync("""
+        using System.Collections.Generic;
+        class Column { public void Init(int record) { } }
+        class Document
+        {
+            private object _gate;
+            private int _state;
+            private readonly List<Column> _columns = new();
+            public Document() { Init(); }
+            private void Init() { _gate = new object(); }
+            public void Refresh() { foreach (var column in _columns) column.Init(_state); }
+            public void Touch() { lock (_gate) { _state++; } }
+        }
+        """);
+
+    [Fact]
+    public Task SetupHelperAlsoCalledFromAnOrdinaryMethod_Reported() => On.AnalyzerAsync("""
         class Document
         {
             private object _gate;
@@ -344,7 +443,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task DataObjectFieldReplacedOutsideItsLock_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task DataObjectFieldReplacedOutsideItsLock_NoDiagnostic() => On.AnalyzerAsync("""
         using System.IO;
         sealed class Archive
         {
@@ -358,7 +457,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task ObjectFieldSetInAFactorysObjectInitializer_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task ObjectFieldSetInAFactorysObjectInitializer_NoDiagnostic() => On.AnalyzerAsync("""
         sealed class Node
         {
             private object _gate = new object();
@@ -369,7 +468,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task LocalsParametersAndOrdinaryStrings_NoDiagnostic() => Verify<ExposedLockTargetAnalyzer>.AnalyzerAsync("""
+    public Task LocalsParametersAndOrdinaryStrings_NoDiagnostic() => On.AnalyzerAsync("""
         class Misc
         {
             private readonly string _name = new string('x', 3);
@@ -388,7 +487,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task IncompleteCode_NoCrash_ReportsWhatItCanRead()
     {
-        var test = Verify<ExposedLockTargetAnalyzer>.Test("""
+        var test = On.AnalyzerTest("""
             public class Broken
             {
                 private object _g;
@@ -403,7 +502,7 @@ public sealed class ExposedLockTargetTests
     // ------------------------------------------------------------------ fix
 
     [Fact]
-    public Task LockThis_PrivateGateAndEveryLockOfTheTypeRetargeted() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.CodeFixAsync("""
+    public Task LockThis_PrivateGateAndEveryLockOfTheTypeRetargeted() => On.CodeFixAsync("""
         using System.Threading;
         public sealed class Cache
         {
@@ -438,7 +537,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task TypeofOwnType_StaticGate() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.CodeFixAsync("""
+    public Task TypeofOwnType_StaticGate() => On.CodeFixAsync("""
         class Registry
         {
             private static int s_count;
@@ -455,7 +554,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task ReassignedField_GateLocksWhileTheFieldStillChanges() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.CodeFixAsync("""
+    public Task ReassignedField_GateLocksWhileTheFieldStillChanges() => On.CodeFixAsync("""
         using System.Collections.Generic;
         class Buffer
         {
@@ -478,7 +577,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task OnNet100AtCSharp13_SystemThreadingLockGate()
     {
-        var test = Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.Test("""
+        var test = On.Test("""
             using System.Threading;
             public class Counter
             {
@@ -502,7 +601,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task OnNet100WithMonitorWait_ObjectGate_BecauseALockCannotBeWaitedOn()
     {
-        var test = Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.Test("""
+        var test = On.Test("""
             using System.Threading;
             public class Mailbox
             {
@@ -526,7 +625,7 @@ public sealed class ExposedLockTargetTests
     [Fact]
     public Task OnNet100BeforeCSharp13_ObjectGate()
     {
-        var test = Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.Test("""
+        var test = On.Test("""
             public class Counter
             {
                 private int _n;
@@ -547,7 +646,7 @@ public sealed class ExposedLockTargetTests
     }
 
     [Fact]
-    public Task NameTaken_NextFreeName() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.CodeFixAsync("""
+    public Task NameTaken_NextFreeName() => On.CodeFixAsync("""
         public class Pair
         {
             private int _gate;
@@ -564,7 +663,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task FixAll_OneGatePerObjectPerType() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.CodeFixAsync("""
+    public Task FixAll_OneGatePerObjectPerType() => On.CodeFixAsync("""
         public class A
         {
             private static int s_n;
@@ -601,7 +700,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task OtherTypeLocksTheInstance_NoFix() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.NoFixAsync("""
+    public Task OtherTypeLocksTheInstance_NoFix() => On.NoFixAsync("""
         public class Account
         {
             internal int Balance;
@@ -617,7 +716,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task PartialTypeLockOnLocalOrOtherInstance_NoFix() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.NoFixAsync("""
+    public Task PartialTypeLockOnLocalOrOtherInstance_NoFix() => On.NoFixAsync("""
         public partial class P { }
         public partial class P
         {
@@ -639,7 +738,7 @@ public sealed class ExposedLockTargetTests
         """);
 
     [Fact]
-    public Task StringsPublicFieldsAndGetTypeOfAnUnsealedType_NoFix() => Verify<ExposedLockTargetAnalyzer, ExposedLockTargetFix>.NoFixAsync("""
+    public Task StringsPublicFieldsAndGetTypeOfAnUnsealedType_NoFix() => On.NoFixAsync("""
         public class Mixed
         {
             public readonly System.Collections.Generic.List<int> Items = new();

@@ -90,6 +90,31 @@ public sealed class InconsistentlyGuardedFieldTests
         return test.RunAsync();
     }
 
+    /// <summary>A <c>List&lt;T&gt;.Count</c> read is one int: it cannot see half of a change, only a count the locked code
+    /// changes right after (judged unclear in shared-state-session7.tsv when the message said "a half-done change").</summary>
+    [Fact]
+    public Task CountReadOutsideTheLock_MessageSaysSnapshotNotHalfDoneChange()
+    {
+        var test = On.Test("""
+            using System.Collections.Generic;
+            class Registry
+            {
+                private readonly object _gate = new();
+                private readonly List<string> _names = new();
+
+                public void Add(string name)
+                {
+                    lock (_gate) _names.Add(name);
+                }
+
+                public bool IsEmpty => {|#0:_names|}.Count == 0;
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6001", 0).WithMessage(
+            "'_names' is written under lock '_gate' in 'Add' but read by 'Count' here without it: List<string> is not thread-safe, and its Count read without the lock is only a snapshot: the locked code can change the collection before this code acts on it, so a test or index based on it can be out of date"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task ListReadOutsideTheLock() => On.CodeFixAsync("""
         using System.Collections.Generic;

@@ -274,6 +274,59 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    /// <summary>A nested type's guards are its own: its field written without its lock is reported, in the nested type.</summary>
+    [Fact]
+    public Task GuardedFieldOfANestedType_WrittenWithoutItsLock() => Check("""
+        class Outer
+        {
+            private sealed class Slot
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _value;
+                public void Set(int v) { lock (_gate) { _value = v; } }
+                public void Reset() { {|MSA6100:_value|} = 0; }
+            }
+        }
+        """);
+
+    /// <summary>An event's accessors are members like any other: a remove accessor that changes the guarded handler list
+    /// without the lock its add accessor takes is reported.</summary>
+    [Fact]
+    public Task GuardedHandlerListChangedByAnEventAccessorWithoutTheLock() => Check("""
+        using System;
+        class Hub
+        {
+            private readonly object _gate = new();
+            [GuardedBy(nameof(_gate))] private Action _handlers;
+            public event Action Changed
+            {
+                add { lock (_gate) { _handlers += value; } }
+                remove { {|MSA6100:_handlers|} -= value; }
+            }
+        }
+        """);
+
+    [Fact]
+    public Task NestedTypeAndEventAccessorsUnderTheLock_NoDiagnostic() => Check("""
+        using System;
+        class Outer
+        {
+            private sealed class Slot
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _value;
+                [GuardedBy(nameof(_gate))] private Action _handlers;
+                public void Set(int v) { lock (_gate) { _value = v; Notify(); } }
+                public event Action Changed
+                {
+                    add { lock (_gate) { _handlers += value; } }
+                    remove { lock (_gate) { _handlers -= value; } }
+                }
+                [RequiresLock(nameof(_gate))] private void Notify() { _handlers?.Invoke(); }
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ MSA6101 reported
 
     [Fact]
@@ -345,6 +398,75 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    [Fact]
+    public Task CallOnAnotherInstance_WithoutItsLock_MessageNamesItsLock()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Account
+            {
+                private readonly object _gate = new();
+                public void Merge(Account other) { {|#0:other.Drain()|}; }
+                [RequiresLock(nameof(_gate))] private void Drain() { }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 0).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding 'other._gate'"));
+        return test.RunAsync();
+    }
+
+    /// <summary>Holding the wrong instance's lock: this one's for other.Drain(), another's for this.Drain(), or this
+    /// one's in a [RequiresLock] method that calls the method on another instance.</summary>
+    [Fact]
+    public Task CallHoldingTheWrongInstancesLock() => Check("""
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other) { lock (_gate) { {|MSA6101:other.Drain()|}; } }
+            public void Pull(Account other) { lock (other._gate) { {|MSA6101:Drain()|}; } }
+            public void Swap(Account a, Account b) { lock (a._gate) { {|MSA6101:b.Drain()|}; } }
+            [RequiresLock(nameof(_gate))] private void Transfer(Account other) { Drain(); {|MSA6101:other.Drain()|}; }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_GuardedByThis_NeedsThatInstance() => Check("""
+        class Node
+        {
+            public void Link(Node next) { lock (this) { {|MSA6101:next.Touch()|}; } }
+            [RequiresLock("this")] private void Touch() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_UnderItsReadLock_NeedsExclusive() => Check("""
+        using System.Threading;
+        class Table
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            public void Copy(Table other)
+            {
+                other._rw.EnterReadLock();
+                try { {|MSA6101:other.Grow()|}; } finally { other._rw.ExitReadLock(); }
+            }
+            [RequiresLock(nameof(_rw))] private void Grow() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallInANestedTypeAndFromAnEventAccessorWithoutTheLock() => Check("""
+        using System;
+        class Outer
+        {
+            private sealed class Slot
+            {
+                private readonly object _gate = new();
+                public event Action Changed { add { {|MSA6101:Touch()|}; } remove { lock (_gate) { Touch(); } } }
+                public void Set() { {|MSA6101:Touch()|}; }
+                [RequiresLock(nameof(_gate))] private void Touch() { }
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ MSA6101 not reported
 
     [Fact]
@@ -402,13 +524,55 @@ public sealed class LockAnnotationTests
         """);
 
     [Fact]
-    public Task CallOnAnotherInstance_OrWithAnInvalidGuard_NoDiagnostic() => Check("""
+    public Task CallWithAnInvalidGuard_NoDiagnostic() => Check("""
         class Counter
         {
             internal readonly object _gate = new();
-            public void Add(Counter other) { other.Bump(); Broken(); }
-            [RequiresLock(nameof(_gate))] internal void Bump() { }
+            public void Add() { Broken(); }
             [RequiresLock({|MSA6102:"_missing"|})] private void Broken() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_UnderItsLock_NoDiagnostic() => Check("""
+        using System.Threading;
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other) { lock (other._gate) { other.Drain(); } }
+            public void MergeEntered(Account other)
+            {
+                Monitor.Enter(other._gate);
+                try { other.Drain(); } finally { Monitor.Exit(other._gate); }
+            }
+            public void Both(Account other) { lock (_gate) { lock (other._gate) { Drain(); other.Drain(); } } }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    [Fact]
+    public Task CallOnAnotherInstance_GuardedByThisOrAStaticLock_NoDiagnostic() => Check("""
+        class Node
+        {
+            private static readonly object s_gate = new();
+            public void Link(Node next) { lock (next) { next.Touch(); } }
+            public void Count(Node next) { lock (s_gate) { next.Tally(); } }
+            [RequiresLock("this")] private void Touch() { }
+            [RequiresLock(nameof(s_gate))] private void Tally() { }
+        }
+        """);
+
+    /// <summary>A receiver that is not a local or parameter (a field, a call's result) names no lock the analysis can
+    /// follow: not reported (a documented miss).</summary>
+    [Fact]
+    public Task CallOnAFieldOrCallResult_NoDiagnostic() => Check("""
+        class Node
+        {
+            private readonly object _gate = new();
+            private readonly Node _next = new();
+            public void Link() { _next.Drain(); Self().Drain(); }
+            private Node Self() => this;
+            [RequiresLock(nameof(_gate))] private void Drain() { }
         }
         """);
 
@@ -483,6 +647,47 @@ public sealed class LockAnnotationTests
     /// <summary>Each fix, and Fix All, takes the declared lock around the statement; expression bodies become blocks.</summary>
     [Fact]
     public Task Fix_WrapsTheAccessTheCallAndExpressionBodies() => CheckFix(CounterBefore, CounterAfter);
+
+    /// <summary>A call on another instance takes that instance's lock; no fix where the statement names the receiver
+    /// again (it might assign it) or the guard is 'this' (the fix writes a field's lock).</summary>
+    [Fact]
+    public Task Fix_CallOnAnotherInstance_TakesItsLock() => CheckFix("""
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other)
+            {
+                {|MSA6101:other.Drain()|};
+            }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """, """
+        class Account
+        {
+            private readonly object _gate = new();
+            public void Merge(Account other)
+            {
+                lock (other._gate)
+                {
+                    other.Drain();
+                }
+            }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    [Fact]
+    public Task NoFix_CallOnAnotherInstance_ReceiverNamedAgainOrGuardedByThis() => CheckNoFix("""
+        class Account
+        {
+            private readonly object _gate = new();
+            public int Merge(Account other, Account next) => Use(other = next, {|MSA6101:other.Drain()|});
+            public void Link(Account next) { {|MSA6101:next.Touch()|}; }
+            private static int Use(Account a, int b) => b;
+            [RequiresLock(nameof(_gate))] private int Drain() => 0;
+            [RequiresLock("this")] private void Touch() { }
+        }
+        """);
 
     [Fact]
     public Task NoFix_AwaitLocalDeclarationReadLockAndSemaphore() => CheckNoFix("""

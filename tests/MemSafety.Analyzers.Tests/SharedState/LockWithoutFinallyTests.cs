@@ -32,6 +32,31 @@ public sealed class LockWithoutFinallyTests
         return test.RunAsync();
     }
 
+    /// <summary>In a property getter and in a nested type's event accessor, as in a method.</summary>
+    [Fact]
+    public Task InAPropertyGetterAndANestedTypesEventAccessor_Reported() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.Collections.Generic;
+        using System.Threading;
+        class Outer
+        {
+            private readonly object _gate = new object();
+            private readonly List<int> _items = new();
+            public int First { get { [|Monitor.Enter(_gate)|]; var x = _items[0]; Monitor.Exit(_gate); return x; } }
+
+            private sealed class Hub
+            {
+                private readonly ReaderWriterLockSlim _rw = new();
+                private Action _handlers;
+                public event Action Changed
+                {
+                    add { [|_rw.EnterWriteLock()|]; _handlers = (Action)Delegate.Combine(_handlers, value); _rw.ExitWriteLock(); }
+                    remove { _rw.EnterWriteLock(); try { _handlers = (Action)Delegate.Remove(_handlers, value); } finally { _rw.ExitWriteLock(); } }
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task ReaderWriterLockSlimReadAndWrite_Reported()
     {
@@ -136,6 +161,32 @@ public sealed class LockWithoutFinallyTests
         """);
 
     // ------------------------------------------------------------------ not reported
+
+    /// <summary>A mutex kept on success for a later call to release, given back in a catch that rethrows on failure
+    /// (LiteDB's SharedEngine.OpenDatabase/CloseDatabase, reported wrongly in session 8).</summary>
+    [Fact]
+    public Task ReleasedInARethrowingCatch_KeptOnSuccess_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class Shared
+        {
+            private readonly Mutex _mutex = new Mutex();
+            private object _engine;
+            private bool _busy;
+            public bool Open()
+            {
+                _mutex.WaitOne();
+                if (!_busy && _engine == null)
+                {
+                    try { _engine = Create(); return true; }
+                    catch { _mutex.ReleaseMutex(); throw; }
+                }
+
+                return false;
+            }
+            public void Close() { _engine = null; _mutex.ReleaseMutex(); }
+            private static object Create() => new object();
+        }
+        """);
 
     [Fact]
     public Task ReleaseInFinallyRightAfterTheAcquire_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""

@@ -149,13 +149,30 @@ internal sealed class CheckThenAct
         foreach (var statement in Statements(branch))
         {
             if (statement is IExpressionStatementOperation { Operation: IInvocationOperation { TargetMethod.Name: "TryDequeue" or "TryTake" or "TryPop" or "TryPeek" } take }
-                && take.Arguments.Length >= 1 && SameReference(take.Instance, countCall.Instance))
+                && take.Arguments.Length >= 1 && SameReference(take.Instance, countCall.Instance) && !DiscardsTheItem(take))
             {
                 return new CheckThenActPair(CheckThenActKind.IgnoredTakeAfterCount, check, countCall.Instance!, take, statement, branch);
             }
         }
 
         return null;
+    }
+
+    /// <summary><c>q.TryDequeue(out _)</c>: the item is thrown away, so a take that finds the queue emptied by another
+    /// thread changes nothing (NLog's <c>while (!q.IsEmpty) q.TryDequeue(out var _);</c> drain loop, reported wrongly
+    /// in session 8).</summary>
+    private static bool DiscardsTheItem(IInvocationOperation take)
+    {
+        foreach (var argument in take.Arguments)
+        {
+            if (argument.Parameter?.RefKind == RefKind.Out
+                && argument.Value is not (IDiscardOperation or IDeclarationExpressionOperation { Expression: IDiscardOperation }))
+            {
+                return false;
+            }
+        }
+
+        return true;
     }
 
     // q.Count > 0, q.Count != 0, 0 < q.Count, q.Count >= 1, !q.IsEmpty, q.IsEmpty == false: the true branch runs on "not empty".

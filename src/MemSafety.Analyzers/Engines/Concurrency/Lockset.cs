@@ -6,7 +6,9 @@ namespace MemSafety.Analyzers.Engines.Concurrency;
 
 /// <summary>How a lock is identified: by the field that holds it (read through <c>this</c> or static), by
 /// <c>this</c>, by <c>typeof(T)</c>; anything else (a local, another object's field, a call) is
-/// <see cref="Unknown"/>: held, but not known to be any particular lock.</summary>
+/// <see cref="Unknown"/>: held, but not known to be any of this object's locks. An unknown lock on a local or
+/// parameter (<c>lock (other)</c>) or on a field of one (<c>lock (other._gate)</c>) still carries those symbols
+/// (<see cref="LockKey.Receiver"/>), so that a call on <c>other</c> can ask for <c>other</c>'s lock.</summary>
 public enum LockKind : byte
 {
     Field,
@@ -41,17 +43,31 @@ public enum LockFlavor : byte
 public readonly struct LockKey : IEquatable<LockKey>
 {
     public LockKey(LockKind kind, ISymbol? symbol)
+        : this(kind, symbol, null)
+    {
+    }
+
+    public LockKey(LockKind kind, ISymbol? symbol, ISymbol? receiver)
     {
         Kind = kind;
         Symbol = symbol;
+        Receiver = receiver;
     }
+
+    /// <summary>A lock of another object that a local or parameter holds: the object itself (<paramref name="field"/> null:
+    /// <c>lock (other)</c>) or its field (<c>lock (other._gate)</c>). Of kind <see cref="LockKind.Unknown"/>: it is not
+    /// one of this object's locks.</summary>
+    public static LockKey OfReceiver(ISymbol receiver, IFieldSymbol? field) => new(LockKind.Unknown, field?.OriginalDefinition, receiver);
 
     public static LockKey Unknown => new(LockKind.Unknown, null);
 
     public LockKind Kind { get; }
 
-    /// <summary>The field (<see cref="LockKind.Field"/>) or the type (<see cref="LockKind.This"/>, <see cref="LockKind.Type"/>).</summary>
+    /// <summary>The field (<see cref="LockKind.Field"/>, or of <see cref="Receiver"/>) or the type (<see cref="LockKind.This"/>, <see cref="LockKind.Type"/>).</summary>
     public ISymbol? Symbol { get; }
+
+    /// <summary>For an unknown lock taken through a local or parameter: that local or parameter; otherwise null.</summary>
+    public ISymbol? Receiver { get; }
 
     /// <summary>How source names the lock: <c>_gate</c>, <c>this</c>, <c>typeof(C)</c>.</summary>
     public string Display => Kind switch
@@ -59,14 +75,16 @@ public readonly struct LockKey : IEquatable<LockKey>
         LockKind.Field => Symbol!.Name,
         LockKind.This => "this",
         LockKind.Type => "typeof(" + Symbol!.Name + ")",
+        _ when Receiver is not null => Symbol is null ? Receiver.Name : Receiver.Name + "." + Symbol.Name,
         _ => "?",
     };
 
-    public bool Equals(LockKey other) => Kind == other.Kind && SymbolEqualityComparer.Default.Equals(Symbol, other.Symbol);
+    public bool Equals(LockKey other) => Kind == other.Kind && SymbolEqualityComparer.Default.Equals(Symbol, other.Symbol)
+        && SymbolEqualityComparer.Default.Equals(Receiver, other.Receiver);
 
     public override bool Equals(object? obj) => obj is LockKey other && Equals(other);
 
-    public override int GetHashCode() => ((int)Kind * 397) ^ SymbolEqualityComparer.Default.GetHashCode(Symbol);
+    public override int GetHashCode() => ((int)Kind * 397) ^ SymbolEqualityComparer.Default.GetHashCode(Symbol) ^ (SymbolEqualityComparer.Default.GetHashCode(Receiver) * 31);
 
     public override string ToString() => Display;
 }
@@ -196,11 +214,32 @@ public sealed class Lockset : IEquatable<Lockset>
             }
         }
 
+        // Two different unknown locks (another object's, named through different locals) still leave "some lock not
+        // known to be ours" held, as when every unknown lock was one key: the rules that stay silent under one rely on it.
+        if (HasUnknown && other.HasUnknown && !HasUnknownIn(result, n))
+        {
+            result ??= new HeldLock[_held.Length];
+            if (n == result.Length)
+                Array.Resize(ref result, n + 1);
+            result[n++] = new HeldLock(LockKey.Unknown, LockMode.Exclusive, LockFlavor.Monitor, 1);
+        }
+
         if (n == 0)
             return Empty;
         if (n != result!.Length)
             Array.Resize(ref result, n);
         return new Lockset(result);
+    }
+
+    private static bool HasUnknownIn(HeldLock[]? held, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            if (held![i].Key.Kind == LockKind.Unknown)
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>Every lock of either (the locks a helper's callers hold, added to those it takes itself).</summary>

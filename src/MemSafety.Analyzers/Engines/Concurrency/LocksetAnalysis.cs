@@ -156,6 +156,10 @@ internal sealed class LocksetAnalysis : DataflowAnalysis<Lockset>
                     continue;
                 case IFieldReferenceOperation field when field.Field.IsStatic || Unwrap(field.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
                     return new LockKey(LockKind.Field, field.Field.OriginalDefinition);
+                case IFieldReferenceOperation field when ReceiverOf(field.Instance) is { } receiver:
+                    return LockKey.OfReceiver(receiver, field.Field);
+                case ILocalReferenceOperation or IParameterReferenceOperation:
+                    return LockKey.OfReceiver(ReceiverOf(operation)!, null);
                 case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }:
                     return new LockKey(LockKind.This, _owner);
                 case ITypeOfOperation typeOf:
@@ -167,6 +171,14 @@ internal sealed class LocksetAnalysis : DataflowAnalysis<Lockset>
 
         return LockKey.Unknown;
     }
+
+    /// <summary>The local or parameter an expression reads (another object, named in the body), or null.</summary>
+    internal static ISymbol? ReceiverOf(IOperation? operation) => Unwrap(operation) switch
+    {
+        ILocalReferenceOperation local => local.Local,
+        IParameterReferenceOperation parameter => parameter.Parameter,
+        _ => null,
+    };
 
     internal static IOperation? Unwrap(IOperation? operation)
     {

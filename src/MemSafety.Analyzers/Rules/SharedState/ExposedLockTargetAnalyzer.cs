@@ -15,7 +15,8 @@ namespace MemSafety.Analyzers.Rules.SharedState;
 /// critical sections. When the field that holds the object is assigned a new one outside the constructor, two
 /// threads can be "inside" at once, each holding a different object's lock. Reported at the locked expression of a
 /// <c>lock</c> statement or <c>Monitor.Enter</c>/<c>TryEnter</c>. Where the SDK's CA2002 ("weak identity") is on,
-/// the objects it reports (by type) are left to it.
+/// the objects it reports (by type) are left to it. <c>lock (this)</c> of a public type only with
+/// <c>memsafety.MSA6004.lock_this = true</c> (the Strict preset).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class ExposedLockTargetAnalyzer : MemSafetyAnalyzer
@@ -41,6 +42,11 @@ public sealed class ExposedLockTargetAnalyzer : MemSafetyAnalyzer
 
         var target = targets.Classify(locked, context.ContainingSymbol.ContainingType, context.CancellationToken);
         if (target.Kind == LockTargetKind.Private)
+            return;
+        // lock (this) in a public type: a true hazard, but on real code mostly taken once per object or request (Dispose,
+        // lazy initialization, a per-request flag), so below the bar of a default rule (judged/shared-state-msa6004-msa6005.tsv,
+        // shared-state-session7.tsv, shared-state-session8-recommended.tsv): reported under Strict or when turned on.
+        if (target.Kind == LockTargetKind.PublicInstance && !services.OptionsFor(locked.Syntax.SyntaxTree).Get(MemSafetyOptions.LockThisInPublicTypes))
             return;
         if (IsReportedByCa2002(target.Value)
             && services.SdkRules.Reports(SdkRule.DoNotLockOnObjectsWithWeakIdentity, locked.Syntax.SyntaxTree, context.CancellationToken))

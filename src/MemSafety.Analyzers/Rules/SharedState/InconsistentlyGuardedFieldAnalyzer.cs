@@ -445,7 +445,10 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             case FieldAccessKind.CollectionWrite:
                 return type + " is not thread-safe, and changing it while the locked code uses it can corrupt its internal state";
             case FieldAccessKind.CollectionRead when access.Member == "Count":
-                return type + " is not thread-safe, and its Count read while the locked code changes it can see a half-done change";
+                // Count is one int field (List, Queue, Stack...) or the difference of two (Dictionary, HashSet) that each change
+                // changes one of: the read itself sees an old or a new count, not a torn one. What goes wrong is what is done
+                // with it: a test or an index based on a count the locked code changes right after.
+                return type + " is not thread-safe, and its Count read without the lock is only a snapshot: the locked code can change the collection before this code acts on it, so a test or index based on it can be out of date";
             case FieldAccessKind.CollectionRead:
                 return type + " is not thread-safe, and reading it while the locked code changes it can throw, miss items or see a half-done change";
             default:

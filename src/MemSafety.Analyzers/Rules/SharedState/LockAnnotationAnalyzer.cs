@@ -144,12 +144,45 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
     {
         foreach (var (call, held) in body.RecordedCalls)
         {
-            if (!requiring.TryGetValue(call.TargetMethod.OriginalDefinition, out var guard) || held.Holds(guard.Key, exclusive: true))
+            if (!requiring.TryGetValue(call.TargetMethod.OriginalDefinition, out var guard))
                 continue;
-            var (additional, properties) = FixData(call.Syntax, guard, types, readLockHeld: held.Holds(guard.Key, exclusive: false));
+            // other.M() needs other's lock (other._gate, or other itself for [RequiresLock("this")]), not this one's; a
+            // static lock is the same for every instance.
+            var key = guard.Key;
+            var receiver = call.TargetMethod.IsStatic || key.Symbol is IFieldSymbol { IsStatic: true } ? null : LocksetAnalysis.ReceiverOf(call.Instance);
+            if (receiver is not null)
+                key = LockKey.OfReceiver(receiver, key.Symbol as IFieldSymbol);
+            if (held.Holds(key, exclusive: true))
+                continue;
+            var (additional, properties) = receiver is null
+                ? FixData(call.Syntax, guard, types, readLockHeld: held.Holds(key, exclusive: false))
+                : FixDataOnReceiver(call, receiver, guard, key, types, readLockHeld: held.Holds(key, exclusive: false));
             context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(), additional, properties,
-                call.TargetMethod.Name, guard.LockName));
+                call.TargetMethod.Name, guard.LockName, key.Display));
         }
+    }
+
+    /// <summary>The fix for a call on another instance: <c>lock (other._gate)</c> around the statement, for a guard field
+    /// that <c>lock</c> takes (see <see cref="FixData"/>); not for <c>lock (other)</c> (the fix's lock expression is a
+    /// field's), nor where the statement names the receiver again (it might assign it, and the lock would then be taken
+    /// on the object before the assignment).</summary>
+    private static (Location[]? Additional, ImmutableDictionary<string, string?> Properties) FixDataOnReceiver(
+        IInvocationOperation call, ISymbol receiver, DeclaredGuard guard, LockKey key, ConcurrencyTypes types, bool readLockHeld)
+    {
+        var none = ((Location[]?)null, ImmutableDictionary<string, string?>.Empty);
+        if (guard.Key.Kind != LockKind.Field)
+            return none;
+        var (additional, properties) = FixData(call.Syntax, guard, types, readLockHeld);
+        if (additional is null || InconsistentlyGuardedFieldAnalyzer.InnermostTarget(call.Syntax) is not { } target)
+            return none;
+        var uses = 0;
+        foreach (var token in target.DescendantTokens())
+        {
+            if (token.IsKind(Microsoft.CodeAnalysis.CSharp.SyntaxKind.IdentifierToken) && token.ValueText == receiver.Name && ++uses > 1)
+                return none;
+        }
+
+        return (additional, properties.SetItem(InconsistentlyGuardedFieldAnalyzer.LockProperty, key.Display));
     }
 
     /// <summary>What the fix needs (MSA6001's properties and the statement to wrap, see <see cref="InconsistentlyGuardedFieldAnalyzer"/>),

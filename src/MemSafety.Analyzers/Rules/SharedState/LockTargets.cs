@@ -69,6 +69,7 @@ public sealed class LockTargets
     private readonly Compilation _compilation;
     private readonly ConcurrentDictionary<IFieldSymbol, string> _assignedIn = new(SymbolEqualityComparer.Default);
     private readonly ConcurrentDictionary<SyntaxTree, SemanticModel> _models = new();
+    private readonly ConcurrentDictionary<(INamedTypeSymbol Type, string Name), bool> _setupHelpers = new(SetupHelperKeyComparer.Instance);
 
     public LockTargets(Compilation compilation) => _compilation = compilation;
 
@@ -207,9 +208,10 @@ public sealed class LockTargets
         {
             foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
             {
+                // The lexical lock test first: it is a walk up to the member, while IsExempt may walk the whole type.
                 if (node is not IdentifierNameSyntax identifier || identifier.Identifier.ValueText != field.Name
-                    || !IsWriteTarget(identifier, out var write) || IsExempt(write, identifier, field)
-                    || (!dedicated && !InsideLockOn(write, field.Name)))
+                    || !IsWriteTarget(identifier, out var write) || (!dedicated && !InsideLockOn(write, field.Name))
+                    || IsExempt(write, field))
                 {
                     continue;
                 }
@@ -264,7 +266,7 @@ public sealed class LockTargets
         return false;
     }
 
-    private static bool IsExempt(SyntaxNode write, IdentifierNameSyntax identifier, IFieldSymbol field)
+    private bool IsExempt(SyntaxNode write, IFieldSymbol field)
     {
         // new T { f = x }: the object is not shared yet.
         if (write.Parent is InitializerExpressionSyntax)
@@ -275,7 +277,7 @@ public sealed class LockTargets
                 return constructor.Modifiers.Any(SyntaxKind.StaticKeyword) == field.IsStatic;
             if (node is IfStatementSyntax { Condition: { } condition } && IsNullCheckOf(condition, field.Name))
                 return true;
-            if (node is MethodDeclarationSyntax method && !field.IsStatic && IsSetupHelper(method, field))
+            if (node is MethodDeclarationSyntax method && !field.IsStatic && IsSetupHelper(method, field.ContainingType))
                 return true;
             if (node is MemberDeclarationSyntax)
                 break;
@@ -311,14 +313,24 @@ public sealed class LockTargets
     /// happens before any thread can lock the object: System.Data's <c>XmlDataDocument.Init</c> creates
     /// <c>_foliationLock</c> for its constructors and for <c>CloneNode</c>'s new copy (a first version reported it).
     /// </summary>
-    private static bool IsSetupHelper(MethodDeclarationSyntax method, IFieldSymbol field)
+    private bool IsSetupHelper(MethodDeclarationSyntax method, INamedTypeSymbol type)
     {
         // The walk below would find this very declaration and answer no; saying so first spares a walk of the type.
         if (method.Modifiers.Any(SyntaxKind.StaticKeyword) || IsAccessible(method.Modifiers))
             return false;
-        var name = method.Identifier.ValueText;
+        // One walk of the type per method name, whichever fields (and writes of them) ask.
+        var key = (type, method.Identifier.ValueText);
+        if (_setupHelpers.TryGetValue(key, out var known))
+            return known;
+        var answer = IsSetupHelper(method.Identifier.ValueText, type);
+        _setupHelpers.TryAdd(key, answer);
+        return answer;
+    }
+
+    private bool IsSetupHelper(string name, INamedTypeSymbol type)
+    {
         var calls = 0;
-        foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
+        foreach (var reference in type.DeclaringSyntaxReferences)
         {
             var root = reference.GetSyntax();
             foreach (var node in root.DescendantNodes())
@@ -335,12 +347,27 @@ public sealed class LockTargets
                 if (caller is MethodDeclarationSyntax { Identifier.ValueText: var callerName } && callerName == name)
                     continue; // a call between the overloads (or a recursive one)
                 if (!IsSetupCall(identifier, caller))
+                {
+                    // The same name on another type's member (System.Data's XmlDataDocument calls DataColumn.Init on a
+                    // foreach variable beside its own private Init; a first version took it for a call of the helper).
+                    // Bound only here, for names the syntax could not clear.
+                    if (IsAnotherTypesMember(identifier, type))
+                        continue;
                     return false;
+                }
+
                 calls++;
             }
         }
 
         return calls > 0;
+    }
+
+    private bool IsAnotherTypesMember(IdentifierNameSyntax identifier, INamedTypeSymbol type)
+    {
+        var info = _models.GetOrAdd(identifier.SyntaxTree, tree => GetModel(tree)).GetSymbolInfo(identifier);
+        var symbol = info.Symbol ?? (info.CandidateSymbols.Length > 0 ? info.CandidateSymbols[0] : null);
+        return symbol is not null && !SymbolEqualityComparer.Default.Equals(symbol.ContainingType?.OriginalDefinition, type.OriginalDefinition);
     }
 
     private static bool IsAccessible(SyntaxTokenList modifiers)
@@ -472,4 +499,16 @@ public sealed class LockTargets
     internal static bool IsSystemThreading(ITypeSymbol? type, string name)
         => type is not null && type.Name == name
            && type.ContainingNamespace is { Name: "Threading", ContainingNamespace: { Name: "System", ContainingNamespace.IsGlobalNamespace: true } };
+}
+
+/// <summary>(type, method name) keys of the setup-helper answers, types compared as symbols.</summary>
+internal sealed class SetupHelperKeyComparer : System.Collections.Generic.IEqualityComparer<(INamedTypeSymbol Type, string Name)>
+{
+    public static readonly SetupHelperKeyComparer Instance = new();
+
+    public bool Equals((INamedTypeSymbol Type, string Name) x, (INamedTypeSymbol Type, string Name) y)
+        => x.Name == y.Name && SymbolEqualityComparer.Default.Equals(x.Type, y.Type);
+
+    public int GetHashCode((INamedTypeSymbol Type, string Name) key)
+        => (SymbolEqualityComparer.Default.GetHashCode(key.Type) * 397) ^ key.Name.GetHashCode();
 }

@@ -135,7 +135,9 @@ public static class ManualLockRegions
             anyRelease = true;
             // A release in any finally: the body handles exceptions on purpose (a compensating release on a failure
             // path, a counting semaphore given back only when the work fails, as BlockingCollection.TryTake does).
-            if (ReleaseRegions.Protects(candidate, call) || ReleaseRegions.InFinally(candidate))
+            // So does a release in a catch that rethrows: the failure path gives the lock back, and the success path keeps
+            // it on purpose for a later call to release (LiteDB's SharedEngine.OpenDatabase, reported wrongly in session 8).
+            if (ReleaseRegions.Protects(candidate, call) || ReleaseRegions.InFinally(candidate) || InRethrowingCatch(candidate))
                 return null;
             if (firstAfter is null && candidate.SpanStart > call.Span.End)
                 firstAfter = candidate;
@@ -146,6 +148,26 @@ public static class ManualLockRegions
         if (ReleaseRegions.NothingBetweenCanThrow(call, firstAfter, model, cancellationToken))
             return null;
         return new UnprotectedAcquire(call, lockObject, kind, firstAfter);
+    }
+
+    /// <summary>Inside a catch clause (of its own function) whose block rethrows (<c>throw;</c>).</summary>
+    private static bool InRethrowingCatch(SyntaxNode node)
+    {
+        for (var current = node.Parent; current is not null && !ReleaseRegions.IsFunction(current); current = current.Parent)
+        {
+            if (current is CatchClauseSyntax { Block: { } block })
+            {
+                foreach (var statement in block.Statements)
+                {
+                    if (statement is ThrowStatementSyntax { Expression: null })
+                        return true;
+                }
+
+                return false;
+            }
+        }
+
+        return false;
     }
 
     private static ExpressionSyntax? ReleasedObject(InvocationExpressionSyntax release, ManualLockKind kind)

@@ -268,7 +268,9 @@ public sealed class LocksetTests
     [Fact]
     public void LockOfAnotherObject_IsUnknown_AndItsFieldsAreNotOurs()
     {
-        Assert.Equal(new[] { "_n:Write{?}" }, Accesses("""
+        // Not one of this object's locks (LockKind.Unknown), but named by the parameter it was taken through, so that a
+        // [RequiresLock] call on 'other' can ask for it (MSA6101).
+        Assert.Equal(new[] { "_n:Write{other._gate}" }, Accesses("""
             class C
             {
                 private readonly object _gate = new();
@@ -280,6 +282,26 @@ public sealed class LocksetTests
                         _n = 1;
                         other._n = 2;
                     }
+                }
+            }
+            """));
+    }
+
+    /// <summary>Two different unknown locks on the two ways into a merge still leave "some lock not known to be ours"
+    /// held, as when every unknown lock was one key (MSA6001 stays silent under one).</summary>
+    [Fact]
+    public void DifferentUnknownLocksOnTheWaysIn_SomeUnknownLockStillHeld()
+    {
+        Assert.Equal(new[] { "_n:Write{?}" }, Accesses("""
+            using System.Threading;
+            class C
+            {
+                private readonly object _gate = new();
+                private int _n;
+                void M(C x, C y, bool b)
+                {
+                    if (b) Monitor.Enter(x._gate); else Monitor.Enter(y._gate);
+                    _n = 1;
                 }
             }
             """));
