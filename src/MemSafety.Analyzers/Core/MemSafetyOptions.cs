@@ -112,7 +112,15 @@ public readonly struct MemSafetyOptions
         "Off by default: on real code most such locks are taken once per object or request, true but not worth changing; " +
         "the other exposed or changing lock objects are reported either way.");
 
-    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, EngineConventions, Scope, StackallocMaxBytes, DisposalIgnoredTypes, LockThisInPublicTypes);
+    public static readonly BooleanOption TearingOnAnyPlatform = new(
+        "memsafety.MSA6003.tearing",
+        defaultValue: false,
+        "Whether MSA6003 reports a plain store of a `long`/`ulong`/`double` beside atomic accesses, which can tear only in a " +
+        "32-bit process, when the assembly is built for any platform (`true` in the Strict preset). By default such stores " +
+        "are reported only when the assembly targets a 32-bit platform (x86, ARM): on real code the others were true but " +
+        "not worth changing (configuration-time or single-writer stores in processes that run 64-bit).");
+
+    public static ImmutableArray<MemSafetyOption> All { get; } = ImmutableArray.Create<MemSafetyOption>(HotPaths, EngineConventions, Scope, StackallocMaxBytes, DisposalIgnoredTypes, LockThisInPublicTypes, TearingOnAnyPlatform);
 
     private readonly AnalyzerConfigOptions? _options;
 

@@ -7,9 +7,13 @@ namespace MemSafety.Analyzers.Tests.SharedState;
 
 public sealed class MixedAtomicAccessTests
 {
-    private static Task Analyze(string source) => Verify<MixedAtomicAccessAnalyzer>.AnalyzerAsync(source);
+    /// <summary>The tests below are about what the rule finds, so they ask for tears on any platform
+    /// (<c>memsafety.MSA6003.tearing</c>, the Strict preset); the defaults have tests of their own at the end.</summary>
+    private static readonly VerifyWithOptions<MixedAtomicAccessAnalyzer, MixedAtomicAccessFix> Tearing = new(("memsafety.MSA6003.tearing", "true"));
 
-    private static Task Fix(string source, string fixedSource) => Verify<MixedAtomicAccessAnalyzer, MixedAtomicAccessFix>.CodeFixAsync(source, fixedSource);
+    private static Task Analyze(string source) => Tearing.AnalyzerAsync(source);
+
+    private static Task Fix(string source, string fixedSource) => Tearing.CodeFixAsync(source, fixedSource);
 
     // ------------------------------------------------------------------ reported
 
@@ -37,7 +41,7 @@ public sealed class MixedAtomicAccessTests
     [Fact]
     public Task TearingMessage_NamesTheAtomicAccessAndThirtyTwoBit()
     {
-        var test = Verify<MixedAtomicAccessAnalyzer>.Test("""
+        var test = Tearing.AnalyzerTest("""
             using System.Threading;
             class Meter
             {
@@ -104,7 +108,7 @@ public sealed class MixedAtomicAccessTests
     [Fact]
     public Task PublicationMessage_NamesThePublishedField()
     {
-        var test = Verify<MixedAtomicAccessAnalyzer>.Test("""
+        var test = Tearing.AnalyzerTest("""
             using System.Threading;
             class Result
             {
@@ -173,7 +177,7 @@ public sealed class MixedAtomicAccessTests
     [Fact]
     public Task PartialClassAcrossFiles_NestedType()
     {
-        var test = Verify<MixedAtomicAccessAnalyzer, MixedAtomicAccessFix>.Test("""
+        var test = Tearing.Test("""
             class Outer
             {
                 public sealed partial class Stats
@@ -213,7 +217,7 @@ public sealed class MixedAtomicAccessTests
     [Fact]
     public Task FixAll_EveryStoreOnce()
     {
-        var test = Verify<MixedAtomicAccessAnalyzer, MixedAtomicAccessFix>.Test("""
+        var test = Tearing.Test("""
             using System.Threading;
             class Meter
             {
@@ -237,7 +241,7 @@ public sealed class MixedAtomicAccessTests
     }
 
     [Fact]
-    public Task StoreWhoseValueIsUsed_NoFix() => Verify<MixedAtomicAccessAnalyzer, MixedAtomicAccessFix>.NoFixAsync("""
+    public Task StoreWhoseValueIsUsed_NoFix() => Tearing.NoFixAsync("""
         using System.Threading;
         class Meter
         {
@@ -312,7 +316,7 @@ public sealed class MixedAtomicAccessTests
     [Fact]
     public Task StoreUnderSystemThreadingLock_Net10_NoDiagnostic()
     {
-        var test = Verify<MixedAtomicAccessAnalyzer>.Test("""
+        var test = Tearing.AnalyzerTest("""
             using System.Threading;
             class Meter
             {
@@ -398,9 +402,62 @@ public sealed class MixedAtomicAccessTests
     public async Task Fixes_KeepSingleThreadedResults()
     {
         var fixedProgram = Program.Replace("_total = 0;", "Interlocked.Exchange(ref _total, 0);").Replace("_count = n + 1;", "Volatile.Write(ref _count, n + 1);");
-        await Verify<MixedAtomicAccessAnalyzer, MixedAtomicAccessFix>.CodeFixAsync(
+        await Tearing.CodeFixAsync(
             Program.Replace("_total = 0;", "[|_total = 0|];").Replace("_count = n + 1;", "[|_count = n + 1|];"), fixedProgram);
         Assert.Equal("12;0;2", Behaviour.Run(Program));
         Assert.Equal("12;0;2", Behaviour.Run(fixedProgram));
+    }
+
+    // ------------------------------------------------------------------ defaults: the tear needs a 32-bit process
+
+    private const string LongResetPlainly = """
+        using System.Threading;
+        class Meter
+        {
+            private long _total;
+            public void Add(long n) => Interlocked.Add(ref _total, n);
+            public long Total => Interlocked.Read(ref _total);
+            public void Reset() { _total = 0; }
+        }
+        """;
+
+    /// <summary>An AnyCPU assembly runs 64-bit almost everywhere: by default the tear-only store is not reported.</summary>
+    [Fact]
+    public Task LongStoreInAnyCpuAssembly_ByDefault_NoDiagnostic() => Verify<MixedAtomicAccessAnalyzer>.AnalyzerAsync(LongResetPlainly);
+
+    /// <summary>An assembly built for x86 always runs in a 32-bit process: the tear is real on every run.</summary>
+    [Fact]
+    public Task LongStoreInX86Assembly_ByDefault_Reported()
+    {
+        var test = Verify<MixedAtomicAccessAnalyzer>.Test(LongResetPlainly.Replace("{ _total = 0; }", "{ [|_total = 0|]; }"));
+        test.Platform = Microsoft.CodeAnalysis.Platform.X86;
+        return test.RunAsync();
+    }
+
+    /// <summary>The publication half does not depend on the platform: reported by default in an AnyCPU assembly.</summary>
+    [Fact]
+    public Task PublicationStoreInAnyCpuAssembly_ByDefault_Reported() => Verify<MixedAtomicAccessAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class Slot
+        {
+            private int[] _data;
+            private int _ready;
+            public int? TryRead() => Volatile.Read(ref _ready) == 1 ? _data[0] : null;
+            public void Publish(int[] data)
+            {
+                _data = data;
+                [|_ready = 1|];
+            }
+        }
+        """);
+
+    /// <summary>The Strict preset's options (read from the shipped file) report the AnyCPU tear.</summary>
+    [Fact]
+    public Task StrictPreset_LongStoreInAnyCpuAssembly_Reported()
+    {
+        var test = Verify<MixedAtomicAccessAnalyzer>.Test(LongResetPlainly.Replace("{ _total = 0; }", "{ [|_total = 0|]; }"));
+        foreach (var (key, value) in MemSafety.Analyzers.Tests.Infrastructure.RepositoryFiles.PresetOptions("Strict"))
+            test.AnalyzerOptions[key] = value;
+        return test.RunAsync();
     }
 }

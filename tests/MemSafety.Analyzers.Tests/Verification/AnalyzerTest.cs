@@ -60,6 +60,9 @@ public sealed class AnalyzerTest
 
     public OptimizationLevel OptimizationLevel { get; set; } = OptimizationLevel.Debug;
 
+    /// <summary>The platform the project is built for (<c>&lt;PlatformTarget&gt;</c>); AnyCPU unless a test is about it.</summary>
+    public Platform Platform { get; set; } = Platform.AnyCpu;
+
     public List<string> PreprocessorSymbols { get; } = new();
 
     /// <summary><c>memsafety.*</c> and other .editorconfig keys, applied to every file.</summary>
@@ -240,7 +243,8 @@ public sealed class AnalyzerTest
             OutputKind.DynamicallyLinkedLibrary,
             allowUnsafe: true,
             nullableContextOptions: NullableContextOptions,
-            optimizationLevel: OptimizationLevel)
+            optimizationLevel: OptimizationLevel,
+            platform: Platform)
         .WithSpecificDiagnosticOptions(DiagnosticSeverities);
 
     private static string FilePath(string project, int index) => $"/{project}/Test{index}.cs";

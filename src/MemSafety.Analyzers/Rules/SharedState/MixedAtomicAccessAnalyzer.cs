@@ -16,6 +16,9 @@ namespace MemSafety.Analyzers.Rules.SharedState;
 /// and a plain store that publishes earlier stores (it follows a store to another field of the type in the same
 /// function) is not a release, so on Arm64 a reader that sees the new value through <c>Volatile.Read</c> can still
 /// see the old value of the data it publishes. Plain reads polled in loops are MSA6008's; read-modify-writes MSA6002's.
+/// The tear is reported by default only where the assembly targets a 32-bit platform (x86, ARM), otherwise with
+/// <c>memsafety.MSA6003.tearing = true</c> (the Strict preset): on real code such stores in AnyCPU assemblies were true
+/// but not worth changing (judged/shared-state-session8-recommended.tsv).
 /// </summary>
 [DiagnosticAnalyzer(LanguageNames.CSharp)]
 public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
@@ -30,10 +33,13 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
         var types = ConcurrencyTypes.Of(start.Compilation);
         if (types.Interlocked is null || types.Volatile is null)
             return;
-        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, types), SymbolKind.NamedType);
+        var services = CompilationServices.Get(start.Compilation, start.Options);
+        // An assembly built for x86 or 32-bit ARM always runs in a 32-bit process, where the tear is real on every run.
+        var thirtyTwoBit = start.Compilation.Options.Platform is Platform.X86 or Platform.Arm;
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, types, services, thirtyTwoBit), SymbolKind.NamedType);
     });
 
-    private static void StartType(SymbolStartAnalysisContext context, ConcurrencyTypes types)
+    private static void StartType(SymbolStartAnalysisContext context, ConcurrencyTypes types, CompilationServices services, bool thirtyTwoBit)
     {
         if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class } type)
             return;
@@ -85,6 +91,9 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
                 string why;
                 if (CanTear(field.Type))
                 {
+                    // Tearing needs a 32-bit process: reported where the platform is 32-bit, else only when asked for.
+                    if (!thirtyTwoBit && !services.OptionsFor(store.Syntax.SyntaxTree).Get(MemSafetyOptions.TearingOnAnyPlatform))
+                        continue;
                     why = "in a 32-bit process a " + field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)
                         + " is stored in two 4-byte halves, and " + use.Call + " can see one half of this store";
                 }
