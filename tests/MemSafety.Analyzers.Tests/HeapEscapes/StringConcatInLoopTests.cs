@@ -1619,6 +1619,32 @@ public sealed class StringConcatInLoopTests
         }
         """);
 
+    /// <summary>The block-start prefilter (a body must spell <c>for</c>, <c>while</c> or <c>goto</c>) keeps a loop built
+    /// from goto alone, and drops a body whose only "for" is in a word (no action, no report either way).</summary>
+    [Fact]
+    public Task LoopOfGotoOnly_KeptByThePrefilter() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Repeat(string unit, int times)
+            {
+                var text = "";
+            again:
+                {|MSA1006:text += unit|};
+                if (--times > 0)
+                    goto again;
+                return text;
+            }
+
+            static string Format(string unit)
+            {
+                var text = "";
+                text += unit;
+                return text;
+            }
+        }
+        """);
+
     [Fact]
     public Task NullableDisabledParameter_NoFix()
     {
