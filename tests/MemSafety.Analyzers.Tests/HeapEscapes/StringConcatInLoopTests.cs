@@ -1619,24 +1619,25 @@ public sealed class StringConcatInLoopTests
         }
         """);
 
-    /// <summary>The block-start prefilter (a body must spell <c>for</c>, <c>while</c> or <c>goto</c>) keeps a loop built
-    /// from goto alone, and drops a body whose only "for" is in a word (no action, no report either way).</summary>
+    /// <summary>The block-start prefilter (a body must spell <c>for</c>, <c>while</c> or <c>goto</c>) keeps a body whose
+    /// only loop keyword is the <c>while</c> closing a <c>do</c>, and skips one without a loop (no report either way).</summary>
     [Fact]
-    public Task LoopOfGotoOnly_KeptByThePrefilter() => AnalyzerAsync(
+    public Task DoWhileOnlyLoopKeyword_KeptByThePrefilter() => AnalyzerAsync(
         """
         class C
         {
             static string Repeat(string unit, int times)
             {
                 var text = "";
-            again:
-                {|MSA1006:text += unit|};
-                if (--times > 0)
-                    goto again;
+                do
+                {
+                    {|MSA1006:text += unit|};
+                }
+                while (--times > 0);
                 return text;
             }
 
-            static string Format(string unit)
+            static string Once(string unit)
             {
                 var text = "";
                 text += unit;
