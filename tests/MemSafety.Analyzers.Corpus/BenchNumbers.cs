@@ -89,9 +89,10 @@ internal sealed class BenchNumbers
     public static string Family(AnalyzerTiming timing)
         => timing.Ids.Count > 0 && timing.Ids[0].Length >= 4 ? timing.Ids[0].Substring(0, 4) : "?";
 
-    /// <summary>Seconds of our analyzers whose family is one of <paramref name="prefixes"/>.</summary>
+    /// <summary>Seconds of our analyzers that report an id starting with one of <paramref name="prefixes"/> (a family
+    /// such as "MSA6", or one rule such as "MSA6004"); an analyzer counts whole, once.</summary>
     public static double SecondsOf(IEnumerable<AnalyzerTiming> timings, IReadOnlyList<string> prefixes)
-        => timings.Where(t => prefixes.Contains(Family(t), StringComparer.Ordinal)).Sum(t => t.Seconds);
+        => timings.Where(t => t.Ids.Any(id => prefixes.Any(p => id.StartsWith(p, StringComparison.Ordinal)))).Sum(t => t.Seconds);
 
     /// <summary>Family prefix → seconds, in id order.</summary>
     public static SortedDictionary<string, double> Families(IEnumerable<AnalyzerTiming> timings)

@@ -5,20 +5,23 @@ namespace MemSafety.Samples.UnsafePointers;
 
 public static class SafeHandleEscapeHatchAfter
 {
-    // The finally gives the count back on every path, an exception's included.
+    // The fix's rewrite: the finally gives the count back on every path, an exception's included. The try starts after
+    // DangerousAddRef returned, so the count is raised whenever the finally runs.
     public static int Query(SafeHandle handle)
     {
         bool added = false;
+        handle.DangerousAddRef(ref added);
+        int result;
         try
         {
-            handle.DangerousAddRef(ref added);
-            return Native(handle.DangerousGetHandle());
+            result = Native(handle.DangerousGetHandle());
         }
         finally
         {
-            if (added)
-                handle.DangerousRelease();
+            handle.DangerousRelease();
         }
+
+        return result;
     }
 
     private static int Native(IntPtr raw) => raw == IntPtr.Zero ? throw new InvalidOperationException() : 1;

@@ -1,6 +1,8 @@
 using System;
 using System.Collections.Generic;
 using System.Threading;
+using System.Threading.Tasks;
+using MemSafety.Analyzers.Engines.Bodies;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -9,10 +11,10 @@ using Microsoft.CodeAnalysis.Formatting;
 namespace MemSafety.CodeFixes.Core;
 
 /// <summary>
-/// The rewrite shared by fixes that make a release run on every path (MSA5007's <c>GCHandle.Free</c>, MSA6005's lock
-/// release): an acquiring statement and its release are statements of one block, and the statements between them
-/// become the protected part of <c>try { … } finally { release; }</c> (or of another statement the fix builds from
-/// them, such as <c>lock</c>).
+/// The rewrite shared by fixes that make a release run on every path (MSA5007's <c>GCHandle.Free</c>, MSA5008's native
+/// free, MSA5009's <c>DangerousRelease</c>, MSA6005's lock release): an acquiring statement and its release are
+/// statements of one block, and the statements between them become the protected part of
+/// <c>try { … } finally { release; }</c> (or of another statement the fix builds from them, such as <c>lock</c>).
 /// </summary>
 internal static class ReleaseInFinally
 {
@@ -21,7 +23,7 @@ internal static class ReleaseInFinally
     /// writes the release).</summary>
     public readonly struct Plan
     {
-        public Plan(BlockSyntax block, int acquireIndex, int releaseIndex, ILocalSymbol local, List<int>? hoisted)
+        public Plan(BlockSyntax block, int acquireIndex, int releaseIndex, ILocalSymbol? local, List<int>? hoisted)
         {
             Block = block;
             AcquireIndex = acquireIndex;
@@ -37,7 +39,9 @@ internal static class ReleaseInFinally
         public BlockSyntax Block { get; }
         public int AcquireIndex { get; }
         public int ReleaseIndex { get; }
-        public ILocalSymbol Local { get; }
+
+        /// <summary>The local the acquire stores into; null for an acquiring statement (<see cref="PlanForStatements"/>).</summary>
+        public ILocalSymbol? Local { get; }
 
         /// <summary>No release statement exists: the caller supplies one, put after the block's last statement.</summary>
         public bool WritesRelease => ReleaseIndex == Block.Statements.Count;
@@ -118,9 +122,45 @@ internal static class ReleaseInFinally
             }
         }
 
-        if (from < 0 || to <= from + 1)
+        if (from < 0 || to <= from + 1 || !CanProtect(block, from, to, local, refuseValueReturns, refuseJumpsOut: false, hoistDeclarations, model, cancellationToken, out var hoisted))
             return null;
+        return new Plan(block, from, to, local, hoisted);
+    }
 
+    /// <summary>
+    /// The plan for an acquire and its release that are both statements of one block (<c>h.DangerousAddRef(ref added);</c>
+    /// … <c>h.DangerousRelease();</c>), the statements between protected. Null on the conditions of
+    /// <see cref="PlanFor"/>, with <paramref name="acquired"/> (the receiver's local, parameter or field) as the local that
+    /// must not be assigned or passed by reference between them, and also when a statement between leaves them by
+    /// <c>return</c>, <c>goto</c>, <c>yield break</c> or a <c>break</c>/<c>continue</c> of an enclosing loop: the original
+    /// skips the release there, maybe on purpose (the count or lock handed on), and the finally would not. A <c>throw</c>
+    /// is kept: it skips the release as any exception does, the path the fix is for.
+    /// </summary>
+    public static Plan? PlanForStatements(StatementSyntax acquire, StatementSyntax release, ISymbol? acquired, bool hoistDeclarations,
+        SemanticModel model, CancellationToken cancellationToken)
+    {
+        if (acquire.Parent is not BlockSyntax block || release.Parent != block)
+            return null;
+        var statements = block.Statements;
+        int from = statements.IndexOf(acquire), to = statements.IndexOf(release);
+        if (from < 0 || to <= from + 1
+            || !CanProtect(block, from, to, acquired, refuseValueReturns: false, refuseJumpsOut: true, hoistDeclarations, model, cancellationToken, out var hoisted))
+        {
+            return null;
+        }
+
+        return new Plan(block, from, to, null, hoisted);
+    }
+
+    /// <summary>Whether the statements strictly between <paramref name="from"/> and <paramref name="to"/> can become the
+    /// protected block of a try: see <see cref="PlanFor"/> and <see cref="PlanForStatements"/>. <paramref name="hoisted"/>
+    /// lists the declarations to move before the try.</summary>
+    private static bool CanProtect(BlockSyntax block, int from, int to, ISymbol? acquired, bool refuseValueReturns, bool refuseJumpsOut,
+        bool hoistDeclarations, SemanticModel model, CancellationToken cancellationToken, out List<int>? hoisted)
+    {
+        hoisted = null;
+        var statements = block.Statements;
+        var protectedSpan = TextSpan(statements, from + 1, to);
         var declared = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
         for (var i = from + 1; i < to; i++)
         {
@@ -129,15 +169,19 @@ internal static class ReleaseInFinally
                 switch (inner)
                 {
                     case LabeledStatementSyntax:
-                        return null;
+                        return false;
                     case ReturnStatementSyntax { Expression: { } returned } when refuseValueReturns && model.GetConstantValue(returned, cancellationToken) is not { HasValue: true }:
-                        return null;
+                        return false;
+                    case ReturnStatementSyntax or GotoStatementSyntax or YieldStatementSyntax { RawKind: (int)SyntaxKind.YieldBreakStatement } when refuseJumpsOut:
+                        return false;
+                    case BreakStatementSyntax or ContinueStatementSyntax when refuseJumpsOut && !protectedSpan.Contains(ReleaseRegions.JumpTarget(inner)?.Span ?? default):
+                        return false;
                     case AssignmentExpressionSyntax assignment
-                        when SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol, local):
-                        return null;
+                        when acquired is not null && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(assignment.Left, cancellationToken).Symbol, acquired):
+                        return false;
                     case ArgumentSyntax { RefKindKeyword.RawKind: not 0 } argument
-                        when SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(argument.Expression, cancellationToken).Symbol, local):
-                        return null;
+                        when acquired is not null && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(argument.Expression, cancellationToken).Symbol, acquired):
+                        return false;
                     case VariableDeclaratorSyntax or SingleVariableDesignationSyntax or LocalFunctionStatementSyntax
                         when model.GetDeclaredSymbol(inner, cancellationToken) is { } declaredSymbol:
                         declared.Add(declaredSymbol);
@@ -146,31 +190,41 @@ internal static class ReleaseInFinally
             }
         }
 
-        List<int>? hoisted = null;
-        if (DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
+        if (!DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
+            return true;
+        if (!hoistDeclarations)
+            return false;
+        hoisted = new List<int>();
+        var hoistable = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
+        for (var i = from + 1; i < to; i++)
         {
-            if (!hoistDeclarations)
-                return null;
-            hoisted = new List<int>();
-            var hoistable = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
-            for (var i = from + 1; i < to; i++)
+            if (statements[i] is LocalDeclarationStatementSyntax { Declaration.Variables.Count: 1, UsingKeyword.RawKind: 0 } declaration
+                && !declaration.IsConst && declaration.Declaration.Type is not RefTypeSyntax
+                && model.GetDeclaredSymbol(declaration.Declaration.Variables[0], cancellationToken) is ILocalSymbol { Type.IsAnonymousType: false, IsRef: false } hoistedLocal
+                && hoistedLocal.Type.TypeKind != TypeKind.Error && !hoistedLocal.Type.IsRefLikeType)
             {
-                if (statements[i] is LocalDeclarationStatementSyntax { Declaration.Variables.Count: 1, UsingKeyword.RawKind: 0 } declaration
-                    && !declaration.IsConst && declaration.Declaration.Type is not RefTypeSyntax
-                    && model.GetDeclaredSymbol(declaration.Declaration.Variables[0], cancellationToken) is ILocalSymbol { Type.IsAnonymousType: false, IsRef: false } hoistedLocal
-                    && hoistedLocal.Type.TypeKind != TypeKind.Error && !hoistedLocal.Type.IsRefLikeType)
-                {
-                    hoisted.Add(i);
-                    hoistable.Add(hoistedLocal);
-                }
+                hoisted.Add(i);
+                hoistable.Add(hoistedLocal);
             }
-
-            declared.ExceptWith(hoistable);
-            if (DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken))
-                return null;
         }
 
-        return new Plan(block, from, to, local, hoisted);
+        declared.ExceptWith(hoistable);
+        return !DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken);
+    }
+
+    /// <summary>The document with the plan that <paramref name="planFor"/> makes for the call at <paramref name="span"/>
+    /// applied, its release being the plan's release statement (moved into the finally); unchanged when no plan is made
+    /// there any longer.</summary>
+    public static async Task<Document> ApplyAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span,
+        Func<InvocationExpressionSyntax, SemanticModel, CancellationToken, Plan?> planFor, CancellationToken cancellationToken)
+    {
+        var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || planFor(call, read.Model, cancellationToken) is not { } plan)
+            return document;
+
+        var newBlock = Rewrite(plan, plan.Block.Statements[plan.ReleaseIndex], read.Model);
+        var root = read.Root.ReplaceNode(plan.Block, newBlock);
+        return await Formatter.FormatAsync(document.WithSyntaxRoot(root), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>The acquiring statement kept, then <c>try { between } finally { release }</c>; the rest of the block as it was.</summary>

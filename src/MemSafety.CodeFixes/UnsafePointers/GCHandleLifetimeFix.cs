@@ -9,7 +9,6 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CodeFixes;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
-using Microsoft.CodeAnalysis.Formatting;
 
 namespace MemSafety.CodeFixes.UnsafePointers;
 
@@ -46,7 +45,7 @@ public sealed class GCHandleLifetimeFix : MemSafetyCodeFix
             return;
         var document = request.Document;
         var span = call.Span;
-        request.Register(Title, ct => ApplyAsync(document, span, ct), diagnostic);
+        request.Register(Title, ct => ReleaseInFinally.ApplyAsync(document, span, Plan, ct), diagnostic);
     }
 
     private static ReleaseInFinally.Plan? Plan(InvocationExpressionSyntax call, SemanticModel model, CancellationToken cancellationToken)
@@ -57,15 +56,4 @@ public sealed class GCHandleLifetimeFix : MemSafetyCodeFix
         => invocation.Expression is MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Free", Expression: IdentifierNameSyntax receiver }
            && receiver.Identifier.ValueText == local.Name
            && SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(receiver, cancellationToken).Symbol, local);
-
-    private static async Task<Document> ApplyAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, CancellationToken cancellationToken)
-    {
-        var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
-        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || Plan(call, read.Model, cancellationToken) is not { } plan)
-            return document;
-
-        var newBlock = ReleaseInFinally.Rewrite(plan, plan.Block.Statements[plan.ReleaseIndex], read.Model);
-        var root = read.Root.ReplaceNode(plan.Block, newBlock);
-        return await Formatter.FormatAsync(document.WithSyntaxRoot(root), Formatter.Annotation, cancellationToken: cancellationToken).ConfigureAwait(false);
-    }
 }

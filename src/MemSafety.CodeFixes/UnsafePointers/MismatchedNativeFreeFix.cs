@@ -73,11 +73,20 @@ public sealed class MismatchedNativeFreeFix : MemSafetyCodeFix
         }
 
         var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
-        if (Plan(call, model, request.CancellationToken) is not { } plan || (plan.WritesRelease && Release(call, plan.Local, free) is null))
-            return;
         var document = request.Document;
         var span = call.Span;
-        request.Register("Free the native memory with " + free + " in a finally block", ct => ApplyAsync(document, span, free, ct), diagnostic, LeakKey);
+        if (Plan(call, model, request.CancellationToken) is { Local: { } local } plan && (!plan.WritesRelease || Release(call, local, free) is not null))
+            request.Register("Free the native memory with " + free + " in a finally block", ct => ApplyAsync(document, span, free, ct), diagnostic, LeakKey);
+        if (NativeBlockOnStack.PlanFor(call, model, request.CancellationToken) is not null)
+            request.Register("Allocate the block on the stack with stackalloc", ct => ApplyStackallocAsync(document, span, ct), diagnostic, NativeBlockOnStack.Key);
+    }
+
+    private static async Task<Document> ApplyStackallocAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, CancellationToken cancellationToken)
+    {
+        var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
+        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || NativeBlockOnStack.PlanFor(call, read.Model, cancellationToken) is not { } plan)
+            return document;
+        return document.WithSyntaxRoot(NativeBlockOnStack.Rewrite(read.Root, plan));
     }
 
     private static ReleaseInFinally.Plan? Plan(InvocationExpressionSyntax call, SemanticModel model, CancellationToken cancellationToken)
@@ -120,9 +129,9 @@ public sealed class MismatchedNativeFreeFix : MemSafetyCodeFix
     private static async Task<Document> ApplyAsync(Document document, Microsoft.CodeAnalysis.Text.TextSpan span, string free, CancellationToken cancellationToken)
     {
         var read = await FixDocument.ReadAsync(document, cancellationToken).ConfigureAwait(false);
-        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || Plan(call, read.Model, cancellationToken) is not { } plan)
+        if (read.FindNode(span).FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || Plan(call, read.Model, cancellationToken) is not { Local: { } local } plan)
             return document;
-        var release = plan.WritesRelease ? Release(call, plan.Local, free) : plan.Block.Statements[plan.ReleaseIndex];
+        var release = plan.WritesRelease ? Release(call, local, free) : plan.Block.Statements[plan.ReleaseIndex];
         if (release is null)
             return document;
         var root = read.Root.ReplaceNode(plan.Block, ReleaseInFinally.Rewrite(plan, release, read.Model));

@@ -299,6 +299,78 @@ public sealed class UndisposedLocalTests
         }
         """);
 
+    /// <summary>LiteDB's SysFileCsv: the stream is created on the first iteration only and disposed after the loop;
+    /// "the next iteration creates another" would be false.</summary>
+    [Fact]
+    public Task CreatedOnFirstIterationOnlyIntoOuterLocal_DisposedAfterLoop_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string path, string[] lines)
+            {
+                FileStream fs = null;
+                var index = 0;
+                try
+                {
+                    foreach (var line in lines)
+                    {
+                        if (index++ == 0)
+                        {
+                            fs = new FileStream(path, FileMode.Create);
+                        }
+
+                        fs.WriteByte((byte)line.Length);
+                    }
+                }
+                finally
+                {
+                    fs?.Dispose();
+                }
+            }
+        }
+        """);
+
+    /// <summary>The lazy form: created when the local is still null, so at most once.</summary>
+    [Fact]
+    public Task CreatedWhenNullIntoOuterLocal_DisposedAfterLoop_NoDiagnostic() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string path, string[] lines)
+            {
+                StreamWriter writer = null;
+                foreach (var line in lines)
+                {
+                    writer ??= new StreamWriter(path);
+                    writer.WriteLine(line);
+                }
+
+                writer?.Dispose();
+            }
+        }
+        """);
+
+    /// <summary>A local declared inside the loop is a new variable each iteration: a conditional creation that is never
+    /// disposed still repeats per iteration.</summary>
+    [Fact]
+    public Task ConditionalCreationIntoLocalDeclaredInLoop_StillReported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        class C
+        {
+            static void M(string[] paths)
+            {
+                foreach (var path in paths)
+                {
+                    if (path.Length > 0)
+                    {
+                        var s = {|MSA4008:File.OpenRead(path)|};
+                        s.ReadByte();
+                    }
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task WhileLoopUserType_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
         using System;

@@ -49,6 +49,76 @@ public sealed class UndisposedOwnedFieldTests
         }
         """);
 
+    /// <summary>LiteDB's AesStream: CryptoStreams over the type's own stream and transforms, which its Dispose disposes
+    /// itself; nothing the wrappers hold stays held.</summary>
+    [Fact]
+    public Task WrapperOverFieldsTheTypeDisposes_NoDiagnostic() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
+        using System.Security.Cryptography;
+        sealed class Encrypted : IDisposable
+        {
+            private readonly Stream _stream;
+            private readonly Aes _aes = Aes.Create();
+            private readonly ICryptoTransform _decryptor;
+            private readonly CryptoStream _reader;
+
+            public Encrypted(Stream stream)
+            {
+                _stream = stream;
+                _decryptor = _aes.CreateDecryptor();
+                _reader = _stream.CanRead ? new CryptoStream(_stream, _decryptor, CryptoStreamMode.Read) : null;
+            }
+
+            public int Read(byte[] buffer) => _reader.Read(buffer, 0, buffer.Length);
+
+            public void Dispose()
+            {
+                _stream?.Dispose();
+                _decryptor.Dispose();
+                _aes.Dispose();
+            }
+        }
+        """);
+
+    /// <summary>One wrapped field the type does not dispose: the wrapper is the only way to release it, still reported.</summary>
+    [Fact]
+    public Task WrapperOverAFieldTheTypeDoesNotDispose_Reported() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
+        using System.Security.Cryptography;
+        sealed class Encrypted : IDisposable
+        {
+            private readonly Stream _stream = new MemoryStream();
+            private readonly Aes _aes = Aes.Create();
+            private readonly ICryptoTransform _decryptor;
+            private readonly CryptoStream [|_reader|];
+
+            public Encrypted()
+            {
+                _decryptor = _aes.CreateDecryptor();
+                _reader = new CryptoStream(_stream, _decryptor, CryptoStreamMode.Read);
+            }
+
+            public int Read(byte[] buffer) => _reader.Read(buffer, 0, buffer.Length);
+
+            public void Dispose()
+            {
+                _decryptor.Dispose();
+                _aes.Dispose();
+            }
+        }
+        """);
+
+    /// <summary>A wrapper over a stream it opens inline holds that stream: still reported.</summary>
+    [Fact]
+    public Task WrapperOverAnInlineCreation_Reported() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
+        sealed class Reader : IDisposable
+        {
+            private readonly StreamReader [|_reader|] = new StreamReader(File.OpenRead("data.txt"));
+
+            public string Next() => _reader.ReadLine();
+
+            public void Dispose() { }
+        }
+        """);
+
     [Fact]
     public Task LinkedTokenSourceOrReturnsOwnedFactory_CreatedAsForLocals_Reported() => Verify<UndisposedOwnedFieldAnalyzer>.AnalyzerAsync(Usings + """
         sealed class ReturnsOwnedAttribute : Attribute { }

@@ -731,6 +731,79 @@ public sealed class InconsistentlyGuardedFieldTests
         }
         """);
 
+    // The bodies that take no lock are analysed only where they can change a finding (BodyMentions, BodyLocks.MayHold):
+    // these cases pin what they must still see.
+    [Fact]
+    public Task HelperCalledUnderTheLock_UpdateInABodyWithoutLocks() => On.AnalyzerAsync("""
+        class Meter
+        {
+            private readonly object _gate = new();
+            private int _count;
+            public void Add() { lock (_gate) AddCore(); }
+            private void AddCore() { _count++; }
+            public void Bump() { [|_count|]++; }
+        }
+        """);
+
+    [Fact]
+    public Task HelperCalledByForeachWithoutTheLock_NoDiagnostic() => On.AnalyzerAsync("""
+        using System.Collections.Generic;
+        static class Registry
+        {
+            private static readonly object s_gate = new();
+            private static int s_count;
+            public static void Locked(Box box) { lock (s_gate) { foreach (var x in box) { } } }
+            // Calls GetEnumerator without naming it, with no lock held: the helper's update is not always locked.
+            public static void Scan(Box box) { foreach (var x in box) { } }
+            public static void Bump() { s_count++; }
+            private static IEnumerator<int> GetEnumerator(this Box box) { s_count++; yield break; }
+        }
+        class Box { }
+        """);
+
+    [Fact]
+    public Task HelperCalledByForeachOnlyUnderTheLock() => On.AnalyzerAsync("""
+        using System.Collections.Generic;
+        static class Registry
+        {
+            private static readonly object s_gate = new();
+            private static int s_count;
+            public static void Locked(Box box) { lock (s_gate) { foreach (var x in box) { } } }
+            public static void Bump() { [|s_count|]++; }
+            private static IEnumerator<int> GetEnumerator(this Box box) { s_count++; yield break; }
+        }
+        class Box { }
+        """);
+
+    [Fact]
+    public Task OnlyLocksThatCannotGuard_NoDiagnostic() => On.AnalyzerAsync("""
+        using System.IO;
+        using System.Threading;
+        class Striped
+        {
+            private readonly object[] _locks = { new object(), new object() };
+            private readonly Stream _stream = Stream.Null;
+            private readonly ReaderWriterLockSlim _rw = new();
+            private int _count;
+            public void Add(int i) { lock (_locks[i & 1]) _count++; }
+            public void Seek() { lock (_stream) _count++; }
+            public void Read() { _rw.EnterReadLock(); try { _count++; } finally { _rw.ExitReadLock(); } }
+            public void Bump() { _count++; }
+        }
+        """);
+
+    [Fact]
+    public Task SemaphoreOfOneGuards_UpdateInABodyWithoutLocks() => On.AnalyzerAsync("""
+        using System.Threading;
+        class Pump
+        {
+            private readonly SemaphoreSlim _gate = new(1, 1);
+            private int _count;
+            public void Add() { _gate.Wait(); try { _count++; } finally { _gate.Release(); } }
+            public void Bump() { [|_count|]++; }
+        }
+        """);
+
     [Fact]
     public Task InterlockedElsewhere_NoDiagnostic() => On.AnalyzerAsync("""
         using System.Threading;

@@ -1151,4 +1151,248 @@ public sealed class MismatchedNativeFreeTests
         Assert.NotEqual(0, original.ExitCode);
         Assert.Equal("", original.Output);
     }
+
+    // ------------------------------------------------------------------ the leak's stackalloc fix
+
+    /// <summary>A method of class C (unsafe, usings for System and InteropServices) around <paramref name="body"/>.</summary>
+    private static string InC(string body, string attributes = "") => $$"""
+        using System;
+        using System.Runtime.InteropServices;
+        {{attributes}}unsafe class C
+        {
+        {{body}}
+        }
+        """;
+
+    private static Task StackallocFixAsync(string body, string fixedBody, string attributes = "")
+    {
+        var test = FixCS.Test(InC(body, attributes), InC(fixedBody, attributes));
+        test.CodeActionEquivalenceKey = "MSA5008.Stackalloc";
+        return test.RunAsync();
+    }
+
+    private static Task NoStackallocFixAsync(string body, string attributes = "")
+    {
+        // The diagnostics stay; with the key, no action is taken.
+        var test = FixCS.Test(InC(body, attributes), InC(body, attributes));
+        test.CodeActionEquivalenceKey = "MSA5008.Stackalloc";
+        return test.RunAsync();
+    }
+
+    private const string SmallBlockLeakedByAThrow = """
+            static int Sum(string[] items)
+            {
+                int* values = (int*)[|NativeMemory.Alloc(16, sizeof(int))|];
+                for (int i = 0; i < 16; i++)
+                    values[i] = int.Parse(items[i % items.Length]);
+                int sum = 0;
+                for (int i = 0; i < 16; i++)
+                    sum += values[i];
+                NativeMemory.Free(values);
+                return sum;
+            }
+        """;
+
+    [Fact]
+    public Task LeakOfSmallConstantBlock_StackallocAndTheFreeRemoved() => StackallocFixAsync(SmallBlockLeakedByAThrow, """
+            static int Sum(string[] items)
+            {
+                int* values = stackalloc int[16];
+                for (int i = 0; i < 16; i++)
+                    values[i] = int.Parse(items[i % items.Length]);
+                int sum = 0;
+                for (int i = 0; i < 16; i++)
+                    sum += values[i];
+                return sum;
+            }
+        """);
+
+    /// <summary><c>var p = stackalloc T[n]</c> would be a <c>Span&lt;T&gt;</c>: the pointer type is written out.</summary>
+    [Fact]
+    public Task NeverFreedZeroedBlockInVar_StackallocWithThePointerType() => StackallocFixAsync("""
+            static long Checksum(ReadOnlySpan<byte> data)
+            {
+                var block = (byte*)[|NativeMemory.AllocZeroed(256)|];
+                for (int i = 0; i < data.Length && i < 256; i++)
+                    block[i] = data[i];
+                long sum = 0;
+                for (int i = 0; i < 256; i++)
+                    sum += block[i];
+                return sum;
+            }
+        """, """
+            static long Checksum(ReadOnlySpan<byte> data)
+            {
+                byte* block = stackalloc byte[256];
+                for (int i = 0; i < data.Length && i < 256; i++)
+                    block[i] = data[i];
+                long sum = 0;
+                for (int i = 0; i < 256; i++)
+                    sum += block[i];
+                return sum;
+            }
+        """);
+
+    [Fact]
+    public Task StackallocFixAll_TwoMethods() => StackallocFixAsync("""
+            static int First(string s)
+            {
+                byte* a = (byte*)[|NativeMemory.Alloc(8)|];
+                a[0] = byte.Parse(s);
+                int result = a[0];
+                NativeMemory.Free(a);
+                return result;
+            }
+
+            static int Second(string s)
+            {
+                long* b = (long*)[|NativeMemory.AllocZeroed(4, 8)|];
+                b[1] = long.Parse(s);
+                return (int)(b[0] + b[1]);
+            }
+        """, """
+            static int First(string s)
+            {
+                byte* a = stackalloc byte[8];
+                a[0] = byte.Parse(s);
+                int result = a[0];
+                return result;
+            }
+
+            static int Second(string s)
+            {
+                long* b = stackalloc long[4];
+                b[1] = long.Parse(s);
+                return (int)(b[0] + b[1]);
+            }
+        """);
+
+    [Fact]
+    public Task AllocationInALoop_NoStackallocFix() => NoStackallocFixAsync("""
+            static int Sum(string[][] rows)
+            {
+                int total = 0;
+                foreach (var items in rows)
+                {
+                    int* values = (int*)[|NativeMemory.Alloc(16, sizeof(int))|];
+                    values[0] = int.Parse(items[0]);
+                    total += values[0];
+                    NativeMemory.Free(values);
+                }
+
+                return total;
+            }
+        """);
+
+    [Fact]
+    public Task BlockOverTheLimitOrOfAVariableSize_NoStackallocFix() => NoStackallocFixAsync("""
+            static int Big(string s)
+            {
+                byte* big = (byte*)[|NativeMemory.Alloc(4096)|];
+                big[0] = (byte)int.Parse(s);
+                int result = big[0];
+                NativeMemory.Free(big);
+                return result;
+            }
+
+            static int Sized(string s, int n)
+            {
+                byte* sized = (byte*)[|NativeMemory.Alloc((nuint)n)|];
+                sized[0] = (byte)int.Parse(s);
+                int result = sized[0];
+                NativeMemory.Free(sized);
+                return result;
+            }
+        """);
+
+    /// <summary>Under <c>[SkipLocalsInit]</c> a stack block is not zeroed: <c>AllocZeroed</c>'s zeroes would be lost.</summary>
+    [Fact]
+    public Task ZeroedBlockUnderSkipLocalsInit_NoStackallocFix() => NoStackallocFixAsync("""
+            static int Count(string s)
+            {
+                int* counts = (int*)[|NativeMemory.AllocZeroed(64)|];
+                counts[int.Parse(s) % 16]++;
+                int result = counts[0];
+                NativeMemory.Free(counts);
+                return result;
+            }
+        """, "[System.Runtime.CompilerServices.SkipLocalsInit]\n");
+
+    /// <summary>Recursion would multiply the frame.</summary>
+    [Fact]
+    public Task RecursiveMethod_NoStackallocFix() => NoStackallocFixAsync("""
+            static int Depth(string s, int n)
+            {
+                int* slot = (int*)[|NativeMemory.Alloc(4)|];
+                *slot = int.Parse(s);
+                int result = n == 0 ? *slot : Depth(s, n - 1);
+                NativeMemory.Free(slot);
+                return result;
+            }
+        """);
+
+    // The probe's NativeMemory calls go through counters that forward to the real NativeMemory: blocks allocated minus
+    // blocks freed when Run returns. The second row makes int.Parse throw after the allocation: the original loses that
+    // block (1 outstanding), the stack block of the fixed code cannot leak (0 outstanding, and no allocation at all).
+    private const string StackallocProbe = """
+        using System;
+        unsafe static class Program
+        {
+            static int Sum(string[] items)
+            {
+                int* values = (int*)NativeMemory.Alloc(16, sizeof(int));
+                for (int i = 0; i < 16; i++)
+                    values[i] = int.Parse(items[i % items.Length]);
+                int sum = 0;
+                for (int i = 0; i < 16; i++)
+                    sum += values[i];
+                NativeMemory.Free(values);
+                return sum;
+            }
+
+            static string Run()
+            {
+                int total = 0, failures = 0;
+                foreach (var items in new[] { new[] { "1", "2" }, new[] { "3", "x" }, new[] { "4" } })
+                {
+                    try { total += Sum(items); }
+                    catch (FormatException) { failures++; }
+                }
+
+                return total + ":" + failures + ":" + NativeMemory.Outstanding + ":" + NativeMemory.Allocations;
+            }
+        }
+
+        unsafe static class NativeMemory
+        {
+            public static int Outstanding, Allocations;
+            public static void* Alloc(nuint count, nuint size) { Outstanding++; Allocations++; return System.Runtime.InteropServices.NativeMemory.Alloc(count, size); }
+            public static void Free(void* p) { Outstanding--; System.Runtime.InteropServices.NativeMemory.Free(p); }
+        }
+        """;
+
+    [Fact]
+    public async Task StackallocFix_NoBlockLeakedOrAllocated_SameResults()
+    {
+        var fixedProbe = StackallocProbe.Replace("int* values = (int*)NativeMemory.Alloc(16, sizeof(int));", "int* values = stackalloc int[16];")
+            .Replace("""
+                        sum += values[i];
+                    NativeMemory.Free(values);
+            """, """
+                        sum += values[i];
+            """);
+        Assert.NotEqual(StackallocProbe, fixedProbe);
+
+        // The fix, asked on the real NativeMemory, writes exactly the fixed probe's Sum.
+        static string Real(string probe) => probe.Replace(
+            "using System;\n", "using System;\nusing System.Runtime.InteropServices;\n").Split("unsafe static class NativeMemory")[0]
+            .Replace(" + \":\" + NativeMemory.Outstanding + \":\" + NativeMemory.Allocations", string.Empty);
+        var test = FixCS.Test(Real(StackallocProbe).Replace("(int*)NativeMemory.Alloc(16, sizeof(int))", "(int*)[|NativeMemory.Alloc(16, sizeof(int))|]"), Real(fixedProbe));
+        test.CodeActionEquivalenceKey = "MSA5008.Stackalloc";
+        await test.RunAsync();
+
+        // Sums 1+2 (x8) and 4 (x16): 24 + 64; one failure. Original: one block lost, 3 allocated. Fixed: none.
+        Assert.Equal("88:1:1:3", Behaviour.Run(StackallocProbe));
+        Assert.Equal("88:1:0:0", Behaviour.Run(fixedProbe));
+    }
 }

@@ -1,6 +1,7 @@
 using System.Threading.Tasks;
 using MemSafety.Analyzers.Rules.UnsafePointers;
 using MemSafety.Analyzers.Tests.Verification;
+using FixCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.SafeHandleEscapeHatchAnalyzer, MemSafety.CodeFixes.UnsafePointers.SafeHandleEscapeHatchFix>;
 using VerifyCS = MemSafety.Analyzers.Tests.Verification.Verify<MemSafety.Analyzers.Rules.UnsafePointers.SafeHandleEscapeHatchAnalyzer>;
 
 namespace MemSafety.Analyzers.Tests.UnsafePointers;
@@ -35,27 +36,29 @@ public sealed class SafeHandleEscapeHatchTests
         return test.RunAsync();
     }
 
+    private const string EarlyReturnSource = """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static int Write(SafeHandle handle, byte[] data)
+            {
+                bool added = false;
+                {|#0:handle.DangerousAddRef(ref added)|};
+                if (data.Length == 0)
+                    return 0;
+                int written = Send(handle.DangerousGetHandle(), data);
+                handle.DangerousRelease();
+                return written;
+            }
+            private static int Send(IntPtr raw, byte[] data) => data.Length + (int)raw;
+        }
+        """;
+
     [Fact]
     public Task EarlyReturnBetween_MessageNamesTheReturn()
     {
-        var test = Verify<SafeHandleEscapeHatchAnalyzer>.Test("""
-            using System;
-            using System.Runtime.InteropServices;
-            static class Io
-            {
-                public static int Write(SafeHandle handle, byte[] data)
-                {
-                    bool added = false;
-                    {|#0:handle.DangerousAddRef(ref added)|};
-                    if (data.Length == 0)
-                        return 0;
-                    int written = Send(handle.DangerousGetHandle(), data);
-                    handle.DangerousRelease();
-                    return written;
-                }
-                private static int Send(IntPtr raw, byte[] data) => data.Length + (int)raw;
-            }
-            """);
+        var test = Verify<SafeHandleEscapeHatchAnalyzer>.Test(EarlyReturnSource);
         test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5009", 0).WithMessage(
             "'handle.DangerousAddRef(ref added)' is undone by 'handle.DangerousRelease()' on line 12, but not in a finally: the return on line 10 or an exception between them skips it, and then the handle's reference count stays raised: Dispose and the finalizer drop only the SafeHandle's own count, so the native handle is never released (a leak); release it in the finally of a try that covers the DangerousAddRef"));
         return test.RunAsync();
@@ -594,7 +597,9 @@ public sealed class SafeHandleEscapeHatchTests
         """);
 
     [Fact]
-    public Task ReturnedByAPublicMemberOfAnInternalType_Reported() => VerifyCS.AnalyzerAsync("""
+    public Task ReturnedByAPublicMemberOfAnInternalType_Reported() => VerifyCS.AnalyzerAsync(InternalHandleProperty);
+
+    private const string InternalHandleProperty = """
         using System;
         using System.Runtime.InteropServices;
         internal sealed class Device
@@ -603,7 +608,7 @@ public sealed class SafeHandleEscapeHatchTests
             public Device(SafeHandle handle) => _handle = handle;
             public IntPtr Handle => [|_handle.DangerousGetHandle()|];
         }
-        """);
+        """;
 
     [Fact]
     public Task StoredIntoAFieldOfAnotherObject_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
@@ -622,6 +627,351 @@ public sealed class SafeHandleEscapeHatchTests
             private static IntPtr Native(OpenRequest request) => IntPtr.Zero;
         }
         """);
+
+    // ZstdSharp's SafeHandleHolder<T> (third-party corpus, judged/unsafe-pointers-new-libraries.tsv): the lease raises the
+    // count in its constructor and drops it in Dispose, so the pointer its conversion operator hands out is counted for
+    // as long as the lease is undisposed. Reported (wrongly) before the lease was recognised.
+    [Fact]
+    public Task RawValueHandedOutByALeaseThatHoldsTheCount_NoDiagnostic() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        internal unsafe ref struct SafeHandleHolder<T> where T : unmanaged
+        {
+            private readonly SafeHandle _handle;
+            private bool _refAdded;
+            public SafeHandleHolder(SafeHandle safeHandle)
+            {
+                _handle = safeHandle;
+                _refAdded = false;
+                safeHandle.DangerousAddRef(ref _refAdded);
+            }
+            public static implicit operator T*(SafeHandleHolder<T> holder) => (T*)holder._handle.DangerousGetHandle();
+            public void Dispose()
+            {
+                if (_refAdded)
+                {
+                    _handle.DangerousRelease();
+                    _refAdded = false;
+                }
+            }
+        }
+        """);
+
+    // A member of the type that raises and releases the count in one body holds nothing for the raw value afterwards.
+    [Fact]
+    public Task TypeReleasesOnlyWhereItRaises_StillReported() => VerifyCS.AnalyzerAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        internal sealed class Device
+        {
+            private readonly SafeHandle _handle;
+            public Device(SafeHandle handle) => _handle = handle;
+            public IntPtr Handle => [|_handle.DangerousGetHandle()|];
+            public void Flush()
+            {
+                bool added = false;
+                _handle.DangerousAddRef(ref added);
+                try { Console.WriteLine(_handle.DangerousGetHandle()); }
+                finally { _handle.DangerousRelease(); }
+            }
+        }
+        """);
+
+    // ------------------------------------------------------------------ fix: the release into a finally
+
+    // The local the statements between declare and the code after the release reads is declared before the try.
+    [Fact]
+    public Task CallBetween_ReleaseInFinally_ResultDeclaredBeforeTheTry() => FixCS.CodeFixAsync("""
+        using System;
+        using Microsoft.Win32.SafeHandles;
+        class Device
+        {
+            private readonly SafeFileHandle _handle;
+            public Device(SafeFileHandle handle) => _handle = handle;
+            public long Query()
+            {
+                bool added = false;
+                [|_handle.DangerousAddRef(ref added)|];
+                long result = Native(_handle.DangerousGetHandle());
+                _handle.DangerousRelease();
+                return result;
+            }
+            private static long Native(IntPtr raw) => raw.ToInt64();
+        }
+        """, """
+        using System;
+        using Microsoft.Win32.SafeHandles;
+        class Device
+        {
+            private readonly SafeFileHandle _handle;
+            public Device(SafeFileHandle handle) => _handle = handle;
+            public long Query()
+            {
+                bool added = false;
+                _handle.DangerousAddRef(ref added);
+                long result;
+                try
+                {
+                    result = Native(_handle.DangerousGetHandle());
+                }
+                finally
+                {
+                    _handle.DangerousRelease();
+                }
+
+                return result;
+            }
+            private static long Native(IntPtr raw) => raw.ToInt64();
+        }
+        """);
+
+    [Fact]
+    public Task ReleaseGuardedByTheFlag_TheIfMovesIntoTheFinally() => FixCS.CodeFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static void Flush(SafeHandle handle)
+            {
+                bool added = false;
+                [|handle.DangerousAddRef(ref added)|];
+                Native(handle.DangerousGetHandle());
+                Console.WriteLine("flushed");
+                if (added)
+                {
+                    handle.DangerousRelease();
+                }
+            }
+            private static void Native(IntPtr raw) => Console.WriteLine(raw);
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static void Flush(SafeHandle handle)
+            {
+                bool added = false;
+                handle.DangerousAddRef(ref added);
+                try
+                {
+                    Native(handle.DangerousGetHandle());
+                    Console.WriteLine("flushed");
+                }
+                finally
+                {
+                    if (added)
+                    {
+                        handle.DangerousRelease();
+                    }
+                }
+            }
+            private static void Native(IntPtr raw) => Console.WriteLine(raw);
+        }
+        """);
+
+    // A throw skips the release as any exception does: the path the fix is for.
+    [Fact]
+    public Task ThrowBetween_ReleaseInFinally() => FixCS.CodeFixAsync("""
+        using System;
+        using Microsoft.Win32.SafeHandles;
+        sealed class EventHandle : SafeHandleZeroOrMinusOneIsInvalid
+        {
+            public EventHandle() : base(true) { }
+            protected override bool ReleaseHandle() => true;
+            public void Signal(int times)
+            {
+                bool added = false;
+                [|DangerousAddRef(ref added)|];
+                if (times < 0)
+                    throw new ArgumentOutOfRangeException(nameof(times));
+                for (int i = 0; i < times; i++)
+                {
+                    if (i == 3)
+                        break;
+                    Console.WriteLine(handle);
+                }
+                DangerousRelease();
+            }
+        }
+        """, """
+        using System;
+        using Microsoft.Win32.SafeHandles;
+        sealed class EventHandle : SafeHandleZeroOrMinusOneIsInvalid
+        {
+            public EventHandle() : base(true) { }
+            protected override bool ReleaseHandle() => true;
+            public void Signal(int times)
+            {
+                bool added = false;
+                DangerousAddRef(ref added);
+                try
+                {
+                    if (times < 0)
+                        throw new ArgumentOutOfRangeException(nameof(times));
+                    for (int i = 0; i < times; i++)
+                    {
+                        if (i == 3)
+                            break;
+                        Console.WriteLine(handle);
+                    }
+                }
+                finally
+                {
+                    DangerousRelease();
+                }
+            }
+        }
+        """);
+
+    // B's two regions nest: fixing one leaves the other inside its try, so Fix All needs a second pass there.
+    [Fact]
+    public Task FixAll_TwoMethods()
+    {
+        var test = FixCS.Test("""
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static void A(SafeHandle handle)
+            {
+                bool added = false;
+                [|handle.DangerousAddRef(ref added)|];
+                Native(handle.DangerousGetHandle());
+                handle.DangerousRelease();
+            }
+
+            public static void B(SafeHandle first, SafeHandle second)
+            {
+                bool addedFirst = false, addedSecond = false;
+                [|first.DangerousAddRef(ref addedFirst)|];
+                [|second.DangerousAddRef(ref addedSecond)|];
+                Native(first.DangerousGetHandle());
+                Native(second.DangerousGetHandle());
+                second.DangerousRelease();
+                first.DangerousRelease();
+            }
+
+            private static void Native(IntPtr raw) => Console.WriteLine(raw);
+        }
+        """, """
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static void A(SafeHandle handle)
+            {
+                bool added = false;
+                handle.DangerousAddRef(ref added);
+                try
+                {
+                    Native(handle.DangerousGetHandle());
+                }
+                finally
+                {
+                    handle.DangerousRelease();
+                }
+            }
+
+            public static void B(SafeHandle first, SafeHandle second)
+            {
+                bool addedFirst = false, addedSecond = false;
+                first.DangerousAddRef(ref addedFirst);
+                try
+                {
+                    second.DangerousAddRef(ref addedSecond);
+                    try
+                    {
+                        Native(first.DangerousGetHandle());
+                        Native(second.DangerousGetHandle());
+                    }
+                    finally
+                    {
+                        second.DangerousRelease();
+                    }
+                }
+                finally
+                {
+                    first.DangerousRelease();
+                }
+            }
+
+            private static void Native(IntPtr raw) => Console.WriteLine(raw);
+        }
+        """);
+        test.FixAllPasses = 2;
+        return test.RunAsync();
+    }
+
+    // The original keeps the count raised on the early return (maybe handed on); the finally would drop it.
+    [Fact]
+    public Task EarlyReturnBetween_NoFix() => FixCS.NoFixAsync(EarlyReturnSource.Replace("{|#0:", "[|").Replace(")|};", ")|];"));
+
+    [Fact]
+    public Task BreakOutOfTheLoopAroundBoth_NoFix() => FixCS.NoFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static void Drain(SafeHandle[] handles)
+            {
+                foreach (var handle in handles)
+                {
+                    bool added = false;
+                    [|handle.DangerousAddRef(ref added)|];
+                    if (Native(handle.DangerousGetHandle()) == 0)
+                        break;
+                    handle.DangerousRelease();
+                }
+            }
+            private static int Native(IntPtr raw) => (int)raw;
+        }
+        """);
+
+    // Reassigned between, the receiver names another SafeHandle by the time the finally would release it.
+    [Fact]
+    public Task ReceiverAssignedBetween_NoFix() => FixCS.NoFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        class Channel
+        {
+            private SafeHandle _handle;
+            public Channel(SafeHandle handle) => _handle = handle;
+            public void Reopen(SafeHandle next)
+            {
+                bool added = false;
+                [|_handle.DangerousAddRef(ref added)|];
+                Native(_handle.DangerousGetHandle());
+                _handle = next;
+                _handle.DangerousRelease();
+            }
+            private static void Native(IntPtr raw) => Console.WriteLine(raw);
+        }
+        """);
+
+    [Fact]
+    public Task ReleaseInAnotherBlock_NoFix() => FixCS.NoFixAsync("""
+        using System;
+        using System.Runtime.InteropServices;
+        static class Io
+        {
+            public static void Flush(SafeHandle handle, bool log)
+            {
+                bool added = false;
+                [|handle.DangerousAddRef(ref added)|];
+                Native(handle.DangerousGetHandle());
+                if (log)
+                {
+                    Console.WriteLine("flushed");
+                    handle.DangerousRelease();
+                }
+            }
+            private static void Native(IntPtr raw) => Console.WriteLine(raw);
+        }
+        """);
+
+    [Fact]
+    public Task RawHandleReturned_NoFix() => FixCS.NoFixAsync(InternalHandleProperty);
 
     // ------------------------------------------------------------------ run-time evidence (.NET 10)
 
@@ -686,6 +1036,38 @@ public sealed class SafeHandleEscapeHatchTests
         // false) and ReleaseHandle never runs; with it, the handle is closed and released once.
         Assert.Equal("43,False,0", original);
         Assert.Equal("43,True,1", withFinally);
+    }
+
+    // The fix turns the leaking probe into exactly the probe with the finally, and the two run as above: the call that
+    // succeeds returns the same sum, and the count the failing call raised is dropped, so Dispose closes the handle.
+    [Fact]
+    public async Task Fix_DropsTheCountAnExceptionKeptRaised_SameResults()
+    {
+        var original = LeakProbe
+            .Replace("/*ADDREF*/", "handle.DangerousAddRef(ref added);")
+            .Replace("/*RELEASE*/", "handle.DangerousRelease();");
+        var fixedProbe = original.Replace("""
+                    handle.DangerousAddRef(ref added);
+                    result = Native(handle.DangerousGetHandle(), value);
+                    handle.DangerousRelease();
+            """, """
+                    handle.DangerousAddRef(ref added);
+                    try
+                    {
+                        result = Native(handle.DangerousGetHandle(), value);
+                    }
+                    finally
+                    {
+                        handle.DangerousRelease();
+                    }
+
+            """);
+        Assert.NotEqual(original, fixedProbe);
+
+        await FixCS.CodeFixAsync(original.Replace("handle.DangerousAddRef(ref added);", "[|handle.DangerousAddRef(ref added)|];"), fixedProbe);
+
+        Assert.Equal("43,False,0", Behaviour.Run(original));
+        Assert.Equal("43,True,1", Behaviour.Run(fixedProbe));
     }
 
     // A raw descriptor kept after its SafeFileHandle is disposed: the next file opened gets the same number (POSIX

@@ -133,6 +133,22 @@ public static class ReleaseRegions
         return null;
     }
 
+    /// <summary>The loop (or, for <c>break</c>, the switch) that a <c>break</c> or <c>continue</c> statement leaves; null
+    /// when there is none in its own function.</summary>
+    public static SyntaxNode? JumpTarget(SyntaxNode jump)
+    {
+        for (var current = jump.Parent; current is not null && !IsFunction(current); current = current.Parent)
+        {
+            if (current is ForStatementSyntax or CommonForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax
+                || current is SwitchStatementSyntax && jump is BreakStatementSyntax)
+            {
+                return current;
+            }
+        }
+
+        return null;
+    }
+
     /// <summary>A lambda or local function: a body of its own inside the member's.</summary>
     public static bool IsFunction(SyntaxNode node) => node is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax;
 

@@ -95,6 +95,92 @@ internal sealed class BodyLocks
         return Lockset.Empty;
     }
 
+    /// <summary>
+    /// Whether the body may hold, anywhere (its lambdas and local functions included), a lock that <paramref name="accept"/>
+    /// accepts, read from the operation tree without a graph: the locks its <c>lock</c> statements and acquire calls take,
+    /// each as <see cref="Analyze"/> would hold it. Errs towards yes: a locked value this reading does not settle (anything
+    /// but a field, <c>this</c>, <c>typeof</c>, a local, a parameter, an element, a property or a call, under any
+    /// conversions) counts, and a field under an explicit conversion is taken as the field.
+    /// </summary>
+    public static bool MayHold(IOperation body, ConcurrencyTypes types, System.Func<IFieldSymbol, bool> isBinarySemaphore, System.Func<HeldLock, bool> accept)
+    {
+        foreach (var node in body.DescendantsAndSelf())
+        {
+            LockKey? key;
+            LockCall call;
+            switch (node)
+            {
+                case ILockOperation statement:
+                    var isLock = ConcurrencyTypes.Is(statement.LockedValue.Type, types.Lock) || ConcurrencyTypes.Is(Core(statement.LockedValue)?.Type, types.Lock);
+                    call = new LockCall(LockCallEffect.Acquire, isLock ? LockFlavor.Lock : LockFlavor.Monitor, LockMode.Exclusive);
+                    key = TreeKey(statement.LockedValue);
+                    break;
+                case IInvocationOperation invocation when LockCalls.IsAcquireName(invocation.TargetMethod.Name):
+                    call = LockCalls.Classify(invocation.TargetMethod, LocksetAnalysis.Unwrap(invocation.Instance)?.Type, types);
+                    if (!call.IsAcquire)
+                        continue;
+                    if (call.LocksArgument)
+                    {
+                        if (invocation.Arguments.Length == 0)
+                            continue;
+                        key = TreeKey(invocation.Arguments[0].Value);
+                    }
+                    else
+                    {
+                        // Only a binary semaphore in a field is a lock (LocksetAnalysis.Apply).
+                        if (call.Flavor == LockFlavor.Semaphore
+                            && (LocksetAnalysis.Unwrap(invocation.Instance) is not IFieldReferenceOperation { Field: var semaphore } || !isBinarySemaphore(semaphore)))
+                        {
+                            continue;
+                        }
+
+                        key = TreeKey(invocation.Instance);
+                    }
+
+                    break;
+                case IInvalidOperation { Syntax.Parent: Microsoft.CodeAnalysis.CSharp.Syntax.LockStatementSyntax }:
+                    return true;
+                default:
+                    continue;
+            }
+
+            if (key is not { } known || accept(new HeldLock(known, call.Mode, call.Flavor, 1)))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The lock key of a locked value as the graph's <see cref="LocksetAnalysis.KeyOf"/> can name it at most; null
+    /// when the tree does not settle it.</summary>
+    private static LockKey? TreeKey(IOperation? value)
+    {
+        switch (Core(value))
+        {
+            case IFieldReferenceOperation field:
+                return field.Field.IsStatic || LocksetAnalysis.Unwrap(field.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
+                    ? new LockKey(LockKind.Field, field.Field.OriginalDefinition)
+                    : LockKey.Unknown;
+            case IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance } instance:
+                return new LockKey(LockKind.This, instance.Type);
+            case ITypeOfOperation typeOf:
+                return new LockKey(LockKind.Type, typeOf.TypeOperand.OriginalDefinition);
+            case ILocalReferenceOperation or IParameterReferenceOperation or IArrayElementReferenceOperation or IPropertyReferenceOperation
+                or IInvocationOperation:
+                return LockKey.Unknown;
+            default:
+                return null;
+        }
+    }
+
+    /// <summary>The value under every conversion and parenthesis.</summary>
+    private static IOperation? Core(IOperation? value)
+    {
+        while (value is IConversionOperation or IParenthesizedOperation)
+            value = value is IConversionOperation conversion ? conversion.Operand : ((IParenthesizedOperation)value).Operand;
+        return value;
+    }
+
     private void Walk(ControlFlowGraph graph, Lockset boundary, bool nested)
     {
         // Most functions of a type that locks take no lock themselves: with none held on entry and no call that can

@@ -27,6 +27,10 @@ internal sealed class LockSignals
     /// <summary>The identifiers whose mention makes a type take locks (see <see cref="TakesLocks"/>), and the keyword.</summary>
     private static readonly string[] Words = { "lock", "Monitor", "Lock", "EnterScope", "ReaderWriterLockSlim", "SemaphoreSlim", "SpinLock", "Mutex", "Synchronized" };
 
+    /// <summary>The names <see cref="LockCalls.IsAcquireName"/> accepts.</summary>
+    private static readonly string[] AcquireWords = { "Enter", "TryEnter", "EnterScope", "EnterReadLock", "EnterWriteLock", "EnterUpgradeableReadLock", "TryEnterReadLock",
+        "TryEnterWriteLock", "TryEnterUpgradeableReadLock", "Wait", "WaitAsync", "WaitOne" };
+
     /// <summary>Whether the type's own code (nested types aside) takes a lock of some kind. Asked by several rules per
     /// type (MSA6001 for every class): answered once per type, and a file whose text holds none of the words is not
     /// walked at all (most files: the syntax walk was most of MSA6001's cost on code without locks).</summary>
@@ -42,47 +46,159 @@ internal sealed class LockSignals
     {
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
-            if (!MayMentionLocks(reference.SyntaxTree, cancellationToken))
+            var words = WordsOf(reference.SyntaxTree, cancellationToken);
+            if (words.Signals.Length == 0 && !words.Hidden)
                 continue;
             var root = reference.GetSyntax(cancellationToken);
-            foreach (var node in root.DescendantNodes(n => n == root || n is not BaseTypeDeclarationSyntax))
-            {
-                if (node is LockStatementSyntax
-                    || node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "Lock" or "EnterScope" or "ReaderWriterLockSlim" or "SemaphoreSlim" or "SpinLock" or "Mutex" or "Synchronized" })
-                {
-                    return true;
-                }
-            }
+            if (words.Hidden ? MentionsLocksWalk(root) : MentionsLocksAt(root, words.Signals))
+                return true;
         }
 
         return false;
     }
 
-    /// <summary>Whether the file's text holds <c>lock</c> or one of the lock identifiers as a whole word: a superset of
-    /// the files whose syntax <see cref="ComputeTakesLocks"/> can match (inactive code and comments only add files). A
-    /// file with a <c>\u</c> escape or a Unicode formatting character (which an identifier may hold, ignored) is kept.</summary>
-    private static bool MayMentionLocks(SyntaxTree tree, CancellationToken cancellationToken)
+    /// <summary>Whether <paramref name="body"/> may take a lock the lockset analysis sees: a <c>lock</c> statement, or a
+    /// call named as an acquire (<see cref="LockCalls.IsAcquireName"/>). From the positions of those words in the file's
+    /// text, so a body without them is not read at all; a superset (a word in a comment or string counts).</summary>
+    public static bool MayTakeLock(SyntaxNode body, CancellationToken cancellationToken)
+    {
+        var words = WordsOf(body.SyntaxTree, cancellationToken);
+        if (words.Hidden)
+        {
+            foreach (var token in body.DescendantTokens())
+            {
+                if (token.IsKind(SyntaxKind.LockKeyword) || token.IsKind(SyntaxKind.IdentifierToken) && LockCalls.IsAcquireName(token.ValueText))
+                    return true;
+            }
+
+            return false;
+        }
+
+        return AnyWithin(words.Acquires, body.Span) || AnyWithin(words.LockKeywords, body.Span);
+    }
+
+    private static bool AnyWithin(int[] sorted, Microsoft.CodeAnalysis.Text.TextSpan span)
+    {
+        var index = System.Array.BinarySearch(sorted, span.Start);
+        if (index < 0)
+            index = ~index;
+        return index < sorted.Length && sorted[index] < span.End;
+    }
+
+    private static bool IsLockSignal(SyntaxNode node)
+        => node is LockStatementSyntax
+           || node is IdentifierNameSyntax { Identifier.ValueText: "Monitor" or "Lock" or "EnterScope" or "ReaderWriterLockSlim" or "SemaphoreSlim" or "SpinLock" or "Mutex" or "Synchronized" };
+
+    /// <summary>Every node of the type's own code (nested types left out).</summary>
+    private static bool MentionsLocksWalk(SyntaxNode root)
+    {
+        foreach (var node in root.DescendantNodes(n => n == root || n is not BaseTypeDeclarationSyntax))
+        {
+            if (IsLockSignal(node))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>The same question asked only at the places where the file's text holds one of the words: a token that
+    /// starts or spells the word there (a keyword or identifier, not a comment or a string), under the type's
+    /// declaration and not in a type nested in it. A lookup per word instead of a walk over the whole type (a lock-taking
+    /// type such as Uri is thousands of lines).</summary>
+    private static bool MentionsLocksAt(SyntaxNode root, int[] positions)
+    {
+        var span = root.Span;
+        foreach (var position in positions)
+        {
+            if (position < span.Start)
+                continue;
+            if (position >= span.End)
+                break;
+            var token = root.FindToken(position);
+            if (!token.Span.Contains(position) || token.Parent is not { } parent)
+                continue;
+            var signal = token.IsKind(SyntaxKind.LockKeyword)
+                ? parent is LockStatementSyntax
+                : token.IsKind(SyntaxKind.IdentifierToken) && parent is IdentifierNameSyntax && IsLockSignal(parent);
+            if (signal && OwnCode(parent, root))
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>Whether the node belongs to <paramref name="root"/>'s own code, not to a type nested in it.</summary>
+    private static bool OwnCode(SyntaxNode node, SyntaxNode root)
+    {
+        for (var current = node.Parent; current is not null && current != root; current = current.Parent)
+        {
+            if (current is BaseTypeDeclarationSyntax)
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Where the file's text holds the words as whole words, each list in order: a superset of the places whose
+    /// syntax <see cref="IsLockSignal"/> (or an acquire call) can match (comments, strings and inactive code only add places).
+    /// <c>Hidden</c>: the file has a <c>\u</c> escape or a Unicode formatting character (which an identifier may hold,
+    /// ignored), so a word can hide from the text: the syntax is read instead.</summary>
+    private static TreeWords WordsOf(SyntaxTree tree, CancellationToken cancellationToken)
     {
         if (s_treeAnswers.TryGetValue(tree, out var known))
-            return (bool)known;
+            return (TreeWords)known;
         var text = tree.GetText(cancellationToken).ToString();
-        var answer = text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text);
-        foreach (var word in Words)
+        var answer = text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text)
+            ? TreeWords.HiddenWords
+            : new TreeWords(Find(text, Words, 0, 1), Find(text, Words, 1, Words.Length), Find(text, AcquireWords, 0, AcquireWords.Length), hidden: false);
+        return (TreeWords)s_treeAnswers.GetValue(tree, _ => answer);
+    }
+
+    private static int[] Find(string text, string[] words, int from, int to)
+    {
+        List<int>? found = null;
+        for (var w = from; w < to; w++)
         {
-            if (answer)
-                break;
+            var word = words[w];
             for (var at = text.IndexOf(word, System.StringComparison.Ordinal); at >= 0; at = text.IndexOf(word, at + 1, System.StringComparison.Ordinal))
             {
                 if ((at == 0 || !IsIdentifierPart(text[at - 1])) && (at + word.Length == text.Length || !IsIdentifierPart(text[at + word.Length])))
-                {
-                    answer = true;
-                    break;
-                }
+                    (found ??= new List<int>()).Add(at);
             }
         }
 
-        var boxed = answer ? Yes : No;
-        return (bool)s_treeAnswers.GetValue(tree, _ => boxed);
+        if (found is null)
+            return System.Array.Empty<int>();
+        found.Sort();
+        return found.ToArray();
+    }
+
+    private sealed class TreeWords
+    {
+        public static readonly TreeWords HiddenWords = new(System.Array.Empty<int>(), System.Array.Empty<int>(), System.Array.Empty<int>(), hidden: true);
+
+        public TreeWords(int[] lockKeywords, int[] identifiers, int[] acquires, bool hidden)
+        {
+            LockKeywords = lockKeywords;
+            Acquires = acquires;
+            Hidden = hidden;
+            var signals = new int[lockKeywords.Length + identifiers.Length];
+            lockKeywords.CopyTo(signals, 0);
+            identifiers.CopyTo(signals, lockKeywords.Length);
+            System.Array.Sort(signals);
+            Signals = signals;
+        }
+
+        /// <summary>Positions of the word <c>lock</c>.</summary>
+        public int[] LockKeywords { get; }
+
+        /// <summary>Positions of every word of <see cref="Words"/>, <c>lock</c> included.</summary>
+        public int[] Signals { get; }
+
+        /// <summary>Positions of the acquire names of <see cref="AcquireWords"/>.</summary>
+        public int[] Acquires { get; }
+
+        public bool Hidden { get; }
     }
 
     private static bool HasFormattingCharacter(string text)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 
@@ -17,30 +18,69 @@ namespace MemSafety.Analyzers.Engines.Concurrency;
 /// </summary>
 internal sealed class TypeLocks
 {
-    private readonly List<FieldAccess> _accesses = new();
-    private readonly List<HelperCall> _calls = new();
-    private readonly HashSet<string> _namesUsedByNestedTypes;
+    // Bodies arrive from concurrent operation-block callbacks: a lock-free queue, read once at the symbol end (a lock
+    // here was contended on lock-heavy types, its spinning a tenth of MSA6001's time on System.Collections.Concurrent).
+    private readonly ConcurrentQueue<BodyLocks> _bodies = new();
+    private readonly System.Func<HashSet<string>> _namesUsedByNestedTypes;
 
     /// <param name="namesUsedByNestedTypes">Simple names that nested types mention: a private method of that name
     /// may have callers this summary does not see.</param>
-    public TypeLocks(HashSet<string> namesUsedByNestedTypes) => _namesUsedByNestedTypes = namesUsedByNestedTypes;
+    public TypeLocks(HashSet<string> namesUsedByNestedTypes) => _namesUsedByNestedTypes = () => namesUsedByNestedTypes;
+
+    /// <param name="namesUsedByNestedTypes">Asked only when some body calls a private helper (most types: never), once.</param>
+    public TypeLocks(System.Func<HashSet<string>> namesUsedByNestedTypes) => _namesUsedByNestedTypes = namesUsedByNestedTypes;
 
     /// <summary>Adds one body's facts; called concurrently from the bodies' actions.</summary>
-    public void Add(BodyLocks body)
+    public void Add(BodyLocks body) => _bodies.Enqueue(body);
+
+    /// <summary>Whether some access or helper call added so far holds a lock that <paramref name="predicate"/> accepts.
+    /// Every lock a helper receives from its callers is held at some call, so when none of the bodies that take locks
+    /// holds one anywhere, no access of the type can hold one either.</summary>
+    public bool AnyHeld(System.Func<HeldLock, bool> predicate)
     {
-        lock (_accesses)
+        foreach (var body in _bodies)
         {
-            _accesses.AddRange(body.Accesses);
-            _calls.AddRange(body.Calls);
+            foreach (var access in body.Accesses)
+            {
+                if (AnyIn(access.Held, predicate))
+                    return true;
+            }
+
+            foreach (var call in body.Calls)
+            {
+                if (AnyIn(call.Held, predicate))
+                    return true;
+            }
         }
+
+        return false;
+    }
+
+    private static bool AnyIn(Lockset held, System.Func<HeldLock, bool> predicate)
+    {
+        for (var i = 0; i < held.Count; i++)
+        {
+            if (predicate(held[i]))
+                return true;
+        }
+
+        return false;
     }
 
     /// <summary>Every access whose held locks are known, with those locks (its function's callers included), in source order.</summary>
     public List<(FieldAccess Access, Lockset Held)> Resolve()
     {
-        var entries = HelperEntries();
-        var resolved = new List<(FieldAccess, Lockset)>(_accesses.Count);
-        foreach (var access in _accesses)
+        var calls = new List<HelperCall>();
+        var accesses = new List<FieldAccess>();
+        foreach (var body in _bodies)
+        {
+            accesses.AddRange(body.Accesses);
+            calls.AddRange(body.Calls);
+        }
+
+        var entries = HelperEntries(calls);
+        var resolved = new List<(FieldAccess, Lockset)>(accesses.Count);
+        foreach (var access in accesses)
         {
             var held = access.Held;
             if (!access.InNestedFunction && access.Function is IMethodSymbol method && entries.TryGetValue(method.OriginalDefinition, out var entry))
@@ -84,20 +124,21 @@ internal sealed class TypeLocks
         public Lockset? Locks { get; }
     }
 
-    private Dictionary<IMethodSymbol, Entry> HelperEntries()
+    private Dictionary<IMethodSymbol, Entry> HelperEntries(List<HelperCall> calls)
     {
         var entries = new Dictionary<IMethodSymbol, Entry>(SymbolEqualityComparer.Default);
-        foreach (var call in _calls)
+        var nestedNames = calls.Count == 0 ? null : _namesUsedByNestedTypes();
+        foreach (var call in calls)
         {
             if (!entries.ContainsKey(call.Callee))
-                entries[call.Callee] = _namesUsedByNestedTypes.Contains(call.Callee.Name) ? new Entry(EntryState.Unknown, null) : new Entry(EntryState.Top, null);
+                entries[call.Callee] = nestedNames!.Contains(call.Callee.Name) ? new Entry(EntryState.Unknown, null) : new Entry(EntryState.Top, null);
         }
 
         // Meet over the calls, to a fixed point: each round can only lower an entry (Top > Known sets shrinking > Unknown).
         for (var round = 0; round < 16; round++)
         {
             var changed = false;
-            foreach (var call in _calls)
+            foreach (var call in calls)
             {
                 var current = entries[call.Callee];
                 if (current.State == EntryState.Unknown || call.FromConstructor)

@@ -213,7 +213,7 @@ public sealed class DisposedOnAllPaths
                     continue;
                 if (self == Event.Site(k))
                 {
-                    if (!repeats)
+                    if (!repeats || CreatedOnSomeIterationsOnly(write, local))
                         continue;
                     sites[k].Leak = LeakKind.NextIteration;
                     sites[k].Where = "goes round the loop at line " + Line(LoopOf(write)?.Syntax ?? write.Syntax);
@@ -386,6 +386,37 @@ public sealed class DisposedOnAllPaths
         {
             if (operation is ILocalReferenceOperation reference && SymbolEqualityComparer.Default.Equals(reference.Local, local))
                 return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether the creation stores into a local declared outside its loop and runs only on the iterations a test inside
+    /// the loop lets through (<c>if (index++ == 0) fs = new FileStream(…)</c>, <c>if (s == null) s = …</c>, a
+    /// <c>switch</c> case, the right side of <c>&amp;&amp;</c>/<c>??</c>): whether a later iteration creates another
+    /// while the first is still held depends on values the analysis does not follow, so "the next iteration creates
+    /// another" is not proven (LiteDB's SysFileCsv creates its stream on the first iteration only and disposes it
+    /// after the loop). A local declared inside the loop is a new variable each iteration, and such a creation is kept.
+    /// </summary>
+    private static bool CreatedOnSomeIterationsOnly(IOperation write, ILocalSymbol local)
+    {
+        if (LoopOf(write) is not { } loop || local.Locations.Length == 0 || loop.Syntax.Span.Contains(local.Locations[0].SourceSpan))
+            return false;
+        for (var child = write; child.Parent is { } parent && parent != loop; child = parent)
+        {
+            switch (parent)
+            {
+                case IConditionalOperation conditional when conditional.Condition != child:
+                case ISwitchCaseOperation:
+                case ISwitchExpressionArmOperation:
+                case ICatchClauseOperation:
+                case IBinaryOperation { OperatorKind: BinaryOperatorKind.ConditionalAnd or BinaryOperatorKind.ConditionalOr } binary when binary.RightOperand == child:
+                case ICoalesceOperation coalesce when coalesce.WhenNull == child:
+                case ICoalesceAssignmentOperation coalesceAssignment when coalesceAssignment.Value == child:
+                case IConditionalAccessOperation access when access.WhenNotNull == child:
+                    return true;
+            }
         }
 
         return false;

@@ -151,7 +151,7 @@ public static class SafeHandleHatches
             }
         }
 
-        if (escape is null || KeepsCount(body, Receiver(call), getHandle.SemanticModel, cancellationToken))
+        if (escape is null || KeepsCount(body, Receiver(call), getHandle.SemanticModel, cancellationToken) || HeldByLease(getHandle, cancellationToken))
             return null;
         // A raw value that a public API returns or exposes is its contract (Process.Handle, Socket.Handle): changing it
         // breaks callers, so the warning could not be acted on.
@@ -278,6 +278,46 @@ public static class SafeHandleHatches
         return addRef;
     }
 
+    /// <summary>The handle is an instance field of the type whose code hands out its raw value, and another body of that
+    /// type releases the field's count without raising it there: the object holds a count between a raise elsewhere and
+    /// that release — a lease (ZstdSharp's <c>SafeHandleHolder&lt;T&gt;</c>: DangerousAddRef in its constructor,
+    /// DangerousRelease in Dispose, the raw pointer handed out by a conversion operator), and the raw value is valid
+    /// for as long as the lease is undisposed. Only the declarations in this syntax tree are read.</summary>
+    private static bool HeldByLease(IInvocationOperation getHandle, CancellationToken cancellationToken)
+    {
+        if (getHandle.Instance is not IFieldReferenceOperation { Field: { IsStatic: false } field } || getHandle.SemanticModel is not { } model)
+            return false;
+        field = field.OriginalDefinition;
+        foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
+        {
+            if (reference.SyntaxTree != model.SyntaxTree)
+                continue;
+            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            {
+                if (node is InvocationExpressionSyntax release && ReleaseRegions.Name(release) == "DangerousRelease" && Receiver(release) is { } receiver
+                    && model.GetSymbolInfo(receiver, cancellationToken).Symbol is IFieldSymbol released
+                    && SymbolEqualityComparer.Default.Equals(released.OriginalDefinition, field)
+                    && ReleaseRegions.Body(release) is { } body && !RaisesCount(body, receiver))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    private static bool RaisesCount(SyntaxNode body, ExpressionSyntax receiver)
+    {
+        foreach (var node in body.DescendantNodes(n => n == body || !ReleaseRegions.IsFunction(n)))
+        {
+            if (node is InvocationExpressionSyntax candidate && ReleaseRegions.Name(candidate) == "DangerousAddRef" && SameReceiver(Receiver(candidate), receiver))
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>A statement between the two calls (in their body) that jumps out of the region without the release.</summary>
     private static SyntaxNode? EarlyExitBetween(SyntaxNode body, InvocationExpressionSyntax addRef, InvocationExpressionSyntax release)
     {
@@ -290,22 +330,8 @@ public static class SafeHandleHatches
             if (node is ReturnStatementSyntax or ThrowStatementSyntax or GotoStatementSyntax)
                 return node;
             // break/continue leave the region only when their loop or switch does not lie inside it.
-            if (node is BreakStatementSyntax or ContinueStatementSyntax && TargetOf(node) is { } target && target.SpanStart < addRef.SpanStart)
+            if (node is BreakStatementSyntax or ContinueStatementSyntax && ReleaseRegions.JumpTarget(node) is { } target && target.SpanStart < addRef.SpanStart)
                 return node;
-        }
-
-        return null;
-    }
-
-    private static SyntaxNode? TargetOf(SyntaxNode jump)
-    {
-        for (var current = jump.Parent; current is not null && !ReleaseRegions.IsFunction(current); current = current.Parent)
-        {
-            if (current is ForStatementSyntax or ForEachStatementSyntax or WhileStatementSyntax or DoStatementSyntax
-                || current is SwitchStatementSyntax && jump is BreakStatementSyntax)
-            {
-                return current;
-            }
         }
 
         return null;

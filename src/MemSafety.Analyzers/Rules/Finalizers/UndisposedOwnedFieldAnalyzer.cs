@@ -4,6 +4,7 @@ using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Disposal;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Diagnostics;
+using Microsoft.CodeAnalysis.Operations;
 
 namespace MemSafety.Analyzers.Rules.Finalizers;
 
@@ -96,8 +97,12 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
         var cancellationToken = context.CancellationToken;
         foreach (var lifetime in lifetimes)
         {
-            if (!lifetime.IsOwned || lifetime.IsDisposedBeyondReplacement || lifetime.CreatedType is not { } created)
+            if (!lifetime.IsOwned || lifetime.IsDisposedBeyondReplacement || lifetime.CreatedType is not { } created
+                || WrapsOnlyWhatTheTypeDisposes(lifetime, type, lifetimes, disposal))
+            {
                 continue;
+            }
+
             var field = lifetime.Field;
             var sites = OwnedFieldDisposal.Sites(editable, disposal.IsDisposable(field.Type), disposal.IsAsyncDisposable(field.Type), cancellationToken);
             context.ReportDiagnostic(Diagnostic.Create(
@@ -110,6 +115,76 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
                 Methods(editable),
                 Consequence(disposal, created, type)));
         }
+    }
+
+    /// <summary>
+    /// A wrapper without a finalizer built over fields of the type that the type disposes itself
+    /// (<c>_reader = new CryptoStream(_stream, _decryptor, CryptoStreamMode.Read)</c> where <c>Dispose</c> disposes
+    /// <c>_stream</c> and <c>_decryptor</c>, LiteDB's AesStream): what it holds is released anyway, so "what it holds
+    /// stays held" would be false. Every disposable argument must be such a field; a wrapper over something it was
+    /// handed or created inline (<c>new StreamReader(File.OpenRead(path))</c>) is still reported.
+    /// </summary>
+    private static bool WrapsOnlyWhatTheTypeDisposes(FieldLifetime lifetime, INamedTypeSymbol type, ImmutableArray<FieldLifetime> lifetimes, DisposableTypes disposal)
+    {
+        var value = lifetime.Creation switch
+        {
+            IAssignmentOperation assignment => assignment.Value,
+            ISymbolInitializerOperation initializer => initializer.Value,
+            _ => null,
+        };
+        return value is not null && Wraps(value, type, lifetimes, disposal) == true;
+    }
+
+    /// <summary>True when the value is such a wrapper (or <c>c ? wrapper : null</c>, LiteDB's form), false when it is
+    /// something else, null when it is null or default.</summary>
+    private static bool? Wraps(IOperation value, INamedTypeSymbol type, ImmutableArray<FieldLifetime> lifetimes, DisposableTypes disposal)
+    {
+        while (value is IConversionOperation conversion)
+            value = conversion.Operand;
+        switch (value)
+        {
+            case ILiteralOperation { ConstantValue: { HasValue: true, Value: null } }:
+            case IDefaultValueOperation:
+                return null;
+            case IConditionalOperation { WhenFalse: { } whenFalse } conditional:
+                var whenTrue = Wraps(conditional.WhenTrue, type, lifetimes, disposal);
+                var other = Wraps(whenFalse, type, lifetimes, disposal);
+                return whenTrue == false || other == false ? false : whenTrue ?? other;
+            case IObjectCreationOperation { Type: INamedTypeSymbol created } creation when disposal.Of(created).Finalizer is null:
+                var wrapsAny = false;
+                foreach (var argument in creation.Arguments)
+                {
+                    var passed = argument.Value;
+                    while (passed is IConversionOperation inner)
+                        passed = inner.Operand;
+                    if (passed.Type is not { } argumentType || !(disposal.IsDisposable(argumentType) || disposal.IsAsyncDisposable(argumentType)))
+                        continue;
+                    if (passed is not IFieldReferenceOperation { Field: var field } reference
+                        || !SymbolEqualityComparer.Default.Equals(field.ContainingType.OriginalDefinition, type.OriginalDefinition)
+                        || !(field.IsStatic || reference.Instance is IInstanceReferenceOperation)
+                        || !IsDisposedByTheType(field, lifetimes))
+                    {
+                        return false;
+                    }
+
+                    wrapsAny = true;
+                }
+
+                return wrapsAny;
+            default:
+                return false;
+        }
+    }
+
+    private static bool IsDisposedByTheType(IFieldSymbol field, ImmutableArray<FieldLifetime> lifetimes)
+    {
+        foreach (var other in lifetimes)
+        {
+            if (SymbolEqualityComparer.Default.Equals(other.Field.OriginalDefinition, field.OriginalDefinition))
+                return other.IsDisposedBeyondReplacement;
+        }
+
+        return false;
     }
 
     private static string Methods(List<IMethodSymbol> methods)

@@ -1,5 +1,7 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Threading;
 using MemSafety.Analyzers.Core;
 using MemSafety.Analyzers.Engines.Concurrency;
 using MemSafety.Analyzers.Engines.ControlFlow;
@@ -50,7 +52,16 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
         }
 
         var signals = new LockSignals();
-        var summary = new TypeLocks(LockSignals.NamesUsedByNestedTypes(type, context.CancellationToken));
+        var cancellationToken = context.CancellationToken;
+        var summary = new TypeLocks(() => LockSignals.NamesUsedByNestedTypes(type, cancellationToken));
+        var mentions = new BodyMentions(type);
+        // Bodies that take no lock (most of a type that locks somewhere) hold none anywhere: their accesses matter only
+        // when some lock of the type can guard a field. They wait for the symbol end, and are analysed only then. So do
+        // the bodies whose locks, read from the operation tree, cannot guard (lock (_locks[i]), a lock on a stream):
+        // when no body of the type takes a lock that can, no field has a guard and the type is done without a graph.
+        var lockFree = new ConcurrentQueue<(IOperation Body, IMethodSymbol Method)>();
+        var locking = new ConcurrentQueue<(IOperation Body, IMethodSymbol Method, Lockset EntryLocks)>();
+        var mayGuard = 0;
         context.RegisterOperationBlockAction(block =>
         {
             if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type))
@@ -63,14 +74,101 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             {
                 if (operation is not (IBlockOperation or IMethodBodyBaseOperation))
                     continue;
-                if (LoopCycles.GraphOf(operation) is not { } graph)
-                    break; // code the graph builder cannot model: no accesses rather than a crash
-                summary.Add(BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore, block.CancellationToken));
+                var entryLocks = BodyLocks.EntryLocks(method, type, types);
+                if (entryLocks.IsEmpty && !LockSignals.MayTakeLock(operation.Syntax, block.CancellationToken))
+                {
+                    lockFree.Enqueue((operation, method));
+                }
+                else if (mentions.Relevant(operation.Syntax, block.CancellationToken))
+                {
+                    if (entryLocks.IsEmpty && !BodyLocks.MayHold(operation, types, signals.IsBinarySemaphore, CanGuard))
+                    {
+                        locking.Enqueue((operation, method, entryLocks));
+                    }
+                    else
+                    {
+                        Interlocked.Exchange(ref mayGuard, 1);
+                        AnalyzeBody(operation, method, entryLocks, type, types, signals, summary, block.CancellationToken);
+                    }
+                }
+
                 break;
             }
         });
-        context.RegisterSymbolEndAction(end => Report(end, type, summary));
+        context.RegisterSymbolEndAction(end =>
+        {
+            if (Volatile.Read(ref mayGuard) == 0)
+                return;
+            foreach (var (body, method, entryLocks) in locking)
+                AnalyzeBody(body, method, entryLocks, type, types, signals, summary, end.CancellationToken);
+            AnalyzeDeferred(lockFree, mentions, type, types, signals, summary, end.CancellationToken);
+            Report(end, type, summary);
+        });
     }
+
+    /// <summary>
+    /// The bodies that take no lock, analysed only where they can change a finding. Every lock an access can hold is held
+    /// at some access or helper call of the bodies that take locks: when none of those can guard, no field has a guard.
+    /// Otherwise first the bodies that may run with their callers' locks (private methods) or call one; then, as the
+    /// guarded fields are known, the rest only where they name one of them: such a body holds no lock and calls no
+    /// helper, so its accesses of other fields neither guard them nor are reported.
+    /// </summary>
+    private static void AnalyzeDeferred(ConcurrentQueue<(IOperation Body, IMethodSymbol Method)> deferred, BodyMentions mentions, INamedTypeSymbol type,
+        ConcurrencyTypes types, LockSignals signals, TypeLocks summary, CancellationToken cancellationToken)
+    {
+        if (deferred.IsEmpty || !summary.AnyHeld(CanGuard))
+            return;
+        List<(IOperation Body, IMethodSymbol Method)>? rest = null;
+        foreach (var (body, method) in deferred)
+        {
+            if (BodyMentions.IsHelper(method) || mentions.MayCallHelper(body.Syntax, cancellationToken))
+            {
+                if (mentions.Relevant(body.Syntax, cancellationToken))
+                    AnalyzeBody(body, method, Lockset.Empty, type, types, signals, summary, cancellationToken);
+            }
+            else
+            {
+                (rest ??= new()).Add((body, method));
+            }
+        }
+
+        if (rest is null)
+            return;
+        var guarded = new HashSet<string>(System.StringComparer.Ordinal);
+        foreach (var (access, held) in summary.Resolve())
+        {
+            if (access.IsWrite && !held.HasUnknown && !guarded.Contains(access.Field.Name))
+            {
+                for (var i = 0; i < held.Count; i++)
+                {
+                    if (CanGuard(held[i]))
+                    {
+                        guarded.Add(access.Field.Name);
+                        break;
+                    }
+                }
+            }
+        }
+
+        if (guarded.Count == 0)
+            return;
+        foreach (var (body, method) in rest)
+        {
+            if (BodyMentions.MentionsField(body.Syntax, guarded, cancellationToken))
+                AnalyzeBody(body, method, Lockset.Empty, type, types, signals, summary, cancellationToken);
+        }
+    }
+
+    private static void AnalyzeBody(IOperation body, IMethodSymbol method, Lockset entryLocks, INamedTypeSymbol type, ConcurrencyTypes types,
+        LockSignals signals, TypeLocks summary, CancellationToken cancellationToken)
+    {
+        if (LoopCycles.GraphOf(body) is not { } graph)
+            return; // code the graph builder cannot model: no accesses rather than a crash
+        summary.Add(BodyLocks.Analyze(graph, type, method, entryLocks, types, signals.IsBinarySemaphore, cancellationToken));
+    }
+
+    /// <summary>A lock that can be a field's guard (see <see cref="FindInField"/>: a write that holds an unknown lock gives none).</summary>
+    private static bool CanGuard(HeldLock held) => held.Mode == LockMode.Exclusive && held.Key.Kind != LockKind.Unknown && IsDedicated(held);
 
     private static void Report(SymbolAnalysisContext context, INamedTypeSymbol type, TypeLocks summary)
     {
@@ -153,7 +251,7 @@ public sealed class InconsistentlyGuardedFieldAnalyzer : MemSafetyAnalyzer
             for (var i = 0; i < held.Count; i++)
             {
                 var h = held[i];
-                if (h.Mode != LockMode.Exclusive || !IsDedicated(h))
+                if (!CanGuard(h))
                     continue;
                 var found = false;
                 for (var c = 0; c < candidates.Count; c++)

@@ -20,15 +20,22 @@ public sealed class LocksetTests
 {
     private static List<string> Accesses(string source) => Analyze(source, shortcut: true).Accesses;
 
-    /// <summary>Every fact the engine gives for class <c>C</c> (accesses with all their properties, helper calls), and
-    /// how many functions it analysed without the lockset dataflow.</summary>
-    private static (List<string> Accesses, List<string> Facts, int WithoutLocks) Analyze(string source, bool shortcut)
+    /// <summary>The source with <c>System.Threading.Lock</c>, compiled against .NET 8 with unsafe code and nullable on; no errors.</summary>
+    internal static (CSharpCompilation Compilation, SyntaxTree Tree) Compile(string source)
     {
         var tree = CSharpSyntaxTree.ParseText(source + InconsistentlyGuardedFieldTests.LockType, new CSharpParseOptions(LanguageVersion.Latest));
         var compilation = CSharpCompilation.Create("t", new[] { tree }, Basic.Reference.Assemblies.Net80.References.All,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, allowUnsafe: true, nullableContextOptions: NullableContextOptions.Enable));
         var errors = compilation.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         Assert.True(errors.Count == 0, string.Join("\n", errors));
+        return (compilation, tree);
+    }
+
+    /// <summary>Every fact the engine gives for class <c>C</c> (accesses with all their properties, helper calls), and
+    /// how many functions it analysed without the lockset dataflow.</summary>
+    private static (List<string> Accesses, List<string> Facts, int WithoutLocks) Analyze(string source, bool shortcut)
+    {
+        var (compilation, tree) = Compile(source);
         var model = compilation.GetSemanticModel(tree);
         var type = compilation.GetTypeByMetadataName("C")!;
         var types = ConcurrencyTypes.Of(compilation);
