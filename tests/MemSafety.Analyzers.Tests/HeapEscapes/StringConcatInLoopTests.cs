@@ -1619,6 +1619,33 @@ public sealed class StringConcatInLoopTests
         }
         """);
 
+    /// <summary>The block-start prefilter (a body must spell <c>for</c>, <c>while</c> or <c>goto</c>) keeps a body whose
+    /// only loop keyword is the <c>while</c> closing a <c>do</c>, and skips one without a loop (no report either way).</summary>
+    [Fact]
+    public Task DoWhileOnlyLoopKeyword_KeptByThePrefilter() => AnalyzerAsync(
+        """
+        class C
+        {
+            static string Repeat(string unit, int times)
+            {
+                var text = "";
+                do
+                {
+                    {|MSA1006:text += unit|};
+                }
+                while (--times > 0);
+                return text;
+            }
+
+            static string Once(string unit)
+            {
+                var text = "";
+                text += unit;
+                return text;
+            }
+        }
+        """);
+
     [Fact]
     public Task NullableDisabledParameter_NoFix()
     {

@@ -47,6 +47,11 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
         start.RegisterSymbolStartAction(symbolStart =>
         {
             var type = (INamedTypeSymbol)symbolStart.Symbol;
+            // Only a foreach of this type's code reports, so a type whose text does not spell the keyword (most
+            // types) needs none of the actions below: registering them made the driver call us for every local
+            // and field reference of every type.
+            if (!MayHaveForEach(type, symbolStart.CancellationToken))
+                return;
             var facts = new ConcurrentDictionary<ISymbol, VariableFacts>(SymbolEqualityComparer.Default);
             // A nested type can write its container's private fields, but its code is not part of this
             // type's analysis: fields of such a type are not candidates.
@@ -59,6 +64,20 @@ public sealed class InterfaceEnumerationAnalyzer : MemSafetyAnalyzer
             symbolStart.RegisterSymbolEndAction(end => Report(end, facts));
         }, SymbolKind.NamedType);
     });
+
+    private static bool MayHaveForEach(INamedTypeSymbol type, System.Threading.CancellationToken cancellationToken)
+    {
+        var references = type.DeclaringSyntaxReferences;
+        if (references.IsEmpty)
+            return true;
+        foreach (var reference in references)
+        {
+            if (WordPositions.Mentions(reference.SyntaxTree, reference.Span, "foreach", cancellationToken))
+                return true;
+        }
+
+        return false;
+    }
 
     // ------------------------------------------------------------------ collection
 

@@ -40,8 +40,13 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
         var cold = services.ColdPaths;
         start.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, services), OperationKind.Conversion);
         start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, services), OperationKind.MethodReference);
-        start.RegisterOperationAction(operation => AnalyzeEnumReceiver(operation, cold, services), OperationKind.Invocation);
-        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, services), OperationKind.Invocation, OperationKind.ObjectCreation);
+        // One action per operation kind: the driver's cost of calling an action is paid per node, and invocations are many.
+        start.RegisterOperationAction(operation =>
+        {
+            AnalyzeEnumReceiver(operation, cold, services);
+            AnalyzeParamsCall(operation, cold, services);
+        }, OperationKind.Invocation);
+        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, services), OperationKind.ObjectCreation);
     });
 
     private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, CompilationServices services)

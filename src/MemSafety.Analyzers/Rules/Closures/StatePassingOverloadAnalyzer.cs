@@ -55,7 +55,17 @@ public sealed class StatePassingOverloadAnalyzer : MemSafetyAnalyzer
                 return;
             // The scope is resolved once per file; the plan's semantic work only runs for lambdas in scope. The call is
             // what repeats (a lambda is evaluated where its call's arguments are), so its loop cycle decides.
-            if (lambda.Parent.Parent.Parent is not { } call
+            if (lambda.Parent.Parent.Parent is not { } call)
+                return;
+            // The plan's first test, a cached table lookup, before the scope: "in a loop" may build the body's
+            // control-flow graph (most of this rule's time on the third-party corpus), and most calls have no overload.
+            var callee = call switch
+            {
+                IInvocationOperation invocation => invocation.TargetMethod,
+                IObjectCreationOperation creation => creation.Constructor,
+                _ => null,
+            };
+            if (callee is null || overloads.Of(callee) is null
                 || !hotPaths.IsInScope(services.ScopeOf(Scope, lambda.Syntax.SyntaxTree), call, operation.ContainingSymbol))
                 return;
             var plan = StatePassingPlan.For(lambda, overloads);

@@ -11,16 +11,16 @@ namespace MemSafety.Analyzers.Rules.HeapEscapes;
 public sealed class ScratchArray
 {
     private bool? _functionIsAsyncOrIterator;
+    private bool? _inLoop;
 
     public ScratchArray(IArrayCreationOperation creation, ILocalSymbol local, ISymbol function, IVariableDeclarationGroupOperation statement,
-        bool inBlock, bool inLoop, bool inCatchOrFinally)
+        bool inBlock, bool inCatchOrFinally)
     {
         Creation = creation;
         Local = local;
         Function = function;
         Statement = statement;
         InBlock = inBlock;
-        InLoop = inLoop;
         InCatchOrFinally = inCatchOrFinally;
     }
 
@@ -31,8 +31,14 @@ public sealed class ScratchArray
     public IVariableDeclarationGroupOperation Statement { get; }
     /// <summary>The declaration is a statement of a block (not a switch section), so code can be wrapped after it.</summary>
     public bool InBlock { get; }
-    /// <summary>In the body of a loop statement or on a cycle of the control-flow graph (see <see cref="ScratchArrays.TryGet"/>).</summary>
-    public bool InLoop { get; }
+    /// <summary>In the body of a loop statement or on a cycle of the control-flow graph. A stackalloc that runs per
+    /// iteration grows the stack each time: on a cycle of the control-flow graph (a loop built from goto too). One in a
+    /// loop body that every path leaves the loop after does not, but the SDK's CA2014 warns about any stackalloc in a
+    /// loop body, so a fix there would trade our warning for that one: the body of a loop statement counts as well.
+    /// Computed on first use: outside a loop statement, a body with a goto needs its control-flow graph, which rules
+    /// should ask for only after their cheap checks pass (building it was most of MSA1002's time on the runtime).</summary>
+    public bool InLoop
+        => _inLoop ??= LoopCycles.InsideLoopStatement(Creation) || Creation.IsExecutedPerLoopIteration();
     public bool InCatchOrFinally { get; }
     /// <summary>Spans cannot live in async methods or iterators. Computed on first use: finding an
     /// iterator means the body's facts (one walk, shared), which rules that exit earlier (or never ask) should
@@ -92,13 +98,7 @@ public static class ScratchArrays
         }
 
         function ??= declarator.Symbol.ContainingSymbol;
-
-        // A stackalloc that runs per iteration grows the stack each time: on a cycle of the control-flow graph
-        // (a loop built from goto too). One in a loop body that every path leaves the loop after does not, but
-        // the SDK's CA2014 warns about any stackalloc in a loop body, so a fix there would trade our warning
-        // for that one: the body of a loop statement counts as well.
-        var inLoop = LoopCycles.InsideLoopStatement(creation) || creation.IsExecutedPerLoopIteration();
-        return new ScratchArray(creation, declarator.Symbol, function, group, group.Parent is IBlockOperation, inLoop, inCatchOrFinally);
+        return new ScratchArray(creation, declarator.Symbol, function, group, group.Parent is IBlockOperation, inCatchOrFinally);
     }
 
     /// <summary>Size of primitive, enum and (on 64-bit) reference elements; 0 for anything whose layout we do not know.</summary>

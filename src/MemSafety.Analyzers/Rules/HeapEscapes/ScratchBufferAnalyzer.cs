@@ -42,14 +42,15 @@ public sealed class ScratchBufferAnalyzer : MemSafetyAnalyzer
             if (((CSharpParseOptions)tree.Options).LanguageVersion < LanguageVersion.CSharp8)
                 return;
             var scratch = ScratchArrays.TryGet(creation);
-            if (scratch is null || scratch.InLoop || scratch.InCatchOrFinally || scratch.FunctionIsAsyncOrIterator || !scratch.InBlock)
+            if (scratch is null || scratch.InCatchOrFinally || !scratch.InBlock)
                 return;
             var elementSize = ScratchArrays.SizeOf(scratch.ElementType);
             if (elementSize == 0)
                 return;
 
             var scope = services.ScopeOf(Scope, tree);
-            if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol))
+            // The loop test may build the body's control-flow graph (a body with goto): after the cheap tests.
+            if (!oracle.IsInScope(scope, creation, operation.ContainingSymbol) || scratch.FunctionIsAsyncOrIterator || scratch.InLoop)
                 return;
             if (!EscapeEngine.ForBodyOf(creation, summaries, operation.CancellationToken).Analyze(creation).CanLiveOnStack)
                 return;

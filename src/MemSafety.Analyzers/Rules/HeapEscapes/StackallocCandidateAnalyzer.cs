@@ -124,18 +124,16 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
         if (creation.DimensionSizes.Length != 1 || creation.DimensionSizes[0].ConstantValue is not { HasValue: true, Value: int n } || n <= 0)
             return false;
         var scratch = ScratchArrays.TryGet(creation);
-        if (scratch is null || scratch.InLoop || scratch.InCatchOrFinally || scratch.FunctionIsAsyncOrIterator
-            || scratch.Statement.Parent is not IBlockOperation and not ISwitchCaseOperation)
-        {
+        if (scratch is null || scratch.InCatchOrFinally || scratch.Statement.Parent is not IBlockOperation and not ISwitchCaseOperation)
             return false;
-        }
 
         var elementSize = ScratchArrays.SizeOf(scratch.ElementType);
         if (elementSize == 0)
             return false;
         // 64-bit: new decimal[200_000_000] must not overflow (and throw inside the analyzer).
         var total = (long)n * elementSize;
-        if (total > int.MaxValue)
+        // The loop test may build the body's control-flow graph (a body with goto): after the cheap tests.
+        if (total > int.MaxValue || scratch.FunctionIsAsyncOrIterator || scratch.InLoop)
             return false;
         local = scratch.Local;
         function = scratch.Function;

@@ -50,6 +50,11 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context)
         => context.RegisterOperationBlockStartAction(static start =>
         {
+            // Only code that repeats is reported, and only a loop statement or a goto makes code repeat: a body whose
+            // text spells none of their keywords (most bodies) needs no per-assignment action.
+            if (!MayRepeat(start.OperationBlocks, start.CancellationToken))
+                return;
+
             // Cheap pass: does the body append to a string variable inside a loop at all?
             var seen = new Flag();
             start.RegisterOperationAction(
@@ -66,6 +71,24 @@ public sealed class StringConcatInLoopAnalyzer : MemSafetyAnalyzer
                     new BodyAnalysis(end).Run();
             });
         });
+
+    /// <summary>Whether the text of the body spells <c>for</c> (also in <c>foreach</c>), <c>while</c> (also ending a
+    /// <c>do</c>) or <c>goto</c>: without one, nothing in it is executed per loop iteration.</summary>
+    private static bool MayRepeat(ImmutableArray<IOperation> blocks, CancellationToken cancellationToken)
+    {
+        foreach (var block in blocks)
+        {
+            var tree = block.Syntax.SyntaxTree;
+            var span = block.Syntax.Span;
+            if (WordPositions.Mentions(tree, span, "for", cancellationToken) || WordPositions.Mentions(tree, span, "while", cancellationToken)
+                || WordPositions.Mentions(tree, span, "goto", cancellationToken))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private sealed class Flag
     {
