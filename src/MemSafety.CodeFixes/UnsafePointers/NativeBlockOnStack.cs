@@ -18,7 +18,8 @@ namespace MemSafety.CodeFixes.UnsafePointers;
 /// the frame, CA2014), in a <c>catch</c>/<c>finally</c> (CS0255), a lambda or local function, an iterator, or a method
 /// that calls itself (recursion multiplies the frame, and a stack overflow ends the process where <c>Alloc</c>'s
 /// <c>OutOfMemoryException</c> could be caught); when <c>p</c> is written again, its address taken, or handed to
-/// another <c>NativeMemory</c> call (<c>Realloc</c>); when there are several frees or the free is not a statement of a
+/// another <c>NativeMemory</c> call (<c>Realloc</c>); when the local is declared with another pointer type than the cast
+/// (<c>void* p = (byte*)…</c>: a <c>stackalloc</c> initializer must have the local's own element type); when there are several frees or the free is not a statement of a
 /// block; and for <c>AllocZeroed</c> where <c>[SkipLocalsInit]</c> may apply (stack memory would then not be zeroed;
 /// <c>Alloc</c>'s block is uninitialised anyway, so zeroed stack memory is one of its possible contents).
 /// </summary>
@@ -73,6 +74,7 @@ internal static class NativeBlockOnStack
             || declaration.Parent is not LocalDeclarationStatementSyntax { UsingKeyword.RawKind: 0, IsConst: false } statement
             || statement.Parent is not BlockSyntax
             || model.GetDeclaredSymbol(declarator, cancellationToken) is not ILocalSymbol local
+            || !declaration.Type.IsVar && !SymbolEqualityComparer.Default.Equals(local.Type, model.GetTypeInfo(pointer, cancellationToken).Type)
             || model.GetEnclosingSymbol(statement.SpanStart, cancellationToken) is not IMethodSymbol member
             || member.IsAsync
             || !InStraightLineCode(statement, out var body)

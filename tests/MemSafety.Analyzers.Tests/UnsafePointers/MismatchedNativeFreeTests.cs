@@ -1318,6 +1318,20 @@ public sealed class MismatchedNativeFreeTests
             }
         """, "[System.Runtime.CompilerServices.SkipLocalsInit]\n");
 
+    /// <summary>A <c>stackalloc</c> initializer must have the local's own element type: <c>void* p = stackalloc byte[8]</c>
+    /// would not compile.</summary>
+    [Fact]
+    public Task LocalOfAnotherPointerType_NoStackallocFix() => NoStackallocFixAsync("""
+            static int First(string s)
+            {
+                void* raw = (byte*)[|NativeMemory.Alloc(8)|];
+                ((byte*)raw)[0] = byte.Parse(s);
+                int result = ((byte*)raw)[0];
+                NativeMemory.Free(raw);
+                return result;
+            }
+        """);
+
     /// <summary>Recursion would multiply the frame.</summary>
     [Fact]
     public Task RecursiveMethod_NoStackallocFix() => NoStackallocFixAsync("""
