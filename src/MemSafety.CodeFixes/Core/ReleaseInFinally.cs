@@ -212,6 +212,20 @@ internal static class ReleaseInFinally
         return !DeclaredBetweenUsedAfter(block, to, declared, model, cancellationToken);
     }
 
+    /// <summary>Offers the rewrite (under <paramref name="title"/>, the diagnostic's id as its key) when
+    /// <paramref name="planFor"/> makes a plan for <paramref name="call"/>; <see cref="ApplyAsync"/> plans again on the
+    /// document it is applied to.</summary>
+    public static async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, InvocationExpressionSyntax call, string title,
+        Func<InvocationExpressionSyntax, SemanticModel, CancellationToken, Plan?> planFor)
+    {
+        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
+        if (planFor(call, model, request.CancellationToken) is null)
+            return;
+        var document = request.Document;
+        var span = call.Span;
+        request.Register(title, ct => ApplyAsync(document, span, planFor, ct), diagnostic);
+    }
+
     /// <summary>The document with the plan that <paramref name="planFor"/> makes for the call at <paramref name="span"/>
     /// applied, its release being the plan's release statement (moved into the finally); unchanged when no plan is made
     /// there any longer.</summary>

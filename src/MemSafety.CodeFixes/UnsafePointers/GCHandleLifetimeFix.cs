@@ -31,22 +31,12 @@ public sealed class GCHandleLifetimeFix : MemSafetyCodeFix
     {
     }
 
-    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
-    {
-        if (!diagnostic.Properties.TryGetValue(GCHandleLifetimeAnalyzer.KindProperty, out var kind)
-            || kind is not (nameof(LifetimeDefectKind.NotFreed) or nameof(LifetimeDefectKind.NotFreedOnException))
-            || node.FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call)
-        {
-            return;
-        }
-
-        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
-        if (Plan(call, model, request.CancellationToken) is null)
-            return;
-        var document = request.Document;
-        var span = call.Span;
-        request.Register(Title, ct => ReleaseInFinally.ApplyAsync(document, span, Plan, ct), diagnostic);
-    }
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+        => diagnostic.Properties.TryGetValue(GCHandleLifetimeAnalyzer.KindProperty, out var kind)
+           && kind is nameof(LifetimeDefectKind.NotFreed) or nameof(LifetimeDefectKind.NotFreedOnException)
+           && node.FirstAncestorOrSelf<InvocationExpressionSyntax>() is { } call
+            ? ReleaseInFinally.RegisterAsync(request, diagnostic, call, Title, Plan)
+            : Task.CompletedTask;
 
     private static ReleaseInFinally.Plan? Plan(InvocationExpressionSyntax call, SemanticModel model, CancellationToken cancellationToken)
         => ReleaseInFinally.PlanFor(call, model, (invocation, local) => IsFree(invocation, local, model, cancellationToken),

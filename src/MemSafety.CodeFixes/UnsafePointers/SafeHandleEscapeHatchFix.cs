@@ -36,17 +36,10 @@ public sealed class SafeHandleEscapeHatchFix : MemSafetyCodeFix
     {
     }
 
-    private protected override async Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
-    {
-        if (node.FirstAncestorOrSelf<InvocationExpressionSyntax>() is not { } call || ReleaseRegions.Name(call) != "DangerousAddRef")
-            return;
-        var model = await request.GetSemanticModelAsync().ConfigureAwait(false);
-        if (Plan(call, model, request.CancellationToken) is null)
-            return;
-        var document = request.Document;
-        var span = call.Span;
-        request.Register(Title, ct => ReleaseInFinally.ApplyAsync(document, span, Plan, ct), diagnostic);
-    }
+    private protected override Task RegisterAsync(FixRequest request, Diagnostic diagnostic, SyntaxNode node)
+        => node.FirstAncestorOrSelf<InvocationExpressionSyntax>() is { } call && ReleaseRegions.Name(call) == "DangerousAddRef"
+            ? ReleaseInFinally.RegisterAsync(request, diagnostic, call, Title, Plan)
+            : Task.CompletedTask;
 
     private static ReleaseInFinally.Plan? Plan(InvocationExpressionSyntax call, SemanticModel model, CancellationToken cancellationToken)
     {
