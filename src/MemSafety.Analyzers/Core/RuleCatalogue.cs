@@ -159,7 +159,7 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor ConstantArrayRebuiltPerCall = new(
         RuleIdentifiers.ConstantArrayRebuiltPerCall,
         title: "Hoist the constant array out of the method",
-        messageFormat: "Array of {0} is rebuilt on every call to '{1}'; it is never modified, so one static readonly instance can serve every call",
+        messageFormat: "Array of {0} is rebuilt on every call {1}; it is never modified, so one static readonly instance can serve every call",
         RuleCategories.HeapEscapes,
         DiagnosticSeverity.Warning,
         isEnabledByDefault: true,

@@ -86,7 +86,7 @@ internal static class WordPositions
     /// (every type and body of the file asks), replaced whole when a word is added.</summary>
     private sealed class Words
     {
-        private (string Word, int[] Positions)[] _entries = new (string, int[])[0];
+        private (string Word, int[] Positions)[] _entries = System.Array.Empty<(string, int[])>();
 
         public int[]? Find(string word)
         {

@@ -333,6 +333,63 @@ public sealed class ValueTypeBoxingTests
         """,
         expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
 
+    private const string FirstTimeCoalesceSource = """
+        public static class C
+        {
+            public static int M(Square s, int[] sides)
+            {
+                var total = 0;
+                Func<int>? area = null;
+                foreach (var side in sides)
+                {
+                    area ??= {|#0:s.Area|};
+                    total += area() * side;
+                }
+                return total;
+            }
+        }
+        """;
+
+    /// <summary><c>area ??= s.Area</c> in a loop, the local declared before it and written nowhere else: the delegate
+    /// (and the boxed copy) is made once per call, when the local is still null, not per iteration, so the loop scope
+    /// does not report it (found on our own source: <c>report ??= context.ReportDiagnostic</c> in a walk loop).</summary>
+    [Fact]
+    public Task StructMethodToDelegate_InAFirstTimeCoalesceAssignmentInALoop_NotAPerIterationCost()
+        => Test(FirstTimeCoalesceSource).RunAsync();
+
+    /// <summary>Everywhere, it is reported as what it is: a box each time the assignment runs, not "on every
+    /// iteration".</summary>
+    [Fact]
+    public Task StructMethodToDelegate_InAFirstTimeCoalesceAssignmentInALoop_Everywhere_EachTimeThisRuns()
+    {
+        var test = Test(FirstTimeCoalesceSource);
+        test.AnalyzerOptions[LoopScopeKey] = "everywhere";
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'object' each time this runs: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
+        return test.RunAsync();
+    }
+
+    /// <summary>The same, but the loop resets the local: the delegate is made again on every iteration.</summary>
+    [Fact]
+    public Task StructMethodToDelegate_CoalesceAssignmentOfALocalResetInTheLoop_EveryIteration() => Reported(
+        """
+        public static class C
+        {
+            public static int M(Square s, int[] sides)
+            {
+                var total = 0;
+                Func<int>? area = null;
+                foreach (var side in sides)
+                {
+                    area ??= {|#0:s.Area|};
+                    total += area() * side;
+                    area = null;
+                }
+                return total;
+            }
+        }
+        """,
+        expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
+
     [Fact]
     public async Task EnumInstanceMethods_ReceiverIsBoxed_OneDiagnosticPerCall()
     {

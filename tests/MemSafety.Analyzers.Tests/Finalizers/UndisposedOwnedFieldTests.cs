@@ -375,6 +375,25 @@ public sealed class UndisposedOwnedFieldTests
         }
         """);
 
+    /// <summary>Three disposal methods, none disposing the field: the message lists them all ("none of 'A', 'B' and
+    /// 'C' does"), built once per diagnostic.</summary>
+    [Fact]
+    public Task ThreeDisposalMethods_NoneDisposesIt_MessageListsAllThree()
+    {
+        var test = Verify<UndisposedOwnedFieldAnalyzer>.Test(Usings + """
+            class Sink : IDisposable, IAsyncDisposable
+            {
+                private readonly FileStream {|#0:_file|} = new FileStream("sink.bin", FileMode.Create);
+                public void Dispose() { Dispose(true); GC.SuppressFinalize(this); }
+                protected virtual void Dispose(bool disposing) { Console.WriteLine(disposing); }
+                public async ValueTask DisposeAsync() { await Task.Yield(); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA4007", 0).WithMessage(
+            "Field '_file' holds a FileStream that 'Sink' creates, but nothing in 'Sink' disposes it (none of 'Dispose', 'DisposeAsync' and 'Dispose(bool)' does): what it holds stays held after 'Sink' is disposed, until the garbage collector finalizes it"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task DisposeAndDisposeAsyncIndependent_BothDisposeIt()
     {

@@ -75,6 +75,47 @@ public sealed class ConstantArrayRebuiltPerCallTests
         return test.RunAsync();
     }
 
+    /// <summary>In a lambda the array is built per call of the lambda, not of the method around it: the message says
+    /// so.</summary>
+    [Fact]
+    public Task InALambda_MessageNamesTheLambda()
+    {
+        var test = Everywhere(Verify<ConstantArrayRebuiltPerCallAnalyzer>.Test(
+            """
+            using System;
+            using System.Linq;
+            class C
+            {
+                int Count(string[] lines) => lines.Count(line => line.IndexOfAny({|#0:new[] { ',', ';' }|}) >= 0);
+            }
+            """));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA1005", 0).WithMessage(
+            "Array of 2 constant chars is rebuilt on every call of the lambda in 'Count'; it is never modified, so one static readonly instance can serve every call"));
+        return test.RunAsync();
+    }
+
+    /// <summary>A lambda a cache calls once per key (or once at all) builds its array that often, not per call of the
+    /// method: found on our own source (HotPathOracle's glob cache), where the message claimed "every call".</summary>
+    [Fact]
+    public Task InACacheValueFactory_NoDiagnostic() => Everywhere(Verify<ConstantArrayRebuiltPerCallAnalyzer>.Test(
+        """
+        using System;
+        using System.Collections.Concurrent;
+        using System.Runtime.CompilerServices;
+        using System.Threading;
+        class C
+        {
+            private readonly ConcurrentDictionary<string, string[]> _split = new();
+            private readonly ConditionalWeakTable<object, string[]> _table = new();
+            private string[]? _lazy;
+
+            string[] Split(string raw) => _split.GetOrAdd(raw, static r => r.Split(new[] { ',', ';' }, StringSplitOptions.RemoveEmptyEntries));
+            string[] Table(object key, string raw) => _table.GetValue(key, _ => raw.Split(new[] { ',', ';' }));
+            string[] Once(string raw) => LazyInitializer.EnsureInitialized(ref _lazy, () => raw.Split(new[] { ',', ';' }))!;
+            Lazy<string[]> Later(string raw) => new Lazy<string[]>(() => raw.Split(new[] { ',', ';' }));
+        }
+        """)).RunAsync();
+
     [Fact]
     public Task ReadOnlyLocal_IndexedAndCounted_HoistedKeepingTheLocal() => FixAsync(
         """

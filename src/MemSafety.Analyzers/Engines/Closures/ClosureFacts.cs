@@ -224,13 +224,14 @@ public sealed class ClosureFacts
     /// scope that captures one of its variables or uses a local function that uses the environment.</summary>
     private void MakeEnvironments()
     {
+        var inClosures = new HashSet<Function>();
         foreach (var scope in _scopes)
         {
             var environment = new DisplayClass(scope.Operation, scope.Kind) { HoldsThis = scope.HoldsThis };
             environment.VariableList.AddRange(scope.Variables);
             var isStruct = !_variantInterface;
             var closures = new List<Function>();
-            var inClosures = new HashSet<Function>();
+            inClosures.Clear();
             bool added;
             do
             {
@@ -875,7 +876,7 @@ public sealed class ClosureFacts
 
         public HashSet<IOperation>? ScopeAncestors { get; set; }
 
-        public IReadOnlyList<ISymbol> LocalFunctionsUsed { get; set; } = new ISymbol[0];
+        public IReadOnlyList<ISymbol> LocalFunctionsUsed { get; set; } = System.Array.Empty<ISymbol>();
 
         public bool CapturesThis { get; set; }
 

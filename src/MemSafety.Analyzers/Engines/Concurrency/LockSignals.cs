@@ -38,9 +38,14 @@ internal sealed class LockSignals
     {
         if (s_typeAnswers.TryGetValue(type, out var known))
             return (bool)known;
-        var answer = ComputeTakesLocks(type, cancellationToken) ? Yes : No;
-        return (bool)s_typeAnswers.GetValue(type, _ => answer);
+        return (bool)Remember(s_typeAnswers, type, ComputeTakesLocks(type, cancellationToken) ? Yes : No);
     }
+
+    /// <summary>Stores a computed answer unless another thread stored one first, and returns the stored one. Apart from
+    /// the callers so that the closure is allocated only when an answer is computed, not on every cache hit.</summary>
+    private static object Remember<TKey>(ConditionalWeakTable<TKey, object> table, TKey key, object answer)
+        where TKey : class
+        => table.GetValue(key, _ => answer);
 
     private static bool ComputeTakesLocks(INamedTypeSymbol type, CancellationToken cancellationToken)
     {
@@ -151,7 +156,7 @@ internal sealed class LockSignals
         var answer = text.IndexOf("\\u", System.StringComparison.OrdinalIgnoreCase) >= 0 || HasFormattingCharacter(text)
             ? TreeWords.HiddenWords
             : new TreeWords(Find(text, Words, 0, 1), Find(text, Words, 1, Words.Length), Find(text, AcquireWords, 0, AcquireWords.Length), hidden: false);
-        return (TreeWords)s_treeAnswers.GetValue(tree, _ => answer);
+        return (TreeWords)Remember(s_treeAnswers, tree, answer);
     }
 
     private static int[] Find(string text, string[] words, int from, int to)

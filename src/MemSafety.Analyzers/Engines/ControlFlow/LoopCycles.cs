@@ -41,6 +41,8 @@ public static class LoopCycles
         var loop = InnermostLoop(operation);
         var function = EnclosingFunction(operation, out var root);
         var body = s_bodies.GetValue(root, s_create);
+        if (loop is not null && !body.HasGoto && IsInFirstTimeInitializer(operation))
+            return false;
         if (loop is null)
         {
             // Without a loop statement around it, only a goto can bring control back.
@@ -66,6 +68,8 @@ public static class LoopCycles
             return null;
         var function = EnclosingFunction(operation, out var root);
         var body = s_bodies.GetValue(root, s_create);
+        if (!body.HasGoto && IsInFirstTimeInitializer(operation))
+            return null;
         if (allowShortcut && body.AlwaysComesBack(innermost))
             return innermost;
         var cycles = body.For(function);
@@ -102,6 +106,91 @@ public static class LoopCycles
     internal static bool InsideLoopStatement(IOperation operation) => InnermostLoop(operation) is not null;
 
     /// <summary>The innermost loop statement of the operation's own function that has it in its repeated part.</summary>
+    /// <summary>
+    /// Whether the operation is part of the value of <c>local ??= new …</c> (an object, array or delegate creation,
+    /// never null) where the local is declared outside every loop around that assignment and nothing else in the member
+    /// writes it, in a member without goto: the value is made the first time the assignment finds the local null, and
+    /// never again, however often control passes there. The control-flow graph cannot see that (it is data), so the cycle it shows is not a
+    /// repeat. Found on our own source: <c>report ??= context.ReportDiagnostic</c> in a walk loop boxes once per body.
+    /// </summary>
+    private static bool IsInFirstTimeInitializer(IOperation operation)
+    {
+        var child = operation;
+        for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
+        {
+            switch (parent)
+            {
+                case IAnonymousFunctionOperation or ILocalFunctionOperation:
+                    return false;
+                case ICoalesceAssignmentOperation coalesce when coalesce.Value == child:
+                    return coalesce.Target is ILocalReferenceOperation { Local: var local }
+                           && IsNeverNull(coalesce.Value)
+                           && IsDeclaredOutsideLoopsAround(local, coalesce)
+                           && IsWrittenOnlyBy(local, coalesce);
+            }
+        }
+
+        return false;
+    }
+
+    private static bool IsNeverNull(IOperation value)
+    {
+        while (value is IConversionOperation { IsImplicit: true } conversion)
+            value = conversion.Operand;
+        return value is IObjectCreationOperation or IArrayCreationOperation or IDelegateCreationOperation or IAnonymousObjectCreationOperation;
+    }
+
+    private static bool IsDeclaredOutsideLoopsAround(ILocalSymbol local, IOperation assignment)
+    {
+        if (local.DeclaringSyntaxReferences.Length != 1)
+            return false;
+        var declaration = local.DeclaringSyntaxReferences[0].Span;
+        for (var parent = assignment.Parent; parent is not null; parent = parent.Parent)
+        {
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return false; // declared outside the lambda: another call of it may find the local reset
+            if (parent is ILoopOperation loop && loop.Syntax.Span.Contains(declaration))
+                return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>Whether every write of the local in its member (any assignment, increment, ref/out argument, address or
+    /// ref alias, deconstruction) is <paramref name="assignment"/>'s own target or its declaration outside the loops.</summary>
+    private static bool IsWrittenOnlyBy(ILocalSymbol local, ICoalesceAssignmentOperation assignment)
+    {
+        var root = assignment;
+        IOperation top = root;
+        while (top.Parent is not null)
+            top = top.Parent;
+        foreach (var descendant in top.Descendants())
+        {
+            if (descendant is not ILocalReferenceOperation reference || !SymbolEqualityComparer.Default.Equals(reference.Local, local)
+                || reference == assignment.Target)
+            {
+                continue;
+            }
+
+            switch (reference.Parent)
+            {
+                case IAssignmentOperation write when write.Target == reference:
+                case IIncrementOrDecrementOperation:
+                case IArgumentOperation { Parameter.RefKind: not RefKind.None }:
+                case IAddressOfOperation:
+                case ITupleOperation:
+                case IVariableInitializerOperation { Syntax: EqualsValueClauseSyntax { Value: RefExpressionSyntax } }:
+                case IReturnOperation { Syntax: ReturnStatementSyntax { Expression: RefExpressionSyntax } }:
+                    return false;
+            }
+
+            if (reference.IsImplicit || reference.Syntax.Parent is RefExpressionSyntax)
+                return false;
+        }
+
+        return true;
+    }
+
     private static ILoopOperation? InnermostLoop(IOperation operation)
     {
         var child = operation;

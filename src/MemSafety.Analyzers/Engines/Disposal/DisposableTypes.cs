@@ -449,7 +449,7 @@ public sealed class DisposableTypes
     /// <summary>One semantic model per tree for binding other members' bodies.</summary>
     internal SemanticModel ModelOf(SyntaxTree tree)
 #pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
-        => _models.GetOrAdd(tree, t => Compilation.GetSemanticModel(t));
+        => _models.TryGetValue(tree, out var model) ? model : _models.GetOrAdd(tree, t => Compilation.GetSemanticModel(t));
 #pragma warning restore RS1030
 
     private void ResolveMembers()

@@ -459,7 +459,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 return null;
             }
 
-            var known = _facts.GetOrAdd(named, Compute);
+            var known = _facts.TryGetValue(named, out var cached) ? cached : _facts.GetOrAdd(named, Compute);
             if (known.Equatable && (!hashing || known.OverridesGetHashCode))
                 return null;
             facts = known;

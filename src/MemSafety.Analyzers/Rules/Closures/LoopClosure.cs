@@ -54,7 +54,7 @@ public sealed class LoopClosure
     public DisplayClass DisplayClass { get; }
 
     /// <summary>For <see cref="LoopClosureKind.DisplayClassPerIteration"/>: the captured variables declared in <see cref="Loop"/>.</summary>
-    public IReadOnlyList<ISymbol> PerIterationVariables { get; private set; } = new ISymbol[0];
+    public IReadOnlyList<ISymbol> PerIterationVariables { get; private set; } = System.Array.Empty<ISymbol>();
 
     /// <summary>For <see cref="LoopClosureKind.DelegatePerIteration"/>: the outermost loop before which the delegate can be
     /// created once (nothing captured changes in it and the lambda calls no local function declared in it); null when

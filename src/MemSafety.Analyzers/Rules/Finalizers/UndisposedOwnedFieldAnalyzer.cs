@@ -193,10 +193,10 @@ public sealed class UndisposedOwnedFieldAnalyzer : MemSafetyAnalyzer
             return $"'{OwnedFieldDisposal.DisplayName(methods[0])}' does not";
         if (methods.Count == 2)
             return $"neither '{OwnedFieldDisposal.DisplayName(methods[0])}' nor '{OwnedFieldDisposal.DisplayName(methods[1])}' does";
-        var text = "none of ";
+        var text = new System.Text.StringBuilder("none of ");
         for (var i = 0; i < methods.Count; i++)
-            text += (i == 0 ? string.Empty : i == methods.Count - 1 ? " and " : ", ") + "'" + OwnedFieldDisposal.DisplayName(methods[i]) + "'";
-        return text + " does";
+            text.Append(i == 0 ? string.Empty : i == methods.Count - 1 ? " and " : ", ").Append('\'').Append(OwnedFieldDisposal.DisplayName(methods[i])).Append('\'');
+        return text.Append(" does").ToString();
     }
 
     /// <summary>What not disposing costs, true for the created type: a SafeHandle's own finalizer releases the handle

@@ -127,6 +127,12 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
         if (!facts.Oracle.IsInScope(facts.Services.ScopeOf(Scope, creation.Syntax.SyntaxTree), creation, method))
             return;
 
+        // Inside a lambda the array is built per call of the lambda, not of the method; a lambda handed to a cache as
+        // its value factory runs once per key, so the array is not rebuilt per call at all.
+        var lambda = EnclosingLambda(creation);
+        if (lambda is not null && IsMemoizingFactory(lambda))
+            return;
+
         if (!IsReadOnlyUse(creation, element, facts, context.CancellationToken, out var spanLocal))
             return;
 
@@ -136,7 +142,52 @@ public sealed class ConstantArrayRebuiltPerCallAnalyzer : MemSafetyAnalyzer
             creation.Syntax.GetLocation(),
             spanLocal ? SpanLocalProperties : ImmutableDictionary<string, string?>.Empty,
             count.ToString(System.Globalization.CultureInfo.InvariantCulture) + " constant " + ElementNoun(element, count),
-            CallName(method)));
+            (lambda is null ? "to '" : "of the lambda in '") + CallName(method) + "'"));
+    }
+
+    /// <summary>The innermost lambda or anonymous method the operation is in (not crossing a local function, which
+    /// runs per call of it like a method), or null.</summary>
+    private static IAnonymousFunctionOperation? EnclosingLambda(IOperation operation)
+    {
+        for (var current = operation.Parent; current is not null; current = current.Parent)
+        {
+            if (current is IAnonymousFunctionOperation lambda)
+                return lambda;
+            if (current is ILocalFunctionOperation)
+                return null;
+        }
+
+        return null;
+    }
+
+    /// <summary>Whether the lambda is the value factory of a cache that calls it once per key or once at all:
+    /// <c>ConcurrentDictionary.GetOrAdd/AddOrUpdate</c>, <c>ConditionalWeakTable.GetValue</c>,
+    /// <c>ImmutableInterlocked.GetOrAdd</c>, <c>LazyInitializer.EnsureInitialized</c>, <c>new Lazy&lt;T&gt;(…)</c>.</summary>
+    private static bool IsMemoizingFactory(IAnonymousFunctionOperation lambda)
+    {
+        var value = lambda.Parent is IDelegateCreationOperation delegateCreation ? delegateCreation.Parent : lambda.Parent;
+        while (value is IConversionOperation { IsImplicit: true })
+            value = value.Parent;
+        if (value is not IArgumentOperation argument)
+            return false;
+        var (type, name) = argument.Parent switch
+        {
+            IInvocationOperation invocation => (invocation.TargetMethod.ContainingType, invocation.TargetMethod.Name),
+            IObjectCreationOperation { Constructor: { } constructor } => (constructor.ContainingType, ".ctor"),
+            _ => (null, string.Empty),
+        };
+        if (type is null || type.ContainingNamespace is not { } ns)
+            return false;
+        var namespaceName = ns.ToDisplayString();
+        return (type.MetadataName, name, namespaceName) switch
+        {
+            ("ConcurrentDictionary`2", "GetOrAdd" or "AddOrUpdate", "System.Collections.Concurrent") => true,
+            ("ConditionalWeakTable`2", "GetValue", "System.Runtime.CompilerServices") => true,
+            ("ImmutableInterlocked", "GetOrAdd" or "AddOrUpdate", "System.Collections.Immutable") => true,
+            ("LazyInitializer", "EnsureInitialized", "System.Threading") => true,
+            ("Lazy`1" or "Lazy`2", ".ctor", "System") => true,
+            _ => false,
+        };
     }
 
     /// <summary>

@@ -270,8 +270,12 @@ public sealed class ZeroLengthArrayAllocationAnalyzer : MemSafetyAnalyzer
         public static HashSet<string> In(INamedTypeSymbol type, CancellationToken cancellationToken)
         {
             type = type.OriginalDefinition;
-            if (Cache.TryGetValue(type, out var names))
-                return names;
+            return Cache.TryGetValue(type, out var names) ? names : Compute(type, cancellationToken);
+        }
+
+        /// <summary>Apart from <see cref="In"/> so that the closure is allocated only on a cache miss.</summary>
+        private static HashSet<string> Compute(INamedTypeSymbol type, CancellationToken cancellationToken)
+        {
             var found = new HashSet<string>(System.StringComparer.Ordinal);
             foreach (var reference in type.DeclaringSyntaxReferences)
             {

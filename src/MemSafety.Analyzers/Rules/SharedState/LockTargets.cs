@@ -216,7 +216,7 @@ public sealed class LockTargets
                     continue;
                 }
 
-                var model = _models.GetOrAdd(identifier.SyntaxTree, tree => GetModel(tree));
+                var model = ModelOf(identifier.SyntaxTree);
                 if (!SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol?.OriginalDefinition, field.OriginalDefinition))
                     continue;
                 result = MemberName(identifier);
@@ -233,6 +233,9 @@ public sealed class LockTargets
 
 #pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
     private SemanticModel GetModel(SyntaxTree tree) => _compilation.GetSemanticModel(tree);
+
+    /// <summary>The tree's model, made once (no delegate allocated when it is known).</summary>
+    private SemanticModel ModelOf(SyntaxTree tree) => _models.TryGetValue(tree, out var model) ? model : _models.GetOrAdd(tree, GetModel);
 #pragma warning restore RS1030
 
     /// <summary>Whether the name is written: the left of an assignment (also as <c>this.f</c>), or a ref/out argument.</summary>
@@ -365,7 +368,7 @@ public sealed class LockTargets
 
     private bool IsAnotherTypesMember(IdentifierNameSyntax identifier, INamedTypeSymbol type)
     {
-        var info = _models.GetOrAdd(identifier.SyntaxTree, tree => GetModel(tree)).GetSymbolInfo(identifier);
+        var info = ModelOf(identifier.SyntaxTree).GetSymbolInfo(identifier);
         var symbol = info.Symbol ?? (info.CandidateSymbols.Length > 0 ? info.CandidateSymbols[0] : null);
         return symbol is not null && !SymbolEqualityComparer.Default.Equals(symbol.ContainingType?.OriginalDefinition, type.OriginalDefinition);
     }
