@@ -58,6 +58,10 @@ internal sealed class BenchNumbers
     public List<BenchUnit> Units { get; } = new();
     public List<AnalyzerTiming> Strict { get; } = new();
     public List<AnalyzerTiming> Recommended { get; } = new();
+
+    /// <summary>Our analyzers' registrations (Strict) replayed with empty callbacks (<see cref="DispatchFloor"/>): the
+    /// driver's dispatch floor of each, before any work of its own; empty when not measured.</summary>
+    public List<AnalyzerTiming> Floor { get; } = new();
     public double GeneratedCodeCheckSeconds { get; set; }
     public double StrictWallSeconds { get; set; }
     public double RecommendedWallSeconds { get; set; }
@@ -84,6 +88,7 @@ internal sealed class BenchNumbers
     public int Lines => Units.Sum(u => u.Lines);
     public double StrictSeconds => Strict.Sum(a => a.Seconds);
     public double RecommendedSeconds => Recommended.Sum(a => a.Seconds);
+    public double FloorSeconds => Floor.Sum(a => a.Seconds);
 
     /// <summary>"MSA1".."MSA6" of an analyzer of ours: the prefix of the first id it reports.</summary>
     public static string Family(AnalyzerTiming timing)
