@@ -68,6 +68,11 @@ internal sealed class BenchNumbers
 
     /// <summary>The driver with only the generated-code probe: what any analyzer build costs before its own work.</summary>
     public double BaselineWallSeconds { get; set; }
+
+    /// <summary>The driver's wall time with our registrations replayed with empty callbacks (<see cref="Floor"/>): beside
+    /// <see cref="BaselineWallSeconds"/>, the driver's own work for our registrations, which the telemetry (time inside
+    /// callbacks) does not see.</summary>
+    public double FloorWallSeconds { get; set; }
     public List<PeerNumbers> Peers { get; } = new();
 
     /// <summary>Per-document semantic analysis, ours alone (Strict), in milliseconds; null when skipped.</summary>

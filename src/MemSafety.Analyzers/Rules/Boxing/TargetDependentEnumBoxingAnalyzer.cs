@@ -26,6 +26,8 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.TargetDependentEnumBoxing);
 
+    private static readonly ImmutableArray<string> EnumMethodWords = ImmutableArray.Create("HasFlag", "IsDefined", "GetName");
+
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var enumType = start.Compilation.GetSpecialType(SpecialType.System_Enum);
@@ -39,7 +41,8 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
 
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var oracle = services.HotPaths;
-        start.RegisterOperationAction(context =>
+        // Only HasFlag, IsDefined and GetName: a body that spells none of them gets no invocation callback.
+        start.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(context =>
         {
             var invocation = (IInvocationOperation)context.Operation;
             var method = invocation.TargetMethod;
@@ -61,7 +64,7 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
                     AnalyzeTypeAndValue(context, invocation, method.Name);
                     break;
             }
-        }, OperationKind.Invocation);
+        }, EnumMethodWords, OperationKind.Invocation));
     });
 
     private static void AnalyzeHasFlag(OperationAnalysisContext context, IInvocationOperation invocation)
