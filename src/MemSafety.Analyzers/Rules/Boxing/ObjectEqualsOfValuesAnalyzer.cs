@@ -23,15 +23,12 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ObjectEqualsOfValues);
 
-    private static readonly ImmutableArray<string> EqualsWord = ImmutableArray.Create("Equals");
-
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var equatable = services.Types.IEquatable;
         var oracle = services.HotPaths;
-        // Only object.Equals(a, b): a body that does not spell Equals gets no invocation callback.
-        start.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(operation =>
+        start.RegisterOperationAction(operation =>
         {
             var invocation = (IInvocationOperation)operation.Operation;
             var method = invocation.TargetMethod;
@@ -77,7 +74,7 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
                 properties,
                 type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat),
                 advice));
-        }, EqualsWord, OperationKind.Invocation));
+        }, OperationKind.Invocation);
     });
 
     /// <summary>An argument that is a boxing conversion of a non-nullable, concrete value type.</summary>

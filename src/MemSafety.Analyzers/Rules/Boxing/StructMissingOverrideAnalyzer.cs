@@ -21,12 +21,7 @@ public sealed class StructMissingOverrideAnalyzer : MemSafetyAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.StructMissingOverride);
 
-    /// <summary>The three members the rule is about: a body that spells none gets no invocation callback.</summary>
-    private static readonly ImmutableArray<string> MemberWords = ImmutableArray.Create(
-        WellKnownMemberNames.ObjectToString, WellKnownMemberNames.ObjectGetHashCode, WellKnownMemberNames.ObjectEquals);
-
-    protected override void Register(AnalysisContext context)
-        => context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(AnalyzeInvocation, MemberWords, OperationKind.Invocation));
+    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(AnalyzeInvocation, OperationKind.Invocation);
 
     private static void AnalyzeInvocation(OperationAnalysisContext context)
     {

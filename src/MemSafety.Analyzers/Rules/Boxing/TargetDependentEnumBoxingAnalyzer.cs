@@ -26,8 +26,6 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.TargetDependentEnumBoxing);
 
-    private static readonly ImmutableArray<string> EnumMethodWords = ImmutableArray.Create("HasFlag", "IsDefined", "GetName");
-
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var enumType = start.Compilation.GetSpecialType(SpecialType.System_Enum);
@@ -41,8 +39,7 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
 
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var oracle = services.HotPaths;
-        // Only HasFlag, IsDefined and GetName: a body that spells none of them gets no invocation callback.
-        start.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(context =>
+        start.RegisterOperationAction(context =>
         {
             var invocation = (IInvocationOperation)context.Operation;
             var method = invocation.TargetMethod;
@@ -64,7 +61,7 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
                     AnalyzeTypeAndValue(context, invocation, method.Name);
                     break;
             }
-        }, EnumMethodWords, OperationKind.Invocation));
+        }, OperationKind.Invocation);
     });
 
     private static void AnalyzeHasFlag(OperationAnalysisContext context, IInvocationOperation invocation)

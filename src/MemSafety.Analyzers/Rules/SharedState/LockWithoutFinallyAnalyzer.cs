@@ -18,12 +18,7 @@ public sealed class LockWithoutFinallyAnalyzer : MemSafetyAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.LockWithoutFinally);
 
-    /// <summary>Substrings of every acquire name of <see cref="ManualLockRegions.IsAcquireName"/> (Enter, TryEnterReadLock…;
-    /// Wait, WaitAsync, WaitOne): a body that spells neither gets no invocation callback.</summary>
-    private static readonly ImmutableArray<string> AcquireWords = ImmutableArray.Create("Enter", "Wait");
-
-    protected override void Register(AnalysisContext context)
-        => context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(Analyze, AcquireWords, OperationKind.Invocation));
+    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(Analyze, OperationKind.Invocation);
 
     private static void Analyze(OperationAnalysisContext context)
     {

@@ -22,18 +22,11 @@ public sealed class GCHandleLifetimeAnalyzer : MemSafetyAnalyzer
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.GCHandleLifetime);
 
     // Each defect is reported from the operation it is reported at (the Alloc call, the use), so that it is local to it.
-    // Every defect starts from a GCHandle member the body spells (Alloc, Free, AddrOfPinnedObject, Target): a body that
-    // spells none gets no callback.
     protected override void Register(AnalysisContext context)
     {
-        context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(AnalyzeInvocation, CallWords, OperationKind.Invocation));
-        context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(AnalyzeTarget, TargetWord, OperationKind.PropertyReference));
+        context.RegisterOperationAction(AnalyzeInvocation, OperationKind.Invocation);
+        context.RegisterOperationAction(AnalyzeTarget, OperationKind.PropertyReference);
     }
-
-    /// <summary><c>Alloc</c> and <c>Free</c>; <c>AddrOfPinnedObject</c> is the third name the invocation callback takes.</summary>
-    private static readonly ImmutableArray<string> CallWords = ImmutableArray.Create("Alloc", "Free", "AddrOfPinnedObject");
-
-    private static readonly ImmutableArray<string> TargetWord = ImmutableArray.Create("Target");
 
     private static void AnalyzeInvocation(OperationAnalysisContext context)
     {

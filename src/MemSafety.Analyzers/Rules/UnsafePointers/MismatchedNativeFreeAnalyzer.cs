@@ -28,13 +28,7 @@ public sealed class MismatchedNativeFreeAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.MismatchedNativeFree);
 
-    /// <summary>Substrings of every allocator and release name of <see cref="NativeMemoryFamilies"/> (<c>Alloc</c>:
-    /// AllocHGlobal, AlignedAlloc, ReAllocCoTaskMem…; <c>alloc</c>: Realloc, AlignedRealloc; <c>StringTo</c>: StringToBSTR,
-    /// SecureStringToGlobalAllocAnsi…; <c>Free</c>: every free): a body that spells none gets no invocation callback.</summary>
-    private static readonly ImmutableArray<string> AllocatorWords = ImmutableArray.Create("Alloc", "alloc", "StringTo", "Free");
-
-    protected override void Register(AnalysisContext context)
-        => context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(Analyze, AllocatorWords, OperationKind.Invocation));
+    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(Analyze, OperationKind.Invocation);
 
     private static void Analyze(OperationAnalysisContext context)
     {

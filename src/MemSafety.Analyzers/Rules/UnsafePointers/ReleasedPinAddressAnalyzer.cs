@@ -21,11 +21,8 @@ public sealed class ReleasedPinAddressAnalyzer : MemSafetyAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.ReleasedPinAddress);
 
-    /// <summary>The two members the rule starts from: a body that spells neither gets no callback.</summary>
-    private static readonly ImmutableArray<string> AddressWords = ImmutableArray.Create("AddrOfPinnedObject", "Pointer");
-
     protected override void Register(AnalysisContext context)
-        => context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(Analyze, AddressWords, OperationKind.Invocation, OperationKind.PropertyReference));
+        => context.RegisterOperationAction(Analyze, OperationKind.Invocation, OperationKind.PropertyReference);
 
     private static void Analyze(OperationAnalysisContext context)
     {

@@ -19,11 +19,7 @@ public sealed class SafeHandleEscapeHatchAnalyzer : MemSafetyAnalyzer
 {
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.SafeHandleEscapeHatch);
 
-    /// <summary>The calls the rule starts from: a body that spells neither gets no invocation callback.</summary>
-    private static readonly ImmutableArray<string> Hatches = ImmutableArray.Create("DangerousAddRef", "DangerousGetHandle");
-
-    protected override void Register(AnalysisContext context)
-        => context.RegisterOperationBlockStartAction(MentionGate.InBodiesSpelling(Analyze, Hatches, OperationKind.Invocation));
+    protected override void Register(AnalysisContext context) => context.RegisterOperationAction(Analyze, OperationKind.Invocation);
 
     private static void Analyze(OperationAnalysisContext context)
     {
