@@ -19,13 +19,15 @@ namespace MemSafety.Analyzers.Corpus;
 /// time two builds on the same compilations and diff their findings.</summary>
 internal sealed class AnalyzerBuild
 {
-    private AnalyzerBuild(string label, Assembly assembly, string location, IReadOnlyCollection<string> runOnly)
+    private AnalyzerBuild(string label, Assembly assembly, string location, IReadOnlyCollection<string> runOnly, bool floor)
     {
         Label = label;
         Location = location;
         Analyzers = CreateAnalyzers(assembly);
         if (runOnly.Count > 0)
             Analyzers = Analyzers.Where(a => a.SupportedDiagnostics.Any(d => runOnly.Any(p => d.Id.StartsWith(p, StringComparison.OrdinalIgnoreCase)))).ToImmutableArray();
+        if (floor)
+            Analyzers = DispatchFloor.Wrap(Analyzers);
         Descriptors = Analyzers
             .SelectMany(a => a.SupportedDiagnostics)
             .GroupBy(d => d.Id, StringComparer.Ordinal)
@@ -48,10 +50,11 @@ internal sealed class AnalyzerBuild
 
     /// <summary>The analyzers of the MemSafety.Analyzers project this tool is built with.</summary>
     /// <param name="runOnly">Id prefixes: only the analyzers that report one of them (empty: all).</param>
-    public static AnalyzerBuild Referenced(string label, IReadOnlyCollection<string>? runOnly = null)
+    /// <param name="floor">Replay each analyzer's registrations with empty callbacks (<see cref="DispatchFloor"/>).</param>
+    public static AnalyzerBuild Referenced(string label, IReadOnlyCollection<string>? runOnly = null, bool floor = false)
     {
         var assembly = typeof(MemSafetyAnalyzer).Assembly;
-        return new AnalyzerBuild(label, assembly, assembly.Location, runOnly ?? Array.Empty<string>());
+        return new AnalyzerBuild(label, assembly, assembly.Location, runOnly ?? Array.Empty<string>(), floor);
     }
 
     /// <summary>The analyzers of another build of MemSafety.Analyzers.dll, loaded into a load context of its own
@@ -59,7 +62,7 @@ internal sealed class AnalyzerBuild
     /// are shared with it, so its analyzers derive from the very <see cref="DiagnosticAnalyzer"/> this tool runs;
     /// only what the default context lacks is loaded from the DLL's folder. The DLL must be built against this
     /// tool's Roslyn version or an older one.</summary>
-    public static AnalyzerBuild Load(string path, string label, IReadOnlyCollection<string>? runOnly = null)
+    public static AnalyzerBuild Load(string path, string label, IReadOnlyCollection<string>? runOnly = null, bool floor = false)
     {
         var full = Path.GetFullPath(path);
         if (!File.Exists(full))
@@ -75,7 +78,7 @@ internal sealed class AnalyzerBuild
         }
 
         var context = new AnalyzerLoadContext(full, name.Name!, label);
-        return new AnalyzerBuild(label, context.LoadFromAssemblyPath(full), full, runOnly ?? Array.Empty<string>());
+        return new AnalyzerBuild(label, context.LoadFromAssemblyPath(full), full, runOnly ?? Array.Empty<string>(), floor);
     }
 
     /// <summary>Every concrete C# <see cref="DiagnosticAnalyzer"/> of the assembly, by reflection, in a stable

@@ -58,12 +58,21 @@ internal sealed class BenchNumbers
     public List<BenchUnit> Units { get; } = new();
     public List<AnalyzerTiming> Strict { get; } = new();
     public List<AnalyzerTiming> Recommended { get; } = new();
+
+    /// <summary>Our analyzers' registrations (Strict) replayed with empty callbacks (<see cref="DispatchFloor"/>): the
+    /// driver's dispatch floor of each, before any work of its own; empty when not measured.</summary>
+    public List<AnalyzerTiming> Floor { get; } = new();
     public double GeneratedCodeCheckSeconds { get; set; }
     public double StrictWallSeconds { get; set; }
     public double RecommendedWallSeconds { get; set; }
 
     /// <summary>The driver with only the generated-code probe: what any analyzer build costs before its own work.</summary>
     public double BaselineWallSeconds { get; set; }
+
+    /// <summary>The driver's wall time with our registrations replayed with empty callbacks (<see cref="Floor"/>): beside
+    /// <see cref="BaselineWallSeconds"/>, the driver's own work for our registrations, which the telemetry (time inside
+    /// callbacks) does not see.</summary>
+    public double FloorWallSeconds { get; set; }
     public List<PeerNumbers> Peers { get; } = new();
 
     /// <summary>Per-document semantic analysis, ours alone (Strict), in milliseconds; null when skipped.</summary>
@@ -84,6 +93,7 @@ internal sealed class BenchNumbers
     public int Lines => Units.Sum(u => u.Lines);
     public double StrictSeconds => Strict.Sum(a => a.Seconds);
     public double RecommendedSeconds => Recommended.Sum(a => a.Seconds);
+    public double FloorSeconds => Floor.Sum(a => a.Seconds);
 
     /// <summary>"MSA1".."MSA6" of an analyzer of ours: the prefix of the first id it reports.</summary>
     public static string Family(AnalyzerTiming timing)

@@ -114,6 +114,7 @@ internal static class Benchmark
 
         var strictTimes = new Dictionary<string, double>(StringComparer.Ordinal);
         var recommendedTimes = new Dictionary<string, double>(StringComparer.Ordinal);
+        var floorTimes = new Dictionary<string, double>(StringComparer.Ordinal);
         var peerTimes = peers.Select(_ => new Dictionary<string, double>(StringComparer.Ordinal)).ToList();
         var latencies = new List<double>();
         var baselineLatencies = new List<double>();
@@ -130,6 +131,8 @@ internal static class Benchmark
             numbers.Units.Add(measured.Unit);
             Add(strictTimes, measured.Strict);
             Add(recommendedTimes, measured.Recommended);
+            if (measured.Floor is not null)
+                Add(floorTimes, measured.Floor);
             for (var i = 0; i < peers.Count; i++)
             {
                 Add(peerTimes[i], measured.Peers[i].Times);
@@ -140,6 +143,7 @@ internal static class Benchmark
             numbers.StrictWallSeconds += measured.StrictWall;
             numbers.RecommendedWallSeconds += measured.RecommendedWall;
             numbers.BaselineWallSeconds += measured.BaselineWall;
+            numbers.FloorWallSeconds += measured.FloorWall;
             numbers.GeneratedCodeCheckSeconds += measured.GeneratedCodeCheck;
             allocatedWith += measured.AllocatedWith;
             allocatedWithout += measured.AllocatedWithout;
@@ -159,6 +163,7 @@ internal static class Benchmark
 
         numbers.Strict.AddRange(Timings(ours, strictTimes));
         numbers.Recommended.AddRange(Timings(ours, recommendedTimes));
+        numbers.Floor.AddRange(Timings(ours, floorTimes));
         for (var i = 0; i < peers.Count; i++)
             numbers.Peers.First(p => p.Name == peers[i].Package.Name).Analyzers.AddRange(Timings(peers[i].Analyzers, peerTimes[i]));
         if (!options.Skip.Contains("latency"))
@@ -244,7 +249,7 @@ internal static class Benchmark
     }
 
     /// <summary>Analyzer types of different packages may share a simple name.</summary>
-    private static string Key(DiagnosticAnalyzer analyzer) => analyzer.GetType().FullName ?? analyzer.GetType().Name;
+    private static string Key(DiagnosticAnalyzer analyzer) => DispatchFloor.FullNameOf(analyzer);
 
     private sealed record PeerRun(Dictionary<string, double> Times, double Wall, int Crashes);
 
@@ -252,9 +257,11 @@ internal static class Benchmark
         BenchUnit Unit,
         Dictionary<string, double> Strict,
         Dictionary<string, double> Recommended,
+        Dictionary<string, double>? Floor,
         double StrictWall,
         double RecommendedWall,
         double BaselineWall,
+        double FloorWall,
         double GeneratedCodeCheck,
         long AllocatedWith,
         long AllocatedWithout,
@@ -314,8 +321,9 @@ internal static class Benchmark
 
         // Analysis runs; each CompilationWithAnalyzers binds its own clone. Fastest per analyzer over the repetitions.
         var crashes = new List<string>();
-        Dictionary<string, double>? strictTimes = null, recommendedTimes = null;
-        double strictWall = double.MaxValue, recommendedWall = double.MaxValue, baselineWall = double.MaxValue, probe = double.MaxValue;
+        Dictionary<string, double>? strictTimes = null, recommendedTimes = null, floorTimes = null;
+        var floor = options.Skip.Contains("floor") ? ImmutableArray<DiagnosticAnalyzer>.Empty : DispatchFloor.Wrap(ours);
+        double strictWall = double.MaxValue, recommendedWall = double.MaxValue, baselineWall = double.MaxValue, floorWall = double.MaxValue, probe = double.MaxValue;
         long allocatedWith = long.MaxValue, allocatedWithout = long.MaxValue;
         var peerRuns = peers.Select(_ => (Times: (Dictionary<string, double>?)null, Wall: double.MaxValue, Crashes: 0)).ToList();
         for (var run = 0; run < options.Repeat; run++)
@@ -333,6 +341,15 @@ internal static class Benchmark
             var r = await AnalyzeAsync(recommendedCompilation, ours, Options(recommended, trees), null);
             recommendedTimes = Min(recommendedTimes, r.Times);
             recommendedWall = Math.Min(recommendedWall, r.Wall);
+
+            // The dispatch floor: the same registrations (Strict) with empty callbacks, what the driver charges
+            // before any rule of ours does its own work.
+            if (!floor.IsEmpty)
+            {
+                var f = await AnalyzeAsync(strictCompilation, floor, Options(strict, trees), null);
+                floorTimes = Min(floorTimes, f.Times);
+                floorWall = Math.Min(floorWall, f.Wall);
+            }
 
             // Peers once: they take ten to fifty times our time, so a repetition would double the run for little precision.
             for (var i = 0; i < peers.Count && run == 0; i++)
@@ -381,7 +398,7 @@ internal static class Benchmark
             log.WriteLine("   !!! " + crash);
         return new UnitMeasurement(
             new BenchUnit(unit.Name, unit.Files.Count, lines, compile, errors, oursStrict, recommendedTimes.Values.Sum()),
-            strictTimes, recommendedTimes, strictWall, recommendedWall, baselineWall, probe, allocatedWith, allocatedWithout,
+            strictTimes, recommendedTimes, floorTimes, strictWall, recommendedWall, baselineWall, floorTimes is null ? 0 : floorWall, probe, allocatedWith, allocatedWithout,
             peerRuns.Select(p => new PeerRun(p.Times!, p.Wall, p.Crashes)).ToList(),
             latencies,
             crashes.Select(c => unit.Name + ": " + c).ToList());

@@ -142,10 +142,12 @@ internal sealed class CorpusAnalysis
         // The build whose findings the report lists comes first; the one it is compared with second.
         var builds = new List<AnalyzerBuild>
         {
-            options.AnalyzerAssembly is null ? AnalyzerBuild.Referenced(AfterLabel, options.RunOnly) : AnalyzerBuild.Load(options.AnalyzerAssembly, AfterLabel, options.RunOnly),
+            options.AnalyzerAssembly is null
+                ? AnalyzerBuild.Referenced(AfterLabel, options.RunOnly, options.Floor && !options.Bench)
+                : AnalyzerBuild.Load(options.AnalyzerAssembly, AfterLabel, options.RunOnly, options.Floor && !options.Bench),
         };
         if (options.CompareAssembly is not null)
-            builds.Add(AnalyzerBuild.Load(options.CompareAssembly, BeforeLabel, options.RunOnly));
+            builds.Add(AnalyzerBuild.Load(options.CompareAssembly, BeforeLabel, options.RunOnly, options.Floor && !options.Bench));
         Builds = builds;
         var descriptors = new Dictionary<string, DiagnosticDescriptor>(StringComparer.Ordinal);
         foreach (var build in builds)
@@ -496,7 +498,7 @@ internal sealed class CorpusAnalysis
         foreach (var analyzer in build.Analyzers)
         {
             var telemetry = await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, CancellationToken.None);
-            var key = analyzer.GetType().Name;
+            var key = DispatchFloor.NameOf(analyzer);
             var seconds = telemetry.ExecutionTime.TotalSeconds;
             result.AnalyzerSeconds[key] = run == 0 ? seconds : Math.Min(result.AnalyzerSeconds[key], seconds);
         }

@@ -100,13 +100,19 @@ internal sealed class CorpusOptions
           --smoke                (--bench) One small runtime assembly (System.Collections.Concurrent), one
                                  iteration, the stress set at a tenth of its size: proves the harness works
           --skip A,B,...         (--bench) Leave out parts: peers, latency, memory, stress, corpus (the stress
-                                 set only)
+                                 set only), floor (the dispatch floor of our registrations, see --floor)
           --page FILE            (--bench) Write the page there (e.g. docs/performance.md) and its chart next
                                  to it (FILE without extension + .svg); may be inside the repository
           --note TEXT            (--bench) A line for the page, e.g. "under load: 3 other builds running"
           --latency-docs N       (--bench) Documents per compilation whose per-document latency is measured,
                                  evenly spread (default 40; 0: every document, slow: each call is expensive,
                                  even a no-op analyzer's)
+          --floor                Time the dispatch floor of our registrations instead of the analyzers: each
+                                 analyzer's registrations replayed with empty callbacks (start actions run
+                                 for real, so gates still decide what is registered; every other callback
+                                 does nothing, so nothing is reported). With --compare: both builds' floors,
+                                 per analyzer. --bench measures the floor anyway (one more run per
+                                 repetition; --skip floor leaves it out)
           --list-peers           Print every rule id and title of each peer package and exit
           --help                 This text
 
@@ -153,6 +159,9 @@ internal sealed class CorpusOptions
     public bool Bench { get; private set; }
     public bool Smoke { get; private set; }
     public bool ListPeers { get; private set; }
+
+    /// <summary>Time the analyzers' registrations with empty callbacks (<see cref="DispatchFloor"/>).</summary>
+    public bool Floor { get; private set; }
     public SortedSet<string> Skip { get; } = new(StringComparer.OrdinalIgnoreCase);
     public string? PagePath { get; private set; }
     public string? Note { get; private set; }
@@ -161,7 +170,7 @@ internal sealed class CorpusOptions
     public int LatencyDocuments { get; private set; } = 40;
 
     /// <summary>Parts of the benchmark <c>--skip</c> accepts.</summary>
-    public static readonly string[] BenchParts = { "peers", "latency", "memory", "stress", "corpus" };
+    public static readonly string[] BenchParts = { "peers", "latency", "memory", "stress", "corpus", "floor" };
 
     /// <summary>The corpus of <c>--bench</c> without <c>--assemblies</c>: about 2.4 MB of decompiled C#, because the peers
     /// with every rule on cost thirty to ninety times the compile time each and the full run should stay under about
@@ -205,6 +214,9 @@ internal sealed class CorpusOptions
                     break;
                 case "--smoke":
                     options.Smoke = true;
+                    break;
+                case "--floor":
+                    options.Floor = true;
                     break;
                 case "--list-peers":
                     options.ListPeers = true;

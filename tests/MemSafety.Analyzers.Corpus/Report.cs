@@ -129,7 +129,10 @@ internal static class Report
         md.AppendLine($"- Wall time of the run: {run.WallSeconds:F0} s");
         md.AppendLine($"- Roslyn: {FileVersion(typeof(Compilation))}; decompiler: ICSharpCode.Decompiler {Decompilation.DecompilerVersion}; " +
                       $"{Environment.ProcessorCount} cores");
-        md.AppendLine($"- Analyzers ({analysis.Analyzers.Length}): {string.Join(", ", analysis.Analyzers.Select(a => a.GetType().Name))}");
+        md.AppendLine($"- Analyzers ({analysis.Analyzers.Length}): {string.Join(", ", analysis.Analyzers.Select(DispatchFloor.NameOf))}");
+        if (options.Floor)
+            md.AppendLine("- **--floor**: every time below is an analyzer's dispatch floor (its registrations replayed with empty callbacks, " +
+                          "start actions for real), not its own work; no finding is reported");
         foreach (var build in builds)
             md.AppendLine($"- Analyzer build{(builds.Count > 1 ? " **" + build.Build.Label + "**" : "")}: `{build.Build.Location}` ({build.Build.Identity})");
         md.AppendLine($"- --option: {(options.AnalyzerOptions.Count == 0 ? "(none)" : string.Join(", ", options.AnalyzerOptions.Select(p => $"`{p.Key} = {p.Value}`")))}; " +

@@ -166,6 +166,22 @@ public sealed class BenchmarkTests
     }
 
     [Fact]
+    public void Page_FloorMeasured_RowColumnAndDriverWall()
+    {
+        var n = Numbers();
+        Assert.DoesNotContain("Dispatch floor", BenchPage.Markdown(n, null), StringComparison.Ordinal);
+        n.Floor.Add(new AnalyzerTiming("LockA", new[] { "MSA6001" }, 0.25));
+        n.FloorWallSeconds = 12;
+        n.BaselineWallSeconds = 10;
+
+        var page = BenchPage.Markdown(n, null);
+
+        Assert.Contains("| Driver dispatch cost of our registrations (part of All) | 0.25 | 0.25 % | | |", page, StringComparison.Ordinal);
+        Assert.Contains("| LockA | MSA6001 | 1.00 | 1.00 % | 0.50 | 0.25 |", page, StringComparison.Ordinal);
+        Assert.Contains("12.00 s with the empty callbacks against 10.00 s with no analyzer of ours", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Svg_WellFormed_OneBarPerFamilyAndPeerWithItsLabel()
     {
         var n = Numbers();
