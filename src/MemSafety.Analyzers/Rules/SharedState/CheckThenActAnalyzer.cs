@@ -34,7 +34,7 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             IWhileLoopOperation { ConditionIsTop: true, ConditionIsUntil: false, Condition: { } condition } loop => collections.Find(condition, loop.Body, null),
             _ => null,
         };
-        if (pair is null || InLockStatement(context.Operation))
+        if (pair is null || StaticCollections.VisiblyUnderALock(context.Operation, context.ContainingSymbol, context.CancellationToken))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -48,22 +48,11 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             Remedy(pair)));
     }
 
-    /// <summary>Inside a <c>lock</c> of the same function: the author serialises the pair (the usual double-checked
-    /// registration, a fast lookup outside and the check and write again inside); whether every writer takes that lock
-    /// is MSA6001's question. ReflectTypeDescriptionProvider (System.ComponentModel.TypeConverter) was reported by a first
-    /// version, wrongly: every write of its dictionary is under the same lock.</summary>
-    private static bool InLockStatement(IOperation operation)
-    {
-        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
-        {
-            if (parent is ILockOperation)
-                return true;
-            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
-                return false;
-        }
-
-        return false;
-    }
+    // Under a lock of the same function or, for a private helper, of every caller (StaticCollections.VisiblyUnderALock):
+    // the author serialises the pair (the usual double-checked registration, a fast lookup outside and the check and
+    // write again inside); whether every writer takes that lock is MSA6001's question. ReflectTypeDescriptionProvider
+    // (System.ComponentModel.TypeConverter) was reported by a first version, wrongly: every write of its dictionary is
+    // under the same lock; so was Quartz's RAMJobStore.AddJobNoLock (session 9), called only under a binary semaphore.
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text.Substring(0, 57) + "...";
 
