@@ -34,7 +34,12 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             IWhileLoopOperation { ConditionIsTop: true, ConditionIsUntil: false, Condition: { } condition } loop => collections.Find(condition, loop.Body, null),
             _ => null,
         };
-        if (pair is null || StaticCollections.VisiblyUnderALock(context.Operation, context.ContainingSymbol, context.CancellationToken))
+        if (pair is null || InLockStatement(context.Operation))
+            return;
+        // In the try of a try/finally lock region (an acquire call, then a release in the finally) of the same function,
+        // or in a private helper every caller of which calls it inside a lock: as inside a lock statement. Quartz's
+        // RAMJobStore.AddJobNoLock, called only under a binary SemaphoreSlim, was reported wrongly in session 9.
+        if (StaticCollections.VisiblyUnderALock(context.Operation, context.ContainingSymbol, context.CancellationToken))
             return;
 
         context.ReportDiagnostic(Diagnostic.Create(
@@ -48,11 +53,22 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             Remedy(pair)));
     }
 
-    // Under a lock of the same function or, for a private helper, of every caller (StaticCollections.VisiblyUnderALock):
-    // the author serialises the pair (the usual double-checked registration, a fast lookup outside and the check and
-    // write again inside); whether every writer takes that lock is MSA6001's question. ReflectTypeDescriptionProvider
-    // (System.ComponentModel.TypeConverter) was reported by a first version, wrongly: every write of its dictionary is
-    // under the same lock; so was Quartz's RAMJobStore.AddJobNoLock (session 9), called only under a binary semaphore.
+    /// <summary>Inside a <c>lock</c> of the same function: the author serialises the pair (the usual double-checked
+    /// registration, a fast lookup outside and the check and write again inside); whether every writer takes that lock
+    /// is MSA6001's question. ReflectTypeDescriptionProvider (System.ComponentModel.TypeConverter) was reported by a first
+    /// version, wrongly: every write of its dictionary is under the same lock.</summary>
+    private static bool InLockStatement(IOperation operation)
+    {
+        for (var parent = operation.Parent; parent is not null; parent = parent.Parent)
+        {
+            if (parent is ILockOperation)
+                return true;
+            if (parent is IAnonymousFunctionOperation or ILocalFunctionOperation)
+                return false;
+        }
+
+        return false;
+    }
 
     private static string Shorten(string text) => text.Length <= 60 ? text : text.Substring(0, 57) + "...";
 
