@@ -136,6 +136,94 @@ public sealed class CheckThenActTests
 
     // ------------------------------------------------------------------ not reported
 
+    /// <summary>Quartz's RAMJobStore.AddJobNoLock (session 9, reported wrongly): a private helper called only inside the
+    /// region of a binary semaphore (<c>await s.WaitAsync(); try { … } finally { s.Release(); }</c>) that every writer of
+    /// the dictionary takes; the same region in the function itself, and a Monitor region, count too.</summary>
+    [Fact]
+    public Task PairInAHelperCalledOnlyUnderASemaphoreOrInAMonitorRegion_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly SemaphoreSlim _gate = new(1, 1);
+            private readonly object _sync = new();
+            private readonly ConcurrentDictionary<string, object> _jobs = new();
+            public async Task Add(string key, object job)
+            {
+                await _gate.WaitAsync().ConfigureAwait(false);
+                try { AddNoLock(key, job); }
+                finally { _gate.Release(); }
+            }
+            public async Task AddMany(string[] keys)
+            {
+                await _gate.WaitAsync();
+                try
+                {
+                    foreach (var key in keys)
+                        AddNoLock(key, new object());
+                }
+                finally { _gate.Release(); }
+            }
+            private void AddNoLock(string key, object job)
+            {
+                if (!_jobs.TryGetValue(key, out _))
+                    _jobs[key] = job;
+            }
+            public async Task Put(string key)
+            {
+                await _gate.WaitAsync();
+                try { if (!_jobs.ContainsKey(key)) _jobs[key] = new object(); }
+                finally { _gate.Release(); }
+            }
+            public void Set(string key)
+            {
+                Monitor.Enter(_sync);
+                try { if (!_jobs.ContainsKey(key)) _jobs[key] = new object(); }
+                finally { Monitor.Exit(_sync); }
+            }
+        }
+        """);
+
+    /// <summary>A helper that one caller calls without the region, a pair after the region's try, or a try whose finally
+    /// releases nothing stays reported.</summary>
+    [Fact]
+    public Task HelperCalledOnceWithoutTheLockOrPairOutsideTheRegion_Reported() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly SemaphoreSlim _gate = new(1, 1);
+            private readonly ConcurrentDictionary<string, object> _jobs = new();
+            public async Task Add(string key, object job)
+            {
+                await _gate.WaitAsync();
+                try { AddNoLock(key, job); }
+                finally { _gate.Release(); }
+            }
+            public void AddFast(string key) => AddNoLock(key, new object());
+            private void AddNoLock(string key, object job)
+            {
+                if (![|_jobs.ContainsKey(key)|])
+                    _jobs[key] = job;
+            }
+            public async Task Put(string key, System.Action log)
+            {
+                await _gate.WaitAsync();
+                try { log(); }
+                finally { _gate.Release(); }
+                if (![|_jobs.ContainsKey(key)|]) _jobs[key] = new object();
+            }
+            public void Set(string key, System.Action log)
+            {
+                log();
+                try { if (![|_jobs.ContainsKey(key)|]) _jobs[key] = new object(); }
+                finally { log(); }
+            }
+        }
+        """);
+
     [Fact]
     public Task SingleAtomicCalls_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
         using System.Collections.Concurrent;

@@ -709,6 +709,21 @@ public sealed class InconsistentlyGuardedFieldTests
         }
         """);
 
+    /// <summary>A collection's comparer is fixed when it is created: reading it outside the lock reads only the field
+    /// (NLog's copy-on-write ThreadSafeDictionary.Comparer, reported wrongly in session 9); a lookup outside it stays reported.</summary>
+    [Fact]
+    public Task ComparerReadOutsideTheLock_NotReported_LookupIs() => On.AnalyzerAsync("""
+        using System.Collections.Generic;
+        class Table
+        {
+            private readonly object _gate = new();
+            private Dictionary<string, int> _dict = new();
+            public IEqualityComparer<string> Comparer => _dict.Comparer;
+            public bool Has(string key) => [|_dict|].ContainsKey(key);
+            public void Add(string key, int value) { lock (_gate) { _dict.Add(key, value); } }
+        }
+        """);
+
     [Fact]
     public Task AllAccessesUnderOneLock_NoDiagnostic() => On.AnalyzerAsync("""
         using System.Collections.Generic;

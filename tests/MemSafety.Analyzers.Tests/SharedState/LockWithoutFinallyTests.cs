@@ -293,6 +293,126 @@ public sealed class LockWithoutFinallyTests
         }
         """);
 
+    /// <summary>An awaited wait released in the very next statement, inside a return: nothing between can throw
+    /// (Quartz's TaskSchedulingThreadPool.WaitForAvailableThreads, reported wrongly in session 9).</summary>
+    [Fact]
+    public Task AwaitedWaitReleasedInTheNextReturn_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Pool
+        {
+            private readonly SemaphoreSlim _slots = new(4);
+            public async Task<int> Available(CancellationToken token)
+            {
+                await _slots.WaitAsync(token).ConfigureAwait(false);
+                return 1 + _slots.Release();
+            }
+            public async Task Probe() { await _slots.WaitAsync(); _slots.Release(); }
+        }
+        """);
+
+    /// <summary>The same shapes with a call between the wait and the release stay reported.</summary>
+    [Fact]
+    public Task AwaitedWaitReleasedInAReturnAfterACall_Reported() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Pool
+        {
+            private readonly SemaphoreSlim _slots = new(4);
+            public async Task<int> Run(System.Func<Task<int>> work)
+            {
+                await [|_slots.WaitAsync()|].ConfigureAwait(false);
+                var n = await work();
+                return n + _slots.Release();
+            }
+            public async Task<int> Run2(System.Func<int> work)
+            {
+                await [|_slots.WaitAsync()|];
+                return work() + _slots.Release();
+            }
+        }
+        """);
+
+    /// <summary>Taken on the main path for a later call to release, given back only on an early exit: the lock is handed
+    /// to the caller (log4net's FileAppender.InterProcessLock.AcquireLock/ReleaseLock) or a permit to a task that releases
+    /// it when done (Quartz's TaskSchedulingThreadPool.TryRun); a finally would release it on the main path too. Both were
+    /// reported wrongly in session 9.</summary>
+    [Fact]
+    public Task KeptOnTheMainPathReleasedOnlyOnEarlyExits_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.IO;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class InterProcessLock
+        {
+            private readonly Mutex _mutex = new Mutex();
+            private Stream _stream;
+            private int _depth;
+            public Stream Acquire()
+            {
+                _mutex.WaitOne();
+                _depth++;
+                if (_stream != null)
+                {
+                    if (_stream.CanSeek) _stream.Seek(0, SeekOrigin.End);
+                }
+                else
+                {
+                    _depth--;
+                    _mutex.ReleaseMutex();
+                    return null;
+                }
+                return _stream;
+            }
+            public void Release() { if (_depth > 0) { _depth--; _mutex.ReleaseMutex(); } }
+        }
+        class Pool
+        {
+            private readonly SemaphoreSlim _slots = new(4);
+            private readonly CancellationTokenSource _shutdown = new();
+            private readonly object _gate = new object();
+            public async Task<bool> TryRun(System.Func<Task> action)
+            {
+                try { await _slots.WaitAsync(_shutdown.Token); }
+                catch (System.OperationCanceledException) { return false; }
+                var task = new Task<Task>(action);
+                lock (_gate)
+                {
+                    if (_shutdown.IsCancellationRequested) { _slots.Release(); return false; }
+                }
+                _ = task.Unwrap().ContinueWith(_ => _slots.Release());
+                task.Start();
+                return true;
+            }
+        }
+        """);
+
+    /// <summary>A lock released at the end of the main path and on an early exit is judged as before, and so is one whose
+    /// early return leaves it held while the main path releases it.</summary>
+    [Fact]
+    public Task ReleasedOnTheMainPathToo_Reported() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
+        using System.Threading;
+        class Table
+        {
+            private readonly Mutex _mutex = new Mutex();
+            private int[] _rows = new int[4];
+            public int Get(int i)
+            {
+                [|_mutex.WaitOne()|];
+                if (i < 0) { _mutex.ReleaseMutex(); return -1; }
+                var x = _rows[i];
+                _mutex.ReleaseMutex();
+                return x;
+            }
+            public void Put(int i, int v)
+            {
+                [|_mutex.WaitOne()|];
+                if (i < 0) return;
+                _rows[i] = v;
+                _mutex.ReleaseMutex();
+            }
+        }
+        """);
+
     [Fact]
     public Task ReleasedInAnotherMethod_NoDiagnostic() => Verify<LockWithoutFinallyAnalyzer>.AnalyzerAsync("""
         using System.Threading;

@@ -301,6 +301,33 @@ public sealed class MixedAtomicAccessTests
         }
         """);
 
+    /// <summary>A plain 64-bit store made only in a 64-bit process does not tear (BitFaster.Caching's Time.Last, reported
+    /// wrongly in session 9): the branch a 64-bit test selects, directly or through a static readonly flag; the store in
+    /// the 32-bit branch stays reported.</summary>
+    [Fact]
+    public Task StoreOnlyIn64BitProcess_NoDiagnostic_32BitBranchReported() => Analyze("""
+        using System;
+        using System.Threading;
+        class Time
+        {
+            private static readonly bool Is64Bit = Environment.Is64BitProcess;
+            private long _time;
+            private long _other;
+            public long Last
+            {
+                get => Is64Bit ? _time : Interlocked.Read(ref _time);
+                set { if (Is64Bit) { _time = value; } else { Interlocked.Exchange(ref _time, value); } }
+            }
+            public long Other => Interlocked.Read(ref _other);
+            public void SetOther(long value)
+            {
+                if (IntPtr.Size == 8) _other = value;
+                if (!Environment.Is64BitProcess) { Interlocked.Exchange(ref _other, value); } else { _other = value; }
+                if (IntPtr.Size == 4) { [|_other = value|]; }
+            }
+        }
+        """);
+
     [Fact]
     public Task StoreUnderLock_NoDiagnostic() => Analyze("""
         using System.Threading;

@@ -455,6 +455,10 @@ internal sealed class BodyLocks
             {
                 case IInvocationOperation call when call.Instance == child:
                     return (NonThreadSafeCollections.IsMutator(call.TargetMethod.Name) ? FieldAccessKind.CollectionWrite : FieldAccessKind.CollectionRead, call.TargetMethod.Name);
+                // The comparer is fixed when the collection is created: reading it reads only the field's reference
+                // (NLog's copy-on-write ThreadSafeDictionary.Comparer was reported wrongly in session 9).
+                case IPropertyReferenceOperation { Property.Name: "Comparer", Property.IsIndexer: false } comparer when comparer.Instance == child:
+                    return (FieldAccessKind.Read, null);
                 case IPropertyReferenceOperation property when property.Instance == child:
                     var name = property.Property.IsIndexer ? "this[]" : property.Property.Name;
                     return (IsAssigned(property) ? FieldAccessKind.CollectionWrite : FieldAccessKind.CollectionRead, name);

@@ -171,14 +171,59 @@ internal sealed class StaticCollections
         return calls > 0;
     }
 
+    /// <summary>
+    /// Whether <paramref name="operation"/> visibly runs under a lock its code takes: inside a <c>lock</c> statement or a
+    /// lock region taken by a call (see <see cref="InsideALock"/>) of its own function, or in a private helper whose every
+    /// call in the type does (<see cref="CalledOnlyUnderALock"/>). Unlike <see cref="MayHoldLock"/>, a lock call elsewhere
+    /// in the member does not count. MSA6006 leaves such pairs to MSA6001 (Quartz's RAMJobStore.AddJobNoLock, called only
+    /// inside <c>await lockObject.WaitAsync(); try { … } finally { lockObject.Release(); }</c>, was reported wrongly in session 9).
+    /// </summary>
+    public static bool VisiblyUnderALock(IOperation operation, ISymbol containingSymbol, CancellationToken cancellationToken)
+        => InsideALock(operation.Syntax)
+           || (operation.Syntax.FirstAncestorOrSelf<SyntaxNode>(n => n is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax) is null
+               && containingSymbol is IMethodSymbol helper && CalledOnlyUnderALock(helper, depth: 0, cancellationToken));
+
+    /// <summary>Inside a <c>lock</c> statement of its own function, or in the protected block of a <c>try</c> whose
+    /// <c>finally</c> releases a lock (<c>Exit</c>, <c>Exit*Lock</c>, <c>Release</c>, <c>ReleaseMutex</c>) right after the
+    /// statement before it took one by a call (<c>Monitor.Enter(x);</c>, <c>await s.WaitAsync();</c>, <c>rw.EnterWriteLock();</c>).</summary>
     private static bool InsideALock(SyntaxNode node)
     {
         for (var parent = node.Parent; parent is not null and not MemberDeclarationSyntax; parent = parent.Parent)
         {
             if (parent is LockStatementSyntax)
                 return true;
+            if (parent is TryStatementSyntax { Finally: { } @finally } @try && @try.Block.Span.Contains(node.Span) && IsLockRegion(@try, @finally))
+                return true;
             if (parent is AnonymousFunctionExpressionSyntax or LocalFunctionStatementSyntax)
                 return false;
+        }
+
+        return false;
+    }
+
+    private static bool IsLockRegion(TryStatementSyntax @try, FinallyClauseSyntax @finally)
+    {
+        if (@try.Parent is not BlockSyntax block)
+            return false;
+        var index = block.Statements.IndexOf(@try);
+        if (index < 1)
+            return false;
+        var released = false;
+        foreach (var call in @finally.Block.DescendantNodes())
+        {
+            if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Exit" or "ExitWriteLock" or "ExitReadLock" or "ExitUpgradeableReadLock" or "Release" or "ReleaseMutex" } })
+            {
+                released = true;
+                break;
+            }
+        }
+
+        if (!released)
+            return false;
+        foreach (var call in block.Statements[index - 1].DescendantNodesAndSelf())
+        {
+            if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: var name } } && LockCalls.IsAcquireName(name))
+                return true;
         }
 
         return false;

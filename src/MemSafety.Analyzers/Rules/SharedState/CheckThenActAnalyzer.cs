@@ -36,6 +36,11 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
         };
         if (pair is null || InLockStatement(context.Operation))
             return;
+        // In the try of a try/finally lock region (an acquire call, then a release in the finally) of the same function,
+        // or in a private helper every caller of which calls it inside a lock: as inside a lock statement. Quartz's
+        // RAMJobStore.AddJobNoLock, called only under a binary SemaphoreSlim, was reported wrongly in session 9.
+        if (StaticCollections.VisiblyUnderALock(context.Operation, context.ContainingSymbol, context.CancellationToken))
+            return;
 
         context.ReportDiagnostic(Diagnostic.Create(
             RuleCatalogue.CheckThenActOnConcurrentCollection,

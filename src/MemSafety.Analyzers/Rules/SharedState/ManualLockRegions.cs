@@ -117,7 +117,7 @@ public static class ManualLockRegions
 
         var releaseName = ReleaseName(kind);
         InvocationExpressionSyntax? firstAfter = null;
-        var anyRelease = false;
+        List<SyntaxNode>? releases = null;
         foreach (var node in body.DescendantNodes(n => n == body || !ReleaseRegions.IsFunction(n)))
         {
             if (node is not InvocationExpressionSyntax candidate || candidate == call || ReleaseRegions.Name(candidate) != releaseName)
@@ -132,7 +132,7 @@ public static class ManualLockRegions
                 continue;
             }
 
-            anyRelease = true;
+            (releases ??= new List<SyntaxNode>()).Add(candidate);
             // A release in any finally: the body handles exceptions on purpose (a compensating release on a failure
             // path, a counting semaphore given back only when the work fails, as BlockingCollection.TryTake does).
             // So does a release in a catch that rethrows: the failure path gives the lock back, and the success path keeps
@@ -143,9 +143,13 @@ public static class ManualLockRegions
                 firstAfter = candidate;
         }
 
-        if (!anyRelease || firstAfter is null)
+        if (releases is null || firstAfter is null)
             return null;
         if (ReleaseRegions.NothingBetweenCanThrow(call, firstAfter, model, cancellationToken))
+            return null;
+        // Released only on early exits, kept on the main path for a later call: a finally would release it there too.
+        // (A TryEnter's failed branch holds nothing, so the path where it fails says nothing about hand-off.)
+        if (!IsConditional(acquire.TargetMethod) && ReleaseRegions.KeptOnTheMainPath(acquire, releases))
             return null;
         return new UnprotectedAcquire(call, lockObject, kind, firstAfter);
     }

@@ -94,6 +94,8 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
                     // Tearing needs a 32-bit process: reported where the platform is 32-bit, else only when asked for.
                     if (!thirtyTwoBit && !services.OptionsFor(store.Syntax.SyntaxTree).Get(MemSafetyOptions.TearingOnAnyPlatform))
                         continue;
+                    if (OnlyIn64BitProcess(store))
+                        continue;
                     why = "in a 32-bit process a " + field.Type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)
                         + " is stored in two 4-byte halves, and " + use.Call + " can see one half of this store";
                 }
@@ -169,6 +171,67 @@ public sealed class MixedAtomicAccessAnalyzer : MemSafetyAnalyzer
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// The store runs only in a 64-bit process, where a 64-bit store does not tear: it is in the branch of an <c>if</c> that
+    /// a 64-bit test selects (<c>Environment.Is64BitProcess</c>, <c>IntPtr.Size == 8</c>, <c>!…</c> and <c>== 4</c> for the
+    /// else branch, or a static readonly bool initialised with one of them). BitFaster.Caching's <c>Time.Last</c> setter
+    /// stores plainly only when <c>Is64Bit</c> and uses Interlocked otherwise; it was reported wrongly in session 9.
+    /// </summary>
+    private static bool OnlyIn64BitProcess(IOperation store)
+    {
+        IOperation child = store;
+        for (var parent = store.Parent; parent is not null and not (IAnonymousFunctionOperation or ILocalFunctionOperation or IMethodBodyBaseOperation); child = parent, parent = parent.Parent)
+        {
+            if (parent is IConditionalOperation { Condition: var condition } conditional && child != condition
+                && PlatformTest(condition) is { } is64Bit && (child == conditional.WhenTrue) == is64Bit)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>True for a test that holds in a 64-bit process, false for one that holds in a 32-bit one, null otherwise.</summary>
+    private static bool? PlatformTest(IOperation condition)
+    {
+        switch (condition)
+        {
+            case IUnaryOperation { OperatorKind: UnaryOperatorKind.Not, Operand: var operand }:
+                return PlatformTest(operand) is { } inner ? !inner : null;
+            case IParenthesizedOperation { Operand: var operand }:
+                return PlatformTest(operand);
+            case IFieldReferenceOperation { Field: { IsStatic: true, IsReadOnly: true, Type.SpecialType: SpecialType.System_Boolean } field }:
+                foreach (var reference in field.DeclaringSyntaxReferences)
+                {
+                    if (reference.GetSyntax() is VariableDeclaratorSyntax { Initializer.Value: var value })
+                        return PlatformTest(value);
+                }
+
+                return null;
+            default:
+                return PlatformTest(condition.Syntax);
+        }
+    }
+
+    private static bool? PlatformTest(SyntaxNode condition)
+    {
+        switch (condition)
+        {
+            case ParenthesizedExpressionSyntax parenthesized:
+                return PlatformTest(parenthesized.Expression);
+            case PrefixUnaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.LogicalNotExpression } not:
+                return PlatformTest(not.Operand) is { } inner ? !inner : null;
+            case MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Is64BitProcess" }:
+            case IdentifierNameSyntax { Identifier.ValueText: "Is64BitProcess" }:
+                return true;
+            case BinaryExpressionSyntax { RawKind: (int)Microsoft.CodeAnalysis.CSharp.SyntaxKind.EqualsExpression, Left: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Size" }, Right: LiteralExpressionSyntax { Token.Value: int size } }:
+                return size == 8 ? true : size == 4 ? false : null;
+            default:
+                return null;
+        }
     }
 
     private static bool CanTear(ITypeSymbol type) => type.SpecialType is SpecialType.System_Int64 or SpecialType.System_UInt64 or SpecialType.System_Double;
