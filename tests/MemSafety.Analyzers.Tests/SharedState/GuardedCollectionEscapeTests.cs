@@ -344,4 +344,42 @@ public sealed class GuardedCollectionEscapeTests
             """;
         Assert.Equal("InvalidOperationException;no exception", Behaviour.RunInOwnProcess(Program));
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): events
+
+    /// <summary>The handler list an event's accessors change under the lock, returned from inside it.</summary>
+    [Fact]
+    public Task HandlerListChangedByEventAccessorsUnderTheLock_Returned() => OnAsync("""
+        using System;
+        using System.Collections.Generic;
+        public class Bus
+        {
+            private readonly object _gate = new();
+            private readonly List<Action> _handlers = new();
+            public event Action Published
+            {
+                add { lock (_gate) { _handlers.Add(value); } }
+                remove { lock (_gate) { _handlers.Remove(value); } }
+            }
+            public List<Action> Handlers() { lock (_gate) { return {|MSA6009:_handlers|}; } }
+        }
+        """);
+
+    /// <summary>The same accessors, and a copy made under the lock (what the raising code should use).</summary>
+    [Fact]
+    public Task HandlerListCopiedUnderTheLock_NoDiagnostic() => OnAsync("""
+        using System;
+        using System.Collections.Generic;
+        public class Bus
+        {
+            private readonly object _gate = new();
+            private readonly List<Action> _handlers = new();
+            public event Action Published
+            {
+                add { lock (_gate) { _handlers.Add(value); } }
+                remove { lock (_gate) { _handlers.Remove(value); } }
+            }
+            public Action[] Handlers() { lock (_gate) { return _handlers.ToArray(); } }
+        }
+        """);
 }

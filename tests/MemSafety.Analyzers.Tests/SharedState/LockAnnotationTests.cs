@@ -1129,4 +1129,51 @@ public sealed class LockAnnotationTests
             public void Add() { _x++; }
         }
         """);
+
+    // ------------------------------------------------------------------ test matrix (issue 12): partial classes across files
+
+    /// <summary>The guard declared in one file of a partial class, the accesses and calls in another: the type's annotations
+    /// hold in all its parts (MSA6100, MSA6101), and a guard naming a field of another part is valid (MSA6102).</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_AccessAndCallWithoutTheLockInTheOtherFile()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            partial class Counter
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _count;
+                [RequiresLock(nameof(_gate))] private void Flush() { _count = 0; }
+            }
+            """ + Attributes);
+        test.Sources.Add("""
+            partial class Counter
+            {
+                public void Add() { lock (_gate) { _count++; Flush(); } }
+                public void Reset() { {|MSA6100:_count|} = 0; {|MSA6101:Flush()|}; }
+                [My.Annotations.GuardedBy({|MSA6102:"_missing"|})] private int _other;
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task PartialClassAcrossFiles_EverythingUnderTheLock_NoDiagnostic()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            partial class Counter
+            {
+                [GuardedBy(nameof(_gate))] private int _count;
+                [RequiresLock(nameof(_gate))] private void Flush() { _count = 0; }
+            }
+            """ + Attributes);
+        test.Sources.Add("""
+            partial class Counter
+            {
+                private readonly object _gate = new();
+                public void Add() { lock (_gate) { _count++; Flush(); } }
+                public int Peek() { lock (_gate) { return _count; } }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

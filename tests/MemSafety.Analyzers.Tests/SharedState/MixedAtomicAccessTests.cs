@@ -460,4 +460,81 @@ public sealed class MixedAtomicAccessTests
             test.AnalyzerOptions[key] = value;
         return test.RunAsync();
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): RWLS, SemaphoreSlim, events
+
+    /// <summary>A write lock or a binary semaphore does not exclude the Interlocked readers, which take neither: the plain
+    /// 64-bit store can still be seen half done (only a lock statement is exempt, see the docs page).</summary>
+    [Fact]
+    public Task StoreUnderAWriteLockOrASemaphoreAcrossAwait_InterlockedReadersTakeNoLock_Reported() => Analyze("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Meter
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            private long _total;
+            private long _flushed;
+            public long Total => Interlocked.Read(ref _total);
+            public long Flushed => Interlocked.Read(ref _flushed);
+            public void Reset() { _rw.EnterWriteLock(); try { [|_total = 0|]; } finally { _rw.ExitWriteLock(); } }
+            public async Task FlushAsync()
+            {
+                await _io.WaitAsync();
+                try { await Task.Yield(); [|_flushed = 0|]; } finally { _io.Release(); }
+            }
+        }
+        """);
+
+    /// <summary>Under a read lock or a semaphore, stores that are themselves atomic (Interlocked.Exchange, Volatile.Write).</summary>
+    [Fact]
+    public Task AtomicStoresUnderAReadLockOrASemaphoreAcrossAwait_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Meter
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            private long _total;
+            private int _state;
+            public long Total => Interlocked.Read(ref _total);
+            public int State => Volatile.Read(ref _state);
+            public void Reset() { _rw.EnterReadLock(); try { Interlocked.Exchange(ref _total, 0); } finally { _rw.ExitReadLock(); } }
+            public async Task CloseAsync()
+            {
+                await _io.WaitAsync();
+                try { await Task.Yield(); Volatile.Write(ref _state, 2); } finally { _io.Release(); }
+            }
+        }
+        """);
+
+    /// <summary>A count an event's accessors keep with Interlocked, reset plainly elsewhere.</summary>
+    [Fact]
+    public Task CountKeptByEventAccessorsWithInterlocked_StoredPlainly_Reported() => Analyze("""
+        using System;
+        using System.Threading;
+        class Feed
+        {
+            private long _subscribers;
+            public event Action Changed
+            {
+                add { Interlocked.Increment(ref _subscribers); }
+                remove { Interlocked.Decrement(ref _subscribers); }
+            }
+            public void Reset() { [|_subscribers = 0|]; }
+        }
+        """);
+
+    /// <summary>A field-like event's delegate field: the compiler's accessors update it with CompareExchange, but that is
+    /// not code of the type, and a plain store of a reference is a release in .NET.</summary>
+    [Fact]
+    public Task FieldLikeEventClearedPlainly_NoDiagnostic() => Analyze("""
+        using System;
+        class Feed
+        {
+            public event Action Changed;
+            public void Clear() { Changed = null; }
+            public void Raise() => Changed?.Invoke();
+        }
+        """);
 }
