@@ -571,9 +571,7 @@ public sealed class CheckThenActTests
         }
         """ + InconsistentlyGuardedFieldTests.LockType);
 
-    /// <summary>In an event's add accessor and a property setter: the pair is as racy as in a method.</summary>
-    [Fact]
-    public Task PairInAnEventAccessorAndAPropertySetter_Reported() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+    private const string HubWithEventAndProperty = """
         using System;
         using System.Collections.Concurrent;
         class Hub
@@ -582,36 +580,26 @@ public sealed class CheckThenActTests
             private readonly ConcurrentDictionary<string, int> _limits = new();
             public event Action Opened
             {
-                add { if (![|_handlers.ContainsKey("open")|]) _handlers["open"] = value; }
+                add { ADD }
                 remove { _handlers.TryRemove("open", out _); }
             }
             public int Limit
             {
                 get => _limits.TryGetValue("limit", out var v) ? v : 0;
-                set { if (![|_limits.ContainsKey("limit")|]) _limits["limit"] = value; }
+                set { SET }
             }
         }
-        """);
+        """;
 
-    /// <summary>Single atomic calls in event accessors and a property backed by a concurrent dictionary.</summary>
+    /// <summary>In an event's add accessor and a property setter: the pair is as racy as in a method.</summary>
     [Fact]
-    public Task SingleCallsInEventAccessorsAndProperties_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
-        using System;
-        using System.Collections.Concurrent;
-        class Hub
-        {
-            private readonly ConcurrentDictionary<string, Action> _handlers = new();
-            private readonly ConcurrentDictionary<string, int> _limits = new();
-            public event Action Opened
-            {
-                add { _handlers.TryAdd("open", value); }
-                remove { _handlers.TryRemove("open", out _); }
-            }
-            public int Limit
-            {
-                get => _limits.GetOrAdd("limit", 10);
-                set => _limits["limit"] = value;
-            }
-        }
-        """);
+    public Task PairInAnEventAccessorAndAPropertySetter_Reported() => Verify<CheckThenActAnalyzer>.AnalyzerAsync(HubWithEventAndProperty
+        .Replace("ADD", "if (![|_handlers.ContainsKey(\"open\")|]) _handlers[\"open\"] = value;")
+        .Replace("SET", "if (![|_limits.ContainsKey(\"limit\")|]) _limits[\"limit\"] = value;"));
+
+    /// <summary>Single atomic calls in the same event accessor and property setter.</summary>
+    [Fact]
+    public Task SingleCallsInEventAccessorsAndProperties_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync(HubWithEventAndProperty
+        .Replace("ADD", "_handlers.TryAdd(\"open\", value);")
+        .Replace("SET", "_limits[\"limit\"] = value;"));
 }

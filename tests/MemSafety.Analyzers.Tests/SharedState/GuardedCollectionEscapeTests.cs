@@ -347,9 +347,7 @@ public sealed class GuardedCollectionEscapeTests
 
     // ------------------------------------------------------------------ test matrix (issue 12): events
 
-    /// <summary>The handler list an event's accessors change under the lock, returned from inside it.</summary>
-    [Fact]
-    public Task HandlerListChangedByEventAccessorsUnderTheLock_Returned() => OnAsync("""
+    private const string BusWithLockedEventAccessors = """
         using System;
         using System.Collections.Generic;
         public class Bus
@@ -361,25 +359,17 @@ public sealed class GuardedCollectionEscapeTests
                 add { lock (_gate) { _handlers.Add(value); } }
                 remove { lock (_gate) { _handlers.Remove(value); } }
             }
-            public List<Action> Handlers() { lock (_gate) { return {|MSA6009:_handlers|}; } }
+            HANDLERS
         }
-        """);
+        """;
+
+    /// <summary>The handler list an event's accessors change under the lock, returned from inside it.</summary>
+    [Fact]
+    public Task HandlerListChangedByEventAccessorsUnderTheLock_Returned()
+        => OnAsync(BusWithLockedEventAccessors.Replace("HANDLERS", "public List<Action> Handlers() { lock (_gate) { return {|MSA6009:_handlers|}; } }"));
 
     /// <summary>The same accessors, and a copy made under the lock (what the raising code should use).</summary>
     [Fact]
-    public Task HandlerListCopiedUnderTheLock_NoDiagnostic() => OnAsync("""
-        using System;
-        using System.Collections.Generic;
-        public class Bus
-        {
-            private readonly object _gate = new();
-            private readonly List<Action> _handlers = new();
-            public event Action Published
-            {
-                add { lock (_gate) { _handlers.Add(value); } }
-                remove { lock (_gate) { _handlers.Remove(value); } }
-            }
-            public Action[] Handlers() { lock (_gate) { return _handlers.ToArray(); } }
-        }
-        """);
+    public Task HandlerListCopiedUnderTheLock_NoDiagnostic()
+        => OnAsync(BusWithLockedEventAccessors.Replace("HANDLERS", "public Action[] Handlers() { lock (_gate) { return _handlers.ToArray(); } }"));
 }

@@ -507,10 +507,9 @@ public sealed class LockAnnotationTests
         return test.RunAsync();
     }
 
-    /// <summary>Calls from other types: a class of the assembly (on a parameter, on its own field, a static method), a
-    /// nested type, a derived class; holding the caller's own lock does not count.</summary>
-    [Fact]
-    public Task CallFromAnotherTypeWithoutTheLock() => Check("""
+    /// <summary>The annotated type of the tests of calls from other types; <c>LEDGER</c> is the body of its nested type's
+    /// method, the other types follow it.</summary>
+    private const string AccountForOtherTypes = """
         class Account
         {
             internal readonly object Gate = new();
@@ -523,9 +522,16 @@ public sealed class LockAnnotationTests
             private sealed class Ledger
             {
                 private readonly Account _account = new();
-                public void Close() { {|MSA6101:_account.Drain()|}; }
+                public void Close() { LEDGER }
             }
         }
+
+        """;
+
+    /// <summary>Calls from other types: a class of the assembly (on a parameter, on its own field, a static method), a
+    /// nested type, a derived class; holding the caller's own lock does not count.</summary>
+    [Fact]
+    public Task CallFromAnotherTypeWithoutTheLock() => Check(AccountForOtherTypes.Replace("LEDGER", "{|MSA6101:_account.Drain()|};") + """
         class Savings : Account
         {
             private readonly object _gate = new();
@@ -703,22 +709,7 @@ public sealed class LockAnnotationTests
     /// <summary>Calls from another type (a class of the assembly, a nested type, a derived class) under the lock of the
     /// instance they are on; a static lock of the other type; [RequiresLock("this")] taken with lock (account).</summary>
     [Fact]
-    public Task CallFromAnotherTypeUnderTheLock_NoDiagnostic() => Check("""
-        class Account
-        {
-            internal readonly object Gate = new();
-            internal static readonly object s_all = new();
-            protected readonly object _own = new();
-            [RequiresLock(nameof(Gate))] internal void Drain() { }
-            [RequiresLock(nameof(s_all))] internal static void Audit() { }
-            [RequiresLock("this")] internal void Touch() { }
-            [RequiresLock(nameof(_own))] protected void Settle() { }
-            private sealed class Ledger
-            {
-                private readonly Account _account = new();
-                public void Close() { lock (_account.Gate) { _account.Drain(); } }
-            }
-        }
+    public Task CallFromAnotherTypeUnderTheLock_NoDiagnostic() => Check(AccountForOtherTypes.Replace("LEDGER", "lock (_account.Gate) { _account.Drain(); }") + """
         class Savings : Account
         {
             public void Close() { lock (_own) { Settle(); } }

@@ -463,10 +463,7 @@ public sealed class MixedAtomicAccessTests
 
     // ------------------------------------------------------------------ test matrix (issue 12): RWLS, SemaphoreSlim, events
 
-    /// <summary>A write lock or a binary semaphore does not exclude the Interlocked readers, which take neither: the plain
-    /// 64-bit store can still be seen half done (only a lock statement is exempt, see the docs page).</summary>
-    [Fact]
-    public Task StoreUnderAWriteLockOrASemaphoreAcrossAwait_InterlockedReadersTakeNoLock_Reported() => Analyze("""
+    private const string MeterWithAWriteLockAndASemaphore = """
         using System.Threading;
         using System.Threading.Tasks;
         class Meter
@@ -477,36 +474,25 @@ public sealed class MixedAtomicAccessTests
             private long _flushed;
             public long Total => Interlocked.Read(ref _total);
             public long Flushed => Interlocked.Read(ref _flushed);
-            public void Reset() { _rw.EnterWriteLock(); try { [|_total = 0|]; } finally { _rw.ExitWriteLock(); } }
+            public void Reset() { _rw.EnterWriteLock(); try { RESET; } finally { _rw.ExitWriteLock(); } }
             public async Task FlushAsync()
             {
                 await _io.WaitAsync();
-                try { await Task.Yield(); [|_flushed = 0|]; } finally { _io.Release(); }
+                try { await Task.Yield(); FLUSH; } finally { _io.Release(); }
             }
         }
-        """);
+        """;
 
-    /// <summary>Under a read lock or a semaphore, stores that are themselves atomic (Interlocked.Exchange, Volatile.Write).</summary>
+    /// <summary>A write lock or a binary semaphore does not exclude the Interlocked readers, which take neither: the plain
+    /// 64-bit store can still be seen half done (only a lock statement is exempt, see the docs page).</summary>
     [Fact]
-    public Task AtomicStoresUnderAReadLockOrASemaphoreAcrossAwait_NoDiagnostic() => Analyze("""
-        using System.Threading;
-        using System.Threading.Tasks;
-        class Meter
-        {
-            private readonly ReaderWriterLockSlim _rw = new();
-            private readonly SemaphoreSlim _io = new(1, 1);
-            private long _total;
-            private int _state;
-            public long Total => Interlocked.Read(ref _total);
-            public int State => Volatile.Read(ref _state);
-            public void Reset() { _rw.EnterReadLock(); try { Interlocked.Exchange(ref _total, 0); } finally { _rw.ExitReadLock(); } }
-            public async Task CloseAsync()
-            {
-                await _io.WaitAsync();
-                try { await Task.Yield(); Volatile.Write(ref _state, 2); } finally { _io.Release(); }
-            }
-        }
-        """);
+    public Task StoreUnderAWriteLockOrASemaphoreAcrossAwait_InterlockedReadersTakeNoLock_Reported()
+        => Analyze(MeterWithAWriteLockAndASemaphore.Replace("RESET", "[|_total = 0|]").Replace("FLUSH", "[|_flushed = 0|]"));
+
+    /// <summary>The same regions with stores that are themselves atomic.</summary>
+    [Fact]
+    public Task AtomicStoresUnderAWriteLockOrASemaphoreAcrossAwait_NoDiagnostic()
+        => Analyze(MeterWithAWriteLockAndASemaphore.Replace("RESET", "Interlocked.Exchange(ref _total, 0)").Replace("FLUSH", "Interlocked.Exchange(ref _flushed, 0)"));
 
     /// <summary>A count an event's accessors keep with Interlocked, reset plainly elsewhere.</summary>
     [Fact]

@@ -541,10 +541,7 @@ public sealed class NonVolatileFlagPollTests
 
     // ------------------------------------------------------------------ test matrix (issue 12): RWLS, SemaphoreSlim, events, nested types
 
-    /// <summary>The writer sets the flag under a write lock or after awaiting a semaphore, but the loop reads it without
-    /// any: nothing in the loop is an acquire, so the JIT may still hoist the read.</summary>
-    [Fact]
-    public Task FlagSetUnderAWriteLockOrASemaphoreAcrossAwait_PolledWithoutOne_Reported() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
+    private const string WorkerStoppedUnderAWriteLockOrASemaphore = """
         using System.Threading;
         using System.Threading.Tasks;
         class Worker
@@ -552,40 +549,30 @@ public sealed class NonVolatileFlagPollTests
             private readonly ReaderWriterLockSlim _rw = new();
             private readonly SemaphoreSlim _io = new(1, 1);
             private bool _stop;
-            private bool _closed;
             public void Stop() { _rw.EnterWriteLock(); try { _stop = true; } finally { _rw.ExitWriteLock(); } }
-            public async Task CloseAsync()
+            public async Task StopAsync()
             {
                 await _io.WaitAsync();
-                try { await Task.Yield(); _closed = true; } finally { _io.Release(); }
+                try { await Task.Yield(); _stop = true; } finally { _io.Release(); }
             }
-            public void Wait() { while (![|_stop|]) { } }
-            public void WaitClosed() { while (![|_closed|]) { } }
+            LOOPS
         }
-        """);
+        """;
 
-    /// <summary>A loop that takes the read lock or awaits the semaphore in each iteration: an acquire (or a call, or
-    /// await) every time round, so the read is not hoisted.</summary>
+    /// <summary>The writers set the flag under a write lock or after awaiting a semaphore, but the loop reads it without
+    /// either: nothing in the loop is an acquire, so the JIT may still hoist the read.</summary>
     [Fact]
-    public Task LoopTakesAReadLockOrAwaitsASemaphore_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
-        using System.Threading;
-        using System.Threading.Tasks;
-        class Worker
-        {
-            private readonly ReaderWriterLockSlim _rw = new();
-            private readonly SemaphoreSlim _io = new(1, 1);
-            private bool _stop;
-            public void Stop() => _stop = true;
-            public void Wait()
-            {
-                while (!_stop) { _rw.EnterReadLock(); _rw.ExitReadLock(); }
-            }
-            public async Task WaitAsync()
-            {
-                while (!_stop) { await _io.WaitAsync(); _io.Release(); }
-            }
-        }
-        """);
+    public Task FlagSetUnderAWriteLockOrASemaphoreAcrossAwait_PolledWithoutOne_Reported() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync(
+        WorkerStoppedUnderAWriteLockOrASemaphore.Replace("LOOPS", "public void Wait() { while (![|_stop|]) { } }"));
+
+    /// <summary>Loops that take the read lock or await the semaphore in each iteration: an acquire (a call, an await)
+    /// every time round, so the read is not hoisted.</summary>
+    [Fact]
+    public Task LoopTakesAReadLockOrAwaitsASemaphore_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync(
+        WorkerStoppedUnderAWriteLockOrASemaphore.Replace("LOOPS", """
+            public void Wait() { while (!_stop) { _rw.EnterReadLock(); _rw.ExitReadLock(); } }
+            public async Task WaitAsync() { while (!_stop) { await _io.WaitAsync(); _io.Release(); } }
+            """));
 
     /// <summary>The flag set by an event handler (a lambda subscribed to another object's event) and by an event accessor,
     /// polled in a nested type's loop and in the type's own.</summary>
