@@ -372,4 +372,27 @@ public sealed class GuardedCollectionEscapeTests
     [Fact]
     public Task HandlerListCopiedUnderTheLock_NoDiagnostic()
         => OnAsync(BusWithLockedEventAccessors.Replace("HANDLERS", "public Action[] Handlers() { lock (_gate) { return _handlers.ToArray(); } }"));
+
+    /// <summary>The change under the lock in one file of a partial class, a copy returned under it in the other.</summary>
+    [Fact]
+    public Task PartialClass_CopyReturnedInTheOtherFile_NoDiagnostic()
+    {
+        var test = On("""
+            using System.Collections.Generic;
+            public partial class Book
+            {
+                private readonly object _gate = new();
+                private readonly SortedDictionary<string, int> _pages = new();
+                public void Set(string k, int v) { lock (_gate) _pages[k] = v; }
+            }
+            """);
+        test.Sources.Add("""
+            using System.Collections.Generic;
+            public partial class Book
+            {
+                public Dictionary<string, int> Pages() { lock (_gate) return new Dictionary<string, int>(_pages); }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

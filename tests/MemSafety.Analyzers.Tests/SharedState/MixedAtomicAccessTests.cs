@@ -523,4 +523,26 @@ public sealed class MixedAtomicAccessTests
             public void Raise() => Changed?.Invoke();
         }
         """);
+
+    /// <summary>Every access in both files of a partial class is atomic.</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_EveryStoreAtomic_NoDiagnostic()
+    {
+        var test = Tearing.AnalyzerTest("""
+            using System.Threading;
+            partial class Stats
+            {
+                private long _bytes;
+                public long Bytes => Interlocked.Read(ref _bytes);
+            }
+            """);
+        test.Sources.Add("""
+            using System.Threading;
+            partial class Stats
+            {
+                public void Clear() { Interlocked.Exchange(ref _bytes, 0); }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

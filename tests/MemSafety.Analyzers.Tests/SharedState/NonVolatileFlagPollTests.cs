@@ -606,4 +606,24 @@ public sealed class NonVolatileFlagPollTests
             public void Run() { while (!_stop) { Tick?.Invoke(); } }
         }
         """);
+
+    /// <summary>The flag declared volatile in one file of a partial class, polled and set in the other.</summary>
+    [Fact]
+    public Task PartialClassVolatileFlagDeclaredInAnotherFile_NoDiagnostic()
+    {
+        var test = Verify<NonVolatileFlagPollAnalyzer>.Test("""
+            partial class Pump
+            {
+                private volatile bool _running = true;
+            }
+            """);
+        test.Sources.Add("""
+            partial class Pump
+            {
+                public void Spin() { while (_running) { } }
+                public void Halt() { _running = false; }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

@@ -405,4 +405,25 @@ public sealed class StaticCollectionMutationTests
         test.ReferenceSet = ReferenceSet.Net100;
         return test.RunAsync();
     }
+
+    /// <summary>A static table filled by the static constructor in one file of a partial class and only read in the other.</summary>
+    [Fact]
+    public Task PartialClassFilledInTheStaticConstructorReadInTheOtherFile_NoDiagnostic()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System.Collections.Generic;
+            public static partial class Names
+            {
+                private static readonly Dictionary<int, string> s_names = new();
+                static Names() { s_names[1] = "one"; s_names.Add(2, "two"); }
+            }
+            """);
+        test.Sources.Add("""
+            public static partial class Names
+            {
+                public static string Of(int id) => s_names.TryGetValue(id, out var name) ? name : "?";
+            }
+            """);
+        return test.RunAsync();
+    }
 }
