@@ -574,6 +574,25 @@ public sealed class LockAnnotationTests
         return test.RunAsync();
     }
 
+    private const string StoreWithASemaphore = """
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly SemaphoreSlim _io = new(1, 1);
+            MEMBERS
+            [RequiresLock(nameof(_io))] private void Write() { }
+            [RequiresLock(nameof(_io))] private int Measure() => 0;
+        }
+        """;
+
+    /// <summary>After the binary semaphore held across await is released, and from a property accessor that does not take it.</summary>
+    [Fact]
+    public Task CallAfterTheSemaphoreIsReleasedAndFromAPropertyAccessorWithoutIt() => Check(StoreWithASemaphore.Replace("MEMBERS", """
+            public async Task SaveAsync() { await _io.WaitAsync(); try { await Task.Yield(); } finally { _io.Release(); } {|MSA6101:Write()|}; }
+            public int Size => {|MSA6101:Measure()|};
+            """));
+
     // ------------------------------------------------------------------ MSA6101 not reported
 
     [Fact]
@@ -668,6 +687,13 @@ public sealed class LockAnnotationTests
             [RequiresLock(nameof(s_gate))] private void Tally() { }
         }
         """);
+
+    /// <summary>Under the binary semaphore held across await, and in a property accessor that takes it.</summary>
+    [Fact]
+    public Task CallUnderASemaphoreAcrossAwaitAndInAPropertyAccessorThatTakesIt_NoDiagnostic() => Check(StoreWithASemaphore.Replace("MEMBERS", """
+            public async Task SaveAsync() { await _io.WaitAsync(); try { await Task.Yield(); Write(); } finally { _io.Release(); } }
+            public int Size { get { _io.Wait(); try { return Measure(); } finally { _io.Release(); } } }
+            """));
 
     /// <summary>A field of this object names its object as a local does: lock (_next._gate) holds what _next.Drain() needs,
     /// through the lock statement, Monitor and a static field alike.</summary>
