@@ -219,7 +219,8 @@ internal sealed class RequiredLocks
     /// assembly it references (then no method can carry the annotation).</summary>
     public static RequiredLocks? For(Compilation compilation, ConcurrencyTypes types)
     {
-        if (compilation.Assembly.TypeNames.Contains(LockAnnotations.RequiresLock))
+        // The declaration table answers for source without building the assembly's set of type names.
+        if (compilation.ContainsSymbolsWithName(LockAnnotations.RequiresLock, SymbolFilter.Type))
             return new RequiredLocks(compilation.Assembly, types);
         foreach (var assembly in compilation.SourceModule.ReferencedAssemblySymbols)
         {
