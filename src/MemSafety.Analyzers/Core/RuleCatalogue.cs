@@ -777,13 +777,14 @@ public static class RuleCatalogue
     public static readonly DiagnosticDescriptor CallWithoutRequiredLock = new(
         RuleIdentifiers.CallWithoutRequiredLock,
         title: "Hold the lock a [RequiresLock] method declares when calling it",
-        messageFormat: "'{0}' is [RequiresLock(\"{1}\")], but it is called here without holding '{2}'",
+        messageFormat: "'{0}' is [RequiresLock(\"{1}\")], but it is called here without holding {2}",
         RuleCategories.SharedState,
         DiagnosticSeverity.Error,
         isEnabledByDefault: true,
         description: "[RequiresLock(nameof(_gate))] on a method says its callers hold _gate exclusively, and its body is checked as " +
-                     "holding it. A call from the same type without the lock breaks that contract (on another instance, other.M() needs " +
-                     "other's lock, other._gate): " +
+                     "holding it. A call without the lock breaks that contract, from the same type or another (on another instance, other.M() " +
+                     "needs other's lock, other._gate; on a field, _inner.M() needs _inner._gate; on a call's result no lock can be shown " +
+                     "held): " +
                      "the method's accesses to guarded state then run unprotected. Lambdas start with no lock held; constructors and " +
                      "[ThreadConfined] members are not checked. Take the lock around the call, or annotate the caller [RequiresLock] too.",
         helpLinkUri: HelpLink(RuleIdentifiers.CallWithoutRequiredLock));

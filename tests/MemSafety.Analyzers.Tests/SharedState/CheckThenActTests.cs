@@ -598,4 +598,96 @@ public sealed class CheckThenActTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ test matrix (issue 12): Lock, RWLS, SemaphoreSlim, events, properties
+
+    /// <summary>Inside a System.Threading.Lock statement (C# 13), as inside any lock statement: the author serialises the pair.</summary>
+    [Fact]
+    public Task PairInsideASystemThreadingLock_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        using System.Threading;
+        class Registry
+        {
+            private readonly Lock _gate = new();
+            private readonly ConcurrentDictionary<string, int> _ids = new();
+            public void Register(string name, int id) { lock (_gate) { if (!_ids.ContainsKey(name)) _ids[name] = id; } }
+        }
+        """ + InconsistentlyGuardedFieldTests.LockType);
+
+    /// <summary>A write lock or a binary semaphore held across await serialises the pair as a lock statement does.</summary>
+    [Fact]
+    public Task PairUnderAWriteLockOrASemaphoreAcrossAwait_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Registry
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            private readonly ConcurrentDictionary<string, int> _ids = new();
+            public void Register(string name, int id)
+            {
+                _rw.EnterWriteLock();
+                try { if (!_ids.ContainsKey(name)) _ids[name] = id; } finally { _rw.ExitWriteLock(); }
+            }
+            public async Task RegisterAsync(string name)
+            {
+                await _io.WaitAsync();
+                try { var id = await Task.FromResult(name.Length); if (!_ids.ContainsKey(name)) _ids[name] = id; } finally { _io.Release(); }
+            }
+        }
+        """);
+
+    /// <summary>Under a read lock the pair is not serialised (readers hold it together); a System.Threading.Lock elsewhere
+    /// in the type does not cover a method that does not take it.</summary>
+    [Fact]
+    public Task PairUnderAReadLockOrOutsideTheTypesLock_Reported() => Verify<CheckThenActAnalyzer>.AnalyzerAsync("""
+        using System.Collections.Concurrent;
+        using System.Threading;
+        class Registry
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly Lock _gate = new();
+            private readonly ConcurrentDictionary<string, int> _ids = new();
+            public void Register(string name, int id)
+            {
+                _rw.EnterReadLock();
+                try { if (![|_ids.ContainsKey(name)|]) _ids[name] = id; } finally { _rw.ExitReadLock(); }
+            }
+            public void Locked(string name) { lock (_gate) { _ids.TryAdd(name, 0); } }
+            public void Put(string name, int id) { if (![|_ids.ContainsKey(name)|]) _ids[name] = id; }
+        }
+        """ + InconsistentlyGuardedFieldTests.LockType);
+
+    private const string HubWithEventAndProperty = """
+        using System;
+        using System.Collections.Concurrent;
+        class Hub
+        {
+            private readonly ConcurrentDictionary<string, Action> _handlers = new();
+            private readonly ConcurrentDictionary<string, int> _limits = new();
+            public event Action Opened
+            {
+                add { ADD }
+                remove { _handlers.TryRemove("open", out _); }
+            }
+            public int Limit
+            {
+                get => _limits.TryGetValue("limit", out var v) ? v : 0;
+                set { SET }
+            }
+        }
+        """;
+
+    /// <summary>In an event's add accessor and a property setter: the pair is as racy as in a method.</summary>
+    [Fact]
+    public Task PairInAnEventAccessorAndAPropertySetter_Reported() => Verify<CheckThenActAnalyzer>.AnalyzerAsync(HubWithEventAndProperty
+        .Replace("ADD", "if (![|_handlers.ContainsKey(\"open\")|]) _handlers[\"open\"] = value;")
+        .Replace("SET", "if (![|_limits.ContainsKey(\"limit\")|]) _limits[\"limit\"] = value;"));
+
+    /// <summary>Single atomic calls in the same event accessor and property setter.</summary>
+    [Fact]
+    public Task SingleCallsInEventAccessorsAndProperties_NoDiagnostic() => Verify<CheckThenActAnalyzer>.AnalyzerAsync(HubWithEventAndProperty
+        .Replace("ADD", "_handlers.TryAdd(\"open\", value);")
+        .Replace("SET", "_limits[\"limit\"] = value;"));
 }

@@ -866,4 +866,24 @@ public sealed class ExposedLockTargetTests
         Assert.Equal("single-threaded 2,1; a later Add got in while another was inside: True; most inside at once: 2", Behaviour.RunInOwnProcess(ReassignedBefore));
         Assert.Equal("single-threaded 2,1; a later Add got in while another was inside: False; most inside at once: 1", Behaviour.RunInOwnProcess(after));
     }
+
+    /// <summary>A private readonly gate declared in one file of a partial class, locked in the other: never reassigned.</summary>
+    [Fact]
+    public Task PartialClass_PrivateReadonlyGateLockedInTheOtherFile_NoDiagnostic()
+    {
+        var test = On.AnalyzerTest("""
+            partial class Session
+            {
+                private readonly object _gate = new object();
+            }
+            """);
+        test.Sources.Add("""
+            partial class Session
+            {
+                private int _uses;
+                public void Use() { lock (_gate) { _uses++; } }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

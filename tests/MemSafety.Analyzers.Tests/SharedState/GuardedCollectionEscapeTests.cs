@@ -344,4 +344,55 @@ public sealed class GuardedCollectionEscapeTests
             """;
         Assert.Equal("InvalidOperationException;no exception", Behaviour.RunInOwnProcess(Program));
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): events
+
+    private const string BusWithLockedEventAccessors = """
+        using System;
+        using System.Collections.Generic;
+        public class Bus
+        {
+            private readonly object _gate = new();
+            private readonly List<Action> _handlers = new();
+            public event Action Published
+            {
+                add { lock (_gate) { _handlers.Add(value); } }
+                remove { lock (_gate) { _handlers.Remove(value); } }
+            }
+            HANDLERS
+        }
+        """;
+
+    /// <summary>The handler list an event's accessors change under the lock, returned from inside it.</summary>
+    [Fact]
+    public Task HandlerListChangedByEventAccessorsUnderTheLock_Returned()
+        => OnAsync(BusWithLockedEventAccessors.Replace("HANDLERS", "public List<Action> Handlers() { lock (_gate) { return {|MSA6009:_handlers|}; } }"));
+
+    /// <summary>The same accessors, and a copy made under the lock (what the raising code should use).</summary>
+    [Fact]
+    public Task HandlerListCopiedUnderTheLock_NoDiagnostic()
+        => OnAsync(BusWithLockedEventAccessors.Replace("HANDLERS", "public Action[] Handlers() { lock (_gate) { return _handlers.ToArray(); } }"));
+
+    /// <summary>The change under the lock in one file of a partial class, a copy returned under it in the other.</summary>
+    [Fact]
+    public Task PartialClass_CopyReturnedInTheOtherFile_NoDiagnostic()
+    {
+        var test = On("""
+            using System.Collections.Generic;
+            public partial class Book
+            {
+                private readonly object _gate = new();
+                private readonly SortedDictionary<string, int> _pages = new();
+                public void Set(string k, int v) { lock (_gate) _pages[k] = v; }
+            }
+            """);
+        test.Sources.Add("""
+            using System.Collections.Generic;
+            public partial class Book
+            {
+                public Dictionary<string, int> Pages() { lock (_gate) return new Dictionary<string, int>(_pages); }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

@@ -1175,6 +1175,54 @@ public sealed class InconsistentlyGuardedFieldTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ test matrix (issue 12): events
+
+    private const string BusWithEventAccessors = """
+        using System;
+        class Bus
+        {
+            private readonly object _gate = new();
+            private Action _handlers;
+            public event Action Published
+            {
+                add { lock (_gate) { _handlers += value; } }
+                remove { REMOVE }
+            }
+            public void Raise() => _handlers?.Invoke();
+        }
+        """;
+
+    /// <summary>An event whose add accessor changes the delegate field under the lock and whose remove accessor does not.</summary>
+    [Fact]
+    public Task EventRemoveAccessorWritesTheDelegateFieldWithoutTheLock_Reported()
+        => On.AnalyzerAsync(BusWithEventAccessors.Replace("REMOVE", "[|_handlers|] -= value;"));
+
+    [Fact]
+    public Task EventAccessorsBothUnderTheLock_NoDiagnostic()
+        => On.AnalyzerAsync(BusWithEventAccessors.Replace("REMOVE", "lock (_gate) { _handlers -= value; }"));
+
+    /// <summary>The lock taken in both files of a partial class: every access is under it.</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_EveryAccessUnderTheLock_NoDiagnostic()
+    {
+        var test = On.Test("""
+            using System.Collections.Generic;
+            partial class Queue
+            {
+                private readonly object _gate = new();
+                private readonly Queue<int> _items = new();
+                public void Push(int item) { lock (_gate) _items.Enqueue(item); }
+            }
+            """);
+        test.Sources.Add("""
+            partial class Queue
+            {
+                public int Pop() { lock (_gate) return _items.Dequeue(); }
+            }
+            """);
+        return test.RunAsync();
+    }
 }
 
 /// <summary>MSA6001 is off by default (a suggestion in the Strict preset, off elsewhere for its cost): every test turns

@@ -467,6 +467,132 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    [Fact]
+    public Task CallOnAFieldWithoutItsLock_MessageNamesTheFieldsLock()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Node
+            {
+                private readonly object _gate = new();
+                private readonly Node _next;
+                public Node(Node next) { _next = next; }
+                public void Link() { {|#0:_next.Drain()|}; }
+                public void Wrong() { lock (_gate) { {|#1:this._next.Drain()|}; } }
+                [RequiresLock(nameof(_gate))] private void Drain() { }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 0).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding '_next._gate'"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 1).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding '_next._gate'"));
+        return test.RunAsync();
+    }
+
+    /// <summary>A call's or property's result: no lock statement names that object, so the call is reported wherever no
+    /// lock the analysis cannot name is held, even under this instance's lock, and the message says what to do.</summary>
+    [Fact]
+    public Task CallOnACallOrPropertyResult_MessageSaysToUseALocal()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Node
+            {
+                private readonly object _gate = new();
+                private Node Next => this;
+                private Node Find(int key) => this;
+                public void Link() { {|#0:Find(1).Drain()|}; }
+                public void Pick() { lock (_gate) { {|#1:Next.Drain()|}; } }
+                [RequiresLock(nameof(_gate))] private void Drain() { }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 0).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding '_gate' of the object 'Find(…)' returns, which no lock taken here can be shown to be (store the object in a local, and lock the local's '_gate' around the call of 'Drain' on it)"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 1).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding '_gate' of the object 'Next' returns, which no lock taken here can be shown to be (store the object in a local, and lock the local's '_gate' around the call of 'Drain' on it)"));
+        return test.RunAsync();
+    }
+
+    /// <summary>The annotated type of the tests of calls from other types; <c>LEDGER</c> is the body of its nested type's
+    /// method, the other types follow it.</summary>
+    private const string AccountForOtherTypes = """
+        class Account
+        {
+            internal readonly object Gate = new();
+            internal static readonly object s_all = new();
+            protected readonly object _own = new();
+            [RequiresLock(nameof(Gate))] internal void Drain() { }
+            [RequiresLock(nameof(s_all))] internal static void Audit() { }
+            [RequiresLock("this")] internal void Touch() { }
+            [RequiresLock(nameof(_own))] protected void Settle() { }
+            private sealed class Ledger
+            {
+                private readonly Account _account = new();
+                public void Close() { LEDGER }
+            }
+        }
+
+        """;
+
+    /// <summary>Calls from other types: a class of the assembly (on a parameter, on its own field, a static method), a
+    /// nested type, a derived class; holding the caller's own lock does not count.</summary>
+    [Fact]
+    public Task CallFromAnotherTypeWithoutTheLock() => Check(AccountForOtherTypes.Replace("LEDGER", "{|MSA6101:_account.Drain()|};") + """
+        class Savings : Account
+        {
+            private readonly object _gate = new();
+            public void Close() { lock (_gate) { {|MSA6101:Settle()|}; } }
+        }
+        class Bank
+        {
+            private readonly object _gate = new();
+            private readonly Account _main = new();
+            public void Move(Account a)
+            {
+                lock (_gate) { {|MSA6101:a.Drain()|}; }
+                {|MSA6101:_main.Drain()|};
+                {|MSA6101:Account.Audit()|};
+                lock (a.Gate) { {|MSA6101:a.Touch()|}; }
+            }
+        }
+        """);
+
+    /// <summary>The caller cannot take the lock (protected in the annotated type, the method internal): still reported, as
+    /// Clang does, with a message that says so; no fix.</summary>
+    [Fact]
+    public Task CallFromAnotherType_LockNotAccessible_MessageSaysItCannotBeTakenThere()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Account
+            {
+                protected readonly object _gate = new();
+                [RequiresLock(nameof(_gate))] internal void Drain() { }
+            }
+            class Bank
+            {
+                public void Move(Account a)
+                {
+                    {|#0:a.Drain()|};
+                }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6101", 0).WithMessage("'Drain' is [RequiresLock(\"_gate\")], but it is called here without holding 'a._gate', which cannot be taken here: '_gate' is protected in 'Account' (call 'Drain' from a member of 'Account' that takes the lock)"));
+        return test.RunAsync();
+    }
+
+    private const string StoreWithASemaphore = """
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Store
+        {
+            private readonly SemaphoreSlim _io = new(1, 1);
+            MEMBERS
+            [RequiresLock(nameof(_io))] private void Write() { }
+            [RequiresLock(nameof(_io))] private int Measure() => 0;
+        }
+        """;
+
+    /// <summary>After the binary semaphore held across await is released, and from a property accessor that does not take it.</summary>
+    [Fact]
+    public Task CallAfterTheSemaphoreIsReleasedAndFromAPropertyAccessorWithoutIt() => Check(StoreWithASemaphore.Replace("MEMBERS", """
+            public async Task SaveAsync() { await _io.WaitAsync(); try { await Task.Yield(); } finally { _io.Release(); } {|MSA6101:Write()|}; }
+            public int Size => {|MSA6101:Measure()|};
+            """));
+
     // ------------------------------------------------------------------ MSA6101 not reported
 
     [Fact]
@@ -562,17 +688,83 @@ public sealed class LockAnnotationTests
         }
         """);
 
-    /// <summary>A receiver that is not a local or parameter (a field, a call's result) names no lock the analysis can
-    /// follow: not reported (a documented miss).</summary>
+    /// <summary>Under the binary semaphore held across await, and in a property accessor that takes it.</summary>
     [Fact]
-    public Task CallOnAFieldOrCallResult_NoDiagnostic() => Check("""
+    public Task CallUnderASemaphoreAcrossAwaitAndInAPropertyAccessorThatTakesIt_NoDiagnostic() => Check(StoreWithASemaphore.Replace("MEMBERS", """
+            public async Task SaveAsync() { await _io.WaitAsync(); try { await Task.Yield(); Write(); } finally { _io.Release(); } }
+            public int Size { get { _io.Wait(); try { return Measure(); } finally { _io.Release(); } } }
+            """));
+
+    /// <summary>A field of this object names its object as a local does: lock (_next._gate) holds what _next.Drain() needs,
+    /// through the lock statement, Monitor and a static field alike.</summary>
+    [Fact]
+    public Task CallOnAFieldUnderItsLock_NoDiagnostic() => Check("""
+        using System.Threading;
+        class Node
+        {
+            private static readonly Node s_root = new();
+            private readonly object _gate = new();
+            private readonly Node _next;
+            public Node() { _next = this; }
+            public void Link() { lock (_next._gate) { _next.Drain(); } }
+            public void LinkEntered()
+            {
+                Monitor.Enter(this._next._gate);
+                try { _next.Drain(); } finally { Monitor.Exit(_next._gate); }
+            }
+            public static void Root() { lock (s_root._gate) { s_root.Drain(); } }
+            [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    /// <summary>A call's or property's result under a lock the analysis cannot name (lock (Next._gate)): that lock may be
+    /// the object's, so the call is not reported.</summary>
+    [Fact]
+    public Task CallOnACallResultUnderAnUnnamedLock_NoDiagnostic() => Check("""
         class Node
         {
             private readonly object _gate = new();
-            private readonly Node _next = new();
-            public void Link() { _next.Drain(); Self().Drain(); }
-            private Node Self() => this;
+            private Node Next => this;
+            private Node Find(int key) => this;
+            public void Link() { lock (Next._gate) { Next.Drain(); } }
+            public void Pick(int key) { lock (Find(key)._gate) { Find(key).Drain(); } }
             [RequiresLock(nameof(_gate))] private void Drain() { }
+        }
+        """);
+
+    /// <summary>Calls from another type (a class of the assembly, a nested type, a derived class) under the lock of the
+    /// instance they are on; a static lock of the other type; [RequiresLock("this")] taken with lock (account).</summary>
+    [Fact]
+    public Task CallFromAnotherTypeUnderTheLock_NoDiagnostic() => Check(AccountForOtherTypes.Replace("LEDGER", "lock (_account.Gate) { _account.Drain(); }") + """
+        class Savings : Account
+        {
+            public void Close() { lock (_own) { Settle(); } }
+        }
+        class Bank
+        {
+            private readonly Account _main = new();
+            public void Move(Account a)
+            {
+                lock (a.Gate) { a.Drain(); }
+                lock (_main.Gate) { _main.Drain(); }
+                lock (Account.s_all) { Account.Audit(); }
+                lock (a) { a.Touch(); }
+            }
+        }
+        """);
+
+    /// <summary>Constructors and [ThreadConfined] members of the calling type are exempt, as in the annotated type.</summary>
+    [Fact]
+    public Task CallFromAnotherTypesConstructorOrThreadConfinedMember_NoDiagnostic() => Check("""
+        class Account
+        {
+            internal readonly object Gate = new();
+            [RequiresLock(nameof(Gate))] internal void Drain() { }
+        }
+        class Bank
+        {
+            public Bank(Account a) { a.Drain(); }
+            [ThreadConfined] public void Close(Account a) { a.Drain(); }
         }
         """);
 
@@ -686,6 +878,92 @@ public sealed class LockAnnotationTests
             private static int Use(Account a, int b) => b;
             [RequiresLock(nameof(_gate))] private int Drain() => 0;
             [RequiresLock("this")] private void Touch() { }
+        }
+        """);
+
+    /// <summary>A call on a readonly field of this object takes that object's lock; a call from another type takes the lock
+    /// of the instance it is on, or the other type's static lock, qualified.</summary>
+    [Fact]
+    public Task Fix_CallOnAFieldAndFromAnotherType_TakesThatInstancesLock() => CheckFix("""
+        class Account
+        {
+            internal readonly object Gate = new();
+            internal static readonly object s_all = new();
+            private readonly Account _next;
+            public Account(Account next) { _next = next; }
+            public void Link()
+            {
+                {|MSA6101:_next.Drain()|};
+            }
+            [RequiresLock(nameof(Gate))] internal void Drain() { }
+            [RequiresLock(nameof(s_all))] internal static void Audit() { }
+        }
+        class Bank
+        {
+            public void Move(Account a)
+            {
+                {|MSA6101:a.Drain()|};
+                {|MSA6101:Account.Audit()|};
+            }
+        }
+        """, """
+        class Account
+        {
+            internal readonly object Gate = new();
+            internal static readonly object s_all = new();
+            private readonly Account _next;
+            public Account(Account next) { _next = next; }
+            public void Link()
+            {
+                lock (_next.Gate)
+                {
+                    _next.Drain();
+                }
+            }
+            [RequiresLock(nameof(Gate))] internal void Drain() { }
+            [RequiresLock(nameof(s_all))] internal static void Audit() { }
+        }
+        class Bank
+        {
+            public void Move(Account a)
+            {
+                lock (a.Gate)
+                {
+                    a.Drain();
+                }
+                lock (Account.s_all)
+                {
+                    Account.Audit();
+                }
+            }
+        }
+        """);
+
+    /// <summary>No fix on a call's result (each evaluation may return another object), on a field that can be replaced
+    /// between the lock and the call, or where the caller cannot take the lock.</summary>
+    [Fact]
+    public Task NoFix_CallResultReassignableFieldOrInaccessibleLock() => CheckNoFix("""
+        class Account
+        {
+            internal readonly object Gate = new();
+            protected readonly object _own = new();
+            private Account _next = new();
+            public void Link()
+            {
+                {|MSA6101:Self().Drain()|};
+                {|MSA6101:_next.Drain()|};
+            }
+            public void Replace(Account next) { _next = next; }
+            private Account Self() => this;
+            [RequiresLock(nameof(Gate))] internal void Drain() { }
+            [RequiresLock(nameof(_own))] internal void Settle() { }
+        }
+        class Bank
+        {
+            public void Move(Account a)
+            {
+                {|MSA6101:a.Settle()|};
+            }
         }
         """);
 
@@ -868,4 +1146,51 @@ public sealed class LockAnnotationTests
             public void Add() { _x++; }
         }
         """);
+
+    // ------------------------------------------------------------------ test matrix (issue 12): partial classes across files
+
+    /// <summary>The guard declared in one file of a partial class, the accesses and calls in another: the type's annotations
+    /// hold in all its parts (MSA6100, MSA6101), and a guard naming a field of another part is valid (MSA6102).</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_AccessAndCallWithoutTheLockInTheOtherFile()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            partial class Counter
+            {
+                private readonly object _gate = new();
+                [GuardedBy(nameof(_gate))] private int _count;
+                [RequiresLock(nameof(_gate))] private void Flush() { _count = 0; }
+            }
+            """ + Attributes);
+        test.Sources.Add("""
+            partial class Counter
+            {
+                public void Add() { lock (_gate) { _count++; Flush(); } }
+                public void Reset() { {|MSA6100:_count|} = 0; {|MSA6101:Flush()|}; }
+                [My.Annotations.GuardedBy({|MSA6102:"_missing"|})] private int _other;
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task PartialClassAcrossFiles_EverythingUnderTheLock_NoDiagnostic()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            partial class Counter
+            {
+                [GuardedBy(nameof(_gate))] private int _count;
+                [RequiresLock(nameof(_gate))] private void Flush() { _count = 0; }
+            }
+            """ + Attributes);
+        test.Sources.Add("""
+            partial class Counter
+            {
+                private readonly object _gate = new();
+                public void Add() { lock (_gate) { _count++; Flush(); } }
+                public int Peek() { lock (_gate) { return _count; } }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

@@ -639,4 +639,58 @@ public sealed class LockWithoutFinallyTests
         Assert.Equal("count 3; bad call failed: True; another thread could take the lock: False", Behaviour.RunInOwnProcess(Before));
         Assert.Equal("count 3; bad call failed: True; another thread could take the lock: True", Behaviour.RunInOwnProcess(after));
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): partial classes
+
+    /// <summary>Each part of a partial class is checked on its own bodies: the unprotected region in the second file.</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_RegionInTheSecondFile_Reported()
+    {
+        var test = Verify<LockWithoutFinallyAnalyzer>.Test("""
+            using System.Threading;
+            partial class Journal
+            {
+                private readonly object _gate = new();
+                private int _count;
+                public void Add() { lock (_gate) { _count++; } }
+            }
+            """);
+        test.Sources.Add("""
+            using System.Threading;
+            partial class Journal
+            {
+                public void Flush()
+                {
+                    [|Monitor.Enter(_gate)|];
+                    Write(_count);
+                    Monitor.Exit(_gate);
+                }
+                private static void Write(int n) => System.Console.WriteLine(n);
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task PartialClassAcrossFiles_ReleaseInFinally_NoDiagnostic()
+    {
+        var test = Verify<LockWithoutFinallyAnalyzer>.Test("""
+            partial class Journal
+            {
+                private readonly System.Threading.ReaderWriterLockSlim _rw = new();
+                private int _count;
+            }
+            """);
+        test.Sources.Add("""
+            partial class Journal
+            {
+                public int Count()
+                {
+                    _rw.EnterReadLock();
+                    try { return _count; } finally { _rw.ExitReadLock(); }
+                }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

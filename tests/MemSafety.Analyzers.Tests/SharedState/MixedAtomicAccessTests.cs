@@ -487,4 +487,89 @@ public sealed class MixedAtomicAccessTests
             test.AnalyzerOptions[key] = value;
         return test.RunAsync();
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): RWLS, SemaphoreSlim, events
+
+    private const string MeterWithAWriteLockAndASemaphore = """
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Meter
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            private long _total;
+            private long _flushed;
+            public long Total => Interlocked.Read(ref _total);
+            public long Flushed => Interlocked.Read(ref _flushed);
+            public void Reset() { _rw.EnterWriteLock(); try { RESET; } finally { _rw.ExitWriteLock(); } }
+            public async Task FlushAsync()
+            {
+                await _io.WaitAsync();
+                try { await Task.Yield(); FLUSH; } finally { _io.Release(); }
+            }
+        }
+        """;
+
+    /// <summary>A write lock or a binary semaphore does not exclude the Interlocked readers, which take neither: the plain
+    /// 64-bit store can still be seen half done (only a lock statement is exempt, see the docs page).</summary>
+    [Fact]
+    public Task StoreUnderAWriteLockOrASemaphoreAcrossAwait_InterlockedReadersTakeNoLock_Reported()
+        => Analyze(MeterWithAWriteLockAndASemaphore.Replace("RESET", "[|_total = 0|]").Replace("FLUSH", "[|_flushed = 0|]"));
+
+    /// <summary>The same regions with stores that are themselves atomic.</summary>
+    [Fact]
+    public Task AtomicStoresUnderAWriteLockOrASemaphoreAcrossAwait_NoDiagnostic()
+        => Analyze(MeterWithAWriteLockAndASemaphore.Replace("RESET", "Interlocked.Exchange(ref _total, 0)").Replace("FLUSH", "Interlocked.Exchange(ref _flushed, 0)"));
+
+    /// <summary>A count an event's accessors keep with Interlocked, reset plainly elsewhere.</summary>
+    [Fact]
+    public Task CountKeptByEventAccessorsWithInterlocked_StoredPlainly_Reported() => Analyze("""
+        using System;
+        using System.Threading;
+        class Feed
+        {
+            private long _subscribers;
+            public event Action Changed
+            {
+                add { Interlocked.Increment(ref _subscribers); }
+                remove { Interlocked.Decrement(ref _subscribers); }
+            }
+            public void Reset() { [|_subscribers = 0|]; }
+        }
+        """);
+
+    /// <summary>A field-like event's delegate field: the compiler's accessors update it with CompareExchange, but that is
+    /// not code of the type, and a plain store of a reference is a release in .NET.</summary>
+    [Fact]
+    public Task FieldLikeEventClearedPlainly_NoDiagnostic() => Analyze("""
+        using System;
+        class Feed
+        {
+            public event Action Changed;
+            public void Clear() { Changed = null; }
+            public void Raise() => Changed?.Invoke();
+        }
+        """);
+
+    /// <summary>Every access in both files of a partial class is atomic.</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_EveryStoreAtomic_NoDiagnostic()
+    {
+        var test = Tearing.AnalyzerTest("""
+            using System.Threading;
+            partial class Stats
+            {
+                private long _bytes;
+                public long Bytes => Interlocked.Read(ref _bytes);
+            }
+            """);
+        test.Sources.Add("""
+            using System.Threading;
+            partial class Stats
+            {
+                public void Clear() { Interlocked.Exchange(ref _bytes, 0); }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

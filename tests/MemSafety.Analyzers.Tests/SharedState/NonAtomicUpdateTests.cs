@@ -963,4 +963,79 @@ public sealed class NonAtomicUpdateTests
         Assert.Equal("0;lost", Behaviour.RunInOwnProcess(RaceProgram));
         Assert.Equal("0;exact", Behaviour.RunInOwnProcess(fixedProgram));
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): RWLS, SemaphoreSlim, events
+
+    /// <summary>A read lock does not make the update atomic: readers hold it together (ReaderWriterLockSlim's shared mode).</summary>
+    [Fact]
+    public Task UpdateUnderAReadLockInParallelBody_Reported() => Analyze("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        static class Sum
+        {
+            private static readonly ReaderWriterLockSlim s_rw = new();
+            public static long Of(int[] values)
+            {
+                long total = 0;
+                Parallel.For(0, values.Length, i =>
+                {
+                    s_rw.EnterReadLock();
+                    try { [|total += values[i]|]; } finally { s_rw.ExitReadLock(); }
+                });
+                return total;
+            }
+        }
+        """);
+
+    /// <summary>The write lock and a binary SemaphoreSlim held across await serialise the update.</summary>
+    [Fact]
+    public Task UpdateUnderAWriteLockOrASemaphoreAcrossAwait_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Stats
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            private volatile int _requests;
+            private volatile int _writes;
+            public int Requests => _requests;
+            public int Writes => _writes;
+            public void OnRequest() { _rw.EnterWriteLock(); try { _requests++; } finally { _rw.ExitWriteLock(); } }
+            public async Task WriteAsync()
+            {
+                await _io.WaitAsync();
+                try { await Task.Yield(); _writes++; } finally { _io.Release(); }
+            }
+        }
+        """);
+
+    /// <summary>An event's add and remove accessors run on the subscribers' threads: a volatile count they update is shared.</summary>
+    [Fact]
+    public Task VolatileCountUpdatedInEventAccessors_Reported() => Analyze("""
+        using System;
+        class Feed
+        {
+            private volatile int _subscribers;
+            public event Action Changed
+            {
+                add { [|_subscribers++|]; }
+                remove { [|_subscribers--|]; }
+            }
+            public int Subscribers => _subscribers;
+        }
+        """);
+
+    /// <summary>Subscribing to a field-like event is not a read-modify-write of the code's own: the compiler's accessors
+    /// use an Interlocked.CompareExchange loop.</summary>
+    [Fact]
+    public Task FieldLikeEventSubscribedInParallelBody_NoDiagnostic() => Analyze("""
+        using System;
+        using System.Threading.Tasks;
+        class Feed
+        {
+            public event Action Changed;
+            public void SubscribeAll(Action[] handlers) => Parallel.For(0, handlers.Length, i => { Changed += handlers[i]; });
+            public void Raise() => Changed?.Invoke();
+        }
+        """);
 }

@@ -538,4 +538,92 @@ public sealed class NonVolatileFlagPollTests
         Assert.False(VolatileLoad(IlInspection.Compile(Probe)));
         Assert.True(VolatileLoad(IlInspection.Compile(Probe.Replace("private bool _stop;", "private volatile bool _stop;"))));
     }
+
+    // ------------------------------------------------------------------ test matrix (issue 12): RWLS, SemaphoreSlim, events, nested types
+
+    private const string WorkerStoppedUnderAWriteLockOrASemaphore = """
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Worker
+        {
+            private readonly ReaderWriterLockSlim _rw = new();
+            private readonly SemaphoreSlim _io = new(1, 1);
+            private bool _stop;
+            public void Stop() { _rw.EnterWriteLock(); try { _stop = true; } finally { _rw.ExitWriteLock(); } }
+            public async Task StopAsync()
+            {
+                await _io.WaitAsync();
+                try { await Task.Yield(); _stop = true; } finally { _io.Release(); }
+            }
+            LOOPS
+        }
+        """;
+
+    /// <summary>The writers set the flag under a write lock or after awaiting a semaphore, but the loop reads it without
+    /// either: nothing in the loop is an acquire, so the JIT may still hoist the read.</summary>
+    [Fact]
+    public Task FlagSetUnderAWriteLockOrASemaphoreAcrossAwait_PolledWithoutOne_Reported() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync(
+        WorkerStoppedUnderAWriteLockOrASemaphore.Replace("LOOPS", "public void Wait() { while (![|_stop|]) { } }"));
+
+    /// <summary>Loops that take the read lock or await the semaphore in each iteration: an acquire (a call, an await)
+    /// every time round, so the read is not hoisted.</summary>
+    [Fact]
+    public Task LoopTakesAReadLockOrAwaitsASemaphore_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync(
+        WorkerStoppedUnderAWriteLockOrASemaphore.Replace("LOOPS", """
+            public void Wait() { while (!_stop) { _rw.EnterReadLock(); _rw.ExitReadLock(); } }
+            public async Task WaitAsync() { while (!_stop) { await _io.WaitAsync(); _io.Release(); } }
+            """));
+
+    /// <summary>The flag set by an event handler (a lambda subscribed to another object's event) and by an event accessor,
+    /// polled in a nested type's loop and in the type's own.</summary>
+    [Fact]
+    public Task FlagSetByAnEventHandlerOrAccessor_Reported() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
+        using System;
+        class Download
+        {
+            private static bool s_cancelled;
+            private bool _done;
+            public event Action Cancelled { add { s_cancelled = true; } remove { } }
+            public void Watch(IProgress<int> progress, Source source) { source.Completed += () => _done = true; }
+            public void Wait() { while (![|_done|]) { } }
+            public sealed class Waiter
+            {
+                public void Wait() { while (![|s_cancelled|]) { } }
+            }
+        }
+        class Source { public event Action Completed; public void Done() => Completed?.Invoke(); }
+        """);
+
+    /// <summary>A loop that raises an event each time round: the call may hide a fence or a write of the flag.</summary>
+    [Fact]
+    public Task LoopRaisesAnEvent_NoDiagnostic() => Verify<NonVolatileFlagPollAnalyzer>.AnalyzerAsync("""
+        using System;
+        class Pump
+        {
+            private bool _stop;
+            public event Action Tick;
+            public void Stop() => _stop = true;
+            public void Run() { while (!_stop) { Tick?.Invoke(); } }
+        }
+        """);
+
+    /// <summary>The flag declared volatile in one file of a partial class, polled and set in the other.</summary>
+    [Fact]
+    public Task PartialClassVolatileFlagDeclaredInAnotherFile_NoDiagnostic()
+    {
+        var test = Verify<NonVolatileFlagPollAnalyzer>.Test("""
+            partial class Pump
+            {
+                private volatile bool _running = true;
+            }
+            """);
+        test.Sources.Add("""
+            partial class Pump
+            {
+                public void Spin() { while (_running) { } }
+                public void Halt() { _running = false; }
+            }
+            """);
+        return test.RunAsync();
+    }
 }

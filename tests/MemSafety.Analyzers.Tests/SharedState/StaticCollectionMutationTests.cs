@@ -347,4 +347,83 @@ public sealed class StaticCollectionMutationTests
             }
         }
         """);
+
+    // ------------------------------------------------------------------ test matrix (issue 12): events, Lock, SemaphoreSlim, RWLS
+
+    /// <summary>A static event whose accessors keep the handlers in a static list without a lock: subscribers on two
+    /// threads corrupt it.</summary>
+    [Fact]
+    public Task StaticEventAccessorsChangeAStaticListWithoutALock_Reported() => Verify<StaticCollectionMutationAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.Collections.Generic;
+        public static class Bus
+        {
+            private static readonly List<Action> s_handlers = new();
+            public static event Action Published
+            {
+                add { [|s_handlers.Add(value)|]; }
+                remove { [|s_handlers.Remove(value)|]; }
+            }
+        }
+        """);
+
+    /// <summary>The same accessors under a System.Threading.Lock, a read-write lock's write lock, and a static Dictionary
+    /// changed under a binary semaphore held across await.</summary>
+    [Fact]
+    public Task StaticEventAccessorsUnderALockAndChangesUnderASemaphoreAcrossAwait_NoDiagnostic()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System;
+            using System.Collections.Generic;
+            using System.Threading;
+            using System.Threading.Tasks;
+            public static class Bus
+            {
+                private static readonly Lock s_gate = new();
+                private static readonly ReaderWriterLockSlim s_rw = new();
+                private static readonly SemaphoreSlim s_io = new(1, 1);
+                private static readonly List<Action> s_handlers = new();
+                private static readonly Dictionary<string, string> s_cache = new();
+                public static event Action Published
+                {
+                    add { lock (s_gate) { s_handlers.Add(value); } }
+                    remove { s_rw.EnterWriteLock(); try { s_handlers.Remove(value); } finally { s_rw.ExitWriteLock(); } }
+                }
+                public static async Task<string> LoadAsync(string key)
+                {
+                    await s_io.WaitAsync();
+                    try
+                    {
+                        var value = await Task.FromResult(key);
+                        s_cache[key] = value;
+                        return value;
+                    }
+                    finally { s_io.Release(); }
+                }
+            }
+            """);
+        test.ReferenceSet = ReferenceSet.Net100;
+        return test.RunAsync();
+    }
+
+    /// <summary>A static table filled by the static constructor in one file of a partial class and only read in the other.</summary>
+    [Fact]
+    public Task PartialClassFilledInTheStaticConstructorReadInTheOtherFile_NoDiagnostic()
+    {
+        var test = Verify<StaticCollectionMutationAnalyzer>.Test("""
+            using System.Collections.Generic;
+            public static partial class Names
+            {
+                private static readonly Dictionary<int, string> s_names = new();
+                static Names() { s_names[1] = "one"; s_names.Add(2, "two"); }
+            }
+            """);
+        test.Sources.Add("""
+            public static partial class Names
+            {
+                public static string Of(int id) => s_names.TryGetValue(id, out var name) ? name : "?";
+            }
+            """);
+        return test.RunAsync();
+    }
 }

@@ -56,8 +56,8 @@ internal sealed class BodyLocks
     public int FunctionsWithoutLocks { get; private set; }
 
     /// <summary>Calls of the methods the caller asked for (<c>recordCallsTo</c>: the lock annotations' <c>[RequiresLock]</c>
-    /// methods), on this instance, static, or on another instance named by a local or parameter, with the locks held
-    /// there; none from a constructor's own body.</summary>
+    /// methods), on this instance, static, on another instance named by a local, a parameter or a field of this object,
+    /// or on a call's or property's result, with the locks held there; none from a constructor's own body.</summary>
     public List<(IInvocationOperation Call, Lockset Held)> RecordedCalls { get; } = new();
 
     /// <summary>Uses of the properties the caller asked for (<c>recordPropertyUses</c>: the <c>[GuardedBy]</c> properties),
@@ -238,7 +238,8 @@ internal sealed class BodyLocks
                 {
                     if (_recordCallsTo is not null && !exempt && node is IInvocationOperation recorded && _recordCallsTo(recorded.TargetMethod.OriginalDefinition)
                         && (recorded.TargetMethod.IsStatic || LocksetAnalysis.Unwrap(recorded.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
-                            || LocksetAnalysis.ReceiverOf(recorded.Instance) is not null))
+                            || LocksetAnalysis.ReceiverOf(recorded.Instance) is not null
+                            || LocksetAnalysis.Unwrap(recorded.Instance) is IInvocationOperation or IPropertyReferenceOperation))
                     {
                         RecordedCalls.Add((recorded, held));
                     }

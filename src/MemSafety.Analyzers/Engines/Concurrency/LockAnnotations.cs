@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 
@@ -183,7 +184,7 @@ internal static class LockAnnotations
         _ => 1,
     };
 
-    private static string Text(Accessibility accessibility) => accessibility switch
+    internal static string Text(Accessibility accessibility) => accessibility switch
     {
         Accessibility.Public => "public",
         Accessibility.ProtectedOrInternal => "protected internal",
@@ -192,4 +193,75 @@ internal static class LockAnnotations
         Accessibility.ProtectedAndInternal => "private protected",
         _ => "private",
     };
+}
+
+/// <summary>
+/// The valid <c>[RequiresLock]</c> methods of the compilation's own types, looked up by callee from the bodies of any type
+/// (MSA6101 checks calls from other types too, as Clang checks every caller of a <c>REQUIRES</c> function). Made only
+/// when the compilation can see a type named <c>RequiresLockAttribute</c>, so that other compilations pay nothing;
+/// each annotated type's guards are resolved once.
+/// </summary>
+internal sealed class RequiredLocks
+{
+    private readonly IAssemblySymbol _assembly;
+    private readonly ConcurrencyTypes _types;
+    private readonly ConcurrentDictionary<INamedTypeSymbol, Dictionary<IMethodSymbol, DeclaredGuard>?> _byType = new(SymbolEqualityComparer.Default);
+    private readonly System.Func<INamedTypeSymbol, Dictionary<IMethodSymbol, DeclaredGuard>?> _resolve;
+
+    private RequiredLocks(IAssemblySymbol assembly, ConcurrencyTypes types)
+    {
+        _assembly = assembly;
+        _types = types;
+        _resolve = Resolve;
+    }
+
+    /// <summary>The lookup, or null when no type named <c>RequiresLockAttribute</c> is declared in the compilation or an
+    /// assembly it references (then no method can carry the annotation).</summary>
+    public static RequiredLocks? For(Compilation compilation, ConcurrencyTypes types)
+    {
+        // The declaration table answers for source without building the assembly's set of type names.
+        if (compilation.ContainsSymbolsWithName(LockAnnotations.RequiresLock, SymbolFilter.Type))
+            return new RequiredLocks(compilation.Assembly, types);
+        foreach (var assembly in compilation.SourceModule.ReferencedAssemblySymbols)
+        {
+            if (assembly.TypeNames.Contains(LockAnnotations.RequiresLock))
+                return new RequiredLocks(compilation.Assembly, types);
+        }
+
+        return null;
+    }
+
+    /// <summary>The valid guard the method (an original definition) declares, when it is a method of this compilation with
+    /// <c>[RequiresLock]</c>; otherwise null.</summary>
+    public DeclaredGuard? Of(IMethodSymbol method)
+    {
+        if (!SymbolEqualityComparer.Default.Equals(method.ContainingAssembly, _assembly) || method.ContainingType is not { } type)
+            return null;
+        var annotated = false;
+        foreach (var attribute in method.GetAttributes())
+        {
+            if (attribute.AttributeClass?.Name == LockAnnotations.RequiresLock)
+            {
+                annotated = true;
+                break;
+            }
+        }
+
+        return annotated && _byType.GetOrAdd(type.OriginalDefinition, _resolve) is { } methods && methods.TryGetValue(method, out var guard) ? guard : null;
+    }
+
+    private Dictionary<IMethodSymbol, DeclaredGuard>? Resolve(INamedTypeSymbol type)
+    {
+        Dictionary<IMethodSymbol, DeclaredGuard>? methods = null;
+        if (LockAnnotations.Of(type, _types) is { } guards)
+        {
+            foreach (var guard in guards)
+            {
+                if (guard.Invalid is null && guard.Member is IMethodSymbol method)
+                    (methods ??= new(SymbolEqualityComparer.Default))[(IMethodSymbol)method.OriginalDefinition] = guard;
+            }
+        }
+
+        return methods;
+    }
 }

@@ -74,6 +74,22 @@ internal static class LockCalls
     public static bool MayTakeLockByCall(string identifier, bool exclusiveOnly)
         => identifier == "Monitor" || (exclusiveOnly ? IsExclusiveAcquireName(identifier) : IsAcquireName(identifier));
 
+    /// <summary>Whether <paramref name="code"/> mentions a call that may take a lock excluding every other writer
+    /// (<c>Monitor</c>, <c>Lock</c>, a write or upgradeable lock, a semaphore, <c>SpinLock</c>, <c>Mutex</c>; a read lock
+    /// does not count: readers hold it together). Rules that build no control-flow graph take such a function as possibly
+    /// running their operation in a manually locked region, as inside a <c>lock</c> statement (the lockset engine could
+    /// tell; staying silent is the precise choice without it).</summary>
+    public static bool MentionsExclusiveAcquire(SyntaxNode code)
+    {
+        foreach (var node in code.DescendantNodes())
+        {
+            if (node is Microsoft.CodeAnalysis.CSharp.Syntax.IdentifierNameSyntax { Identifier.ValueText: var name } && MayTakeLockByCall(name, exclusiveOnly: true))
+                return true;
+        }
+
+        return false;
+    }
+
     /// <summary>What <paramref name="method"/> does to a lock; <paramref name="receiverType"/> is the type of the object
     /// it is called on (conversions removed), which decides <c>WaitOne</c>.</summary>
     public static LockCall Classify(IMethodSymbol method, ITypeSymbol? receiverType, ConcurrencyTypes types)

@@ -54,9 +54,9 @@ public readonly struct LockKey : IEquatable<LockKey>
         Receiver = receiver;
     }
 
-    /// <summary>A lock of another object that a local or parameter holds: the object itself (<paramref name="field"/> null:
-    /// <c>lock (other)</c>) or its field (<c>lock (other._gate)</c>). Of kind <see cref="LockKind.Unknown"/>: it is not
-    /// one of this object's locks.</summary>
+    /// <summary>A lock of another object that a local, parameter or field of this object holds: the object itself
+    /// (<paramref name="field"/> null: <c>lock (other)</c>) or its field (<c>lock (other._gate)</c>, <c>lock (_inner._gate)</c>).
+    /// Of kind <see cref="LockKind.Unknown"/>: it is not one of this object's locks.</summary>
     public static LockKey OfReceiver(ISymbol receiver, IFieldSymbol? field) => new(LockKind.Unknown, field?.OriginalDefinition, receiver);
 
     public static LockKey Unknown => new(LockKind.Unknown, null);
@@ -66,7 +66,7 @@ public readonly struct LockKey : IEquatable<LockKey>
     /// <summary>The field (<see cref="LockKind.Field"/>, or of <see cref="Receiver"/>) or the type (<see cref="LockKind.This"/>, <see cref="LockKind.Type"/>).</summary>
     public ISymbol? Symbol { get; }
 
-    /// <summary>For an unknown lock taken through a local or parameter: that local or parameter; otherwise null.</summary>
+    /// <summary>For an unknown lock taken through a local, parameter or field of this object: that symbol; otherwise null.</summary>
     public ISymbol? Receiver { get; }
 
     /// <summary>How source names the lock: <c>_gate</c>, <c>this</c>, <c>typeof(C)</c>.</summary>

@@ -172,11 +172,16 @@ internal sealed class LocksetAnalysis : DataflowAnalysis<Lockset>
         return LockKey.Unknown;
     }
 
-    /// <summary>The local or parameter an expression reads (another object, named in the body), or null.</summary>
+    /// <summary>The local, parameter, or field of this object (or static field) an expression reads: another object,
+    /// named in the body so that <c>lock (other._gate)</c> and <c>other.M()</c>, or <c>lock (_inner._gate)</c> and
+    /// <c>_inner.M()</c>, name the same lock; or null. Like Clang's lock expressions, a name is not followed through
+    /// assignments between the lock and its use.</summary>
     internal static ISymbol? ReceiverOf(IOperation? operation) => Unwrap(operation) switch
     {
         ILocalReferenceOperation local => local.Local,
         IParameterReferenceOperation parameter => parameter.Parameter,
+        IFieldReferenceOperation field when field.Field.IsStatic || Unwrap(field.Instance) is IInstanceReferenceOperation { ReferenceKind: InstanceReferenceKind.ContainingTypeInstance }
+            => field.Field.OriginalDefinition,
         _ => null,
     };
 

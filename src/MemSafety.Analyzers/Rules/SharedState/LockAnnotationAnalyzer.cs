@@ -27,14 +27,21 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var types = ConcurrencyTypes.Of(start.Compilation);
-        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, types), SymbolKind.NamedType);
+        var elsewhere = RequiredLocks.For(start.Compilation, types);
+        var signals = new LockSignals();
+        start.RegisterSymbolStartAction(symbolStart => StartType(symbolStart, types, elsewhere, signals), SymbolKind.NamedType);
     });
 
-    private static void StartType(SymbolStartAnalysisContext context, ConcurrencyTypes types)
+    private static void StartType(SymbolStartAnalysisContext context, ConcurrencyTypes types, RequiredLocks? elsewhere, LockSignals signals)
     {
-        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } type
-            || LockAnnotations.Of(type, types) is not { } guards)
+        if (context.Symbol is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } type)
+            return;
+        var guards = LockAnnotations.Of(type, types);
+        if (guards is null)
         {
+            // Calls from this type of other types' [RequiresLock] methods (MSA6101 only).
+            if (elsewhere is not null)
+                context.RegisterOperationBlockAction(block => CheckCallsElsewhere(block, type, types, elsewhere, signals));
             return;
         }
 
@@ -53,7 +60,8 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
                 guardedProperties[(IPropertySymbol)property.OriginalDefinition] = guard;
         }
 
-        var signals = new LockSignals();
+        System.Func<IMethodSymbol, DeclaredGuard?> guardOf = callee => requiring.TryGetValue(callee, out var own) ? own
+            : elsewhere is not null && !SymbolEqualityComparer.Default.Equals(callee.ContainingType, type) ? elsewhere.Of(callee) : null;
         context.RegisterOperationBlockAction(block =>
         {
             if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type)
@@ -76,11 +84,11 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
                     continue;
                 var graph = block.GetControlFlowGraph(operation);
                 var body = BodyLocks.Analyze(graph, type, method, boundary, types, signals.IsBinarySemaphore, block.CancellationToken,
-                    requiring.Count == 0 ? null : callee => requiring.ContainsKey(callee), enterEveryFunction: true,
+                    requiring.Count == 0 && elsewhere is null ? null : callee => guardOf(callee) is not null, enterEveryFunction: true,
                     guardedProperties.Count == 0 ? null : property => guardedProperties.ContainsKey(property));
                 ReportAccesses(block, body, guardedFields, types);
                 ReportPropertyUses(block, body, guardedProperties, types);
-                ReportCalls(block, body, requiring, types);
+                ReportCalls(block, type, body, guardOf, types);
                 break;
             }
         });
@@ -140,38 +148,141 @@ public sealed class LockAnnotationAnalyzer : MemSafetyAnalyzer
         }
     }
 
-    private static void ReportCalls(OperationBlockAnalysisContext context, BodyLocks body, Dictionary<IMethodSymbol, DeclaredGuard> requiring, ConcurrencyTypes types)
+    /// <summary>MSA6101 in a type that declares no guards: only where its body calls another type's <c>[RequiresLock]</c>
+    /// method (one walk of the operation tree decides; the lockset analysis runs only then).</summary>
+    private static void CheckCallsElsewhere(OperationBlockAnalysisContext block, INamedTypeSymbol type, ConcurrencyTypes types, RequiredLocks elsewhere, LockSignals signals)
+    {
+        if (!SymbolEqualityComparer.Default.Equals(block.OwningSymbol.ContainingType, type)
+            || block.OwningSymbol is not IMethodSymbol method
+            || LockAnnotations.IsThreadConfined(method))
+        {
+            return;
+        }
+
+        foreach (var operation in block.OperationBlocks)
+        {
+            if (operation is not (IBlockOperation or IMethodBodyBaseOperation) || !CallsRequiring(operation, elsewhere))
+                continue;
+            var graph = block.GetControlFlowGraph(operation);
+            var body = BodyLocks.Analyze(graph, type, method, BodyLocks.EntryLocks(method, type, types), types, signals.IsBinarySemaphore,
+                block.CancellationToken, callee => elsewhere.Of(callee) is not null, enterEveryFunction: true);
+            ReportCalls(block, type, body, elsewhere.Of, types);
+            break;
+        }
+    }
+
+    private static bool CallsRequiring(IOperation body, RequiredLocks elsewhere)
+    {
+        foreach (var node in body.Descendants())
+        {
+            if (node is IInvocationOperation invocation && elsewhere.Of(invocation.TargetMethod.OriginalDefinition) is not null)
+                return true;
+        }
+
+        return false;
+    }
+
+    private static void ReportCalls(OperationBlockAnalysisContext context, INamedTypeSymbol caller, BodyLocks body, System.Func<IMethodSymbol, DeclaredGuard?> guardOf, ConcurrencyTypes types)
     {
         foreach (var (call, held) in body.RecordedCalls)
         {
-            if (!requiring.TryGetValue(call.TargetMethod.OriginalDefinition, out var guard))
+            if (guardOf(call.TargetMethod.OriginalDefinition) is not { } guard)
                 continue;
-            // other.M() needs other's lock (other._gate, or other itself for [RequiresLock("this")]), not this one's; a
-            // static lock is the same for every instance.
+            // The lock is the one of the instance the call is on (Clang's REQUIRES, Error Prone's @GuardedBy on methods):
+            // this._gate for this.M() (or lock (this) for "this", as this type's analysis names it), other._gate for
+            // other.M() on a local, parameter or field of this object; a static lock is the same for every instance.
             var key = guard.Key;
-            var receiver = call.TargetMethod.IsStatic || key.Symbol is IFieldSymbol { IsStatic: true } ? null : LocksetAnalysis.ReceiverOf(call.Instance);
-            if (receiver is not null)
-                key = LockKey.OfReceiver(receiver, key.Symbol as IFieldSymbol);
+            var lockField = key.Symbol as IFieldSymbol;
+            var instance = LocksetAnalysis.Unwrap(call.Instance);
+            ISymbol? receiver = null;
+            if (!call.TargetMethod.IsStatic && lockField is not { IsStatic: true })
+            {
+                if (instance is IInstanceReferenceOperation)
+                {
+                    if (key.Kind == LockKind.This)
+                        key = new LockKey(LockKind.This, caller);
+                }
+                else if (LocksetAnalysis.ReceiverOf(instance) is { } named)
+                {
+                    receiver = named;
+                    key = lockField is null && named is IFieldSymbol lockedField ? new LockKey(LockKind.Field, lockedField) : LockKey.OfReceiver(named, lockField);
+                }
+                else
+                {
+                    // A call's or property's result: no lock statement names that object (each evaluation may return
+                    // another). Silent where some lock the analysis cannot name is held: it may be that object's.
+                    if (!HoldsUnnamedLock(held))
+                    {
+                        context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(),
+                            call.TargetMethod.Name, guard.LockName, OfResult(instance, guard, call.TargetMethod.Name)));
+                    }
+
+                    continue;
+                }
+            }
+
             if (held.Holds(key, exclusive: true))
                 continue;
+            var missing = "'" + key.Display + "'";
+            if (lockField is not null && !context.Compilation.IsSymbolAccessibleWithin(lockField, caller, lockField.IsStatic ? null : instance?.Type))
+            {
+                // Clang reports these calls too (the caller breaks the contract whether or not it can keep it), and its
+                // documentation advises giving callers a way to take a private lock; no fix can take it here.
+                var owner = lockField.ContainingType.Name;
+                context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(), call.TargetMethod.Name, guard.LockName,
+                    missing + ", which cannot be taken here: '" + lockField.Name + "' is " + LockAnnotations.Text(lockField.DeclaredAccessibility) + " in '" + owner
+                    + "' (call '" + call.TargetMethod.Name + "' from a member of '" + owner + "' that takes the lock)"));
+                continue;
+            }
+
             var (additional, properties) = receiver is null
                 ? FixData(call.Syntax, guard, types, readLockHeld: held.Holds(key, exclusive: false))
-                : FixDataOnReceiver(call, receiver, guard, key, types, readLockHeld: held.Holds(key, exclusive: false));
+                : FixDataOnReceiver(call, receiver, caller, guard, key, types, readLockHeld: held.Holds(key, exclusive: false));
             context.ReportDiagnostic(Diagnostic.Create(RuleCatalogue.CallWithoutRequiredLock, call.Syntax.GetLocation(), additional, properties,
-                call.TargetMethod.Name, guard.LockName, key.Display));
+                call.TargetMethod.Name, guard.LockName, missing));
         }
+    }
+
+    private static bool HoldsUnnamedLock(Lockset held)
+    {
+        for (var i = 0; i < held.Count; i++)
+        {
+            if (held[i].Key is { Kind: LockKind.Unknown, Receiver: null })
+                return true;
+        }
+
+        return false;
+    }
+
+    /// <summary>What a call on a call's or property's result needs: <c>'_gate' of the object 'Find(…)' returns, …</c>.</summary>
+    private static string OfResult(IOperation? instance, DeclaredGuard guard, string method)
+    {
+        var source = instance switch
+        {
+            IInvocationOperation invocation => invocation.TargetMethod.Name + "(…)",
+            IPropertyReferenceOperation { Property.IsIndexer: true } => "this[…]",
+            IPropertyReferenceOperation property => property.Property.Name,
+            _ => "?",
+        };
+        return "'" + guard.LockName + "' of the object '" + source + "' returns, which no lock taken here can be shown to be (store the object in a local, and lock the local's '"
+            + guard.LockName + "' around the call of '" + method + "' on it)";
     }
 
     /// <summary>The fix for a call on another instance: <c>lock (other._gate)</c> around the statement, for a guard field
     /// that <c>lock</c> takes (see <see cref="FixData"/>); not for <c>lock (other)</c> (the fix's lock expression is a
     /// field's), nor where the statement names the receiver again (it might assign it, and the lock would then be taken
-    /// on the object before the assignment).</summary>
+    /// on the object before the assignment), nor on a field that is not a <c>readonly</c> field of the caller's type
+    /// (another thread could replace the object between the lock and the call).</summary>
     private static (Location[]? Additional, ImmutableDictionary<string, string?> Properties) FixDataOnReceiver(
-        IInvocationOperation call, ISymbol receiver, DeclaredGuard guard, LockKey key, ConcurrencyTypes types, bool readLockHeld)
+        IInvocationOperation call, ISymbol receiver, INamedTypeSymbol caller, DeclaredGuard guard, LockKey key, ConcurrencyTypes types, bool readLockHeld)
     {
         var none = ((Location[]?)null, ImmutableDictionary<string, string?>.Empty);
-        if (guard.Key.Kind != LockKind.Field)
+        if (guard.Key.Kind != LockKind.Field
+            || receiver is IFieldSymbol field && (!field.IsReadOnly || !SymbolEqualityComparer.Default.Equals(field.ContainingType, caller.OriginalDefinition)))
+        {
             return none;
+        }
+
         var (additional, properties) = FixData(call.Syntax, guard, types, readLockHeld);
         if (additional is null || InconsistentlyGuardedFieldAnalyzer.InnermostTarget(call.Syntax) is not { } target)
             return none;

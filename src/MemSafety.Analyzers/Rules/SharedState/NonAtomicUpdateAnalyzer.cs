@@ -178,20 +178,9 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
         return false;
     }
 
-    /// <summary>A <c>Monitor</c>, <c>SpinLock</c>, semaphore, reader-writer or <c>System.Threading.Lock</c> call in the code:
-    /// the update may sit in a manually locked region (the lockset engine could tell, at the cost of a control-flow graph;
-    /// staying silent is the precise choice for a rule that builds none).</summary>
-    private static bool MentionsManualLocks(SyntaxNode code)
-    {
-        foreach (var node in code.DescendantNodes())
-        {
-            // A read lock does not make an update atomic: readers run together.
-            if (node is IdentifierNameSyntax { Identifier.ValueText: var name } && LockCalls.MayTakeLockByCall(name, exclusiveOnly: true))
-                return true;
-        }
-
-        return false;
-    }
+    /// <summary>A <c>Monitor</c>, <c>SpinLock</c>, semaphore, write-lock or <c>System.Threading.Lock</c> call in the code: the
+    /// update may sit in a manually locked region (a read lock does not make an update atomic: readers run together).</summary>
+    private static bool MentionsManualLocks(SyntaxNode code) => LockCalls.MentionsExclusiveAcquire(code);
 
     // ------------------------------------------------------------------ fields
 
@@ -324,7 +313,7 @@ public sealed class NonAtomicUpdateAnalyzer : MemSafetyAnalyzer
     }
 
     /// <summary>The innermost function (lambda, local function or member) around the operation.</summary>
-    private static SyntaxNode FunctionSyntax(IOperation operation)
+    internal static SyntaxNode FunctionSyntax(IOperation operation)
     {
         for (var node = operation.Syntax.Parent; node is not null; node = node.Parent)
         {
