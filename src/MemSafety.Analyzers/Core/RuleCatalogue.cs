@@ -828,7 +828,7 @@ public static class RuleCatalogue
         messageFormat: "'{0}' on '{1}' is not atomic: {2}; {3}",
         RuleCategories.SharedState,
         DiagnosticSeverity.Warning,
-        isEnabledByDefault: true,
+        isEnabledByDefault: false,
         description: "'++', '--', '+=' and the other compound assignments read the value, compute and write it back in separate steps; " +
                      "the .NET memory model makes an aligned word-sized read or write atomic, never the pair. When another thread " +
                      "updates the same location in between, one of the updates is lost. Reported where the code shows the location is " +
@@ -844,7 +844,7 @@ public static class RuleCatalogue
         messageFormat: "'{0}' is accessed with {1} in {2}, but stored plainly here: {3}; use {4}",
         RuleCategories.SharedState,
         DiagnosticSeverity.Warning,
-        isEnabledByDefault: true,
+        isEnabledByDefault: false,
         description: "Interlocked and Volatile give a field atomicity and ordering only where every access uses them. A plain store of a " +
                      "long, ulong or double is two 4-byte writes in a 32-bit process, which an Interlocked operation or Volatile.Read can see " +
                      "half of. A plain store that publishes data written just before it (a flag or an index set after the data, read elsewhere with Volatile.Read) is not a " +

@@ -35,6 +35,30 @@ internal static class RepositoryFiles
         return options;
     }
 
+    /// <summary>The severity a shipped preset sets for a rule (<c>dotnet_diagnostic.{id}.severity</c>); the rule's own
+    /// default (<see cref="Microsoft.CodeAnalysis.ReportDiagnostic.Default"/>) when the preset has no line for it.</summary>
+    public static Microsoft.CodeAnalysis.ReportDiagnostic PresetSeverity(string name, string id)
+    {
+        var prefix = $"dotnet_diagnostic.{id}.severity";
+        foreach (var line in Read("build", $"MemSafety.{name}.globalconfig").Split('\n'))
+        {
+            var text = line.Trim();
+            if (!text.StartsWith(prefix, System.StringComparison.Ordinal))
+                continue;
+            return text.Substring(text.IndexOf('=') + 1).Trim() switch
+            {
+                "error" => Microsoft.CodeAnalysis.ReportDiagnostic.Error,
+                "warning" => Microsoft.CodeAnalysis.ReportDiagnostic.Warn,
+                "suggestion" => Microsoft.CodeAnalysis.ReportDiagnostic.Info,
+                "silent" => Microsoft.CodeAnalysis.ReportDiagnostic.Hidden,
+                "none" => Microsoft.CodeAnalysis.ReportDiagnostic.Suppress,
+                var other => throw new InvalidOperationException($"unknown severity '{other}' for {id} in the {name} preset"),
+            };
+        }
+
+        return Microsoft.CodeAnalysis.ReportDiagnostic.Default;
+    }
+
     public static IReadOnlyList<DiagnosticAnalyzer> Analyzers { get; } = typeof(MemSafetyAnalyzer).Assembly.GetTypes()
         .Where(t => !t.IsAbstract && typeof(DiagnosticAnalyzer).IsAssignableFrom(t) && t.GetCustomAttribute<DiagnosticAnalyzerAttribute>() is not null)
         .Select(t => (DiagnosticAnalyzer)Activator.CreateInstance(t)!)

@@ -56,6 +56,10 @@ public sealed class VerifyWithOptions<TAnalyzer, TCodeFix>
     /// <summary>Checks of the testing library that a class of tests leaves out; the class says why.</summary>
     public Microsoft.CodeAnalysis.Testing.CodeFixTestBehaviors CodeFixTestBehaviors { get; init; }
 
+    /// <summary>Rules off by default that every test of the class turns on as warnings, as a user (or the Strict preset)
+    /// would; the class checks the default in a test of its own.</summary>
+    public string[] Enabled { get; init; } = System.Array.Empty<string>();
+
     public AnalyzerTest AnalyzerTest(string source) => WithOptions(Verify<TAnalyzer>.Test(source));
 
     public Task AnalyzerAsync(string source) => AnalyzerTest(source).RunAsync();
@@ -75,6 +79,8 @@ public sealed class VerifyWithOptions<TAnalyzer, TCodeFix>
     {
         foreach (var (key, value) in _options)
             test.AnalyzerOptions[key] = value;
+        foreach (var id in Enabled)
+            test.DiagnosticSeverities[id] = Microsoft.CodeAnalysis.ReportDiagnostic.Warn;
         test.CodeFixTestBehaviors |= CodeFixTestBehaviors;
         return test;
     }

@@ -185,7 +185,8 @@ internal sealed class StaticCollections
 
     /// <summary>Inside a <c>lock</c> statement of its own function, or in the protected block of a <c>try</c> whose
     /// <c>finally</c> releases a lock (<c>Exit</c>, <c>Exit*Lock</c>, <c>Release</c>, <c>ReleaseMutex</c>) right after the
-    /// statement before it took one by a call (<c>Monitor.Enter(x);</c>, <c>await s.WaitAsync();</c>, <c>rw.EnterWriteLock();</c>).</summary>
+    /// statement before it took one by a call (<c>Monitor.Enter(x);</c>, <c>await s.WaitAsync();</c>, <c>rw.EnterWriteLock();</c>).
+    /// A read lock is not one: readers hold it together, so it serialises nothing between them.</summary>
     private static bool InsideALock(SyntaxNode node)
     {
         for (var parent = node.Parent; parent is not null and not MemberDeclarationSyntax; parent = parent.Parent)
@@ -211,7 +212,7 @@ internal sealed class StaticCollections
         var released = false;
         foreach (var call in @finally.Block.DescendantNodes())
         {
-            if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Exit" or "ExitWriteLock" or "ExitReadLock" or "ExitUpgradeableReadLock" or "Release" or "ReleaseMutex" } })
+            if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "Exit" or "ExitWriteLock" or "ExitUpgradeableReadLock" or "Release" or "ReleaseMutex" } })
             {
                 released = true;
                 break;
@@ -222,8 +223,11 @@ internal sealed class StaticCollections
             return false;
         foreach (var call in block.Statements[index - 1].DescendantNodesAndSelf())
         {
-            if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: var name } } && LockCalls.IsAcquireName(name))
+            if (call is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: var name } } && LockCalls.IsAcquireName(name)
+                && name is not ("EnterReadLock" or "TryEnterReadLock"))
+            {
                 return true;
+            }
         }
 
         return false;

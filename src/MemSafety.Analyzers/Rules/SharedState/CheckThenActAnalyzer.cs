@@ -34,7 +34,7 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             IWhileLoopOperation { ConditionIsTop: true, ConditionIsUntil: false, Condition: { } condition } loop => collections.Find(condition, loop.Body, null),
             _ => null,
         };
-        if (pair is null || InLockStatement(context.Operation) || LockCalls.MentionsExclusiveAcquire(NonAtomicUpdateAnalyzer.FunctionSyntax(context.Operation)))
+        if (pair is null || InLockStatement(context.Operation))
             return;
         // In the try of a try/finally lock region (an acquire call, then a release in the finally) of the same function,
         // or in a private helper every caller of which calls it inside a lock: as inside a lock statement. Quartz's
@@ -53,9 +53,9 @@ public sealed class CheckThenActAnalyzer : MemSafetyAnalyzer
             Remedy(pair)));
     }
 
-    /// <summary>Inside a <c>lock</c> of the same function (or in a function that takes an exclusive lock by a call: a
-    /// <c>Monitor</c>, <c>Lock</c>, write-lock or semaphore region, see <see cref="LockCalls.MentionsExclusiveAcquire"/>;
-    /// a read lock does not serialise the pair): the author serialises the pair (the usual double-checked
+    /// <summary>Inside a <c>lock</c> of the same function (regions taken by a call — a <c>Monitor</c>, <c>Lock</c>,
+    /// write-lock or semaphore acquire with its release in a <c>finally</c>; not a read lock, which does not serialise
+    /// the pair — are <see cref="StaticCollections.VisiblyUnderALock"/>'s): the author serialises the pair (the usual double-checked
     /// registration, a fast lookup outside and the check and write again inside); whether every writer takes that lock
     /// is MSA6001's question. ReflectTypeDescriptionProvider (System.ComponentModel.TypeConverter) was reported by a first
     /// version, wrongly: every write of its dictionary is under the same lock.</summary>
