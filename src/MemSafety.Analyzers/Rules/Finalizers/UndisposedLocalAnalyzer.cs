@@ -38,11 +38,15 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        if (services.Types.IDisposable is null)
-            return;
-        // One walk per body instead of a callback per call and property read, the commonest operations of any body:
-        // the walk stops at nothing but is a few type tests per node.
-        start.RegisterOperationBlockAction(block => AnalyzeBody(block, services));
+        // One callback per body instead of one per call and property read, the commonest operations of any body. The
+        // IDisposable lookup waits for the first body: a compilation's first type lookup loads the namespace tables of
+        // every referenced assembly, which binding does anyway once the driver has started.
+        var types = services.Types;
+        start.RegisterOperationBlockAction(block =>
+        {
+            if (types.IDisposable is not null)
+                AnalyzeBody(block, services);
+        });
     });
 
     [System.ThreadStatic]
