@@ -221,18 +221,9 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
             yield break;
         }
 
-        // The positions ascend: each is looked up in the child that holds it, moving through the children once. From the
-        // node itself FindToken scans its list of children for every word, which for an unsafe type is all its members.
-        var children = node.ChildNodesAndTokens().GetEnumerator();
-        var more = children.MoveNext();
         foreach (var position in positions)
         {
-            while (more && children.Current.FullSpan.End <= position)
-                more = children.MoveNext();
-            if (!more)
-                yield break;
-            var child = children.Current;
-            var token = child.AsNode() is { } childNode ? childNode.FindToken(position) : child.AsToken();
+            var token = node.FindToken(position);
             if (token.SpanStart == position)
                 yield return token;
         }
