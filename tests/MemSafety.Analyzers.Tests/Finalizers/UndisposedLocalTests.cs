@@ -230,6 +230,46 @@ public sealed class UndisposedLocalTests
         return test.RunAsync();
     }
 
+    /// <summary>The rule goes from each candidate word (<c>new</c>, a creating method's name) to the operation it starts
+    /// instead of walking the body: every shape a creation can take must still be reached — in a lambda and a local
+    /// function, target-typed <c>new()</c>, an instance creating method, under <c>using static</c>, with an <c>@</c> name,
+    /// one creation inside another (the inner one handed to the wrapper) — and a word in a comment, a string or an
+    /// interpolation's text reaches nothing.</summary>
+    [Fact]
+    public Task CreationsFoundFromTheirWords_Reported() => Verify<UndisposedLocalAnalyzer>.AnalyzerAsync("""
+        using System;
+        using System.IO;
+        using static System.Threading.CancellationTokenSource;
+        class C
+        {
+            static void M(string path, FileInfo info, System.Threading.CancellationToken token)
+            {
+                Action a = () => { var s = {|MSA4006:new FileStream(path, FileMode.Open)|}; s.ReadByte(); };
+                a();
+                Local();
+                FileStream t = {|MSA4006:new(path, FileMode.Open)|};
+                t.ReadByte();
+                var u = {|MSA4006:info.OpenRead()|};
+                u.ReadByte();
+                var linked = {|MSA4006:CreateLinkedTokenSource(token)|};
+                linked.Cancel();
+                var v = {|MSA4006:File.@OpenRead(path)|};
+                v.ReadByte();
+                var reader = {|MSA4006:new StreamReader(File.OpenRead(path))|};
+                reader.Read();
+                // new FileStream(path, FileMode.Open) File.OpenRead(path)
+                var text = "new File.OpenRead" + $"{path}new Open";
+                Console.WriteLine(text);
+
+                void Local()
+                {
+                    var w = {|MSA4006:File.OpenWrite(path)|};
+                    w.WriteByte(1);
+                }
+            }
+        }
+        """);
+
     // ------------------------------------------------------------------ MSA4008 reported
 
     [Fact]

@@ -37,16 +37,18 @@ public sealed class ValueTypeBoxingAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        var cold = services.ColdPaths;
-        start.RegisterOperationAction(operation => AnalyzeConversion(operation, cold, services), OperationKind.Conversion);
-        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, cold, services), OperationKind.MethodReference);
+        // The cold-path facts (type lookups) are taken on the first callback, not here: a compilation's first lookups load
+        // the namespace tables of every referenced assembly, which binding does anyway once the driver has started.
+        start.RegisterOperationAction(operation => AnalyzeConversion(operation, services.ColdPaths, services), OperationKind.Conversion);
+        start.RegisterOperationAction(operation => AnalyzeMethodReference(operation, services.ColdPaths, services), OperationKind.MethodReference);
         // One action per operation kind: the driver's cost of calling an action is paid per node, and invocations are many.
         start.RegisterOperationAction(operation =>
         {
+            var cold = services.ColdPaths;
             AnalyzeEnumReceiver(operation, cold, services);
             AnalyzeParamsCall(operation, cold, services);
         }, OperationKind.Invocation);
-        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, cold, services), OperationKind.ObjectCreation);
+        start.RegisterOperationAction(operation => AnalyzeParamsCall(operation, services.ColdPaths, services), OperationKind.ObjectCreation);
     });
 
     private static void AnalyzeConversion(OperationAnalysisContext context, ColdPaths cold, CompilationServices services)

@@ -38,11 +38,15 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        if (services.Types.IDisposable is null)
-            return;
-        // One walk per body instead of a callback per call and property read, the commonest operations of any body:
-        // the walk stops at nothing but is a few type tests per node.
-        start.RegisterOperationBlockAction(block => AnalyzeBody(block, services));
+        // One callback per body instead of one per call and property read, the commonest operations of any body. The
+        // IDisposable lookup waits for the first body: a compilation's first type lookup loads the namespace tables of
+        // every referenced assembly, which binding does anyway once the driver has started.
+        var types = services.Types;
+        start.RegisterOperationBlockAction(block =>
+        {
+            if (types.IDisposable is not null)
+                AnalyzeBody(block, services);
+        });
     });
 
     [System.ThreadStatic]
@@ -55,58 +59,86 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
         System.Action<Diagnostic>? report = null;
         // Reused per thread: one body after another, never nested (Analyze does not come back here).
         var candidates = t_candidates ??= new System.Collections.Generic.List<int>();
-        System.Collections.Generic.Stack<IOperation>? stack = null;
         foreach (var root in context.OperationBlocks)
         {
             // Text first: without an annotation in the compilation, only a `new` or a call named like a creating method
-            // (File.OpenRead, CreateLinkedTokenSource) can create here. Most bodies have neither, and the operation
-            // walk below visits only the operations whose syntax holds one.
+            // (File.OpenRead, CreateLinkedTokenSource) can create here. Most bodies have neither; for the others each
+            // word leads straight to its operation (the semantic model keeps a map from syntax to operation, built
+            // when the driver asked for the body), so the body's operations are never walked.
             candidates.Clear();
-            if (!annotations)
+            if (!annotations && root.SemanticModel is { } model && SourceWords.Collect(root.Syntax, s_isCandidateWord, candidates))
             {
-                CollectCandidates(root.Syntax, candidates);
-                if (candidates.Count == 0)
-                    continue;
-            }
-
-            stack ??= new System.Collections.Generic.Stack<IOperation>();
-            stack.Push(root);
-            while (stack.Count > 0)
-            {
-                var operation = stack.Pop();
-                switch (operation)
+                foreach (var position in candidates)
                 {
-                    case IObjectCreationOperation { Type: { } created }
-                        when services.Disposal.IsDisposable(created.OriginalDefinition) || services.Disposal.IsAsyncDisposable(created.OriginalDefinition):
-                    case IInvocationOperation invocation when ownership.IsCreatingMethod(invocation.TargetMethod):
-                    case IPropertyReferenceOperation when annotations:
+                    if (CandidateAt(root.Syntax, position, model, context.CancellationToken) is { } operation && MayCreate(operation, services))
                         Analyze(operation, services, report ??= context.ReportDiagnostic, context.CancellationToken);
-                        break;
                 }
 
-                foreach (var child in operation.ChildOperations)
-                {
-                    if (annotations || HoldsCandidate(child.Syntax, candidates))
-                        stack.Push(child);
-                }
+                continue;
+            }
+
+            // An annotation can make any call or property read a creation; a tree without text has no words: every operation.
+            foreach (var operation in root.DescendantsAndSelf())
+            {
+                if (MayCreate(operation, services) || (annotations && operation is IPropertyReferenceOperation))
+                    Analyze(operation, services, report ??= context.ReportDiagnostic, context.CancellationToken);
             }
         }
     }
 
-    /// <summary>The positions of the words in the body's text that may start a creation: <c>new</c> and the names of
-    /// the creating library methods (<see cref="Ownership.IsCreatingMethod"/>: keep the two lists alike). A scan of the
-    /// characters (<see cref="SourceWords"/>), not of the tokens (a token walk cost as much as the rest of the rule): a
-    /// word in a comment or a string only makes the walk visit a few more operations.</summary>
-    private static void CollectCandidates(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
+    /// <summary>A disposable object created with <c>new</c>, or a call of a creating method (<see cref="Ownership.IsCreatingMethod"/>).</summary>
+    private static bool MayCreate(IOperation operation, CompilationServices services) => operation switch
     {
-        if (!SourceWords.Collect(syntax, s_isCandidateWord, candidates))
+        IObjectCreationOperation { Type: { } created } => services.Disposal.IsDisposable(created.OriginalDefinition) || services.Disposal.IsAsyncDisposable(created.OriginalDefinition),
+        IInvocationOperation invocation => services.Ownership.IsCreatingMethod(invocation.TargetMethod),
+        _ => false,
+    };
+
+    /// <summary>The creation a candidate word starts: the object creation whose <c>new</c> it is, or the call it names
+    /// (<c>File.OpenRead(…)</c>, <c>info?.Open(…)</c>, <c>CreateLinkedTokenSource(…)</c> under <c>using static</c>).
+    /// Null for a word in a comment, a string or disabled code (no token of its own there) and for any other use of
+    /// the word. Every explicit creation and creating call of the body is found this way: a <c>new</c> keyword cannot
+    /// be spelled otherwise, and a creating method's name is one of the words. The compiler's implicit creations
+    /// (an interpolated-string handler, an attribute) start no word, but the rule never reports them: neither is
+    /// stored in a local or used on its own.</summary>
+    private static IOperation? CandidateAt(SyntaxNode body, int position, SemanticModel model, CancellationToken cancellationToken)
+    {
+        var token = body.FindToken(position);
+        if (!token.Span.Contains(position))
+            return null;
+        SyntaxNode? creation;
+        switch (token.Parent)
         {
-            // No text at hand (a tree built from nodes): every position is a candidate, the walk visits everything.
-            candidates.Add(syntax.SpanStart);
-            candidates.Add(-1);
+            case ObjectCreationExpressionSyntax objectCreation when objectCreation.NewKeyword == token:
+                creation = objectCreation;
+                break;
+            case ImplicitObjectCreationExpressionSyntax implicitCreation when implicitCreation.NewKeyword == token:
+                creation = implicitCreation;
+                break;
+            case SimpleNameSyntax name when name.Identifier == token:
+                creation = InvocationNamed(name);
+                break;
+            default:
+                return null;
         }
+
+        return creation is null ? null : model.GetOperation(creation, cancellationToken);
     }
 
+    /// <summary>The call whose method <paramref name="name"/> names: <c>Name(…)</c>, <c>x.Name(…)</c>, <c>x?.Name(…)</c>.</summary>
+    private static InvocationExpressionSyntax? InvocationNamed(SimpleNameSyntax name)
+    {
+        ExpressionSyntax callee = name;
+        if (name.Parent is MemberAccessExpressionSyntax access && access.Name == name)
+            callee = access;
+        else if (name.Parent is MemberBindingExpressionSyntax binding && binding.Name == name)
+            callee = binding;
+        return callee.Parent is InvocationExpressionSyntax invocation && invocation.Expression == callee ? invocation : null;
+    }
+
+    /// <summary>The words that may start a creation: <c>new</c> and the names of the creating library methods
+    /// (<see cref="Ownership.IsCreatingMethod"/>: keep the two lists alike). A scan of the characters
+    /// (<see cref="SourceWords"/>), not of the tokens (a token walk cost as much as the rest of the rule).</summary>
     private static readonly System.Func<char[], int, int, bool> s_isCandidateWord = IsCandidateWord;
 
     private static bool IsCandidateWord(char[] buffer, int start, int length)
@@ -127,14 +159,6 @@ public sealed class UndisposedLocalAnalyzer : MemSafetyAnalyzer
 
     private static readonly string[] CreatingMethodNames =
         { "Open", "OpenRead", "OpenWrite", "OpenText", "Create", "CreateText", "AppendText", "CreateLinkedTokenSource" };
-
-    /// <summary>Whether the syntax holds a candidate position (the positions are collected in ascending order).</summary>
-    private static bool HoldsCandidate(SyntaxNode syntax, System.Collections.Generic.List<int> candidates)
-    {
-        if (candidates.Count > 0 && candidates[candidates.Count - 1] < 0)
-            return true;
-        return SourceWords.AnyWithin(candidates, syntax.Span);
-    }
 
     private static void Analyze(IOperation creation, CompilationServices services, System.Action<Diagnostic> report, CancellationToken cancellationToken)
     {
