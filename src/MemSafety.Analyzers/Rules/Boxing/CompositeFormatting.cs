@@ -434,6 +434,9 @@ internal static class CompositeFormatting
     /// Parses a composite format the way <c>string.Format</c> does for the shapes an interpolated string can
     /// express: <c>{{</c>, <c>}}</c>, <c>{n}</c>, <c>{n,align}</c>, <c>{n:fmt}</c>, <c>{n,align:fmt}</c>.
     /// </summary>
+    /// <summary>Characters a format specifier of an interpolated string cannot hold as written.</summary>
+    private static readonly char[] UnwritableInSpecifier = { '"', '\\', '\r', '\n', '{', '}' };
+
     internal static FormatParse Parse(string format, int argumentCount, out ImmutableArray<FormatSegment> segments)
     {
         segments = default;
@@ -500,7 +503,7 @@ internal static class CompositeFormatting
             {
                 if (specifier.Length == 0)
                     specifier = null;
-                else if (specifier.IndexOfAny(new[] { '"', '\\', '\r', '\n', '{', '}' }) >= 0)
+                else if (specifier.IndexOfAny(UnwritableInSpecifier) >= 0)
                     unsupported = true;
             }
 
