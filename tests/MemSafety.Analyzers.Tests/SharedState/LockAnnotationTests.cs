@@ -1083,6 +1083,25 @@ public sealed class LockAnnotationTests
         }
         """);
 
+    /// <summary>Issue 12 matrix: a nested type's field guarded by the outer type's lock: the guard must be a field of
+    /// the guarded member's own type (each Inner has no lock of its own to take).</summary>
+    [Fact]
+    public Task NestedTypeGuardedByTheOuterTypesLock_Reported()
+    {
+        var test = Verify<LockAnnotationAnalyzer>.Test("using My.Annotations;\n" + """
+            class Outer
+            {
+                private readonly object _gate = new();
+                class Inner
+                {
+                    [GuardedBy({|#0:nameof(_gate)|})] private int _count;
+                }
+            }
+            """ + Attributes);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6102", 0).WithMessage("[GuardedBy(\"_gate\")] on '_count' does not name a usable lock: 'Inner' has no field named '_gate'"));
+        return test.RunAsync();
+    }
+
     // ------------------------------------------------------------------ MSA6102 not reported
 
     [Fact]

@@ -589,4 +589,20 @@ public sealed class MixedAtomicAccessTests
             """);
         return test.RunAsync();
     }
+
+    /// <summary>Issue 12 matrix: a nested type whose every access of the field is atomic (the tearing option on).</summary>
+    [Fact]
+    public Task NestedType_EveryAccessAtomic_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        class Outer
+        {
+            class Meter
+            {
+                private long _total;
+                public void Add(long n) => Interlocked.Add(ref _total, n);
+                public long Total => Interlocked.Read(ref _total);
+                public void Reset() => Interlocked.Exchange(ref _total, 0);
+            }
+        }
+        """);
 }

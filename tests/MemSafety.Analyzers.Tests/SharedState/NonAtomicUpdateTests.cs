@@ -1070,4 +1070,51 @@ public sealed class NonAtomicUpdateTests
             public void Raise() => Changed?.Invoke();
         }
         """);
+
+    // ------------------------------------------------------------------ test matrix (issue 12): partial classes, nested types
+
+    /// <summary>A static total updated with Interlocked in a parallel body in one file of a partial class and read with
+    /// Interlocked in the other: every access is atomic.</summary>
+    [Fact]
+    public Task PartialClassAcrossFiles_EveryUpdateAtomic_NoDiagnostic()
+    {
+        var test = On.AnalyzerTest("""
+            using System.Threading;
+            using System.Threading.Tasks;
+            static partial class Totals
+            {
+                private static long s_total;
+                public static void Add(int[] values) => Parallel.For(0, values.Length, i => Interlocked.Add(ref s_total, values[i]));
+            }
+            """);
+        test.Sources.Add("""
+            using System.Threading;
+            static partial class Totals
+            {
+                public static long Total => Interlocked.Read(ref s_total);
+            }
+            """);
+        return test.RunAsync();
+    }
+
+    /// <summary>A nested type's counter: updated atomically in a parallel body, and a plain counter of another nested type
+    /// with no concurrency signal at all.</summary>
+    [Fact]
+    public Task NestedTypes_AtomicUpdateOrNoConcurrencySignal_NoDiagnostic() => Analyze("""
+        using System.Threading;
+        using System.Threading.Tasks;
+        class Outer
+        {
+            class Counter
+            {
+                private int _hits;
+                public void Run(int[] values) => Parallel.ForEach(values, v => Interlocked.Increment(ref _hits));
+            }
+            class Plain
+            {
+                private int _n;
+                public void Bump() { _n++; }
+            }
+        }
+        """);
 }
