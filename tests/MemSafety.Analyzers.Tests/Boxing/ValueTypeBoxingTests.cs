@@ -371,23 +371,7 @@ public sealed class ValueTypeBoxingTests
     /// <summary>The same, but the loop resets the local: the delegate is made again on every iteration.</summary>
     [Fact]
     public Task StructMethodToDelegate_CoalesceAssignmentOfALocalResetInTheLoop_EveryIteration() => Reported(
-        """
-        public static class C
-        {
-            public static int M(Square s, int[] sides)
-            {
-                var total = 0;
-                Func<int>? area = null;
-                foreach (var side in sides)
-                {
-                    area ??= {|#0:s.Area|};
-                    total += area() * side;
-                    area = null;
-                }
-                return total;
-            }
-        }
-        """,
+        FirstTimeCoalesceSource.Replace("total += area() * side;", "total += area() * side;\n                area = null;"),
         expected: ExpectedDiagnostic.At("MSA2001", 0).WithMessage("'s' (Square) is boxed to 'object' on every iteration: a delegate to the instance method 'Area' holds a boxed copy of the struct as its target"));
 
     [Fact]
