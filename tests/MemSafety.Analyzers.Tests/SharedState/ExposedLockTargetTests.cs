@@ -261,6 +261,62 @@ public sealed class ExposedLockTargetTests
         return test.RunAsync();
     }
 
+    /// <summary>The writes of a locked field are found where the file's text spells its name: a comment, a string or a
+    /// longer identifier that spells it is not a write, the assignment that is one names its member.</summary>
+    [Fact]
+    public Task FieldReassigned_SpelledInACommentAStringAndALongerName_TheRealWriteNamed()
+    {
+        var test = On.AnalyzerTest("""
+            class Pool
+            {
+                private object _gate = new object();
+                private object _gate2 = new object();
+                // Comment(): _gate = new object();
+                public void Other() { _gate2 = new object(); var s = "_gate = new object()"; }
+                public void A() { lock ({|#0:_gate|}) { } }
+                public void Swap() { this._gate = new object(); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 0).WithMessage(
+            "Locking field '_gate', which Swap() assigns a new object: a thread that locks after the assignment takes the new object's lock while another may still hold the old one's, so both run the critical section at once; lock a private readonly object instead"));
+        return test.RunAsync();
+    }
+
+    /// <summary>A field named with <c>@</c> after a keyword: every <c>lock</c> keyword spells its name too.</summary>
+    [Fact]
+    public Task FieldReassigned_VerbatimNameThatIsAKeyword_Reported()
+    {
+        var test = On.AnalyzerTest("""
+            class Pool
+            {
+                private object @lock = new object();
+                public void A() { lock ({|#0:@lock|}) { } }
+                public void Swap() { @lock = new object(); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 0).WithMessage(
+            "Locking field 'lock', which Swap() assigns a new object: a thread that locks after the assignment takes the new object's lock while another may still hold the old one's, so both run the critical section at once; lock a private readonly object instead"));
+        return test.RunAsync();
+    }
+
+    /// <summary>A write that spells the name with a <c>\u</c> escape is still a write (the file's text does not hold
+    /// the name there, so such a file is read node by node).</summary>
+    [Fact]
+    public Task FieldReassigned_WriteSpelledWithAUnicodeEscape_Reported()
+    {
+        var test = On.AnalyzerTest("""
+            class Pool
+            {
+                private object _gate = new object();
+                public void A() { lock ({|#0:_gate|}) { } }
+                public void Swap() { _g\u0061te = new object(); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 0).WithMessage(
+            "Locking field '_gate', which Swap() assigns a new object: a thread that locks after the assignment takes the new object's lock while another may still hold the old one's, so both run the critical section at once; lock a private readonly object instead"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task NestedPublicTypeLocksThis_Reported() => On.AnalyzerAsync("""
         public class Outer

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Threading;
+using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -204,23 +205,39 @@ public sealed class LockTargets
             return known;
         var result = string.Empty;
         var dedicated = IsLockObjectType(field.Type);
+        var name = field.Name;
         foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
         {
-            foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+            // Only where the file's text spells the name (a type such as Uri spans thousands of lines, and every
+            // private field locked in it would walk all of them); a name of one character, or a file with a \u
+            // escape, walks the type's nodes.
+            var tree = reference.SyntaxTree;
+            if (name.Length > 1 && WordPositions.Of(tree, name, cancellationToken) is { } positions)
             {
-                // The lexical lock test first: it is a walk up to the member, while IsExempt may walk the whole type.
-                if (node is not IdentifierNameSyntax identifier || identifier.Identifier.ValueText != field.Name
-                    || !IsWriteTarget(identifier, out var write) || (!dedicated && !InsideLockOn(write, field.Name))
-                    || IsExempt(write, field))
+                var root = tree.GetRoot(cancellationToken);
+                var span = reference.Span;
+                for (var i = WordPositions.FirstAtOrAfter(positions, span.Start); i < positions.Length && positions[i] + name.Length <= span.End; i++)
                 {
-                    continue;
+                    // One visit per identifier: the token must end where the word does (`@name` starts one earlier).
+                    var token = root.FindToken(positions[i]);
+                    if (token.IsKind(SyntaxKind.IdentifierToken) && token.Span.End == positions[i] + name.Length
+                        && token.Parent is IdentifierNameSyntax identifier && AssignsNewObject(identifier, field, dedicated, cancellationToken))
+                    {
+                        result = MemberName(identifier);
+                        break;
+                    }
                 }
-
-                var model = ModelOf(identifier.SyntaxTree);
-                if (!SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol?.OriginalDefinition, field.OriginalDefinition))
-                    continue;
-                result = MemberName(identifier);
-                break;
+            }
+            else
+            {
+                foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+                {
+                    if (node is IdentifierNameSyntax identifier && AssignsNewObject(identifier, field, dedicated, cancellationToken))
+                    {
+                        result = MemberName(identifier);
+                        break;
+                    }
+                }
             }
 
             if (result.Length > 0)
@@ -229,6 +246,21 @@ public sealed class LockTargets
 
         _assignedIn.TryAdd(field, result);
         return result;
+    }
+
+    /// <summary>Whether <paramref name="identifier"/> is a write of <paramref name="field"/> that <see cref="AssignedIn"/>
+    /// counts.</summary>
+    private bool AssignsNewObject(IdentifierNameSyntax identifier, IFieldSymbol field, bool dedicated, CancellationToken cancellationToken)
+    {
+        // The lexical lock test first: it is a walk up to the member, while IsExempt may walk the whole type.
+        if (identifier.Identifier.ValueText != field.Name || !IsWriteTarget(identifier, out var write)
+            || (!dedicated && !InsideLockOn(write, field.Name)) || IsExempt(write, field))
+        {
+            return false;
+        }
+
+        var model = ModelOf(identifier.SyntaxTree);
+        return SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol?.OriginalDefinition, field.OriginalDefinition);
     }
 
 #pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer
