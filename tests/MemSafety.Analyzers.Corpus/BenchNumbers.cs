@@ -39,6 +39,15 @@ internal sealed class PeerNumbers
         => ids.Count == 0 ? TotalSeconds : Analyzers.Where(a => a.Ids.Any(i => ids.Contains(i, StringComparer.Ordinal))).Sum(a => a.Seconds);
 }
 
+/// <summary>One document of the latency sample: ours alone, the no-op operation analyzer, the time inside our
+/// callbacks during the call (every analyzer's telemetry summed) and the analyzers of ours that took the most of it,
+/// slowest first.</summary>
+internal sealed record DocumentLatency(string Document, double Ms, double BaselineMs, double CallbackMs, IReadOnlyList<AnalyzerTiming> Slowest)
+{
+    /// <summary>What ours add over the no-op analyzer.</summary>
+    public double AddedMs => Math.Max(0, Ms - BaselineMs);
+}
+
 /// <summary>A generated stress case at one scale.</summary>
 internal sealed record StressResult(string Case, double Scale, int Lines, double CompileSeconds, double OursSeconds, int Crashes);
 
@@ -82,6 +91,9 @@ internal sealed class BenchNumbers
     /// <summary>The same documents with only a no-op operation analyzer: the driver's and the binder's share, which any
     /// operation analyzer pays (same order as <see cref="DocumentMilliseconds"/>).</summary>
     public double[]? BaselineDocumentMilliseconds { get; set; }
+
+    /// <summary>The documents where ours add the most over the no-op analyzer, most first (a handful).</summary>
+    public List<DocumentLatency> CostliestDocuments { get; } = new();
 
     /// <summary>Bytes allocated by the process during analysis (GC.GetTotalAllocatedBytes(true) around the run).</summary>
     public long? AllocatedWithOurs { get; set; }

@@ -212,6 +212,22 @@ internal static class BenchPage
         md.AppendLine();
         md.AppendLine("Slowest document (ours alone): " + n.SlowestDocument);
         md.AppendLine();
+        if (n.CostliestDocuments.Count > 0)
+        {
+            md.AppendLine("Where ours add the most: the time inside our callbacks during the call (every analyzer's telemetry, summed; the rest " +
+                          "of what ours add is the driver's work for our registrations, waiting included) and the analyzers of ours that took the most " +
+                          "of it (the first document of a compilation also pays the compilation's start actions):");
+            md.AppendLine();
+            md.AppendLine("| Document | ours ms | no-op ms | ours add ms | in our callbacks ms | Slowest of ours in the call (ms) |");
+            md.AppendLine("|---|---:|---:|---:|---:|---|");
+            foreach (var d in n.CostliestDocuments)
+            {
+                var slowest = string.Join(", ", d.Slowest.Where(t => t.Seconds > 0).Select(t => string.Create(Inv, $"{t.Analyzer} ({string.Join(", ", t.Ids)}) {t.Seconds * 1000:F1}")));
+                md.AppendLine(Inv, $"| {d.Document} | {d.Ms:F1} | {d.BaselineMs:F1} | {d.AddedMs:F1} | {d.CallbackMs:F1} | {slowest} |");
+            }
+
+            md.AppendLine();
+        }
 
         void Row(string label, double[] values)
             => md.AppendLine(Inv, $"| {label} | {values.Length} | {BenchNumbers.Percentile(values, 50):F1} | {BenchNumbers.Percentile(values, 95):F1} | {BenchNumbers.Percentile(values, 99):F1} | {values.Max():F1} |");

@@ -119,6 +119,7 @@ internal static class Benchmark
         var latencies = new List<double>();
         var baselineLatencies = new List<double>();
         var slowest = (Ms: -1.0, Name: "");
+        var costliest = new List<DocumentLatency>();
         long allocatedWith = 0, allocatedWithout = 0;
         var warmedUp = false;
         foreach (var source in options.Skip.Contains("corpus") ? new List<Func<CorpusUnit?>>() : sources)
@@ -151,8 +152,10 @@ internal static class Benchmark
             baselineLatencies.AddRange(measured.Latencies.Select(l => l.BaselineMs));
             foreach (var l in measured.Latencies)
             {
+                var document = unit.Name + ": " + Path.GetRelativePath(unit.SourceRoot, l.Path).Replace('\\', '/');
                 if (l.Ms > slowest.Ms)
-                    slowest = (l.Ms, unit.Name + ": " + Path.GetRelativePath(unit.SourceRoot, l.Path).Replace('\\', '/'));
+                    slowest = (l.Ms, document);
+                costliest.Add(new DocumentLatency(document, l.Ms, l.BaselineMs, l.CallbackMs, l.Slowest));
             }
 
             numbers.Crashes.AddRange(measured.Crashes);
@@ -171,6 +174,7 @@ internal static class Benchmark
             numbers.DocumentMilliseconds = latencies.ToArray();
             numbers.BaselineDocumentMilliseconds = baselineLatencies.ToArray();
             numbers.SlowestDocument = slowest.Name;
+            numbers.CostliestDocuments.AddRange(costliest.OrderByDescending(d => d.AddedMs).Take(CostliestShown));
         }
 
         if (!options.Skip.Contains("memory"))
@@ -266,7 +270,7 @@ internal static class Benchmark
         long AllocatedWith,
         long AllocatedWithout,
         List<PeerRun> Peers,
-        List<(string Path, double Ms, double BaselineMs)> Latencies,
+        List<(string Path, double Ms, double BaselineMs, double CallbackMs, IReadOnlyList<AnalyzerTiming> Slowest)> Latencies,
         List<string> Crashes);
 
     private static async Task<UnitMeasurement> MeasureUnitAsync(
@@ -374,7 +378,7 @@ internal static class Benchmark
         log.WriteLine($"   ours Strict {oursStrict:F2} s = {CorpusAnalysis.Ratio(oursStrict, compile)} of compile, Recommended {recommendedTimes.Values.Sum():F2} s; " +
                       string.Join(", ", peers.Select((p, i) => $"{p.Package.Name} {peerRuns[i].Times!.Values.Sum():F2} s")));
 
-        var latencies = new List<(string, double, double)>();
+        var latencies = new List<(string, double, double, double, IReadOnlyList<AnalyzerTiming>)>();
         if (!options.Skip.Contains("latency"))
         {
             // Ours, and the same call with only a no-op operation analyzer (on a compilation of its own): what any
@@ -386,8 +390,13 @@ internal static class Benchmark
             foreach (var tree in LatencySample(trees, options.LatencyDocuments))
             {
                 var baseline = await DocumentMillisecondsAsync(withNoOp, tree);
+                // Each analyzer's telemetry before and after the call: which of ours the document's time went to.
+                var before = await TelemetrySecondsAsync(withOurs, ours);
                 var oursMs = await DocumentMillisecondsAsync(withOurs, tree);
-                latencies.Add((tree.FilePath, oursMs, baseline));
+                var after = await TelemetrySecondsAsync(withOurs, ours);
+                var spent = ours.Select((a, i) => new AnalyzerTiming(a.GetType().Name, a.SupportedDiagnostics.Select(d => d.Id).Distinct(StringComparer.Ordinal).ToList(), after[i] - before[i]))
+                    .OrderByDescending(t => t.Seconds).ToList();
+                latencies.Add((tree.FilePath, oursMs, baseline, spent.Sum(t => t.Seconds) * 1000, spent.Take(3).ToList()));
             }
 
             var sorted = latencies.Select(l => l.Item2).Order().ToList();
@@ -425,6 +434,18 @@ internal static class Benchmark
         var stopwatch = Stopwatch.StartNew();
         await withAnalyzers.GetAnalyzerSemanticDiagnosticsAsync(model, null, CancellationToken.None);
         return stopwatch.Elapsed.TotalMilliseconds;
+    }
+
+    /// <summary>How many of the documents where ours add the most the page shows.</summary>
+    private const int CostliestShown = 5;
+
+    /// <summary>Each analyzer's execution time so far on <paramref name="withAnalyzers"/>, in the order given.</summary>
+    private static async Task<double[]> TelemetrySecondsAsync(CompilationWithAnalyzers withAnalyzers, ImmutableArray<DiagnosticAnalyzer> analyzers)
+    {
+        var seconds = new double[analyzers.Length];
+        for (var i = 0; i < analyzers.Length; i++)
+            seconds[i] = (await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzers[i], CancellationToken.None)).ExecutionTime.TotalSeconds;
+        return seconds;
     }
 
     private static bool IsOn(Compilation compilation, DiagnosticDescriptor descriptor)

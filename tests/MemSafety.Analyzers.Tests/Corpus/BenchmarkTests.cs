@@ -182,6 +182,20 @@ public sealed class BenchmarkTests
     }
 
     [Fact]
+    public void Page_CostliestDocuments_TableWithCallbacksAndSlowestAnalyzers()
+    {
+        var n = Numbers();
+        Assert.DoesNotContain("in our callbacks ms", BenchPage.Markdown(n, null), StringComparison.Ordinal);
+        n.CostliestDocuments.Add(new DocumentLatency("A: Big.cs", 40, 30, 6.5,
+            new[] { new AnalyzerTiming("Pointer", new[] { "MSA5001" }, 0.004), new AnalyzerTiming("LockA", new[] { "MSA6001", "MSA6002" }, 0.0025), new AnalyzerTiming("Box", new[] { "MSA2001" }, 0) }));
+
+        var page = BenchPage.Markdown(n, null);
+
+        // What ours add is the difference from the no-op analyzer; an analyzer that took nothing is not named.
+        Assert.Contains("| A: Big.cs | 40.0 | 30.0 | 10.0 | 6.5 | Pointer (MSA5001) 4.0, LockA (MSA6001, MSA6002) 2.5 |", page, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Svg_WellFormed_OneBarPerFamilyAndPeerWithItsLabel()
     {
         var n = Numbers();
@@ -279,6 +293,7 @@ public sealed class BenchmarkTests
             Assert.Contains("## Budget", text, StringComparison.Ordinal);
             Assert.Contains(CorpusOptions.SmokeAssembly, text, StringComparison.Ordinal);
             Assert.Contains("| ours alone (Strict) |", text, StringComparison.Ordinal);
+            Assert.Contains("| in our callbacks ms |", text, StringComparison.Ordinal);
             XDocument.Parse(File.ReadAllText(Path.ChangeExtension(page, ".svg")));
         }
         finally
