@@ -31,8 +31,10 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
     {
         // The span APIs (some thirty lookups and MemoryExtensions' members) are looked up on the first candidate, not here:
         // a compilation's first lookups are paid by whichever callback asks first, and most compilations have few candidates.
+        // Publication only: callbacks that meet the first build each build their own (the lookups answer the same symbols)
+        // rather than wait on a lock whose waiting the driver charges to every waiting callback.
         var compilation = start.Compilation;
-        var symbolsOnce = new Lazy<SubstringCopySymbols?>(() => SubstringCopySymbols.Create(compilation), LazyThreadSafetyMode.ExecutionAndPublication);
+        var symbolsOnce = new Lazy<SubstringCopySymbols?>(() => SubstringCopySymbols.Create(compilation), LazyThreadSafetyMode.PublicationOnly);
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var oracle = services.HotPaths;
         var sdk = services.SdkRules;
