@@ -15,15 +15,15 @@ namespace MemSafety.Analyzers.Core;
 /// start is built once per rule; here it is built once in all. Rules get it with <see cref="Get(Compilation, AnalyzerOptions)"/>.
 /// <para>Instances live in a weak table keyed on the <see cref="Compilation"/> (nothing here holds a compilation
 /// strongly from a static), then on the <see cref="AnalyzerConfigOptionsProvider"/>: the same compilation analysed
-/// with other options gets its own instance. Each service is created on first request, under a lock, exactly once;
-/// a constructor that throws leaves nothing cached. Services that do work for a request take that request's
+/// with other options gets its own instance. Each service is created on first request, under a lock of its own (a
+/// request for one service never waits for the build of another), exactly once; a constructor that throws leaves nothing
+/// cached. Services that do work for a request take that request's
 /// cancellation token (<see cref="ParameterSummaries"/> through its summary context), never one captured here.</para>
 /// </summary>
 public sealed class CompilationServices
 {
     private static readonly ConditionalWeakTable<Compilation, PerCompilation> Instances = new();
 
-    private readonly object _gate = new();
     private readonly AnalyzerConfigOptionsProvider _optionsProvider;
     private readonly ConcurrentDictionary<SyntaxTree, TreeOptions> _trees = new();
     private readonly Func<SyntaxTree, TreeOptions> _createTreeOptions;
@@ -34,6 +34,16 @@ public sealed class CompilationServices
     private Rules.Closures.StateOverloads? _stateOverloads;
     private DisposableTypes? _disposal;
     private Ownership? _ownership;
+
+    // One lock per service, made on first need: a callback waits only for the service it asks for while that one is
+    // built, never behind the build of another (ColdPaths' lookups no longer hold up HotPaths).
+    private object? _hotPathsGate;
+    private object? _coldPathsGate;
+    private object? _sdkRulesGate;
+    private object? _summariesGate;
+    private object? _stateOverloadsGate;
+    private object? _disposalGate;
+    private object? _ownershipGate;
 
     private CompilationServices(Compilation compilation, AnalyzerConfigOptionsProvider optionsProvider)
     {
@@ -58,27 +68,27 @@ public sealed class CompilationServices
     public WellKnownTypes Types => WellKnownTypes.Of(Compilation);
 
     /// <summary>"Is this member hot?" (attributes and <c>memsafety.hot_paths</c> of these options).</summary>
-    public HotPathOracle HotPaths => GetOrCreate(ref _hotPaths, static s => new HotPathOracle(s.Compilation, s._optionsProvider));
+    public HotPathOracle HotPaths => GetOrCreate(ref _hotPaths, ref _hotPathsGate, static s => new HotPathOracle(s.Compilation, s._optionsProvider));
 
     /// <summary>"Is this operation on an error path, or not run at all?"</summary>
-    public ColdPaths ColdPaths => GetOrCreate(ref _coldPaths, static s => new ColdPaths(s.Compilation));
+    public ColdPaths ColdPaths => GetOrCreate(ref _coldPaths, ref _coldPathsGate, static s => new ColdPaths(s.Compilation));
 
     /// <summary>"Does this SDK rule report in this file?" (see <see cref="Core.SdkRules"/>).</summary>
-    public SdkRules SdkRules => GetOrCreate(ref _sdkRules, static s => new SdkRules(s.Compilation, s._optionsProvider));
+    public SdkRules SdkRules => GetOrCreate(ref _sdkRules, ref _sdkRulesGate, static s => new SdkRules(s.Compilation, s._optionsProvider));
 
     /// <summary>The escape engine's parameter summaries; each request passes its own cancellation token.</summary>
-    public ParameterSummaries Summaries => GetOrCreate(ref _summaries, static s => new ParameterSummaries(s.Compilation));
+    public ParameterSummaries Summaries => GetOrCreate(ref _summaries, ref _summariesGate, static s => new ParameterSummaries(s.Compilation));
 
     /// <summary>The state-passing forms of methods that take a delegate (MSA3001; MSA3004 defers to it), found once per method.</summary>
-    public Rules.Closures.StateOverloads StateOverloads => GetOrCreate(ref _stateOverloads, static _ => new Rules.Closures.StateOverloads());
+    public Rules.Closures.StateOverloads StateOverloads => GetOrCreate(ref _stateOverloads, ref _stateOverloadsGate, static _ => new Rules.Closures.StateOverloads());
 
     /// <summary>Type-level disposal facts: disposable, finalizable, <c>SafeHandle</c>, native fields, what a
     /// finalizer runs (Engines/Disposal).</summary>
-    public DisposableTypes Disposal => GetOrCreate(ref _disposal, static s => new DisposableTypes(s.Compilation, s.Summaries));
+    public DisposableTypes Disposal => GetOrCreate(ref _disposal, ref _disposalGate, static s => new DisposableTypes(s.Compilation, s.Summaries));
 
     /// <summary>Who owns a disposable value: creations, what each use does with the ownership, the ownership
     /// annotations (Engines/Disposal).</summary>
-    public Ownership Ownership => GetOrCreate(ref _ownership, static s => new Ownership(s.Disposal, s.OptionsFor));
+    public Ownership Ownership => GetOrCreate(ref _ownership, ref _ownershipGate, static s => new Ownership(s.Disposal, s.OptionsFor));
 
     /// <summary>The <c>memsafety.*</c> options of one file.</summary>
     public MemSafetyOptions OptionsFor(SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).Options;
@@ -87,13 +97,20 @@ public sealed class CompilationServices
     /// (a file's options are the same for every node in it).</summary>
     public RuleScope ScopeOf(RuleScopeOption option, SyntaxTree tree) => _trees.GetOrAdd(tree, _createTreeOptions).ScopeOf(option);
 
-    private T GetOrCreate<T>(ref T? field, Func<CompilationServices, T> create)
+    private T GetOrCreate<T>(ref T? field, ref object? gate, Func<CompilationServices, T> create)
         where T : class
     {
         var value = Volatile.Read(ref field);
         if (value is not null)
             return value;
-        lock (_gate)
+        var lockObject = Volatile.Read(ref gate);
+        if (lockObject is null)
+        {
+            var made = new object();
+            lockObject = Interlocked.CompareExchange(ref gate, made, null) ?? made;
+        }
+
+        lock (lockObject)
         {
             value = field;
             if (value is null)

@@ -54,7 +54,7 @@ public sealed class HotPathOracle
             var known = Volatile.Read(ref _assemblyIsHot);
             if (known == 0)
             {
-                known = HasHotAttribute(_compilation.Assembly) || HasHotAttribute(_compilation.SourceModule) ? 2 : 1;
+                known = MayNameHotAttribute(_compilation) && (HasHotAttribute(_compilation.Assembly) || HasHotAttribute(_compilation.SourceModule)) ? 2 : 1;
                 Volatile.Write(ref _assemblyIsHot, known);
             }
 
@@ -142,6 +142,26 @@ public sealed class HotPathOracle
         while (s is IMethodSymbol { MethodKind: MethodKind.LocalFunction or MethodKind.AnonymousFunction })
             s = s.ContainingSymbol;
         return s is null || s.Kind is SymbolKind.Namespace or SymbolKind.Assembly or SymbolKind.NetModule ? null : s;
+    }
+
+    /// <summary>Whether some file of the compilation spells <c>HotPath</c> or <c>PerformanceSensitive</c>: an assembly or
+    /// module attribute of those classes cannot be applied otherwise (its name, or an alias's target, is written in some
+    /// file; a file with a <c>\u</c> escape counts as spelling every word, see <see cref="WordPositions"/>). Without it
+    /// the assembly's attributes are not bound: binding them was the compilation's first namespace lookups, paid by the
+    /// first rule to ask (the compiler binds them anyway, outside our callbacks).</summary>
+    private static bool MayNameHotAttribute(Compilation compilation)
+    {
+        foreach (var tree in compilation.SyntaxTrees)
+        {
+            var whole = new Microsoft.CodeAnalysis.Text.TextSpan(0, tree.Length);
+            if (WordPositions.Mentions(tree, whole, "HotPath", CancellationToken.None)
+                || WordPositions.Mentions(tree, whole, "PerformanceSensitive", CancellationToken.None))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static bool HasHotAttribute(ISymbol symbol)

@@ -929,6 +929,42 @@ public sealed class StructDefaultEqualityTests
     }
 
     [Fact]
+    public async Task UserTypesNamedLikeTheBclSites_NoDiagnostic()
+    {
+        // The sites are recognised by name, arity and namespace (no lookup at compilation start): a user's own types of
+        // the same names and arities in another namespace are not the BCL's, and their callers are not reported.
+        const string source = "using System;\n" + PlainPoint + """
+            namespace Shop
+            {
+                public class Dictionary<TKey, TValue> { public bool ContainsKey(TKey key) => false; }
+                public class HashSet<T> { }
+                public class List<T> { public bool Contains(T item) => false; public int IndexOf(T item) => -1; }
+                public abstract class EqualityComparer<T> { public static EqualityComparer<T> Default => null; }
+                public interface IEqualityComparer<T> { }
+                public static class Enumerable
+                {
+                    public static T[] Distinct<T>(this T[] source) => source;
+                    public static bool Contains<T>(this T[] source, T value) => false;
+                }
+
+                public static class Probe
+                {
+                    public static bool Run(Point p, Point[] points)
+                    {
+                        var map = new Dictionary<Point, int>();
+                        var set = new HashSet<Point>();
+                        var list = new List<Point>();
+                        var comparer = EqualityComparer<Point>.Default;
+                        return map.ContainsKey(p) && set != null && list.Contains(p) && list.IndexOf(p) >= 0 && comparer != null
+                            && Enumerable.Distinct(points).Length > 0 && points.Contains(p);
+                    }
+                }
+            }
+            """;
+        await Analyze(source).RunAsync();
+    }
+
+    [Fact]
     public async Task ClassKey_NoDiagnostic()
     {
         const string source = Usings + """

@@ -84,6 +84,18 @@ public sealed class HotPathTests
         """);
 
     [Fact]
+    public Task AssemblyAttributeThroughAnAliasOfAnotherFile_MakesEverythingHot()
+    {
+        // The oracle binds the assembly's attributes only when some file spells HotPath or PerformanceSensitive: here the
+        // file with the attribute does not, the alias's file does.
+        var test = new AnalyzerTest(new CallCensusAnalyzer());
+        test.Sources.Add("[assembly: Fast]\nclass C { static void F() { } void M() { [|F()|]; } }\n");
+        test.Sources.Add("global using Fast = Any.Where.HotPathAttribute;\n");
+        test.Sources.Add(Attributes);
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task LambdasAndLocalFunctions_InheritTheirMembersHotness() => Run("""
         class C
         {

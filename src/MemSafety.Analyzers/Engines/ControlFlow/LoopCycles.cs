@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Runtime.CompilerServices;
 using System.Threading;
+using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -40,6 +41,10 @@ public static class LoopCycles
     {
         var loop = InnermostLoop(operation);
         var function = EnclosingFunction(operation, out var root);
+        // Without a loop statement around it, only a goto can bring control back: a body whose text does not spell
+        // `goto` is answered here, without a table entry for the body (the table's adds take one lock for all threads).
+        if (loop is null && !MaySpellGoto(root))
+            return false;
         var body = s_bodies.GetValue(root, s_create);
         if (loop is not null && !body.HasGoto && IsInFirstTimeInitializer(operation))
             return false;
@@ -232,6 +237,11 @@ public static class LoopCycles
         return function;
     }
 
+    /// <summary>Whether the text of the body spells <c>goto</c> (a <c>goto</c> statement cannot be written otherwise;
+    /// a file with a <c>\u</c> escape counts as spelling every word, see <see cref="WordPositions"/>).</summary>
+    private static bool MaySpellGoto(IOperation root)
+        => root.Syntax is not { } syntax || WordPositions.Mentions(syntax.SyntaxTree, syntax.Span, "goto", CancellationToken.None);
+
     /// <summary>The graphs of one member body and of the lambdas and local functions in it, built on demand.</summary>
     private sealed class BodyCycles
     {
@@ -250,7 +260,7 @@ public static class LoopCycles
                 var known = Volatile.Read(ref _hasGoto);
                 if (known == 0)
                 {
-                    known = ContainsGoto(_root.Syntax) ? 2 : 1;
+                    known = MaySpellGoto(_root) && ContainsGoto(_root.Syntax) ? 2 : 1;
                     Volatile.Write(ref _hasGoto, known);
                 }
 

@@ -26,7 +26,7 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        var equatable = services.Types.IEquatable;
+        // IEquatable<T> is looked up when a call is reported, not here: a compilation's first lookup is paid by whoever asks first.
         var oracle = services.HotPaths;
         start.RegisterOperationAction(operation =>
         {
@@ -56,7 +56,7 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
                 rewrite = "Operator";
                 advice = "compare them with '=='";
             }
-            else if (IsBclEquatable(type, equatable))
+            else if (IsBclEquatable(type, services.Types))
             {
                 rewrite = "Equals";
                 advice = $"call 'Equals({type.ToDisplayString(SymbolDisplayFormat.MinimallyQualifiedFormat)})' on the first one";
@@ -91,10 +91,10 @@ public sealed class ObjectEqualsOfValuesAnalyzer : MemSafetyAnalyzer
 
     /// <summary>A type of the base library's System namespace that implements IEquatable of itself: its
     /// Equals(T) and Equals(object) are documented to agree.</summary>
-    private static bool IsBclEquatable(ITypeSymbol type, INamedTypeSymbol? equatable)
+    private static bool IsBclEquatable(ITypeSymbol type, WellKnownTypes types)
     {
-        if (equatable is null || !type.DeclaringSyntaxReferences.IsEmpty
-            || type.ContainingNamespace is not { Name: "System", ContainingNamespace.IsGlobalNamespace: true })
+        if (!type.DeclaringSyntaxReferences.IsEmpty || type.ContainingNamespace is not { Name: "System", ContainingNamespace.IsGlobalNamespace: true }
+            || types.IEquatable is not { } equatable)
         {
             return false;
         }

@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Collections.Immutable;
+using System.Threading;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -35,26 +36,12 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.StructDefaultEquality);
 
+    // Nothing is looked up at compilation start: a compilation's first symbol lookups (its source assembly, the namespace
+    // tables of every reference) are paid by whichever callback asks first, and the sites are recognised by name (the
+    // types' name, arity and namespace), so the rule needs no lookup until it has a struct to judge.
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var compilation = start.Compilation;
-        var types = WellKnownTypes.Of(compilation);
-        var equatable = types.IEquatable;
-        var comparerInterface = compilation.GetTypeByMetadataName("System.Collections.Generic.IEqualityComparer`1");
-        if (equatable is null || comparerInterface is null)
-            return;
-        var state = new State(
-            compilation,
-            equatable,
-            comparerInterface,
-            compilation.GetTypeByMetadataName("System.Collections.Generic.Dictionary`2"),
-            compilation.GetTypeByMetadataName("System.Collections.Generic.HashSet`1"),
-            compilation.GetTypeByMetadataName("System.Collections.Concurrent.ConcurrentDictionary`2"),
-            types.List,
-            compilation.GetTypeByMetadataName("System.Collections.Generic.EqualityComparer`1"),
-            types.Enumerable,
-            compilation.GetTypeByMetadataName("System.Collections.Generic.ICollection`1"),
-            compilation.GetTypeByMetadataName("System.Collections.Generic.KeyValuePair`2"));
+        var state = new State(start.Compilation);
         start.RegisterOperationAction(state.AnalyzeCreation, OperationKind.ObjectCreation);
         start.RegisterOperationAction(state.AnalyzeInvocation, OperationKind.Invocation);
         start.RegisterOperationAction(state.AnalyzePropertyReference, OperationKind.PropertyReference);
@@ -116,37 +103,59 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
     {
         private static readonly ImmutableDictionary<string, string?> Fixable = ImmutableDictionary<string, string?>.Empty.Add(FixableProperty, "true");
 
-        private readonly Compilation _compilation;
-        private readonly INamedTypeSymbol _equatable;
-        private readonly INamedTypeSymbol _comparerInterface;
-        private readonly INamedTypeSymbol? _dictionary;
-        private readonly INamedTypeSymbol? _hashSet;
-        private readonly INamedTypeSymbol? _concurrentDictionary;
-        private readonly INamedTypeSymbol? _list;
-        private readonly INamedTypeSymbol? _equalityComparer;
-        private readonly INamedTypeSymbol? _enumerable;
-        private readonly INamedTypeSymbol? _collection;
-        private readonly INamedTypeSymbol? _keyValuePair;
-        private readonly ConcurrentDictionary<ITypeSymbol, StructFacts> _facts = new(SymbolEqualityComparer.Default);
-        private readonly bool _targetsFramework;
+        private const string GenericCollections = "System.Collections.Generic";
 
-        public State(Compilation compilation, INamedTypeSymbol equatable, INamedTypeSymbol comparerInterface, INamedTypeSymbol? dictionary, INamedTypeSymbol? hashSet,
-            INamedTypeSymbol? concurrentDictionary, INamedTypeSymbol? list, INamedTypeSymbol? equalityComparer, INamedTypeSymbol? enumerable,
-            INamedTypeSymbol? collection, INamedTypeSymbol? keyValuePair)
+        private readonly Compilation _compilation;
+        private readonly ConcurrentDictionary<ITypeSymbol, StructFacts> _facts = new(SymbolEqualityComparer.Default);
+
+        // Looked up on first use (a struct to judge, an Enumerable.Contains on a collection, a report), never at compilation start.
+        private INamedTypeSymbol? _collection;
+        private bool _collectionKnown;
+        private int _targetsFramework;
+
+        public State(Compilation compilation) => _compilation = compilation;
+
+        /// <summary><c>System.Collections.Generic.ICollection&lt;T&gt;</c>, looked up on the first Enumerable.Contains over a
+        /// class or struct (two threads may both look it up; Roslyn answers both with the same symbol).</summary>
+        private INamedTypeSymbol? Collection
         {
-            _compilation = compilation;
-            _equatable = equatable;
-            _comparerInterface = comparerInterface;
-            _dictionary = dictionary;
-            _hashSet = hashSet;
-            _concurrentDictionary = concurrentDictionary;
-            _list = list;
-            _equalityComparer = equalityComparer;
-            _enumerable = enumerable;
-            _collection = collection;
-            _keyValuePair = keyValuePair;
-            _targetsFramework = compilation.ObjectType.ContainingAssembly?.Name == "mscorlib";
+            get
+            {
+                if (!Volatile.Read(ref _collectionKnown))
+                {
+                    _collection = _compilation.GetTypeByMetadataName("System.Collections.Generic.ICollection`1");
+                    Volatile.Write(ref _collectionKnown, true);
+                }
+
+                return _collection;
+            }
         }
+
+        /// <summary>Whether the compilation's core library is .NET Framework's mscorlib (0: not known yet, 1: yes, 2: no).</summary>
+        private bool TargetsFramework
+        {
+            get
+            {
+                var known = Volatile.Read(ref _targetsFramework);
+                if (known == 0)
+                {
+                    known = _compilation.ObjectType.ContainingAssembly?.Name == "mscorlib" ? 1 : 2;
+                    Volatile.Write(ref _targetsFramework, known);
+                }
+
+                return known == 1;
+            }
+        }
+
+        /// <summary>The type <paramref name="name"/> of <paramref name="arity"/> type parameters in <paramref name="ns"/>,
+        /// known by name: the name is compared first, so almost every type is rejected by one string comparison.</summary>
+        private static bool Is(INamedTypeSymbol? definition, string name, int arity, string ns)
+            => definition is not null && definition.Name == name && definition.Arity == arity
+                && Engines.Escape.NonRetainingMembers.IsNamespace(definition.ContainingNamespace, ns);
+
+        private static bool IsList(INamedTypeSymbol definition) => Is(definition, "List", 1, GenericCollections);
+
+        private static bool IsEnumerable(INamedTypeSymbol type) => Is(type, "Enumerable", 0, "System.Linq");
 
         // ------------------------------------------------------------ sites
 
@@ -157,9 +166,9 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 return;
             var definition = type.OriginalDefinition;
             string noun;
-            if (SymbolEqualityComparer.Default.Equals(definition, _dictionary) || SymbolEqualityComparer.Default.Equals(definition, _concurrentDictionary))
+            if (Is(definition, "Dictionary", 2, GenericCollections) || Is(definition, "ConcurrentDictionary", 2, "System.Collections.Concurrent"))
                 noun = "keys";
-            else if (SymbolEqualityComparer.Default.Equals(definition, _hashSet))
+            else if (Is(definition, "HashSet", 1, GenericCollections))
                 noun = "items";
             else
                 return;
@@ -194,7 +203,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             string remedy;
             switch (method.Name)
             {
-                case "Contains" or "IndexOf" or "LastIndexOf" or "Remove" when !method.IsStatic && SymbolEqualityComparer.Default.Equals(containing.OriginalDefinition, _list):
+                case "Contains" or "IndexOf" or "LastIndexOf" or "Remove" when !method.IsStatic && IsList(containing.OriginalDefinition):
                     key = containing.TypeArguments[0];
                     site = "'" + Display(containing) + "." + method.Name + "'";
                     kind = SiteKind.ArraySearch;
@@ -212,7 +221,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                     kind = SiteKind.ArraySearch;
                     remedy = "search with a predicate instead (Array." + (method.Name == "IndexOf" ? "FindIndex" : "FindLastIndex") + ")";
                     break;
-                case "Contains" when method.IsStatic && method.IsGenericMethod && SymbolEqualityComparer.Default.Equals(containing, _enumerable):
+                case "Contains" when method.IsStatic && method.IsGenericMethod && IsEnumerable(containing):
                     if (PassesComparer(invocation.Arguments) || invocation.Arguments.Length == 0)
                         return;
                     key = method.TypeArguments[0];
@@ -243,7 +252,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
                 case "Distinct" or "Except" or "Intersect" or "Union" or "ToHashSet" or "SequenceEqual"
                     or "GroupBy" or "GroupJoin" or "Join" or "ToDictionary" or "ToLookup" or "DistinctBy" or "ExceptBy" or "IntersectBy" or "UnionBy"
                     or "CountBy" or "AggregateBy"
-                    when method.IsStatic && method.IsGenericMethod && SymbolEqualityComparer.Default.Equals(containing, _enumerable):
+                    when method.IsStatic && method.IsGenericMethod && IsEnumerable(containing):
                     if (PassesComparer(invocation.Arguments))
                         return;
                     // SequenceEqual compares pairs in order with EqualityComparer<T>.Default (through a span search on .NET
@@ -278,7 +287,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             var reference = (IPropertyReferenceOperation)context.Operation;
             var property = reference.Property;
             if (property.Name != "Default" || !property.IsStatic || property.ContainingType is not { } containing
-                || !SymbolEqualityComparer.Default.Equals(containing.OriginalDefinition, _equalityComparer))
+                || !Is(containing.OriginalDefinition, "EqualityComparer", 1, GenericCollections))
             {
                 return;
             }
@@ -301,15 +310,15 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             valueType = null;
             if (source is IArrayTypeSymbol { Rank: 1 })
                 return Dispatch.ArraySearch;
-            if (source is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } named || _collection is null)
+            if (source is not INamedTypeSymbol { TypeKind: TypeKind.Class or TypeKind.Struct } named || Collection is not { } collection)
                 return Dispatch.Unknown;
-            var contract = _collection.Construct(element).GetMembers("Contains");
+            var contract = collection.Construct(element).GetMembers("Contains");
             if (contract.Length != 1 || named.FindImplementationForInterfaceMember(contract[0]) is not IMethodSymbol implementation)
                 return Dispatch.Unknown;
             var implementer = implementation.ContainingType;
-            if (SymbolEqualityComparer.Default.Equals(implementer.OriginalDefinition, _list))
+            if (IsList(implementer.OriginalDefinition))
                 return Dispatch.ArraySearch;
-            if (element is INamedTypeSymbol { TypeArguments.Length: 2 } pair && SymbolEqualityComparer.Default.Equals(pair.OriginalDefinition, _keyValuePair)
+            if (element is INamedTypeSymbol { TypeArguments.Length: 2 } pair && Is(pair.OriginalDefinition, "KeyValuePair", 2, GenericCollections)
                 && implementer.DeclaringSyntaxReferences.IsEmpty && IsBclDictionary(implementer, pair))
             {
                 valueType = pair.TypeArguments[1];
@@ -371,7 +380,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             // Array searches (List<T>.Contains/IndexOf/…, Array.IndexOf, Enumerable.Contains on an array or list) compare the
             // bits of a reference-free, padding-free struct of primitives without boxing on .NET Core (measured on .NET 10);
             // .NET Framework has no such path. Only a struct key itself can qualify (ValueTuple etc. override Equals).
-            if (kind == SiteKind.ArraySearch && facts!.MayCompareBits && !_targetsFramework && SymbolEqualityComparer.Default.Equals(offender, key))
+            if (kind == SiteKind.ArraySearch && facts!.MayCompareBits && !TargetsFramework && SymbolEqualityComparer.Default.Equals(offender, key))
                 return;
 
             var name = Display(offender);
@@ -469,7 +478,10 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
         private StructFacts Compute(ITypeSymbol type)
         {
             var named = (INamedTypeSymbol)type;
-            if (StructEquality.ImplementsEquatableOfItself(named, _equatable))
+            var equatable = WellKnownTypes.Of(_compilation).IEquatable;
+            if (equatable is null)
+                return new StructFacts(true, false, null); // no IEquatable<T> to implement or to miss: nothing to report
+            if (StructEquality.ImplementsEquatableOfItself(named, equatable))
                 return new StructFacts(true, false, null, overridesGetHashCode: StructEquality.OverridesGetHashCode(named));
             foreach (var implemented in named.AllInterfaces)
             {
@@ -479,7 +491,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
 
             var overrides = StructEquality.OverridesEqualsObject(named);
             Location? fix = null;
-            if (!overrides && !StructEquality.PlanFix(named.OriginalDefinition, _compilation, _equatable).IsDefault)
+            if (!overrides && !StructEquality.PlanFix(named.OriginalDefinition, _compilation, equatable).IsDefault)
                 fix = named.OriginalDefinition.Locations[0];
             return new StructFacts(false, overrides, fix, !overrides && StructEquality.MayCompareBits(named), StructEquality.OverridesGetHashCode(named));
         }
@@ -489,7 +501,7 @@ public sealed class StructDefaultEqualityAnalyzer : MemSafetyAnalyzer
             foreach (var argument in arguments)
             {
                 if (argument.Parameter?.Type is INamedTypeSymbol { IsGenericType: true } parameterType
-                    && SymbolEqualityComparer.Default.Equals(parameterType.OriginalDefinition, _comparerInterface)
+                    && Is(parameterType.OriginalDefinition, "IEqualityComparer", 1, GenericCollections)
                     && argument.ArgumentKind != ArgumentKind.DefaultValue
                     && !(argument.Value.ConstantValue is { HasValue: true, Value: null }))
                 {

@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Diagnostics;
@@ -26,25 +27,32 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
 
     public override ImmutableArray<DiagnosticDescriptor> SupportedDiagnostics { get; } = ImmutableArray.Create(RuleCatalogue.TargetDependentEnumBoxing);
 
+    // Nothing is looked up at compilation start (System.Enum, the core library): a compilation's first lookups are paid by
+    // whichever callback asks first. The first call to a method of System.Enum brings the type with it.
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var enumType = start.Compilation.GetSpecialType(SpecialType.System_Enum);
-        if (enumType is null || enumType.TypeKind == TypeKind.Error)
-            return;
-        var isNetFramework = start.Compilation.GetSpecialType(SpecialType.System_Object).ContainingAssembly?.Name == "mscorlib";
-        var hasGenericIsDefined = HasGenericOverload(enumType, "IsDefined");
-        var hasGenericGetName = HasGenericOverload(enumType, "GetName");
-        if (!isNetFramework && !hasGenericIsDefined && !hasGenericGetName)
-            return;
-
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var oracle = services.HotPaths;
+        EnumFacts? known = null;
         start.RegisterOperationAction(context =>
         {
             var invocation = (IInvocationOperation)context.Operation;
             var method = invocation.TargetMethod;
-            if (method.ContainingType?.SpecialType != SpecialType.System_Enum || method.IsGenericMethod || invocation.Syntax.ContainsDiagnostics)
+            if (method.ContainingType is not { SpecialType: SpecialType.System_Enum } enumType || method.IsGenericMethod || invocation.Syntax.ContainsDiagnostics)
                 return;
+            // Two threads may both compute the facts of the one System.Enum; they agree.
+            var facts = Volatile.Read(ref known);
+            if (facts is null)
+            {
+                facts = new EnumFacts(enumType);
+                Volatile.Write(ref known, facts);
+            }
+
+            if (!facts.AnyReported)
+                return;
+            var isNetFramework = facts.IsNetFramework;
+            var hasGenericIsDefined = facts.HasGenericIsDefined;
+            var hasGenericGetName = facts.HasGenericGetName;
             // One box per call is worth a change where the call repeats: hot paths and loop cycles (judged on
             // third-party libraries: a schema writer's once-per-type IsDefined is not worth a warning).
             var scope = services.ScopeOf(Scope, invocation.Syntax.SyntaxTree);
@@ -63,6 +71,27 @@ public sealed class TargetDependentEnumBoxingAnalyzer : MemSafetyAnalyzer
             }
         }, OperationKind.Invocation);
     });
+
+    /// <summary>What the compilation's System.Enum offers: the generic overloads that do not box, and whether the core
+    /// library is .NET Framework's mscorlib (where the JIT does not remove HasFlag's boxes).</summary>
+    private sealed class EnumFacts
+    {
+        public EnumFacts(INamedTypeSymbol enumType)
+        {
+            IsNetFramework = enumType.ContainingAssembly?.Name == "mscorlib";
+            HasGenericIsDefined = HasGenericOverload(enumType, "IsDefined");
+            HasGenericGetName = HasGenericOverload(enumType, "GetName");
+        }
+
+        public bool IsNetFramework { get; }
+
+        public bool HasGenericIsDefined { get; }
+
+        public bool HasGenericGetName { get; }
+
+        /// <summary>Whether any of the rule's cases can be reported in this compilation.</summary>
+        public bool AnyReported => IsNetFramework || HasGenericIsDefined || HasGenericGetName;
+    }
 
     private static void AnalyzeHasFlag(OperationAnalysisContext context, IInvocationOperation invocation)
     {

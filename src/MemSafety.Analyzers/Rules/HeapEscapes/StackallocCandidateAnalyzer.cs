@@ -33,13 +33,12 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        // Span<T> must exist (netstandard2.0 without System.Memory has none).
+        // Nothing is looked up here (Span<T>, the module's and assembly's [SkipLocalsInit]): a compilation's first lookups and
+        // attribute binding are paid by whichever callback asks first, and most compilations have few candidates.
         var services = CompilationServices.Get(start.Compilation, start.Options);
-        if (services.Types.Span is null)
-            return;
+        var compilation = start.Compilation;
         var summaries = services.Summaries;
         var oracle = services.HotPaths;
-        var moduleSkipsInit = HasSkipLocalsInit(start.Compilation.SourceModule) || HasSkipLocalsInit(start.Compilation.Assembly);
 
         start.RegisterOperationBlockStartAction(block =>
         {
@@ -63,7 +62,8 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
 
             block.RegisterOperationBlockEndAction(end =>
             {
-                if (candidates.Count == 0)
+                // Span<T> must exist (netstandard2.0 without System.Memory has none).
+                if (candidates.Count == 0 || services.Types.Span is null)
                     return;
                 var options = services.OptionsFor(tree);
                 var scope = services.ScopeOf(Scope, tree);
@@ -94,7 +94,7 @@ public sealed class StackallocCandidateAnalyzer : MemSafetyAnalyzer
                     return;
                 foreach (var (creation, local, bytes, length, function) in accepted)
                 {
-                    var skipsInit = moduleSkipsInit || SkipsLocalsInit(function);
+                    var skipsInit = SkipsLocalsInit(function) || HasSkipLocalsInit(compilation.SourceModule) || HasSkipLocalsInit(compilation.Assembly);
                     var properties = skipsInit && creation.Initializer is null
                         ? ImmutableDictionary<string, string?>.Empty.Add(SkipLocalsInitProperty, "true")
                         : ImmutableDictionary<string, string?>.Empty;

@@ -1,6 +1,8 @@
+using System;
 using System.Collections.Generic;
 using System.Collections.Immutable;
 using System.Text;
+using System.Threading;
 using MemSafety.Analyzers.Compat;
 using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
@@ -27,9 +29,12 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
 
     protected override void Register(AnalysisContext context) => context.RegisterCompilationStartAction(start =>
     {
-        var symbols = SubstringCopySymbols.Create(start.Compilation);
-        if (symbols is null)
-            return;
+        // The span APIs (some thirty lookups and MemoryExtensions' members) are looked up on the first candidate, not here:
+        // a compilation's first lookups are paid by whichever callback asks first, and most compilations have few candidates.
+        // Publication only: callbacks that meet the first build each build their own (the lookups answer the same symbols)
+        // rather than wait on a lock whose waiting the driver charges to every waiting callback.
+        var compilation = start.Compilation;
+        var symbolsOnce = new Lazy<SubstringCopySymbols?>(() => SubstringCopySymbols.Create(compilation), LazyThreadSafetyMode.PublicationOnly);
         var services = CompilationServices.Get(start.Compilation, start.Options);
         var oracle = services.HotPaths;
         var sdk = services.SdkRules;
@@ -37,7 +42,7 @@ public sealed class SubstringAsSpanAnalyzer : MemSafetyAnalyzer
         {
             var producer = operation.Operation;
             // Cheap shape test first: a string member that copies, or a range indexer on a string.
-            if (!IsCandidate(producer))
+            if (!IsCandidate(producer) || symbolsOnce.Value is not { } symbols)
                 return;
             var scope = services.ScopeOf(Scope, producer.Syntax.SyntaxTree);
             if (!oracle.IsInScope(scope, producer, operation.ContainingSymbol))
