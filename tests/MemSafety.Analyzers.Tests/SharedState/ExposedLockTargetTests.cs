@@ -204,6 +204,48 @@ public sealed class ExposedLockTargetTests
         return test.RunAsync();
     }
 
+    // The writes of a lock field are found where the type's text spells its name: a verbatim name, a name in a comment,
+    // a string or a longer name first, and a Unicode escape (the text cannot find it: the whole type is walked).
+
+    [Fact]
+    public Task FieldReassignedWithAVerbatimName_AfterMentionsThatAreNotWrites_Reported()
+    {
+        var test = On.AnalyzerTest("""
+            using System.Collections.Generic;
+            class Buffer
+            {
+                // _items = new List<int>(); in a comment is not a write
+                private List<int> _items = new List<int>();
+                private List<int> _items2 = new List<int>();
+                public string Name() => "_items = null";
+                public void Swap() { lock ({|#1:_items2|}) { _items2 = new List<int>(); } }
+                public void Add(int x) { lock ({|#0:_items|}) { _items.Add(x); } }
+                public void Clear() { lock ({|#2:_items|}) { @_items = new List<int>(); } }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 0).WithMessage(
+            "Locking field '_items', which Clear() assigns a new object: a thread that locks after the assignment takes the new object's lock while another may still hold the old one's, so both run the critical section at once; lock a private readonly object instead"));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 1));
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 2));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task FieldReassignedThroughAUnicodeEscape_Reported()
+    {
+        var test = On.AnalyzerTest("""
+            class Session
+            {
+                private object _gate = new object();
+                public void Use() { lock ({|#0:_gate|}) { } }
+                public void Reconnect() { \u005Fgate = new object(); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA6004", 0).WithMessage(
+            "Locking field '_gate', which Reconnect() assigns a new object: a thread that locks after the assignment takes the new object's lock while another may still hold the old one's, so both run the critical section at once; lock a private readonly object instead"));
+        return test.RunAsync();
+    }
+
     [Fact]
     public Task FieldReassignedThroughInterlockedExchangeOrAProperty_Reported()
     {
