@@ -214,7 +214,8 @@ public sealed class ExposedLockTargetTests
             using System.Collections.Generic;
             class Buffer
             {
-                // _items = new List<int>(); in a comment is not a write
+                // _items = new List<int>(); in a comment is not a write, nor '\u0041' in a literal
+                private const char A = '\u0041';
                 private List<int> _items = new List<int>();
                 private List<int> _items2 = new List<int>();
                 public string Name() => "_items = null";
@@ -237,6 +238,7 @@ public sealed class ExposedLockTargetTests
             class Session
             {
                 private object _gate = new object();
+                public string Text() => "\u005Fgate";
                 public void Use() { lock ({|#0:_gate|}) { } }
                 public void Reconnect() { \u005Fgate = new object(); }
             }

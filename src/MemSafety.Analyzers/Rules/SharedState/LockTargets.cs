@@ -257,7 +257,8 @@ public sealed class LockTargets
     /// (the order of <c>DescendantNodes</c>), found where the text spells the name (the token there confirms it) instead
     /// of walking every node of the type: System.Private.Uri locks on <c>_info</c>, and the walk built all 5,000 lines of
     /// <c>Uri</c> for that one field. Null when the text cannot tell: not at hand, a one-character name, or a <c>\u</c>
-    /// escape or a formatting character in the type (either can spell the name another way); the caller walks.</summary>
+    /// escape or a formatting character in an identifier of the type (either can spell the name another way; in a
+    /// literal or a comment neither can); the caller walks.</summary>
     private static List<IdentifierNameSyntax>? IdentifiersSpelled(SyntaxNode type, string name, CancellationToken cancellationToken)
     {
         if (name.Length < 2 || !type.SyntaxTree.TryGetText(out var text) || type.Span.End > text.Length)
@@ -266,9 +267,11 @@ public sealed class LockTargets
         var chars = text.ToString(span);
         for (var i = 0; i < chars.Length; i++)
         {
+            // Only inside an identifier can these spell the name; a '\uffff' literal or a comment cannot.
             var c = chars[i];
-            if (c == '\\' && i + 1 < chars.Length && chars[i + 1] is 'u' or 'U'
-                || c > 127 && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+            if ((c == '\\' && i + 1 < chars.Length && chars[i + 1] is 'u' or 'U'
+                 || c > 127 && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+                && type.FindToken(span.Start + i) is var token && token.Span.Contains(span.Start + i) && token.IsKind(SyntaxKind.IdentifierToken))
             {
                 return null;
             }
