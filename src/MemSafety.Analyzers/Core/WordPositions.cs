@@ -28,36 +28,24 @@ internal static class WordPositions
     /// <paramref name="span"/> of the tree's text.</summary>
     public static bool Mentions(SyntaxTree tree, TextSpan span, string word, CancellationToken cancellationToken)
     {
-        if (Of(tree, word, cancellationToken) is not { } positions)
-            return true;
-        var first = FirstAtOrAfter(positions, span.Start);
-        return first < positions.Length && positions[first] + word.Length <= span.End;
-    }
-
-    /// <summary>Every start of <paramref name="word"/> (two characters or more) in the tree's text, ascending, shared
-    /// (do not change it); null when the file holds a <c>\u</c> escape, so an identifier anywhere may spell it.</summary>
-    public static int[]? Of(SyntaxTree tree, string word, CancellationToken cancellationToken)
-    {
         var words = Trees.GetValue(tree, NewWords);
         if (words.Find(word) is not { } positions)
             positions = words.Add(word, Find(tree.GetText(cancellationToken), word, cancellationToken));
-        return ReferenceEquals(positions, Anywhere) ? null : positions;
-    }
 
-    /// <summary>The index of the first position at or after <paramref name="start"/> (binary search), or the length.</summary>
-    public static int FirstAtOrAfter(int[] positions, int start)
-    {
+        if (ReferenceEquals(positions, Anywhere))
+            return true;
+        // The first occurrence at or after the span's start, by binary search: it must start inside the span and end in it.
         int low = 0, high = positions.Length;
         while (low < high)
         {
             var middle = (low + high) >>> 1;
-            if (positions[middle] < start)
+            if (positions[middle] < span.Start)
                 low = middle + 1;
             else
                 high = middle;
         }
 
-        return low;
+        return low < positions.Length && positions[low] + word.Length <= span.End;
     }
 
     /// <summary>Every start of the word in the text, ascending; <see cref="Anywhere"/> when the text holds <c>\u</c>.

@@ -83,6 +83,41 @@ public sealed class PinnedPointerEscapeTests
         }
         """);
 
+    // The two stores below are sinks PointerSinks (the prefilter that spares the graph of a fixed statement whose
+    // pointers cannot leave it) must see: a by-value parameter outlives the block, an element of a field's array the call.
+
+    [Fact]
+    public Task StoredIntoByValueParameter_UsedAfterBlock_Reported() => VerifyCS.AnalyzerAsync("""
+        unsafe class C
+        {
+            static int Next(int[] values, int* cursor)
+            {
+                fixed (int* p = values)
+                {
+                    cursor = p;
+                }
+                return [|*cursor|];
+            }
+        }
+        """);
+
+    [Fact]
+    public Task StoredIntoElementOfFieldArray_NoFix() => VerifyCS.NoFixAsync("""
+        using System;
+        unsafe class C
+        {
+            private readonly IntPtr[] _slots = new IntPtr[1];
+
+            void Keep(byte[] buffer)
+            {
+                fixed (byte* p = buffer)
+                {
+                    [|_slots[0] = (IntPtr)p|];
+                }
+            }
+        }
+        """);
+
     [Fact]
     public Task FieldOfClassPinned_ReturnedAsNint() => VerifyCS.NoFixAsync("""
         unsafe class Node

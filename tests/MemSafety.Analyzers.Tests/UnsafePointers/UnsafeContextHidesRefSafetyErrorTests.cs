@@ -81,6 +81,24 @@ public sealed class UnsafeContextHidesRefSafetyErrorTests
     }
 
     [Fact]
+    public Task UnsafeTypeWithAdjacentAndSeparateMembersWorthAsking_EveryWarningCounted()
+    {
+        // A and B are asked about in one span, C in another (Plain, between them, is not asked about).
+        var test = Test("""
+            {|#0:unsafe|} struct Triple
+            {
+                private int _a;
+                public ref int A() => ref {|#1:_a|};
+                public ref int B() { return ref {|#2:_a|}; }
+                public int Plain() => _a;
+                public ref int C() => ref {|#3:_a|};
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5006", 0).WithAdditionalLocation(1).WithAdditionalLocation(2).WithAdditionalLocation(3));
+        return test.RunAsync();
+    }
+
+    [Fact]
     public Task RefStructConstructorKeepsStackalloc_Reported()
     {
         var test = Test("""
@@ -223,6 +241,71 @@ public sealed class UnsafeContextHidesRefSafetyErrorTests
                     {
                         writer.Use({|#1:scratch|});
                     }
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5006", 0).WithAdditionalLocation(1));
+        return test.RunAsync();
+    }
+
+    // The calls whose ref argument makes a member worth asking: each case below is found only through that argument
+    // (no ref return, ref assignment, span stackalloc or scoped in the member), so each fails if the check of the
+    // call's signature drops it.
+
+    [Fact]
+    public Task RefArgumentToACallReturningARefStruct_ResultReturned_Reported()
+    {
+        var test = Test("""
+            using System;
+            class Views
+            {
+                static Span<int> Wrap(ref int x) => new Span<int>(ref x);
+                {|#0:unsafe|} Span<int> View() { int z = 0; return Wrap(ref {|#1:z|}); }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5006", 0).WithAdditionalLocation(1));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task RefArgumentOfARefStructParameter_ArgumentsMustMatch_Reported()
+    {
+        var test = Test("""
+            using System;
+            class Spans
+            {
+                static int Swap(ref Span<int> target, Span<int> source) { target = source; return 0; }
+                {|#0:unsafe|} int Run(ref Span<int> target)
+                {
+                    int z = 0;
+                    Span<int> local = new Span<int>(ref z);
+                    int n;
+                    n = Swap(ref target, {|#1:local|});
+                    return n;
+                }
+            }
+            """);
+        test.ExpectedDiagnostics.Add(ExpectedDiagnostic.At("MSA5006", 0).WithAdditionalLocation(1));
+        return test.RunAsync();
+    }
+
+    [Fact]
+    public Task RefArgumentToAMethodOfARefStructReceiver_Reported()
+    {
+        var test = Test("""
+            ref struct Cursor
+            {
+                private ref int _at;
+                public int Point([System.Diagnostics.CodeAnalysis.UnscopedRef] ref int at) { _at = ref at; return 0; }
+            }
+            static class Walker
+            {
+                static {|#0:unsafe|} int Run(ref Cursor cursor)
+                {
+                    int z = 0;
+                    int n;
+                    n = cursor.Point(ref {|#1:z|});
+                    return n;
                 }
             }
             """);

@@ -1,6 +1,6 @@
 using System.Collections.Concurrent;
+using System.Collections.Generic;
 using System.Threading;
-using MemSafety.Analyzers.Core;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -205,23 +205,14 @@ public sealed class LockTargets
             return known;
         var result = string.Empty;
         var dedicated = IsLockObjectType(field.Type);
-        var name = field.Name;
         foreach (var reference in field.ContainingType.DeclaringSyntaxReferences)
         {
-            // Only where the file's text spells the name (a type such as Uri spans thousands of lines, and every
-            // private field locked in it would walk all of them); a name of one character, or a file with a \u
-            // escape, walks the type's nodes.
-            var tree = reference.SyntaxTree;
-            if (name.Length > 1 && WordPositions.Of(tree, name, cancellationToken) is { } positions)
+            var type = reference.GetSyntax(cancellationToken);
+            if (IdentifiersSpelled(type, field.Name, cancellationToken) is { } identifiers)
             {
-                var root = tree.GetRoot(cancellationToken);
-                var span = reference.Span;
-                for (var i = WordPositions.FirstAtOrAfter(positions, span.Start); i < positions.Length && positions[i] + name.Length <= span.End; i++)
+                foreach (var identifier in identifiers)
                 {
-                    // One visit per identifier: the token must end where the word does (`@name` starts one earlier).
-                    var token = root.FindToken(positions[i]);
-                    if (token.IsKind(SyntaxKind.IdentifierToken) && token.Span.End == positions[i] + name.Length
-                        && token.Parent is IdentifierNameSyntax identifier && AssignsNewObject(identifier, field, dedicated, cancellationToken))
+                    if (Assigns(identifier, field, dedicated, cancellationToken))
                     {
                         result = MemberName(identifier);
                         break;
@@ -230,9 +221,9 @@ public sealed class LockTargets
             }
             else
             {
-                foreach (var node in reference.GetSyntax(cancellationToken).DescendantNodes())
+                foreach (var node in type.DescendantNodes())
                 {
-                    if (node is IdentifierNameSyntax identifier && AssignsNewObject(identifier, field, dedicated, cancellationToken))
+                    if (node is IdentifierNameSyntax identifier && Assigns(identifier, field, dedicated, cancellationToken))
                     {
                         result = MemberName(identifier);
                         break;
@@ -248,9 +239,8 @@ public sealed class LockTargets
         return result;
     }
 
-    /// <summary>Whether <paramref name="identifier"/> is a write of <paramref name="field"/> that <see cref="AssignedIn"/>
-    /// counts.</summary>
-    private bool AssignsNewObject(IdentifierNameSyntax identifier, IFieldSymbol field, bool dedicated, CancellationToken cancellationToken)
+    /// <summary>Whether the identifier is a write of the field that counts for <see cref="AssignedIn"/>.</summary>
+    private bool Assigns(IdentifierNameSyntax identifier, IFieldSymbol field, bool dedicated, CancellationToken cancellationToken)
     {
         // The lexical lock test first: it is a walk up to the member, while IsExempt may walk the whole type.
         if (identifier.Identifier.ValueText != field.Name || !IsWriteTarget(identifier, out var write)
@@ -261,6 +251,47 @@ public sealed class LockTargets
 
         var model = ModelOf(identifier.SyntaxTree);
         return SymbolEqualityComparer.Default.Equals(model.GetSymbolInfo(identifier, cancellationToken).Symbol?.OriginalDefinition, field.OriginalDefinition);
+    }
+
+    /// <summary>The identifier names of <paramref name="type"/> whose value is <paramref name="name"/>, in document order
+    /// (the order of <c>DescendantNodes</c>), found where the text spells the name (the token there confirms it) instead
+    /// of walking every node of the type: System.Private.Uri locks on <c>_info</c>, and the walk built all 5,000 lines of
+    /// <c>Uri</c> for that one field. Null when the text cannot tell: not at hand, a one-character name, or a <c>\u</c>
+    /// escape or a formatting character in an identifier of the type (either can spell the name another way; in a
+    /// literal or a comment neither can); the caller walks.</summary>
+    private static List<IdentifierNameSyntax>? IdentifiersSpelled(SyntaxNode type, string name, CancellationToken cancellationToken)
+    {
+        if (name.Length < 2 || !type.SyntaxTree.TryGetText(out var text) || type.Span.End > text.Length)
+            return null;
+        var span = type.Span;
+        var chars = text.ToString(span);
+        for (var i = 0; i < chars.Length; i++)
+        {
+            // Only inside an identifier can these spell the name; a '\uffff' literal or a comment cannot.
+            var c = chars[i];
+            if ((c == '\\' && i + 1 < chars.Length && chars[i + 1] is 'u' or 'U'
+                 || c > 127 && char.GetUnicodeCategory(c) == System.Globalization.UnicodeCategory.Format)
+                && type.FindToken(span.Start + i) is var token && token.Span.Contains(span.Start + i) && token.IsKind(SyntaxKind.IdentifierToken))
+            {
+                return null;
+            }
+        }
+
+        var identifiers = new List<IdentifierNameSyntax>();
+        for (var at = chars.IndexOf(name, System.StringComparison.Ordinal); at >= 0; at = chars.IndexOf(name, at + 1, System.StringComparison.Ordinal))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var position = span.Start + at;
+            var token = type.FindToken(position);
+            // A hit in a comment, a string or inside a longer name is not this token, or not its value.
+            if (token.Span.Contains(position) && token.Parent is IdentifierNameSyntax identifier && identifier.Identifier == token
+                && token.ValueText == name && (identifiers.Count == 0 || identifiers[identifiers.Count - 1] != identifier))
+            {
+                identifiers.Add(identifier);
+            }
+        }
+
+        return identifiers;
     }
 
 #pragma warning disable RS1030 // Do not invoke Compilation.GetSemanticModel() method within a diagnostic analyzer

@@ -31,6 +31,7 @@ public sealed class PinnedPointerEscapeAnalyzer : MemSafetyAnalyzer
         var statement = (FixedStatementSyntax)context.Node;
         if (statement.Declaration.Variables.Count == 0
             || context.SemanticModel.GetOperation(statement.Declaration.Variables[0], context.CancellationToken) is not { } operation
+            || (context.SemanticModel.GetOperation(statement, context.CancellationToken) is { } fixedOperation && !PointerSinks.MayLeave(fixedOperation))
             || PointerProvenance.Of(operation, context.CancellationToken) is not { } provenance)
         {
             return;

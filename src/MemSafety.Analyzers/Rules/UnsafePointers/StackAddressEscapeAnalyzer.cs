@@ -32,7 +32,7 @@ public sealed class StackAddressEscapeAnalyzer : MemSafetyAnalyzer
             return;
         if (context.SemanticModel.GetOperation(node, context.CancellationToken) is not { Type: IPointerTypeSymbol } operation)
             return;
-        if (PointerProvenance.Of(operation, context.CancellationToken) is not { } provenance)
+        if (!PointerSinks.MayEscapeFunction(operation) || PointerProvenance.Of(operation, context.CancellationToken) is not { } provenance)
             return;
         foreach (var escape in provenance.EscapesOf(node))
         {

@@ -59,7 +59,7 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
             return;
 
         List<Diagnostic>? found = null;
-        foreach (var span in SpansWorthAsking(region, context.CancellationToken))
+        foreach (var span in SpansWorthAsking(region, context.SemanticModel, context.CancellationToken))
         {
             foreach (var diagnostic in context.SemanticModel.GetMethodBodyDiagnostics(span, context.CancellationToken))
             {
@@ -172,8 +172,11 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
     /// that contain a place where a reference or a span can leave its scope — <c>ref</c> returned, ref-assigned or
     /// chosen by a ref conditional; a <c>ref</c>/<c>in</c> argument of a call whose result is returned or assigned;
     /// a <c>stackalloc</c> that makes a span (not a pointer); a <c>scoped</c> modifier. Every downgraded error needs
-    /// one of them; the many <c>ref</c> locals and <c>Unsafe.Add(ref …)</c> statements of pointer code do not.</summary>
-    private static IEnumerable<TextSpan> SpansWorthAsking(SyntaxNode region, CancellationToken cancellationToken)
+    /// one of them; the many <c>ref</c> locals and <c>Unsafe.Add(ref …)</c> statements of pointer code do not.
+    /// Each call binds the type's field initializers again and visits every type of the compilation for its
+    /// documentation comments, so members next to each other are asked about in one span (it covers them and nothing
+    /// else: the same diagnostics, one binding).</summary>
+    private static IEnumerable<TextSpan> SpansWorthAsking(SyntaxNode region, SemanticModel model, CancellationToken cancellationToken)
     {
         if (region is StatementSyntax)
         {
@@ -183,7 +186,7 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
             foreach (var token in CandidateTokens(member))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (MayLetAReferenceEscape(token))
+                if (MayLetAReferenceEscape(token, model, cancellationToken))
                 {
                     yield return region.Span;
                     yield break;
@@ -193,18 +196,37 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
             yield break;
         }
 
-        TextSpan last = default;
+        SyntaxNode? first = null;
+        SyntaxNode? last = null;
         foreach (var token in CandidateTokens(region))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (!MayLetAReferenceEscape(token))
-                continue;
             var member = ContainingMember(token.Parent);
-            if (member is null || member.Span == last)
+            if (member is null || member == last || !MayLetAReferenceEscape(token, model, cancellationToken))
                 continue;
-            last = member.Span;
-            yield return last;
+            if (last is not null && !NextTo(last, member))
+            {
+                yield return TextSpan.FromBounds(first!.SpanStart, last.Span.End);
+                first = null;
+            }
+
+            first ??= member;
+            last = member;
         }
+
+        if (last is not null)
+            yield return TextSpan.FromBounds(first!.SpanStart, last.Span.End);
+    }
+
+    /// <summary>Whether <paramref name="next"/> is the member declared right after <paramref name="member"/> in the
+    /// same type (a span from one's start to the other's end then covers only the two).</summary>
+    private static bool NextTo(SyntaxNode member, SyntaxNode next)
+    {
+        if (member.Parent is not TypeDeclarationSyntax type || next.Parent != type)
+            return false;
+        var members = type.Members;
+        var index = members.IndexOf((MemberDeclarationSyntax)member);
+        return index >= 0 && index + 1 < members.Count && members[index + 1] == next;
     }
 
     /// <summary>The tokens of the node that can be <c>ref</c>, <c>in</c>, <c>stackalloc</c> or <c>scoped</c>, in source
@@ -237,14 +259,14 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
         _ => false,
     };
 
-    private static bool MayLetAReferenceEscape(SyntaxToken token)
+    private static bool MayLetAReferenceEscape(SyntaxToken token, SemanticModel model, CancellationToken cancellationToken)
     {
         switch (token.Kind())
         {
             case SyntaxKind.RefKeyword when token.Parent is RefExpressionSyntax reference:
                 return reference.Parent is ReturnStatementSyntax or ArrowExpressionClauseSyntax or AssignmentExpressionSyntax or ConditionalExpressionSyntax;
             case SyntaxKind.RefKeyword or SyntaxKind.InKeyword when token.Parent is ArgumentSyntax argument:
-                return ResultLeaves(argument);
+                return ResultLeaves(argument) && CallMayPassTheReferenceOn(argument, model, cancellationToken);
             case SyntaxKind.StackAllocKeyword:
                 return !MakesAPointer(token.Parent);
             default:
@@ -269,6 +291,33 @@ public sealed class UnsafeContextHidesRefSafetyErrorAnalyzer : MemSafetyAnalyzer
 
         return false;
     }
+
+    /// <summary>Whether the call or creation an argument is given to can hand a reference on: only through a result
+    /// returned by reference or of a ref struct type, or into a ref struct argument or receiver (the compiler's
+    /// "method arguments must match" rule). A call that returns a plain value and takes no ref struct (most
+    /// <c>x = Parse(p, ref index)</c> of pointer code) gives the compiler nothing to report, whatever its arguments
+    /// are. Unknown targets (unbound, dynamic, function pointers, indexers, type parameters) may.</summary>
+    private static bool CallMayPassTheReferenceOn(ArgumentSyntax argument, SemanticModel model, CancellationToken cancellationToken)
+    {
+        if (argument.Parent is not ArgumentListSyntax { Parent: InvocationExpressionSyntax or BaseObjectCreationExpressionSyntax } list
+            || model.GetSymbolInfo(list.Parent!, cancellationToken).Symbol is not IMethodSymbol method
+            || method.ReturnsByRef || method.ReturnsByRefReadonly
+            || MayBeRefLike(method.ReturnType) || MayBeRefLike(method.ContainingType) || MayBeRefLike(method.ReceiverType))
+        {
+            return true;
+        }
+
+        foreach (var parameter in (method.ReducedFrom ?? method).Parameters)
+        {
+            if (MayBeRefLike(parameter.Type))
+                return true;
+        }
+
+        return false;
+    }
+
+    private static bool MayBeRefLike(ITypeSymbol? type)
+        => type is null or { IsRefLikeType: true } or { TypeKind: TypeKind.TypeParameter or TypeKind.Error or TypeKind.Dynamic };
 
     /// <summary><c>T* p = stackalloc …</c>, and <c>var p = stackalloc …</c> in an unsafe context, make a pointer,
     /// which the compiler does not track.</summary>
