@@ -390,10 +390,11 @@ public sealed class ClosureFacts
     /// <summary>Roslyn's MergeEnvironments (optimized builds only).</summary>
     private void MergeEnvironments()
     {
-        // The functions using each scope's environment, plus those of inner environments that point up to it.
-        var users = new Dictionary<Scope, HashSet<Function>>();
-        foreach (var scope in _scopes)
-            users[scope] = new HashSet<Function>(scope.Closures!);
+        // The functions using each scope's environment, plus those of inner environments that point up to it. Only the
+        // scopes a merge compares need the set: each scope first records which inner scopes point up to it, and the set
+        // is the union of their closures on the first comparison (a union into every outer scope for every inner one
+        // was cubic in nested lambdas, where no merge compares anything).
+        var inner = new Dictionary<Scope, List<Scope>>();
         foreach (var scope in _scopes)
         {
             if (scope.Environment!.Parent is null)
@@ -403,10 +404,27 @@ public sealed class ClosureFacts
                 var environment = outer.Environment!;
                 if (environment.IsStruct)
                     break;
-                users[outer].UnionWith(scope.Closures!);
+                if (!inner.TryGetValue(outer, out var pointing))
+                    inner[outer] = pointing = new List<Scope>();
+                pointing.Add(scope);
                 if (environment.Parent is null)
                     break;
             }
+        }
+
+        var users = new Dictionary<Scope, HashSet<Function>>();
+        HashSet<Function> UsersOf(Scope scope)
+        {
+            if (users.TryGetValue(scope, out var set))
+                return set;
+            set = new HashSet<Function>(scope.Closures!);
+            if (inner.TryGetValue(scope, out var pointing))
+            {
+                foreach (var from in pointing)
+                    set.UnionWith(from.Closures!);
+            }
+
+            return users[scope] = set;
         }
 
         foreach (var scope in _scopes)
@@ -421,7 +439,7 @@ public sealed class ClosureFacts
                     break;
                 if (outer.Environment is null || outer.Environment.IsStruct)
                     continue;
-                if (!users[outer].SetEquals(users[scope]))
+                if (!UsersOf(outer).SetEquals(UsersOf(scope)))
                     break;
                 best = outer;
             }
