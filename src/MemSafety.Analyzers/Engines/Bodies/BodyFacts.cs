@@ -37,6 +37,7 @@ public sealed class BodyFacts
     private readonly Dictionary<ILocalSymbol, IVariableDeclaratorOperation> _declarators = new(SymbolEqualityComparer.Default);
     private readonly List<IBranchOperation> _gotos = new();
     private readonly Dictionary<IMethodSymbol, List<IOperation>> _localFunctionUses = new(SymbolEqualityComparer.Default);
+    private bool _containsNameOf;
 
     private BodyFacts(IOperation root)
     {
@@ -99,6 +100,11 @@ public sealed class BodyFacts
     /// a function nested in it). Constants are not captured: the compiler inlines their values.</summary>
     public IReadOnlyList<ISymbol> CapturedBy(IOperation function)
         => _functions.TryGetValue(function, out var facts) && facts.Captures is { } captures ? captures : NoSymbols;
+
+    /// <summary>The lambda or local function directly around <paramref name="function"/> (one of the body's functions);
+    /// null at the body's top level.</summary>
+    public IOperation? OuterFunctionOf(IOperation function)
+        => _functions.TryGetValue(function, out var facts) ? facts.Outer?.Operation : null;
 
     /// <summary>Local functions declared outside the lambda or local function that it calls or converts to a delegate
     /// (itself excluded: recursion captures nothing), including those used by functions nested in it: through them it
@@ -168,6 +174,9 @@ public sealed class BodyFacts
 
     /// <summary><c>goto</c> statements of the body (<c>goto label</c>, <c>goto case</c>, <c>goto default</c>).</summary>
     public IReadOnlyList<IBranchOperation> GoToStatements => _gotos;
+
+    /// <summary>Whether the body has a <c>nameof</c> anywhere: without one, no reference stands in a <c>nameof</c>.</summary>
+    public bool ContainsNameOf => _containsNameOf;
 
     private FunctionFacts? FactsOf(IOperation? function)
         => function is null ? _rootFunction : _functions.TryGetValue(function, out var facts) ? facts : null;
@@ -259,6 +268,9 @@ public sealed class BodyFacts
                 break;
             case OperationKind.Branch when ((IBranchOperation)operation).BranchKind == BranchKind.GoTo:
                 _gotos.Add((IBranchOperation)operation);
+                break;
+            case OperationKind.NameOf:
+                _containsNameOf = true;
                 break;
             case OperationKind.AnonymousFunction:
                 return Enter(operation, ((IAnonymousFunctionOperation)operation).Symbol, function);

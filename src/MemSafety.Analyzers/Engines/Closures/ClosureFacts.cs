@@ -6,6 +6,7 @@ using MemSafety.Analyzers.Engines.ControlFlow;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using Microsoft.CodeAnalysis.Operations;
+using Microsoft.CodeAnalysis.Text;
 
 namespace MemSafety.Analyzers.Engines.Closures;
 
@@ -47,6 +48,16 @@ public sealed class ClosureFacts
     private readonly ISymbol? _member;
     private readonly bool _variantInterface;
     private Dictionary<IOperation, IOperation?>? _nameOfAround;
+
+    /// <summary>The functions that capture each variable: a scope's users are found from its variables, not by testing
+    /// every function against every scope (quadratic in the functions, whatever they capture).</summary>
+    private readonly Dictionary<ISymbol, List<Function>> _capturers = new(SymbolEqualityComparer.Default);
+    private readonly Dictionary<ISymbol, Function> _functionBySymbol = new(SymbolEqualityComparer.Default);
+    private bool _anyUsesLocalFunction;
+    private bool _anyConditionScope;
+    private Dictionary<IOperation, Node>? _nodes;
+    private List<Scope>? _chain;
+    private int _stamp;
 
     /// <summary>Parent steps taken while building models on this thread (the parent walks are what grew cubically with
     /// nested lambdas): a scaling test counts them, never a timing.</summary>
@@ -147,7 +158,9 @@ public sealed class ClosureFacts
             var outer = Outer(operation);
             function.InExpressionTree = IsExpressionTree(operation) || outer is not null && _functionByOperation.TryGetValue(outer, out var o) && o.InExpressionTree;
 
-            foreach (var variable in body.CapturedBy(operation))
+            var captured = body.CapturedBy(operation);
+            function.Captures.Capacity = captured.Count;
+            foreach (var variable in captured)
             {
                 if (variable is ILocalSymbol { IsConst: true })
                     continue;
@@ -158,14 +171,25 @@ public sealed class ClosureFacts
                     continue;
                 }
 
-                if (!NamedOutsideNameOf(variable, operation))
+                // Only a nameof can hold a reference that does not capture: a body without one needs no search.
+                if (body.ContainsNameOf && !NamedOutsideNameOf(variable, operation))
                     continue;
                 function.Captures.Add(variable);
+                if (!_capturers.TryGetValue(variable, out var capturers))
+                {
+                    _capturers[variable] = capturers = new List<Function>();
+                    function.FirstCaptures.Add(variable);
+                }
+
+                capturers.Add(function);
             }
 
             function.LocalFunctionsUsed = body.LocalFunctionsUsedBy(operation);
+            _anyUsesLocalFunction |= function.LocalFunctionsUsed.Count > 0;
             _functions.Add(function);
             _functionByOperation[operation] = function;
+            if (!_functionBySymbol.ContainsKey(symbol))
+                _functionBySymbol[symbol] = function;
         }
     }
 
@@ -173,7 +197,6 @@ public sealed class ClosureFacts
     private bool CollectScopes()
     {
         var any = false;
-        var seen = new HashSet<ISymbol>(SymbolEqualityComparer.Default);
         foreach (var function in _functions)
         {
             if (function.CapturesThis)
@@ -182,10 +205,9 @@ public sealed class ClosureFacts
                 any = true;
             }
 
-            foreach (var variable in function.Captures)
+            // Each variable once: where it is first captured (no set of every capture seen).
+            foreach (var variable in function.FirstCaptures)
             {
-                if (!seen.Add(variable))
-                    continue;
                 var (operation, kind) = DeclaringScope(variable);
                 if (operation is null || IsInExpressionTree(operation))
                     continue;
@@ -214,6 +236,7 @@ public sealed class ClosureFacts
         {
             scope = new Scope(operation, kind);
             _scopeByOperation[operation] = scope;
+            _anyConditionScope |= ForOfCondition(operation) is not null;
             _scopes.Add(scope);
         }
 
@@ -224,42 +247,75 @@ public sealed class ClosureFacts
     /// scope that captures one of its variables or uses a local function that uses the environment.</summary>
     private void MakeEnvironments()
     {
-        var inClosures = new HashSet<Function>();
         foreach (var scope in _scopes)
         {
             var environment = new DisplayClass(scope.Operation, scope.Kind) { HoldsThis = scope.HoldsThis };
             environment.VariableList.AddRange(scope.Variables);
             var isStruct = !_variantInterface;
             var closures = new List<Function>();
-            inClosures.Clear();
-            bool added;
-            do
+            var scopeSpan = scope.Operation.Syntax.Span;
+
+            // A function is in the closures once it is marked with this scope's stamp. The users of the scope's variables
+            // come from the capture index (only functions that capture one are tested for nesting).
+            var stamp = ++_stamp;
+            foreach (var variable in scope.Variables)
+            {
+                if (!_capturers.TryGetValue(variable, out var capturers))
+                    continue;
+                foreach (var function in capturers)
+                    AddIfNested(function);
+            }
+
+            if (scope.HoldsThis)
+            {
+                foreach (var function in _functions)
+                {
+                    if (function.CapturesThis)
+                        AddIfNested(function);
+                }
+            }
+
+            // Then, until nothing changes, the functions that call or convert a local function among them.
+            var added = _anyUsesLocalFunction;
+            while (added)
             {
                 added = false;
                 foreach (var function in _functions)
                 {
-                    // The cheap use tests first, nesting (a parent walk) only for a function that would be added:
-                    // per scope × function, a parent walk each was cubic in nested lambdas.
-                    if (inClosures.Contains(function))
-                        continue;
-                    if (!(Overlaps(function, scope.Variables) || scope.HoldsThis && function.CapturesThis || UsesAny(function.LocalFunctionsUsed, closures)))
-                        continue;
-                    if (IsNestedIn(function, scope.Operation))
-                    {
-                        closures.Add(function);
-                        inClosures.Add(function);
+                    if (function.Mark != stamp && UsesAny(function.LocalFunctionsUsed, closures) && AddIfNested(function))
                         added = true;
-                        isStruct &= function.CanTakeRefParameters;
-                    }
                 }
             }
-            while (added);
 
             environment.IsStruct = isStruct;
             scope.Environment = environment;
             scope.Closures = closures;
-            foreach (var function in closures)
-                function.Environments.Add(environment);
+
+            bool AddIfNested(Function function)
+            {
+                if (function.Mark == stamp || !IsNestedIn(function, scope.Operation, scopeSpan))
+                    return false;
+                function.Mark = stamp;
+                closures.Add(function);
+                isStruct &= function.CanTakeRefParameters;
+                return true;
+            }
+        }
+
+        // Each function's environments, outer scopes first, in lists of the right size (a function deep in nested lambdas
+        // uses one per level).
+        foreach (var scope in _scopes)
+        {
+            foreach (var function in scope.Closures!)
+                function.EnvironmentCount++;
+        }
+
+        foreach (var function in _functions)
+            function.Environments.Capacity = function.EnvironmentCount;
+        foreach (var scope in _scopes)
+        {
+            foreach (var function in scope.Closures!)
+                function.Environments.Add(scope.Environment!);
         }
     }
 
@@ -278,15 +334,26 @@ public sealed class ClosureFacts
             function.Containing = null;
             if (function.Environments.Count == 0)
                 continue;
-            // A set: removing from a list per enclosing scope was quadratic per function (cubic in nested lambdas).
-            var remaining = new HashSet<DisplayClass>(function.Environments);
+            // The environments not yet met on the way out are those marked with this function's stamp (a removal is a
+            // mark taken off): no set per function, and no search of a list per enclosing scope (cubic in nested lambdas).
+            var stamp = ++_stamp;
+            var remaining = 0;
+            foreach (var environment in function.Environments)
+            {
+                if (environment.Mark != stamp)
+                {
+                    environment.Mark = stamp;
+                    remaining++;
+                }
+            }
+
             var chain = EnclosingScopes(function.Operation);
             var i = 0;
             DisplayClass? previous = null;
             for (; i < chain.Count; i++)
             {
                 var environment = chain[i].Environment;
-                if (environment is not null && remaining.Remove(environment) && !environment.IsStruct)
+                if (environment is not null && Remove(environment) && !environment.IsStruct)
                 {
                     function.Containing = previous = environment;
                     i++;
@@ -296,7 +363,7 @@ public sealed class ClosureFacts
 
             if (previous is null)
                 continue;
-            for (; i < chain.Count && remaining.Count > 0; i++)
+            for (; i < chain.Count && remaining > 0; i++)
             {
                 if (chain[i].Environment is not { } environment)
                     continue;
@@ -306,7 +373,16 @@ public sealed class ClosureFacts
                     previous = environment;
                 }
 
-                remaining.Remove(environment);
+                Remove(environment);
+            }
+
+            bool Remove(DisplayClass environment)
+            {
+                if (environment.Mark != stamp)
+                    return false;
+                environment.Mark = 0;
+                remaining--;
+                return true;
             }
         }
     }
@@ -314,10 +390,11 @@ public sealed class ClosureFacts
     /// <summary>Roslyn's MergeEnvironments (optimized builds only).</summary>
     private void MergeEnvironments()
     {
-        // The functions using each scope's environment, plus those of inner environments that point up to it.
-        var users = new Dictionary<Scope, HashSet<Function>>();
-        foreach (var scope in _scopes)
-            users[scope] = new HashSet<Function>(scope.Closures!);
+        // The functions using each scope's environment, plus those of inner environments that point up to it. Only the
+        // scopes a merge compares need the set: each scope first records which inner scopes point up to it, and the set
+        // is the union of their closures on the first comparison (a union into every outer scope for every inner one
+        // was cubic in nested lambdas, where no merge compares anything).
+        var inner = new Dictionary<Scope, List<Scope>>();
         foreach (var scope in _scopes)
         {
             if (scope.Environment!.Parent is null)
@@ -327,10 +404,27 @@ public sealed class ClosureFacts
                 var environment = outer.Environment!;
                 if (environment.IsStruct)
                     break;
-                users[outer].UnionWith(scope.Closures!);
+                if (!inner.TryGetValue(outer, out var pointing))
+                    inner[outer] = pointing = new List<Scope>();
+                pointing.Add(scope);
                 if (environment.Parent is null)
                     break;
             }
+        }
+
+        var users = new Dictionary<Scope, HashSet<Function>>();
+        HashSet<Function> UsersOf(Scope scope)
+        {
+            if (users.TryGetValue(scope, out var set))
+                return set;
+            set = new HashSet<Function>(scope.Closures!);
+            if (inner.TryGetValue(scope, out var pointing))
+            {
+                foreach (var from in pointing)
+                    set.UnionWith(from.Closures!);
+            }
+
+            return users[scope] = set;
         }
 
         foreach (var scope in _scopes)
@@ -345,7 +439,7 @@ public sealed class ClosureFacts
                     break;
                 if (outer.Environment is null || outer.Environment.IsStruct)
                     continue;
-                if (!users[outer].SetEquals(users[scope]))
+                if (!UsersOf(outer).SetEquals(UsersOf(scope)))
                     break;
                 best = outer;
             }
@@ -421,32 +515,46 @@ public sealed class ClosureFacts
             (environment.AllocationLocation, environment.Where) = Describe(environment);
         }
 
-        // Each function's environments in the order of the display classes: by a position looked up once, not searched
-        // for per comparison (the innermost of 200 nested lambdas uses 200 environments: a search per comparison was cubic).
-        Dictionary<DisplayClass, int>? order = null;
+        // Each function's environments in the order of the display classes: by a position written on each once, not
+        // searched for per comparison (the innermost of 200 nested lambdas uses 200 environments: a search per comparison
+        // was cubic), and sorted only when out of order (they were added scope by scope, outer first, unless merged).
         foreach (var function in _functions)
         {
-            if (function.Environments.Count > 1)
-            {
-                if (order is null)
-                {
-                    order = new Dictionary<DisplayClass, int>(_displayClasses.Count);
-                    for (var i = 0; i < _displayClasses.Count; i++)
-                        order[_displayClasses[i]] = i;
-                }
+            foreach (var environment in function.Environments)
+                environment.Position = -1;
+        }
 
-                var positions = order;
-                function.Environments.Sort((a, b) => Position(positions, a).CompareTo(Position(positions, b)));
+        for (var i = 0; i < _displayClasses.Count; i++)
+        {
+            _displayClasses[i].Position = i;
+            _displayClasses[i].Mark = 0;
+        }
+
+        // Each display class's list of functions at its size (the outermost of 200 nested lambdas' has 199).
+        foreach (var function in _functions)
+        {
+            foreach (var environment in function.Environments)
+                environment.Mark++;
+        }
+
+        foreach (var environment in _displayClasses)
+            environment.FunctionList.Capacity = environment.Mark;
+        foreach (var function in _functions)
+        {
+            var environments = function.Environments;
+            for (var i = 1; i < environments.Count; i++)
+            {
+                if (environments[i - 1].Position > environments[i].Position)
+                {
+                    environments.Sort(static (a, b) => a.Position.CompareTo(b.Position));
+                    break;
+                }
             }
 
-            foreach (var environment in function.Environments)
+            foreach (var environment in environments)
                 environment.FunctionList.Add(function.Operation);
         }
     }
-
-    /// <summary>The display class's index in <see cref="_displayClasses"/>, -1 when it is not one (as IndexOf answered).</summary>
-    private static int Position(Dictionary<DisplayClass, int> order, DisplayClass displayClass)
-        => order.TryGetValue(displayClass, out var position) ? position : -1;
 
     // ------------------------------------------------------------------ scopes
 
@@ -455,13 +563,10 @@ public sealed class ClosureFacts
         switch (variable)
         {
             case IParameterSymbol parameter:
-                foreach (var function in _functions)
-                {
-                    if (SymbolEqualityComparer.Default.Equals(function.Symbol, parameter.ContainingSymbol))
-                        return (function.Operation, DisplayClassScopeKind.Function);
-                }
-
-                return (_body.Root, DisplayClassScopeKind.Member);
+                // The first function with that symbol (as a search of the functions in order found it).
+                return parameter.ContainingSymbol is { } owner && _functionBySymbol.TryGetValue(owner, out var function)
+                    ? (function.Operation, DisplayClassScopeKind.Function)
+                    : (_body.Root, DisplayClassScopeKind.Member);
             case ILocalSymbol local:
                 var declaring = _body.DeclaringScopeOf(local);
 
@@ -508,10 +613,24 @@ public sealed class ClosureFacts
         }
     }
 
-    /// <summary>The scopes with environments around the operation (not the operation itself), innermost first.</summary>
+    /// <summary>The scopes around a function's or scope's operation (not the operation itself), innermost first; the
+    /// list is reused by the next call. Without a for condition's scope (the one scope that is not an ancestor of what
+    /// it covers) they are read off the tree of scopes and functions, not found by a walk to the root per operation.</summary>
     private List<Scope> EnclosingScopes(IOperation operation)
     {
-        var list = new List<Scope>();
+        var list = _chain ??= new List<Scope>();
+        list.Clear();
+        if (!_anyConditionScope)
+        {
+            for (var node = NodeOf(operation).Up; node is not null; node = node.Up)
+            {
+                if (node.Scope is { } scope)
+                    list.Add(scope);
+            }
+
+            return list;
+        }
+
         var child = operation;
         for (var parent = operation.Parent; parent is not null; child = parent, parent = parent.Parent)
         {
@@ -593,13 +712,15 @@ public sealed class ClosureFacts
         return false;
     }
 
+    /// <summary>Whether the operation is in an expression-tree lambda: the answer of the nearest function around it
+    /// (or itself), which already holds every function further out, so the walk stops there, not at the root.</summary>
     private bool IsInExpressionTree(IOperation operation)
     {
         for (var current = operation; current is not null; current = current.Parent)
         {
             ParentSteps++;
-            if (current is IAnonymousFunctionOperation && _functionByOperation.TryGetValue(current, out var function) && function.InExpressionTree)
-                return true;
+            if (current is IAnonymousFunctionOperation or ILocalFunctionOperation && _functionByOperation.TryGetValue(current, out var function))
+                return function.InExpressionTree;
         }
 
         return false;
@@ -779,28 +900,77 @@ public sealed class ClosureFacts
         return found;
     }
 
-    private bool IsNestedIn(Function function, IOperation scope)
+    private bool IsNestedIn(Function function, IOperation scope, TextSpan scopeSpan)
     {
         var operation = function.Operation;
         if (ForOfCondition(scope) is { } forLoop)
             return IsWithinOrSelf(operation, forLoop) && !InForInitializer(operation, forLoop);
-        return operation != scope && scope.Syntax.Span.Contains(operation.Syntax.Span) && (scope.Parent is null || ScopeAncestorsOf(function).Contains(scope));
+        return operation != scope && scopeSpan.Contains(function.Span) && (scope.Parent is null || IsAbove(NodeOf(scope), NodeOf(operation)));
     }
 
-    /// <summary>The scope operations above the function (not itself), collected in one parent walk per function.</summary>
-    private HashSet<IOperation> ScopeAncestorsOf(Function function)
+    /// <summary>Whether <paramref name="above"/> is a proper ancestor of <paramref name="below"/> in the operation tree:
+    /// both are nodes of the tree of scopes and functions, numbered in one depth-first pass.</summary>
+    private static bool IsAbove(Node above, Node below) => above.Enter < below.Enter && below.Exit < above.Exit;
+
+    private Node NodeOf(IOperation operation) => (_nodes ?? BuildNodes())[operation];
+
+    /// <summary>The operation tree cut down to the scope operations and the functions: each linked to the nearest one
+    /// above it (one parent walk per node, up to that one, not to the root) and numbered in a depth-first pass, so that
+    /// "is this scope around that function" is two comparisons, and the scopes around a function a walk up this tree.
+    /// Built after the scopes are known, on the first question.</summary>
+    private Dictionary<IOperation, Node> BuildNodes()
     {
-        if (function.ScopeAncestors is { } known)
-            return known;
-        var set = new HashSet<IOperation>();
-        for (var parent = function.Operation.Parent; parent is not null; parent = parent.Parent)
+        var nodes = new Dictionary<IOperation, Node>(_scopes.Count + _functions.Count);
+        foreach (var scope in _scopes)
+            nodes[scope.Operation] = new Node(scope.Operation) { Scope = scope };
+        foreach (var function in _functions)
         {
-            ParentSteps++;
-            if (_scopeByOperation.ContainsKey(parent))
-                set.Add(parent);
+            if (!nodes.ContainsKey(function.Operation))
+                nodes[function.Operation] = new Node(function.Operation);
         }
 
-        return function.ScopeAncestors = set;
+        var roots = new List<Node>();
+        foreach (var node in nodes.Values)
+        {
+            for (var parent = node.Operation.Parent; parent is not null; parent = parent.Parent)
+            {
+                ParentSteps++;
+                if (nodes.TryGetValue(parent, out var up))
+                {
+                    node.Up = up;
+                    (up.Children ??= new List<Node>()).Add(node);
+                    break;
+                }
+            }
+
+            if (node.Up is null)
+                roots.Add(node);
+        }
+
+        var counter = 0;
+        var stack = new Stack<(Node Node, int Child)>();
+        foreach (var root in roots)
+        {
+            root.Enter = ++counter;
+            stack.Push((root, 0));
+            while (stack.Count > 0)
+            {
+                var (node, child) = stack.Pop();
+                if (node.Children is { } children && child < children.Count)
+                {
+                    stack.Push((node, child + 1));
+                    var next = children[child];
+                    next.Enter = ++counter;
+                    stack.Push((next, 0));
+                }
+                else
+                {
+                    node.Exit = ++counter;
+                }
+            }
+        }
+
+        return _nodes = nodes;
     }
 
     /// <summary>The <c>for</c> statement whose condition <paramref name="scope"/> is (the scope of the condition's
@@ -831,18 +1001,6 @@ public sealed class ClosureFacts
         return false;
     }
 
-    private static bool Overlaps(Function function, List<ISymbol> variables)
-    {
-        var captures = function.CaptureSet ??= new HashSet<ISymbol>(function.Captures, SymbolEqualityComparer.Default);
-        foreach (var variable in variables)
-        {
-            if (captures.Contains(variable))
-                return true;
-        }
-
-        return false;
-    }
-
     private static bool UsesAny(IReadOnlyList<ISymbol> localFunctions, List<Function> closures)
     {
         foreach (var used in localFunctions)
@@ -863,18 +1021,25 @@ public sealed class ClosureFacts
         {
             Operation = operation;
             Symbol = symbol;
+            Span = operation.Syntax.Span;
         }
 
         public IOperation Operation { get; }
+
+        public TextSpan Span { get; }
+
+        /// <summary>How many scopes' closures took it in: the size of <see cref="Environments"/>, before merging.</summary>
+        public int EnvironmentCount { get; set; }
 
         public IMethodSymbol Symbol { get; }
 
         public List<ISymbol> Captures { get; } = new();
 
-        /// <summary><see cref="Captures"/> as a set, built on the first overlap test (after the captures are known).</summary>
-        public HashSet<ISymbol>? CaptureSet { get; set; }
+        /// <summary>The captures no function before this one (in the body's order) captures.</summary>
+        public List<ISymbol> FirstCaptures { get; } = new();
 
-        public HashSet<IOperation>? ScopeAncestors { get; set; }
+        /// <summary>The stamp of the last scope whose closures took it in (<see cref="MakeEnvironments"/>).</summary>
+        public int Mark { get; set; }
 
         public IReadOnlyList<ISymbol> LocalFunctionsUsed { get; set; } = System.Array.Empty<ISymbol>();
 
@@ -887,6 +1052,24 @@ public sealed class ClosureFacts
         public List<DisplayClass> Environments { get; } = new();
 
         public DisplayClass? Containing { get; set; }
+    }
+
+    /// <summary>A scope's operation or a function's (or both) in the tree of them (<see cref="BuildNodes"/>).</summary>
+    private sealed class Node
+    {
+        public Node(IOperation operation) => Operation = operation;
+
+        public IOperation Operation { get; }
+
+        public Scope? Scope { get; set; }
+
+        public Node? Up { get; set; }
+
+        public List<Node>? Children { get; set; }
+
+        public int Enter { get; set; }
+
+        public int Exit { get; set; }
     }
 
     private sealed class Scope

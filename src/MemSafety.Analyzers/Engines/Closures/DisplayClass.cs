@@ -93,6 +93,12 @@ public sealed class DisplayClass
 
     internal List<IOperation> FunctionList { get; } = new();
 
+    /// <summary>Scratch for the model's construction: a stamp marking it as not yet met (linking environments).</summary>
+    internal int Mark { get; set; }
+
+    /// <summary>Scratch for the model's construction: its index among the body's display classes, -1 when not one.</summary>
+    internal int Position { get; set; }
+
     internal void MoveTo(IOperation scope, DisplayClassScopeKind kind)
     {
         Scope = scope;

@@ -78,6 +78,10 @@ public sealed class UnusedPathDisplayClass
     /// <c>goto</c> in the body.</summary>
     public bool CanCopyIntoBranch { get; private set; }
 
+    /// <summary>Parent steps taken by <see cref="For"/> on this thread: a scaling test counts them, never a timing.</summary>
+    [System.ThreadStatic]
+    internal static long ParentSteps;
+
     /// <summary>The decision for one display class; null when MSA3003 does not apply.</summary>
     public static UnusedPathDisplayClass? For(DisplayClass displayClass, BodyFacts body)
     {
@@ -95,12 +99,19 @@ public sealed class UnusedPathDisplayClass
         }
 
         // Where the users run: a lambda where it is created, a local function where it is called or converted (not where
-        // it is declared), leaving out uses inside other users, which those users already place.
+        // it is declared), leaving out uses inside other users, which those users already place. A lambda directly inside
+        // the user before it (a lambda: users are in the body's order) lies where that one is: one anchor for a chain of
+        // nested lambdas, not one walk up the tree per lambda and display class (cubic in nested lambdas).
         var anchors = new List<IOperation>();
+        IOperation? previous = null;
         foreach (var function in functions)
         {
+            var before = previous;
+            previous = function;
             if (function is not ILocalFunctionOperation localFunction)
             {
+                if (before is IAnonymousFunctionOperation && body.OuterFunctionOf(function) == before)
+                    continue;
                 anchors.Add(function);
                 continue;
             }
@@ -125,6 +136,7 @@ public sealed class UnusedPathDisplayClass
         var kind = UnusedPathBranchKind.IfBranch;
         for (var child = common; child != scope; child = child.Parent!)
         {
+            ParentSteps++;
             var parent = child.Parent;
             if (parent is null)
                 return null;
@@ -202,6 +214,7 @@ public sealed class UnusedPathDisplayClass
         var path = new List<IOperation>();
         for (var current = functions[0]; current is not null; current = current.Parent)
         {
+            ParentSteps++;
             path.Add(current);
             if (current == scope)
                 break;
@@ -224,6 +237,7 @@ public sealed class UnusedPathDisplayClass
             var index = -1;
             for (var current = functions[i]; current is not null; current = current.Parent)
             {
+                ParentSteps++;
                 if (meets.TryGetValue(current, out index))
                     break;
                 index = -1;
