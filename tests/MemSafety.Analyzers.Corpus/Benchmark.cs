@@ -525,11 +525,11 @@ internal static class Benchmark
         var wall = stopwatch.Elapsed.TotalSeconds;
         allocated = GC.GetTotalAllocatedBytes(precise: true) - allocated;
         var times = new Dictionary<string, double>(StringComparer.Ordinal);
-        foreach (var analyzer in analyzers)
+        var seconds = await TelemetrySecondsAsync(withAnalyzers, analyzers);
+        for (var i = 0; i < analyzers.Length; i++)
         {
-            if (analyzer is CorpusAnalysis.GeneratedCodeProbe)
-                continue;
-            times[Key(analyzer)] = (await withAnalyzers.GetAnalyzerTelemetryInfoAsync(analyzer, CancellationToken.None)).ExecutionTime.TotalSeconds;
+            if (analyzers[i] is not CorpusAnalysis.GeneratedCodeProbe)
+                times[Key(analyzers[i])] = seconds[i];
         }
 
         var probeSeconds = (await withAnalyzers.GetAnalyzerTelemetryInfoAsync(probe, CancellationToken.None)).ExecutionTime.TotalSeconds;

@@ -119,18 +119,21 @@ public sealed class GuardedCollectionEscapeTests
         }
         """);
 
+    /// <summary>One file of a partial class: a sorted dictionary changed under <c>_gate</c>; the other file returns it.</summary>
+    private const string BookChangedUnderTheLock = """
+        using System.Collections.Generic;
+        public partial class Book
+        {
+            private readonly object _gate = new();
+            private readonly SortedDictionary<string, int> _pages = new();
+            public void Set(string k, int v) { lock (_gate) _pages[k] = v; }
+        }
+        """;
+
     [Fact]
     public Task PartialClass_ChangeAndEscapeInDifferentFiles()
     {
-        var test = On("""
-            using System.Collections.Generic;
-            public partial class Book
-            {
-                private readonly object _gate = new();
-                private readonly SortedDictionary<string, int> _pages = new();
-                public void Set(string k, int v) { lock (_gate) _pages[k] = v; }
-            }
-            """);
+        var test = On(BookChangedUnderTheLock);
         test.Sources.Add("""
             using System.Collections.Generic;
             public partial class Book
@@ -377,15 +380,7 @@ public sealed class GuardedCollectionEscapeTests
     [Fact]
     public Task PartialClass_CopyReturnedInTheOtherFile_NoDiagnostic()
     {
-        var test = On("""
-            using System.Collections.Generic;
-            public partial class Book
-            {
-                private readonly object _gate = new();
-                private readonly SortedDictionary<string, int> _pages = new();
-                public void Set(string k, int v) { lock (_gate) _pages[k] = v; }
-            }
-            """);
+        var test = On(BookChangedUnderTheLock);
         test.Sources.Add("""
             using System.Collections.Generic;
             public partial class Book

@@ -42,21 +42,8 @@ internal sealed class LockSignals
         // per file, without an entry of its own: an entry of the weak table costs a handle and the table's lock, more
         // than the answer, and with thousands of types the adds queued behind each other (a 200 ms document in a
         // latency run of System.Collections.Immutable).
-        if (!AnyFileSpellsALock(type, cancellationToken))
-            return false;
-        return (bool)Remember(s_typeAnswers, type, ComputeTakesLocks(type, cancellationToken) ? Yes : No);
-    }
-
-    private static bool AnyFileSpellsALock(INamedTypeSymbol type, CancellationToken cancellationToken)
-    {
-        foreach (var reference in type.DeclaringSyntaxReferences)
-        {
-            var words = WordsOf(reference.SyntaxTree, cancellationToken);
-            if (words.Signals.Length > 0 || words.Hidden)
-                return true;
-        }
-
-        return false;
+        var takesLocks = ComputeTakesLocks(type, cancellationToken, out var walked);
+        return walked ? (bool)Remember(s_typeAnswers, type, takesLocks ? Yes : No) : takesLocks;
     }
 
     /// <summary>Stores a computed answer unless another thread stored one first, and returns the stored one. Apart from
@@ -65,13 +52,16 @@ internal sealed class LockSignals
         where TKey : class
         => table.GetValue(key, _ => answer);
 
-    private static bool ComputeTakesLocks(INamedTypeSymbol type, CancellationToken cancellationToken)
+    /// <param name="walked">Whether a declaration's syntax was read (false: the files' words alone answered).</param>
+    private static bool ComputeTakesLocks(INamedTypeSymbol type, CancellationToken cancellationToken, out bool walked)
     {
+        walked = false;
         foreach (var reference in type.DeclaringSyntaxReferences)
         {
             var words = WordsOf(reference.SyntaxTree, cancellationToken);
             if (words.Signals.Length == 0 && !words.Hidden)
                 continue;
+            walked = true;
             var root = reference.GetSyntax(cancellationToken);
             if (words.Hidden ? MentionsLocksWalk(root) : MentionsLocksAt(root, words.Signals))
                 return true;
